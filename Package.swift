@@ -1,0 +1,35 @@
+// swift-tools-version: 6.0
+// SheetNet: train tiny networks and show every number of a training step.
+import PackageDescription
+
+let package = Package(
+  name: "SheetNet",
+  platforms: [.macOS(.v13)],
+  products: [
+    .library(name: "SheetNet", targets: ["SheetNet"]),
+    .executable(name: "sheetnet", targets: ["sheetnet"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+  ],
+  targets: [
+    // OpenBLAS through pkg-config; only Sources/SheetNet/Kernels.swift imports it.
+    .systemLibrary(
+      name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+      providers: [.apt(["libopenblas-dev"])]),
+    // The engine: tensors, kernels, layers, losses, optimizers, model, training, data, lessons.
+    .target(
+      name: "SheetNet",
+      dependencies: ["CBLAS", .product(name: "Yams", package: "Yams")],
+      resources: [.copy("Resources/digits-8x8.csv"), .copy("Resources/iris.csv")]),
+    // The command line.
+    .executableTarget(
+      name: "sheetnet",
+      dependencies: ["SheetNet", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+    // Benchmarks (make bench).
+    .executableTarget(name: "sheetnet-bench", dependencies: ["SheetNet"], path: "Benchmarks/Swift"),
+    .testTarget(name: "SheetNetTests", dependencies: ["SheetNet"]),
+  ],
+  swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,59 @@
+/// An element-wise activation a = f(z), with backward ∂L/∂z = ∂L/∂a · f′(z).
+///
+/// Each activation's file gives its function, its slope and how both are written out; the
+/// shared forward, backward and trace live here so every activation traces the same way.
+public protocol Activation: Layer {
+  /// The function's name in formulas: `σ`, `tanh`, `ReLU`.
+  static var symbol: String { get }
+  /// The forward formula, e.g. `a = σ(z) = 1 / (1 + e⁻ᶻ)`.
+  static var formula: String { get }
+  /// The backward formula, e.g. `∂L/∂z = ∂L/∂a · a·(1 − a)`.
+  static var slopeFormula: String { get }
+  /// f(z).
+  func apply(_ z: Double) -> Double
+  /// f′(z), given z and a = f(z).
+  func slope(z: Double, a: Double) -> Double
+  /// The backward arithmetic for one element: a template over {0} = ∂L/∂a and the args after it.
+  func slopeArithmetic(z: Double, a: Double) -> (template: String, args: [Double])
+  /// The cached pre-activation of the last forward pass.
+  var z: Tensor { get set }
+  /// The cached activation of the last forward pass.
+  var a: Tensor { get set }
+}
+
+extension Activation {
+  public var options: [(key: String, value: Value)] { [] }
+
+  public func build(inputShape: [Int], rng: inout SeededGenerator) throws(SheetNetError) -> [Int] { inputShape }
+
+  public func forward(_ x: Tensor, _ step: Step) -> Tensor {
+    z = x
+    var out = Tensor(shape: x.shape)
+    Kernels.map(x, into: &out) { apply($0) }
+    a = out
+    if let t = step.tracer {
+      let (z, a, symbol) = (z, a, Self.symbol)
+      t.record(name, .forward, "a", formula: Self.formula, a) { i in
+        Arithmetic(lhs: elementLabel("a", a.shape, i), template: "\(symbol)({0})", args: [z.data[i]], result: a.data[i])
+      }
+    }
+    return out
+  }
+
+  public func backward(_ delta: Tensor, _ step: Step) -> Tensor {
+    var dz = Tensor(shape: delta.shape)
+    Kernels.map(delta, into: &dz) { $0 }
+    dz.data.withUnsafeMutableBufferPointer { d in
+      for i in 0..<d.count { d[i] *= slope(z: z.data[i], a: a.data[i]) }
+    }
+    if let t = step.tracer {
+      let (z, a, da, dzc) = (z, a, delta, dz)
+      let pieces = (0..<z.count).map { slopeArithmetic(z: z.data[$0], a: a.data[$0]) }
+      t.record(name, .backward, "dz", symbol: "∂L/∂z", formula: Self.slopeFormula, dz) { i in
+        Arithmetic(lhs: elementLabel("∂L/∂z", dzc.shape, i), template: "{0}·" + pieces[i].template,
+                   args: [da.data[i]] + pieces[i].args, result: dzc.data[i])
+      }
+    }
+    return dz
+  }
+}

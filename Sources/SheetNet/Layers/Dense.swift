@@ -1,0 +1,151 @@
+/// A fully connected layer: z = x·Wᵀ + b, that is zⱼ = Σᵢ Wⱼᵢ·xᵢ + bⱼ for each sample.
+///
+/// W has shape [units, inputs] as a textbook writes it (row j holds the weights into neuron j);
+/// the batch is the first axis of x and z. Backward, with δ = ∂L/∂z:
+/// dW = δᵀ·x, db = Σₙ δₙ, dx = δ·W. Sums run in index order (see `Kernels`).
+public final class Dense: Layer {
+  public static let kind = "dense"
+  public static let keys = ["units", "init", "weights", "bias", "use_bias"]
+
+  /// Width of the layer (number of neurons).
+  public let units: Int
+  /// How W is drawn when the lesson gives no weights.
+  public let initializer: Initializer
+  /// Whether the layer adds b.
+  public let useBias: Bool
+  public var name = "dense"
+  /// W, shape [units, inputs].
+  public private(set) var W: Parameter!
+  /// b, shape [units].
+  public private(set) var b: Parameter!
+
+  private var givenW: (Tensor?, Bool)
+  private var givenB: (Tensor?, Bool)
+  private var x = Tensor(shape: [0])  // cached input, [N, inputs]
+
+  /// A dense layer of `units` neurons.
+  public init(_ units: Int, initializer: Initializer = .glorot, useBias: Bool = true,
+              weights: Tensor? = nil, bias: Tensor? = nil, trainableWeights: Bool = true, trainableBias: Bool = true) {
+    self.units = units
+    self.initializer = initializer
+    self.useBias = useBias
+    self.givenW = (weights, trainableWeights)
+    self.givenB = (bias, trainableBias)
+  }
+
+  public convenience init(options o: LayerOptions) throws(SheetNetError) {
+    let units = try o.int("units")
+    let initName = try o.choice("init", Initializer.allCases.map(\.rawValue), default: "glorot")
+    let (w, wt) = try Dense.parameterOption(o, "weights")
+    let (b, bt) = try Dense.parameterOption(o, "bias")
+    self.init(units, initializer: Initializer(rawValue: initName)!, useBias: try o.bool("use_bias", default: true),
+              weights: w, bias: b, trainableWeights: wt, trainableBias: bt)
+  }
+
+  /// `weights: [[…]]` or `weights: {values: [[…]], trainable: false}`.
+  static func parameterOption(_ o: LayerOptions, _ key: String) throws(SheetNetError) -> (Tensor?, Bool) {
+    guard let v = o.raw(key) else { return (nil, true) }
+    if case .map(let pairs) = v {
+      for p in pairs where !["values", "trainable"].contains(p.key) {
+        throw .lesson("\(o.context): unknown key '\(p.key)' under '\(key)'\(didYouMean(p.key, in: ["values", "trainable"])); use 'values' and 'trainable'")
+      }
+      let inner = LayerOptions(kind: o.kind, index: o.index, values: pairs, location: o.location)
+      return (try inner.numbers("values"), try inner.bool("trainable", default: true))
+    }
+    return (try o.numbers(key), true)
+  }
+
+  public var options: [(key: String, value: Value)] {
+    [("units", .number(Double(units))), ("init", .string(initializer.rawValue)), ("use_bias", .bool(useBias))]
+  }
+
+  public var parameters: [Parameter] { useBias ? [W, b] : [W] }
+  public var multiplyAdds: Int { W.value.count }
+
+  public func build(inputShape: [Int], rng: inout SeededGenerator) throws(SheetNetError) -> [Int] {
+    guard inputShape.count == 1 else {
+      throw .shape("\(name) expects a flat vector but receives \(shapeText(inputShape)); put a flatten layer before it")
+    }
+    let inputs = inputShape[0]
+    if let w = givenW.0 {
+      let want = [units, inputs]
+      let fits = w.shape == want || (w.count == units * inputs && units == 1)
+      guard fits else {
+        throw .shape("\(name) has \(units) units and \(inputs) inputs, so its weights must be \(units)×\(inputs) (one row per unit), but the lesson gives \(shapeText(w.shape))")
+      }
+      W = Parameter(name: "W", value: w.reshaped(want), trainable: givenW.1)
+    } else {
+      W = Parameter(name: "W", value: Tensor(shape: [units, inputs], data: initializer.sample(count: units * inputs, fanIn: inputs, fanOut: units, rng: &rng)), trainable: givenW.1)
+    }
+    var bias = Tensor(shape: [units])
+    if let given = givenB.0 {
+      if given.count == 1 { bias = Tensor(shape: [units], repeating: given.data[0]) }
+      else if given.count == units { bias = given.reshaped([units]) }
+      else { throw .shape("\(name) has \(units) units, so its bias needs \(units) numbers (or one), but the lesson gives \(given.count)") }
+    }
+    b = Parameter(name: "b", value: bias, trainable: givenB.1)
+    return [units]
+  }
+
+  public func forward(_ x: Tensor, _ step: Step) -> Tensor {
+    self.x = x  // [N, inputs]
+    var z = Tensor(shape: [x.rows, units])  // [N, units]
+    Kernels.gemm(x, W.value, transposeB: true, into: &z)
+    if useBias { Kernels.addBias(b.value, to: &z) }
+    if let t = step.tracer { traceForward(t, x, z) }
+    return z
+  }
+
+  public func backward(_ delta: Tensor, _ step: Step) -> Tensor {
+    // delta: [N, units] = ∂L/∂z
+    Kernels.gemm(delta, transposeA: true, x, into: &W.grad)  // dW = δᵀ·x, [units, inputs]
+    if useBias { Kernels.sumRows(delta, into: &b.grad) }  // db = Σₙ δₙ, [units]
+    var dx = Tensor(shape: x.shape)  // dx = δ·W, [N, inputs]
+    Kernels.gemm(delta, W.value, into: &dx)
+    if let t = step.tracer { traceBackward(t, delta, dx) }
+    return dx
+  }
+
+  // MARK: Trace
+
+  private func traceForward(_ t: Tracer, _ x: Tensor, _ z: Tensor) {
+    let (w, bias, n, units, useBias) = (W.value, b.value, x.columns, units, useBias)
+    t.record(name, .forward, "W", formula: "W: \(units)×\(n) weights, row j feeds neuron j", w)
+    if useBias { t.record(name, .forward, "b", formula: "b: one bias per neuron", bias) }
+    t.record(name, .forward, "z", formula: useBias ? "zⱼ = Σᵢ Wⱼᵢ·xᵢ + bⱼ" : "zⱼ = Σᵢ Wⱼᵢ·xᵢ", z) { i in
+      let (s, j) = (i / units, i % units)
+      var args: [Double] = []
+      var parts: [String] = []
+      for k in 0..<n {
+        parts.append("{\(2 * k)}·{\(2 * k + 1)}")
+        args += [w.data[j * n + k], x.data[s * n + k]]
+      }
+      if useBias { parts.append("{\(2 * n)}"); args.append(bias.data[j]) }
+      return Arithmetic(lhs: elementLabel("z", z.shape, i), template: parts.joined(separator: " + "), args: args, result: z.data[i])
+    }
+  }
+
+  private func traceBackward(_ t: Tracer, _ delta: Tensor, _ dx: Tensor) {
+    let (x, w, dW, n, units, rows) = (x, W.value, W.grad, x.columns, units, x.rows)
+    t.record(name, .backward, "delta", symbol: "δ", formula: "δ = ∂L/∂z (from the layer above)", delta)
+    t.record(name, .backward, "dW", formula: "∂L/∂Wⱼᵢ = Σₙ δₙⱼ·xₙᵢ", dW) { i in
+      let (j, k) = (i / n, i % n)
+      let parts = (0..<rows).map { "{\(2 * $0)}·{\(2 * $0 + 1)}" }
+      let args = (0..<rows).flatMap { [delta.data[$0 * units + j], x.data[$0 * n + k]] }
+      return Arithmetic(lhs: elementLabel("∂L/∂W", dW.shape, i, batch: false), template: parts.joined(separator: " + "), args: args, result: dW.data[i])
+    }
+    if useBias {
+      let db = b.grad
+      t.record(name, .backward, "db", formula: "∂L/∂bⱼ = Σₙ δₙⱼ", db) { j in
+        Arithmetic(lhs: elementLabel("∂L/∂b", db.shape, j, batch: false), template: (0..<rows).map { "{\($0)}" }.joined(separator: " + "),
+                   args: (0..<rows).map { delta.data[$0 * units + j] }, result: db.data[j])
+      }
+    }
+    t.record(name, .backward, "dx", formula: "∂L/∂xᵢ = Σⱼ δⱼ·Wⱼᵢ", dx) { i in
+      let (s, k) = (i / n, i % n)
+      let parts = (0..<units).map { "{\(2 * $0)}·{\(2 * $0 + 1)}" }
+      let args = (0..<units).flatMap { [delta.data[s * units + $0], w.data[$0 * n + k]] }
+      return Arithmetic(lhs: elementLabel("∂L/∂x", dx.shape, i), template: parts.joined(separator: " + "), args: args, result: dx.data[i])
+    }
+  }
+}

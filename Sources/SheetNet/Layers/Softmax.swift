@@ -1,0 +1,68 @@
+import Foundation
+
+/// Softmax over each sample's values: aₖ = e^(zₖ − m) / Σⱼ e^(zⱼ − m), m = maxⱼ zⱼ.
+///
+/// Subtracting the row maximum m changes nothing mathematically and keeps every exponent ≤ 0.
+/// Backward on its own: ∂L/∂zₖ = aₖ·(∂L/∂aₖ − Σⱼ aⱼ·∂L/∂aⱼ). Followed by the cross-entropy loss,
+/// the two are fused and ∂L/∂z = (a − t)/N is taken straight from the loss (see `CrossEntropy`).
+public final class Softmax: Layer {
+  public static let kind = "softmax"
+  public static let keys: [String] = []
+  public var name = "softmax"
+  public var options: [(key: String, value: Value)] { [] }
+  /// The cached logits z and probabilities a of the last forward pass.
+  public private(set) var z = Tensor(shape: [0]), a = Tensor(shape: [0])
+
+  /// A softmax layer.
+  public init() {}
+  public convenience init(options: LayerOptions) throws(SheetNetError) { self.init() }
+
+  public func build(inputShape: [Int], rng: inout SeededGenerator) throws(SheetNetError) -> [Int] {
+    guard inputShape.count == 1 else {
+      throw .shape("\(name) expects a flat vector of scores but receives \(shapeText(inputShape)); put a flatten and a dense layer before it")
+    }
+    return inputShape
+  }
+
+  /// Row-wise softmax of logits [N, K].
+  public static func probabilities(_ z: Tensor) -> Tensor {
+    var a = Tensor(shape: z.shape)
+    let k = z.columns
+    for n in 0..<z.rows {
+      var m = -Double.infinity
+      for j in 0..<k { m = max(m, z.data[n * k + j]) }
+      var sum = 0.0
+      for j in 0..<k { let e = exp(z.data[n * k + j] - m); a.data[n * k + j] = e; sum += e }
+      for j in 0..<k { a.data[n * k + j] /= sum }
+    }
+    return a
+  }
+
+  public func forward(_ x: Tensor, _ step: Step) -> Tensor {
+    z = x
+    a = Softmax.probabilities(x)
+    if let t = step.tracer {
+      let (z, a, k) = (z, a, x.columns)
+      t.record(name, .forward, "a", formula: "aₖ = e^(zₖ − m) / Σⱼ e^(zⱼ − m), m = maxⱼ zⱼ", a) { i in
+        let n = i / k
+        let m = (0..<k).map { z.data[n * k + $0] }.max()!
+        let denominator = (0..<k).map { "e^({\($0 + 2)} − {1})" }.joined(separator: " + ")
+        return Arithmetic(lhs: elementLabel("a", a.shape, i), template: "e^({0} − {1}) / (\(denominator))",
+                          args: [z.data[i], m] + (0..<k).map { z.data[n * k + $0] }, result: a.data[i])
+      }
+    }
+    return a
+  }
+
+  public func backward(_ delta: Tensor, _ step: Step) -> Tensor {
+    var dz = Tensor(shape: delta.shape)
+    let k = delta.columns
+    for n in 0..<delta.rows {
+      var dot = 0.0
+      for j in 0..<k { dot += a.data[n * k + j] * delta.data[n * k + j] }
+      for j in 0..<k { dz.data[n * k + j] = a.data[n * k + j] * (delta.data[n * k + j] - dot) }
+    }
+    step.tracer?.record(name, .backward, "dz", symbol: "∂L/∂z", formula: "∂L/∂zₖ = aₖ·(∂L/∂aₖ − Σⱼ aⱼ·∂L/∂aⱼ)", dz)
+    return dz
+  }
+}

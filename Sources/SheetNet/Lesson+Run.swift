@@ -1,0 +1,135 @@
+import Foundation
+
+/// Everything a lesson produces from its data, network and seed, before anything is written.
+public final class LessonRun {
+  /// The lesson.
+  public let lesson: Lesson
+  /// The seed actually used (`--seed` overrides the lesson's).
+  public let seed: UInt64
+  /// The network, built and initialised.
+  public let model: Sequential
+  /// The split data, preprocessed.
+  public let split: Split
+  /// The input scaling fitted on the training split.
+  public let preprocess: Preprocess
+  /// The loss.
+  public let loss: any Loss
+  /// The optimizer with its state.
+  public let optimizer: any Optimizer
+  /// Per-epoch losses and accuracies.
+  public var history = History()
+  /// The trainer (its generator drives shuffles and masks).
+  public var trainer: Trainer
+
+  /// Loads the data, splits it, builds the network: seed → (split, init, shuffle) streams.
+  public init(_ lesson: Lesson, seed: UInt64? = nil) throws(SheetNetError) {
+    self.lesson = lesson
+    self.seed = seed ?? lesson.seed
+    var root = SeededGenerator(seed: self.seed)
+    var dataRNG = root.fork(), splitRNG = root.fork(), initRNG = root.fork()
+    let shuffleRNG = root.fork()
+    let data = try lesson.loadData(rng: &dataRNG)
+    var split = Split(data, validation: lesson.data.validation, test: lesson.data.test, rng: &splitRNG)
+    switch lesson.data.preprocess {
+    case "standardize": preprocess = .standardized(split.train.x)
+    case "divide": preprocess = .divide(lesson.data.divisor)
+    default: preprocess = .none
+    }
+    split.train.x = preprocess.apply(split.train.x)
+    if let v = split.validation { split.validation!.x = preprocess.apply(v.x) }
+    if let t = split.test { split.test!.x = preprocess.apply(t.x) }
+    self.split = split
+    model = try lesson.makeModel(inputShape: Array(data.x.shape.dropFirst()), rng: &initRNG)
+    let outputs = model.outputShape.reduce(1, *)
+    if let labels = data.labels, data.explicitTargets == nil {
+      let classes = (labels.max() ?? 0) + 1
+      guard outputs == classes || (outputs == 1 && classes <= 2) else {
+        throw .shape("\(lesson.path): the data has \(classes) classes but the last layer (\(model.layers.last!.name)) gives \(outputs) outputs; give the last dense layer \(classes) units")
+      }
+    } else if let t = data.explicitTargets, t.columns != outputs {
+      throw .shape("\(lesson.path): the targets 'y' have \(t.columns) columns but the last layer (\(model.layers.last!.name)) gives \(outputs) outputs")
+    }
+    loss = lossKinds[lesson.loss]!
+    optimizer = try lesson.makeOptimizer()
+    trainer = Trainer(model: model, loss: loss, optimizer: optimizer, epochs: lesson.epochs, batchSize: lesson.batchSize, rng: shuffleRNG)
+  }
+
+  /// Trains for the lesson's epochs.
+  public func train(progress: ((Progress) -> Void)? = nil) throws(SheetNetError) {
+    try trainer.fit(split.train, validation: split.validation, history: &history, progress: progress)
+  }
+
+  /// The set a lesson is judged on: test, else validation, else training.
+  public var evaluationSet: (name: String, data: Dataset) {
+    if let t = split.test { return ("test", t) }
+    if let v = split.validation { return ("validation", v) }
+    return ("train", split.train)
+  }
+
+  /// Loss and accuracy on a dataset.
+  public func evaluate(_ data: Dataset) -> Evaluation { trainer.evaluate(data) }
+
+  /// `Output/<lesson>` unless the lesson or the command line says otherwise.
+  public var outputFolder: String { lesson.output ?? "Output/\(lesson.name)" }
+}
+
+extension Lesson {
+  /// The lesson's dataset, reshaped per `data.shape`, not yet split or scaled.
+  public func loadData(rng: inout SeededGenerator) throws(SheetNetError) -> Dataset {
+    var d: Dataset
+    switch data.dataset {
+    case "digits": d = try Builtin.digits()
+    case "iris": d = try Builtin.iris()
+    case "csv":
+      let file = data.file!
+      let resolved = file.hasPrefix("/") ? file : ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(file)
+      d = try CSVData.load(resolved, labelColumn: data.labelColumn, header: data.header)
+    case "inline":
+      let x = data.x!
+      var y = data.y
+      if let t = y, t.rows == 1, x.rows > 1, t.count == x.rows { y = t.reshaped([x.rows, 1]) }
+      d = Dataset(name: "inline", x: x, labels: data.labels, targets: y)
+    default:
+      d = Generated.make(data.dataset, count: data.count, noise: data.noise, classes: data.classes, rng: &rng)
+    }
+    if let shape = data.shape { d = try d.reshaped(sample: shape) }
+    return d
+  }
+
+  /// The network this lesson describes, built for `inputShape` with weights drawn from `rng`.
+  public func makeModel(inputShape: [Int], rng: inout SeededGenerator) throws(SheetNetError) -> Sequential {
+    var built: [any Layer] = []
+    for options in layers {
+      let layer = try layerKinds[options.kind]!.init(options: options)
+      if let name = options.values.first(where: { $0.key == "name" })?.value.string { layer.name = name }
+      built.append(layer)
+    }
+    do {
+      return try Sequential(built).build(inputShape: inputShape, rng: &rng)
+    } catch {
+      throw .shape("\(path): \(error.description)")
+    }
+  }
+
+  /// The optimizer this lesson names, with its hyper-parameters checked.
+  public func makeOptimizer() throws(SheetNetError) -> any Optimizer {
+    let o = LayerOptions(kind: optimizer.kind, values: optimizer.options, location: path)
+    func rate(_ key: String, _ d: Double) throws(SheetNetError) -> Double {
+      let v = try o.double(key, default: d)
+      guard v >= 0 else { throw .lesson("\(path): optimizer '\(key)' must not be negative, got \(v); a learning rate is a step size such as 0.01") }
+      return v
+    }
+    let lr = try rate("learning_rate", optimizer.kind == "adam" ? 0.001 : 0.01)
+    guard lr > 0 else { throw .lesson("\(path): the learning rate must be greater than 0, e.g. 0.01") }
+    switch optimizer.kind {
+    case "adam":
+      let b1 = try rate("beta1", 0.9), b2 = try rate("beta2", 0.999)
+      guard b1 < 1, b2 < 1 else { throw .lesson("\(path): beta1 and beta2 must be below 1 (usually 0.9 and 0.999)") }
+      return Adam(learningRate: lr, beta1: b1, beta2: b2, epsilon: try rate("epsilon", 1e-8), weightDecay: try rate("weight_decay", 0))
+    default:
+      let mu = try rate("momentum", 0)
+      guard mu < 1 else { throw .lesson("\(path): momentum must be below 1 (usually 0.9)") }
+      return SGD(learningRate: lr, momentum: mu, nesterov: try o.bool("nesterov", default: false), weightDecay: try rate("weight_decay", 0))
+    }
+  }
+}

@@ -1,0 +1,303 @@
+import Foundation
+import Yams
+
+/// A lesson file: data and split, network, loss, optimizer, training, seed and output folder.
+///
+/// Read from YAML; every key is documented in README. Errors name the file and line and suggest
+/// the nearest valid key.
+public struct Lesson: Sendable {
+  /// The lesson's name (defaults to the file name without `.yaml`): `Output/<name>/`.
+  public var name: String
+  /// The file it was read from ("" for lessons built in code).
+  public var path: String
+  /// The YAML text itself (kept in model files).
+  public var source: String
+  /// One-line description.
+  public var title: String
+  /// The seed for the split, initial weights, shuffles and dropout.
+  public var seed: UInt64
+  /// Where the data comes from.
+  public var data: DataSpec
+  /// The layers in order.
+  public var layers: [LayerOptions]
+  /// The loss kind.
+  public var loss: String
+  /// Optimizer kind and hyper-parameters.
+  public var optimizer: (kind: String, options: [(key: String, value: Value)])
+  /// Passes over the training data.
+  public var epochs: Int
+  /// Samples per step.
+  public var batchSize: Int
+  /// The output folder (default `Output/<name>`).
+  public var output: String?
+
+  /// What a lesson may say about its data.
+  public struct DataSpec: Sendable {
+    /// `digits`, `iris`, a generated set (`xor`, `circle`, `gauss`, `spiral`, `moons`), `csv` or `inline`.
+    public var dataset: String
+    /// CSV path, relative to the lesson file.
+    public var file: String?
+    public var labelColumn: Int = -1
+    public var header: Bool? = nil
+    /// Generated sets: number of points, noise 0…1, number of classes.
+    public var count = 200, noise = 0.0, classes = 2
+    /// Inline inputs and targets or labels.
+    public var x: Tensor?, y: Tensor?, labels: [Int]?
+    /// Shape of one sample, e.g. [1, 8, 8]; default flat.
+    public var shape: [Int]?
+    /// `none`, `standardize`, or divide by a number.
+    public var preprocess: String = "none"
+    public var divisor: Double = 1
+    /// Fractions held out.
+    public var validation = 0.0, test = 0.0
+  }
+
+  static let topKeys = ["name", "title", "seed", "data", "network", "loss", "optimizer", "train", "output"]
+  static let dataKeys = ["dataset", "file", "label_column", "header", "count", "noise", "classes", "x", "y", "labels", "shape", "preprocess", "split"]
+  static let datasets = Builtin.real + Generated.kinds + ["csv", "inline"]
+
+  /// Reads a lesson file.
+  public static func load(_ path: String) throws(SheetNetError) -> Lesson {
+    guard FileManager.default.fileExists(atPath: path) else {
+      throw .lesson("\(path): no such lesson file; lessons live in Worksheets/, e.g. Worksheets/xor.yaml")
+    }
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+      throw .lesson("\(path): cannot read it as UTF-8 text")
+    }
+    return try parse(text, path: path)
+  }
+
+  /// Parses lesson YAML; `path` names it in errors and anchors relative data paths.
+  public static func parse(_ text: String, path: String) throws(SheetNetError) -> Lesson {
+    let root: Node
+    do {
+      guard let node = try Yams.compose(yaml: text) else { throw SheetNetError.lesson("\(path): the file is empty") }
+      root = node
+    } catch let e as SheetNetError {
+      throw e
+    } catch let e as YamlError {
+      throw .lesson("\(path): not valid YAML: \(String(describing: e).split(separator: "\n").first ?? "")")
+    } catch {
+      throw .lesson("\(path): not valid YAML")
+    }
+    let r = Reader(path: path)
+    let top = try r.map(root, "the lesson", allowed: topKeys)
+    let base = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+    var lesson = Lesson(
+      name: try r.string(optional: top["name"], "name") ?? base, path: path, source: text,
+      title: try r.string(optional: top["title"], "title") ?? "",
+      seed: UInt64(try r.int(optional: top["seed"], "seed", min: 0, max: Int.max) ?? 1),
+      data: DataSpec(dataset: "inline"), layers: [], loss: "cross_entropy", optimizer: ("sgd", []),
+      epochs: 10, batchSize: 32, output: try r.string(optional: top["output"], "output"))
+    guard lesson.name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }), !lesson.name.isEmpty else {
+      throw .lesson("\(path): name '\(lesson.name)' may hold only letters, digits, '-', '_' and '.' (it names the output folder)")
+    }
+    guard let dataNode = top["data"] else { throw .lesson("\(path): needs a 'data' section (e.g. data: {dataset: digits})") }
+    lesson.data = try parseData(dataNode, r)
+    guard let network = top["network"] else { throw .lesson("\(path): needs a 'network' list of layers") }
+    lesson.layers = try parseLayers(network, r)
+    if let l = top["loss"] {
+      let kind = try r.string(l, "loss")
+      guard lossKinds[kind] != nil else {
+        throw .lesson("\(r.at(l)): unknown loss '\(kind)'\(didYouMean(kind, in: Array(lossKinds.keys)))  (valid: \(lossKinds.keys.sorted().joined(separator: ", ")))")
+      }
+      lesson.loss = kind
+    }
+    if let o = top["optimizer"] { lesson.optimizer = try parseOptimizer(o, r) }
+    if let t = top["train"] {
+      let train = try r.map(t, "train", allowed: ["epochs", "batch_size"])
+      lesson.epochs = try r.int(optional: train["epochs"], "epochs", min: 0) ?? 10
+      lesson.batchSize = try r.int(optional: train["batch_size"], "batch_size", min: 1) ?? 32
+    }
+    return lesson
+  }
+
+  static func parseData(_ node: Node, _ r: Reader) throws(SheetNetError) -> DataSpec {
+    let m = try r.map(node, "data", allowed: dataKeys)
+    var d = DataSpec(dataset: "inline")
+    if let ds = m["dataset"] {
+      d.dataset = try r.string(ds, "dataset")
+      guard datasets.contains(d.dataset) else {
+        throw .lesson("\(r.at(ds)): unknown dataset '\(d.dataset)'\(didYouMean(d.dataset, in: datasets))  (valid: \(datasets.joined(separator: ", ")))")
+      }
+    } else if m["file"] != nil { d.dataset = "csv" }
+    if let f = m["file"] { d.file = try r.string(f, "file") }
+    if let v = m["label_column"] { d.labelColumn = try r.int(v, "label_column", min: Int.min / 2) }
+    if let v = m["header"] { d.header = try r.bool(v, "header") }
+    if let v = m["count"] { d.count = try r.int(v, "count", min: 4, max: 1_000_000) }
+    if let v = m["noise"] { d.noise = try r.number(v, "noise", min: 0, max: 1) }
+    if let v = m["classes"] { d.classes = try r.int(v, "classes", min: 2, max: 10) }
+    if let v = m["x"] { d.x = try r.matrix(v, "x") }
+    if let v = m["y"] { d.y = try r.matrix(v, "y") }
+    if let v = m["labels"] { d.labels = try r.matrix(v, "labels").data.map { Int($0) } }
+    if let v = m["shape"] { d.shape = try r.matrix(v, "shape").data.map { Int($0) } }
+    if let v = m["preprocess"] {
+      if let s = v.string, ["none", "standardize"].contains(s) {
+        d.preprocess = s
+      } else if let pm = v.mapping, pm.count == 1, pm.first?.key.string == "divide", let div = pm.first?.value {
+        d.preprocess = "divide"
+        d.divisor = try r.number(div, "divide", min: 1e-12, max: 1e12)
+      } else {
+        throw .lesson("\(r.at(v)): 'preprocess' must be none, standardize or {divide: N}")
+      }
+    }
+    if let s = m["split"] {
+      let split = try r.map(s, "split", allowed: ["validation", "test"])
+      d.validation = try r.number(optional: split["validation"], "validation", min: 0, max: 0.9) ?? 0
+      d.test = try r.number(optional: split["test"], "test", min: 0, max: 0.9) ?? 0
+      guard d.validation + d.test < 0.95 else { throw .lesson("\(r.at(s)): validation + test must leave some data to train on") }
+    }
+    if d.dataset == "csv" && d.file == nil { throw .lesson("\(r.at(node)): dataset csv needs 'file: path/to/data.csv'") }
+    if d.dataset == "inline" {
+      guard let x = d.x else { throw .lesson("\(r.at(node)): inline data needs 'x' (one row per sample) and 'y' or 'labels'") }
+      if let y = d.y, y.rows != x.rows { throw .lesson("\(r.at(node)): 'x' has \(x.rows) rows but 'y' has \(y.rows)") }
+      if let l = d.labels, l.count != x.rows { throw .lesson("\(r.at(node)): 'x' has \(x.rows) rows but 'labels' has \(l.count)") }
+      if d.y == nil && d.labels == nil { throw .lesson("\(r.at(node)): inline data needs 'y' (target rows) or 'labels' (classes)") }
+    }
+    return d
+  }
+
+  static func parseLayers(_ node: Node, _ r: Reader) throws(SheetNetError) -> [LayerOptions] {
+    guard case .sequence(let seq) = node, seq.count > 0 else {
+      throw .lesson("\(r.at(node)): 'network' must be a list of layers, e.g. - {type: dense, units: 10}")
+    }
+    var layers: [LayerOptions] = []
+    for (i, item) in seq.enumerated() {
+      var kind: String
+      var values: [(key: String, value: Value)] = []
+      if let s = item.string {
+        kind = s
+      } else if let m = item.mapping {
+        guard let t = m["type"]?.string else {
+          throw .lesson("\(r.at(item)): layer \(i + 1) needs 'type' (one of \(layerKinds.keys.sorted().joined(separator: ", ")))")
+        }
+        kind = t
+        for (k, v) in m where k.string != "type" { values.append((k.string ?? "", try r.value(v))) }
+      } else {
+        throw .lesson("\(r.at(item)): layer \(i + 1) must be a word (relu) or a map with 'type'")
+      }
+      kind = kind.lowercased()
+      guard let type = layerKinds[kind] else {
+        throw .lesson("\(r.at(item)): layer \(i + 1): unknown layer type '\(kind)'\(didYouMean(kind, in: Array(layerKinds.keys)))  (valid: \(layerKinds.keys.sorted().joined(separator: ", ")))")
+      }
+      for (k, _) in values where !type.keys.contains(k) && k != "name" {
+        let hint = type.keys.isEmpty ? "; \(kind) takes no options" : didYouMean(k, in: type.keys) + "  (valid: \(type.keys.joined(separator: ", ")))"
+        throw .lesson("\(r.at(item)): layer \(i + 1) (\(kind)): unknown key '\(k)'\(hint)")
+      }
+      layers.append(LayerOptions(kind: kind, index: i + 1, values: values, location: r.at(item)))
+    }
+    return layers
+  }
+
+  static func parseOptimizer(_ node: Node, _ r: Reader) throws(SheetNetError) -> (String, [(key: String, value: Value)]) {
+    let kinds = optimizerKeys.keys.sorted()
+    if let s = node.string {
+      guard optimizerKeys[s] != nil else { throw .lesson("\(r.at(node)): unknown optimizer '\(s)'\(didYouMean(s, in: kinds))  (valid: \(kinds.joined(separator: ", ")))") }
+      return (s, [])
+    }
+    guard let m = node.mapping, let kind = m["type"]?.string else {
+      throw .lesson("\(r.at(node)): 'optimizer' needs 'type' (\(kinds.joined(separator: ", "))) and its settings, e.g. {type: adam, learning_rate: 0.01}")
+    }
+    guard let keys = optimizerKeys[kind] else { throw .lesson("\(r.at(node)): unknown optimizer '\(kind)'\(didYouMean(kind, in: kinds))  (valid: \(kinds.joined(separator: ", ")))") }
+    var options: [(key: String, value: Value)] = []
+    for (k, v) in m where k.string != "type" {
+      let key = k.string ?? ""
+      guard keys.contains(key) else { throw .lesson("\(r.at(k)): unknown optimizer key '\(key)'\(didYouMean(key, in: keys))  (valid for \(kind): \(keys.joined(separator: ", ")))") }
+      options.append((key, try r.value(v)))
+    }
+    return (kind, options)
+  }
+}
+
+/// Walks YAML nodes, turning them into values and errors that carry `file line N`.
+struct Reader {
+  let path: String
+
+  func at(_ node: Node) -> String { node.mark.map { "\(path) line \($0.line)" } ?? path }
+
+  func map(_ node: Node, _ what: String, allowed: [String]) throws(SheetNetError) -> [String: Node] {
+    guard let m = node.mapping else { throw .lesson("\(at(node)): '\(what)' must be a map of keys") }
+    var out: [String: Node] = [:]
+    for (k, v) in m {
+      let key = k.string ?? ""
+      guard allowed.contains(key) else {
+        throw .lesson("\(at(k)): unknown key '\(key)' in \(what)\(didYouMean(key, in: allowed))  (valid: \(allowed.joined(separator: ", ")))")
+      }
+      out[key] = v
+    }
+    return out
+  }
+
+  func string(optional node: Node?, _ key: String) throws(SheetNetError) -> String? {
+    guard let node else { return nil }
+    return try string(node, key)
+  }
+
+  func int(optional node: Node?, _ key: String, min lo: Int, max hi: Int = 1_000_000_000) throws(SheetNetError) -> Int? {
+    guard let node else { return nil }
+    return try int(node, key, min: lo, max: hi)
+  }
+
+  func number(optional node: Node?, _ key: String, min lo: Double, max hi: Double) throws(SheetNetError) -> Double? {
+    guard let node else { return nil }
+    return try number(node, key, min: lo, max: hi)
+  }
+
+  func string(_ node: Node, _ key: String) throws(SheetNetError) -> String {
+    guard case .scalar(let s) = node else { throw .lesson("\(at(node)): '\(key)' must be a word") }
+    return s.string
+  }
+
+  func number(_ node: Node, _ key: String, min lo: Double, max hi: Double) throws(SheetNetError) -> Double {
+    guard let x = node.float ?? node.int.map(Double.init), x.isFinite else {
+      throw .lesson("\(at(node)): '\(key)' must be a number, got '\(node.string ?? "a list or map")'")
+    }
+    guard x >= lo && x <= hi else { throw .lesson("\(at(node)): '\(key)' must be between \(lo) and \(hi), got \(x)") }
+    return x
+  }
+
+  func int(_ node: Node, _ key: String, min lo: Int, max hi: Int = 1_000_000_000) throws(SheetNetError) -> Int {
+    guard let x = node.int else { throw .lesson("\(at(node)): '\(key)' must be a whole number, got '\(node.string ?? "a list or map")'") }
+    guard x >= lo && x <= hi else { throw .lesson("\(at(node)): '\(key)' must be between \(lo) and \(hi), got \(x)") }
+    return x
+  }
+
+  func bool(_ node: Node, _ key: String) throws(SheetNetError) -> Bool {
+    guard let b = node.bool else { throw .lesson("\(at(node)): '\(key)' must be true or false") }
+    return b
+  }
+
+  func value(_ node: Node) throws(SheetNetError) -> Value {
+    switch node {
+    case .scalar(let s):
+      if s.style == .plain || s.style == .any {
+        if node.null != nil { return .null }
+        if let b = node.bool { return .bool(b) }
+        if let i = node.int { return .number(Double(i)) }
+        if let f = node.float { return .number(f) }
+      }
+      return .string(s.string)
+    case .sequence(let seq):
+      var items: [Value] = []
+      for item in seq { items.append(try value(item)) }
+      return .list(items)
+    case .mapping(let m):
+      var pairs: [(key: String, value: Value)] = []
+      for (k, v) in m { pairs.append((k.string ?? "", try value(v))) }
+      return .map(pairs)
+    case .alias:
+      throw .lesson("\(at(node)): YAML aliases are not supported in lessons; write the value out")
+    }
+  }
+
+  /// A number, a list of numbers or a list of equal-length lists.
+  func matrix(_ node: Node, _ key: String) throws(SheetNetError) -> Tensor {
+    let options = LayerOptions(kind: "data", values: [(key, try value(node))], location: at(node))
+    do {
+      guard let t = try options.numbers(key) else { throw SheetNetError.lesson("") }
+      return t.rank == 1 && key != "labels" && key != "shape" ? t.reshaped([1, t.count]) : t
+    } catch {
+      throw .lesson("\(at(node)): '\(key)' must be numbers: a list, or a list of equal-length rows")
+    }
+  }
+}

@@ -1,0 +1,58 @@
+import Foundation
+
+/// Softmax cross-entropy, L = −(1/N) Σₙ Σₖ tₙₖ·log aₙₖ with a = softmax(z), fused and stable.
+///
+/// When the network ends in `Softmax`, the loss reads that layer's logits z; otherwise the
+/// network's output is taken as the logits. L is computed as (1/N) Σₙ [log Σₖ e^zₙₖ − Σₖ tₙₖ·zₙₖ]
+/// (log-sum-exp with the row maximum taken out) and backpropagation starts at
+/// ∂L/∂z = (a − t)/N, skipping the softmax's own Jacobian. Targets are one-hot rows (or rows
+/// that sum to 1).
+public struct CrossEntropy: Loss {
+  public static let kind = "cross_entropy"
+  public static let formula = "L = −(1/N) Σₙ Σₖ tₙₖ·log aₙₖ,  a = softmax(z)"
+  /// The loss.
+  public init() {}
+
+  func logits(_ y: Tensor, _ last: (any Layer)?) -> Tensor { (last as? Softmax)?.z ?? y }
+
+  public func value(output y: Tensor, target t: Tensor, last: (any Layer)?) -> Double {
+    let z = logits(y, last), k = z.columns
+    var total = 0.0
+    for n in 0..<z.rows {
+      var m = -Double.infinity
+      for j in 0..<k { m = max(m, z.data[n * k + j]) }
+      var sum = 0.0, tz = 0.0, tsum = 0.0
+      for j in 0..<k {
+        sum += exp(z.data[n * k + j] - m)
+        tz += t.data[n * k + j] * z.data[n * k + j]
+        tsum += t.data[n * k + j]
+      }
+      total += tsum * (m + log(sum)) - tz
+    }
+    return total / Double(z.rows)
+  }
+
+  public func gradient(output y: Tensor, target t: Tensor, last: (any Layer)?) -> (delta: Tensor, skipsLast: Bool) {
+    let z = logits(y, last)
+    let a = (last as? Softmax)?.a ?? Softmax.probabilities(z)
+    var delta = Tensor(shape: z.shape)
+    let inverseN = 1 / Double(z.rows)
+    Kernels.zip(a, t, into: &delta) { ($0 - $1) * inverseN }
+    return (delta, last is Softmax)
+  }
+
+  public func trace(_ tracer: Tracer, output y: Tensor, target t: Tensor, last: (any Layer)?, value: Double, delta: Tensor, skipsLast: Bool) {
+    let a = (last as? Softmax)?.a ?? Softmax.probabilities(logits(y, last))
+    let n = Double(a.rows)
+    tracer.record("loss", .loss, "t", formula: "t: the targets, one-hot", t)
+    tracer.record("loss", .loss, "L", formula: Self.formula, Tensor([value])) { _ in
+      let hot = (0..<t.count).filter { t.data[$0] != 0 }
+      let template = "−(1/{0})·(" + hot.enumerated().map { "{\(2 * $0.offset + 1)}·log {\(2 * $0.offset + 2)}" }.joined(separator: " + ") + ")"
+      return Arithmetic(lhs: "L", template: template, args: [n] + hot.flatMap { [t.data[$0], a.data[$0]] }, result: value)
+    }
+    let name = skipsLast ? "dz" : "dy"
+    tracer.record("loss", .loss, name, symbol: "∂L/∂z", formula: "∂L/∂zₖ = (aₖ − tₖ)/N  (softmax and cross-entropy together)", delta) { i in
+      Arithmetic(lhs: elementLabel("∂L/∂z", delta.shape, i), template: "({0} − {1})/{2}", args: [a.data[i], t.data[i], n], result: delta.data[i])
+    }
+  }
+}

@@ -1,0 +1,26 @@
+/// A loss L(y, t) averaged over the batch, and where backpropagation starts.
+public protocol Loss: Sendable {
+  /// The word lesson files use (`cross_entropy`).
+  static var kind: String { get }
+  /// The loss in course notation, e.g. `L = −(1/N) Σₙ Σₖ tₙₖ·log aₙₖ`.
+  static var formula: String { get }
+  /// L for the network's output y and the targets t (both [N, K]); `last` is the final layer.
+  func value(output y: Tensor, target t: Tensor, last: (any Layer)?) -> Double
+  /// The gradient that starts backpropagation. When `skipsLast` the gradient is ∂L/∂z, taken
+  /// with respect to the input of the final layer (a fused softmax or sigmoid), which is then
+  /// skipped; otherwise it is ∂L/∂y.
+  func gradient(output y: Tensor, target t: Tensor, last: (any Layer)?) -> (delta: Tensor, skipsLast: Bool)
+  /// Writes the loss and its gradient into the trace.
+  func trace(_ tracer: Tracer, output y: Tensor, target t: Tensor, last: (any Layer)?, value: Double, delta: Tensor, skipsLast: Bool)
+}
+
+extension Loss {
+  /// The kind of this loss.
+  public var kind: String { Self.kind }
+}
+
+/// Every loss a lesson may name.
+public let lossKinds: [String: any Loss] = [
+  CrossEntropy.kind: CrossEntropy(), BinaryCrossEntropy.kind: BinaryCrossEntropy(),
+  MeanSquaredError.kind: MeanSquaredError(), HalfSquaredError.kind: HalfSquaredError(),
+]

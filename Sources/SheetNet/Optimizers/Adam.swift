@@ -1,0 +1,57 @@
+import Foundation
+
+/// Adam (Kingma and Ba), with optional L2 decay λ folded into the gradient.
+///
+/// With g = dθ + λ·θ and t the step number:
+/// m ← β₁·m + (1 − β₁)·g,  s ← β₂·s + (1 − β₂)·g²,
+/// m̂ = m / (1 − β₁ᵗ),  ŝ = s / (1 − β₂ᵗ),  θ ← θ − η·m̂ / (√ŝ + ε).
+public final class Adam: Optimizer {
+  public static let kind = "adam"
+  public var learningRate: Double
+  /// β₁, decay of the first moment.
+  public let beta1: Double
+  /// β₂, decay of the second moment.
+  public let beta2: Double
+  /// ε, keeps the step finite when ŝ is 0.
+  public let epsilon: Double
+  public let weightDecay: Double
+  public var stepCount = 0
+
+  /// Adam with the usual defaults β₁ = 0.9, β₂ = 0.999, ε = 1e-8.
+  public init(learningRate: Double = 0.001, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8, weightDecay: Double = 0) {
+    self.learningRate = learningRate
+    self.beta1 = beta1
+    self.beta2 = beta2
+    self.epsilon = epsilon
+    self.weightDecay = weightDecay
+  }
+
+  public var options: [(key: String, value: Value)] {
+    [("learning_rate", .number(learningRate)), ("beta1", .number(beta1)), ("beta2", .number(beta2)),
+     ("epsilon", .number(epsilon)), ("weight_decay", .number(weightDecay))]
+  }
+
+  public func update(_ p: Parameter, layer: String, tracer: Tracer?) {
+    let (b1, b2, eta, eps) = (beta1, beta2, learningRate, epsilon)
+    let g = decayedGradient(p)
+    var m = p.state["m"] ?? Tensor(shape: p.value.shape)
+    var s = p.state["s"] ?? Tensor(shape: p.value.shape)
+    Kernels.update(&m, with: g) { b1 * $0 + (1 - b1) * $1 }
+    Kernels.update(&s, with: g) { b2 * $0 + (1 - b2) * $1 * $1 }
+    p.state["m"] = m
+    p.state["s"] = s
+    let c1 = 1 - pow(b1, Double(stepCount)), c2 = 1 - pow(b2, Double(stepCount))
+    let old = tracer == nil ? Tensor(shape: [0]) : p.value
+    p.value.data.withUnsafeMutableBufferPointer { w in
+      for i in 0..<w.count { w[i] -= eta * (m.data[i] / c1) / ((s.data[i] / c2).squareRoot() + eps) }
+    }
+    if let tracer {
+      let (m, s) = (m, s)
+      tracer.record(layer, .update, "\(p.name).m", symbol: "m", formula: "m ← β₁·m + (1 − β₁)·d\(p.name)", m)
+      tracer.record(layer, .update, "\(p.name).s", symbol: "s", formula: "s ← β₂·s + (1 − β₂)·d\(p.name)²", s)
+      traceUpdate(tracer, layer: layer, p, formula: "\(p.name) ← \(p.name) − η·m̂/(√ŝ + ε),  m̂ = m/(1 − β₁ᵗ), ŝ = s/(1 − β₂ᵗ)") { i in
+        ("{0} − {1}·({2}/{3})/(√({4}/{5}) + {6})", [old.data[i], eta, m.data[i], c1, s.data[i], c2, eps])
+      }
+    }
+  }
+}

@@ -1,0 +1,125 @@
+/// Every layer kind a lesson or model file may name, by its `kind` word.
+nonisolated(unsafe) public let layerKinds: [String: any Layer.Type] = {
+  let all: [any Layer.Type] = [
+    Dense.self, ReLU.self, LeakyReLU.self, Sigmoid.self, Tanh.self, Softmax.self,
+  ]
+  return Dictionary(uniqueKeysWithValues: all.map { ($0.kind, $0) })
+}()
+
+/// Builds a layer list: `Sequential { Dense(32); ReLU(); Dense(10) }`.
+@resultBuilder
+public enum LayerBuilder {
+  public static func buildExpression(_ layer: any Layer) -> [any Layer] { [layer] }
+  public static func buildBlock(_ parts: [any Layer]...) -> [any Layer] { parts.flatMap { $0 } }
+  public static func buildOptional(_ part: [any Layer]?) -> [any Layer] { part ?? [] }
+  public static func buildEither(first: [any Layer]) -> [any Layer] { first }
+  public static func buildEither(second: [any Layer]) -> [any Layer] { second }
+  public static func buildArray(_ parts: [[any Layer]]) -> [any Layer] { parts.flatMap { $0 } }
+}
+
+/// A network that applies its layers in order: a = fₗ(… f₂(f₁(x))).
+///
+/// Training step: forward through every layer, the loss, backward in reverse order (each layer
+/// fills its parameters' gradients), then the optimizer updates every trainable parameter.
+public final class Sequential {
+  /// The layers, in order; named `dense1`, `relu1`, `dense2`, … once built.
+  public private(set) var layers: [any Layer]
+  /// Shape of one input sample, e.g. [64] or [1, 8, 8]; set by `build`.
+  public private(set) var inputShape: [Int] = []
+  /// Output shape of each layer, per sample; set by `build`.
+  public private(set) var shapes: [[Int]] = []
+
+  /// A network from a layer list.
+  public init(_ layers: [any Layer]) { self.layers = layers }
+
+  /// A network written with the builder: `Sequential { Dense(2); Sigmoid() }`.
+  public convenience init(@LayerBuilder _ content: () -> [any Layer]) { self.init(content()) }
+
+  /// Names the layers, checks that each one's input fits and draws initial weights.
+  /// Layers already named by the lesson keep their names; others become kind + count.
+  @discardableResult
+  public func build(inputShape: [Int], rng: inout SeededGenerator) throws(SheetNetError) -> Sequential {
+    self.inputShape = inputShape
+    var counts: [String: Int] = [:]
+    var used = Set<String>()
+    for layer in layers where layer.name != layer.kind { used.insert(layer.name) }
+    for layer in layers where layer.name == layer.kind {
+      var n = 0
+      repeat { n = counts[layer.kind, default: 0] + 1; counts[layer.kind] = n } while used.contains("\(layer.kind)\(n)")
+      layer.name = "\(layer.kind)\(n)"
+    }
+    shapes = []
+    var shape = inputShape
+    for (i, layer) in layers.enumerated() {
+      do {
+        shape = try layer.build(inputShape: shape, rng: &rng)
+      } catch {
+        let from = i == 0 ? "the input" : "layer \(i) (\(layers[i - 1].name))"
+        throw .shape("layer \(i + 1) (\(layer.name)) does not fit \(from), which gives \(shapeText(shape)): \(error.description)")
+      }
+      shapes.append(shape)
+    }
+    return self
+  }
+
+  /// Shape of one output sample.
+  public var outputShape: [Int] { shapes.last ?? inputShape }
+  /// Total number of scalar parameters.
+  public var parameterCount: Int { layers.reduce(0) { $0 + $1.parameterCount } }
+  /// Multiply-adds per sample for a forward pass.
+  public var multiplyAdds: Int { layers.reduce(0) { $0 + $1.multiplyAdds } }
+
+  /// The output for a batch x (batch first).
+  public func forward(_ x: Tensor, _ step: Step) -> Tensor {
+    step.tracer?.record("input", .forward, "x", formula: "x: the input, one row per sample", x)
+    var a = x
+    for layer in layers { a = layer.forward(a, step) }
+    return a
+  }
+
+  /// Backpropagates δ from layer `from` (exclusive upper bound) down to the first layer.
+  public func backward(_ delta: Tensor, from end: Int? = nil, _ step: Step) {
+    var d = delta
+    for layer in layers[..<(end ?? layers.count)].reversed() { d = layer.backward(d, step) }
+  }
+
+  /// Outputs for a whole dataset, in batches, in evaluation mode.
+  public func predict(_ x: Tensor, batchSize: Int = 256) -> Tensor {
+    let step = Step(training: false)
+    var rows: [Double] = []
+    var outShape = [0] + outputShape
+    var start = 0
+    while start < x.rows {
+      let end = min(start + batchSize, x.rows)
+      let batch = x.gathering(rows: Array(start..<end))
+      let y = forward(batch, step)
+      rows += y.data
+      outShape = [0] + y.shape.dropFirst()
+      start = end
+    }
+    outShape[0] = x.rows
+    return Tensor(shape: outShape, data: rows)
+  }
+
+  /// One training step on a batch: forward, loss, backward, update. Returns the batch loss and
+  /// the network's output before the update.
+  ///
+  /// With `step.tracer` attached every value is recorded in order; the numbers are the same
+  /// ones an untraced step computes, because it is the same code.
+  @discardableResult
+  public func trainStep(_ x: Tensor, _ t: Tensor, loss: any Loss, optimizer: any Optimizer, _ step: Step) -> (loss: Double, output: Tensor) {
+    let y = forward(x, step)
+    let last = layers.last
+    let value = loss.value(output: y, target: t, last: last)
+    let (delta, skipsLast) = loss.gradient(output: y, target: t, last: last)
+    if let tracer = step.tracer {
+      loss.trace(tracer, output: y, target: t, last: last, value: value, delta: delta, skipsLast: skipsLast)
+    }
+    backward(delta, from: skipsLast ? layers.count - 1 : layers.count, step)
+    optimizer.step(layers, tracer: step.tracer)
+    return (value, y)
+  }
+
+  /// The layer with this name, if any.
+  public func layer(named name: String) -> (any Layer)? { layers.first { $0.name == name } }
+}

@@ -1,0 +1,164 @@
+import Foundation
+
+/// Loss and accuracy of one epoch (validation values when the lesson keeps a validation split).
+public struct EpochRecord: Codable, Equatable, Sendable {
+  /// 1-based epoch number.
+  public var epoch: Int
+  /// Mean training loss over the epoch's steps.
+  public var trainLoss: Double
+  /// Training accuracy over the epoch's steps (fraction 0…1).
+  public var trainAccuracy: Double
+  /// Loss on the validation split after the epoch.
+  public var validationLoss: Double?
+  /// Accuracy on the validation split after the epoch.
+  public var validationAccuracy: Double?
+  /// ‖∂L/∂θ‖₂ per layer, from the epoch's last step (for gradient-norm figures).
+  public var gradientNorms: [String: Double]
+}
+
+/// Every epoch's record, in order: what `training` figures plot.
+public struct History: Codable, Equatable, Sendable {
+  /// The epochs so far.
+  public var epochs: [EpochRecord] = []
+  /// An empty history.
+  public init() {}
+}
+
+/// Loss and accuracy of a model over a dataset.
+public struct Evaluation: Sendable {
+  /// Mean loss over the samples.
+  public var loss: Double
+  /// Fraction of samples classified correctly (nil for regression targets).
+  public var accuracy: Double?
+  /// The predicted class of each sample.
+  public var predictions: [Int]
+}
+
+/// Where a training run is, for a progress bar.
+public struct Progress: Sendable {
+  public var epoch: Int, epochs: Int, step: Int, stepsPerEpoch: Int
+  /// Mean loss and accuracy of the epoch so far.
+  public var loss: Double, accuracy: Double
+}
+
+/// Predicted classes: argmax of each row, or output > threshold for a single output.
+public func predictedClasses(_ y: Tensor, threshold: Double = 0.5) -> [Int] {
+  y.columns == 1 ? y.data.map { $0 > threshold ? 1 : 0 } : y.argmaxRows()
+}
+
+/// Mini-batch training with seeded shuffling, a history, and a clear stop on non-finite numbers.
+public struct Trainer {
+  public var model: Sequential
+  public var loss: any Loss
+  public var optimizer: any Optimizer
+  public var epochs: Int
+  public var batchSize: Int
+  /// Drives the shuffles and dropout masks.
+  public var rng: SeededGenerator
+
+  /// A trainer.
+  public init(model: Sequential, loss: any Loss, optimizer: any Optimizer, epochs: Int, batchSize: Int, rng: SeededGenerator) {
+    self.model = model
+    self.loss = loss
+    self.optimizer = optimizer
+    self.epochs = epochs
+    self.batchSize = batchSize
+    self.rng = rng
+  }
+
+  /// The class threshold for a single output: 0.5 on a sigmoid, 0 on raw logits.
+  var threshold: Double { (model.layers.last is Sigmoid || !(loss is BinaryCrossEntropy)) ? 0.5 : 0 }
+
+  /// The mini-batches of one epoch: a seeded permutation cut into `batchSize` pieces.
+  public mutating func batches(count: Int) -> [[Int]] {
+    let order = rng.permutation(count)
+    return stride(from: 0, to: count, by: batchSize).map { Array(order[$0..<min($0 + batchSize, count)]) }
+  }
+
+  /// Trains for `epochs` epochs, calling `progress` after each step.
+  public mutating func fit(_ train: Dataset, validation: Dataset? = nil, history: inout History,
+                           progress: ((Progress) -> Void)? = nil) throws(SheetNetError) {
+    let outputs = model.outputShape.reduce(1, *)
+    let targets = train.targets(outputs: outputs)
+    let labels = train.labels
+    let step = Step(training: true, rng: rng.fork())
+    for epoch in 1...max(epochs, 1) where epochs > 0 {
+      let plan = batches(count: train.count)
+      var lossSum = 0.0, correct = 0, seen = 0
+      for (s, indices) in plan.enumerated() {
+        let x = train.x.gathering(rows: indices), t = targets.gathering(rows: indices)
+        let (value, out) = model.trainStep(x, t, loss: loss, optimizer: optimizer, step)
+        try checkFinite(value, epoch: epoch, step: s + 1, batch: x)
+        lossSum += value * Double(indices.count)
+        seen += indices.count
+        if let labels {
+          let predicted = predictedClasses(out, threshold: threshold)
+          for (k, i) in indices.enumerated() where predicted[k] == labels[i] { correct += 1 }
+        }
+        progress?(Progress(epoch: epoch, epochs: epochs, step: s + 1, stepsPerEpoch: plan.count,
+                           loss: lossSum / Double(seen), accuracy: Double(correct) / Double(seen)))
+      }
+      var record = EpochRecord(epoch: epoch, trainLoss: lossSum / Double(max(seen, 1)),
+                               trainAccuracy: Double(correct) / Double(max(seen, 1)), gradientNorms: [:])
+      for layer in model.layers where !layer.parameters.isEmpty {
+        record.gradientNorms[layer.name] = layer.parameters.reduce(0.0) { $0 + $1.grad.norm * $1.grad.norm }.squareRoot()
+      }
+      if let validation {
+        let e = evaluate(validation)
+        record.validationLoss = e.loss
+        record.validationAccuracy = e.accuracy
+      }
+      history.epochs.append(record)
+    }
+  }
+
+  /// Loss and accuracy over a dataset in evaluation mode.
+  public func evaluate(_ data: Dataset) -> Evaluation {
+    Trainer.evaluate(model: model, loss: loss, data: data, threshold: threshold)
+  }
+
+  /// Loss and accuracy of `model` over `data` in evaluation mode, in batches of 256.
+  public static func evaluate(model: Sequential, loss: any Loss, data: Dataset, threshold: Double = 0.5) -> Evaluation {
+    let outputs = model.outputShape.reduce(1, *)
+    let targets = data.targets(outputs: outputs)
+    let step = Step(training: false)
+    var total = 0.0
+    var predictions: [Int] = []
+    var start = 0
+    while start < data.count {
+      let indices = Array(start..<min(start + 256, data.count))
+      let y = model.forward(data.x.gathering(rows: indices), step)
+      total += loss.value(output: y, target: targets.gathering(rows: indices), last: model.layers.last) * Double(indices.count)
+      predictions += predictedClasses(y, threshold: threshold)
+      start += indices.count
+    }
+    var accuracy: Double? = nil
+    if let labels = data.labels, !labels.isEmpty {
+      accuracy = Double(Swift.zip(predictions, labels).filter { $0 == $1 }.count) / Double(labels.count)
+    }
+    return Evaluation(loss: total / Double(max(data.count, 1)), accuracy: accuracy, predictions: predictions)
+  }
+
+  /// Stops training with a message naming the epoch, the step and the first layer where a
+  /// number stopped being finite.
+  private func checkFinite(_ value: Double, epoch: Int, step: Int, batch: Tensor) throws(SheetNetError) {
+    var culprit: String? = nil
+    for layer in model.layers {
+      for p in layer.parameters where !p.value.isFinite || !p.grad.isFinite {
+        culprit = culprit ?? "\(layer.name).\(p.name)"
+      }
+    }
+    guard value.isFinite, culprit == nil else {
+      var firstOutput: String? = nil
+      var a = batch
+      let probe = Step(training: false)
+      for layer in model.layers {
+        a = layer.forward(a, probe)
+        if !a.isFinite { firstOutput = layer.name; break }
+      }
+      let what = culprit.map { "the parameters of \($0) became non-finite" } ?? "the loss became \(value)"
+      let whereText = firstOutput.map { "; the forward pass first overflows in layer \($0)" } ?? ""
+      throw .training("training stopped at epoch \(epoch), step \(step): \(what)\(whereText). Lower the learning rate (now \(optimizer.learningRate)) or scale the inputs")
+    }
+  }
+}
