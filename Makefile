@@ -1,0 +1,40 @@
+# SheetNet: `make demo` and `make test` on a fresh Debian 12 machine with Swift 6.
+SWIFT ?= swift
+APT_PACKAGES := libopenblas-dev libcairo2-dev pkg-config fonts-dejavu-core
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+RELEASE := -c release --scratch-path .build-release
+SHEETNET := .build-release/release/sheetnet
+
+.PHONY: deps build release demo test bench bench-compare clean
+
+# Installs the Debian packages that are missing (through sudo when not root).
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "Installing$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build $(RELEASE) --product sheetnet
+
+# The main job on shipped data: train the digits MLP, print its summary and test accuracy.
+demo: release
+	$(SHEETNET) summary Worksheets/digits-mlp.yaml
+	$(SHEETNET) train Worksheets/digits-mlp.yaml
+
+test: deps
+	$(SWIFT) test
+
+# Release build, one thread: ms per training step and matrix-product GFLOP/s.
+bench: deps
+	$(SWIFT) build $(RELEASE) --product sheetnet-bench
+	OPENBLAS_NUM_THREADS=1 .build-release/release/sheetnet-bench
+
+# The same networks in NumPy (and PyTorch where installed), measured in the same run.
+bench-compare: bench
+	OPENBLAS_NUM_THREADS=1 python3 Benchmarks/compare.py
+
+clean:
+	rm -rf .build .build-release

@@ -1,0 +1,28 @@
+import Foundation
+@testable import SheetNet
+
+/// A tensor of uniform values in [lo, hi) from a seeded generator, kept away from 0 by `gap`
+/// (so ReLU-like kinks are never straddled by a finite-difference step).
+func randomTensor(_ shape: [Int], seed: UInt64, lo: Double = -1, hi: Double = 1, gap: Double = 0.01) -> Tensor {
+  var rng = SeededGenerator(seed: seed)
+  let n = shape.reduce(1, *)
+  return Tensor(shape: shape, data: (0..<n).map { _ in
+    var v = rng.uniform(lo, hi)
+    if abs(v) < gap { v += v < 0 ? -gap : gap }
+    return v
+  })
+}
+
+/// Builds `layer` for per-sample `shape` with a seeded generator.
+@discardableResult
+func built<L: Layer>(_ layer: L, _ shape: [Int], seed: UInt64 = 1) throws -> L {
+  var rng = SeededGenerator(seed: seed)
+  _ = try layer.build(inputShape: shape, rng: &rng)
+  return layer
+}
+
+/// The folder holding the package (for Worksheets/ and Tests/ fixtures).
+let packageRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// A path inside the package.
+func packagePath(_ relative: String) -> String { packageRoot.appendingPathComponent(relative).path }
