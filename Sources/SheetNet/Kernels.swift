@@ -239,3 +239,142 @@ public enum Kernels {
     }
   }
 }
+
+// MARK: - Windows over images (convolution and pooling)
+
+extension Kernels {
+  /// Where a k_h×k_w window visits an image of C×H×W with strides (s_h, s_w) and zero padding:
+  /// output cell (oy, ox) reads input rows iy = oy·s_h + ky − padTop and columns
+  /// ix = ox·s_w + kx − padLeft; cells outside 0..<H, 0..<W read 0.
+  public struct Window: Sendable, Equatable {
+    /// Input channels C, height H and width W of one sample.
+    public var channels: Int, height: Int, width: Int
+    /// Window height k_h and width k_w.
+    public var kernelH: Int, kernelW: Int
+    /// Step between windows down (s_h) and across (s_w).
+    public var strideH: Int, strideW: Int
+    /// Zero rows above and zero columns left of the image (the rest of the padding is below/right).
+    public var padTop: Int, padLeft: Int
+    /// Output height and width.
+    public var outH: Int, outW: Int
+
+    /// A window sweep; the output size must already account for padding and stride.
+    public init(channels: Int, height: Int, width: Int, kernelH: Int, kernelW: Int, strideH: Int, strideW: Int,
+                padTop: Int, padLeft: Int, outH: Int, outW: Int) {
+      precondition(channels > 0 && height > 0 && width > 0 && kernelH > 0 && kernelW > 0 && strideH > 0 && strideW > 0,
+                   "Window: every extent must be positive (C \(channels), H \(height), W \(width), k \(kernelH)×\(kernelW), s \(strideH)×\(strideW))")
+      precondition(outH > 0 && outW > 0, "Window: output \(outH)×\(outW) is empty")
+      (self.channels, self.height, self.width) = (channels, height, width)
+      (self.kernelH, self.kernelW, self.strideH, self.strideW) = (kernelH, kernelW, strideH, strideW)
+      (self.padTop, self.padLeft, self.outH, self.outW) = (padTop, padLeft, outH, outW)
+    }
+
+    /// Rows of the patch matrix: C·k_h·k_w, row r = (c·k_h + ky)·k_w + kx.
+    public var patch: Int { channels * kernelH * kernelW }
+    /// Output positions per sample: outH·outW.
+    public var positions: Int { outH * outW }
+    /// Input elements per sample: C·H·W.
+    public var inputSize: Int { channels * height * width }
+  }
+
+  /// im2col: cols[r, n·P + p] = x[n, c, iy, ix] for patch row r = (c, ky, kx) and output
+  /// position p = oy·outW + ox (0 where the window hangs over the zero padding).
+  ///
+  /// x is [N, C, H, W]; cols must hold (C·k_h·k_w)·(N·P) elements, P = outH·outW. A convolution
+  /// is then one product z = W·cols with W read as [filters, C·k_h·k_w]. Cost: C·k_h·k_w·N·P copies.
+  public static func im2col(_ x: Tensor, _ g: Window, into cols: inout Tensor) {
+    let n = x.rows, p = g.positions, columns = n * p
+    precondition(x.count == n * g.inputSize, "im2col: input \(x.shape) is not N×\(g.channels)×\(g.height)×\(g.width)")
+    precondition(cols.count == g.patch * columns, "im2col: cols has \(cols.count) elements, needs \(g.patch)×\(columns)")
+    x.data.withUnsafeBufferPointer { px in
+      cols.data.withUnsafeMutableBufferPointer { pc in
+        for c in 0..<g.channels {
+          for ky in 0..<g.kernelH {
+            for kx in 0..<g.kernelW {
+              let r = (c * g.kernelH + ky) * g.kernelW + kx
+              // Output columns ox whose input column ix = ox·s_w + kx − padLeft lies in 0..<W.
+              let firstX = max(0, (g.padLeft - kx + g.strideW - 1) / g.strideW)
+              let lastX = g.width - 1 + g.padLeft - kx
+              let endX = lastX < 0 ? 0 : min(g.outW, lastX / g.strideW + 1)
+              for s in 0..<n {
+                let plane = (s * g.channels + c) * g.height * g.width
+                var out = r * columns + s * p
+                for oy in 0..<g.outH {
+                  let iy = oy * g.strideH + ky - g.padTop
+                  if iy < 0 || iy >= g.height || firstX >= endX {
+                    for ox in 0..<g.outW { pc[out + ox] = 0 }
+                  } else {
+                    let row = plane + iy * g.width + kx - g.padLeft
+                    for ox in 0..<firstX { pc[out + ox] = 0 }
+                    if g.strideW == 1 {
+                      for ox in firstX..<endX { pc[out + ox] = px[row + ox] }
+                    } else {
+                      for ox in firstX..<endX { pc[out + ox] = px[row + ox * g.strideW] }
+                    }
+                    for ox in endX..<g.outW { pc[out + ox] = 0 }
+                  }
+                  out += g.outW
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /// col2im, the adjoint of `im2col`: dx[n, c, iy, ix] = Σ dcols[r, n·P + p] over every
+  /// (r, p) that read that input cell (entries over the padding are dropped).
+  ///
+  /// dx is overwritten, shape [N, C, H, W]. Sums run over r = (c, ky, kx), then p, in order.
+  public static func col2im(_ cols: Tensor, _ g: Window, into dx: inout Tensor) {
+    let n = dx.rows, p = g.positions, columns = n * p
+    precondition(dx.count == n * g.inputSize, "col2im: output \(dx.shape) is not N×\(g.channels)×\(g.height)×\(g.width)")
+    precondition(cols.count == g.patch * columns, "col2im: cols has \(cols.count) elements, needs \(g.patch)×\(columns)")
+    dx.data.withUnsafeMutableBufferPointer { pd in
+      cols.data.withUnsafeBufferPointer { pc in
+        for i in 0..<pd.count { pd[i] = 0 }
+        for c in 0..<g.channels {
+          for ky in 0..<g.kernelH {
+            for kx in 0..<g.kernelW {
+              let r = (c * g.kernelH + ky) * g.kernelW + kx
+              let firstX = max(0, (g.padLeft - kx + g.strideW - 1) / g.strideW)
+              let lastX = g.width - 1 + g.padLeft - kx
+              let endX = lastX < 0 ? 0 : min(g.outW, lastX / g.strideW + 1)
+              if firstX >= endX { continue }
+              for s in 0..<n {
+                let plane = (s * g.channels + c) * g.height * g.width
+                var from = r * columns + s * p
+                for oy in 0..<g.outH {
+                  let iy = oy * g.strideH + ky - g.padTop
+                  if iy >= 0 && iy < g.height {
+                    let row = plane + iy * g.width + kx - g.padLeft
+                    for ox in firstX..<endX { pd[row + ox * g.strideW] += pc[from + ox] }
+                  }
+                  from += g.outW
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /// y[b, a, i] ← x[a, b, i]: swaps the two leading axes of x read as [A, B, inner]
+  /// (e.g. [N, F, P] ↔ [F, N, P]). y must hold A·B·inner elements and may not be x.
+  public static func swapLeadingAxes(_ x: Tensor, _ a: Int, _ b: Int, into y: inout Tensor) {
+    let inner = a * b == 0 ? 0 : x.count / (a * b)
+    precondition(a * b * inner == x.count && y.count == x.count, "swapLeadingAxes: \(x.shape) is not \(a)×\(b)×…, or \(y.shape) does not fit")
+    x.data.withUnsafeBufferPointer { px in
+      y.data.withUnsafeMutableBufferPointer { py in
+        for i in 0..<a {
+          for j in 0..<b {
+            let from = (i * b + j) * inner, to = (j * a + i) * inner
+            for k in 0..<inner { py[to + k] = px[from + k] }
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,114 @@
+/// Average pooling over each channel of N×C×H×W images:
+/// a[n,c,i,j] = (Σ_u Σ_v x[n, c, i·s_h + u, j·s_w + v]) / k, with k = k_h·k_w the window's count.
+///
+/// No padding (out = ⌊(in − k)/s⌋ + 1), so every window holds k real inputs and the divisor is
+/// always k. The sum runs in row-major window order, then divides once, as a workbook's
+/// AVERAGE(window) does. Backward: each input of a window receives δ/k from it,
+/// dx[n,c,y,x] = Σ δ[n,c,i,j]/k over the windows (i, j) that hold (y, x).
+/// Stride defaults to the window size. Cost: no multiply-adds (`multiplyAdds` is 0); k − 1
+/// additions and one division per output.
+public final class AvgPool2D: Layer {
+  public static let kind = "avg_pool2d"
+  public static let keys = ["size", "stride"]
+
+  /// Window height k_h and width k_w.
+  public let size: (height: Int, width: Int)
+  /// Step between windows, down s_h and across s_w (default: the window size).
+  public let stride: (height: Int, width: Int)
+  public var name = "avg_pool2d"
+  /// Input size and output size of one sample; set by `build`.
+  public private(set) var window: Kernels.Window!
+
+  private var inputShape = [0]  // [N, C, H, W] of the last forward pass
+
+  /// An average pooling layer with a `size` window moved by `stride` (default `size`).
+  public init(size: (Int, Int), stride: (Int, Int)? = nil) {
+    let s = stride ?? size
+    precondition(size.0 > 0 && size.1 > 0 && s.0 > 0 && s.1 > 0, "AvgPool2D needs a positive size and stride, got \(size), \(s)")
+    self.size = (size.0, size.1)
+    self.stride = (s.0, s.1)
+  }
+
+  public convenience init(options o: LayerOptions) throws(SheetNetError) {
+    let size = try o.pair("size", default: (2, 2))
+    self.init(size: size, stride: try poolStride(o, default: size))
+  }
+
+  public var options: [(key: String, value: Value)] { poolOptions(size, stride) }
+
+  public func build(inputShape: [Int], rng: inout SeededGenerator) throws(SheetNetError) -> [Int] {
+    window = try poolWindow(name, inputShape, size, stride)
+    return [window.channels, window.outH, window.outW]
+  }
+
+  public func forward(_ x: Tensor, _ step: Step) -> Tensor {
+    let g = window!, n = x.rows, k = Double(g.kernelH * g.kernelW)
+    precondition(x.count == n * g.inputSize, "\(name): input \(x.shape) is not N×\(g.channels)×\(g.height)×\(g.width)")
+    inputShape = x.shape
+    let xd = x.data
+    var a = [Double](repeating: 0, count: n * g.channels * g.positions)  // [N, C, outH, outW]
+    var out = 0
+    for plane in 0..<(n * g.channels) {
+      let base = plane * g.height * g.width
+      for i in 0..<g.outH {
+        for j in 0..<g.outW {
+          let first = base + i * g.strideH * g.width + j * g.strideW
+          var sum = 0.0
+          for u in 0..<g.kernelH {
+            for v in 0..<g.kernelW { sum += xd[first + u * g.width + v] }
+          }
+          a[out] = sum / k
+          out += 1
+        }
+      }
+    }
+    let result = Tensor(shape: [n, g.channels, g.outH, g.outW], data: a)
+    if let t = step.tracer {
+      let kk = g.kernelH * g.kernelW
+      t.record(name, .forward, "a", formula: "a[c,i,j] = (Σ of the \(g.kernelH)×\(g.kernelW) window at (i·\(g.strideH), j·\(g.strideW)))/\(kk)", result) { o in
+        let (args, _) = poolWindowValues(x, g, o)
+        return Arithmetic(lhs: elementLabel("a", result.shape, o), template: "(" + args.indices.map { "{\($0)}" }.joined(separator: " + ") + ")/\(kk)",
+                          args: args, result: result.data[o])
+      }
+    }
+    return result
+  }
+
+  public func backward(_ delta: Tensor, _ step: Step) -> Tensor {
+    let g = window!, n = inputShape[0], k = Double(g.kernelH * g.kernelW)
+    precondition(delta.count == n * g.channels * g.positions, "\(name): δ \(delta.shape) does not fit output N×\(g.channels)×\(g.outH)×\(g.outW)")
+    let dd = delta.data
+    var dx = [Double](repeating: 0, count: n * g.inputSize)  // [N, C, H, W]
+    var out = 0
+    for plane in 0..<(n * g.channels) {
+      let base = plane * g.height * g.width
+      for i in 0..<g.outH {
+        for j in 0..<g.outW {
+          let share = dd[out] / k, first = base + i * g.strideH * g.width + j * g.strideW
+          for u in 0..<g.kernelH {
+            for v in 0..<g.kernelW { dx[first + u * g.width + v] += share }
+          }
+          out += 1
+        }
+      }
+    }
+    let result = Tensor(shape: inputShape, data: dx)
+    if let t = step.tracer {
+      let kk = g.kernelH * g.kernelW
+      t.record(name, .backward, "delta", symbol: "δ", formula: "δ = ∂L/∂a (from the layer above)", delta)
+      t.record(name, .backward, "dx", formula: "∂L/∂x = Σ δ/\(kk) over the windows that hold this input (0 if none)", result) { index in
+        // Output cells in order whose window holds input `index`.
+        let xx = index % g.width, y = index / g.width % g.height, plane = index / (g.width * g.height)
+        var args: [Double] = []
+        for i in 0..<g.outH where y >= i * g.strideH && y < i * g.strideH + g.kernelH {
+          for j in 0..<g.outW where xx >= j * g.strideW && xx < j * g.strideW + g.kernelW {
+            args.append(delta.data[(plane * g.outH + i) * g.outW + j])
+          }
+        }
+        return Arithmetic(lhs: elementLabel("∂L/∂x", result.shape, index),
+                          template: args.isEmpty ? "0" : args.indices.map { "{\($0)}/\(kk)" }.joined(separator: " + "), args: args, result: result.data[index])
+      }
+    }
+    return result
+  }
+}

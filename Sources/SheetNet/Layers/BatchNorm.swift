@@ -1,0 +1,241 @@
+/// Batch normalisation (Ioffe and Szegedy, 2015) per feature of [N, F] inputs or per channel of
+/// [N, C, H, W] inputs (statistics over the batch and every position of the channel):
+///
+///     μ = (1/M) Σ x,  σ² = (1/M) Σ (x − μ)²,  x̂ = (x − μ)/√(σ² + ε),  a = γ·x̂ + β
+///
+/// with M = N (dense inputs) or N·H·W (images) values per channel and the biased variance (÷M).
+/// In training the batch's μ and σ² are used and the running averages move towards them as in
+/// Keras: running = momentum·running + (1 − momentum)·batch (momentum 0.9 and ε = 0.001 unless
+/// the lesson says; the running variance averages the same biased σ²). At evaluation
+/// (`step.training == false`) x̂ uses the running mean and variance instead.
+///
+/// Backward in training, with δ = ∂L/∂a and sums over the channel's M values:
+/// dβ = Σ δ, dγ = Σ δ·x̂, dx = (γ/(M·√(σ² + ε)))·(M·δ − dβ − x̂·dγ).
+/// At evaluation the statistics are constants: dx = δ·γ/√(running_var + ε).
+///
+/// Parameters: `gamma` and `beta` are learned. The running statistics are parameters too, named
+/// `running_mean` and `running_var` with `trainable: false`, so a model file saves them with the
+/// weights and summaries count them (as Keras' "non-trainable params"); the optimizer skips them,
+/// their gradient stays 0, and a gradient check finds them exactly 0 = 0 since the training
+/// output does not depend on them.
+public final class BatchNorm: Layer {
+  public static let kind = "batch_norm"
+  public static let keys = ["momentum", "epsilon"]
+
+  /// Weight of the old running value in each update, 0 ≤ momentum < 1.
+  public let momentum: Double
+  /// ε, added to the variance before the square root.
+  public let epsilon: Double
+  public var name = "batch_norm"
+  /// γ, one scale per channel, starts at 1.
+  public private(set) var gamma: Parameter!
+  /// β, one shift per channel, starts at 0.
+  public private(set) var beta: Parameter!
+  /// Running mean per channel (not trained; starts at 0).
+  public private(set) var runningMean: Parameter!
+  /// Running variance per channel (not trained; starts at 1).
+  public private(set) var runningVar: Parameter!
+  /// μ of the last training batch, per channel.
+  public private(set) var mean = Tensor(shape: [0])
+  /// σ² (biased) of the last training batch, per channel.
+  public private(set) var variance = Tensor(shape: [0])
+  /// x̂ of the last forward pass, the input's shape.
+  public private(set) var xhat = Tensor(shape: [0])
+
+  private var channels = 0, spatial = 1  // C and the positions per channel (H·W, or 1)
+  private var training = false  // whether the last forward pass used batch statistics
+
+  /// A batch normalisation layer.
+  public init(momentum: Double = 0.9, epsilon: Double = 1e-3) {
+    precondition(momentum >= 0 && momentum < 1 && epsilon > 0, "BatchNorm needs 0 ≤ momentum < 1 and ε > 0, got \(momentum), \(epsilon)")
+    self.momentum = momentum
+    self.epsilon = epsilon
+  }
+
+  public convenience init(options o: LayerOptions) throws(SheetNetError) {
+    let momentum = try o.double("momentum", default: 0.9), epsilon = try o.double("epsilon", default: 1e-3)
+    guard momentum >= 0 && momentum < 1 else {
+      throw .lesson("\(o.context): 'momentum' is the weight of the old running average and must be at least 0 and below 1 (e.g. 0.9), got \(momentum)")
+    }
+    guard epsilon > 0 else { throw .lesson("\(o.context): 'epsilon' must be greater than 0 (e.g. 0.001), got \(epsilon)") }
+    self.init(momentum: momentum, epsilon: epsilon)
+  }
+
+  public var options: [(key: String, value: Value)] { [("momentum", .number(momentum)), ("epsilon", .number(epsilon))] }
+
+  /// γ, β, then the running mean and variance (not trainable).
+  public var parameters: [Parameter] { [gamma, beta, runningMean, runningVar] }
+  /// One multiply-add per input value (γ·x̂ + β).
+  public var multiplyAdds: Int { channels * spatial }
+
+  public func build(inputShape: [Int], rng: inout SeededGenerator) throws(SheetNetError) -> [Int] {
+    guard inputShape.count == 1 || inputShape.count == 3 else {
+      throw .shape("\(name) normalises feature vectors or channels×height×width images but receives \(shapeText(inputShape)); give the data one of those shapes")
+    }
+    channels = inputShape[0]
+    spatial = inputShape.dropFirst().reduce(1, *)
+    gamma = Parameter(name: "gamma", value: Tensor(shape: [channels], repeating: 1))
+    beta = Parameter(name: "beta", value: Tensor(shape: [channels]))
+    runningMean = Parameter(name: "running_mean", value: Tensor(shape: [channels]), trainable: false)
+    runningVar = Parameter(name: "running_var", value: Tensor(shape: [channels], repeating: 1), trainable: false)
+    return inputShape
+  }
+
+  public func forward(_ x: Tensor, _ step: Step) -> Tensor {
+    let (c, s, n) = (channels, spatial, x.rows)
+    precondition(x.count == n * c * s, "\(name): input \(x.shape) does not have \(c)×\(s) values per sample")
+    training = step.training
+    let m = Double(n * s)
+    var mu = [Double](repeating: 0, count: c), sigma2 = [Double](repeating: 0, count: c)
+    if training {
+      // μ and σ² per channel, summed over samples then positions.
+      for r in 0..<n { for k in 0..<c { for q in 0..<s { mu[k] += x.data[(r * c + k) * s + q] } } }
+      for k in 0..<c { mu[k] /= m }
+      for r in 0..<n {
+        for k in 0..<c { for q in 0..<s { let d = x.data[(r * c + k) * s + q] - mu[k]; sigma2[k] += d * d } }
+      }
+      for k in 0..<c { sigma2[k] /= m }
+      mean = Tensor(mu)
+      variance = Tensor(sigma2)
+    } else {
+      mu = runningMean.value.data
+      sigma2 = runningVar.value.data
+    }
+    let (g, b, eps) = (gamma.value.data, beta.value.data, epsilon)
+    var xh = Tensor(shape: x.shape), a = Tensor(shape: x.shape)  // the input's shape
+    for r in 0..<n {
+      for k in 0..<c {
+        let root = (sigma2[k] + eps).squareRoot()
+        for q in 0..<s {
+          let i = (r * c + k) * s + q
+          xh.data[i] = (x.data[i] - mu[k]) / root
+          a.data[i] = g[k] * xh.data[i] + b[k]
+        }
+      }
+    }
+    xhat = xh
+    let (oldMean, oldVar) = (runningMean.value, runningVar.value)
+    if training {
+      let mom = momentum
+      for k in 0..<c {
+        runningMean.value.data[k] = mom * oldMean.data[k] + (1 - mom) * mu[k]
+        runningVar.value.data[k] = mom * oldVar.data[k] + (1 - mom) * sigma2[k]
+      }
+    }
+    if let t = step.tracer { traceForward(t, x, a, mu, sigma2, oldMean, oldVar) }
+    return a
+  }
+
+  public func backward(_ delta: Tensor, _ step: Step) -> Tensor {
+    let (c, s, n) = (channels, spatial, delta.rows)
+    precondition(delta.count == xhat.count, "\(name): δ \(delta.shape) does not fit the last input \(xhat.shape)")
+    let m = Double(n * s)
+    var dgamma = [Double](repeating: 0, count: c), dbeta = [Double](repeating: 0, count: c)
+    for r in 0..<n {
+      for k in 0..<c {
+        for q in 0..<s {
+          let i = (r * c + k) * s + q
+          dbeta[k] += delta.data[i]
+          dgamma[k] += delta.data[i] * xhat.data[i]
+        }
+      }
+    }
+    gamma.grad = Tensor(dgamma)
+    beta.grad = Tensor(dbeta)
+    let g = gamma.value.data
+    let sigma2 = training ? variance.data : runningVar.value.data
+    var dx = Tensor(shape: delta.shape)  // the input's shape
+    for r in 0..<n {
+      for k in 0..<c {
+        let root = (sigma2[k] + epsilon).squareRoot()
+        for q in 0..<s {
+          let i = (r * c + k) * s + q
+          dx.data[i] = training
+            ? g[k] / (m * root) * (m * delta.data[i] - dbeta[k] - xhat.data[i] * dgamma[k])
+            : delta.data[i] * g[k] / root
+        }
+      }
+    }
+    if let t = step.tracer { traceBackward(t, delta, dx, sigma2, dgamma, dbeta) }
+    return dx
+  }
+
+  // MARK: Trace
+
+  private func traceForward(_ t: Tracer, _ x: Tensor, _ a: Tensor, _ mu: [Double], _ sigma2: [Double], _ oldMean: Tensor, _ oldVar: Tensor) {
+    let (c, s, n, eps, xh) = (channels, spatial, x.rows, epsilon, xhat)
+    let (g, b) = (gamma.value, beta.value)
+    let per = s == 1 ? "feature" : "channel"
+    t.record(name, .forward, "gamma", symbol: "γ", formula: "γ: one scale per \(per)", g)
+    t.record(name, .forward, "beta", symbol: "β", formula: "β: one shift per \(per)", b)
+    let muT = Tensor(mu), varT = Tensor(sigma2)
+    if training {
+      t.record(name, .forward, "mean", symbol: "μ", formula: "μ = (1/M) Σ x over the batch\(s == 1 ? "" : " and positions"), M = \(n * s)", muT) { k in
+        let args = (0..<n).flatMap { r in (0..<s).map { x.data[(r * c + k) * s + $0] } }
+        return Arithmetic(lhs: elementLabel("μ", muT.shape, k, batch: false),
+                          template: "(" + args.indices.map { "{\($0)}" }.joined(separator: " + ") + ")/\(n * s)", args: args, result: muT.data[k])
+      }
+      t.record(name, .forward, "var", symbol: "σ²", formula: "σ² = (1/M) Σ (x − μ)², M = \(n * s)", varT) { k in
+        let values = (0..<n).flatMap { r in (0..<s).map { x.data[(r * c + k) * s + $0] } }
+        let template = "(" + values.indices.map { "({\($0 + 1)} − {0})²" }.joined(separator: " + ") + ")/\(n * s)"
+        return Arithmetic(lhs: elementLabel("σ²", varT.shape, k, batch: false), template: template, args: [mu[k]] + values, result: varT.data[k])
+      }
+    } else {
+      t.record(name, .forward, "running_mean", symbol: "μ", formula: "μ: the running mean (evaluation)", muT)
+      t.record(name, .forward, "running_var", symbol: "σ²", formula: "σ²: the running variance (evaluation)", varT)
+    }
+    t.record(name, .forward, "xhat", symbol: "x̂", formula: "x̂ = (x − μ)/√(σ² + ε)", xh) { i in
+      let k = i / s % c
+      return Arithmetic(lhs: elementLabel("x̂", xh.shape, i), template: "({0} − {1})/√({2} + {3})",
+                        args: [x.data[i], mu[k], sigma2[k], eps], result: xh.data[i])
+    }
+    t.record(name, .forward, "a", formula: "a = γ·x̂ + β", a) { i in
+      let k = i / s % c
+      return Arithmetic(lhs: elementLabel("a", a.shape, i), template: "{0}·{1} + {2}", args: [g.data[k], xh.data[i], b.data[k]], result: a.data[i])
+    }
+    if training {
+      let (newMean, newVar, mom) = (runningMean.value, runningVar.value, momentum)
+      t.record(name, .forward, "running_mean", formula: "running_mean ← \(mom)·running_mean + (1 − \(mom))·μ", newMean) { k in
+        Arithmetic(lhs: elementLabel("running_mean", newMean.shape, k, batch: false), template: "{0}·{1} + (1 − {0})·{2}",
+                   args: [mom, oldMean.data[k], mu[k]], result: newMean.data[k])
+      }
+      t.record(name, .forward, "running_var", formula: "running_var ← \(mom)·running_var + (1 − \(mom))·σ²", newVar) { k in
+        Arithmetic(lhs: elementLabel("running_var", newVar.shape, k, batch: false), template: "{0}·{1} + (1 − {0})·{2}",
+                   args: [mom, oldVar.data[k], sigma2[k]], result: newVar.data[k])
+      }
+    }
+  }
+
+  private func traceBackward(_ t: Tracer, _ delta: Tensor, _ dx: Tensor, _ sigma2: [Double], _ dgamma: [Double], _ dbeta: [Double]) {
+    let (c, s, n, eps, xh, g, training) = (channels, spatial, delta.rows, epsilon, xhat, gamma.value, training)
+    let dg = Tensor(dgamma), db = Tensor(dbeta)
+    t.record(name, .backward, "delta", symbol: "δ", formula: "δ = ∂L/∂a (from the layer above)", delta)
+    t.record(name, .backward, "dgamma", symbol: "∂L/∂γ", formula: "∂L/∂γ = Σ δ·x̂", dg) { k in
+      var parts: [String] = [], args: [Double] = []
+      for r in 0..<n {
+        for q in 0..<s {
+          let i = (r * c + k) * s + q
+          parts.append("{\(args.count)}·{\(args.count + 1)}")
+          args += [delta.data[i], xh.data[i]]
+        }
+      }
+      return Arithmetic(lhs: elementLabel("∂L/∂γ", dg.shape, k, batch: false), template: parts.joined(separator: " + "), args: args, result: dg.data[k])
+    }
+    t.record(name, .backward, "dbeta", symbol: "∂L/∂β", formula: "∂L/∂β = Σ δ", db) { k in
+      let args = (0..<n).flatMap { r in (0..<s).map { delta.data[(r * c + k) * s + $0] } }
+      return Arithmetic(lhs: elementLabel("∂L/∂β", db.shape, k, batch: false), template: args.indices.map { "{\($0)}" }.joined(separator: " + "),
+                        args: args, result: db.data[k])
+    }
+    let m = Double(n * s)
+    t.record(name, .backward, "dx",
+             formula: training ? "∂L/∂x = (γ/(M·√(σ² + ε)))·(M·δ − ∂L/∂β − x̂·∂L/∂γ)" : "∂L/∂x = δ·γ/√(σ² + ε)", dx) { i in
+      let k = i / s % c
+      if training {
+        return Arithmetic(lhs: elementLabel("∂L/∂x", dx.shape, i), template: "({0}/({1}·√({2} + {3})))·({1}·{4} − {5} − {6}·{7})",
+                          args: [g.data[k], m, sigma2[k], eps, delta.data[i], dbeta[k], xh.data[i], dgamma[k]], result: dx.data[i])
+      }
+      return Arithmetic(lhs: elementLabel("∂L/∂x", dx.shape, i), template: "{0}·{1}/√({2} + {3})",
+                        args: [delta.data[i], g.data[k], sigma2[k], eps], result: dx.data[i])
+    }
+  }
+}

@@ -1,0 +1,391 @@
+/// A 2-D convolution over images N×C×H×W (a cross-correlation, as every framework computes it):
+///
+///     z[n,f,i,j] = Σ_c Σ_u Σ_v x[n, c, i·s_h + u − p_t, j·s_w + v − p_l]·W[f,c,u,v] + b[f]
+///
+/// summed over input channel c, then kernel row u, then kernel column v, then + b[f], exactly as
+/// a spreadsheet reads the window; input cells outside the image (the zero padding) read 0.
+/// W has shape [filters, channels, k_h, k_w] and b [filters]. Backward, with δ = ∂L/∂z:
+/// dW[f,c,u,v] = Σ_n Σ_i Σ_j δ[n,f,i,j]·x[n,c,i·s_h+u−p_t, j·s_w+v−p_l], db[f] = Σ_n Σ_i Σ_j δ[n,f,i,j],
+/// dx[n,c,y,x] = Σ_f Σ_u Σ_v δ[n,f,i,j]·W[f,c,u,v] over the (i, j) whose window covers (y, x).
+///
+/// Padding: `valid` adds none, out = ⌊(in − k)/s⌋ + 1 (the kernel must fit the input). `same`
+/// gives out = ⌈in/s⌉ and pads p = max((out − 1)·s + k − in, 0) zeros, ⌊p/2⌋ above/left and the
+/// rest below/right, as TensorFlow and Keras do (PyTorch's `padding='same'` agrees at stride 1).
+///
+/// Two paths compute the same numbers. `direct` runs the loops above. `im2col` copies every
+/// window into a column of a patch matrix (`Kernels.im2col`, [C·k_h·k_w, N·outH·outW]) and does
+/// one product z = W·cols with `Kernels.gemm`. The pure-Swift product sums the same terms in the
+/// same order, so both paths agree to the last bit; above `Kernels.blasThreshold` OpenBLAS may
+/// differ in the last bits (tests bound it by 1e-12 relative). `.automatic` takes im2col from
+/// `im2colThreshold` multiply-adds per batch on; a traced tiny network stays direct.
+/// Cost per sample: outH·outW·filters·C·k_h·k_w multiply-adds.
+public final class Conv2D: Layer {
+  public static let kind = "conv2d"
+  public static let keys = ["filters", "kernel", "stride", "padding", "init", "weights", "bias", "use_bias"]
+
+  /// How the layer pads its input: none (`valid`) or enough for out = ⌈in/s⌉ (`same`).
+  public enum Padding: String, Sendable, CaseIterable { case valid, same }
+  /// Which loops compute the convolution.
+  public enum Path: Sendable { case automatic, direct, im2col }
+
+  /// The path of every layer whose own `path` is nil (a switch for benchmarks and tests).
+  nonisolated(unsafe) public static var defaultPath: Path = .automatic
+  /// `.automatic` uses im2col when N·multiplyAdds reaches this many multiply-adds per batch.
+  nonisolated(unsafe) public static var im2colThreshold = 2048
+  /// This layer's path; nil follows `Conv2D.defaultPath`.
+  public var path: Path? = nil
+
+  /// Number of filters, the output channels F.
+  public let filters: Int
+  /// Kernel height k_h and width k_w.
+  public let kernel: (height: Int, width: Int)
+  /// Step between windows, down s_h and across s_w.
+  public let stride: (height: Int, width: Int)
+  /// `valid` or `same`.
+  public let padding: Padding
+  /// How W is drawn when the lesson gives no weights (fan_in = C·k_h·k_w, fan_out = F·k_h·k_w).
+  public let initializer: Initializer
+  /// Whether the layer adds b.
+  public let useBias: Bool
+  public var name = "conv2d"
+  /// W, shape [filters, channels, k_h, k_w].
+  public private(set) var W: Parameter!
+  /// b, shape [filters].
+  public private(set) var b: Parameter!
+  /// Input size, output size and padding of one sample; set by `build`.
+  public private(set) var window: Kernels.Window!
+
+  private var givenW: (Tensor?, Bool)
+  private var givenB: (Tensor?, Bool)
+  private var x = Tensor(shape: [0])  // cached input, [N, C, H, W]
+  private var usedIm2col = false  // the path of the last forward pass
+  private var cols = Tensor(shape: [0])  // patches, [C·k_h·k_w, N·P], im2col path only
+  private var zT = Tensor(shape: [0])  // W·cols, [F, N·P]
+  private var deltaT = Tensor(shape: [0])  // δ with filters first, [F, N·P]
+  private var dcols = Tensor(shape: [0])  // Wᵀ·δ, [C·k_h·k_w, N·P]
+
+  /// A convolution with `filters` kernels of `kernel` = (k_h, k_w).
+  public init(filters: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1), padding: Padding = .valid,
+              initializer: Initializer = .glorot, useBias: Bool = true, weights: Tensor? = nil, bias: Tensor? = nil,
+              trainableWeights: Bool = true, trainableBias: Bool = true) {
+    precondition(filters > 0 && kernel.0 > 0 && kernel.1 > 0 && stride.0 > 0 && stride.1 > 0,
+                 "Conv2D needs positive filters, kernel and stride, got \(filters), \(kernel), \(stride)")
+    self.filters = filters
+    self.kernel = (kernel.0, kernel.1)
+    self.stride = (stride.0, stride.1)
+    self.padding = padding
+    self.initializer = initializer
+    self.useBias = useBias
+    self.givenW = (weights, trainableWeights)
+    self.givenB = (bias, trainableBias)
+  }
+
+  public convenience init(options o: LayerOptions) throws(SheetNetError) {
+    let filters = try o.int("filters")
+    let kernel = try o.pair("kernel")
+    let stride: (Int, Int)
+    do { stride = try o.pair("stride", default: (1, 1)) } catch {
+      throw .lesson("\(o.context): 'stride' must be a whole number ≥ 1 or a pair [down, across], the pixels the window moves each step; 1 visits every position")
+    }
+    let padding = try o.choice("padding", Padding.allCases.map(\.rawValue), default: "valid")
+    let initName = try o.choice("init", Initializer.allCases.map(\.rawValue), default: "glorot")
+    let (w, wt) = try Dense.parameterOption(o, "weights")
+    let (b, bt) = try Dense.parameterOption(o, "bias")
+    self.init(filters: filters, kernel: kernel, stride: stride, padding: Padding(rawValue: padding)!,
+              initializer: Initializer(rawValue: initName)!, useBias: try o.bool("use_bias", default: true),
+              weights: w, bias: b, trainableWeights: wt, trainableBias: bt)
+  }
+
+  public var options: [(key: String, value: Value)] {
+    [("filters", .number(Double(filters))),
+     ("kernel", .list([.number(Double(kernel.height)), .number(Double(kernel.width))])),
+     ("stride", .list([.number(Double(stride.height)), .number(Double(stride.width))])),
+     ("padding", .string(padding.rawValue)), ("init", .string(initializer.rawValue)), ("use_bias", .bool(useBias))]
+  }
+
+  public var parameters: [Parameter] { useBias ? [W, b] : [W] }
+  /// outH·outW·filters·C·k_h·k_w per sample.
+  public var multiplyAdds: Int { window.map { $0.positions * filters * $0.patch } ?? 0 }
+
+  /// Output size and padding before (above or left) along one axis, or nil when the kernel does
+  /// not fit: valid out = ⌊(in − k)/s⌋ + 1; same out = ⌈in/s⌉, before = ⌊max((out−1)·s + k − in, 0)/2⌋.
+  public static func outputSize(_ size: Int, kernel k: Int, stride s: Int, padding: Padding) -> (out: Int, before: Int)? {
+    switch padding {
+    case .valid: return size >= k ? ((size - k) / s + 1, 0) : nil
+    case .same:
+      let out = (size + s - 1) / s
+      return (out, max((out - 1) * s + k - size, 0) / 2)
+    }
+  }
+
+  public func build(inputShape: [Int], rng: inout SeededGenerator) throws(SheetNetError) -> [Int] {
+    guard inputShape.count == 3 else {
+      throw .shape("\(name) expects images shaped channels×height×width but receives \(shapeText(inputShape)); give the data a shape such as 'shape: [1, 8, 8]'")
+    }
+    let (c, h, w) = (inputShape[0], inputShape[1], inputShape[2])
+    let (kh, kw) = kernel
+    guard let rows = Conv2D.outputSize(h, kernel: kh, stride: stride.height, padding: padding),
+      let columns = Conv2D.outputSize(w, kernel: kw, stride: stride.width, padding: padding)
+    else {
+      throw .shape("\(name)'s \(kh)×\(kw) kernel is larger than its \(h)×\(w) input (padding valid); use a smaller 'kernel', 'padding: same', or fewer pooling layers before it")
+    }
+    window = Kernels.Window(channels: c, height: h, width: w, kernelH: kh, kernelW: kw, strideH: stride.height,
+                            strideW: stride.width, padTop: rows.before, padLeft: columns.before, outH: rows.out, outW: columns.out)
+    let want = [filters, c, kh, kw]
+    if let given = givenW.0 {
+      // The exact shape, or the same with axes of extent 1 left out ([k_h, k_w] for one filter on one channel).
+      let fits = given.count == want.reduce(1, *) && given.shape.filter { $0 != 1 } == want.filter { $0 != 1 }
+      guard fits else {
+        throw .shape("\(name) has \(filters) filter\(filters == 1 ? "" : "s") over \(c) input channel\(c == 1 ? "" : "s") with \(kh)×\(kw) kernels, so its weights must be \(shapeText(want)) (filters × channels × height × width), but the lesson gives \(shapeText(given.shape)); change 'filters' or 'kernel', or give weights for \(c) channel\(c == 1 ? "" : "s")")
+      }
+      W = Parameter(name: "W", value: given.reshaped(want), trainable: givenW.1)
+    } else {
+      let values = initializer.sample(count: want.reduce(1, *), fanIn: c * kh * kw, fanOut: filters * kh * kw, rng: &rng)
+      W = Parameter(name: "W", value: Tensor(shape: want, data: values), trainable: givenW.1)
+    }
+    var bias = Tensor(shape: [filters])
+    if let given = givenB.0 {
+      if given.count == 1 { bias = Tensor(shape: [filters], repeating: given.data[0]) }
+      else if given.count == filters { bias = given.reshaped([filters]) }
+      else { throw .shape("\(name) has \(filters) filters, so its bias needs \(filters) numbers (or one), but the lesson gives \(given.count)") }
+    }
+    b = Parameter(name: "b", value: bias, trainable: givenB.1)
+    return [filters, rows.out, columns.out]
+  }
+
+  /// Whether a batch of `n` samples takes the im2col path.
+  public func usesIm2col(batch n: Int) -> Bool {
+    switch path ?? Conv2D.defaultPath {
+    case .direct: false
+    case .im2col: true
+    case .automatic: n * multiplyAdds >= Conv2D.im2colThreshold
+    }
+  }
+
+  public func forward(_ x: Tensor, _ step: Step) -> Tensor {
+    let g = window!, n = x.rows
+    precondition(x.count == n * g.inputSize, "\(name): input \(x.shape) is not N×\(g.channels)×\(g.height)×\(g.width)")
+    self.x = x  // [N, C, H, W]
+    usedIm2col = usesIm2col(batch: n)
+    var z: Tensor  // [N, F, outH, outW]
+    if usedIm2col {
+      z = Tensor(shape: [n, filters, g.outH, g.outW])
+      let columns = n * g.positions
+      if cols.count != g.patch * columns { cols = Tensor(shape: [g.patch, columns]) }
+      cols.shape = [g.patch, columns]
+      Kernels.im2col(x, g, into: &cols)  // [C·k_h·k_w, N·P]
+      if zT.count != filters * columns { zT = Tensor(shape: [filters, columns]) }
+      zT.shape = [filters, columns]
+      Kernels.gemm(W.value, cols, into: &zT)  // W·cols, [F, N·P]
+      Kernels.swapLeadingAxes(zT, filters, n, into: &z)  // [N, F, P]
+      if useBias { Kernels.addBias(b.value, to: &z, spatial: g.positions) }
+    } else {
+      z = Conv2D.directForward(x, W.value, useBias ? b.value : nil, g)
+    }
+    if let t = step.tracer { traceForward(t, x, z) }
+    return z
+  }
+
+  public func backward(_ delta: Tensor, _ step: Step) -> Tensor {
+    let g = window!, n = x.rows, columns = n * g.positions
+    precondition(delta.count == n * filters * g.positions, "\(name): δ \(delta.shape) does not fit output N×\(filters)×\(g.outH)×\(g.outW)")
+    var dx: Tensor  // [N, C, H, W]
+    if usedIm2col {
+      dx = Tensor(shape: x.shape)
+      if deltaT.count != filters * columns { deltaT = Tensor(shape: [filters, columns]) }
+      deltaT.shape = [filters, columns]
+      Kernels.swapLeadingAxes(delta, n, filters, into: &deltaT)  // [F, N·P]
+      Kernels.gemm(deltaT, cols, transposeB: true, into: &W.grad)  // dW = δ·colsᵀ, [F, C·k_h·k_w]
+      if dcols.count != g.patch * columns { dcols = Tensor(shape: [g.patch, columns]) }
+      dcols.shape = [g.patch, columns]
+      Kernels.gemm(W.value, transposeA: true, deltaT, into: &dcols)  // Wᵀ·δ, [C·k_h·k_w, N·P]
+      Kernels.col2im(dcols, g, into: &dx)
+    } else {
+      W.grad = Conv2D.directWeightGradient(delta, x, g, filters: filters)
+      dx = Conv2D.directInputGradient(delta, W.value, g, batch: n)
+    }
+    if useBias { Kernels.sumRows(delta, into: &b.grad, spatial: g.positions) }  // db = Σₙ Σᵢⱼ δ, [F]
+    if let t = step.tracer { traceBackward(t, delta, dx) }
+    return dx
+  }
+
+  // MARK: Direct loops (the spreadsheet's order)
+
+  /// z by the loops of the definition: over c, then u, then v, then + b[f]. x [N, C, H, W].
+  static func directForward(_ x: Tensor, _ w: Tensor, _ b: Tensor?, _ g: Kernels.Window) -> Tensor {
+    let n = x.rows, f = w.rows
+    let (xd, wd) = (x.data, w.data)
+    var z = [Double](repeating: 0, count: n * f * g.positions)  // [N, F, outH, outW]
+    var out = 0
+    for s in 0..<n {
+      for k in 0..<f {
+        for i in 0..<g.outH {
+          for j in 0..<g.outW {
+            var sum = 0.0
+            for c in 0..<g.channels {
+              let plane = (s * g.channels + c) * g.height
+              for u in 0..<g.kernelH {
+                let y = i * g.strideH + u - g.padTop
+                if y < 0 || y >= g.height { continue }
+                let wRow = ((k * g.channels + c) * g.kernelH + u) * g.kernelW
+                for v in 0..<g.kernelW {
+                  let xx = j * g.strideW + v - g.padLeft
+                  if xx < 0 || xx >= g.width { continue }
+                  sum += xd[(plane + y) * g.width + xx] * wd[wRow + v]
+                }
+              }
+            }
+            if let b { sum += b.data[k] }
+            z[out] = sum
+            out += 1
+          }
+        }
+      }
+    }
+    return Tensor(shape: [n, f, g.outH, g.outW], data: z)
+  }
+
+  /// dW[f,c,u,v] = Σ_n Σ_i Σ_j δ[n,f,i,j]·x[n,c,i·s_h+u−p_t, j·s_w+v−p_l], summed in that order.
+  static func directWeightGradient(_ delta: Tensor, _ x: Tensor, _ g: Kernels.Window, filters f: Int) -> Tensor {
+    let n = x.rows
+    let (dd, xd) = (delta.data, x.data)
+    var dW = [Double](repeating: 0, count: f * g.patch)  // [F, C, k_h, k_w]
+    for k in 0..<f {
+      for c in 0..<g.channels {
+        for u in 0..<g.kernelH {
+          for v in 0..<g.kernelW {
+            var sum = 0.0
+            for s in 0..<n {
+              let plane = (s * g.channels + c) * g.height, dPlane = (s * f + k) * g.outH
+              for i in 0..<g.outH {
+                let y = i * g.strideH + u - g.padTop
+                if y < 0 || y >= g.height { continue }
+                for j in 0..<g.outW {
+                  let xx = j * g.strideW + v - g.padLeft
+                  if xx < 0 || xx >= g.width { continue }
+                  sum += dd[(dPlane + i) * g.outW + j] * xd[(plane + y) * g.width + xx]
+                }
+              }
+            }
+            dW[((k * g.channels + c) * g.kernelH + u) * g.kernelW + v] = sum
+          }
+        }
+      }
+    }
+    return Tensor(shape: [f, g.channels, g.kernelH, g.kernelW], data: dW)
+  }
+
+  /// The output cells (i along one axis) whose window puts kernel index u on input index y:
+  /// i = (y + p − u)/s when that divides evenly and 0 ≤ i < out.
+  @inline(__always)
+  static func cover(_ y: Int, _ u: Int, pad: Int, stride: Int, out: Int) -> Int? {
+    let t = y + pad - u
+    guard t >= 0, t % stride == 0, t / stride < out else { return nil }
+    return t / stride
+  }
+
+  /// dx[n,c,y,x] = Σ_f Σ_u Σ_v δ[n,f,i,j]·W[f,c,u,v] over the windows (i, j) that cover (y, x).
+  static func directInputGradient(_ delta: Tensor, _ w: Tensor, _ g: Kernels.Window, batch n: Int) -> Tensor {
+    let f = w.rows
+    let (dd, wd) = (delta.data, w.data)
+    var dx = [Double](repeating: 0, count: n * g.inputSize)  // [N, C, H, W]
+    var out = 0
+    for s in 0..<n {
+      for c in 0..<g.channels {
+        for y in 0..<g.height {
+          for xx in 0..<g.width {
+            var sum = 0.0
+            for k in 0..<f {
+              let dPlane = (s * f + k) * g.outH
+              for u in 0..<g.kernelH {
+                guard let i = cover(y, u, pad: g.padTop, stride: g.strideH, out: g.outH) else { continue }
+                for v in 0..<g.kernelW {
+                  guard let j = cover(xx, v, pad: g.padLeft, stride: g.strideW, out: g.outW) else { continue }
+                  sum += dd[(dPlane + i) * g.outW + j] * wd[((k * g.channels + c) * g.kernelH + u) * g.kernelW + v]
+                }
+              }
+            }
+            dx[out] = sum
+            out += 1
+          }
+        }
+      }
+    }
+    return Tensor(shape: [n, g.channels, g.height, g.width], data: dx)
+  }
+
+  // MARK: Trace
+
+  private func traceForward(_ t: Tracer, _ x: Tensor, _ z: Tensor) {
+    let (w, bias, g, f, useBias) = (W.value, b.value, window!, filters, useBias)
+    t.record(name, .forward, "W", formula: "W: \(f) filters × \(g.channels) channels × \(g.kernelH)×\(g.kernelW) kernel", w)
+    if useBias { t.record(name, .forward, "b", formula: "b: one bias per filter", bias) }
+    let formula = "z[f,i,j] = Σ_c Σ_u Σ_v x[c, i·\(g.strideH)+u−\(g.padTop), j·\(g.strideW)+v−\(g.padLeft)]·W[f,c,u,v]"
+      + (useBias ? " + b[f]" : "") + (padding == .same ? "  (0 outside the image)" : "")
+    t.record(name, .forward, "z", formula: formula, z) { index in
+      // index → (sample, filter, i, j); the window's products over c, u, v, padding included.
+      let j = index % g.outW, i = index / g.outW % g.outH, k = index / g.positions % f, s = index / (g.positions * f)
+      var parts: [String] = [], args: [Double] = []
+      for c in 0..<g.channels {
+        for u in 0..<g.kernelH {
+          for v in 0..<g.kernelW {
+            let y = i * g.strideH + u - g.padTop, xx = j * g.strideW + v - g.padLeft
+            let inside = y >= 0 && y < g.height && xx >= 0 && xx < g.width
+            parts.append("{\(args.count)}·{\(args.count + 1)}")
+            args += [inside ? x.data[((s * g.channels + c) * g.height + y) * g.width + xx] : 0,
+                     w.data[((k * g.channels + c) * g.kernelH + u) * g.kernelW + v]]
+          }
+        }
+      }
+      if useBias { parts.append("{\(args.count)}"); args.append(bias.data[k]) }
+      return Arithmetic(lhs: elementLabel("z", z.shape, index), template: parts.joined(separator: " + "), args: args, result: z.data[index])
+    }
+  }
+
+  private func traceBackward(_ t: Tracer, _ delta: Tensor, _ dx: Tensor) {
+    let (x, w, dW, g, f, n) = (x, W.value, W.grad, window!, filters, x.rows)
+    t.record(name, .backward, "delta", symbol: "δ", formula: "δ = ∂L/∂z (from the layer above)", delta)
+    t.record(name, .backward, "dW", formula: "∂L/∂W[f,c,u,v] = Σₙ Σᵢ Σⱼ δ[n,f,i,j]·x[n,c,i·s+u−p,j·s+v−p]", dW) { index in
+      let v = index % g.kernelW, u = index / g.kernelW % g.kernelH
+      let c = index / (g.kernelW * g.kernelH) % g.channels, k = index / g.patch
+      var parts: [String] = [], args: [Double] = []
+      for s in 0..<n {
+        for i in 0..<g.outH {
+          for j in 0..<g.outW {
+            let y = i * g.strideH + u - g.padTop, xx = j * g.strideW + v - g.padLeft
+            guard y >= 0 && y < g.height && xx >= 0 && xx < g.width else { continue }
+            parts.append("{\(args.count)}·{\(args.count + 1)}")
+            args += [delta.data[((s * f + k) * g.outH + i) * g.outW + j], x.data[((s * g.channels + c) * g.height + y) * g.width + xx]]
+          }
+        }
+      }
+      return Arithmetic(lhs: elementLabel("∂L/∂W", dW.shape, index, batch: false),
+                        template: parts.isEmpty ? "0" : parts.joined(separator: " + "), args: args, result: dW.data[index])
+    }
+    if useBias {
+      let db = b.grad
+      t.record(name, .backward, "db", formula: "∂L/∂b[f] = Σₙ Σᵢ Σⱼ δ[n,f,i,j]", db) { k in
+        let args = (0..<n).flatMap { s in (0..<g.positions).map { delta.data[(s * f + k) * g.positions + $0] } }
+        return Arithmetic(lhs: elementLabel("∂L/∂b", db.shape, k, batch: false),
+                          template: args.indices.map { "{\($0)}" }.joined(separator: " + "), args: args, result: db.data[k])
+      }
+    }
+    t.record(name, .backward, "dx", formula: "∂L/∂x[c,y,x] = Σ_f Σ_u Σ_v δ[f,i,j]·W[f,c,u,v] over windows (i,j) covering (y,x)", dx) { index in
+      let xx = index % g.width, y = index / g.width % g.height
+      let c = index / (g.width * g.height) % g.channels, s = index / g.inputSize
+      var parts: [String] = [], args: [Double] = []
+      for k in 0..<f {
+        for u in 0..<g.kernelH {
+          guard let i = Conv2D.cover(y, u, pad: g.padTop, stride: g.strideH, out: g.outH) else { continue }
+          for v in 0..<g.kernelW {
+            guard let j = Conv2D.cover(xx, v, pad: g.padLeft, stride: g.strideW, out: g.outW) else { continue }
+            parts.append("{\(args.count)}·{\(args.count + 1)}")
+            args += [delta.data[((s * f + k) * g.outH + i) * g.outW + j], w.data[((k * g.channels + c) * g.kernelH + u) * g.kernelW + v]]
+          }
+        }
+      }
+      return Arithmetic(lhs: elementLabel("∂L/∂x", dx.shape, index), template: parts.isEmpty ? "0" : parts.joined(separator: " + "),
+                        args: args, result: dx.data[index])
+    }
+  }
+}

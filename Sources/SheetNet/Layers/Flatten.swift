@@ -1,0 +1,43 @@
+/// Lays each sample out as one vector: a[n, (c·H + y)·W + x] = x[n, c, y, x], row-major.
+///
+/// No arithmetic: forward and backward only change the shape ([N, C, H, W] ↔ [N, C·H·W]), so a
+/// dense layer can follow a convolution. Element order is the tensor's own row-major order:
+/// channel first, then row, then column (PyTorch's `flatten`; Keras, being channels-last, orders
+/// the same numbers differently).
+public final class Flatten: Layer {
+  public static let kind = "flatten"
+  public static let keys: [String] = []
+  public var name = "flatten"
+  public var options: [(key: String, value: Value)] { [] }
+
+  private var inputShape = [0]  // [N, C, H, W] (any rank) of the last forward pass
+
+  /// A flatten layer.
+  public init() {}
+  public convenience init(options: LayerOptions) throws(SheetNetError) { self.init() }
+
+  public func build(inputShape: [Int], rng: inout SeededGenerator) throws(SheetNetError) -> [Int] {
+    guard !inputShape.isEmpty else { throw .shape("\(name) needs an input with at least one axis") }
+    return [inputShape.reduce(1, *)]
+  }
+
+  public func forward(_ x: Tensor, _ step: Step) -> Tensor {
+    inputShape = x.shape
+    let a = x.reshaped([x.rows, x.columns])  // [N, C·H·W]
+    if let t = step.tracer {
+      let shape = shapeText(Array(x.shape.dropFirst()))
+      t.record(name, .forward, "a", formula: "a: each \(shape) sample as one row, index (c·H + y)·W + x", a) { i in
+        Arithmetic(lhs: elementLabel("a", a.shape, i), template: "{0}", args: [x.data[i]], result: a.data[i])
+      }
+    }
+    return a
+  }
+
+  public func backward(_ delta: Tensor, _ step: Step) -> Tensor {
+    let dx = delta.reshaped(inputShape)  // [N, C, H, W]
+    if let t = step.tracer {
+      t.record(name, .backward, "dx", formula: "∂L/∂x: δ laid back out as \(shapeText(Array(inputShape.dropFirst()))) per sample", dx)
+    }
+    return dx
+  }
+}

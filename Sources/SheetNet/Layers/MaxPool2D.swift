@@ -1,0 +1,166 @@
+/// Max pooling over each channel of N×C×H×W images: a[n,c,i,j] = max over the k_h×k_w window
+/// x[n, c, i·s_h + u, j·s_w + v], u < k_h, v < k_w (no padding; out = ⌊(in − k)/s⌋ + 1).
+///
+/// The layer keeps which input won each window (`winners`). Backward sends each output's δ to its
+/// winner only: dx[winner(n,c,i,j)] += δ[n,c,i,j], every other input of the window gets 0, and an
+/// input that wins several overlapping windows adds their δ up. On ties the FIRST input in
+/// row-major window order (top row first, then left to right) wins and gets the whole gradient,
+/// as NumPy's argmax and PyTorch's max pooling choose; a workbook writes the same rule with
+/// MATCH(MAX(window), window, 0). Stride defaults to the window size (windows that do not overlap).
+/// Cost: no multiply-adds (`multiplyAdds` is 0); (k_h·k_w − 1) comparisons per output.
+public final class MaxPool2D: Layer {
+  public static let kind = "max_pool2d"
+  public static let keys = ["size", "stride"]
+
+  /// Window height k_h and width k_w.
+  public let size: (height: Int, width: Int)
+  /// Step between windows, down s_h and across s_w (default: the window size).
+  public let stride: (height: Int, width: Int)
+  public var name = "max_pool2d"
+  /// Input size and output size of one sample; set by `build`.
+  public private(set) var window: Kernels.Window!
+  /// For every output of the last forward pass, the flat index into that pass's input x of the
+  /// input that won (row-major over [N, C, H, W]); same order as the output.
+  public private(set) var winners: [Int] = []
+
+  private var inputShape = [0]  // [N, C, H, W] of the last forward pass
+
+  /// A max pooling layer with a `size` window moved by `stride` (default `size`).
+  public init(size: (Int, Int), stride: (Int, Int)? = nil) {
+    let s = stride ?? size
+    precondition(size.0 > 0 && size.1 > 0 && s.0 > 0 && s.1 > 0, "MaxPool2D needs a positive size and stride, got \(size), \(s)")
+    self.size = (size.0, size.1)
+    self.stride = (s.0, s.1)
+  }
+
+  public convenience init(options o: LayerOptions) throws(SheetNetError) {
+    let size = try o.pair("size", default: (2, 2))
+    self.init(size: size, stride: try poolStride(o, default: size))
+  }
+
+  public var options: [(key: String, value: Value)] { poolOptions(size, stride) }
+
+  public func build(inputShape: [Int], rng: inout SeededGenerator) throws(SheetNetError) -> [Int] {
+    window = try poolWindow(name, inputShape, size, stride)
+    return [window.channels, window.outH, window.outW]
+  }
+
+  /// The position (0-based, row-major in the window) of each output's winner: 0…k_h·k_w − 1.
+  public var winnerPositions: Tensor {
+    let g = window!
+    var out = Tensor(shape: [winners.count / max(g.channels * g.positions, 1), g.channels, g.outH, g.outW])
+    for (o, w) in winners.enumerated() {
+      let y = w / g.width % g.height, x = w % g.width
+      let i = o / g.outW % g.outH, j = o % g.outW
+      out.data[o] = Double((y - i * g.strideH) * g.kernelW + (x - j * g.strideW))
+    }
+    return out
+  }
+
+  public func forward(_ x: Tensor, _ step: Step) -> Tensor {
+    let g = window!, n = x.rows
+    precondition(x.count == n * g.inputSize, "\(name): input \(x.shape) is not N×\(g.channels)×\(g.height)×\(g.width)")
+    inputShape = x.shape
+    let xd = x.data
+    var a = [Double](repeating: 0, count: n * g.channels * g.positions)  // [N, C, outH, outW]
+    var won = [Int](repeating: 0, count: a.count)
+    var out = 0
+    for plane in 0..<(n * g.channels) {
+      let base = plane * g.height * g.width
+      for i in 0..<g.outH {
+        for j in 0..<g.outW {
+          let first = base + i * g.strideH * g.width + j * g.strideW
+          var best = first, top = xd[first]
+          for u in 0..<g.kernelH {
+            let row = first + u * g.width
+            for v in 0..<g.kernelW where xd[row + v] > top {  // strictly greater: the first of equals stays
+              top = xd[row + v]
+              best = row + v
+            }
+          }
+          a[out] = top
+          won[out] = best
+          out += 1
+        }
+      }
+    }
+    winners = won
+    let result = Tensor(shape: [n, g.channels, g.outH, g.outW], data: a)
+    if let t = step.tracer { traceForward(t, x, result) }
+    return result
+  }
+
+  public func backward(_ delta: Tensor, _ step: Step) -> Tensor {
+    precondition(delta.count == winners.count, "\(name): δ \(delta.shape) does not fit the last output (\(winners.count) values)")
+    var dx = [Double](repeating: 0, count: inputShape.reduce(1, *))  // [N, C, H, W]
+    for (o, w) in winners.enumerated() { dx[w] += delta.data[o] }
+    let result = Tensor(shape: inputShape, data: dx)
+    if let t = step.tracer { traceBackward(t, delta, result) }
+    return result
+  }
+
+  // MARK: Trace
+
+  private func traceForward(_ t: Tracer, _ x: Tensor, _ a: Tensor) {
+    let g = window!
+    t.record(name, .forward, "a", formula: "a[c,i,j] = max over the \(g.kernelH)×\(g.kernelW) window at (i·\(g.strideH), j·\(g.strideW))", a) { o in
+      let (args, _) = poolWindowValues(x, g, o)
+      return Arithmetic(lhs: elementLabel("a", a.shape, o), template: "max(" + args.indices.map { "{\($0)}" }.joined(separator: ", ") + ")",
+                        args: args, result: a.data[o])
+    }
+    t.record(name, .forward, "winner", formula: "which input won: its place in the window, 0-based row-major (the first on ties)", winnerPositions)
+  }
+
+  private func traceBackward(_ t: Tracer, _ delta: Tensor, _ dx: Tensor) {
+    let winners = winners
+    t.record(name, .backward, "delta", symbol: "δ", formula: "δ = ∂L/∂a (from the layer above)", delta)
+    t.record(name, .backward, "dx", formula: "∂L/∂x = Σ δ of the windows this input won (0 if none)", dx) { i in
+      let won = winners.indices.filter { winners[$0] == i }.map { delta.data[$0] }
+      return Arithmetic(lhs: elementLabel("∂L/∂x", dx.shape, i), template: won.isEmpty ? "0" : won.indices.map { "{\($0)}" }.joined(separator: " + "),
+                        args: won, result: dx.data[i])
+    }
+  }
+}
+
+// MARK: Shared by the pooling layers
+
+/// The stride option of a pooling layer, defaulting to its window size.
+func poolStride(_ o: LayerOptions, default size: (Int, Int)) throws(SheetNetError) -> (Int, Int) {
+  do { return try o.pair("stride", default: size) } catch {
+    throw .lesson("\(o.context): 'stride' must be a whole number ≥ 1 or a pair [down, across], the pixels the window moves each step; leave it out to move by the window size")
+  }
+}
+
+/// The options that rebuild a pooling layer.
+func poolOptions(_ size: (height: Int, width: Int), _ stride: (height: Int, width: Int)) -> [(key: String, value: Value)] {
+  [("size", .list([.number(Double(size.height)), .number(Double(size.width))])),
+   ("stride", .list([.number(Double(stride.height)), .number(Double(stride.width))]))]
+}
+
+/// The window sweep of a pooling layer (no padding), or a shape error that says what to change.
+func poolWindow(_ name: String, _ shape: [Int], _ size: (height: Int, width: Int), _ stride: (height: Int, width: Int)) throws(SheetNetError) -> Kernels.Window {
+  guard shape.count == 3 else {
+    throw .shape("\(name) pools images shaped channels×height×width but receives \(shapeText(shape)); put it after a conv2d layer, or give the data a shape such as 'shape: [1, 8, 8]'")
+  }
+  let (c, h, w) = (shape[0], shape[1], shape[2])
+  guard size.height <= h && size.width <= w else {
+    throw .shape("\(name)'s \(size.height)×\(size.width) window is larger than its \(h)×\(w) input; use a smaller 'size' or remove a pooling layer before it")
+  }
+  return Kernels.Window(channels: c, height: h, width: w, kernelH: size.height, kernelW: size.width, strideH: stride.height,
+                        strideW: stride.width, padTop: 0, padLeft: 0, outH: (h - size.height) / stride.height + 1,
+                        outW: (w - size.width) / stride.width + 1)
+}
+
+/// The inputs of output `o`'s window in row-major window order, with their flat indices into x.
+func poolWindowValues(_ x: Tensor, _ g: Kernels.Window, _ o: Int) -> (values: [Double], indices: [Int]) {
+  let j = o % g.outW, i = o / g.outW % g.outH, plane = o / g.positions
+  let first = plane * g.height * g.width + i * g.strideH * g.width + j * g.strideW
+  var values: [Double] = [], indices: [Int] = []
+  for u in 0..<g.kernelH {
+    for v in 0..<g.kernelW {
+      indices.append(first + u * g.width + v)
+      values.append(x.data[first + u * g.width + v])
+    }
+  }
+  return (values, indices)
+}
