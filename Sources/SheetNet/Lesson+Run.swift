@@ -25,11 +25,11 @@ public final class LessonRun {
   public init(_ lesson: Lesson, seed: UInt64? = nil) throws(SheetNetError) {
     self.lesson = lesson
     self.seed = seed ?? lesson.seed
-    var root = SeededGenerator(seed: self.seed)
-    var dataRNG = root.fork(), splitRNG = root.fork(), initRNG = root.fork()
-    let shuffleRNG = root.fork()
-    let data = try lesson.loadData(rng: &dataRNG)
-    var split = Split(data, validation: lesson.data.validation, test: lesson.data.test, rng: &splitRNG)
+    var streams = Lesson.Streams(seed: self.seed)
+    let data = try lesson.loadData(rng: &streams.data)
+    var split = lesson.split(data, rng: &streams.split)
+    var initRNG = streams.initial
+    let shuffleRNG = streams.shuffle
     switch lesson.data.preprocess {
     case "standardize": preprocess = .standardized(split.train.x)
     case "divide": preprocess = .divide(lesson.data.divisor)
@@ -55,7 +55,7 @@ public final class LessonRun {
   }
 
   /// Trains for the lesson's epochs.
-  public func train(progress: ((Progress) -> Void)? = nil) throws(SheetNetError) {
+  public func train(progress: ((TrainingProgress) -> Void)? = nil) throws(SheetNetError) {
     try trainer.fit(split.train, validation: split.validation, history: &history, progress: progress)
   }
 
@@ -74,6 +74,32 @@ public final class LessonRun {
 }
 
 extension Lesson {
+  /// The independent generators a seed gives, one per purpose, always forked in this order.
+  public struct Streams {
+    /// Generated datasets' points.
+    public var data: SeededGenerator
+    /// The train/validation/test split.
+    public var split: SeededGenerator
+    /// Initial weights.
+    public var initial: SeededGenerator
+    /// Mini-batch shuffles and dropout masks.
+    public var shuffle: SeededGenerator
+
+    /// The streams of `seed`.
+    public init(seed: UInt64) {
+      var root = SeededGenerator(seed: seed)
+      data = root.fork()
+      split = root.fork()
+      initial = root.fork()
+      shuffle = root.fork()
+    }
+  }
+
+  /// The lesson's split of `data` (validation and test fractions from the lesson).
+  public func split(_ data: Dataset, rng: inout SeededGenerator) -> Split {
+    Split(data, validation: self.data.validation, test: self.data.test, rng: &rng)
+  }
+
   /// The lesson's dataset, reshaped per `data.shape`, not yet split or scaled.
   public func loadData(rng: inout SeededGenerator) throws(SheetNetError) -> Dataset {
     var d: Dataset

@@ -35,7 +35,7 @@ public struct Evaluation: Sendable {
 }
 
 /// Where a training run is, for a progress bar.
-public struct Progress: Sendable {
+public struct TrainingProgress: Sendable {
   public var epoch: Int, epochs: Int, step: Int, stepsPerEpoch: Int
   /// Mean loss and accuracy of the epoch so far.
   public var loss: Double, accuracy: Double
@@ -77,7 +77,7 @@ public struct Trainer {
 
   /// Trains for `epochs` epochs, calling `progress` after each step.
   public mutating func fit(_ train: Dataset, validation: Dataset? = nil, history: inout History,
-                           progress: ((Progress) -> Void)? = nil) throws(SheetNetError) {
+                           progress: ((TrainingProgress) -> Void)? = nil) throws(SheetNetError) {
     let outputs = model.outputShape.reduce(1, *)
     let targets = train.targets(outputs: outputs)
     let labels = train.labels
@@ -95,7 +95,7 @@ public struct Trainer {
           let predicted = predictedClasses(out, threshold: threshold)
           for (k, i) in indices.enumerated() where predicted[k] == labels[i] { correct += 1 }
         }
-        progress?(Progress(epoch: epoch, epochs: epochs, step: s + 1, stepsPerEpoch: plan.count,
+        progress?(TrainingProgress(epoch: epoch, epochs: epochs, step: s + 1, stepsPerEpoch: plan.count,
                            loss: lossSum / Double(seen), accuracy: Double(correct) / Double(seen)))
       }
       var record = EpochRecord(epoch: epoch, trainLoss: lossSum / Double(max(seen, 1)),

@@ -1,10 +1,11 @@
 import ArgumentParser
 
-/// The `sheetnet` command: train, summarise, evaluate and trace tiny networks.
+/// The `sheetnet` command: train, summarise, evaluate, trace and draw tiny networks.
 @main
 struct SheetNetCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "sheetnet",
     abstract: "Train tiny networks and show every number of a training step.",
-    subcommands: [])
+    discussion: "Lessons live in Worksheets/; everything a lesson produces goes to Output/<lesson>/.",
+    subcommands: [Train.self, Summary.self, Evaluate.self])
 }

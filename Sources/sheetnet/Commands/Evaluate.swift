@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import SheetNet
+
+/// `sheetnet evaluate MODEL.json [--data …]`: loss and accuracy of a trained model.
+struct Evaluate: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Evaluate a trained model on its lesson's test split, or on other data.",
+    discussion: "Without --data the model's own lesson is split again with its seed and the test split is used.")
+
+  @Argument(help: "A model file written by `sheetnet train` (Output/<lesson>/model.json).")
+  var model: String
+
+  @Option(help: "A CSV file (numeric features, label in the last column) or a lesson file whose data to use.")
+  var data: String?
+
+  @Flag(help: "Print the results as JSON.")
+  var json = false
+
+  func run() {
+    guarded {
+      let file = try ModelFile.load(model)
+      let (name, dataset) = try Evaluate.dataset(file, data)
+      var set = dataset
+      set.x = file.preprocess.apply(set.x)
+      if set.x.shape.count == 2, file.model.inputShape.count > 1 { set = try set.reshaped(sample: file.model.inputShape) }
+      guard Array(set.x.shape.dropFirst()) == file.model.inputShape else {
+        throw SheetNetError.shape("\(name) has samples of shape \(shapeText(Array(set.x.shape.dropFirst()))) but the model expects \(shapeText(file.model.inputShape))")
+      }
+      let threshold = (file.model.layers.last is Sigmoid || !(file.loss is BinaryCrossEntropy)) ? 0.5 : 0
+      let e = Trainer.evaluate(model: file.model, loss: file.loss, data: set, threshold: threshold)
+      if json {
+        print(Value.map([("model", .string(model)), ("data", .string(name)), ("samples", .number(Double(set.count))),
+                         ("loss", .number(e.loss)), ("accuracy", e.accuracy.map { .number($0) } ?? .null)]).json())
+      } else {
+        print("\(file.lessonName) on \(name) (\(set.count) samples): loss \(String(format: "%.5f", e.loss))"
+          + (e.accuracy.map { String(format: ", accuracy %.2f%%", $0 * 100) } ?? ""))
+      }
+    }
+  }
+
+  /// The data to evaluate on: the model's own test split, a lesson's, or a CSV file's.
+  static func dataset(_ file: ModelFile, _ data: String?) throws -> (String, Dataset) {
+    if let data, data.hasSuffix(".csv") { return (data, try CSVData.load(data)) }
+    let lesson: Lesson
+    if let data { lesson = try Lesson.load(data) } else {
+      guard !file.lessonSource.isEmpty else { throw SheetNetError.model("the model file holds no lesson; pass --data") }
+      lesson = try Lesson.parse(file.lessonSource, path: file.lessonPath)
+    }
+    var streams = Lesson.Streams(seed: file.seed)
+    let split = lesson.split(try lesson.loadData(rng: &streams.data), rng: &streams.split)
+    if let test = split.test { return ("the test split of \(lesson.name)", test) }
+    return ("the training data of \(lesson.name)", split.train)
+  }
+}

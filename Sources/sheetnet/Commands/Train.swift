@@ -1,0 +1,124 @@
+import ArgumentParser
+import Foundation
+import SheetNet
+
+/// `sheetnet train LESSON`: trains a lesson, prints its results and writes `model.json`.
+struct Train: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Train a lesson's network and write Output/<lesson>/model.json.",
+    discussion: "A progress bar with loss, accuracy and time left appears on a terminal only.")
+
+  @OptionGroup var options: LessonOptions
+
+  @Option(help: "Train for this many epochs instead of the lesson's.")
+  var epochs: Int?
+
+  @Flag(help: "Print the results as JSON on standard output (no progress bar).")
+  var json = false
+
+  func validate() throws {
+    if let epochs, epochs < 0 || epochs > 1_000_000 { throw ValidationError("--epochs must be between 0 and 1000000") }
+  }
+
+  func run() {
+    guarded {
+      let run = try options.run()
+      if let epochs { run.trainer.epochs = epochs }
+      let folder = options.folder(for: run)
+      try AtomicFile.makeFolder(folder)
+      if !json { print("\(run.lesson.name): \(run.lesson.title.isEmpty ? run.lesson.path : run.lesson.title) (seed \(run.seed))") }
+      let bar = ProgressBar(enabled: !json && stderrIsTerminal)
+      let start = Date()
+      try run.train { bar.update($0) }
+      let seconds = Date().timeIntervalSince(start)
+      bar.finish()
+      let results = TrainingResults(run: run, seconds: seconds)
+      let model = "\(folder)/model.json"
+      try ModelFile(run: run).save(to: model)
+      try AtomicFile.write(results.historyCSV, to: "\(folder)/history.csv")
+      if json {
+        print(results.json.json())
+      } else {
+        print(results.table)
+        print("Model written to \(model); history to \(folder)/history.csv")
+      }
+    }
+  }
+}
+
+/// Final losses and accuracies of a lesson run.
+struct TrainingResults {
+  let run: LessonRun
+  let seconds: Double
+  let sets: [(name: String, evaluation: Evaluation)]
+
+  init(run: LessonRun, seconds: Double) {
+    self.run = run
+    self.seconds = seconds
+    var sets = [("train", run.evaluate(run.split.train))]
+    if let v = run.split.validation { sets.append(("validation", run.evaluate(v))) }
+    if let t = run.split.test { sets.append(("test", run.evaluate(t))) }
+    self.sets = sets
+  }
+
+  var json: Value {
+    var pairs: [(key: String, value: Value)] = [
+      ("lesson", .string(run.lesson.name)), ("seed", .number(Double(run.seed))),
+      ("epochs", .number(Double(run.history.epochs.count))), ("parameters", .number(Double(run.model.parameterCount))),
+    ]
+    for (name, e) in sets {
+      pairs.append((name, .map([("loss", .number(e.loss)), ("accuracy", e.accuracy.map { .number($0) } ?? .null), ("samples", .number(Double(e.predictions.count)))])))
+    }
+    pairs.append(("seconds", .number((seconds * 1000).rounded() / 1000)))
+    return .map(pairs)
+  }
+
+  var table: String {
+    var lines = ["After \(run.history.epochs.count) epochs (\(String(format: "%.2f", seconds)) s, \(run.model.parameterCount) parameters):",
+                 "              loss    accuracy   samples"]
+    for (name, e) in sets {
+      let acc = e.accuracy.map { String(format: "%8.2f%%", $0 * 100) } ?? "       —"
+      lines.append("  " + name.padding(toLength: 10, withPad: " ", startingAt: 0) + String(format: " %8.5f  ", e.loss) + acc + String(format: "  %7d", e.predictions.count))
+    }
+    return lines.joined(separator: "\n")
+  }
+
+  var historyCSV: String {
+    var out = "epoch,train_loss,train_accuracy,validation_loss,validation_accuracy\n"
+    for e in run.history.epochs {
+      out += "\(e.epoch),\(Value.jsonNumber(e.trainLoss)),\(Value.jsonNumber(e.trainAccuracy)),"
+      out += "\(e.validationLoss.map(Value.jsonNumber) ?? ""),\(e.validationAccuracy.map(Value.jsonNumber) ?? "")\n"
+    }
+    return out
+  }
+}
+
+/// A one-line progress bar on standard error, redrawn at most ten times a second.
+final class ProgressBar {
+  let enabled: Bool
+  var last = Date.distantPast
+  let start = Date()
+
+  init(enabled: Bool) { self.enabled = enabled }
+
+  func update(_ p: TrainingProgress) {
+    guard enabled else { return }
+    let now = Date()
+    let stepsDone = (p.epoch - 1) * p.stepsPerEpoch + p.step
+    let stepsAll = max(p.epochs * p.stepsPerEpoch, 1)
+    let done = Double(stepsDone) / Double(stepsAll)
+    guard now.timeIntervalSince(last) > 0.1 || done >= 1 else { return }
+    last = now
+    let width = 24, filled = Int(done * Double(width))
+    let elapsed = now.timeIntervalSince(start)
+    let left = done > 0 ? elapsed * (1 - done) / done : 0
+    let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+    let line = String(format: "\r%@ epoch %d/%d  loss %.4f  acc %.1f%%  %.1f s left ", bar, p.epoch, p.epochs, p.loss, p.accuracy * 100, left)
+    FileHandle.standardError.write(Data(line.utf8))
+  }
+
+  func finish() {
+    guard enabled else { return }
+    FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
+  }
+}
