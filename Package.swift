@@ -23,13 +23,24 @@ let package = Package(
       name: "SheetNet",
       dependencies: ["CBLAS", .product(name: "Yams", package: "Yams")],
       resources: [.copy("Resources/digits-8x8.csv"), .copy("Resources/iris.csv")]),
+    // Cairo through pkg-config; only Sources/CairoKit imports it.
+    .systemLibrary(
+      name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo",
+      providers: [.apt(["libcairo2-dev"])]),
+    // Figure logic against a Canvas protocol: colormaps, layout, the catalogue. Never imports Cairo.
+    .target(name: "SheetNetFigures", dependencies: ["SheetNet"]),
+    // The Cairo wrapper: surfaces, context, typed errors, and the Canvas adapter.
+    .target(name: "CairoKit", dependencies: ["CCairo", "SheetNetFigures"]),
     // The command line.
     .executableTarget(
       name: "sheetnet",
-      dependencies: ["SheetNet", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+      dependencies: ["SheetNet", "SheetNetFigures", "CairoKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     // Benchmarks (make bench).
     .executableTarget(name: "sheetnet-bench", dependencies: ["SheetNet"], path: "Benchmarks/Swift"),
-    .testTarget(name: "SheetNetTests", dependencies: ["SheetNet"]),
+    .testTarget(name: "SheetNetTests", dependencies: ["SheetNet", "sheetnet"]),
+    .testTarget(
+      name: "SheetNetFiguresTests", dependencies: ["SheetNet", "SheetNetFigures", "CairoKit"],
+      exclude: ["References", "Lessons"]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -104,6 +104,8 @@ extension Lesson {
   public func loadData(rng: inout SeededGenerator) throws(SheetNetError) -> Dataset {
     var d: Dataset
     switch data.dataset {
+    case "none":
+      throw .lesson("\(path) describes a network without data (dataset: none); use it with `sheetnet summary`")
     case "digits": d = try Builtin.digits()
     case "iris": d = try Builtin.iris()
     case "csv":

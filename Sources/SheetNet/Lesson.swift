@@ -33,7 +33,8 @@ public struct Lesson: Sendable {
 
   /// What a lesson may say about its data.
   public struct DataSpec: Sendable {
-    /// `digits`, `iris`, a generated set (`xor`, `circle`, `gauss`, `spiral`, `moons`), `csv` or `inline`.
+    /// `digits`, `iris`, a generated set (`xor`, `circle`, `gauss`, `spiral`, `moons`), `csv`,
+    /// `inline`, or `none` (a network described for `summary` only; `shape` gives the input).
     public var dataset: String
     /// CSV path, relative to the lesson file.
     public var file: String?
@@ -54,7 +55,7 @@ public struct Lesson: Sendable {
 
   static let topKeys = ["name", "title", "seed", "data", "network", "loss", "optimizer", "train", "output"]
   static let dataKeys = ["dataset", "file", "label_column", "header", "count", "noise", "classes", "x", "y", "labels", "shape", "preprocess", "split"]
-  static let datasets = Builtin.real + Generated.kinds + ["csv", "inline"]
+  static let datasets = Builtin.real + Generated.kinds + ["csv", "inline", "none"]
 
   /// Reads a lesson file.
   public static func load(_ path: String) throws(SheetNetError) -> Lesson {
@@ -147,6 +148,7 @@ public struct Lesson: Sendable {
       d.test = try r.number(optional: split["test"], "test", min: 0, max: 0.9) ?? 0
       guard d.validation + d.test < 0.95 else { throw .lesson("\(r.at(s)): validation + test must leave some data to train on") }
     }
+    if d.dataset == "none" && d.shape == nil { throw .lesson("\(r.at(node)): dataset none needs 'shape', the input of one sample, e.g. [3, 64, 64]") }
     if d.dataset == "csv" && d.file == nil { throw .lesson("\(r.at(node)): dataset csv needs 'file: path/to/data.csv'") }
     if d.dataset == "inline" {
       guard let x = d.x else { throw .lesson("\(r.at(node)): inline data needs 'x' (one row per sample) and 'y' or 'labels'") }
