@@ -15,11 +15,13 @@
 ///
 /// Parameters: `gamma` and `beta` are learned. The running statistics are parameters too, named
 /// `running_mean` and `running_var` with `trainable: false`, so a model file saves them with the
-/// weights and summaries count them (as Keras' "non-trainable params"); the optimizer skips them,
-/// their gradient stays 0, and a gradient check finds them exactly 0 = 0 since the training
-/// output does not depend on them.
+/// weights and summaries count them (as Keras' "non-trainable params"); the optimizer skips them.
+/// Their gradient is the true one, so gradient checks pass in both modes: 0 after a training
+/// pass (the output does not depend on them), and after an evaluation pass
+/// ∂L/∂μ = −Σ δ·γ/√(σ² + ε), ∂L/∂σ² = −½ Σ δ·γ·x̂/(σ² + ε).
 public final class BatchNorm: Layer {
   public static let kind = "batch_norm"
+  public static let namePrefix = "batchnorm"
   public static let keys = ["momentum", "epsilon"]
 
   /// Weight of the old running value in each update, 0 ≤ momentum < 1.
@@ -142,6 +144,22 @@ public final class BatchNorm: Layer {
     }
     gamma.grad = Tensor(dgamma)
     beta.grad = Tensor(dbeta)
+    // The running statistics matter only at evaluation: ∂a/∂μ = −γ/√(σ² + ε), ∂a/∂σ² = −½·γ·x̂/(σ² + ε).
+    var dMean = [Double](repeating: 0, count: c), dVar = [Double](repeating: 0, count: c)
+    if !training {
+      let (g, v) = (gamma.value.data, runningVar.value.data)
+      for r in 0..<n {
+        for k in 0..<c {
+          for q in 0..<s {
+            let i = (r * c + k) * s + q
+            dMean[k] -= delta.data[i] * g[k] / (v[k] + epsilon).squareRoot()
+            dVar[k] -= 0.5 * delta.data[i] * g[k] * xhat.data[i] / (v[k] + epsilon)
+          }
+        }
+      }
+    }
+    runningMean.grad = Tensor(dMean)
+    runningVar.grad = Tensor(dVar)
     let g = gamma.value.data
     let sigma2 = training ? variance.data : runningVar.value.data
     var dx = Tensor(shape: delta.shape)  // the input's shape

@@ -1,0 +1,110 @@
+import Testing
+@testable import SheetNet
+
+/// The direct loops and im2col + gemm compute the same convolution: equal to 1e-12 relative
+/// (‖a − b‖∞ / ‖a‖∞) in general, and bit for bit where the product stays on the pure-Swift path.
+struct ConvPathTests {
+  /// ‖a − b‖∞ / max(‖a‖∞, 1e-300).
+  func difference(_ a: Tensor, _ b: Tensor) -> Double {
+    precondition(a.shape == b.shape, "\(a.shape) vs \(b.shape)")
+    var worst = 0.0, scale = 0.0
+    for i in 0..<a.count {
+      worst = max(worst, abs(a.data[i] - b.data[i]))
+      scale = max(scale, abs(a.data[i]))
+    }
+    return worst / max(scale, 1e-300)
+  }
+
+  /// Forward z and backward dx, dW, db of both paths for the same weights, input and δ.
+  func bothPaths(_ c: ConvCase) throws -> [(name: String, direct: Tensor, im2col: Tensor)] {
+    var out: [String: [Tensor]] = [:]
+    for path in [Conv2D.Path.direct, .im2col] {
+      let conv = try c.layer(path)
+      let x = c.input
+      let z = conv.forward(x, Step(training: true))
+      let delta = randomTensor(z.shape, seed: 77)
+      let dx = conv.backward(delta, Step(training: true))
+      out["z", default: []].append(z)
+      out["dx", default: []].append(dx)
+      out["dW", default: []].append(conv.W.grad)
+      if c.useBias { out["db", default: []].append(conv.b.grad) }
+    }
+    return out.keys.sorted().map { ($0, out[$0]![0], out[$0]![1]) }
+  }
+
+  @Test(arguments: convCases + [
+    // Large enough that the products go to OpenBLAS (M·N·K ≥ 64³).
+    ConvCase(n: 8, c: 3, h: 16, w: 16, filters: 8, kernel: (3, 3), stride: (1, 1), padding: .valid),
+    ConvCase(n: 4, c: 4, h: 15, w: 13, filters: 6, kernel: (5, 3), stride: (2, 1), padding: .same),
+  ])
+  func pathsAgree(_ c: ConvCase) throws {
+    for (name, direct, im2col) in try bothPaths(c) {
+      #expect(difference(direct, im2col) <= 1e-12, "\(name) \(c.testDescription): \(difference(direct, im2col))")
+    }
+  }
+
+  @Test(arguments: convCases)
+  func pureSwiftProductIsBitIdentical(_ c: ConvCase) throws {
+    // Both paths sum z over (c, u, v) then add b, and dW over (n, i, j): the same order.
+    // dx groups its terms differently (Σ_u Σ_v Σ_f against Σ_f Σ_u Σ_v), so only z and dW.
+    let conv = try c.layer(.direct)
+    #expect(conv.multiplyAdds * c.n < Kernels.blasThreshold)  // M·N·K of each product
+    for (name, direct, im2col) in try bothPaths(c) where name == "z" || name == "dW" {
+      #expect(direct == im2col, "\(name) \(c.testDescription)")
+    }
+  }
+
+  @Test func automaticChoosesBySize() throws {
+    let small = try ConvCase(n: 1, c: 1, h: 5, w: 5, filters: 2, kernel: (3, 3), stride: (1, 1), padding: .valid).layer(.automatic)
+    small.path = nil  // follow Conv2D.defaultPath (.automatic unless a benchmark changed it)
+    if Conv2D.defaultPath == .automatic {
+      #expect(small.multiplyAdds == 9 * 2 * 9)
+      #expect(!small.usesIm2col(batch: 1))
+      #expect(small.usesIm2col(batch: Conv2D.im2colThreshold / small.multiplyAdds + 1))
+    }
+    small.path = .direct
+    #expect(!small.usesIm2col(batch: 1_000_000))
+    small.path = .im2col
+    #expect(small.usesIm2col(batch: 1))
+  }
+
+  @Test func im2colLaysOutWindowsAsColumns() {
+    // One 3×3 image, 2×2 windows, stride 1, valid: four columns, one per output cell.
+    let x = Tensor(shape: [1, 1, 3, 3], data: [1, 2, 3, 4, 5, 6, 7, 8, 9])
+    let g = Kernels.Window(channels: 1, height: 3, width: 3, kernelH: 2, kernelW: 2, strideH: 1, strideW: 1,
+                           padTop: 0, padLeft: 0, outH: 2, outW: 2)
+    var cols = Tensor(shape: [4, 4])
+    Kernels.im2col(x, g, into: &cols)
+    #expect(cols.data == [1, 2, 4, 5,  // u = 0, v = 0 of each window
+                          2, 3, 5, 6,
+                          4, 5, 7, 8,
+                          5, 6, 8, 9])
+    // col2im adds every copy back: the centre 5 was read by all four windows.
+    var back = Tensor(shape: [1, 1, 3, 3])
+    Kernels.col2im(Tensor(shape: [4, 4], repeating: 1), g, into: &back)
+    #expect(back.data == [1, 2, 1, 2, 4, 2, 1, 2, 1])
+  }
+
+  @Test func im2colPadsWithZeros() {
+    // 2×2 image, 3×3 window, same padding (one zero all round), stride 2: one window.
+    let x = Tensor(shape: [1, 1, 2, 2], data: [1, 2, 3, 4])
+    let g = Kernels.Window(channels: 1, height: 2, width: 2, kernelH: 3, kernelW: 3, strideH: 2, strideW: 2,
+                           padTop: 0, padLeft: 0, outH: 1, outW: 1)
+    var cols = Tensor(shape: [9, 1])
+    Kernels.im2col(x, g, into: &cols)
+    #expect(cols.data == [1, 2, 0, 3, 4, 0, 0, 0, 0])
+    let h = Kernels.Window(channels: 1, height: 2, width: 2, kernelH: 3, kernelW: 3, strideH: 1, strideW: 1,
+                           padTop: 1, padLeft: 1, outH: 2, outW: 2)
+    var cols2 = Tensor(shape: [9, 4])
+    Kernels.im2col(x, h, into: &cols2)
+    #expect(Array(cols2.data[0..<4]) == [0, 0, 0, 1])  // u = 0, v = 0: only the last window sees x₁₁
+    #expect(Array(cols2.data[16..<20]) == [1, 2, 3, 4])  // the centre tap sees every pixel
+  }
+
+  @Test func swapLeadingAxes() {
+    let x = Tensor(shape: [2, 3, 2], data: (0..<12).map(Double.init))
+    var y = Tensor(shape: [3, 2, 2])
+    Kernels.swapLeadingAxes(x, 2, 3, into: &y)
+    #expect(y.data == [0, 1, 6, 7, 2, 3, 8, 9, 4, 5, 10, 11])
+  }
+}
