@@ -40,7 +40,7 @@ let package = Package(
     .testTarget(name: "SheetNetTests", dependencies: ["SheetNet", "sheetnet"]),
     .testTarget(
       name: "SheetNetFiguresTests", dependencies: ["SheetNet", "SheetNetFigures", "CairoKit"],
-      exclude: ["References", "Lessons"]),
+      exclude: ["References"]),
   ],
   swiftLanguageModes: [.v6]
 )

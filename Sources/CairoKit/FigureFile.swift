@@ -1,0 +1,101 @@
+import Foundation
+import SheetNetFigures
+
+/// Renders figures to PNG, SVG or PDF bytes and writes them atomically.
+///
+/// Determinism: the same figure gives the same bytes. PDF carries no creation date; SVG's
+/// surface and image ids, which Cairo numbers from a process-wide counter, are renumbered in
+/// order of appearance; PNG is identical on the same machine (same Cairo, pixman and fonts).
+public enum FigureFile {
+  /// The figure encoded as `format`; PNG has `scale` pixels per point.
+  public static func render(_ figure: Figure, as format: ImageFormat, scale: Double = 2) throws(CairoError) -> [UInt8] {
+    switch format {
+    case .png:
+      let surface = try pngSurface(figure, scale: scale)
+      return try surface.pngBytes()
+    case .svg, .pdf:
+      let surface = try Surface.document(format, width: figure.size.width, height: figure.size.height)
+      try draw(figure, on: surface, scale: 1, vector: true)
+      let bytes = try surface.documentBytes()
+      return format == .svg ? canonicalSVGIdentifiers(bytes) : bytes
+    }
+  }
+
+  /// The figure drawn on an image surface of scale × its size in pixels (for tests that read pixels).
+  public static func pngSurface(_ figure: Figure, scale: Double) throws(CairoError) -> Surface {
+    guard scale > 0, scale <= 16 else { throw .invalidSize("--scale must be above 0 and at most 16, not \(scale)") }
+    let surface = try Surface.image(width: Int((figure.size.width * scale).rounded(.up)), height: Int((figure.size.height * scale).rounded(.up)))
+    try draw(figure, on: surface, scale: scale, vector: false)
+    return surface
+  }
+
+  private static func draw(_ figure: Figure, on surface: Surface, scale: Double, vector: Bool) throws(CairoError) {
+    let context = try Context(surface)
+    try context.scale(scale, scale)
+    let canvas = CairoCanvas(context, vector: vector)
+    figure.draw(canvas)
+    if let error = canvas.error { throw error }
+    try context.check("drawing \(figure.name)")
+  }
+
+  /// Renders and writes `figure` to `path` atomically (a temporary file, then a rename).
+  public static func write(_ figure: Figure, as format: ImageFormat, scale: Double = 2, to path: String) throws(CairoError) {
+    try writeAtomically(try render(figure, as: format, scale: scale), to: path)
+  }
+
+  /// Writes `bytes` to a temporary file beside `path`, then renames it over `path`: readers see
+  /// the old file or the whole new one, never half of it. Creates missing folders.
+  public static func writeAtomically(_ bytes: [UInt8], to path: String) throws(CairoError) {
+    let url = URL(fileURLWithPath: path)
+    let folder = url.deletingLastPathComponent()
+    do {
+      try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    } catch {
+      throw .io(path: path, reason: "cannot create the folder \(folder.path) (\(error.localizedDescription))")
+    }
+    let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
+    do {
+      try Data(bytes).write(to: temporary)
+    } catch {
+      try? FileManager.default.removeItem(at: temporary)
+      throw .io(path: path, reason: "writing failed (\(error.localizedDescription)); check the folder is writable and the disk not full")
+    }
+    if rename(temporary.path, url.path) != 0 {
+      let reason = String(cString: strerror(errno))
+      try? FileManager.default.removeItem(at: temporary)
+      throw .io(path: path, reason: "renaming the finished file into place failed (\(reason))")
+    }
+  }
+
+  /// Renumbers Cairo's process-wide SVG ids (`surface17`, `image21`) from 1 in order of first
+  /// appearance, both where defined (`id="…"`) and where referenced (`#…`). O(bytes).
+  public static func canonicalSVGIdentifiers(_ bytes: [UInt8]) -> [UInt8] {
+    let prefixes: [[UInt8]] = [Array("surface".utf8), Array("image".utf8)]
+    var maps: [[Int: Int]] = [[:], [:]]
+    var out: [UInt8] = []
+    out.reserveCapacity(bytes.count)
+    var i = 0
+    func isDigit(_ b: UInt8) -> Bool { b >= 48 && b <= 57 }
+    while i < bytes.count {
+      let b = bytes[i]
+      // An id starts after `id="` or `#`.
+      let afterHash = b == UInt8(ascii: "#")
+      let afterID = b == UInt8(ascii: "\"") && i >= 3 && bytes[i - 3] == UInt8(ascii: "i") && bytes[i - 2] == UInt8(ascii: "d") && bytes[i - 1] == UInt8(ascii: "=")
+      out.append(b)
+      i += 1
+      guard afterHash || afterID else { continue }
+      for (k, prefix) in prefixes.enumerated() where i + prefix.count < bytes.count && Array(bytes[i..<i + prefix.count]) == prefix {
+        var j = i + prefix.count, n = 0
+        guard isDigit(bytes[j]) else { break }
+        while j < bytes.count && isDigit(bytes[j]) { n = n * 10 + Int(bytes[j] - 48); j += 1 }
+        let next = maps[k][n] ?? (maps[k].count + 1)
+        maps[k][n] = next
+        out.append(contentsOf: prefix)
+        out.append(contentsOf: Array(String(next).utf8))
+        i = j
+        break
+      }
+    }
+    return out
+  }
+}

@@ -1,0 +1,51 @@
+/// A vertical colour bar: the colormap from the scale's lower value (bottom) to its upper value
+/// (top), tick labels on the right and a title above, so every coloured figure says what its
+/// colours mean.
+public struct ColorBar {
+  /// The colormap shown.
+  public var colormap: Colormap
+  /// The values at the bottom and the top.
+  public var scale: ColorScale
+  /// What the colours measure, e.g. `∂L/∂W` or `activation`.
+  public var title: String
+
+  /// A colour bar.
+  public init(colormap: Colormap, scale: ColorScale, title: String) {
+    self.colormap = colormap
+    self.scale = scale
+    self.title = title
+  }
+
+  private func ticks(_ height: Double, _ theme: Theme) -> [(Double, String)] {
+    let t = Ticks.nice(scale.lower, scale.upper, count: max(2, min(6, Int(height / (theme.tickSize * 2.2)))))
+    return Array(zip(t.values, NumberFormat.ticks(t.values, step: t.step)))
+  }
+
+  /// The width the bar, its ticks and its title need.
+  public func width(on canvas: any Canvas, theme: Theme, height: Double = 200) -> Double {
+    let labels = ticks(height, theme).map { canvas.measure($0.1, style: theme.tick).width }.max() ?? 0
+    let titleWidth = canvas.measure(title, style: theme.tick).width
+    return max(titleWidth, barWidth(theme) + theme.tickSize * 0.5 + labels)
+  }
+
+  private func barWidth(_ theme: Theme) -> Double { theme.tickSize * 1.1 }
+
+  /// Draws the bar in `rect` (title on top, bar and ticks below it).
+  public func draw(on canvas: any Canvas, in rect: Rect, theme: Theme) {
+    let th = canvas.measure("Ag", style: theme.tick).height
+    canvas.text(title, Point(rect.x, rect.y), theme.tick, anchor: .topLeft)
+    let bar = Rect(x: rect.x, y: rect.y + th * 1.6, width: barWidth(theme), height: max(0, rect.height - th * 2.1))
+    guard bar.height > 0 else { return }
+    let steps = 128
+    let pixels = (0..<steps).map { i in colormap(1 - (Double(i) + 0.5) / Double(steps)) }
+    canvas.image(Raster(width: 1, height: steps, pixels: pixels), in: bar)
+    canvas.stroke(bar, Theme.ink, width: theme.hairline)
+    for (v, s) in ticks(bar.height, theme) {
+      let t = scale(v)
+      guard t >= -1e-9 && t <= 1 + 1e-9 else { continue }
+      let y = bar.maxY - t * bar.height
+      canvas.line(Point(bar.maxX, y), Point(bar.maxX + theme.tickSize * 0.3, y), Theme.ink, width: theme.hairline)
+      canvas.text(s, Point(bar.maxX + theme.tickSize * 0.5, y), theme.tick, anchor: .left)
+    }
+  }
+}

@@ -1,0 +1,60 @@
+/// The page a figure is made for: its size in points, and the type sizes and line weights that
+/// read well there. One typeface throughout: DejaVu Sans (fontconfig substitutes its default
+/// sans-serif face when DejaVu is not installed).
+public struct Theme: Equatable, Sendable {
+  /// `slide` or `print`.
+  public let name: String
+  /// The page: 960 × 540 pt for a 16:9 slide (13.33 × 7.5 in), 468 × 288 pt for print (6.5 in wide).
+  public let size: Size
+  /// White space around the figure.
+  public let margin: Double
+  /// Gap between panels.
+  public let gap: Double
+  /// Figure title.
+  public let titleSize: Double
+  /// Panel titles and axis titles.
+  public let labelSize: Double
+  /// Tick labels, legends, numbers in cells.
+  public let tickSize: Double
+  /// The smallest text a figure may use (numbers in dense grids); nothing is drawn smaller.
+  public let minimumSize: Double
+  /// Data lines.
+  public let lineWidth: Double
+  /// Axes and outlines.
+  public let hairline: Double
+
+  /// The typeface every figure uses.
+  public static let fontFamily = "DejaVu Sans"
+  /// Text and axes.
+  public static let ink = Color(hex: 0x222222)
+  /// Secondary text (subtitles, notes).
+  public static let muted = Color(hex: 0x666666)
+  /// Grid lines.
+  public static let grid = Color(hex: 0xE3E3E3)
+  /// The highlight for what a figure points at (conv windows, marked samples): Okabe–Ito vermillion.
+  public static let accent = Color(hex: 0xD55E00)
+  /// Figure background.
+  public static let paper = Color.white
+
+  /// A 16:9 slide, 960 × 540 pt; at `--scale 2` a 1920 × 1080 PNG. Nothing below 12 pt.
+  public static let slide = Theme(
+    name: "slide", size: Size(960, 540), margin: 24, gap: 24, titleSize: 22, labelSize: 16, tickSize: 13,
+    minimumSize: 11, lineWidth: 2.5, hairline: 1)
+
+  /// A handout figure 6.5 in wide, 468 × 288 pt. Nothing below 6 pt.
+  public static let print = Theme(
+    name: "print", size: Size(468, 288), margin: 10, gap: 12, titleSize: 11, labelSize: 8.5, tickSize: 7,
+    minimumSize: 6, lineWidth: 1.25, hairline: 0.5)
+
+  /// Both themes, by name.
+  public static let all = [slide, print]
+
+  /// Figure title style.
+  public var title: TextStyle { TextStyle(size: titleSize, bold: true) }
+  /// Panel and axis title style.
+  public var label: TextStyle { TextStyle(size: labelSize) }
+  /// Tick and legend style.
+  public var tick: TextStyle { TextStyle(size: tickSize) }
+  /// Secondary notes.
+  public var note: TextStyle { TextStyle(size: tickSize, color: Theme.muted) }
+}

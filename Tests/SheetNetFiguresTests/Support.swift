@@ -1,0 +1,84 @@
+import CairoKit
+import Foundation
+#if canImport(FoundationXML)
+  import FoundationXML
+#endif
+import SheetNet
+import SheetNetFigures
+import Testing
+
+/// The folder holding the package (for Worksheets/ and the reference images).
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// A path inside the package.
+func packagePath(_ relative: String) -> String { packageRoot.appendingPathComponent(relative).path }
+
+/// Set to 1 to rewrite the reference PNGs; the run then fails on purpose so a recording never
+/// passes for a check.
+let recordReferences = ProcessInfo.processInfo.environment["SHEETNET_RECORD_REFERENCES"] == "1"
+
+/// Measures text with Cairo's real DejaVu Sans metrics, for overlap checks on a `RecordingCanvas`.
+func cairoMeasurer() throws -> (String, TextStyle) -> TextExtents {
+  let context = try Context(try Surface.image(width: 1, height: 1))
+  let canvas = CairoCanvas(context)
+  return { canvas.measure($0, style: $1) }
+}
+
+/// A recording canvas with real font metrics.
+func recording() throws -> RecordingCanvas { RecordingCanvas(measurer: try cairoMeasurer()) }
+
+/// Draws `figure` on a recording canvas with real font metrics.
+func record(_ figure: Figure) throws -> RecordingCanvas {
+  let canvas = try recording()
+  figure.draw(canvas)
+  return canvas
+}
+
+/// Checks that no text overlaps other text, nothing leaves the page, and nothing is smaller than
+/// the theme allows.
+func expectReadable(_ figure: Figure, _ theme: Theme, sourceLocation: SourceLocation = #_sourceLocation) throws {
+  let canvas = try record(figure)
+  for (a, b) in canvas.overlappingTexts() {
+    Issue.record("\(figure.name) (\(theme.name)): '\(a.string)' at \(a.box) overlaps '\(b.string)' at \(b.box)", sourceLocation: sourceLocation)
+  }
+  for t in canvas.textsOutside(Rect(figure.size)) {
+    Issue.record("\(figure.name) (\(theme.name)): '\(t.string)' at \(t.box) leaves the page", sourceLocation: sourceLocation)
+  }
+  if let smallest = canvas.smallestTextSize {
+    #expect(smallest >= theme.minimumSize - 1e-9, "\(figure.name) (\(theme.name)) uses \(smallest) pt text", sourceLocation: sourceLocation)
+  }
+}
+
+/// Compares `figure` rendered at scale 1 with `References/<name>.png`: the same size, and no
+/// more than 0.5% of pixels differing by more than 48 in any channel (antialiasing may move).
+func expectMatchesReference(_ figure: Figure, _ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+  let path = packagePath("Tests/SheetNetFiguresTests/References/\(name).png")
+  let bytes = try FigureFile.render(figure, as: .png, scale: 1)
+  if recordReferences {
+    try FigureFile.writeAtomically(bytes, to: path)
+    Issue.record("recorded \(path); unset SHEETNET_RECORD_REFERENCES and run again", sourceLocation: sourceLocation)
+    return
+  }
+  guard let data = FileManager.default.contents(atPath: path) else {
+    Issue.record("no reference image \(path); run with SHEETNET_RECORD_REFERENCES=1 to record it", sourceLocation: sourceLocation)
+    return
+  }
+  let expected = try Surface.png([UInt8](data)).rgbaPixels()
+  let actual = try Surface.png(bytes).rgbaPixels()
+  #expect(expected.width == actual.width && expected.height == actual.height,
+          "\(name): \(actual.width)×\(actual.height), reference \(expected.width)×\(expected.height)", sourceLocation: sourceLocation)
+  guard expected.width == actual.width, expected.height == actual.height else { return }
+  var differing = 0
+  for p in 0..<(actual.width * actual.height) {
+    let d = (0..<4).map { abs(Int(actual.rgba[p * 4 + $0]) - Int(expected.rgba[p * 4 + $0])) }.max()!
+    if d > 48 { differing += 1 }
+  }
+  let fraction = Double(differing) / Double(actual.width * actual.height)
+  #expect(fraction <= 0.005, "\(name): \(NumberFormat.percent(fraction, digits: 2)) of pixels differ from the reference", sourceLocation: sourceLocation)
+}
+
+/// Parses `bytes` as XML and returns the parser error, if any.
+func xmlError(_ bytes: [UInt8]) -> (any Error)? {
+  let parser = XMLParser(data: Data(bytes))
+  return parser.parse() ? nil : (parser.parserError ?? CocoaError(.fileReadCorruptFile))
+}
