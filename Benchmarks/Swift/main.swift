@@ -1,1 +1,85 @@
-print("bench")
+import Foundation
+import SheetNet
+
+// sheetnet-bench: ms per training step and matrix-product GFLOP/s, release build, one thread.
+//
+//   sheetnet-bench [--json] [--filter TEXT]… [--repetitions N] [--quick] [--list]
+//
+// Each case is warmed up, then timed over N repetitions (default 15) of enough iterations to
+// last about 20 ms; the table shows the median and the fastest repetition. `make bench` runs it.
+
+let usage = """
+  usage: sheetnet-bench [--json] [--filter TEXT]... [--repetitions N] [--quick] [--list]
+    --json             print machine-readable results (for Benchmarks/compare.py)
+    --filter TEXT      only cases whose id contains TEXT (repeatable: any of them)
+    --repetitions N    repetitions per case (default 15); the median is reported
+    --quick            5 repetitions of about 5 ms each (a smoke run)
+    --list             print the case ids and exit
+  """
+
+var settings = Settings()
+var json = false, list = false
+var filters: [String] = []
+var arguments = CommandLine.arguments.dropFirst()
+while let arg = arguments.popFirst() {
+  switch arg {
+  case "--json": json = true
+  case "--list": list = true
+  case "--quick": settings.repetitions = 5; settings.repetitionSeconds = 0.005; settings.warmUpSeconds = 0.05
+  case "--filter":
+    guard let f = arguments.popFirst() else { FileHandle.standardError.write(Data("--filter needs a text\n\(usage)\n".utf8)); exit(2) }
+    filters.append(f)
+  case "--repetitions":
+    guard let s = arguments.popFirst(), let n = Int(s), n > 0 else {
+      FileHandle.standardError.write(Data("--repetitions needs a whole number ≥ 1\n\(usage)\n".utf8)); exit(2)
+    }
+    settings.repetitions = n
+  case "-h", "--help": print(usage); exit(0)
+  default: FileHandle.standardError.write(Data("unknown option '\(arg)'\n\(usage)\n".utf8)); exit(2)
+  }
+}
+
+let cases = allCases().filter { c in filters.isEmpty || filters.contains { c.id.contains($0) } }
+if list {
+  for c in cases { print(c.id) }
+  exit(0)
+}
+
+// One thread everywhere: OpenBLAS reads this at start-up (Kernels also sets it on first use).
+setenv("OPENBLAS_NUM_THREADS", "1", 0)
+
+var results: [Measurement] = []
+for c in cases {
+  if !json, isatty(2) != 0 { FileHandle.standardError.write(Data("  timing \(c.id)…\r".utf8)) }
+  do {
+    results.append(try measure(c, settings))
+  } catch {
+    FileHandle.standardError.write(Data("\(c.id): \(error)\n".utf8))
+    exit(1)
+  }
+}
+if !json, isatty(2) != 0 { FileHandle.standardError.write(Data("\u{1B}[2K\r".utf8)) }
+
+let byID = Dictionary(uniqueKeysWithValues: results.map { ($0.id, $0) })
+let ratios = allRatios().compactMap { r in r.value(byID).map { Report.RatioValue(id: r.id, label: r.label, value: $0) } }
+#if DEBUG
+let buildKind = "DEBUG build (numbers meaningless)"
+#else
+let buildKind = "release build"
+#endif
+let report = Report(
+  meta: [
+    "build": buildKind,
+    "threads": "1",
+    "repetitions": "\(settings.repetitions)",
+    "pure-Swift product bit-identical to a k-ordered loop": swiftPathIsExact() ? "yes" : "NO (check the build flags)",
+  ],
+  cases: results, ratios: ratios)
+
+if json {
+  let encoder = JSONEncoder()
+  encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+  print(String(decoding: try encoder.encode(report), as: UTF8.self))
+} else {
+  printTable(report)
+}

@@ -66,82 +66,226 @@ public enum Kernels {
     }
   }
 
-  /// Pure-Swift product: op(B) packed into panels of 8 columns (K×8 each, contiguous), op(A)
-  /// packed row-major, then a 4×8 register block per step of k, summed in k order.
+  /// Pure-Swift product, every element summed in k order: s ← s + a·b for k = 0, 1, …, K−1, one
+  /// multiply then one add (never fused, never regrouped), then C ← s or C ← C + s. The result
+  /// equals the naive triple loop bit for bit, on any build.
+  ///
+  /// Speed comes from working across j, never across k: a tile of 4 rows × 8 columns keeps its
+  /// 32 running sums in four SIMD8 registers while k advances, so one step of k costs one load
+  /// of 8 values, four broadcasts, four vector multiplies and four vector adds. The tile reads
+  /// "Y", a K×cols matrix whose row k holds the 8 values it vectorises over, and "X", whose
+  /// values it broadcasts; each case of transposes maps onto that:
+  ///
+  ///     A·B    Y = B              X = A                       C as computed
+  ///     Aᵀ·B   Y = B              X = Aᵀ (4-row blocks packed when K ≥ 64)
+  ///     Aᵀ·Bᵀ  Y = A              X = B                       C transposed (Cᵀ = B·A)
+  ///     A·Bᵀ   Y = panels of Bᵀ, or of Aᵀ with C transposed: whichever pads less
+  ///
+  /// Y is copied into contiguous K×8 panels when K ≥ 64 and more than 8 rows reuse it (power-of-two
+  /// strides would otherwise fight over the same cache sets); smaller products read it in place.
+  /// Cost: 2·M·N·K flops plus copies of at most one operand.
   private static func swiftGEMM(
     _ a: Tensor, _ ta: Bool, _ b: Tensor, _ tb: Bool, _ c: inout Tensor,
     _ m: Int, _ n: Int, _ k: Int, _ lda: Int, _ ldb: Int, _ accumulate: Bool
   ) {
-    let panels = (n + 7) / 8
-    withUnsafeTemporaryAllocation(of: Double.self, capacity: max(panels * 8 * k, 1)) { bp in
-      withUnsafeTemporaryAllocation(of: Double.self, capacity: ta ? max(m * k, 1) : 1) { at in
-        b.data.withUnsafeBufferPointer { pb in
-          // Pack op(B)[kk, j] into bp[(j/8)·8K + kk·8 + j%8], zero-padded past n.
-          for p in 0..<panels {
-            let base = p * 8 * k
-            for kk in 0..<k {
-              for jj in 0..<8 {
-                let j = p * 8 + jj
-                bp[base + kk * 8 + jj] = j < n ? (tb ? pb[j * ldb + kk] : pb[kk * ldb + j]) : 0
-              }
-            }
-          }
-        }
-        a.data.withUnsafeBufferPointer { pa in
-          // op(A) row-major with row stride K.
-          var aBase = pa.baseAddress!
-          if ta {
-            for i in 0..<m { for kk in 0..<k { at[i * k + kk] = pa[kk * lda + i] } }
-            aBase = UnsafePointer(at.baseAddress!)
-          }
-          c.data.withUnsafeMutableBufferPointer { pc in
-            microKernels(aBase, UnsafePointer(bp.baseAddress!), pc.baseAddress!, m, n, k, accumulate)
-          }
+    guard k > 0 else {
+      // Empty sums: s = 0, so C ← C + 0 (which turns −0 into +0, as the naive loop does) or 0.
+      c.data.withUnsafeMutableBufferPointer { pc in
+        for i in 0..<m * n { pc[i] = accumulate ? pc[i] + 0 : 0 }
+      }
+      return
+    }
+    a.data.withUnsafeBufferPointer { pa in
+      b.data.withUnsafeBufferPointer { pb in
+        c.data.withUnsafeMutableBufferPointer { pc in
+          microKernels(pa.baseAddress!, ta, pb.baseAddress!, tb, pc.baseAddress!, m, n, k, lda, ldb, accumulate)
         }
       }
     }
   }
 
-  @inline(__always)
+  /// Chooses Y, X and the store order for one product (the table above) and runs the tiles.
+  /// Pointers cover op(A) M×K (row stride lda of A as stored), op(B) K×N and C M×N (stride N).
   private static func microKernels(
-    _ a: UnsafePointer<Double>, _ bp: UnsafePointer<Double>, _ c: UnsafeMutablePointer<Double>,
-    _ m: Int, _ n: Int, _ k: Int, _ accumulate: Bool
+    _ a: UnsafePointer<Double>, _ ta: Bool, _ b: UnsafePointer<Double>, _ tb: Bool, _ c: UnsafeMutablePointer<Double>,
+    _ m: Int, _ n: Int, _ k: Int, _ lda: Int, _ ldb: Int, _ accumulate: Bool
   ) {
-    typealias V = SIMD4<Double>
-    let panels = (n + 7) / 8
-    var i = 0
-    while i < m {
-      let rowsHere = min(4, m - i)
-      let a0 = a + i * k
-      let a1 = a0 + (rowsHere > 1 ? k : 0), a2 = a0 + (rowsHere > 2 ? 2 * k : 0)
-      let a3 = a0 + (rowsHere > 3 ? 3 * k : 0)
-      for p in 0..<panels {
-        let b = bp + p * 8 * k
-        var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V(), c30 = V(), c31 = V()
-        for kk in 0..<k {
-          let bl = UnsafeRawPointer(b + kk * 8).loadUnaligned(as: V.self)
-          let bh = UnsafeRawPointer(b + kk * 8 + 4).loadUnaligned(as: V.self)
-          let x0 = V(repeating: a0[kk]), x1 = V(repeating: a1[kk])
-          let x2 = V(repeating: a2[kk]), x3 = V(repeating: a3[kk])
-          c00 = c00 + x0 * bl; c01 = c01 + x0 * bh
-          c10 = c10 + x1 * bl; c11 = c11 + x1 * bh
-          c20 = c20 + x2 * bl; c21 = c21 + x2 * bh
-          c30 = c30 + x3 * bl; c31 = c31 + x3 * bh
+    switch (ta, tb) {
+    case (false, false):  // C = A·B: X(i, k) = A[i, k], Y = B
+      tiles(x: a, xRow: lda, xK: 1, y: b, ldy: ldb, rows: m, columns: n, k: k, c: c, cRow: n, cColumn: 1, accumulate)
+    case (true, false):  // C = Aᵀ·B: X(i, k) = A[k, i], Y = B
+      if k >= 64 && n > 8 {
+        // A's column walk strides by lda per k; 4-row blocks make it contiguous.
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: (m + 3) / 4 * 4 * k) { blocks in
+          let xb = blocks.baseAddress!
+          packColumnBlocks(a, lda, m, k, xb)
+          tiles(x: xb, xRow: 1, xK: 4, xBlock: 4 * k, y: b, ldy: ldb, rows: m, columns: n, k: k, c: c, cRow: n, cColumn: 1, accumulate)
         }
-        let j0 = p * 8, width = min(8, n - j0)
-        @inline(__always) func store(_ r: Int, _ lo: V, _ hi: V) {
-          let out = c + (i + r) * n + j0
-          for jj in 0..<width {
-            let v = jj < 4 ? lo[jj] : hi[jj - 4]
-            out[jj] = accumulate ? out[jj] + v : v
-          }
-        }
-        store(0, c00, c01)
-        if rowsHere > 1 { store(1, c10, c11) }
-        if rowsHere > 2 { store(2, c20, c21) }
-        if rowsHere > 3 { store(3, c30, c31) }
+      } else {
+        tiles(x: a, xRow: 1, xK: lda, y: b, ldy: ldb, rows: m, columns: n, k: k, c: c, cRow: n, cColumn: 1, accumulate)
       }
-      i += 4
+    case (true, true):  // Cᵀ = B·A: X(j, k) = B[j, k], Y = A (row k of A holds op(A)[·, k])
+      tiles(x: b, xRow: ldb, xK: 1, y: a, ldy: lda, rows: n, columns: m, k: k, c: c, cRow: 1, cColumn: n, accumulate)
+    case (false, true):  // C = A·Bᵀ: neither operand has k as its row; transpose one into panels.
+      // Tiles pad rows to 4 and columns to 8: vectorise over the side that wastes less.
+      let padB = (n + 7) / 8 * 8 * ((m + 3) / 4 * 4), padA = (m + 7) / 8 * 8 * ((n + 3) / 4 * 4)
+      if padA < padB || (padA == padB && m <= n) {
+        // Cᵀ = B·Aᵀ: Y = panels of Aᵀ, X(j, k) = B[j, k].
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: (m + 7) / 8 * 8 * k) { panels in
+          packTransposedPanels(a, lda, m, k, panels.baseAddress!)
+          tiles(x: b, xRow: ldb, xK: 1, y: panels.baseAddress!, ldy: 0, packed: true, rows: n, columns: m, k: k,
+                c: c, cRow: 1, cColumn: n, accumulate)
+        }
+      } else {
+        // Y = panels of Bᵀ, X(i, k) = A[i, k].
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: (n + 7) / 8 * 8 * k) { panels in
+          packTransposedPanels(b, ldb, n, k, panels.baseAddress!)
+          tiles(x: a, xRow: lda, xK: 1, y: panels.baseAddress!, ldy: 0, packed: true, rows: m, columns: n, k: k,
+                c: c, cRow: n, cColumn: 1, accumulate)
+        }
+      }
+    }
+  }
+
+  /// T = X·Y over all tiles, panel by panel (a K×8 panel of Y stays in cache while every 4-row
+  /// block of X passes it). X(r, k) = x[r·xRow + k·xK], or in 4-row blocks `xBlock` apart;
+  /// Y is row-major K×columns with row stride `ldy`, or already in K×8 panels when `packed`.
+  /// T(r, j) goes to c[r·cRow + j·cColumn].
+  private static func tiles(
+    x: UnsafePointer<Double>, xRow: Int, xK: Int, xBlock: Int? = nil, y: UnsafePointer<Double>, ldy: Int,
+    packed: Bool = false, rows: Int, columns: Int, k: Int,
+    c: UnsafeMutablePointer<Double>, cRow: Int, cColumn: Int, _ accumulate: Bool
+  ) {
+    let copyPanels = !packed && rows > 8 && k >= 64
+    withUnsafeTemporaryAllocation(of: Double.self, capacity: packed ? 1 : 8 * k) { buffer in
+      let panel = buffer.baseAddress!
+      for j0 in stride(from: 0, to: columns, by: 8) {
+        let width = min(8, columns - j0)
+        let yp: UnsafePointer<Double>, yStride: Int
+        if packed {
+          (yp, yStride) = (y + j0 * k, 8)
+        } else if copyPanels || width < 8 {
+          copyPanel(y + j0, ldy, k, width, panel)
+          (yp, yStride) = (UnsafePointer(panel), 8)
+        } else {
+          (yp, yStride) = (y + j0, ldy)
+        }
+        for i in stride(from: 0, to: rows, by: 4) {
+          tile4x8(x + (xBlock.map { i / 4 * $0 } ?? i * xRow), xRow, xK, yp, yStride, k,
+                  c + i * cRow + j0 * cColumn, cRow, cColumn, min(4, rows - i), width, accumulate)
+        }
+      }
+    }
+  }
+
+  /// The register kernel: T(r, j) = Σₖ X(r, k)·Y(k, j) for r < 4, j < 8, k in order, four SIMD8
+  /// sums. Rows past `rows` repeat the last row (computed, never stored); columns past `width`
+  /// are never stored. Y(k, 0..<8) = y[k·yStride ..< k·yStride + 8].
+  @inline(__always)
+  private static func tile4x8(
+    _ x: UnsafePointer<Double>, _ xRow: Int, _ xK: Int, _ y: UnsafePointer<Double>, _ yStride: Int, _ k: Int,
+    _ c: UnsafeMutablePointer<Double>, _ cRow: Int, _ cColumn: Int, _ rows: Int, _ width: Int, _ accumulate: Bool
+  ) {
+    typealias V = SIMD8<Double>
+    assert(rows >= 1 && rows <= 4 && width >= 1 && width <= 8 && k >= 1, "tile4x8: \(rows) rows, \(width) columns, K \(k)")
+    let x1 = min(1, rows - 1) * xRow, x2 = min(2, rows - 1) * xRow, x3 = min(3, rows - 1) * xRow
+    var s0 = V(), s1 = V(), s2 = V(), s3 = V()
+    var px = x, py = UnsafeRawPointer(y)
+    let yStep = yStride * MemoryLayout<Double>.stride
+    for _ in 0..<k {
+      let yk = py.loadUnaligned(as: V.self)  // Y(k, 0..<8)
+      s0 = s0 + V(repeating: px[0]) * yk
+      s1 = s1 + V(repeating: px[x1]) * yk
+      s2 = s2 + V(repeating: px[x2]) * yk
+      s3 = s3 + V(repeating: px[x3]) * yk
+      px += xK
+      py += yStep
+    }
+    if rows == 4 && width == 8 && cColumn == 1 {
+      @inline(__always) func put(_ p: UnsafeMutablePointer<Double>, _ s: V) {
+        let raw = UnsafeMutableRawPointer(p)
+        raw.storeBytes(of: accumulate ? raw.loadUnaligned(as: V.self) + s : s, as: V.self)
+      }
+      put(c, s0); put(c + cRow, s1); put(c + 2 * cRow, s2); put(c + 3 * cRow, s3)
+    } else if rows == 4 && width == 8 && cRow == 1 {
+      for j in 0..<8 {  // transposed: column j of the tile is 4 consecutive elements of C
+        let s = SIMD4(s0[j], s1[j], s2[j], s3[j])
+        let raw = UnsafeMutableRawPointer(c + j * cColumn)
+        raw.storeBytes(of: accumulate ? raw.loadUnaligned(as: SIMD4<Double>.self) + s : s, as: SIMD4<Double>.self)
+      }
+    } else {
+      @inline(__always) func put(_ r: Int, _ s: V) {
+        for j in 0..<width {
+          let p = c + r * cRow + j * cColumn
+          p.pointee = accumulate ? p.pointee + s[j] : s[j]
+        }
+      }
+      put(0, s0)
+      if rows > 1 { put(1, s1) }
+      if rows > 2 { put(2, s2) }
+      if rows > 3 { put(3, s3) }
+    }
+  }
+
+  /// Columns 0..<width (≤ 8) of K rows with stride `ld` into a K×8 panel, zero-padded.
+  @inline(__always)
+  private static func copyPanel(
+    _ y: UnsafePointer<Double>, _ ld: Int, _ k: Int, _ width: Int, _ out: UnsafeMutablePointer<Double>
+  ) {
+    if width == 8 {
+      for kk in 0..<k {
+        UnsafeMutableRawPointer(out + kk * 8).storeBytes(
+          of: UnsafeRawPointer(y + kk * ld).loadUnaligned(as: SIMD8<Double>.self), as: SIMD8<Double>.self)
+      }
+    } else {
+      for kk in 0..<k {
+        for j in 0..<8 { out[kk * 8 + j] = j < width ? y[kk * ld + j] : 0 }
+      }
+    }
+  }
+
+  /// Panels of Sᵀ for S with `count` rows of K (row stride ld): out[p·8K + k·8 + j] = S[8p + j, k],
+  /// zero past `count`. Reads 8 rows 4 values at a time and writes whole panel rows.
+  private static func packTransposedPanels(
+    _ s: UnsafePointer<Double>, _ ld: Int, _ count: Int, _ k: Int, _ out: UnsafeMutablePointer<Double>
+  ) {
+    typealias V4 = SIMD4<Double>
+    for j0 in stride(from: 0, to: count, by: 8) {
+      let panel = out + j0 * k, width = min(8, count - j0)
+      var kk = 0
+      if width == 8 {
+        @inline(__always) func load(_ j: Int) -> V4 { UnsafeRawPointer(s + (j0 + j) * ld + kk).loadUnaligned(as: V4.self) }
+        while kk + 4 <= k {
+          let (r0, r1, r2, r3, r4, r5, r6, r7) = (load(0), load(1), load(2), load(3), load(4), load(5), load(6), load(7))
+          for q in 0..<4 {
+            UnsafeMutableRawPointer(panel + (kk + q) * 8).storeBytes(
+              of: SIMD8(r0[q], r1[q], r2[q], r3[q], r4[q], r5[q], r6[q], r7[q]), as: SIMD8<Double>.self)
+          }
+          kk += 4
+        }
+      }
+      while kk < k {
+        for j in 0..<8 { panel[kk * 8 + j] = j < width ? s[(j0 + j) * ld + kk] : 0 }
+        kk += 1
+      }
+    }
+  }
+
+  /// 4-row blocks of Aᵀ for A stored K×M (row stride ld): out[(i/4)·4K + k·4 + r] = A[k, i + r],
+  /// zero past M, so the tile's broadcasts walk memory in order.
+  private static func packColumnBlocks(
+    _ a: UnsafePointer<Double>, _ ld: Int, _ m: Int, _ k: Int, _ out: UnsafeMutablePointer<Double>
+  ) {
+    for i in stride(from: 0, to: m, by: 4) {
+      let rows = min(4, m - i), block = out + i * k
+      for kk in 0..<k {
+        if rows == 4 {
+          UnsafeMutableRawPointer(block + kk * 4).storeBytes(
+            of: UnsafeRawPointer(a + kk * ld + i).loadUnaligned(as: SIMD4<Double>.self), as: SIMD4<Double>.self)
+        } else {
+          for r in 0..<4 { block[kk * 4 + r] = r < rows ? a[kk * ld + i + r] : 0 }
+        }
+      }
     }
   }
 

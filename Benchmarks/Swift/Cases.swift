@@ -1,0 +1,113 @@
+import SheetNet
+
+// The cases `sheetnet-bench` times, in print order. To add one, append a `BenchCase` to
+// `allCases` (and a `Ratio` when two cases should be compared); compare.py matches cases by id.
+
+/// Every case, in order.
+func allCases() -> [BenchCase] {
+  var cases: [BenchCase] = []
+  // Training steps: forward, loss, backward and update through `Sequential.trainStep`.
+  cases.append(mlpStep(id: "step/mlp-64-32-10", label: "MLP 64-32-10, digits, batch 32, SGD", widths: [32, 10], batch: 32, digits: true, optimizer: { SGD(learningRate: 0.1) }))
+  cases.append(mlpStep(id: "step/mlp-64-32-10-adam", label: "MLP 64-32-10, digits, batch 32, Adam", widths: [32, 10], batch: 32, digits: true, optimizer: { Adam(learningRate: 0.01) }))
+  cases.append(mlpStep(id: "step/mlp-784-128-10", label: "MLP 784-128-10, random, batch 64, SGD", widths: [128, 10], batch: 64, digits: false, optimizer: { SGD(learningRate: 0.1) }))
+  cases.append(mlpStep(id: "step/mlp-784-128-10-adam", label: "MLP 784-128-10, random, batch 64, Adam", widths: [128, 10], batch: 64, digits: false, optimizer: { Adam(learningRate: 0.001) }))
+  // Square products, both paths.
+  for n in [64, 128, 256] {
+    cases.append(gemm(id: "gemm/\(n)/swift", label: "n = \(n), pure Swift", m: n, n: n, k: n, path: .swift))
+    cases.append(gemm(id: "gemm/\(n)/blas", label: "n = \(n), OpenBLAS", m: n, n: n, k: n, path: .blas))
+  }
+  // The three products of a 64→32 dense layer at batch 32: z = x·Wᵀ, dW = δᵀ·x, dx = δ·W.
+  for (name, m, n, k, ta, tb) in [("x·Wᵀ 32×64·(32×64)ᵀ", 32, 32, 64, false, true), ("δᵀ·x (32×32)ᵀ·32×64", 32, 64, 32, true, false),
+                                  ("δ·W 32×32·32×64", 32, 64, 32, false, false)] {
+    let key = "\(m)x\(n)x\(k)\(ta ? "-ta" : "")\(tb ? "-tb" : "")"
+    cases.append(gemm(id: "gemm/\(key)/swift", label: "\(name), pure Swift", m: m, n: n, k: k, ta: ta, tb: tb, path: .swift))
+    cases.append(gemm(id: "gemm/\(key)/blas", label: "\(name), OpenBLAS", m: m, n: n, k: k, ta: ta, tb: tb, path: .blas))
+  }
+  return cases
+}
+
+/// Derived ratios, printed after the table.
+func allRatios() -> [Ratio] {
+  [64, 128, 256].map { n in
+    Ratio(id: "gemm/\(n)/swift-vs-blas", label: "pure Swift / OpenBLAS GFLOP/s, n = \(n)", numerator: "gemm/\(n)/swift", denominator: "gemm/\(n)/blas")
+  } + ["32x32x64-tb", "32x64x32-ta", "32x64x32"].map { key in
+    Ratio(id: "gemm/\(key)/swift-vs-blas", label: "pure Swift / OpenBLAS, \(key)", numerator: "gemm/\(key)/swift", denominator: "gemm/\(key)/blas")
+  }
+}
+
+/// A training step of Dense(w₀) ReLU … Dense(w_last) Softmax with cross-entropy, cycling
+/// through pre-gathered batches so the timing holds the step alone.
+///
+/// `digits`: the shipped 8×8 digits divided by 16 (64 inputs). Otherwise 784 uniform [0, 1)
+/// inputs and uniform labels from `SeededGenerator(seed: 7)`, 640 samples.
+func mlpStep(id: String, label: String, widths: [Int], batch: Int, digits: Bool, optimizer: @escaping () -> any Optimizer) -> BenchCase {
+  BenchCase(id: id, group: .step, label: label) {
+    var rng = SeededGenerator(seed: 7)
+    let data: Dataset
+    if digits {
+      var d = try Builtin.digits()
+      d.x = Preprocess.divide(16).apply(d.x)
+      data = d
+    } else {
+      let count = 640, features = 784
+      let x = Tensor(shape: [count, features], data: (0..<count * features).map { _ in rng.unit() })
+      data = Dataset(name: "random", x: x, labels: (0..<count).map { _ in rng.below(10) }, classNames: (0...9).map(String.init))
+    }
+    var layers: [any Layer] = []
+    for (i, w) in widths.enumerated() {
+      layers.append(Dense(w, initializer: i + 1 < widths.count ? .he : .glorot))
+      layers.append(i + 1 < widths.count ? ReLU() as any Layer : Softmax())
+    }
+    let model = try Sequential(layers).build(inputShape: [data.x.columns], rng: &rng)
+    let targets = data.targets(outputs: widths.last!)
+    let order = rng.permutation(data.count)
+    let batches = stride(from: 0, to: data.count - batch + 1, by: batch).map { start in
+      let rows = Array(order[start..<start + batch])
+      return (x: data.x.gathering(rows: rows), t: targets.gathering(rows: rows))
+    }
+    let loss = CrossEntropy(), opt = optimizer(), step = Step(training: true)
+    var next = 0
+    return {
+      let (x, t) = batches[next]
+      next = (next + 1) % batches.count
+      model.trainStep(x, t, loss: loss, optimizer: opt, step)
+    }
+  }
+}
+
+/// C ← op(A)·op(B) with C [m, n] on the given path; 2·m·n·k flops.
+func gemm(id: String, label: String, m: Int, n: Int, k: Int, ta: Bool = false, tb: Bool = false, path: Kernels.Path) -> BenchCase {
+  BenchCase(id: id, group: .gemm, label: label, flops: 2 * Double(m) * Double(n) * Double(k)) {
+    var rng = SeededGenerator(seed: 11)
+    let a = Tensor(shape: ta ? [k, m] : [m, k], data: (0..<m * k).map { _ in rng.uniform(-1, 1) })
+    let b = Tensor(shape: tb ? [n, k] : [k, n], data: (0..<k * n).map { _ in rng.uniform(-1, 1) })
+    var c = Tensor(shape: [m, n])
+    return { Kernels.gemm(a, transposeA: ta, b, transposeB: tb, into: &c, path: path) }
+  }
+}
+
+/// Whether the pure-Swift product equals a naive k-ordered triple loop bit for bit on a few
+/// shapes (guards the build flags: a fused multiply-add would break it).
+func swiftPathIsExact() -> Bool {
+  var rng = SeededGenerator(seed: 3)
+  for (m, n, k) in [(1, 1, 1), (5, 7, 3), (33, 17, 65), (64, 64, 64), (37, 131, 300)] {
+    for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+      let a = Tensor(shape: ta ? [k, m] : [m, k], data: (0..<m * k).map { _ in rng.uniform(-1, 1) })
+      let b = Tensor(shape: tb ? [n, k] : [k, n], data: (0..<k * n).map { _ in rng.uniform(-1, 1) })
+      var c = Tensor(shape: [m, n])
+      Kernels.gemm(a, transposeA: ta, b, transposeB: tb, into: &c, path: .swift)
+      for i in 0..<m {
+        for j in 0..<n {
+          var s = 0.0
+          for kk in 0..<k {
+            let x = ta ? a.data[kk * m + i] : a.data[i * k + kk]
+            let y = tb ? b.data[j * k + kk] : b.data[kk * n + j]
+            s += x * y
+          }
+          if c.data[i * n + j].bitPattern != s.bitPattern { return false }
+        }
+      }
+    }
+  }
+  return true
+}

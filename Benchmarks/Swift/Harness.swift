@@ -1,0 +1,148 @@
+import Foundation
+
+// The measuring machinery of `sheetnet-bench`: a case, how it is timed, and how results print.
+// Cases themselves live in Cases.swift; this file knows nothing about networks.
+
+/// One named thing to time. `prepare` builds its state once and returns the body that one
+/// iteration runs (a training step, a matrix product, a figure rendering).
+struct BenchCase {
+  /// Stable key for `--json`, `--filter` and Benchmarks/compare.py, e.g. `step/mlp-64-32-10`.
+  var id: String
+  /// The table section the case prints under.
+  var group: Group
+  /// What a reader sees in the table.
+  var label: String
+  /// Floating-point operations per iteration, when GFLOP/s means something.
+  var flops: Double? = nil
+  /// Builds the state and returns one iteration.
+  var prepare: () throws -> () -> Void
+}
+
+/// Table sections, in print order. Add a case to an existing group, or a group here.
+enum Group: String, CaseIterable, Codable {
+  case step = "Training step: forward, loss, backward and update (ms per step)"
+  case gemm = "Matrix product C = op(A)·op(B) (ms per product, GFLOP/s)"
+  case figure = "Figure rendering (ms per figure)"
+
+  /// Short name used in JSON.
+  var key: String {
+    switch self {
+    case .step: "step"
+    case .gemm: "gemm"
+    case .figure: "figure"
+    }
+  }
+}
+
+/// A derived number: the speed of one case over another's, denominator time / numerator time,
+/// so > 1 means the numerator case is faster (for two products of one shape: the GFLOP/s ratio).
+struct Ratio {
+  /// Stable key, e.g. `gemm/256/swift-vs-blas`.
+  var id: String
+  /// What the ratio says, e.g. `pure Swift / OpenBLAS GFLOP/s, n = 256`.
+  var label: String
+  /// Case ids.
+  var numerator: String, denominator: String
+
+  /// numerator speed / denominator speed (= denominator time / numerator time).
+  func value(_ results: [String: Measurement]) -> Double? {
+    guard let a = results[numerator], let b = results[denominator] else { return nil }
+    return b.median / a.median
+  }
+}
+
+/// The timing of one case, in milliseconds per iteration.
+struct Measurement: Codable {
+  var id: String
+  var group: String
+  var label: String
+  /// Median over the repetitions of (time of one repetition / iterations in it).
+  var median: Double
+  var min: Double
+  var max: Double
+  /// flops / median, when the case counts flops.
+  var gflops: Double?
+  var repetitions: Int
+  var iterationsPerRepetition: Int
+}
+
+/// How long to warm up and how many repetitions to take.
+struct Settings {
+  /// Repetitions whose median is reported.
+  var repetitions = 15
+  /// Each repetition runs enough iterations to last about this long (seconds).
+  var repetitionSeconds = 0.02
+  /// Warm-up time before calibrating (seconds); at least 3 iterations either way.
+  var warmUpSeconds = 0.2
+}
+
+/// Seconds since an arbitrary start, monotonic.
+@inline(__always) func now() -> Double {
+  var t = timespec()
+  clock_gettime(CLOCK_MONOTONIC, &t)
+  return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+}
+
+/// Warms the body up, calibrates iterations per repetition, then times `repetitions` runs.
+func measure(_ c: BenchCase, _ s: Settings) throws -> Measurement {
+  let body = try c.prepare()
+  var start = now(), done = 0
+  while done < 3 || now() - start < s.warmUpSeconds { body(); done += 1 }
+  // Calibrate from the warm-up itself: iterations that fit into one repetition.
+  start = now()
+  var probe = 0
+  while probe < 1 || now() - start < s.repetitionSeconds / 4 { body(); probe += 1 }
+  let perIteration = (now() - start) / Double(probe)
+  let inner = max(1, Int(s.repetitionSeconds / perIteration))
+  var times: [Double] = []
+  for _ in 0..<s.repetitions {
+    let t0 = now()
+    for _ in 0..<inner { body() }
+    times.append((now() - t0) / Double(inner) * 1e3)
+  }
+  times.sort()
+  let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
+  return Measurement(
+    id: c.id, group: c.group.key, label: c.label, median: median, min: times.first!, max: times.last!,
+    gflops: c.flops.map { $0 / (median * 1e-3) / 1e9 }, repetitions: s.repetitions, iterationsPerRepetition: inner)
+}
+
+/// Everything `--json` prints.
+struct Report: Codable {
+  struct RatioValue: Codable {
+    var id: String, label: String, value: Double
+  }
+  /// Build and run conditions (threads, repetitions, the bit-identity check).
+  var meta: [String: String]
+  var cases: [Measurement]
+  var ratios: [RatioValue]
+}
+
+/// The human-readable table.
+func printTable(_ report: Report) {
+  let width = max(44, (report.cases.map(\.label) + report.ratios.map(\.label)).map(\.count).max() ?? 0)
+  func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+  func left(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating: " ", count: n - s.count) + s }
+  func ms(_ v: Double) -> String { String(format: v < 0.1 ? "%.4f" : v < 10 ? "%.3f" : "%.1f", v) }
+  print("SheetNet benchmarks: \(report.meta["build"] ?? "release"), \(report.meta["threads"] ?? "1") thread, median of \(report.meta["repetitions"] ?? "?") repetitions")
+  for (k, v) in report.meta.sorted(by: { $0.key < $1.key }) where !["build", "threads", "repetitions"].contains(k) {
+    print("  \(k): \(v)")
+  }
+  for group in Group.allCases {
+    let rows = report.cases.filter { $0.group == group.key }
+    guard !rows.isEmpty else { continue }
+    print("")
+    print(group.rawValue)
+    let hasFlops = rows.contains { $0.gflops != nil }
+    print("  " + pad("case", width) + left("median ms", 11) + left("min ms", 10) + (hasFlops ? left("GFLOP/s", 10) : ""))
+    for r in rows {
+      let g = r.gflops.map { String(format: "%.2f", $0) } ?? ""
+      print("  " + pad(r.label, width) + left(ms(r.median), 11) + left(ms(r.min), 10) + (hasFlops ? left(g, 10) : ""))
+    }
+  }
+  if !report.ratios.isEmpty {
+    print("")
+    print("Ratios (> 1: the first named is faster)")
+    for r in report.ratios { print("  " + pad(r.label, width) + left(String(format: "%.3f", r.value), 11)) }
+  }
+}
