@@ -23,6 +23,8 @@ let package = Package(
       name: "SheetNet",
       dependencies: ["CBLAS", .product(name: "Yams", package: "Yams")],
       resources: [.copy("Resources/digits-8x8.csv"), .copy("Resources/iris.csv")]),
+    // The record of one training step: choosing the step, terminal rendering, JSON, gradient check.
+    .target(name: "SheetNetTrace", dependencies: ["SheetNet"]),
     // Cairo through pkg-config; only Sources/CairoKit imports it.
     .systemLibrary(
       name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo",
@@ -34,10 +36,10 @@ let package = Package(
     // The command line.
     .executableTarget(
       name: "sheetnet",
-      dependencies: ["SheetNet", "SheetNetFigures", "CairoKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+      dependencies: ["SheetNet", "SheetNetTrace", "SheetNetFigures", "CairoKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     // Benchmarks (make bench).
     .executableTarget(name: "sheetnet-bench", dependencies: ["SheetNet"], path: "Benchmarks/Swift"),
-    .testTarget(name: "SheetNetTests", dependencies: ["SheetNet", "sheetnet"]),
+    .testTarget(name: "SheetNetTests", dependencies: ["SheetNet", "SheetNetTrace", "sheetnet"], exclude: ["Snapshots"]),
     .testTarget(
       name: "SheetNetFiguresTests", dependencies: ["SheetNet", "SheetNetFigures", "CairoKit"],
       exclude: ["References"]),

@@ -49,6 +49,8 @@ public final class Step {
 public protocol Layer: AnyObject {
   /// The word lesson files use, e.g. `dense`.
   static var kind: String { get }
+  /// The stem of automatic names (`conv` gives conv1, conv2); the kind unless a layer says.
+  static var namePrefix: String { get }
   /// The option keys a lesson may give this layer (besides `type` and `name`).
   static var keys: [String] { get }
   /// A layer from its lesson options.
@@ -71,6 +73,8 @@ public protocol Layer: AnyObject {
 }
 
 extension Layer {
+  /// Automatic names use the kind: dense1, relu1.
+  public static var namePrefix: String { kind }
   /// The kind of this layer's type.
   public var kind: String { Self.kind }
   /// Number of scalar parameters, Σ |θ|.

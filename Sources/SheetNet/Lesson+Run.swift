@@ -55,8 +55,8 @@ public final class LessonRun {
   }
 
   /// Trains for the lesson's epochs.
-  public func train(progress: ((TrainingProgress) -> Void)? = nil) throws(SheetNetError) {
-    try trainer.fit(split.train, validation: split.validation, history: &history, progress: progress)
+  public func train(trace: TracePoint? = nil, progress: ((TrainingProgress) -> Void)? = nil) throws(SheetNetError) {
+    try trainer.fit(split.train, validation: split.validation, history: &history, trace: trace, progress: progress)
   }
 
   /// The set a lesson is judged on: test, else validation, else training.

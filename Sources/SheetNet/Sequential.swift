@@ -37,7 +37,8 @@ public final class Sequential {
   public convenience init(@LayerBuilder _ content: () -> [any Layer]) { self.init(content()) }
 
   /// Names the layers, checks that each one's input fits and draws initial weights.
-  /// Layers already named by the lesson keep their names; others become kind + count.
+  /// Layers already named by the lesson keep their names; others become their name stem + count
+  /// (dense1, conv1, maxpool1).
   @discardableResult
   public func build(inputShape: [Int], rng: inout SeededGenerator) throws(SheetNetError) -> Sequential {
     self.inputShape = inputShape
@@ -45,9 +46,10 @@ public final class Sequential {
     var used = Set<String>()
     for layer in layers where layer.name != layer.kind { used.insert(layer.name) }
     for layer in layers where layer.name == layer.kind {
+      let stem = type(of: layer).namePrefix
       var n = 0
-      repeat { n = counts[layer.kind, default: 0] + 1; counts[layer.kind] = n } while used.contains("\(layer.kind)\(n)")
-      layer.name = "\(layer.kind)\(n)"
+      repeat { n = counts[stem, default: 0] + 1; counts[stem] = n } while used.contains("\(stem)\(n)")
+      layer.name = "\(stem)\(n)"
     }
     shapes = []
     var shape = inputShape

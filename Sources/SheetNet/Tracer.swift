@@ -25,7 +25,8 @@ public struct Arithmetic: Sendable, Equatable, Codable {
     self.result = result
   }
 
-  /// The template with each hole replaced by `format(arg)`.
+  /// The template with each hole replaced by `format(arg)`; a negative number that follows an
+  /// operator is put in parentheses: `0.14·0.4 + (−0.038)·0.5`.
   public func expression(_ format: (Double) -> String) -> String {
     var out = ""
     var i = template.startIndex
@@ -33,7 +34,10 @@ public struct Arithmetic: Sendable, Equatable, Codable {
       if template[i] == "{", let close = template[i...].firstIndex(of: "}"),
         let n = Int(template[template.index(after: i)..<close]), n < args.count
       {
-        out += format(args[n])
+        let text = format(args[n])
+        let previous = out.last { $0 != " " }
+        let afterOperator = previous.map { "·+−-/×^".contains($0) } ?? false
+        out += afterOperator && (text.hasPrefix("−") || text.hasPrefix("-")) ? "(\(text))" : text
         i = template.index(after: close)
       } else {
         out.append(template[i])

@@ -46,6 +46,33 @@ public func predictedClasses(_ y: Tensor, threshold: Double = 0.5) -> [Int] {
   y.columns == 1 ? y.data.map { $0 > threshold ? 1 : 0 } : y.argmaxRows()
 }
 
+/// Where a training run attaches a tracer: step `step` (1-based, counted across epochs).
+public final class TracePoint {
+  /// The step to trace.
+  public let step: Int
+  /// The tracer attached for that step only (nil: run the step untraced and stop after it).
+  public let tracer: Tracer?
+  /// Samples (training-split rows) to use instead of the planned batch.
+  public let indices: [Int]?
+  /// Use only the first `prefix` samples of the planned batch.
+  public let prefix: Int?
+  /// Called with the step's batch before it runs (e.g. for a gradient check).
+  public let before: ((Tensor, Tensor) -> Void)?
+  /// Epoch, step within the epoch and the rows the traced step used; set when it runs.
+  public internal(set) var location: (epoch: Int, step: Int, indices: [Int])?
+  /// The batch loss of the traced step.
+  public internal(set) var loss: Double?
+
+  /// A trace of step `step`.
+  public init(step: Int, tracer: Tracer?, indices: [Int]? = nil, prefix: Int? = nil, before: ((Tensor, Tensor) -> Void)? = nil) {
+    self.step = step
+    self.tracer = tracer
+    self.indices = indices
+    self.prefix = prefix
+    self.before = before
+  }
+}
+
 /// Mini-batch training with seeded shuffling, a history, and a clear stop on non-finite numbers.
 public struct Trainer {
   public var model: Sequential
@@ -76,19 +103,44 @@ public struct Trainer {
   }
 
   /// Trains for `epochs` epochs, calling `progress` after each step.
+  ///
+  /// With `trace`, training stops after step `trace.step` (counted from 1 across epochs), which
+  /// runs with `trace.tracer` attached — the same code as every other step — on the planned batch
+  /// or on `trace.indices`. A traced step that goes non-finite is recorded, not thrown.
   public mutating func fit(_ train: Dataset, validation: Dataset? = nil, history: inout History,
+                           trace: TracePoint? = nil,
                            progress: ((TrainingProgress) -> Void)? = nil) throws(SheetNetError) {
     let outputs = model.outputShape.reduce(1, *)
     let targets = train.targets(outputs: outputs)
     let labels = train.labels
     let step = Step(training: true, rng: rng.fork())
+    var global = 0
+    let epochs = trace.map { max(self.epochs, 1 + ($0.step - 1) / max(1, (train.count + batchSize - 1) / batchSize)) } ?? self.epochs
     for epoch in 1...max(epochs, 1) where epochs > 0 {
       let plan = batches(count: train.count)
       var lossSum = 0.0, correct = 0, seen = 0
-      for (s, indices) in plan.enumerated() {
+      for (s, planned) in plan.enumerated() {
+        global += 1
+        var indices = planned
+        let traced = trace?.step == global
+        if traced, let trace {
+          indices = trace.indices ?? trace.prefix.map { Array(planned.prefix($0)) } ?? planned
+          trace.location = (epoch, s + 1, indices)
+          step.tracer = trace.tracer
+        }
         let x = train.x.gathering(rows: indices), t = targets.gathering(rows: indices)
+        if traced { trace?.before?(x, t) }
         let (value, out) = model.trainStep(x, t, loss: loss, optimizer: optimizer, step)
-        try checkFinite(value, epoch: epoch, step: s + 1, batch: x)
+        if traced {
+          step.tracer = nil
+          trace?.loss = value
+          return
+        }
+        do {
+          try checkFinite(value, epoch: epoch, step: s + 1, batch: x)
+        } catch {
+          throw trace == nil ? error : .training(error.description + "; trace that step with --step \(global) to see where")
+        }
         lossSum += value * Double(indices.count)
         seen += indices.count
         if let labels {

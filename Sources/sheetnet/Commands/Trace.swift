@@ -1,0 +1,116 @@
+import ArgumentParser
+import Foundation
+import SheetNet
+import SheetNetTrace
+
+/// A phase of the step, for `--phase`.
+extension Phase: ExpressibleByArgument {}
+
+/// `sheetnet trace LESSON`: one training step with every number and its arithmetic.
+struct Trace: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Trace one training step: every forward value, gradient and update, with the arithmetic written out.",
+    discussion: """
+      By default the lesson's first training step is traced on its first mini-batch.
+      Small layers show every scalar equation; larger ones show statistics and a heatmap, and
+      --unit LAYER:INDEX expands one neuron or output cell (1-based: dense1:3, conv1:1,4,5; add
+      @N for sample N of the batch).
+      """)
+
+  @OptionGroup var options: LessonOptions
+
+  @Option(help: "Trace the N-th step of training (counted from 1 across epochs).")
+  var step = 1
+
+  @Option(help: "Trace one sample of the training split (1-based) instead of the mini-batch.")
+  var sample: Int?
+
+  @Option(help: "Use only the first N samples of the step's mini-batch.")
+  var batch: Int?
+
+  @Option(help: "Show only this part of the step.")
+  var phase: Phase?
+
+  @Option(help: "Show only this layer (e.g. dense1, conv1, loss, input).")
+  var layer: String?
+
+  @Option(help: "Decimal places of every number (scientific with as many significant digits below 1e-4).")
+  var digits = 9
+
+  @Option(help: "Expand one unit's arithmetic in full: LAYER:INDEX, e.g. dense1:3 or conv1:1,4,5@2.")
+  var unit: String?
+
+  @Flag(help: "Add a gradient-check table: analytic against central-difference gradients.")
+  var check = false
+
+  @Flag(help: "Print the whole trace as JSON (schema in README).")
+  var json = false
+
+  @Flag(help: "Write trace.txt and trace.json into the output folder (Output/<lesson>/ unless --output).")
+  var save = false
+
+  func validate() throws {
+    guard (1...17).contains(digits) else { throw ValidationError("--digits must be between 1 and 17") }
+    if sample != nil && batch != nil { throw ValidationError("give --sample or --batch, not both") }
+    if let unit, Trace.parseUnit(unit) == nil {
+      throw ValidationError("--unit takes LAYER:INDEX with 1-based indices, e.g. dense1:3 or conv1:1,4,5 (add @2 for sample 2)")
+    }
+  }
+
+  /// "conv1:1,4,5@2" → ("conv1", [1, 4, 5], 2).
+  static func parseUnit(_ text: String) -> (layer: String, index: [Int], sample: Int)? {
+    let parts = text.split(separator: ":", maxSplits: 1)
+    guard parts.count == 2, !parts[0].isEmpty else { return nil }
+    let at = parts[1].split(separator: "@")
+    guard at.count <= 2 else { return nil }
+    let index = at[0].split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+    guard !index.isEmpty, index.count == at[0].split(separator: ",").count else { return nil }
+    let sample = at.count == 2 ? Int(at[1]) : 1
+    guard let sample else { return nil }
+    return (String(parts[0]), index, sample)
+  }
+
+  func run() {
+    guarded {
+      let run = try options.run()
+      let traced = try TracedStep(run, .init(step: step, sample: sample, batch: batch, check: check))
+      var text = TraceText()
+      text.digits = digits
+      text.phase = phase
+      text.layer = layer
+      text.width = terminalWidth()
+      text.color = useColor
+      text.unicode = stdoutIsTerminal
+      if let layer, run.model.layer(named: layer) == nil, !["loss", "input"].contains(layer) {
+        let names = run.model.layers.map(\.name) + ["loss", "input"]
+        throw SheetNetError.lesson("no layer named '\(layer)'\(didYouMean(layer, in: names)); layers: \(names.joined(separator: ", "))")
+      }
+      let document = TraceJSON.document(traced).json() + "\n"
+      var plain = text
+      plain.color = false
+      plain.unicode = false
+      plain.width = 100
+      if save {
+        let folder = options.folder(for: run)
+        try AtomicFile.write(plain.render(traced), to: "\(folder)/trace.txt")
+        try AtomicFile.write(document, to: "\(folder)/trace.json")
+      }
+      if json {
+        print(document, terminator: "")
+      } else if let unit, let (name, index, s) = Trace.parseUnit(unit) {
+        print(try text.unit(traced, layer: name, index: index, sample: s), terminator: "")
+      } else {
+        print(text.render(traced), terminator: "")
+      }
+      if save && !json { print("Trace written to \(options.folder(for: run))/trace.txt and trace.json") }
+    }
+  }
+
+  /// The terminal's width (COLUMNS, then the tty), 100 in a pipe.
+  func terminalWidth() -> Int {
+    if let c = ProcessInfo.processInfo.environment["COLUMNS"], let n = Int(c), n >= 40 { return n }
+    var size = winsize()
+    if stdoutIsTerminal, ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col >= 40 { return Int(size.ws_col) }
+    return 100
+  }
+}
