@@ -10,12 +10,7 @@ extension Phase: ExpressibleByArgument {}
 struct Trace: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Trace one training step: every forward value, gradient and update, with the arithmetic written out.",
-    discussion: """
-      By default the lesson's first training step is traced on its first mini-batch.
-      Small layers show every scalar equation; larger ones show statistics and a heatmap, and
-      --unit LAYER:INDEX expands one neuron or output cell (1-based: dense1:3, conv1:1,4,5; add
-      @N for sample N of the batch).
-      """)
+    discussion: "By default the lesson's first training step is traced on its first mini-batch. Small layers show every scalar equation; larger ones show statistics and a heatmap, and --unit LAYER:INDEX expands one neuron or output cell (1-based: dense1:3, conv1:1,4,5; add @N for sample N of the batch). With --output (or --save for Output/<lesson>/) trace.txt and trace.json are written too.")
 
   @OptionGroup var options: LessonOptions
 
@@ -46,7 +41,7 @@ struct Trace: ParsableCommand {
   @Flag(help: "Print the whole trace as JSON (schema in README).")
   var json = false
 
-  @Flag(help: "Write trace.txt and trace.json into the output folder (Output/<lesson>/ unless --output).")
+  @Flag(help: "Write trace.txt and trace.json into Output/<lesson>/ (implied by --output).")
   var save = false
 
   func validate() throws {
@@ -90,6 +85,7 @@ struct Trace: ParsableCommand {
       plain.color = false
       plain.unicode = false
       plain.width = 100
+      let save = self.save || options.output != nil
       if save {
         let folder = options.folder(for: run)
         try AtomicFile.write(plain.render(traced), to: "\(folder)/trace.txt")
