@@ -28,13 +28,22 @@ test: deps
 	$(SWIFT) test
 
 # Release build, one thread: ms per training step and matrix-product GFLOP/s.
+# Compiled for AVX2 (-target-cpu haswell: the x86-64-v3 instruction set, a name swiftc does not
+# take) only when /proc/cpuinfo lists every feature it uses; otherwise for baseline x86-64.
+# Override: make bench BENCH_CPU=native (or skylake-avx512, or BENCH_CPU= for baseline).
+# The pure-Swift product stays bit-identical either way (no fused multiply-add); the bench checks.
+BENCH_CPU_FEATURES := avx2 fma bmi1 bmi2 f16c movbe
+ifeq ($(origin BENCH_CPU),undefined)
+BENCH_CPU := $(shell for f in $(BENCH_CPU_FEATURES); do grep -qw $$f /proc/cpuinfo 2>/dev/null || exit 0; done; echo haswell)
+endif
+BENCH_FLAGS := $(if $(BENCH_CPU),-Xswiftc -target-cpu -Xswiftc $(BENCH_CPU))
 bench: deps
-	$(SWIFT) build $(RELEASE) --product sheetnet-bench
-	OPENBLAS_NUM_THREADS=1 .build-release/release/sheetnet-bench
+	$(SWIFT) build $(RELEASE) $(BENCH_FLAGS) --product sheetnet-bench
+	OPENBLAS_NUM_THREADS=1 SHEETNET_BENCH_CPU="$(BENCH_CPU)" .build-release/release/sheetnet-bench
 
 # The same networks in NumPy (and PyTorch where installed), measured in the same run.
 bench-compare: bench
-	OPENBLAS_NUM_THREADS=1 python3 Benchmarks/compare.py
+	OPENBLAS_NUM_THREADS=1 SHEETNET_BENCH_CPU="$(BENCH_CPU)" python3 Benchmarks/compare.py
 
 clean:
 	rm -rf .build .build-release

@@ -62,6 +62,14 @@ if !json, isatty(2) != 0 { FileHandle.standardError.write(Data("\u{1B}[2K\r".utf
 
 let byID = Dictionary(uniqueKeysWithValues: results.map { ($0.id, $0) })
 let ratios = allRatios().compactMap { r in r.value(byID).map { Report.RatioValue(id: r.id, label: r.label, value: $0) } }
+/// The kernel family this process's OpenBLAS picked at start-up (`openblas_get_corename`).
+func openBLASCore() -> String {
+  typealias CoreName = @convention(c) () -> UnsafePointer<CChar>?
+  guard let symbol = dlsym(nil, "openblas_get_corename") else { return "unknown" }
+  return unsafeBitCast(symbol, to: CoreName.self)().map { String(cString: $0) } ?? "unknown"
+}
+
+let environment = ProcessInfo.processInfo.environment
 #if DEBUG
 let buildKind = "DEBUG build (numbers meaningless)"
 #else
@@ -73,6 +81,10 @@ let report = Report(
     "threads": "1",
     "repetitions": "\(settings.repetitions)",
     "pure-Swift product bit-identical to a k-ordered loop": swiftPathIsExact() ? "yes" : "NO (check the build flags)",
+    "OpenBLAS core": openBLASCore(),
+    "OPENBLAS_CORETYPE": environment["OPENBLAS_CORETYPE"] ?? "(unset)",
+    // make bench records the -target-cpu it compiled with here.
+    "target cpu": environment["SHEETNET_BENCH_CPU"].map { $0.isEmpty ? "default (x86-64 baseline)" : $0 } ?? "not recorded (build and run with make bench)",
   ],
   cases: results, ratios: ratios)
 

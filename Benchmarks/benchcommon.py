@@ -1,0 +1,95 @@
+"""Timing and data shared by the Python reference benchmarks (numpy_mlp.py, torch_mlp.py).
+
+Measures the way sheetnet-bench does (Benchmarks/Swift/Harness.swift): warm up for 0.2 s,
+calibrate so one repetition lasts about 20 ms, take 15 repetitions and report the median
+milliseconds per iteration. Case ids match sheetnet-bench's so compare.py can pair them.
+"""
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DIGITS_CSV = os.path.join(HERE, "..", "Sources", "SheetNet", "Resources", "digits-8x8.csv")
+
+
+class Settings:
+    """Repetitions and their length; --quick gives a smoke run."""
+
+    def __init__(self, argv):
+        self.json = "--json" in argv
+        quick = "--quick" in argv
+        self.repetitions = 5 if quick else 15
+        self.repetition_seconds = 0.005 if quick else 0.02
+        self.warm_up_seconds = 0.05 if quick else 0.2
+        if "--repetitions" in argv:
+            self.repetitions = int(argv[argv.index("--repetitions") + 1])
+
+
+def measure(case_id, label, body, settings, flops=None):
+    """Times body() and returns a dict shaped like sheetnet-bench's JSON cases."""
+    start, done = time.perf_counter(), 0
+    while done < 3 or time.perf_counter() - start < settings.warm_up_seconds:
+        body()
+        done += 1
+    start, probe = time.perf_counter(), 0
+    while probe < 1 or time.perf_counter() - start < settings.repetition_seconds / 4:
+        body()
+        probe += 1
+    per_iteration = (time.perf_counter() - start) / probe
+    inner = max(1, int(settings.repetition_seconds / per_iteration))
+    times = []
+    for _ in range(settings.repetitions):
+        t0 = time.perf_counter()
+        for _ in range(inner):
+            body()
+        times.append((time.perf_counter() - t0) / inner * 1e3)
+    median = statistics.median(times)
+    result = {"id": case_id, "label": label, "median": median, "min": min(times), "max": max(times),
+              "repetitions": settings.repetitions, "iterationsPerRepetition": inner}
+    if flops is not None:
+        result["gflops"] = flops / (median * 1e-3) / 1e9
+    return result
+
+
+def load_digits(np):
+    """The shipped 8×8 digits: x [1797, 64] divided by 16, labels [1797]."""
+    raw = np.loadtxt(DIGITS_CSV, delimiter=",", dtype=np.float64)
+    return raw[:, :-1] / 16.0, raw[:, -1].astype(np.int64)
+
+
+def random_data(np, count=640, features=784, classes=10, seed=7):
+    """Uniform [0, 1) inputs and uniform labels (the same shapes as sheetnet-bench's)."""
+    rng = np.random.default_rng(seed)
+    return rng.random((count, features)), rng.integers(0, classes, size=count)
+
+
+def batches(np, x, labels, batch, classes, seed=7):
+    """Pre-gathered (x, one-hot t, labels) batches of a seeded permutation, the partial one dropped."""
+    order = np.random.default_rng(seed).permutation(len(x))
+    out = []
+    for start in range(0, len(x) - batch + 1, batch):
+        rows = order[start:start + batch]
+        t = np.zeros((batch, classes))
+        t[np.arange(batch), labels[rows]] = 1.0
+        out.append((np.ascontiguousarray(x[rows]), t, labels[rows].copy()))
+    return out
+
+
+def report(name, settings, meta, cases):
+    """Prints the results as a table, or as JSON with --json."""
+    meta = dict(meta, python=platform.python_version(), repetitions=str(settings.repetitions))
+    if settings.json:
+        json.dump({"meta": meta, "cases": cases}, sys.stdout, indent=2, sort_keys=True)
+        print()
+        return
+    print(f"{name}: median of {settings.repetitions} repetitions")
+    for k, v in sorted(meta.items()):
+        print(f"  {k}: {v}")
+    width = max(len(c["label"]) for c in cases) + 2
+    print(f"  {'case':<{width}}{'median ms':>11}{'min ms':>10}{'GFLOP/s':>10}")
+    for c in cases:
+        g = f"{c['gflops']:.2f}" if "gflops" in c else ""
+        print(f"  {c['label']:<{width}}{c['median']:>11.4f}{c['min']:>10.4f}{g:>10}")

@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""SheetNet against NumPy (and PyTorch when installed), measured in the same run.
+
+Runs `.build-release/release/sheetnet-bench --json` (build it with `make bench`), then
+numpy_mlp.py and torch_mlp.py with --json, and prints the cases side by side with ratios
+(reference ms / SheetNet ms: above 1 means SheetNet is faster).
+
+    python3 Benchmarks/compare.py [--quick] [--repetitions N]
+
+`make bench-compare` runs it. BLAS runs on one thread (OPENBLAS_NUM_THREADS=1); any
+OPENBLAS_CORETYPE in the environment is passed on unchanged.
+"""
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+BENCH = os.path.join(ROOT, ".build-release", "release", "sheetnet-bench")
+
+# The training steps compared, by the case id every script uses. The CNN cases go here too
+# once sheetnet-bench and the reference scripts time them (e.g. "step/cnn-digits").
+STEP_CASES = [
+    ("step/mlp-64-32-10", "MLP 64-32-10, digits, batch 32, SGD"),
+    ("step/mlp-64-32-10-adam", "MLP 64-32-10, digits, batch 32, Adam"),
+    ("step/mlp-784-128-10", "MLP 784-128-10, random, batch 64, SGD"),
+    ("step/mlp-784-128-10-adam", "MLP 784-128-10, random, batch 64, Adam"),
+]
+
+# Matrix products n×n·n×n: (column title, script, case id pattern) read as GFLOP/s.
+GEMM_SIZES = [64, 128, 256]
+GEMM_COLUMNS = [
+    ("SheetNet Swift", "sheetnet", "gemm/{n}/swift"),
+    ("SheetNet BLAS", "sheetnet", "gemm/{n}/blas"),
+    ("NumPy", "numpy", "gemm/{n}/numpy"),
+    ("PyTorch", "torch", "gemm/{n}/torch"),
+]
+
+REFERENCES = [("numpy", "NumPy", "numpy_mlp.py"), ("torch", "PyTorch", "torch_mlp.py")]
+
+
+def run(command, env):
+    """Runs a benchmark that prints JSON; returns the parsed report (or one that says why not)."""
+    print("  running " + " ".join(os.path.relpath(c, ROOT) if os.path.isabs(c) else c for c in command),
+          file=sys.stderr, flush=True)
+    done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        return {"skipped": f"exited with status {done.returncode}: {done.stderr.strip()[-500:]}", "cases": [], "meta": {}}
+    try:
+        return json.loads(done.stdout)
+    except json.JSONDecodeError:
+        return {"skipped": "printed no JSON: " + done.stdout.strip()[-300:], "cases": [], "meta": {}}
+
+
+def number(case, field, spec):
+    """case[field] formatted, or a dash when the case or the field is missing."""
+    return format(case[field], spec) if case and field in case else "—"
+
+
+def main():
+    passed = []
+    args = sys.argv[1:]
+    if "--quick" in args:
+        passed.append("--quick")
+    if "--repetitions" in args:
+        passed += ["--repetitions", args[args.index("--repetitions") + 1]]
+    if not os.access(BENCH, os.X_OK):
+        sys.exit(f"{os.path.relpath(BENCH, ROOT)} is missing; build it with `make bench` (or run `make bench-compare`)")
+
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    reports = {"sheetnet": run([BENCH, "--json"] + passed, env)}
+    for key, _, script in REFERENCES:
+        reports[key] = run([sys.executable, os.path.join(HERE, script), "--json"] + passed, env)
+    cases = {key: {c["id"]: c for c in report.get("cases", [])} for key, report in reports.items()}
+
+    print()
+    print("Conditions")
+    for key, report in reports.items():
+        name = "SheetNet" if key == "sheetnet" else dict((k, n) for k, n, _ in REFERENCES)[key]
+        if "skipped" in report:
+            print(f"  {name}: {report['skipped']}")
+        else:
+            meta = ", ".join(f"{k} {v}" for k, v in sorted(report.get("meta", {}).items()))
+            print(f"  {name}: {meta}")
+
+    present = [(key, name) for key, name, _ in REFERENCES if cases[key]]
+    width = max(len(label) for _, label in STEP_CASES) + 2
+    print()
+    print("Training step, ms per step (median); ratio = reference ms / SheetNet ms, > 1: SheetNet faster")
+    header = f"  {'case':<{width}}{'SheetNet':>10}"
+    for _, name in present:
+        header += f"{name:>10}{'ratio':>8}"
+    print(header)
+    for case_id, label in STEP_CASES:
+        mine = cases["sheetnet"].get(case_id)
+        line = f"  {label:<{width}}{number(mine, 'median', '.4f'):>10}"
+        for key, _ in present:
+            ref = cases[key].get(case_id)
+            ratio = f"{ref['median'] / mine['median']:.2f}×" if ref and mine else "—"
+            line += f"{number(ref, 'median', '.4f'):>10}{ratio:>8}"
+        print(line)
+
+    columns = [(title, key, pattern) for title, key, pattern in GEMM_COLUMNS if cases.get(key)]
+    print()
+    print("Matrix product n×n·n×n, GFLOP/s (median); Swift/BLAS = pure Swift over SheetNet's OpenBLAS")
+    print("  " + f"{'n':<6}" + "".join(f"{title:>16}" for title, _, _ in columns) + f"{'Swift/BLAS':>12}")
+    for n in GEMM_SIZES:
+        line = f"  {n:<6}"
+        for _, key, pattern in columns:
+            c = cases[key].get(pattern.format(n=n))
+            line += f"{number(c, 'gflops', '.2f'):>16}"
+        swift, blas = cases["sheetnet"].get(f"gemm/{n}/swift"), cases["sheetnet"].get(f"gemm/{n}/blas")
+        ratio = format(swift["gflops"] / blas["gflops"], ".2f") if swift and blas else "—"
+        line += f"{ratio:>12}"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""The MLP training steps of sheetnet-bench in NumPy, float64, one thread.
+
+One step = forward (z = x·Wᵀ + b, ReLU, softmax), the softmax cross-entropy loss, backward
+(δ = (a − t)/N, dW = δᵀ·x, db = Σₙ δ, dx = δ·W and the ReLU mask) and the update, all
+vectorised, parameters updated in place. As any NumPy user would, it skips ∂L/∂x of the
+first layer (nothing uses it). Also times NumPy's matrix product at n = 64, 128, 256.
+
+    python3 Benchmarks/numpy_mlp.py [--json] [--quick] [--repetitions N]
+
+Runs BLAS on one thread (OPENBLAS_NUM_THREADS=1, set before NumPy loads); OPENBLAS_CORETYPE
+is left as the environment has it.
+"""
+import ctypes
+import os
+import sys
+
+for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[variable] = "1"
+
+import numpy as np  # noqa: E402  (after the thread settings)
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchcommon as bc  # noqa: E402
+
+
+class MLP:
+    """Dense → ReLU → … → Dense → softmax with cross-entropy; SGD or Adam."""
+
+    def __init__(self, sizes, optimizer, learning_rate, seed=7):
+        rng = np.random.default_rng(seed)
+        self.W, self.b = [], []
+        for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            last = i == len(sizes) - 2
+            r = np.sqrt(6.0 / (fan_in + fan_out)) if last else np.sqrt(6.0 / fan_in)  # Glorot / He
+            self.W.append(rng.uniform(-r, r, size=(fan_out, fan_in)))
+            self.b.append(np.zeros(fan_out))
+        self.optimizer, self.lr, self.t = optimizer, learning_rate, 0
+        if optimizer == "adam":
+            self.m = [np.zeros_like(p) for p in self.W + self.b]
+            self.s = [np.zeros_like(p) for p in self.W + self.b]
+
+    def step(self, x, t, labels):
+        """One training step on a batch; returns the loss before the update."""
+        n = x.shape[0]
+        # Forward: z = a·Wᵀ + b, ReLU between layers, keep every input for backward.
+        inputs, zs, a = [], [], x
+        for i, (W, b) in enumerate(zip(self.W, self.b)):
+            inputs.append(a)
+            z = a @ W.T
+            z += b
+            zs.append(z)
+            a = np.maximum(z, 0.0) if i < len(self.W) - 1 else z
+        # Softmax cross-entropy, stable: L = mean(log Σ e^(z − m) + m − z_label).
+        z = zs[-1]
+        m = z.max(axis=1, keepdims=True)
+        e = np.exp(z - m)
+        total = e.sum(axis=1, keepdims=True)
+        loss = float(np.mean(np.log(total[:, 0]) + m[:, 0] - z[np.arange(n), labels]))
+        delta = (e / total - t) / n  # ∂L/∂z of the last layer
+        # Backward, last layer first; no ∂L/∂x for the first layer.
+        grads_W, grads_b = [None] * len(self.W), [None] * len(self.W)
+        for i in range(len(self.W) - 1, -1, -1):
+            grads_W[i] = delta.T @ inputs[i]
+            grads_b[i] = delta.sum(axis=0)
+            if i > 0:
+                delta = (delta @ self.W[i]) * (zs[i - 1] > 0)
+        self.update(grads_W + grads_b)
+        return loss
+
+    def update(self, grads):
+        params = self.W + self.b
+        self.t += 1
+        if self.optimizer == "sgd":
+            for p, g in zip(params, grads):
+                p -= self.lr * g
+            return
+        b1, b2, eps = 0.9, 0.999, 1e-8
+        c1, c2 = 1 - b1 ** self.t, 1 - b2 ** self.t
+        for p, g, m, s in zip(params, grads, self.m, self.s):
+            m *= b1
+            m += (1 - b1) * g
+            s *= b2
+            s += (1 - b2) * g * g
+            p -= self.lr * (m / c1) / (np.sqrt(s / c2) + eps)
+
+
+def step_case(case_id, label, sizes, batch, digits, optimizer, learning_rate, settings):
+    if digits:
+        x, labels = bc.load_digits(np)
+    else:
+        x, labels = bc.random_data(np, features=sizes[0])
+    data = bc.batches(np, x, labels, batch, sizes[-1])
+    model = MLP(sizes, optimizer, learning_rate)
+    state = {"next": 0}
+
+    def body():
+        xb, tb, lb = data[state["next"]]
+        state["next"] = (state["next"] + 1) % len(data)
+        model.step(xb, tb, lb)
+
+    return bc.measure(case_id, label, body, settings)
+
+
+def gemm_case(n, settings):
+    rng = np.random.default_rng(11)
+    a, b = rng.uniform(-1, 1, (n, n)), rng.uniform(-1, 1, (n, n))
+    c = np.empty((n, n))
+    return bc.measure(f"gemm/{n}/numpy", f"n = {n}, NumPy matmul", lambda: np.matmul(a, b, out=c), settings,
+                      flops=2.0 * n ** 3)
+
+
+def blas_core():
+    """The kernel family NumPy's OpenBLAS picked at run time (e.g. Haswell, SkylakeX)."""
+    for line in open("/proc/self/maps"):
+        path = line.split()[-1]
+        if "openblas" in os.path.basename(path) and ".so" in path:
+            library = ctypes.CDLL(path)
+            for symbol in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename", "openblas_get_corename"):
+                if hasattr(library, symbol):
+                    function = getattr(library, symbol)
+                    function.restype = ctypes.c_char_p
+                    return function().decode()
+    return "unknown"
+
+
+def main():
+    settings = bc.Settings(sys.argv[1:])
+    cases = [
+        step_case("step/mlp-64-32-10", "MLP 64-32-10, digits, batch 32, SGD", [64, 32, 10], 32, True, "sgd", 0.1, settings),
+        step_case("step/mlp-64-32-10-adam", "MLP 64-32-10, digits, batch 32, Adam", [64, 32, 10], 32, True, "adam", 0.01, settings),
+        step_case("step/mlp-784-128-10", "MLP 784-128-10, random, batch 64, SGD", [784, 128, 10], 64, False, "sgd", 0.1, settings),
+        step_case("step/mlp-784-128-10-adam", "MLP 784-128-10, random, batch 64, Adam", [784, 128, 10], 64, False, "adam", 0.001, settings),
+    ] + [gemm_case(n, settings) for n in (64, 128, 256)]
+    blas = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
+    meta = {"numpy": np.__version__, "blas": f"{blas.get('name', '?')} {blas.get('version', '')}".strip(),
+            "blas core": blas_core(), "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
+            "threads": os.environ["OPENBLAS_NUM_THREADS"]}
+    bc.report("NumPy reference", settings, meta, cases)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""The MLP training steps of sheetnet-bench in PyTorch, float64, one thread.
+
+Written as a PyTorch user would: nn.Linear / nn.ReLU, nn.CrossEntropyLoss on the logits (softmax
+and cross-entropy fused), autograd for the backward pass, torch.optim.SGD or Adam for the update,
+gradients reset with zero_grad(set_to_none=True) and the loss read back with .item() (SheetNet
+returns it too). Autograd skips ∂L/∂x of the first layer, as the NumPy reference does.
+Also times torch.matmul at n = 64, 128, 256.
+
+    python3 Benchmarks/torch_mlp.py [--json] [--quick] [--repetitions N]
+
+When PyTorch is not installed it says so and exits 0 (with --json: {"skipped": …}).
+"""
+import json
+import os
+import sys
+
+for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[variable] = "1"
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchcommon as bc  # noqa: E402
+
+try:
+    import numpy as np
+    import torch
+    from torch import nn
+except ImportError as error:  # torch (or numpy) missing: say so, do not fail the comparison
+    message = f"PyTorch reference skipped: {error.name or error} is not installed (pip install torch to include it)"
+    if "--json" in sys.argv[1:]:
+        json.dump({"skipped": message, "meta": {}, "cases": []}, sys.stdout)
+        print()
+    else:
+        print(message)
+    sys.exit(0)
+
+torch.set_num_threads(1)
+try:
+    torch.set_num_interop_threads(1)
+except RuntimeError:  # only settable once, before any inter-op work
+    pass
+
+
+def mlp(sizes):
+    """Linear → ReLU → … → Linear in float64; the loss applies the softmax."""
+    layers = []
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(fan_in, fan_out, dtype=torch.float64))
+        if i < len(sizes) - 2:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+def step_case(case_id, label, sizes, batch, digits, optimizer, learning_rate, settings):
+    if digits:
+        x, labels = bc.load_digits(np)
+    else:
+        x, labels = bc.random_data(np, features=sizes[0])
+    data = [(torch.from_numpy(xb), torch.from_numpy(lb)) for xb, _, lb in bc.batches(np, x, labels, batch, sizes[-1])]
+    torch.manual_seed(7)
+    model = mlp(sizes)
+    loss_fn = nn.CrossEntropyLoss()
+    if optimizer == "sgd":
+        opt = torch.optim.SGD(model.parameters(), lr=learning_rate)
+    else:
+        opt = torch.optim.Adam(model.parameters(), lr=learning_rate, betas=(0.9, 0.999), eps=1e-8)
+    state = {"next": 0}
+
+    def body():
+        xb, lb = data[state["next"]]
+        state["next"] = (state["next"] + 1) % len(data)
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(xb), lb)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return bc.measure(case_id, label, body, settings)
+
+
+def gemm_case(n, settings):
+    generator = torch.Generator().manual_seed(11)
+    a = torch.rand((n, n), dtype=torch.float64, generator=generator) * 2 - 1
+    b = torch.rand((n, n), dtype=torch.float64, generator=generator) * 2 - 1
+    c = torch.empty((n, n), dtype=torch.float64)
+    return bc.measure(f"gemm/{n}/torch", f"n = {n}, torch.matmul", lambda: torch.matmul(a, b, out=c), settings,
+                      flops=2.0 * n ** 3)
+
+
+def main():
+    settings = bc.Settings(sys.argv[1:])
+    with torch.no_grad():
+        gemms = [gemm_case(n, settings) for n in (64, 128, 256)]
+    cases = [
+        step_case("step/mlp-64-32-10", "MLP 64-32-10, digits, batch 32, SGD", [64, 32, 10], 32, True, "sgd", 0.1, settings),
+        step_case("step/mlp-64-32-10-adam", "MLP 64-32-10, digits, batch 32, Adam", [64, 32, 10], 32, True, "adam", 0.01, settings),
+        step_case("step/mlp-784-128-10", "MLP 784-128-10, random, batch 64, SGD", [784, 128, 10], 64, False, "sgd", 0.1, settings),
+        step_case("step/mlp-784-128-10-adam", "MLP 784-128-10, random, batch 64, Adam", [784, 128, 10], 64, False, "adam", 0.001, settings),
+    ] + gemms
+    meta = {"torch": torch.__version__, "threads": str(torch.get_num_threads()),
+            "blas": torch.__config__.show().split("BLAS_INFO=")[-1].split(",")[0] if "BLAS_INFO=" in torch.__config__.show() else "?"}
+    bc.report("PyTorch reference", settings, meta, cases)
+
+
+if __name__ == "__main__":
+    main()
