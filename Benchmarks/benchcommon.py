@@ -2,7 +2,9 @@
 
 Measures the way sheetnet-bench does (Benchmarks/Swift/Harness.swift): warm up for 0.2 s,
 calibrate so one repetition lasts about 20 ms, take 15 repetitions and report the median
-milliseconds per iteration. Case ids match sheetnet-bench's so compare.py can pair them.
+milliseconds per iteration, on this thread's CPU time (time.thread_time, CLOCK_THREAD_CPUTIME_ID;
+BLAS runs on this one thread) or with --wall on the wall clock. Case ids match sheetnet-bench's
+so compare.py can pair them.
 """
 import json
 import os
@@ -26,26 +28,30 @@ class Settings:
         self.warm_up_seconds = 0.05 if quick else 0.2
         if "--repetitions" in argv:
             self.repetitions = int(argv[argv.index("--repetitions") + 1])
+        self.wall = "--wall" in argv
+        self.clock = time.perf_counter if self.wall else time.thread_time
+        self.clock_name = "wall-clock time" if self.wall else "thread CPU time"
 
 
 def measure(case_id, label, body, settings, flops=None):
     """Times body() and returns a dict shaped like sheetnet-bench's JSON cases."""
-    start, done = time.perf_counter(), 0
-    while done < 3 or time.perf_counter() - start < settings.warm_up_seconds:
+    clock = settings.clock
+    start, done = clock(), 0
+    while done < 3 or clock() - start < settings.warm_up_seconds:
         body()
         done += 1
-    start, probe = time.perf_counter(), 0
-    while probe < 1 or time.perf_counter() - start < settings.repetition_seconds / 4:
+    start, probe = clock(), 0
+    while probe < 1 or clock() - start < settings.repetition_seconds / 4:
         body()
         probe += 1
-    per_iteration = (time.perf_counter() - start) / probe
+    per_iteration = max(clock() - start, 1e-9) / probe
     inner = max(1, int(settings.repetition_seconds / per_iteration))
     times = []
     for _ in range(settings.repetitions):
-        t0 = time.perf_counter()
+        t0 = clock()
         for _ in range(inner):
             body()
-        times.append((time.perf_counter() - t0) / inner * 1e3)
+        times.append((clock() - t0) / inner * 1e3)
     median = statistics.median(times)
     result = {"id": case_id, "label": label, "median": median, "min": min(times), "max": max(times),
               "repetitions": settings.repetitions, "iterationsPerRepetition": inner}
@@ -80,12 +86,12 @@ def batches(np, x, labels, batch, classes, seed=7):
 
 def report(name, settings, meta, cases):
     """Prints the results as a table, or as JSON with --json."""
-    meta = dict(meta, python=platform.python_version(), repetitions=str(settings.repetitions))
+    meta = dict(meta, python=platform.python_version(), repetitions=str(settings.repetitions), clock=settings.clock_name)
     if settings.json:
         json.dump({"meta": meta, "cases": cases}, sys.stdout, indent=2, sort_keys=True)
         print()
         return
-    print(f"{name}: median of {settings.repetitions} repetitions")
+    print(f"{name}: median of {settings.repetitions} repetitions of {settings.clock_name}")
     for k, v in sorted(meta.items()):
         print(f"  {k}: {v}")
     width = max(len(c["label"]) for c in cases) + 2

@@ -5,7 +5,7 @@ Runs `.build-release/release/sheetnet-bench --json` (build it with `make bench`)
 numpy_mlp.py and torch_mlp.py with --json, and prints the cases side by side with ratios
 (reference ms / SheetNet ms: above 1 means SheetNet is faster).
 
-    python3 Benchmarks/compare.py [--quick] [--repetitions N]
+    python3 Benchmarks/compare.py [--quick] [--repetitions N] [--wall]
 
 `make bench-compare` runs it. BLAS runs on one thread (OPENBLAS_NUM_THREADS=1); any
 OPENBLAS_CORETYPE in the environment is passed on unchanged.
@@ -61,8 +61,9 @@ def number(case, field, spec):
 def main():
     passed = []
     args = sys.argv[1:]
-    if "--quick" in args:
-        passed.append("--quick")
+    for flag in ("--quick", "--wall"):
+        if flag in args:
+            passed.append(flag)
     if "--repetitions" in args:
         passed += ["--repetitions", args[args.index("--repetitions") + 1]]
     if not os.access(BENCH, os.X_OK):

@@ -6,7 +6,7 @@ One step = forward (z = x·Wᵀ + b, ReLU, softmax), the softmax cross-entropy l
 vectorised, parameters updated in place. As any NumPy user would, it skips ∂L/∂x of the
 first layer (nothing uses it). Also times NumPy's matrix product at n = 64, 128, 256.
 
-    python3 Benchmarks/numpy_mlp.py [--json] [--quick] [--repetitions N]
+    python3 Benchmarks/numpy_mlp.py [--json] [--quick] [--repetitions N] [--wall]
 
 Runs BLAS on one thread (OPENBLAS_NUM_THREADS=1, set before NumPy loads); OPENBLAS_CORETYPE
 is left as the environment has it.

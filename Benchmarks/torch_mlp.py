@@ -7,7 +7,7 @@ gradients reset with zero_grad(set_to_none=True) and the loss read back with .it
 returns it too). Autograd skips ∂L/∂x of the first layer, as the NumPy reference does.
 Also times torch.matmul at n = 64, 128, 256.
 
-    python3 Benchmarks/torch_mlp.py [--json] [--quick] [--repetitions N]
+    python3 Benchmarks/torch_mlp.py [--json] [--quick] [--repetitions N] [--wall]
 
 When PyTorch is not installed it says so and exits 0 (with --json: {"skipped": …}).
 """

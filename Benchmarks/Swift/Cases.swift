@@ -11,6 +11,9 @@ func allCases() -> [BenchCase] {
   cases.append(mlpStep(id: "step/mlp-64-32-10-adam", label: "MLP 64-32-10, digits, batch 32, Adam", widths: [32, 10], batch: 32, digits: true, optimizer: { Adam(learningRate: 0.01) }))
   cases.append(mlpStep(id: "step/mlp-784-128-10", label: "MLP 784-128-10, random, batch 64, SGD", widths: [128, 10], batch: 64, digits: false, optimizer: { SGD(learningRate: 0.1) }))
   cases.append(mlpStep(id: "step/mlp-784-128-10-adam", label: "MLP 784-128-10, random, batch 64, Adam", widths: [128, 10], batch: 64, digits: false, optimizer: { Adam(learningRate: 0.001) }))
+  // The same steps with every product forced onto one path (the default sends M·N·K ≥ 64³ to BLAS).
+  cases.append(mlpStep(id: "step/mlp-64-32-10/blas", label: "MLP 64-32-10, SGD, every product OpenBLAS", widths: [32, 10], batch: 32, digits: true, products: .blas, optimizer: { SGD(learningRate: 0.1) }))
+  cases.append(mlpStep(id: "step/mlp-784-128-10/swift", label: "MLP 784-128-10, SGD, every product pure Swift", widths: [128, 10], batch: 64, digits: false, products: .swift, optimizer: { SGD(learningRate: 0.1) }))
   // Square products, both paths.
   for n in [64, 128, 256] {
     cases.append(gemm(id: "gemm/\(n)/swift", label: "n = \(n), pure Swift", m: n, n: n, k: n, path: .swift))
@@ -28,7 +31,10 @@ func allCases() -> [BenchCase] {
 
 /// Derived ratios, printed after the table.
 func allRatios() -> [Ratio] {
-  [64, 128, 256].map { n in
+  [
+    Ratio(id: "step/mlp-64-32-10/automatic-vs-blas", label: "MLP 64-32-10 step: default paths / all OpenBLAS", numerator: "step/mlp-64-32-10", denominator: "step/mlp-64-32-10/blas"),
+    Ratio(id: "step/mlp-784-128-10/swift-vs-automatic", label: "MLP 784-128-10 step: all pure Swift / default paths", numerator: "step/mlp-784-128-10/swift", denominator: "step/mlp-784-128-10"),
+  ] + [64, 128, 256].map { n in
     Ratio(id: "gemm/\(n)/swift-vs-blas", label: "pure Swift / OpenBLAS GFLOP/s, n = \(n)", numerator: "gemm/\(n)/swift", denominator: "gemm/\(n)/blas")
   } + ["32x32x64-tb", "32x64x32-ta", "32x64x32"].map { key in
     Ratio(id: "gemm/\(key)/swift-vs-blas", label: "pure Swift / OpenBLAS, \(key)", numerator: "gemm/\(key)/swift", denominator: "gemm/\(key)/blas")
@@ -40,7 +46,10 @@ func allRatios() -> [Ratio] {
 ///
 /// `digits`: the shipped 8×8 digits divided by 16 (64 inputs). Otherwise 784 uniform [0, 1)
 /// inputs and uniform labels from `SeededGenerator(seed: 7)`, 640 samples.
-func mlpStep(id: String, label: String, widths: [Int], batch: Int, digits: Bool, optimizer: @escaping () -> any Optimizer) -> BenchCase {
+/// `products` forces every matrix product onto one path through `Kernels.blasThreshold`
+/// (restored after each step); `.automatic` leaves the threshold alone.
+func mlpStep(id: String, label: String, widths: [Int], batch: Int, digits: Bool, products: Kernels.Path = .automatic,
+             optimizer: @escaping () -> any Optimizer) -> BenchCase {
   BenchCase(id: id, group: .step, label: label) {
     var rng = SeededGenerator(seed: 7)
     let data: Dataset
@@ -67,10 +76,18 @@ func mlpStep(id: String, label: String, widths: [Int], batch: Int, digits: Bool,
     }
     let loss = CrossEntropy(), opt = optimizer(), step = Step(training: true)
     var next = 0
+    let threshold: Int? = switch products {
+    case .automatic: nil
+    case .swift: Int.max
+    case .blas: 0
+    }
     return {
       let (x, t) = batches[next]
       next = (next + 1) % batches.count
+      let saved = Kernels.blasThreshold
+      if let threshold { Kernels.blasThreshold = threshold }
       model.trainStep(x, t, loss: loss, optimizer: opt, step)
+      Kernels.blasThreshold = saved
     }
   }
 }

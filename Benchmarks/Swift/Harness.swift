@@ -74,31 +74,44 @@ struct Settings {
   var repetitionSeconds = 0.02
   /// Warm-up time before calibrating (seconds); at least 3 iterations either way.
   var warmUpSeconds = 0.2
+  /// The clock that times everything.
+  var clock = Clock.thread
 }
 
-/// Seconds since an arbitrary start, monotonic.
-@inline(__always) func now() -> Double {
+/// Which clock times the cases.
+enum Clock: String {
+  /// CPU time of this thread (CLOCK_THREAD_CPUTIME_ID): the default. Everything measured runs on
+  /// this one thread (OpenBLAS too, with one thread), so on an idle machine it equals wall time,
+  /// and on a busy one other processes do not inflate it.
+  case thread = "thread CPU time"
+  /// Wall-clock time (CLOCK_MONOTONIC), `--wall`.
+  case wall = "wall-clock time"
+}
+
+/// Seconds on `clock` since an arbitrary start.
+@inline(__always) func now(_ clock: Clock) -> Double {
   var t = timespec()
-  clock_gettime(CLOCK_MONOTONIC, &t)
+  clock_gettime(clock == .thread ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &t)
   return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }
 
 /// Warms the body up, calibrates iterations per repetition, then times `repetitions` runs.
 func measure(_ c: BenchCase, _ s: Settings) throws -> Measurement {
   let body = try c.prepare()
-  var start = now(), done = 0
-  while done < 3 || now() - start < s.warmUpSeconds { body(); done += 1 }
-  // Calibrate from the warm-up itself: iterations that fit into one repetition.
-  start = now()
+  let clock = s.clock
+  var start = now(clock), done = 0
+  while done < 3 || now(clock) - start < s.warmUpSeconds { body(); done += 1 }
+  // Calibrate: iterations that fit into one repetition.
+  start = now(clock)
   var probe = 0
-  while probe < 1 || now() - start < s.repetitionSeconds / 4 { body(); probe += 1 }
-  let perIteration = (now() - start) / Double(probe)
+  while probe < 1 || now(clock) - start < s.repetitionSeconds / 4 { body(); probe += 1 }
+  let perIteration = (now(clock) - start) / Double(probe)
   let inner = max(1, Int(s.repetitionSeconds / perIteration))
   var times: [Double] = []
   for _ in 0..<s.repetitions {
-    let t0 = now()
+    let t0 = now(clock)
     for _ in 0..<inner { body() }
-    times.append((now() - t0) / Double(inner) * 1e3)
+    times.append((now(clock) - t0) / Double(inner) * 1e3)
   }
   times.sort()
   let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
@@ -124,8 +137,8 @@ func printTable(_ report: Report) {
   func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
   func left(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating: " ", count: n - s.count) + s }
   func ms(_ v: Double) -> String { String(format: v < 0.1 ? "%.4f" : v < 10 ? "%.3f" : "%.1f", v) }
-  print("SheetNet benchmarks: \(report.meta["build"] ?? "release"), \(report.meta["threads"] ?? "1") thread, median of \(report.meta["repetitions"] ?? "?") repetitions")
-  for (k, v) in report.meta.sorted(by: { $0.key < $1.key }) where !["build", "threads", "repetitions"].contains(k) {
+  print("SheetNet benchmarks: \(report.meta["build"] ?? "release"), \(report.meta["threads"] ?? "1") thread, median of \(report.meta["repetitions"] ?? "?") repetitions of \(report.meta["clock"] ?? "?")")
+  for (k, v) in report.meta.sorted(by: { $0.key < $1.key }) where !["build", "threads", "repetitions", "clock"].contains(k) {
     print("  \(k): \(v)")
   }
   for group in Group.allCases {

@@ -3,17 +3,20 @@ import SheetNet
 
 // sheetnet-bench: ms per training step and matrix-product GFLOP/s, release build, one thread.
 //
-//   sheetnet-bench [--json] [--filter TEXT]… [--repetitions N] [--quick] [--list]
+//   sheetnet-bench [--json] [--filter TEXT]… [--repetitions N] [--quick] [--wall] [--list]
 //
 // Each case is warmed up, then timed over N repetitions (default 15) of enough iterations to
-// last about 20 ms; the table shows the median and the fastest repetition. `make bench` runs it.
+// last about 20 ms; the table shows the median and the fastest repetition. Times are this
+// thread's CPU time unless --wall (see `Clock`). `make bench` runs it.
 
 let usage = """
-  usage: sheetnet-bench [--json] [--filter TEXT]... [--repetitions N] [--quick] [--list]
+  usage: sheetnet-bench [--json] [--filter TEXT]... [--repetitions N] [--quick] [--wall] [--list]
     --json             print machine-readable results (for Benchmarks/compare.py)
-    --filter TEXT      only cases whose id contains TEXT (repeatable: any of them)
+    --filter TEXT      only cases whose id contains TEXT (repeatable: any of them;
+                       TEXT$ matches the end of the id)
     --repetitions N    repetitions per case (default 15); the median is reported
     --quick            5 repetitions of about 5 ms each (a smoke run)
+    --wall             time with the wall clock instead of this thread's CPU time
     --list             print the case ids and exit
   """
 
@@ -25,6 +28,7 @@ while let arg = arguments.popFirst() {
   switch arg {
   case "--json": json = true
   case "--list": list = true
+  case "--wall": settings.clock = .wall
   case "--quick": settings.repetitions = 5; settings.repetitionSeconds = 0.005; settings.warmUpSeconds = 0.05
   case "--filter":
     guard let f = arguments.popFirst() else { FileHandle.standardError.write(Data("--filter needs a text\n\(usage)\n".utf8)); exit(2) }
@@ -39,7 +43,11 @@ while let arg = arguments.popFirst() {
   }
 }
 
-let cases = allCases().filter { c in filters.isEmpty || filters.contains { c.id.contains($0) } }
+/// A case matches a filter that its id contains; a filter ending in `$` must end the id.
+func matches(_ id: String, _ filter: String) -> Bool {
+  filter.hasSuffix("$") ? id.hasSuffix(filter.dropLast()) : id.contains(filter)
+}
+let cases = allCases().filter { c in filters.isEmpty || filters.contains { matches(c.id, $0) } }
 if list {
   for c in cases { print(c.id) }
   exit(0)
@@ -80,6 +88,7 @@ let report = Report(
     "build": buildKind,
     "threads": "1",
     "repetitions": "\(settings.repetitions)",
+    "clock": settings.clock.rawValue,
     "pure-Swift product bit-identical to a k-ordered loop": swiftPathIsExact() ? "yes" : "NO (check the build flags)",
     "OpenBLAS core": openBLASCore(),
     "OPENBLAS_CORETYPE": environment["OPENBLAS_CORETYPE"] ?? "(unset)",

@@ -34,16 +34,19 @@ public final class Adam: Optimizer {
   public func update(_ p: Parameter, layer: String, tracer: Tracer?) {
     let (b1, b2, eta, eps) = (beta1, beta2, learningRate, epsilon)
     let g = decayedGradient(p)
-    var m = p.state["m"] ?? Tensor(shape: p.value.shape)
-    var s = p.state["s"] ?? Tensor(shape: p.value.shape)
-    Kernels.update(&m, with: g) { b1 * $0 + (1 - b1) * $1 }
-    Kernels.update(&s, with: g) { b2 * $0 + (1 - b2) * $1 * $1 }
-    p.state["m"] = m
-    p.state["s"] = s
+    // Updated in place inside `state` (a local copy would make every step copy m and s).
+    Kernels.update(&p.state["m", default: Tensor(shape: p.value.shape)], with: g) { b1 * $0 + (1 - b1) * $1 }
+    Kernels.update(&p.state["s", default: Tensor(shape: p.value.shape)], with: g) { b2 * $0 + (1 - b2) * $1 * $1 }
+    let m = p.state["m"]!, s = p.state["s"]!
     let c1 = 1 - pow(b1, Double(stepCount)), c2 = 1 - pow(b2, Double(stepCount))
     let old = tracer == nil ? Tensor(shape: [0]) : p.value
+    precondition(m.count == p.value.count && s.count == p.value.count, "Adam: state of \(p.name) does not match \(p.value.shape)")
     p.value.data.withUnsafeMutableBufferPointer { w in
-      for i in 0..<w.count { w[i] -= eta * (m.data[i] / c1) / ((s.data[i] / c2).squareRoot() + eps) }
+      m.data.withUnsafeBufferPointer { m in
+        s.data.withUnsafeBufferPointer { s in
+          for i in 0..<w.count { w[i] -= eta * (m[i] / c1) / ((s[i] / c2).squareRoot() + eps) }
+        }
+      }
     }
     if let tracer {
       let (m, s) = (m, s)

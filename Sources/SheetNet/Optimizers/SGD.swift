@@ -41,9 +41,9 @@ public final class SGD: Optimizer {
       }
       return
     }
-    var v = p.state["v"] ?? Tensor(shape: p.value.shape)
-    Kernels.update(&v, with: g) { mu * $0 + $1 }
-    p.state["v"] = v
+    // Updated in place inside `state` (a local copy would make every step copy v).
+    Kernels.update(&p.state["v", default: Tensor(shape: p.value.shape)], with: g) { mu * $0 + $1 }
+    let v = p.state["v"]!
     if nesterov {
       var look = g
       Kernels.update(&look, with: v) { $0 + mu * $1 }
