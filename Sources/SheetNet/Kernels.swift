@@ -419,6 +419,14 @@ extension Kernels {
     public var positions: Int { outH * outW }
     /// Input elements per sample: C·H·W.
     public var inputSize: Int { channels * height * width }
+
+    /// The output columns ox whose input column ox·s_w + kx − padLeft lies inside 0..<W.
+    @inline(__always) func columns(kx: Int) -> Range<Int> {
+      let first = max(0, (padLeft - kx + strideW - 1) / strideW)
+      let last = width - 1 + padLeft - kx
+      let end = last < 0 ? 0 : min(outW, last / strideW + 1)
+      return first < end ? first..<end : 0..<0
+    }
   }
 
   /// im2col: cols[r, n·P + p] = x[n, c, iy, ix] for patch row r = (c, ky, kx) and output
@@ -427,76 +435,167 @@ extension Kernels {
   /// x is [N, C, H, W]; cols must hold (C·k_h·k_w)·(N·P) elements, P = outH·outW. A convolution
   /// is then one product z = W·cols with W read as [filters, C·k_h·k_w]. Cost: C·k_h·k_w·N·P copies.
   public static func im2col(_ x: Tensor, _ g: Window, into cols: inout Tensor) {
-    let n = x.rows, p = g.positions, columns = n * p
+    let n = x.rows, columns = n * g.positions
     precondition(x.count == n * g.inputSize, "im2col: input \(x.shape) is not N×\(g.channels)×\(g.height)×\(g.width)")
     precondition(cols.count == g.patch * columns, "im2col: cols has \(cols.count) elements, needs \(g.patch)×\(columns)")
     x.data.withUnsafeBufferPointer { px in
       cols.data.withUnsafeMutableBufferPointer { pc in
-        for c in 0..<g.channels {
-          for ky in 0..<g.kernelH {
-            for kx in 0..<g.kernelW {
-              let r = (c * g.kernelH + ky) * g.kernelW + kx
-              // Output columns ox whose input column ix = ox·s_w + kx − padLeft lies in 0..<W.
-              let firstX = max(0, (g.padLeft - kx + g.strideW - 1) / g.strideW)
-              let lastX = g.width - 1 + g.padLeft - kx
-              let endX = lastX < 0 ? 0 : min(g.outW, lastX / g.strideW + 1)
-              for s in 0..<n {
-                let plane = (s * g.channels + c) * g.height * g.width
-                var out = r * columns + s * p
-                for oy in 0..<g.outH {
-                  let iy = oy * g.strideH + ky - g.padTop
-                  if iy < 0 || iy >= g.height || firstX >= endX {
-                    for ox in 0..<g.outW { pc[out + ox] = 0 }
-                  } else {
-                    let row = plane + iy * g.width + kx - g.padLeft
-                    for ox in 0..<firstX { pc[out + ox] = 0 }
-                    if g.strideW == 1 {
-                      for ox in firstX..<endX { pc[out + ox] = px[row + ox] }
-                    } else {
-                      for ox in firstX..<endX { pc[out + ox] = px[row + ox * g.strideW] }
-                    }
-                    for ox in endX..<g.outW { pc[out + ox] = 0 }
-                  }
-                  out += g.outW
-                }
-              }
-            }
-          }
-        }
+        for s in 0..<n { windowPatches(px.baseAddress! + s * g.inputSize, g, pc.baseAddress! + s * g.positions, rowStride: columns) }
       }
     }
   }
 
-  /// col2im, the adjoint of `im2col`: dx[n, c, iy, ix] = Σ dcols[r, n·P + p] over every
+  /// im2col of sample `s` alone: cols[r, p] = x[s, c, iy, ix], cols of shape [C·k_h·k_w, P].
+  public static func im2col(_ x: Tensor, sample s: Int, _ g: Window, into cols: inout Tensor) {
+    precondition(x.count == x.rows * g.inputSize && s >= 0 && s < x.rows, "im2col: sample \(s) of \(x.shape) for a \(g.channels)×\(g.height)×\(g.width) window")
+    precondition(cols.count == g.patch * g.positions, "im2col: cols has \(cols.count) elements, needs \(g.patch)×\(g.positions)")
+    x.data.withUnsafeBufferPointer { px in
+      cols.data.withUnsafeMutableBufferPointer { pc in
+        windowPatches(px.baseAddress! + s * g.inputSize, g, pc.baseAddress!, rowStride: g.positions)
+      }
+    }
+  }
+
+  /// col2im, the adjoint of `im2col`: dx[n, c, iy, ix] = Σ cols[r, n·P + p] over every
   /// (r, p) that read that input cell (entries over the padding are dropped).
   ///
-  /// dx is overwritten, shape [N, C, H, W]. Sums run over r = (c, ky, kx), then p, in order.
+  /// dx is overwritten, shape [N, C, H, W]. Each cell's terms are added in r = (c, ky, kx) order.
   public static func col2im(_ cols: Tensor, _ g: Window, into dx: inout Tensor) {
-    let n = dx.rows, p = g.positions, columns = n * p
+    let n = dx.rows, columns = n * g.positions
     precondition(dx.count == n * g.inputSize, "col2im: output \(dx.shape) is not N×\(g.channels)×\(g.height)×\(g.width)")
     precondition(cols.count == g.patch * columns, "col2im: cols has \(cols.count) elements, needs \(g.patch)×\(columns)")
     dx.data.withUnsafeMutableBufferPointer { pd in
       cols.data.withUnsafeBufferPointer { pc in
         for i in 0..<pd.count { pd[i] = 0 }
-        for c in 0..<g.channels {
-          for ky in 0..<g.kernelH {
-            for kx in 0..<g.kernelW {
-              let r = (c * g.kernelH + ky) * g.kernelW + kx
-              let firstX = max(0, (g.padLeft - kx + g.strideW - 1) / g.strideW)
-              let lastX = g.width - 1 + g.padLeft - kx
-              let endX = lastX < 0 ? 0 : min(g.outW, lastX / g.strideW + 1)
-              if firstX >= endX { continue }
-              for s in 0..<n {
-                let plane = (s * g.channels + c) * g.height * g.width
-                var from = r * columns + s * p
-                for oy in 0..<g.outH {
-                  let iy = oy * g.strideH + ky - g.padTop
-                  if iy >= 0 && iy < g.height {
-                    let row = plane + iy * g.width + kx - g.padLeft
-                    for ox in firstX..<endX { pd[row + ox * g.strideW] += pc[from + ox] }
+        for s in 0..<n { addWindowPatches(pc.baseAddress! + s * g.positions, rowStride: columns, g, pd.baseAddress! + s * g.inputSize) }
+      }
+    }
+  }
+
+  /// col2im of one sample's patches [C·k_h·k_w, P], added into sample `s` of dx [N, C, H, W].
+  public static func col2im(_ cols: Tensor, _ g: Window, addingTo dx: inout Tensor, sample s: Int) {
+    precondition(dx.count == dx.rows * g.inputSize && s >= 0 && s < dx.rows, "col2im: sample \(s) of \(dx.shape) for a \(g.channels)×\(g.height)×\(g.width) window")
+    precondition(cols.count == g.patch * g.positions, "col2im: cols has \(cols.count) elements, needs \(g.patch)×\(g.positions)")
+    dx.data.withUnsafeMutableBufferPointer { pd in
+      cols.data.withUnsafeBufferPointer { pc in
+        addWindowPatches(pc.baseAddress!, rowStride: g.positions, g, pd.baseAddress! + s * g.inputSize)
+      }
+    }
+  }
+
+  /// y[at ..< at + count] ← x[from ..< from + count] (a block of one tensor into another).
+  public static func copy(_ x: Tensor, from: Int, count: Int, into y: inout Tensor, at: Int) {
+    precondition(from >= 0 && at >= 0 && count >= 0 && from + count <= x.count && at + count <= y.count,
+                 "copy: \(count) elements from \(from) of \(x.shape) to \(at) of \(y.shape)")
+    x.data.withUnsafeBufferPointer { px in
+      y.data.withUnsafeMutableBufferPointer { py in
+        for i in 0..<count { py[at + i] = px[from + i] }
+      }
+    }
+  }
+
+  /// One sample's patch rows: pc[r·rowStride + p] for r < C·k_h·k_w, p < P.
+  private static func windowPatches(_ px: UnsafePointer<Double>, _ g: Window, _ pc: UnsafeMutablePointer<Double>, rowStride: Int) {
+    for c in 0..<g.channels {
+      let plane = px + c * g.height * g.width
+      for ky in 0..<g.kernelH {
+        for kx in 0..<g.kernelW {
+          let r = (c * g.kernelH + ky) * g.kernelW + kx
+          let inside = g.columns(kx: kx)
+          var out = pc + r * rowStride
+          for oy in 0..<g.outH {
+            let iy = oy * g.strideH + ky - g.padTop
+            if iy < 0 || iy >= g.height || inside.isEmpty {
+              for ox in 0..<g.outW { out[ox] = 0 }
+            } else {
+              let row = plane + iy * g.width + kx - g.padLeft
+              for ox in 0..<inside.lowerBound { out[ox] = 0 }
+              if g.strideW == 1 {
+                for ox in inside { out[ox] = row[ox] }
+              } else {
+                for ox in inside { out[ox] = row[ox * g.strideW] }
+              }
+              for ox in inside.upperBound..<g.outW { out[ox] = 0 }
+            }
+            out += g.outW
+          }
+        }
+      }
+    }
+  }
+
+  /// Adds one sample's patch rows back onto its image: pd[c, iy, ix] += pc[r·rowStride + p].
+  private static func addWindowPatches(_ pc: UnsafePointer<Double>, rowStride: Int, _ g: Window, _ pd: UnsafeMutablePointer<Double>) {
+    for c in 0..<g.channels {
+      let plane = pd + c * g.height * g.width
+      for ky in 0..<g.kernelH {
+        for kx in 0..<g.kernelW {
+          let r = (c * g.kernelH + ky) * g.kernelW + kx
+          let inside = g.columns(kx: kx)
+          if inside.isEmpty { continue }
+          var from = pc + r * rowStride
+          for oy in 0..<g.outH {
+            let iy = oy * g.strideH + ky - g.padTop
+            if iy >= 0 && iy < g.height {
+              let row = plane + iy * g.width + kx - g.padLeft
+              if g.strideW == 1 {
+                for ox in inside { row[ox] += from[ox] }
+              } else {
+                for ox in inside { row[ox * g.strideW] += from[ox] }
+              }
+            }
+            from += g.outW
+          }
+        }
+      }
+    }
+  }
+}
+
+// MARK: - Pooling
+
+extension Kernels {
+  /// Max pooling: a[n,c,i,j] = max of x[n, c, i·s_h + u, j·s_w + v] over u < k_h, v < k_w, and
+  /// winners[o] = the flat index into x of the input that won output o. Inputs are compared in
+  /// row-major window order with a strict >, so on ties the first one wins.
+  /// x [N, C, H, W]; a [N, C, outH, outW]; winners must hold a.count entries. No padding.
+  public static func maxPool(_ x: Tensor, _ g: Window, into a: inout Tensor, winners: inout [Int]) {
+    let planes = x.rows * g.channels
+    precondition(x.count == planes * g.height * g.width && a.count == planes * g.positions && winners.count == a.count,
+                 "maxPool: \(x.shape) into \(a.shape) with \(winners.count) winners for a \(g.channels)×\(g.height)×\(g.width) window")
+    precondition(g.padTop == 0 && g.padLeft == 0, "maxPool: pooling windows have no padding")
+    x.data.withUnsafeBufferPointer { px in
+      a.data.withUnsafeMutableBufferPointer { pa in
+        winners.withUnsafeMutableBufferPointer { pw in
+          // Two neighbouring outputs at a time in SIMD lanes, with a branch-free select (random
+          // data would mispredict a branch half the time); an odd last output goes alone.
+          typealias V = SIMD2<Double>
+          typealias I = SIMD2<Int64>
+          for plane in 0..<planes {
+            for i in 0..<g.outH {
+              let out = (plane * g.outH + i) * g.outW
+              let corner = plane * g.height * g.width + i * g.strideH * g.width  // window (i, 0)'s top left
+              var j = 0
+              while j < g.outW {
+                let i0 = corner + j * g.strideW, pair = j + 1 < g.outW
+                let i1 = pair ? i0 + g.strideW : i0
+                var top = V(px[i0], px[i1]), best = I(Int64(i0), Int64(i1))
+                for u in 0..<g.kernelH {
+                  for v in 0..<g.kernelW where u > 0 || v > 0 {
+                    let d = u * g.width + v
+                    let value = V(px[i0 + d], px[i1 + d])
+                    let wins = value .> top  // strictly greater: on ties the first stays
+                    top.replace(with: value, where: wins)
+                    best.replace(with: I(Int64(i0 + d), Int64(i1 + d)), where: wins)
                   }
-                  from += g.outW
                 }
+                pa[out + j] = top[0]
+                pw[out + j] = Int(best[0])
+                if pair {
+                  pa[out + j + 1] = top[1]
+                  pw[out + j + 1] = Int(best[1])
+                }
+                j += 2
               }
             }
           }
@@ -505,17 +604,70 @@ extension Kernels {
     }
   }
 
-  /// y[b, a, i] ← x[a, b, i]: swaps the two leading axes of x read as [A, B, inner]
-  /// (e.g. [N, F, P] ↔ [F, N, P]). y must hold A·B·inner elements and may not be x.
-  public static func swapLeadingAxes(_ x: Tensor, _ a: Int, _ b: Int, into y: inout Tensor) {
-    let inner = a * b == 0 ? 0 : x.count / (a * b)
-    precondition(a * b * inner == x.count && y.count == x.count, "swapLeadingAxes: \(x.shape) is not \(a)×\(b)×…, or \(y.shape) does not fit")
+  /// Max pooling's backward: dx ← 0, then dx[winners[o]] += δ[o] for every output o in order.
+  public static func maxPoolBackward(_ delta: Tensor, winners: [Int], into dx: inout Tensor) {
+    precondition(delta.count == winners.count, "maxPoolBackward: δ \(delta.shape) for \(winners.count) winners")
+    dx.data.withUnsafeMutableBufferPointer { pd in
+      delta.data.withUnsafeBufferPointer { pδ in
+        winners.withUnsafeBufferPointer { pw in
+          for i in 0..<pd.count { pd[i] = 0 }
+          for o in 0..<pw.count {
+            precondition(pw[o] >= 0 && pw[o] < pd.count, "maxPoolBackward: winner \(pw[o]) outside dx \(dx.shape)")
+            pd[pw[o]] += pδ[o]
+          }
+        }
+      }
+    }
+  }
+
+  /// Average pooling: a[n,c,i,j] = (Σ_u Σ_v x[n, c, i·s_h + u, j·s_w + v]) / (k_h·k_w), the window
+  /// summed in row-major order, then divided once. No padding.
+  public static func avgPool(_ x: Tensor, _ g: Window, into a: inout Tensor) {
+    let planes = x.rows * g.channels, k = Double(g.kernelH * g.kernelW)
+    precondition(x.count == planes * g.height * g.width && a.count == planes * g.positions,
+                 "avgPool: \(x.shape) into \(a.shape) for a \(g.channels)×\(g.height)×\(g.width) window")
+    precondition(g.padTop == 0 && g.padLeft == 0, "avgPool: pooling windows have no padding")
     x.data.withUnsafeBufferPointer { px in
-      y.data.withUnsafeMutableBufferPointer { py in
-        for i in 0..<a {
-          for j in 0..<b {
-            let from = (i * b + j) * inner, to = (j * a + i) * inner
-            for k in 0..<inner { py[to + k] = px[from + k] }
+      a.data.withUnsafeMutableBufferPointer { pa in
+        var out = 0
+        for plane in 0..<planes {
+          let base = plane * g.height * g.width
+          for i in 0..<g.outH {
+            for j in 0..<g.outW {
+              let first = base + i * g.strideH * g.width + j * g.strideW
+              var sum = 0.0
+              for u in 0..<g.kernelH {
+                for v in 0..<g.kernelW { sum += px[first + u * g.width + v] }
+              }
+              pa[out] = sum / k
+              out += 1
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /// Average pooling's backward: dx ← 0, then every input of output o's window gets δ[o]/(k_h·k_w),
+  /// outputs taken in order.
+  public static func avgPoolBackward(_ delta: Tensor, _ g: Window, into dx: inout Tensor) {
+    let planes = dx.rows * g.channels, k = Double(g.kernelH * g.kernelW)
+    precondition(dx.count == planes * g.height * g.width && delta.count == planes * g.positions,
+                 "avgPoolBackward: δ \(delta.shape) into \(dx.shape) for a \(g.channels)×\(g.height)×\(g.width) window")
+    dx.data.withUnsafeMutableBufferPointer { pd in
+      delta.data.withUnsafeBufferPointer { pδ in
+        for i in 0..<pd.count { pd[i] = 0 }
+        var out = 0
+        for plane in 0..<planes {
+          let base = plane * g.height * g.width
+          for i in 0..<g.outH {
+            for j in 0..<g.outW {
+              let share = pδ[out] / k, first = base + i * g.strideH * g.width + j * g.strideW
+              for u in 0..<g.kernelH {
+                for v in 0..<g.kernelW { pd[first + u * g.width + v] += share }
+              }
+              out += 1
+            }
           }
         }
       }

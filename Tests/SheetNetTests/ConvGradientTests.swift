@@ -134,12 +134,28 @@ struct ConvExampleTests {
   }
 
   @Test func maxPoolOverlappingTiesShareNothing() throws {
-    // Windows [5, 5] and [5, 5] over 5, 5, 5 (stride 1): each window's first 5 wins.
-    let pool = try built(MaxPool2D(size: (1, 2), stride: (1, 1)), [1, 1, 3])
-    _ = pool.forward(Tensor(shape: [1, 1, 1, 3], data: [5, 5, 5]), Step(training: true))
-    #expect(pool.winners == [0, 1])
-    let dx = pool.backward(Tensor(shape: [1, 1, 1, 2], data: [1, 10]), Step(training: true))
-    #expect(dx.data == [1, 10, 0])
+    // Windows of two over 5, 5, 5, 5 (stride 1): each window's first 5 wins (three outputs,
+    // so the kernel's pair of lanes and its odd last output are both used).
+    let pool = try built(MaxPool2D(size: (1, 2), stride: (1, 1)), [1, 1, 4])
+    _ = pool.forward(Tensor(shape: [1, 1, 1, 4], data: [5, 5, 5, 5]), Step(training: true))
+    #expect(pool.winners == [0, 1, 2])
+    let dx = pool.backward(Tensor(shape: [1, 1, 1, 3], data: [1, 10, 100]), Step(training: true))
+    #expect(dx.data == [1, 10, 100, 0])
+  }
+
+  @Test func maxPoolMatchesAScalarScan() throws {
+    // Small integers make many ties; compare with a plain scan in row-major window order.
+    for (shape, size, stride) in [([2, 3, 7, 9], (2, 2), (2, 2)), ([1, 2, 6, 5], (3, 2), (1, 2)), ([1, 1, 5, 7], (2, 3), (3, 1))] {
+      let pool = try built(MaxPool2D(size: size, stride: stride), Array(shape.dropFirst()))
+      var rng = SeededGenerator(seed: 12)
+      let x = Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in Double(rng.below(4)) })
+      let a = pool.forward(x, Step(training: true))
+      for o in 0..<a.count {
+        let (values, indices) = poolWindowValues(x, pool.window, o)
+        let first = values.firstIndex(of: values.max()!)!
+        #expect(a.data[o] == values[first] && pool.winners[o] == indices[first], "\(shape) output \(o)")
+      }
+    }
   }
 
   @Test func convolutionByHand() throws {

@@ -45,13 +45,24 @@ struct ConvPathTests {
 
   @Test(arguments: convCases)
   func pureSwiftProductIsBitIdentical(_ c: ConvCase) throws {
-    // Both paths sum z over (c, u, v) then add b, and dW over (n, i, j): the same order.
-    // dx groups its terms differently (Σ_u Σ_v Σ_f against Σ_f Σ_u Σ_v), so only z and dW.
+    // Below the BLAS threshold both paths add the same terms in the same order: z over (c, u, v)
+    // then + b; dW per sample over (i, j), then the samples; dx per kernel cell over f, then the
+    // cells in (u, v) order; db by the same kernel.
     let conv = try c.layer(.direct)
-    #expect(conv.multiplyAdds * c.n < Kernels.blasThreshold)  // M·N·K of each product
-    for (name, direct, im2col) in try bothPaths(c) where name == "z" || name == "dW" {
+    #expect(conv.multiplyAdds * c.n < Kernels.blasThreshold)
+    for (name, direct, im2col) in try bothPaths(c) {
       #expect(direct == im2col, "\(name) \(c.testDescription)")
     }
+  }
+
+  @Test func evaluationPassThenBackward() throws {
+    // An evaluation pass keeps one sample's patches only; backward then rebuilds them.
+    let c = convCases[4]
+    let (a, b) = (try c.layer(.im2col), try c.layer(.direct))
+    let delta = randomTensor([c.n, c.filters, a.window.outH, a.window.outW], seed: 3)
+    #expect(a.forward(c.input, Step(training: false)) == b.forward(c.input, Step(training: false)))
+    #expect(a.backward(delta, Step(training: false)) == b.backward(delta, Step(training: false)))
+    #expect(a.W.grad == b.W.grad)
   }
 
   @Test func automaticChoosesBySize() throws {
@@ -101,10 +112,18 @@ struct ConvPathTests {
     #expect(Array(cols2.data[16..<20]) == [1, 2, 3, 4])  // the centre tap sees every pixel
   }
 
-  @Test func swapLeadingAxes() {
-    let x = Tensor(shape: [2, 3, 2], data: (0..<12).map(Double.init))
-    var y = Tensor(shape: [3, 2, 2])
-    Kernels.swapLeadingAxes(x, 2, 3, into: &y)
-    #expect(y.data == [0, 1, 6, 7, 2, 3, 8, 9, 4, 5, 10, 11])
+  @Test func onePatchMatrixPerSample() {
+    // Sample 2 of two: the same columns as the batch im2col's second half.
+    let x = randomTensor([2, 2, 4, 3], seed: 8)
+    let g = Kernels.Window(channels: 2, height: 4, width: 3, kernelH: 2, kernelW: 2, strideH: 2, strideW: 1,
+                           padTop: 0, padLeft: 1, outH: 2, outW: 3)
+    var all = Tensor(shape: [8, 12]), one = Tensor(shape: [8, 6])
+    Kernels.im2col(x, g, into: &all)
+    Kernels.im2col(x, sample: 1, g, into: &one)
+    for r in 0..<8 { #expect(Array(all.data[r * 12 + 6 ..< r * 12 + 12]) == Array(one.data[r * 6 ..< r * 6 + 6])) }
+    var back = Tensor(shape: [2, 2, 4, 3]), backAll = Tensor(shape: [2, 2, 4, 3])
+    Kernels.col2im(one, g, addingTo: &back, sample: 1)
+    Kernels.col2im(all, g, into: &backAll)
+    #expect(Array(back.data[24...]) == Array(backAll.data[24...]) && back.data[..<24].allSatisfy { $0 == 0 })
   }
 }

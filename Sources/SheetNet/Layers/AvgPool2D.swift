@@ -9,6 +9,7 @@
 /// additions and one division per output.
 public final class AvgPool2D: Layer {
   public static let kind = "avg_pool2d"
+  public static let namePrefix = "avgpool"
   public static let keys = ["size", "stride"]
 
   /// Window height k_h and width k_w.
@@ -42,29 +43,13 @@ public final class AvgPool2D: Layer {
   }
 
   public func forward(_ x: Tensor, _ step: Step) -> Tensor {
-    let g = window!, n = x.rows, k = Double(g.kernelH * g.kernelW)
+    let g = window!, n = x.rows
     precondition(x.count == n * g.inputSize, "\(name): input \(x.shape) is not N×\(g.channels)×\(g.height)×\(g.width)")
     inputShape = x.shape
-    let xd = x.data
-    var a = [Double](repeating: 0, count: n * g.channels * g.positions)  // [N, C, outH, outW]
-    var out = 0
-    for plane in 0..<(n * g.channels) {
-      let base = plane * g.height * g.width
-      for i in 0..<g.outH {
-        for j in 0..<g.outW {
-          let first = base + i * g.strideH * g.width + j * g.strideW
-          var sum = 0.0
-          for u in 0..<g.kernelH {
-            for v in 0..<g.kernelW { sum += xd[first + u * g.width + v] }
-          }
-          a[out] = sum / k
-          out += 1
-        }
-      }
-    }
-    let result = Tensor(shape: [n, g.channels, g.outH, g.outW], data: a)
+    var result = Tensor(shape: [n, g.channels, g.outH, g.outW])  // [N, C, outH, outW]
+    Kernels.avgPool(x, g, into: &result)  // window sum in row-major order, then ÷ k
     if let t = step.tracer {
-      let kk = g.kernelH * g.kernelW
+      let (kk, result) = (g.kernelH * g.kernelW, result)
       t.record(name, .forward, "a", formula: "a[c,i,j] = (Σ of the \(g.kernelH)×\(g.kernelW) window at (i·\(g.strideH), j·\(g.strideW)))/\(kk)", result) { o in
         let (args, _) = poolWindowValues(x, g, o)
         return Arithmetic(lhs: elementLabel("a", result.shape, o), template: "(" + args.indices.map { "{\($0)}" }.joined(separator: " + ") + ")/\(kk)",
@@ -75,26 +60,12 @@ public final class AvgPool2D: Layer {
   }
 
   public func backward(_ delta: Tensor, _ step: Step) -> Tensor {
-    let g = window!, n = inputShape[0], k = Double(g.kernelH * g.kernelW)
+    let g = window!, n = inputShape[0]
     precondition(delta.count == n * g.channels * g.positions, "\(name): δ \(delta.shape) does not fit output N×\(g.channels)×\(g.outH)×\(g.outW)")
-    let dd = delta.data
-    var dx = [Double](repeating: 0, count: n * g.inputSize)  // [N, C, H, W]
-    var out = 0
-    for plane in 0..<(n * g.channels) {
-      let base = plane * g.height * g.width
-      for i in 0..<g.outH {
-        for j in 0..<g.outW {
-          let share = dd[out] / k, first = base + i * g.strideH * g.width + j * g.strideW
-          for u in 0..<g.kernelH {
-            for v in 0..<g.kernelW { dx[first + u * g.width + v] += share }
-          }
-          out += 1
-        }
-      }
-    }
-    let result = Tensor(shape: inputShape, data: dx)
+    var result = Tensor(shape: inputShape)  // [N, C, H, W]
+    Kernels.avgPoolBackward(delta, g, into: &result)  // δ/k to every input of each window
     if let t = step.tracer {
-      let kk = g.kernelH * g.kernelW
+      let (kk, result) = (g.kernelH * g.kernelW, result)
       t.record(name, .backward, "delta", symbol: "δ", formula: "δ = ∂L/∂a (from the layer above)", delta)
       t.record(name, .backward, "dx", formula: "∂L/∂x = Σ δ/\(kk) over the windows that hold this input (0 if none)", result) { index in
         // Output cells in order whose window holds input `index`.

@@ -5,22 +5,27 @@
 /// summed over input channel c, then kernel row u, then kernel column v, then + b[f], exactly as
 /// a spreadsheet reads the window; input cells outside the image (the zero padding) read 0.
 /// W has shape [filters, channels, k_h, k_w] and b [filters]. Backward, with δ = ∂L/∂z:
-/// dW[f,c,u,v] = Σ_n Σ_i Σ_j δ[n,f,i,j]·x[n,c,i·s_h+u−p_t, j·s_w+v−p_l], db[f] = Σ_n Σ_i Σ_j δ[n,f,i,j],
-/// dx[n,c,y,x] = Σ_f Σ_u Σ_v δ[n,f,i,j]·W[f,c,u,v] over the (i, j) whose window covers (y, x).
+/// dW[f,c,u,v] = Σ_n (Σ_i Σ_j δ[n,f,i,j]·x[n,c,i·s_h+u−p_t, j·s_w+v−p_l]) (each sample's sum, then
+/// the samples added in order), db[f] = Σ_n Σ_i Σ_j δ[n,f,i,j], and
+/// dx[n,c,y,x] = Σ_u Σ_v (Σ_f δ[n,f,i,j]·W[f,c,u,v]) over the kernel cells (u, v) whose window
+/// (i, j) covers (y, x): for each such cell the filters' products are summed, then the cells added.
 ///
 /// Padding: `valid` adds none, out = ⌊(in − k)/s⌋ + 1 (the kernel must fit the input). `same`
 /// gives out = ⌈in/s⌉ and pads p = max((out − 1)·s + k − in, 0) zeros, ⌊p/2⌋ above/left and the
 /// rest below/right, as TensorFlow and Keras do (PyTorch's `padding='same'` agrees at stride 1).
 ///
-/// Two paths compute the same numbers. `direct` runs the loops above. `im2col` copies every
-/// window into a column of a patch matrix (`Kernels.im2col`, [C·k_h·k_w, N·outH·outW]) and does
-/// one product z = W·cols with `Kernels.gemm`. The pure-Swift product sums the same terms in the
-/// same order, so both paths agree to the last bit; above `Kernels.blasThreshold` OpenBLAS may
+/// Two paths compute the same numbers. `direct` runs the loops above. `im2col` works one sample
+/// at a time so that everything stays in cache: it copies every window of the sample into a
+/// column of a patch matrix (`Kernels.im2col`, cols [C·k_h·k_w, outH·outW]), then z = W·cols,
+/// dW += δ·colsᵀ and dcols = Wᵀ·δ with `Kernels.gemm`, and `Kernels.col2im` adds dcols back onto
+/// dx. The pure-Swift product sums the same terms in the same order as the loops above, so both
+/// paths agree to the last bit; products above `Kernels.blasThreshold` go to OpenBLAS and may
 /// differ in the last bits (tests bound it by 1e-12 relative). `.automatic` takes im2col from
 /// `im2colThreshold` multiply-adds per batch on; a traced tiny network stays direct.
 /// Cost per sample: outH·outW·filters·C·k_h·k_w multiply-adds.
 public final class Conv2D: Layer {
   public static let kind = "conv2d"
+  public static let namePrefix = "conv"
   public static let keys = ["filters", "kernel", "stride", "padding", "init", "weights", "bias", "use_bias"]
 
   /// How the layer pads its input: none (`valid`) or enough for out = ⌈in/s⌉ (`same`).
@@ -59,10 +64,10 @@ public final class Conv2D: Layer {
   private var givenB: (Tensor?, Bool)
   private var x = Tensor(shape: [0])  // cached input, [N, C, H, W]
   private var usedIm2col = false  // the path of the last forward pass
-  private var cols = Tensor(shape: [0])  // patches, [C·k_h·k_w, N·P], im2col path only
-  private var zT = Tensor(shape: [0])  // W·cols, [F, N·P]
-  private var deltaT = Tensor(shape: [0])  // δ with filters first, [F, N·P]
-  private var dcols = Tensor(shape: [0])  // Wᵀ·δ, [C·k_h·k_w, N·P]
+  private var patches: [Tensor] = []  // each sample's patches, [C·k_h·k_w, P] (im2col path)
+  private var keptPatches = false  // whether `patches` holds every sample of the last forward pass
+  private var sample = Tensor(shape: [0])  // one sample's z or δ, [F, P]
+  private var dcols = Tensor(shape: [0])  // Wᵀ·δ for one sample, [C·k_h·k_w, P]
 
   /// A convolution with `filters` kernels of `kernel` = (k_h, k_w).
   public init(filters: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1), padding: Padding = .valid,
@@ -170,14 +175,16 @@ public final class Conv2D: Layer {
     var z: Tensor  // [N, F, outH, outW]
     if usedIm2col {
       z = Tensor(shape: [n, filters, g.outH, g.outW])
-      let columns = n * g.positions
-      if cols.count != g.patch * columns { cols = Tensor(shape: [g.patch, columns]) }
-      cols.shape = [g.patch, columns]
-      Kernels.im2col(x, g, into: &cols)  // [C·k_h·k_w, N·P]
-      if zT.count != filters * columns { zT = Tensor(shape: [filters, columns]) }
-      zT.shape = [filters, columns]
-      Kernels.gemm(W.value, cols, into: &zT)  // W·cols, [F, N·P]
-      Kernels.swapLeadingAxes(zT, filters, n, into: &z)  // [N, F, P]
+      let size = filters * g.positions, product = productPath(batch: n)
+      // Training keeps every sample's patches for the backward pass; evaluation reuses one buffer.
+      keptPatches = step.training
+      prepareScratch(patches: keptPatches ? n : 1)
+      for s in 0..<n {
+        let slot = keptPatches ? s : 0
+        Kernels.im2col(x, sample: s, g, into: &patches[slot])  // cols, [C·k_h·k_w, P]
+        Kernels.gemm(W.value, patches[slot], into: &sample, path: product)  // W·cols, [F, P]
+        Kernels.copy(sample, from: 0, count: size, into: &z, at: s * size)
+      }
       if useBias { Kernels.addBias(b.value, to: &z, spatial: g.positions) }
     } else {
       z = Conv2D.directForward(x, W.value, useBias ? b.value : nil, g)
@@ -187,19 +194,22 @@ public final class Conv2D: Layer {
   }
 
   public func backward(_ delta: Tensor, _ step: Step) -> Tensor {
-    let g = window!, n = x.rows, columns = n * g.positions
-    precondition(delta.count == n * filters * g.positions, "\(name): δ \(delta.shape) does not fit output N×\(filters)×\(g.outH)×\(g.outW)")
+    let g = window!, n = x.rows, size = filters * g.positions
+    precondition(delta.count == n * size, "\(name): δ \(delta.shape) does not fit output N×\(filters)×\(g.outH)×\(g.outW)")
     var dx: Tensor  // [N, C, H, W]
     if usedIm2col {
       dx = Tensor(shape: x.shape)
-      if deltaT.count != filters * columns { deltaT = Tensor(shape: [filters, columns]) }
-      deltaT.shape = [filters, columns]
-      Kernels.swapLeadingAxes(delta, n, filters, into: &deltaT)  // [F, N·P]
-      Kernels.gemm(deltaT, cols, transposeB: true, into: &W.grad)  // dW = δ·colsᵀ, [F, C·k_h·k_w]
-      if dcols.count != g.patch * columns { dcols = Tensor(shape: [g.patch, columns]) }
-      dcols.shape = [g.patch, columns]
-      Kernels.gemm(W.value, transposeA: true, deltaT, into: &dcols)  // Wᵀ·δ, [C·k_h·k_w, N·P]
-      Kernels.col2im(dcols, g, into: &dx)
+      let product = productPath(batch: n)
+      prepareScratch(patches: keptPatches ? n : 1)
+      if n == 0 { W.grad = Tensor(shape: W.value.shape) }
+      for s in 0..<n {
+        let slot = keptPatches ? s : 0
+        if !keptPatches { Kernels.im2col(x, sample: s, g, into: &patches[0]) }  // after an evaluation pass
+        Kernels.copy(delta, from: s * size, count: size, into: &sample, at: 0)  // δ of sample s, [F, P]
+        Kernels.gemm(sample, patches[slot], transposeB: true, into: &W.grad, accumulate: s > 0, path: product)  // dW += δ·colsᵀ
+        Kernels.gemm(W.value, transposeA: true, sample, into: &dcols, path: product)  // Wᵀ·δ, [C·k_h·k_w, P]
+        Kernels.col2im(dcols, g, addingTo: &dx, sample: s)
+      }
     } else {
       W.grad = Conv2D.directWeightGradient(delta, x, g, filters: filters)
       dx = Conv2D.directInputGradient(delta, W.value, g, batch: n)
@@ -207,6 +217,20 @@ public final class Conv2D: Layer {
     if useBias { Kernels.sumRows(delta, into: &b.grad, spatial: g.positions) }  // db = Σₙ Σᵢⱼ δ, [F]
     if let t = step.tracer { traceBackward(t, delta, dx) }
     return dx
+  }
+
+  /// The per-sample products go to OpenBLAS when the whole batch's product, N·multiplyAdds,
+  /// reaches `Kernels.blasThreshold` (what one batch-wide product would do), else pure Swift.
+  private func productPath(batch n: Int) -> Kernels.Path {
+    n * multiplyAdds >= Kernels.blasThreshold ? .blas : .swift
+  }
+
+  /// Sizes the per-sample buffers of the im2col path (allocated once, reused every step).
+  private func prepareScratch(patches count: Int) {
+    let g = window!
+    if patches.count < count { patches += (patches.count..<count).map { _ in Tensor(shape: [g.patch, g.positions]) } }
+    if dcols.count != g.patch * g.positions { dcols = Tensor(shape: [g.patch, g.positions]) }
+    if sample.count != filters * g.positions { sample = Tensor(shape: [filters, g.positions]) }
   }
 
   // MARK: Direct loops (the spreadsheet's order)
@@ -245,7 +269,8 @@ public final class Conv2D: Layer {
     return Tensor(shape: [n, f, g.outH, g.outW], data: z)
   }
 
-  /// dW[f,c,u,v] = Σ_n Σ_i Σ_j δ[n,f,i,j]·x[n,c,i·s_h+u−p_t, j·s_w+v−p_l], summed in that order.
+  /// dW[f,c,u,v] = Σ_n (Σ_i Σ_j δ[n,f,i,j]·x[n,c,i·s_h+u−p_t, j·s_w+v−p_l]): each sample's sum in
+  /// (i, j) order, then the samples' sums added in order.
   static func directWeightGradient(_ delta: Tensor, _ x: Tensor, _ g: Kernels.Window, filters f: Int) -> Tensor {
     let n = x.rows
     let (dd, xd) = (delta.data, x.data)
@@ -257,15 +282,17 @@ public final class Conv2D: Layer {
             var sum = 0.0
             for s in 0..<n {
               let plane = (s * g.channels + c) * g.height, dPlane = (s * f + k) * g.outH
+              var part = 0.0
               for i in 0..<g.outH {
                 let y = i * g.strideH + u - g.padTop
                 if y < 0 || y >= g.height { continue }
                 for j in 0..<g.outW {
                   let xx = j * g.strideW + v - g.padLeft
                   if xx < 0 || xx >= g.width { continue }
-                  sum += dd[(dPlane + i) * g.outW + j] * xd[(plane + y) * g.width + xx]
+                  part += dd[(dPlane + i) * g.outW + j] * xd[(plane + y) * g.width + xx]
                 }
               }
+              sum = s == 0 ? part : sum + part
             }
             dW[((k * g.channels + c) * g.kernelH + u) * g.kernelW + v] = sum
           }
@@ -284,7 +311,8 @@ public final class Conv2D: Layer {
     return t / stride
   }
 
-  /// dx[n,c,y,x] = Σ_f Σ_u Σ_v δ[n,f,i,j]·W[f,c,u,v] over the windows (i, j) that cover (y, x).
+  /// dx[n,c,y,x] = Σ_u Σ_v (Σ_f δ[n,f,i,j]·W[f,c,u,v]) over the kernel cells (u, v) whose window
+  /// (i, j) covers (y, x): the filters' products per cell, then the cells in (u, v) order.
   static func directInputGradient(_ delta: Tensor, _ w: Tensor, _ g: Kernels.Window, batch n: Int) -> Tensor {
     let f = w.rows
     let (dd, wd) = (delta.data, w.data)
@@ -295,14 +323,15 @@ public final class Conv2D: Layer {
         for y in 0..<g.height {
           for xx in 0..<g.width {
             var sum = 0.0
-            for k in 0..<f {
-              let dPlane = (s * f + k) * g.outH
-              for u in 0..<g.kernelH {
-                guard let i = cover(y, u, pad: g.padTop, stride: g.strideH, out: g.outH) else { continue }
-                for v in 0..<g.kernelW {
-                  guard let j = cover(xx, v, pad: g.padLeft, stride: g.strideW, out: g.outW) else { continue }
-                  sum += dd[(dPlane + i) * g.outW + j] * wd[((k * g.channels + c) * g.kernelH + u) * g.kernelW + v]
+            for u in 0..<g.kernelH {
+              guard let i = cover(y, u, pad: g.padTop, stride: g.strideH, out: g.outH) else { continue }
+              for v in 0..<g.kernelW {
+                guard let j = cover(xx, v, pad: g.padLeft, stride: g.strideW, out: g.outW) else { continue }
+                var cell = 0.0
+                for k in 0..<f {
+                  cell += dd[((s * f + k) * g.outH + i) * g.outW + j] * wd[((k * g.channels + c) * g.kernelH + u) * g.kernelW + v]
                 }
+                sum += cell
               }
             }
             dx[out] = sum
@@ -370,15 +399,15 @@ public final class Conv2D: Layer {
                           template: args.indices.map { "{\($0)}" }.joined(separator: " + "), args: args, result: db.data[k])
       }
     }
-    t.record(name, .backward, "dx", formula: "∂L/∂x[c,y,x] = Σ_f Σ_u Σ_v δ[f,i,j]·W[f,c,u,v] over windows (i,j) covering (y,x)", dx) { index in
+    t.record(name, .backward, "dx", formula: "∂L/∂x[c,y,x] = Σ_u Σ_v Σ_f δ[f,i,j]·W[f,c,u,v] over the windows (i,j) covering (y,x)", dx) { index in
       let xx = index % g.width, y = index / g.width % g.height
       let c = index / (g.width * g.height) % g.channels, s = index / g.inputSize
       var parts: [String] = [], args: [Double] = []
-      for k in 0..<f {
-        for u in 0..<g.kernelH {
-          guard let i = Conv2D.cover(y, u, pad: g.padTop, stride: g.strideH, out: g.outH) else { continue }
-          for v in 0..<g.kernelW {
-            guard let j = Conv2D.cover(xx, v, pad: g.padLeft, stride: g.strideW, out: g.outW) else { continue }
+      for u in 0..<g.kernelH {
+        guard let i = Conv2D.cover(y, u, pad: g.padTop, stride: g.strideH, out: g.outH) else { continue }
+        for v in 0..<g.kernelW {
+          guard let j = Conv2D.cover(xx, v, pad: g.padLeft, stride: g.strideW, out: g.outW) else { continue }
+          for k in 0..<f {
             parts.append("{\(args.count)}·{\(args.count + 1)}")
             args += [delta.data[((s * f + k) * g.outH + i) * g.outW + j], w.data[((k * g.channels + c) * g.kernelH + u) * g.kernelW + v]]
           }

@@ -10,6 +10,7 @@
 /// Cost: no multiply-adds (`multiplyAdds` is 0); (k_h·k_w − 1) comparisons per output.
 public final class MaxPool2D: Layer {
   public static let kind = "max_pool2d"
+  public static let namePrefix = "maxpool"
   public static let keys = ["size", "stride"]
 
   /// Window height k_h and width k_w.
@@ -61,42 +62,19 @@ public final class MaxPool2D: Layer {
     let g = window!, n = x.rows
     precondition(x.count == n * g.inputSize, "\(name): input \(x.shape) is not N×\(g.channels)×\(g.height)×\(g.width)")
     inputShape = x.shape
-    let xd = x.data
-    var a = [Double](repeating: 0, count: n * g.channels * g.positions)  // [N, C, outH, outW]
-    var won = [Int](repeating: 0, count: a.count)
-    var out = 0
-    for plane in 0..<(n * g.channels) {
-      let base = plane * g.height * g.width
-      for i in 0..<g.outH {
-        for j in 0..<g.outW {
-          let first = base + i * g.strideH * g.width + j * g.strideW
-          var best = first, top = xd[first]
-          for u in 0..<g.kernelH {
-            let row = first + u * g.width
-            for v in 0..<g.kernelW where xd[row + v] > top {  // strictly greater: the first of equals stays
-              top = xd[row + v]
-              best = row + v
-            }
-          }
-          a[out] = top
-          won[out] = best
-          out += 1
-        }
-      }
-    }
-    winners = won
-    let result = Tensor(shape: [n, g.channels, g.outH, g.outW], data: a)
-    if let t = step.tracer { traceForward(t, x, result) }
-    return result
+    var a = Tensor(shape: [n, g.channels, g.outH, g.outW])  // [N, C, outH, outW]
+    if winners.count != a.count { winners = [Int](repeating: 0, count: a.count) }
+    Kernels.maxPool(x, g, into: &a, winners: &winners)  // strictly greater: the first of equals stays
+    if let t = step.tracer { traceForward(t, x, a) }
+    return a
   }
 
   public func backward(_ delta: Tensor, _ step: Step) -> Tensor {
     precondition(delta.count == winners.count, "\(name): δ \(delta.shape) does not fit the last output (\(winners.count) values)")
-    var dx = [Double](repeating: 0, count: inputShape.reduce(1, *))  // [N, C, H, W]
-    for (o, w) in winners.enumerated() { dx[w] += delta.data[o] }
-    let result = Tensor(shape: inputShape, data: dx)
-    if let t = step.tracer { traceBackward(t, delta, result) }
-    return result
+    var dx = Tensor(shape: inputShape)  // [N, C, H, W]
+    Kernels.maxPoolBackward(delta, winners: winners, into: &dx)  // dx[winner] += δ
+    if let t = step.tracer { traceBackward(t, delta, dx) }
+    return dx
   }
 
   // MARK: Trace
