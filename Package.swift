@@ -22,7 +22,10 @@ let package = Package(
     .target(
       name: "SheetNet",
       dependencies: ["CBLAS", .product(name: "Yams", package: "Yams")],
-      resources: [.copy("Resources/digits-8x8.csv"), .copy("Resources/iris.csv")]),
+      resources: [.copy("Resources/digits-8x8.csv"), .copy("Resources/iris.csv")],
+      // The engine is numerical code: optimise it in debug builds too, so tests train real
+      // lessons in seconds. (Numbers do not change: no fast-math, no reassociation.)
+      swiftSettings: [.unsafeFlags(["-O"])]),
     // The record of one training step: choosing the step, terminal rendering, JSON, gradient check.
     .target(name: "SheetNetTrace", dependencies: ["SheetNet"]),
     // Cairo through pkg-config; only Sources/CairoKit imports it.

@@ -2,7 +2,8 @@ import Foundation
 
 /// Reads numeric CSV: one sample per line, numeric features and one integer label column.
 ///
-/// A header line is recognised when its first field is not a number. Blank lines are skipped.
+/// A header line is recognised when any field of the first line is not a number (or when
+/// `header` says so). Blank lines are skipped.
 /// Errors name the file and line: a ragged row, a field that is not a number, a label that is
 /// not a whole number ≥ 0.
 public enum CSVData {
@@ -19,7 +20,7 @@ public enum CSVData {
       let line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)
       if line.isEmpty { continue }
       let fields = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-      if rows.isEmpty && headerFields == nil && (header ?? (Double(fields[0]) == nil)) {
+      if rows.isEmpty && headerFields == nil && (header ?? fields.contains { Double($0) == nil }) {
         headerFields = fields
         continue
       }
