@@ -139,13 +139,14 @@ struct ConvLessonTests {
     let tracer = Tracer()
     model.trainStep(x, t, loss: CrossEntropy(), optimizer: SGD(learningRate: 0.1), Step(training: true, tracer: tracer))
     let names = Set(tracer.entries.map(\.name))
-    for name in ["conv2d1.forward.W", "conv2d1.forward.b", "conv2d1.forward.z", "max_pool2d1.forward.a",
-                 "max_pool2d1.forward.winner", "avg_pool2d1.forward.a", "flatten1.forward.a", "conv2d1.backward.delta",
-                 "conv2d1.backward.dW", "conv2d1.backward.db", "conv2d1.backward.dx", "max_pool2d1.backward.dx"] {
+    let (conv, maxPool, avgPool, flatten) = (model.layers[0].name, model.layers[2].name, model.layers[3].name, model.layers[4].name)
+    for name in ["\(conv).forward.W", "\(conv).forward.b", "\(conv).forward.z", "\(maxPool).forward.a",
+                 "\(maxPool).forward.winner", "\(avgPool).forward.a", "\(flatten).forward.a", "\(conv).backward.delta",
+                 "\(conv).backward.dW", "\(conv).backward.db", "\(conv).backward.dx", "\(maxPool).backward.dx"] {
       #expect(names.contains(name), "missing \(name)")
     }
     // Every z cell: 2 channels × 3×3 window products, then the bias; their sum is the value.
-    let z = tracer.entry("conv2d1.forward.z")!
+    let z = try #require(tracer.entry("\(conv).forward.z"))
     for i in 0..<z.value.count {
       let a = z.explain!(i)
       #expect(a.args.count == 2 * 2 * 9 + 1)
@@ -154,24 +155,24 @@ struct ConvLessonTests {
     }
     // Corner cell of sample 1, filter 1: the window's top row and left column read the zero padding.
     #expect(z.explain!(0).args[0] == 0 && z.explain!(0).args[8] == x.data[0])
-    let pool = tracer.entry("max_pool2d1.forward.a")!
+    let pool = try #require(tracer.entry("\(maxPool).forward.a"))
     for i in 0..<pool.value.count {
       let a = pool.explain!(i)
       #expect(a.template == "max({0}, {1}, {2}, {3})" && a.args.max() == a.result)
     }
-    let avg = tracer.entry("avg_pool2d1.forward.a")!
+    let avg = try #require(tracer.entry("\(avgPool).forward.a"))
     for i in 0..<avg.value.count {
       let a = avg.explain!(i)
       #expect(a.template == "({0} + {1})/2" && (a.args[0] + a.args[1]) / 2 == a.result)
     }
     for key in ["dW", "dx"] {
-      let e = tracer.entry("conv2d1.backward.\(key)")!
+      let e = try #require(tracer.entry("\(conv).backward.\(key)"))
       for i in 0..<e.value.count {
         let a = e.explain!(i)
         #expect(abs(productSum(a) - a.result) <= 1e-12 * max(1, abs(a.result)), "\(key) \(i): \(a.template)")
       }
     }
-    let db = tracer.entry("conv2d1.backward.db")!
+    let db = try #require(tracer.entry("\(conv).backward.db"))
     #expect(abs(db.explain!(1).args.reduce(0, +) - db.value.data[1]) <= 1e-12)
     #expect(tracer.firstNonFinite == nil)
   }
@@ -183,17 +184,18 @@ struct ConvLessonTests {
     let tracer = Tracer()
     model.trainStep(randomTensor([5, 4], seed: 1), Tensor(rows: [[1, 0], [0, 1], [1, 0], [1, 0], [0, 1]]),
                     loss: CrossEntropy(), optimizer: SGD(learningRate: 0.1), Step(training: true, tracer: tracer))
-    for name in ["batch_norm1.forward.mean", "batch_norm1.forward.var", "batch_norm1.forward.xhat", "batch_norm1.forward.a",
-                 "batch_norm1.forward.running_mean", "batch_norm1.backward.dgamma", "batch_norm1.backward.dx",
-                 "dropout1.forward.mask", "dropout1.forward.a", "dropout1.backward.dx"] {
+    let (bn, dropout) = (model.layers[1].name, model.layers[2].name)
+    for name in ["\(bn).forward.mean", "\(bn).forward.var", "\(bn).forward.xhat", "\(bn).forward.a",
+                 "\(bn).forward.running_mean", "\(bn).backward.dgamma", "\(bn).backward.dx",
+                 "\(dropout).forward.mask", "\(dropout).forward.a", "\(dropout).backward.dx"] {
       #expect(tracer.entry(name) != nil, "missing \(name)")
     }
-    let a = tracer.entry("batch_norm1.forward.a")!
+    let a = try #require(tracer.entry("\(bn).forward.a"))
     for i in 0..<a.value.count {
       let e = a.explain!(i)
       #expect(e.args[0] * e.args[1] + e.args[2] == e.result)
     }
-    let mean = tracer.entry("batch_norm1.forward.mean")!.explain!(0)
+    let mean = try #require(tracer.entry("\(bn).forward.mean")).explain!(0)
     #expect(abs(mean.args.reduce(0, +) / 5 - mean.result) <= 1e-15)
   }
 }
