@@ -17,6 +17,16 @@ public enum Ticks {
     return (values, step)
   }
 
+  /// Nice ticks, asking for more until there are at least `minimum` of them inside the range.
+  public static func atLeast(_ minimum: Int, _ lower: Double, _ upper: Double, count: Int) -> (values: [Double], step: Double) {
+    var n = count, t = nice(lower, upper, count: n)
+    while t.values.count < minimum && n < 12 {
+      n += 1
+      t = nice(lower, upper, count: n)
+    }
+    return t
+  }
+
   /// A range widened to whole ticks: nice(0.13, 0.91) → (0, 1).
   public static func padded(_ lower: Double, _ upper: Double, count: Int = 5) -> (Double, Double) {
     guard upper > lower else { return (lower - 1, upper + 1) }
@@ -70,8 +80,10 @@ public struct Plot {
   public var xTitle: String, yTitle: String
   /// The series, drawn in order.
   public var series: [Series]
-  /// Tick labels for the y axis, when the default numbers do not suit (e.g. percentages).
-  public var yFormat: ((Double) -> String)? = nil
+  /// Label the y axis in percent (values are fractions).
+  public var percentY = false
+  /// Only whole numbers on the x axis (epochs).
+  public var wholeX = false
 
   /// A chart.
   public init(x: (Double, Double), y: (Double, Double), xTitle: String, yTitle: String, series: [Series], logY: Bool = false) {
@@ -92,19 +104,22 @@ public struct Plot {
     return Point(area.x + tx * area.width, area.maxY - min(max(ty, 0), 1) * area.height)
   }
 
-  /// Draws the chart in `rect` and returns the data area (inside the axes).
+  /// Draws the chart in `rect` and returns the data area (inside the axes). `underlay` paints
+  /// the data area first (an image of the plane); grid lines are then left out.
   @discardableResult
-  public func draw(on canvas: any Canvas, in rect: Rect, theme: Theme) -> Rect {
+  public func draw(on canvas: any Canvas, in rect: Rect, theme: Theme, underlay: ((Rect) -> Void)? = nil) -> Rect {
     let tick = theme.tick, label = theme.label
-    let xt = Ticks.nice(x.lower, x.upper, count: max(2, Int(rect.width / (theme.tickSize * 6))))
+    var xt = Ticks.atLeast(3, x.lower, x.upper, count: max(2, Int(rect.width / (theme.tickSize * 6))))
+    if wholeX && xt.step < 1 { xt = (Array(stride(from: x.lower.rounded(.up), through: x.upper, by: 1)), 1) }
     let yValues: [Double], yLabels: [String]
     if logY {
       yValues = Ticks.decades(y.lower, y.upper).filter { $0 >= y.lower * 0.999 && $0 <= y.upper * 1.001 }
       yLabels = yValues.map { NumberFormat.scientific($0, significant: 1).replacingOccurrences(of: "1×", with: "") }
     } else {
-      let yt = Ticks.nice(y.lower, y.upper, count: max(2, Int(rect.height / (theme.tickSize * 3.5))))
+      let yt = Ticks.atLeast(3, y.lower, y.upper, count: max(2, Int(rect.height / (theme.tickSize * 3.5))))
       yValues = yt.values
-      yLabels = yFormat.map { f in yt.values.map(f) } ?? NumberFormat.ticks(yt.values, step: yt.step)
+      yLabels = percentY ? NumberFormat.ticks(yt.values.map { $0 * 100 }, step: yt.step * 100).map { $0 + "%" }
+        : NumberFormat.ticks(yt.values, step: yt.step)
     }
     let xLabels = NumberFormat.ticks(xt.values, step: xt.step)
     let th = canvas.measure("0", style: tick).height, lh = canvas.measure("Ag", style: label).height
@@ -112,15 +127,19 @@ public struct Plot {
     let pad = theme.tickSize * 0.4
     let lastX = canvas.measure(xLabels.last ?? "", style: tick).width / 2
     let area = rect.inset(top: th / 2, left: (yTitle.isEmpty ? 0 : lh + pad) + yLabelWidth + pad * 2, bottom: th + pad * 2 + (xTitle.isEmpty ? 0 : lh + pad), right: lastX)
-    // Grid and ticks.
+    underlay?(area)
+    let tickLength = underlay == nil ? 0 : pad
+    // Grid (or tick marks outside an underlay) and tick labels.
     for (v, s) in zip(yValues, yLabels) {
       let p = map(x.lower, v, area)
-      canvas.line(Point(area.x, p.y), Point(area.maxX, p.y), Theme.grid, width: theme.hairline)
+      if underlay == nil { canvas.line(Point(area.x, p.y), Point(area.maxX, p.y), Theme.grid, width: theme.hairline) }
+      else { canvas.line(Point(area.x - tickLength, p.y), Point(area.x, p.y), Theme.ink, width: theme.hairline) }
       canvas.text(s, Point(area.x - pad * 1.5, p.y), tick, anchor: .right)
     }
     for (v, s) in zip(xt.values, xLabels) {
       let p = map(v, y.lower, area)
-      canvas.line(Point(p.x, area.y), Point(p.x, area.maxY), Theme.grid, width: theme.hairline)
+      if underlay == nil { canvas.line(Point(p.x, area.y), Point(p.x, area.maxY), Theme.grid, width: theme.hairline) }
+      else { canvas.line(Point(p.x, area.maxY), Point(p.x, area.maxY + tickLength), Theme.ink, width: theme.hairline) }
       canvas.text(s, Point(p.x, area.maxY + pad * 1.5), tick, anchor: .top)
     }
     canvas.stroke(area, Theme.ink, width: theme.hairline)

@@ -35,6 +35,16 @@ public enum NumberFormat {
     return fixed(x, digits: digits)
   }
 
+  /// The fewest digits (up to `significant`) that give `x` back at that precision:
+  /// shortest(0.01) = "0.01", shortest(0.125) = "0.125", shortest(2) = "2".
+  public static func shortest(_ x: Double, significant: Int = 4) -> String {
+    var text = NumberFormat.significant(x, significant)
+    guard text.contains("."), !text.contains("×") else { return text }
+    while text.hasSuffix("0") { text.removeLast() }
+    if text.hasSuffix(".") { text.removeLast() }
+    return text
+  }
+
   /// `m×10ᵉ` with `significant` digits in m: scientific(0.000012345, 3) = "1.23×10⁻⁵".
   public static func scientific(_ x: Double, significant: Int = 3) -> String {
     guard x.isFinite, x != 0 else { return x == 0 ? "0" : fixed(x, digits: 0) }
@@ -67,7 +77,13 @@ public enum NumberFormat {
     guard step > 0, step.isFinite else { return values.map { significant($0) } }
     let largest = values.map(abs).max() ?? 0
     if largest >= 1e5 || (largest > 0 && largest < 1e-3) { return values.map { $0 == 0 ? "0" : scientific($0, significant: 2) } }
-    let digits = max(0, Int(ceil(-log10(step) - 1e-9)))
+    // The fewest decimals that write the step exactly (0.25 needs 2, 0.5 needs 1, 20 needs 0).
+    var digits = 0
+    while digits < 6 {
+      let scaled = step * pow(10.0, Double(digits))
+      if abs(scaled - scaled.rounded()) < 1e-6 * max(1, scaled) { break }
+      digits += 1
+    }
     return values.map { fixed($0, digits: digits) }
   }
 

@@ -7,5 +7,5 @@ struct SheetNetCommand: ParsableCommand {
     commandName: "sheetnet",
     abstract: "Train tiny networks and show every number of a training step.",
     discussion: "Lessons live in Worksheets/; everything a lesson produces goes to Output/<lesson>/.",
-    subcommands: [Train.self, Summary.self, Evaluate.self, Trace.self])
+    subcommands: [Train.self, Summary.self, Evaluate.self, Trace.self, Figure.self])
 }

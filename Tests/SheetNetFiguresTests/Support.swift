@@ -82,3 +82,22 @@ func xmlError(_ bytes: [UInt8]) -> (any Error)? {
   let parser = XMLParser(data: Data(bytes))
   return parser.parse() ? nil : (parser.parserError ?? CocoaError(.fileReadCorruptFile))
 }
+
+/// The lesson `Worksheets/<name>.yaml`, its run built and trained for `epochs` (the lesson's
+/// own count when nil; 0 leaves it as initialised).
+func lessonSource(_ name: String, epochs: Int? = nil) throws -> FigureSource {
+  let lesson = try Lesson.load(packagePath("Worksheets/\(name).yaml"))
+  if lesson.data.dataset == "none" { return try FigureSource(lessonWithoutData: lesson, seed: nil) }
+  let run = try LessonRun(lesson)
+  if let epochs { run.trainer.epochs = epochs }
+  if run.trainer.epochs > 0 { try run.train() }
+  return FigureSource(run: run)
+}
+
+/// Options for a page size.
+func options(_ theme: Theme = .slide, trained: Bool = true) -> FigureOptions {
+  var o = FigureOptions()
+  o.theme = theme
+  o.trained = trained
+  return o
+}

@@ -1,0 +1,222 @@
+import SheetNet
+
+/// The figures `sheetnet figure` can draw.
+public enum FigureKind: String, CaseIterable, Sendable {
+  /// One convolution window at several positions, its products and sum written out.
+  case convStep = "conv-step"
+  /// ReLU, LeakyReLU, sigmoid and tanh with their slopes and the lesson's pre-activations.
+  case activations
+  /// A sample through every conv and pool layer, one map per channel.
+  case featureMaps = "feature-maps"
+  /// First-layer kernels as images, and the inputs that most excite each class.
+  case filters
+  /// Saliency, each weight grid beside its gradient and update, gradient norms over training.
+  case gradients
+  /// Neurons and edges coloured by the weights (dense), or a block diagram (conv).
+  case architecture
+  /// Loss and accuracy per epoch, training and validation.
+  case training
+  /// The classifier's regions over a 2-D input, with one small map per hidden neuron.
+  case decisionBoundary = "decision-boundary"
+  /// The confusion matrix on the test split.
+  case confusion
+  /// A tiny network's traced step as a computation graph, value and gradient in every node.
+  case graph
+
+  /// One line for `--help`.
+  public var summary: String {
+    switch self {
+    case .convStep: "a convolution window's products and sum at several positions"
+    case .activations: "activation functions, their slopes and the lesson's pre-activations"
+    case .featureMaps: "a sample through every conv and pool layer, one map per channel"
+    case .filters: "first-layer kernels and the inputs that most excite each class"
+    case .gradients: "saliency, weights beside gradients and updates, gradient norms"
+    case .architecture: "neurons and edges coloured by weight, or a conv block diagram"
+    case .training: "loss and accuracy curves, training and validation"
+    case .decisionBoundary: "class regions over a 2-D input and one map per hidden neuron"
+    case .confusion: "the confusion matrix on the test split"
+    case .graph: "a tiny network's step as a computation graph"
+    }
+  }
+
+  /// Whether the figure shows the trained network (false: it shows the first step or needs no
+  /// weights at all).
+  public var needsTraining: Bool {
+    switch self {
+    case .graph: false
+    default: true
+    }
+  }
+
+  /// Whether `--untrained` makes sense (figures of a history need the training itself).
+  public var allowsUntrained: Bool { self != .training && self != .confusion && self != .graph }
+}
+
+/// What a figure is drawn for and how: the page, and the kind-specific choices.
+public struct FigureOptions: Sendable {
+  /// Slide or print.
+  public var theme: Theme = .slide
+  /// A layer by name (`conv1`) or 1-based position, for kinds that show one layer.
+  public var layer: String? = nil
+  /// The sample shown (1-based, in the evaluation split; the training split for `graph`).
+  public var sample: Int = 1
+  /// How many window positions `conv-step` draws.
+  public var positions: Int = 3
+  /// False with `--untrained`: draw the network as initialised.
+  public var trained = true
+
+  /// Default options.
+  public init() {}
+}
+
+/// A lesson as the figures see it: the lesson, its run (nil for a summary-only lesson without
+/// data) and its network.
+public struct FigureSource {
+  /// The lesson.
+  public let lesson: Lesson
+  /// Data, split, model, history; nil when the lesson has no data (`dataset: none`).
+  public let run: LessonRun?
+  /// The network (the run's, or built from the lesson alone).
+  public let model: Sequential
+
+  /// A source with data.
+  public init(run: LessonRun) {
+    self.lesson = run.lesson
+    self.run = run
+    self.model = run.model
+  }
+
+  /// A lesson without data: only its network, built with `seed` (or the lesson's).
+  public init(lessonWithoutData lesson: Lesson, seed: UInt64?) throws(FigureError) {
+    self.lesson = lesson
+    self.run = nil
+    var rng = SeededGenerator(seed: seed ?? lesson.seed)
+    do {
+      self.model = try lesson.makeModel(inputShape: lesson.data.shape ?? [], rng: &rng)
+    } catch {
+      throw .lesson(error.description)
+    }
+  }
+
+  /// The run, or a refusal naming what the figure needs.
+  func requireRun(_ kind: FigureKind) throws(FigureError) -> LessonRun {
+    guard let run else {
+      throw .notApplicable("\(kind.rawValue) needs data, but \(lesson.path) has none (dataset: none); only `architecture` draws it")
+    }
+    return run
+  }
+
+  /// The lesson's name for titles: `xor`.
+  var name: String { lesson.name }
+}
+
+/// Checks and builds figures of each kind.
+public enum Catalogue {
+  /// Throws when `kind` does not apply to the lesson, before any training is spent on it.
+  public static func check(_ kind: FigureKind, _ source: FigureSource, _ options: FigureOptions) throws(FigureError) {
+    if !options.trained && !kind.allowsUntrained {
+      throw .option("\(kind.rawValue) shows \(kind == .graph ? "the first training step" : "the result of training"); drop --untrained")
+    }
+    if kind != .architecture { _ = try source.requireRun(kind) }
+    switch kind {
+    case .activations: try Figure.checkActivations(source)
+    case .training: try Figure.checkTraining(source)
+    case .confusion: try Figure.checkConfusion(source)
+    case .architecture: break
+    case .decisionBoundary: try Figure.checkDecisionBoundary(source)
+    case .gradients: try Figure.checkGradients(source, options)
+    case .filters: try Figure.checkFilters(source)
+    case .graph: try Figure.checkGraph(source, options)
+    case .convStep: try Figure.checkConvStep(source, options)
+    case .featureMaps: try Figure.checkFeatureMaps(source, options)
+    }
+  }
+
+  /// The figures of `kind` (one or several pages), from the source as it is now (trained or not).
+  public static func make(_ kind: FigureKind, _ source: FigureSource, _ options: FigureOptions) throws(FigureError) -> [Figure] {
+    try check(kind, source, options)
+    switch kind {
+    case .activations: return [try Figure.activations(source, options)]
+    case .training: return [try Figure.training(source, options)]
+    case .confusion: return [try Figure.confusion(source, options)]
+    case .architecture: return [Figure.architecture(source, options)]
+    case .decisionBoundary: return [try Figure.decisionBoundary(source, options)]
+    case .gradients: return try Figure.gradients(source, options)
+    case .filters: return try Figure.filters(source, options)
+    case .graph: return [try Figure.graph(source, options)]
+    case .convStep: return try Figure.convSteps(source, options)
+    case .featureMaps: return [try Figure.featureMaps(source, options)]
+    }
+  }
+}
+
+// MARK: Helpers shared by the catalogue
+
+extension Figure {
+  /// The title suffix naming the lesson and its state: "xor, trained 1000 epochs".
+  static func state(_ source: FigureSource, _ options: FigureOptions) -> String {
+    guard let run = source.run else { return source.name }
+    let epochs = run.history.epochs.count
+    if !options.trained || epochs == 0 { return "\(source.name), as initialised (seed \(run.seed))" }
+    return "\(source.name), after \(NumberFormat.integer(epochs)) epoch\(epochs == 1 ? "" : "s")"
+  }
+
+  /// Channels, height and width when one sample is an image: a C×H×W input, or a flat input of
+  /// a square number (≥ 16) of pixels such as the 8×8 digits.
+  static func imageShape(_ inputShape: [Int]) -> (channels: Int, height: Int, width: Int)? {
+    if inputShape.count == 3 { return (inputShape[0], inputShape[1], inputShape[2]) }
+    if inputShape.count == 2 { return (1, inputShape[0], inputShape[1]) }
+    if inputShape.count == 1, inputShape[0] >= 16 {
+      let side = Int(Double(inputShape[0]).squareRoot().rounded())
+      if side * side == inputShape[0] { return (1, side, side) }
+    }
+    return nil
+  }
+
+  /// The layer named by `--layer` (a name or a 1-based position) among `candidates`, or the
+  /// first candidate.
+  static func pick(_ layer: String?, in model: Sequential, among candidates: [any Layer], what: String) throws(FigureError) -> any Layer {
+    guard let first = candidates.first else { throw .notApplicable("the network has no \(what)") }
+    guard let layer else { return first }
+    let found = model.layer(named: layer) ?? Int(layer).flatMap { $0 >= 1 && $0 <= model.layers.count ? model.layers[$0 - 1] : nil }
+    guard let found, candidates.contains(where: { $0 === found }) else {
+      let names = candidates.map(\.name).joined(separator: ", ")
+      throw .option("--layer \(layer) is not one of the \(what) of this network; choose one of \(names)")
+    }
+    return found
+  }
+
+  /// The activations with the course's names, in the order figures show them.
+  static let activationPanels: [(kind: String, title: String)] = [
+    ("relu", "ReLU"), ("leaky_relu", "LeakyReLU"), ("sigmoid", "σ (sigmoid)"), ("tanh", "tanh"),
+  ]
+
+  /// Class probabilities of network outputs: softmax rows as they are, a single sigmoid output as
+  /// (1 − p, p), raw scores through softmax (or σ for one output).
+  static func probabilities(_ y: Tensor, model: Sequential) -> [[Double]] {
+    let k = y.columns
+    let last = model.layers.last
+    return (0..<y.rows).map { n in
+      let row = Array(y.data[n * k..<(n + 1) * k])
+      if k == 1 {
+        let p = last is Sigmoid ? row[0] : Sigmoid.sigma(row[0])
+        return [1 - p, p]
+      }
+      if last is Softmax { return row }
+      return Softmax.probabilities(Tensor(shape: [1, k], data: row)).data
+    }
+  }
+
+  /// The network's outputs for `x` in evaluation mode, with every layer's cache holding this batch.
+  static func forwardAll(_ model: Sequential, _ x: Tensor) -> Tensor {
+    model.forward(x, Step(training: false))
+  }
+
+  /// The sample `--sample` (1-based) of `data`, or an option error naming the range.
+  static func sampleIndex(_ options: FigureOptions, in data: Dataset, split: String) throws(FigureError) -> Int {
+    guard options.sample >= 1 && options.sample <= data.count else {
+      throw .option("--sample must be between 1 and \(data.count), the samples of the \(split) split")
+    }
+    return options.sample - 1
+  }
+}
