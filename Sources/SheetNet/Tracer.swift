@@ -129,7 +129,7 @@ public func elementLabel(_ symbol: String, _ shape: [Int], _ i: Int, batch: Bool
   index.reverse()
   if batch && shape.count >= 2 && shape[0] == 1 { index.removeFirst() }
   if index.isEmpty { return symbol }
-  if index.count <= 2 && index.allSatisfy({ $0 < 9 }) {
+  if index.count <= 2 {
     return symbol + index.map { subscripted($0 + 1) }.joined(separator: ",")
   }
   return symbol + "[" + index.map { String($0 + 1) }.joined(separator: ",") + "]"

@@ -60,7 +60,7 @@ public struct TraceText {
       default: return nil
       }
     }
-    out.append("loss \(run.loss.kind) · optimizer \(run.optimizer.kind) (\(hyper.joined(separator: ", "))) · η is the learning rate")
+    out += wrap("loss \(run.loss.kind) · optimizer \(run.optimizer.kind) (\(hyper.joined(separator: ", "))) · η is the learning rate", indent: "")
     var current: Phase? = nil
     for entry in traced.entries(phase: phase, layer: layer) {
       if entry.phase != current {
@@ -170,13 +170,16 @@ public struct TraceText {
       }
     } else if t.rank >= 2 {
       let rows = min(t.rows, 64), cols = t.columns
-      guard cols <= max(width - 8, 16) / (unicode ? 2 : 1) * 2 else { return ["(too wide for a heatmap: \(cols) columns)"] }
+      guard cols <= max(width - 8, 16) else { return ["(too wide for a heatmap: \(cols) columns)"] }
       maps.append(("rows 1…\(rows) of \(t.rows)", rows, cols, Array(t.data[0..<(rows * cols)])))
     } else {
       return []
     }
     var out: [String] = []
-    let perRow = max(1, (width - 4) / ((maps.first?.cols ?? 1) * (unicode ? 2 : 1) + 3))
+    let widest = maps.map(\.cols).max() ?? 1
+    // Two characters a cell (square-looking) when that fits the line, one otherwise.
+    let cellWidth = (color || unicode) && widest * 2 <= width - 8 ? 2 : 1
+    let perRow = max(1, (width - 4) / (widest * cellWidth + 3))
     for start in stride(from: 0, to: maps.count, by: perRow) {
       let group = Array(maps[start..<min(start + perRow, maps.count)])
       let height = group.map(\.rows).max() ?? 0
@@ -186,7 +189,7 @@ public struct TraceText {
           var cells = ""
           let lo = m.values.min() ?? 0, hi = m.values.max() ?? 0
           for c in 0..<m.cols {
-            cells += r < m.rows ? cell(m.values[r * m.cols + c], lo: lo, hi: hi) : String(repeating: " ", count: unicode ? 2 : 1)
+            cells += r < m.rows ? cell(m.values[r * m.cols + c], lo: lo, hi: hi, width: cellWidth) : String(repeating: " ", count: cellWidth)
           }
           line += cells + "   "
         }
@@ -197,7 +200,7 @@ public struct TraceText {
     return out
   }
 
-  func cell(_ v: Double, lo: Double, hi: Double) -> String {
+  func cell(_ v: Double, lo: Double, hi: Double, width: Int) -> String {
     let signed = lo < 0 && hi > 0
     let span = signed ? max(-lo, hi) : hi - lo
     let f = span > 0 ? (signed ? v / span : (v - lo) / span) : 0  // [−1, 1] or [0, 1]
@@ -210,15 +213,19 @@ public struct TraceText {
         let g = Int(40 + 215 * f)
         rgb = (g, g, g)
       }
-      return "\u{1B}[48;2;\(rgb.0);\(rgb.1);\(rgb.2)m  \u{1B}[0m"
+      return "\u{1B}[48;2;\(rgb.0);\(rgb.1);\(rgb.2)m\(String(repeating: " ", count: width))\u{1B}[0m"
     }
-    if unicode {
+    if unicode && !signed {
       let shades = [" ", "░", "▒", "▓", "█"]
       let k = min(4, Int(abs(f) * 4.999))
-      return String(repeating: shades[k], count: 2)
+      return String(repeating: shades[k], count: width)
     }
     let ramp = Array(" .:-=+*#%@")
-    if signed { return f < -0.05 ? (f < -0.5 ? "=" : "-") : (f > 0.05 ? (f > 0.5 ? "#" : "+") : ".") }
+    if signed {
+      // Without colour the sign needs its own glyphs: = strongly and - mildly negative, + and # positive.
+      let glyph = f < -0.05 ? (f < -0.5 ? "=" : "-") : (f > 0.05 ? (f > 0.5 ? "#" : "+") : ".")
+      return String(repeating: glyph, count: width)
+    }
     return String(ramp[min(9, Int(f * 9.999))])
   }
 
