@@ -19,13 +19,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 BENCH = os.path.join(ROOT, ".build-release", "release", "sheetnet-bench")
 
-# The training steps compared, by the case id every script uses. The CNN cases go here too
-# once sheetnet-bench and the reference scripts time them (e.g. "step/cnn-digits").
+# The training steps compared: (SheetNet case id, reference case id, label). The CNN cases go
+# here too once sheetnet-bench and the reference scripts time them (e.g. "step/cnn-digits").
 STEP_CASES = [
-    ("step/mlp-64-32-10", "MLP 64-32-10, digits, batch 32, SGD"),
-    ("step/mlp-64-32-10-adam", "MLP 64-32-10, digits, batch 32, Adam"),
-    ("step/mlp-784-128-10", "MLP 784-128-10, random, batch 64, SGD"),
-    ("step/mlp-784-128-10-adam", "MLP 784-128-10, random, batch 64, Adam"),
+    ("step/mlp-64-32-10", "step/mlp-64-32-10", "MLP 64-32-10, digits, batch 32, SGD"),
+    ("step/mlp-64-32-10-adam", "step/mlp-64-32-10-adam", "MLP 64-32-10, digits, batch 32, Adam"),
+    ("step/mlp-784-128-10", "step/mlp-784-128-10", "MLP 784-128-10, random, batch 64, SGD"),
+    ("step/mlp-784-128-10-adam", "step/mlp-784-128-10-adam", "MLP 784-128-10, random, batch 64, Adam"),
+    ("step/mlp-784-128-10/swift", "step/mlp-784-128-10", "  the same, SheetNet with pure-Swift products only"),
 ]
 
 # Matrix products n×n·n×n: (column title, script, case id pattern) read as GFLOP/s.
@@ -42,8 +43,8 @@ REFERENCES = [("numpy", "NumPy", "numpy_mlp.py"), ("torch", "PyTorch", "torch_ml
 
 def run(command, env):
     """Runs a benchmark that prints JSON; returns the parsed report (or one that says why not)."""
-    print("  running " + " ".join(os.path.relpath(c, ROOT) if os.path.isabs(c) else c for c in command),
-          file=sys.stderr, flush=True)
+    shown = ["python3" if c == sys.executable else os.path.relpath(c, ROOT) if os.path.isabs(c) else c for c in command]
+    print("running " + " ".join(shown), file=sys.stderr, flush=True)
     done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
     if done.returncode != 0:
         return {"skipped": f"exited with status {done.returncode}: {done.stderr.strip()[-500:]}", "cases": [], "meta": {}}
@@ -86,18 +87,18 @@ def main():
             print(f"  {name}: {meta}")
 
     present = [(key, name) for key, name, _ in REFERENCES if cases[key]]
-    width = max(len(label) for _, label in STEP_CASES) + 2
+    width = max(len(label) for _, _, label in STEP_CASES) + 2
     print()
     print("Training step, ms per step (median); ratio = reference ms / SheetNet ms, > 1: SheetNet faster")
     header = f"  {'case':<{width}}{'SheetNet':>10}"
     for _, name in present:
         header += f"{name:>10}{'ratio':>8}"
     print(header)
-    for case_id, label in STEP_CASES:
+    for case_id, reference_id, label in STEP_CASES:
         mine = cases["sheetnet"].get(case_id)
         line = f"  {label:<{width}}{number(mine, 'median', '.4f'):>10}"
         for key, _ in present:
-            ref = cases[key].get(case_id)
+            ref = cases[key].get(reference_id)
             ratio = f"{ref['median'] / mine['median']:.2f}×" if ref and mine else "—"
             line += f"{number(ref, 'median', '.4f'):>10}{ratio:>8}"
         print(line)

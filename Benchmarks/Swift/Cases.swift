@@ -19,12 +19,11 @@ func allCases() -> [BenchCase] {
     cases.append(gemm(id: "gemm/\(n)/swift", label: "n = \(n), pure Swift", m: n, n: n, k: n, path: .swift))
     cases.append(gemm(id: "gemm/\(n)/blas", label: "n = \(n), OpenBLAS", m: n, n: n, k: n, path: .blas))
   }
-  // The three products of a 64→32 dense layer at batch 32: z = x·Wᵀ, dW = δᵀ·x, dx = δ·W.
-  for (name, m, n, k, ta, tb) in [("x·Wᵀ 32×64·(32×64)ᵀ", 32, 32, 64, false, true), ("δᵀ·x (32×32)ᵀ·32×64", 32, 64, 32, true, false),
-                                  ("δ·W 32×32·32×64", 32, 64, 32, false, false)] {
-    let key = "\(m)x\(n)x\(k)\(ta ? "-ta" : "")\(tb ? "-tb" : "")"
-    cases.append(gemm(id: "gemm/\(key)/swift", label: "\(name), pure Swift", m: m, n: n, k: k, ta: ta, tb: tb, path: .swift))
-    cases.append(gemm(id: "gemm/\(key)/blas", label: "\(name), OpenBLAS", m: m, n: n, k: k, ta: ta, tb: tb, path: .blas))
+  // The three products of a dense layer: z = x·Wᵀ, dW = δᵀ·x, dx = δ·W (64→32 at batch 32, the
+  // digits MLP's first layer, and 784→128 at batch 64).
+  for p in layerProducts {
+    cases.append(gemm(id: "gemm/\(p.key)/swift", label: "\(p.label), pure Swift", m: p.m, n: p.n, k: p.k, ta: p.ta, tb: p.tb, path: .swift))
+    cases.append(gemm(id: "gemm/\(p.key)/blas", label: "\(p.label), OpenBLAS", m: p.m, n: p.n, k: p.k, ta: p.ta, tb: p.tb, path: .blas))
   }
   return cases
 }
@@ -36,10 +35,27 @@ func allRatios() -> [Ratio] {
     Ratio(id: "step/mlp-784-128-10/swift-vs-automatic", label: "MLP 784-128-10 step: all pure Swift / default paths", numerator: "step/mlp-784-128-10/swift", denominator: "step/mlp-784-128-10"),
   ] + [64, 128, 256].map { n in
     Ratio(id: "gemm/\(n)/swift-vs-blas", label: "pure Swift / OpenBLAS GFLOP/s, n = \(n)", numerator: "gemm/\(n)/swift", denominator: "gemm/\(n)/blas")
-  } + ["32x32x64-tb", "32x64x32-ta", "32x64x32"].map { key in
-    Ratio(id: "gemm/\(key)/swift-vs-blas", label: "pure Swift / OpenBLAS, \(key)", numerator: "gemm/\(key)/swift", denominator: "gemm/\(key)/blas")
+  } + layerProducts.map { p in
+    Ratio(id: "gemm/\(p.key)/swift-vs-blas", label: "pure Swift / OpenBLAS, \(p.label)", numerator: "gemm/\(p.key)/swift", denominator: "gemm/\(p.key)/blas")
   }
 }
+
+/// One product of a dense layer's step: op(A) m×k, op(B) k×n.
+struct LayerProduct {
+  var label: String, m: Int, n: Int, k: Int, ta = false, tb = false
+  /// `32x64x32-ta`: m x n x k and the transposes.
+  var key: String { "\(m)x\(n)x\(k)\(ta ? "-ta" : "")\(tb ? "-tb" : "")" }
+}
+
+/// z = x·Wᵀ, dW = δᵀ·x and dx = δ·W of a 64→32 layer at batch 32 and a 784→128 layer at batch 64.
+let layerProducts: [LayerProduct] = [
+  LayerProduct(label: "x·Wᵀ 32×64·(32×64)ᵀ", m: 32, n: 32, k: 64, tb: true),
+  LayerProduct(label: "δᵀ·x (32×32)ᵀ·32×64", m: 32, n: 64, k: 32, ta: true),
+  LayerProduct(label: "δ·W 32×32·32×64", m: 32, n: 64, k: 32),
+  LayerProduct(label: "x·Wᵀ 64×784·(128×784)ᵀ", m: 64, n: 128, k: 784, tb: true),
+  LayerProduct(label: "δᵀ·x (64×128)ᵀ·64×784", m: 128, n: 784, k: 64, ta: true),
+  LayerProduct(label: "δ·W 64×128·128×784", m: 64, n: 784, k: 128),
+]
 
 /// A training step of Dense(w₀) ReLU … Dense(w_last) Softmax with cross-entropy, cycling
 /// through pre-gathered batches so the timing holds the step alone.

@@ -77,13 +77,13 @@ public enum Kernels {
   /// values it broadcasts; each case of transposes maps onto that:
   ///
   ///     A·B    Y = B              X = A                       C as computed
-  ///     Aᵀ·B   Y = B              X = Aᵀ (4-row blocks packed when K ≥ 64)
+  ///     Aᵀ·B   Y = B              X = Aᵀ (copied into 4-row blocks when K ≥ 64)
   ///     Aᵀ·Bᵀ  Y = A              X = B                       C transposed (Cᵀ = B·A)
   ///     A·Bᵀ   Y = panels of Bᵀ, or of Aᵀ with C transposed: whichever pads less
   ///
   /// Y is copied into contiguous K×8 panels when K ≥ 64 and more than 8 rows reuse it (power-of-two
   /// strides would otherwise fight over the same cache sets); smaller products read it in place.
-  /// Cost: 2·M·N·K flops plus copies of at most one operand.
+  /// Cost: 2·M·N·K flops plus at most one copy of each operand (M·K + K·N moves).
   private static func swiftGEMM(
     _ a: Tensor, _ ta: Bool, _ b: Tensor, _ tb: Bool, _ c: inout Tensor,
     _ m: Int, _ n: Int, _ k: Int, _ lda: Int, _ ldb: Int, _ accumulate: Bool
