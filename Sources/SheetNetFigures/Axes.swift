@@ -84,6 +84,8 @@ public struct Plot {
   public var percentY = false
   /// Only whole numbers on the x axis (epochs).
   public var wholeX = false
+  /// No y ticks or labels (bar charts label their bars instead).
+  public var hideY = false
 
   /// A chart.
   public init(x: (Double, Double), y: (Double, Double), xTitle: String, yTitle: String, series: [Series], logY: Bool = false) {
@@ -112,7 +114,10 @@ public struct Plot {
     var xt = Ticks.atLeast(3, x.lower, x.upper, count: max(2, Int(rect.width / (theme.tickSize * 6))))
     if wholeX && xt.step < 1 { xt = (Array(stride(from: x.lower.rounded(.up), through: x.upper, by: 1)), 1) }
     let yValues: [Double], yLabels: [String]
-    if logY {
+    if hideY {
+      yValues = []
+      yLabels = []
+    } else if logY {
       yValues = Ticks.decades(y.lower, y.upper).filter { $0 >= y.lower * 0.999 && $0 <= y.upper * 1.001 }
       yLabels = yValues.map { NumberFormat.scientific($0, significant: 1).replacingOccurrences(of: "1×", with: "") }
     } else {

@@ -26,14 +26,14 @@ public enum FigureKind: String, CaseIterable, Sendable {
   /// One line for `--help`.
   public var summary: String {
     switch self {
-    case .convStep: "a convolution window's products and sum at several positions"
-    case .activations: "activation functions, their slopes and the lesson's pre-activations"
-    case .featureMaps: "a sample through every conv and pool layer, one map per channel"
-    case .filters: "first-layer kernels and the inputs that most excite each class"
-    case .gradients: "saliency, weights beside gradients and updates, gradient norms"
-    case .architecture: "neurons and edges coloured by weight, or a conv block diagram"
+    case .convStep: "a conv window's products and sum at several positions"
+    case .activations: "activation functions, slopes and the lesson's z values"
+    case .featureMaps: "a sample through each conv and pool layer, per channel"
+    case .filters: "first-layer kernels; inputs that most excite each class"
+    case .gradients: "saliency; weights beside gradients and updates; norms"
+    case .architecture: "neurons and edges coloured by weight, or conv blocks"
     case .training: "loss and accuracy curves, training and validation"
-    case .decisionBoundary: "class regions over a 2-D input and one map per hidden neuron"
+    case .decisionBoundary: "class regions of a 2-D input; a map per hidden neuron"
     case .confusion: "the confusion matrix on the test split"
     case .graph: "a tiny network's step as a computation graph"
     }

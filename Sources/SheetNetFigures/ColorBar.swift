@@ -16,8 +16,14 @@ public struct ColorBar {
     self.title = title
   }
 
+  /// Nice ticks, at least three when the bar is tall enough for them; on a short bar its two ends.
   private func ticks(_ height: Double, _ theme: Theme) -> [(Double, String)] {
-    let t = Ticks.nice(scale.lower, scale.upper, count: max(2, min(6, Int(height / (theme.tickSize * 2.2)))))
+    let room = Int(height / (theme.tickSize * 2.2))
+    guard room >= 3 else {
+      let ends = [scale.lower, scale.upper]
+      return Array(zip(ends, ends.map { NumberFormat.significant($0, 2) }))
+    }
+    let t = Ticks.atLeast(3, scale.lower, scale.upper, count: min(6, room))
     return Array(zip(t.values, NumberFormat.ticks(t.values, step: t.step)))
   }
 
