@@ -1,8 +1,8 @@
 """Timing and data shared by the Python reference benchmarks (numpy_mlp.py, torch_mlp.py).
 
 Measures the way sheetnet-bench does (Benchmarks/Swift/Harness.swift): warm up for 0.2 s,
-calibrate so one repetition lasts about 20 ms, take 15 repetitions and report the median
-milliseconds per iteration, on this thread's CPU time (time.thread_time, CLOCK_THREAD_CPUTIME_ID;
+calibrate so one repetition lasts about 20 ms, take 15 repetitions (interleaved across cases)
+and report the median milliseconds per iteration, on this thread's CPU time (time.thread_time, CLOCK_THREAD_CPUTIME_ID;
 BLAS runs on this one thread) or with --wall on the wall clock. Case ids match sheetnet-bench's
 so compare.py can pair them.
 """
@@ -33,31 +33,47 @@ class Settings:
         self.clock_name = "wall-clock time" if self.wall else "thread CPU time"
 
 
-def measure(case_id, label, body, settings, flops=None):
-    """Times body() and returns a dict shaped like sheetnet-bench's JSON cases."""
+class Case:
+    """One thing to time: body() runs one iteration; flops (per iteration) gives GFLOP/s."""
+
+    def __init__(self, case_id, label, body, flops=None):
+        self.id, self.label, self.body, self.flops = case_id, label, body, flops
+
+
+def measure_all(cases, settings):
+    """Warms up and calibrates every case, then times the repetitions interleaved round-robin
+    (as sheetnet-bench does), one untimed iteration before each. Returns dicts shaped like
+    sheetnet-bench's JSON cases."""
     clock = settings.clock
-    start, done = clock(), 0
-    while done < 3 or clock() - start < settings.warm_up_seconds:
-        body()
-        done += 1
-    start, probe = clock(), 0
-    while probe < 1 or clock() - start < settings.repetition_seconds / 4:
-        body()
-        probe += 1
-    per_iteration = max(clock() - start, 1e-9) / probe
-    inner = max(1, int(settings.repetition_seconds / per_iteration))
-    times = []
+    inner = []
+    for case in cases:
+        start, done = clock(), 0
+        while done < 3 or clock() - start < settings.warm_up_seconds:
+            case.body()
+            done += 1
+        start, probe = clock(), 0
+        while probe < 1 or clock() - start < settings.repetition_seconds / 4:
+            case.body()
+            probe += 1
+        per_iteration = max(clock() - start, 1e-9) / probe
+        inner.append(max(1, int(settings.repetition_seconds / per_iteration)))
+    times = [[] for _ in cases]
     for _ in range(settings.repetitions):
-        t0 = clock()
-        for _ in range(inner):
-            body()
-        times.append((clock() - t0) / inner * 1e3)
-    median = statistics.median(times)
-    result = {"id": case_id, "label": label, "median": median, "min": min(times), "max": max(times),
-              "repetitions": settings.repetitions, "iterationsPerRepetition": inner}
-    if flops is not None:
-        result["gflops"] = flops / (median * 1e-3) / 1e9
-    return result
+        for i, case in enumerate(cases):
+            case.body()
+            t0 = clock()
+            for _ in range(inner[i]):
+                case.body()
+            times[i].append((clock() - t0) / inner[i] * 1e3)
+    results = []
+    for case, runs, n in zip(cases, times, inner):
+        median = statistics.median(runs)
+        result = {"id": case.id, "label": case.label, "median": median, "min": min(runs), "max": max(runs),
+                  "repetitions": settings.repetitions, "iterationsPerRepetition": n}
+        if case.flops is not None:
+            result["gflops"] = case.flops / (median * 1e-3) / 1e9
+        results.append(result)
+    return results
 
 
 def load_digits(np):

@@ -5,13 +5,17 @@ Runs `.build-release/release/sheetnet-bench --json` (build it with `make bench`)
 numpy_mlp.py and torch_mlp.py with --json, and prints the cases side by side with ratios
 (reference ms / SheetNet ms: above 1 means SheetNet is faster).
 
-    python3 Benchmarks/compare.py [--quick] [--repetitions N] [--wall]
+    python3 Benchmarks/compare.py [--rounds N] [--quick] [--repetitions N] [--wall]
+
+Each program runs N times (default 3), taking turns; a case's number is the median of its
+per-round medians.
 
 `make bench-compare` runs it. BLAS runs on one thread (OPENBLAS_NUM_THREADS=1); any
 OPENBLAS_CORETYPE in the environment is passed on unchanged.
 """
 import json
 import os
+import statistics
 import subprocess
 import sys
 
@@ -54,6 +58,17 @@ def run(command, env):
         return {"skipped": "printed no JSON: " + done.stdout.strip()[-300:], "cases": [], "meta": {}}
 
 
+def combined(measured):
+    """One case over several rounds: the median of the medians (and of GFLOP/s), the least min."""
+    result = dict(measured[0])
+    result["median"] = statistics.median(c["median"] for c in measured)
+    result["min"] = min(c["min"] for c in measured)
+    if all("gflops" in c for c in measured):
+        result["gflops"] = statistics.median(c["gflops"] for c in measured)
+    result["rounds"] = len(measured)
+    return result
+
+
 def number(case, field, spec):
     """case[field] formatted, or a dash when the case or the field is missing."""
     return format(case[field], spec) if case and field in case else "—"
@@ -70,11 +85,22 @@ def main():
     if not os.access(BENCH, os.X_OK):
         sys.exit(f"{os.path.relpath(BENCH, ROOT)} is missing; build it with `make bench` (or run `make bench-compare`)")
 
+    rounds = int(args[args.index("--rounds") + 1]) if "--rounds" in args else 3
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
-    reports = {"sheetnet": run([BENCH, "--json"] + passed, env)}
+    commands = {"sheetnet": [BENCH, "--json"] + passed}
     for key, _, script in REFERENCES:
-        reports[key] = run([sys.executable, os.path.join(HERE, script), "--json"] + passed, env)
-    cases = {key: {c["id"]: c for c in report.get("cases", [])} for key, report in reports.items()}
+        commands[key] = [sys.executable, os.path.join(HERE, script), "--json"] + passed
+    # The programs take turns, `rounds` times, so that a passing load on the machine hits them
+    # alike; each case keeps the median of its per-round medians.
+    reports, runs = {}, {key: {} for key in commands}
+    for _ in range(max(rounds, 1)):
+        for key, command in commands.items():
+            if "skipped" in reports.get(key, {}):
+                continue
+            reports[key] = run(command, env)
+            for c in reports[key].get("cases", []):
+                runs[key].setdefault(c["id"], []).append(c)
+    cases = {key: {case_id: combined(measured) for case_id, measured in by_id.items()} for key, by_id in runs.items()}
 
     print()
     print("Conditions")
@@ -89,7 +115,7 @@ def main():
     present = [(key, name) for key, name, _ in REFERENCES if cases[key]]
     width = max(len(label) for _, _, label in STEP_CASES) + 2
     print()
-    print("Training step, ms per step (median); ratio = reference ms / SheetNet ms, > 1: SheetNet faster")
+    print(f"Training step, ms per step (median of {rounds} rounds' medians); ratio = reference ms / SheetNet ms, > 1: SheetNet faster")
     header = f"  {'case':<{width}}{'SheetNet':>10}"
     for _, name in present:
         header += f"{name:>10}{'ratio':>8}"

@@ -85,7 +85,7 @@ class MLP:
             p -= self.lr * (m / c1) / (np.sqrt(s / c2) + eps)
 
 
-def step_case(case_id, label, sizes, batch, digits, optimizer, learning_rate, settings):
+def step_case(case_id, label, sizes, batch, digits, optimizer, learning_rate):
     if digits:
         x, labels = bc.load_digits(np)
     else:
@@ -99,15 +99,14 @@ def step_case(case_id, label, sizes, batch, digits, optimizer, learning_rate, se
         state["next"] = (state["next"] + 1) % len(data)
         model.step(xb, tb, lb)
 
-    return bc.measure(case_id, label, body, settings)
+    return bc.Case(case_id, label, body)
 
 
-def gemm_case(n, settings):
+def gemm_case(n):
     rng = np.random.default_rng(11)
     a, b = rng.uniform(-1, 1, (n, n)), rng.uniform(-1, 1, (n, n))
     c = np.empty((n, n))
-    return bc.measure(f"gemm/{n}/numpy", f"n = {n}, NumPy matmul", lambda: np.matmul(a, b, out=c), settings,
-                      flops=2.0 * n ** 3)
+    return bc.Case(f"gemm/{n}/numpy", f"n = {n}, NumPy matmul", lambda: np.matmul(a, b, out=c), flops=2.0 * n ** 3)
 
 
 def blas_core():
@@ -127,11 +126,12 @@ def blas_core():
 def main():
     settings = bc.Settings(sys.argv[1:])
     cases = [
-        step_case("step/mlp-64-32-10", "MLP 64-32-10, digits, batch 32, SGD", [64, 32, 10], 32, True, "sgd", 0.1, settings),
-        step_case("step/mlp-64-32-10-adam", "MLP 64-32-10, digits, batch 32, Adam", [64, 32, 10], 32, True, "adam", 0.01, settings),
-        step_case("step/mlp-784-128-10", "MLP 784-128-10, random, batch 64, SGD", [784, 128, 10], 64, False, "sgd", 0.1, settings),
-        step_case("step/mlp-784-128-10-adam", "MLP 784-128-10, random, batch 64, Adam", [784, 128, 10], 64, False, "adam", 0.001, settings),
-    ] + [gemm_case(n, settings) for n in (64, 128, 256)]
+        step_case("step/mlp-64-32-10", "MLP 64-32-10, digits, batch 32, SGD", [64, 32, 10], 32, True, "sgd", 0.1),
+        step_case("step/mlp-64-32-10-adam", "MLP 64-32-10, digits, batch 32, Adam", [64, 32, 10], 32, True, "adam", 0.01),
+        step_case("step/mlp-784-128-10", "MLP 784-128-10, random, batch 64, SGD", [784, 128, 10], 64, False, "sgd", 0.1),
+        step_case("step/mlp-784-128-10-adam", "MLP 784-128-10, random, batch 64, Adam", [784, 128, 10], 64, False, "adam", 0.001),
+    ] + [gemm_case(n) for n in (64, 128, 256)]
+    cases = bc.measure_all(cases, settings)
     blas = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
     meta = {"numpy": np.__version__, "blas": f"{blas.get('name', '?')} {blas.get('version', '')}".strip(),
             "blas core": blas_core(), "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)"),

@@ -51,7 +51,7 @@ def mlp(sizes):
     return nn.Sequential(*layers)
 
 
-def step_case(case_id, label, sizes, batch, digits, optimizer, learning_rate, settings):
+def step_case(case_id, label, sizes, batch, digits, optimizer, learning_rate):
     if digits:
         x, labels = bc.load_digits(np)
     else:
@@ -75,28 +75,26 @@ def step_case(case_id, label, sizes, batch, digits, optimizer, learning_rate, se
         opt.step()
         return loss.item()
 
-    return bc.measure(case_id, label, body, settings)
+    return bc.Case(case_id, label, body)
 
 
-def gemm_case(n, settings):
+def gemm_case(n):
     generator = torch.Generator().manual_seed(11)
     a = torch.rand((n, n), dtype=torch.float64, generator=generator) * 2 - 1
     b = torch.rand((n, n), dtype=torch.float64, generator=generator) * 2 - 1
     c = torch.empty((n, n), dtype=torch.float64)
-    return bc.measure(f"gemm/{n}/torch", f"n = {n}, torch.matmul", lambda: torch.matmul(a, b, out=c), settings,
-                      flops=2.0 * n ** 3)
+    return bc.Case(f"gemm/{n}/torch", f"n = {n}, torch.matmul", lambda: torch.matmul(a, b, out=c), flops=2.0 * n ** 3)
 
 
 def main():
     settings = bc.Settings(sys.argv[1:])
-    with torch.no_grad():
-        gemms = [gemm_case(n, settings) for n in (64, 128, 256)]
     cases = [
-        step_case("step/mlp-64-32-10", "MLP 64-32-10, digits, batch 32, SGD", [64, 32, 10], 32, True, "sgd", 0.1, settings),
-        step_case("step/mlp-64-32-10-adam", "MLP 64-32-10, digits, batch 32, Adam", [64, 32, 10], 32, True, "adam", 0.01, settings),
-        step_case("step/mlp-784-128-10", "MLP 784-128-10, random, batch 64, SGD", [784, 128, 10], 64, False, "sgd", 0.1, settings),
-        step_case("step/mlp-784-128-10-adam", "MLP 784-128-10, random, batch 64, Adam", [784, 128, 10], 64, False, "adam", 0.001, settings),
-    ] + gemms
+        step_case("step/mlp-64-32-10", "MLP 64-32-10, digits, batch 32, SGD", [64, 32, 10], 32, True, "sgd", 0.1),
+        step_case("step/mlp-64-32-10-adam", "MLP 64-32-10, digits, batch 32, Adam", [64, 32, 10], 32, True, "adam", 0.01),
+        step_case("step/mlp-784-128-10", "MLP 784-128-10, random, batch 64, SGD", [784, 128, 10], 64, False, "sgd", 0.1),
+        step_case("step/mlp-784-128-10-adam", "MLP 784-128-10, random, batch 64, Adam", [784, 128, 10], 64, False, "adam", 0.001),
+    ] + [gemm_case(n) for n in (64, 128, 256)]  # a and b need no gradient: no autograd graph
+    cases = bc.measure_all(cases, settings)
     meta = {"torch": torch.__version__, "threads": str(torch.get_num_threads()),
             "blas": torch.__config__.show().split("BLAS_INFO=")[-1].split(",")[0] if "BLAS_INFO=" in torch.__config__.show() else "?"}
     bc.report("PyTorch reference", settings, meta, cases)

@@ -95,29 +95,54 @@ enum Clock: String {
   return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }
 
-/// Warms the body up, calibrates iterations per repetition, then times `repetitions` runs.
-func measure(_ c: BenchCase, _ s: Settings) throws -> Measurement {
+/// A prepared case: its body, warmed up, and the iterations one repetition runs.
+struct Prepared {
+  var bench: BenchCase
+  var body: () -> Void
+  var inner: Int
+  var times: [Double] = []
+}
+
+/// Builds the case, warms it up and calibrates how many iterations fill one repetition.
+func prepare(_ c: BenchCase, _ s: Settings) throws -> Prepared {
   let body = try c.prepare()
   let clock = s.clock
   var start = now(clock), done = 0
   while done < 3 || now(clock) - start < s.warmUpSeconds { body(); done += 1 }
-  // Calibrate: iterations that fit into one repetition.
   start = now(clock)
   var probe = 0
   while probe < 1 || now(clock) - start < s.repetitionSeconds / 4 { body(); probe += 1 }
   let perIteration = (now(clock) - start) / Double(probe)
-  let inner = max(1, Int(s.repetitionSeconds / perIteration))
-  var times: [Double] = []
-  for _ in 0..<s.repetitions {
-    let t0 = now(clock)
-    for _ in 0..<inner { body() }
-    times.append((now(clock) - t0) / Double(inner) * 1e3)
+  return Prepared(bench: c, body: body, inner: max(1, Int(s.repetitionSeconds / perIteration)))
+}
+
+/// Times every case, repetitions interleaved round-robin (case 1, case 2, …, case 1, …) so that a
+/// passing load on a shared machine spreads over all cases instead of spoiling one. Each timed
+/// repetition follows one untimed iteration, which brings the case's data back into cache.
+func measure(_ cases: [BenchCase], _ s: Settings, progress: (String) -> Void = { _ in }) throws -> [Measurement] {
+  var prepared: [Prepared] = []
+  for c in cases {
+    progress("preparing \(c.id)")
+    prepared.append(try prepare(c, s))
   }
-  times.sort()
-  let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
-  return Measurement(
-    id: c.id, group: c.group.key, label: c.label, median: median, min: times.first!, max: times.last!,
-    gflops: c.flops.map { $0 / (median * 1e-3) / 1e9 }, repetitions: s.repetitions, iterationsPerRepetition: inner)
+  let clock = s.clock
+  for r in 0..<s.repetitions {
+    progress("repetition \(r + 1) of \(s.repetitions)")
+    for i in prepared.indices {
+      let (body, inner) = (prepared[i].body, prepared[i].inner)
+      body()
+      let t0 = now(clock)
+      for _ in 0..<inner { body() }
+      prepared[i].times.append((now(clock) - t0) / Double(inner) * 1e3)
+    }
+  }
+  return prepared.map { p in
+    let times = p.times.sorted(), c = p.bench
+    let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
+    return Measurement(
+      id: c.id, group: c.group.key, label: c.label, median: median, min: times.first!, max: times.last!,
+      gflops: c.flops.map { $0 / (median * 1e-3) / 1e9 }, repetitions: s.repetitions, iterationsPerRepetition: p.inner)
+  }
 }
 
 /// Everything `--json` prints.

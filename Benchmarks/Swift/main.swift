@@ -6,8 +6,9 @@ import SheetNet
 //   sheetnet-bench [--json] [--filter TEXT]… [--repetitions N] [--quick] [--wall] [--list]
 //
 // Each case is warmed up, then timed over N repetitions (default 15) of enough iterations to
-// last about 20 ms; the table shows the median and the fastest repetition. Times are this
-// thread's CPU time unless --wall (see `Clock`). `make bench` runs it.
+// last about 20 ms, the cases' repetitions interleaved; the table shows the median and the
+// fastest repetition. Times are this thread's CPU time unless --wall (see `Clock`).
+// `make bench` runs it.
 
 let usage = """
   usage: sheetnet-bench [--json] [--filter TEXT]... [--repetitions N] [--quick] [--wall] [--list]
@@ -53,20 +54,19 @@ if list {
   exit(0)
 }
 
-// One thread everywhere: OpenBLAS reads this at start-up (Kernels also sets it on first use).
-setenv("OPENBLAS_NUM_THREADS", "1", 0)
-
-var results: [Measurement] = []
-for c in cases {
-  if !json, isatty(2) != 0 { FileHandle.standardError.write(Data("  timing \(c.id)…\r".utf8)) }
-  do {
-    results.append(try measure(c, settings))
-  } catch {
-    FileHandle.standardError.write(Data("\(c.id): \(error)\n".utf8))
-    exit(1)
+// One thread: Kernels calls openblas_set_num_threads(1) before its first product (and make bench
+// sets OPENBLAS_NUM_THREADS=1, which OpenBLAS reads when the process starts).
+let showProgress = !json && isatty(2) != 0
+let results: [Measurement]
+do {
+  results = try measure(cases, settings) { text in
+    if showProgress { FileHandle.standardError.write(Data("\u{1B}[2K\r  \(text)…".utf8)) }
   }
+} catch {
+  FileHandle.standardError.write(Data("\n\(error)\n".utf8))
+  exit(1)
 }
-if !json, isatty(2) != 0 { FileHandle.standardError.write(Data("\u{1B}[2K\r".utf8)) }
+if showProgress { FileHandle.standardError.write(Data("\u{1B}[2K\r".utf8)) }
 
 let byID = Dictionary(uniqueKeysWithValues: results.map { ($0.id, $0) })
 let ratios = allRatios().compactMap { r in r.value(byID).map { Report.RatioValue(id: r.id, label: r.label, value: $0) } }
