@@ -62,6 +62,8 @@ public struct FigureOptions: Sendable {
   public var sample: Int = 1
   /// How many window positions `conv-step` draws.
   public var positions: Int = 3
+  /// The filter `conv-step` follows (1-based).
+  public var filter: Int = 1
   /// False with `--untrained`: draw the network as initialised.
   public var trained = true
 

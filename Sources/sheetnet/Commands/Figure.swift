@@ -69,6 +69,9 @@ struct Figure: ParsableCommand {
   @Option(help: "How many window positions conv-step draws.")
   var positions: Int = 3
 
+  @Option(help: "The filter conv-step follows (1 = first).")
+  var filter: Int = 1
+
   @Flag(help: "Draw the network as initialised, before training.")
   var untrained = false
 
@@ -80,6 +83,7 @@ struct Figure: ParsableCommand {
     if scale != nil && format != .png { throw ValidationError("--scale applies to PNG only; SVG and PDF are vector formats") }
     if sample < 1 { throw ValidationError("--sample counts from 1 (the first sample)") }
     if !(1...16).contains(positions) { throw ValidationError("--positions must be between 1 and 16") }
+    if filter < 1 { throw ValidationError("--filter counts from 1 (the first filter)") }
     if untrained, let k = kind.catalogue, !k.allowsUntrained {
       throw ValidationError("\(k.rawValue) shows \(k == .graph ? "the first training step" : "the result of training"); drop --untrained")
     }
@@ -92,6 +96,7 @@ struct Figure: ParsableCommand {
       figureOptions.layer = layer
       figureOptions.sample = sample
       figureOptions.positions = positions
+      figureOptions.filter = filter
       figureOptions.trained = !untrained
       let figures: [SheetNetFigures.Figure]
       let folder: String
