@@ -95,9 +95,15 @@ public final class Surface {
     return sink?.bytes ?? []
   }
 
-  /// The image encoded as PNG.
+  /// The image encoded as PNG by CairoKit's own encoder (see `PNGEncoder`).
   public func pngBytes() throws(CairoError) -> [UInt8] {
     precondition(format == .png, "pngBytes() needs an image surface")
+    return try PNGEncoder.encode(self)
+  }
+
+  /// The image encoded as PNG by Cairo (libpng), for comparison: the same pixels, other bytes.
+  public func cairoPNGBytes() throws(CairoError) -> [UInt8] {
+    precondition(format == .png, "cairoPNGBytes() needs an image surface")
     cairo_surface_flush(pointer)
     try CairoError.check(cairo_surface_status(pointer), "flushing the image")
     let sink = ByteSink()

@@ -37,6 +37,22 @@ struct CairoKitTests {
     #expect(Array(pixels.rgba[right..<right + 4]) == [0xFF, 0xFF, 0xFF, 0xFF])
   }
 
+  @Test("CairoKit's PNG encoder is lossless: Cairo's own reader gets every pixel back (RGB and RGBA)", arguments: [true, false])
+  func pngEncoderLossless(_ opaque: Bool) throws {
+    let figure = Figure(name: "mixed", size: Size(64, 40)) { canvas in
+      if opaque { canvas.fill(Rect(Size(64, 40)), .white) }
+      canvas.fill(Path.circle(Point(20, 20), radius: 15), Color(hex: 0xD55E00, alpha: 0.6))
+      canvas.text("Ag 0.5", Point(40, 20), TextStyle(size: 9))
+      canvas.image(Raster(values: (0..<16).map(Double.init), width: 4, colormap: .viridis, scale: .linear([0, 15])), in: Rect(x: 44, y: 26, width: 16, height: 12))
+    }
+    let surface = try FigureFile.pngSurface(figure, scale: 1.5)
+    let ours = try Surface.png(try surface.pngBytes()).rgbaPixels()
+    let cairos = try Surface.png(try surface.cairoPNGBytes()).rgbaPixels()
+    #expect(ours.width == 96 && ours.height == 60)
+    #expect(ours.rgba == cairos.rgba)
+    #expect(try surface.pngBytes()[25] == (opaque ? 2 : 6))  // colour type: RGB or RGBA
+  }
+
   @Test("rasters stay sharp: nearest-neighbour pixels, no smoothing")
   func sharpImage() throws {
     let fig = Figure(name: "checker", size: Size(20, 20)) { canvas in
