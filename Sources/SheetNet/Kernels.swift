@@ -79,7 +79,7 @@ public enum Kernels {
   ///     A·B    Y = B              X = A                       C as computed
   ///     Aᵀ·B   Y = B              X = Aᵀ (copied into 4-row blocks when K ≥ 64)
   ///     Aᵀ·Bᵀ  Y = A              X = B                       C transposed (Cᵀ = B·A)
-  ///     A·Bᵀ   Y = panels of Bᵀ, or of Aᵀ with C transposed: whichever pads less
+  ///     A·Bᵀ   Y = panels of Bᵀ, or of Aᵀ with C transposed when that pads less
   ///
   /// Y is copied into contiguous K×8 panels when K ≥ 64 and more than 8 rows reuse it (power-of-two
   /// strides would otherwise fight over the same cache sets); smaller products read it in place.
@@ -127,9 +127,10 @@ public enum Kernels {
     case (true, true):  // Cᵀ = B·A: X(j, k) = B[j, k], Y = A (row k of A holds op(A)[·, k])
       tiles(x: b, xRow: ldb, xK: 1, y: a, ldy: lda, rows: n, columns: m, k: k, c: c, cRow: 1, cColumn: n, accumulate)
     case (false, true):  // C = A·Bᵀ: neither operand has k as its row; transpose one into panels.
-      // Tiles pad rows to 4 and columns to 8: vectorise over the side that wastes less.
+      // Tiles pad rows to 4 and columns to 8: vectorise over the side that wastes less (on a tie,
+      // over B, whose tiles store C rows whole rather than transposed).
       let padB = (n + 7) / 8 * 8 * ((m + 3) / 4 * 4), padA = (m + 7) / 8 * 8 * ((n + 3) / 4 * 4)
-      if padA < padB || (padA == padB && m <= n) {
+      if padA < padB {
         // Cᵀ = B·Aᵀ: Y = panels of Aᵀ, X(j, k) = B[j, k].
         withUnsafeTemporaryAllocation(of: Double.self, capacity: (m + 7) / 8 * 8 * k) { panels in
           packTransposedPanels(a, lda, m, k, panels.baseAddress!)
