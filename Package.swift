@@ -45,7 +45,7 @@ let package = Package(
     .testTarget(name: "SheetNetTests", dependencies: ["SheetNet", "SheetNetTrace", "sheetnet"], exclude: ["Snapshots"]),
     .testTarget(
       name: "SheetNetFiguresTests", dependencies: ["SheetNet", "SheetNetFigures", "CairoKit"],
-      exclude: ["References"]),
+      exclude: ["References", "Lessons"]),
   ],
   swiftLanguageModes: [.v6]
 )

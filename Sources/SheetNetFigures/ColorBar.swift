@@ -46,12 +46,41 @@ public struct ColorBar {
     let pixels = (0..<steps).map { i in colormap(1 - (Double(i) + 0.5) / Double(steps)) }
     canvas.image(Raster(width: 1, height: steps, pixels: pixels), in: bar)
     canvas.stroke(bar, Theme.ink, width: theme.hairline)
-    for (v, s) in ticks(bar.height, theme) {
+    let th2 = canvas.measure("0", style: theme.tick).height
+    let labels = ticks(bar.height, theme)
+    let ends = labels.count == 2 && labels[0].0 == scale.lower && labels[1].0 == scale.upper
+    for (k, (v, s)) in labels.enumerated() {
       let t = scale(v)
       guard t >= -1e-9 && t <= 1 + 1e-9 else { continue }
       let y = bar.maxY - t * bar.height
       canvas.line(Point(bar.maxX, y), Point(bar.maxX + theme.tickSize * 0.3, y), Theme.ink, width: theme.hairline)
-      canvas.text(s, Point(bar.maxX + theme.tickSize * 0.5, y), theme.tick, anchor: .left)
+      // A short bar labels only its ends: inside its height when two labels fit, else beyond it.
+      let anchor: Anchor = !ends ? .left : bar.height >= 2.2 * th2 ? (k == 0 ? .bottomLeft : .topLeft) : (k == 0 ? .topLeft : .bottomLeft)
+      canvas.text(s, Point(bar.maxX + theme.tickSize * 0.5, y), theme.tick, anchor: anchor)
     }
+  }
+
+  // MARK: One line
+
+  private func endLabels() -> (String, String) {
+    (NumberFormat.significant(scale.lower, 2), NumberFormat.significant(scale.upper, 2))
+  }
+
+  /// The width of the one-line form: lower value, a horizontal strip, upper value.
+  public func inlineWidth(on canvas: any Canvas, theme: Theme) -> Double {
+    let (lo, hi) = endLabels()
+    return canvas.measure(lo, style: theme.tick).width + canvas.measure(hi, style: theme.tick).width + theme.tickSize * 4.4
+  }
+
+  /// The one-line form for rows too short for a vertical bar: "−2.8 ▬▬▬ 4.4" starting at `origin`
+  /// (left end, vertical middle).
+  public func drawInline(on canvas: any Canvas, at origin: Point, theme: Theme) {
+    let (lo, hi) = endLabels()
+    let loBox = canvas.text(lo, origin, theme.tick, anchor: .left)
+    let strip = Rect(x: loBox.maxX + theme.tickSize * 0.4, y: origin.y - theme.tickSize * 0.35, width: theme.tickSize * 3.6, height: theme.tickSize * 0.7)
+    let steps = 64
+    canvas.image(Raster(width: steps, height: 1, pixels: (0..<steps).map { colormap((Double($0) + 0.5) / Double(steps)) }), in: strip)
+    canvas.stroke(strip, Theme.ink, width: theme.hairline)
+    canvas.text(hi, Point(strip.maxX + theme.tickSize * 0.4, origin.y), theme.tick, anchor: .left)
   }
 }

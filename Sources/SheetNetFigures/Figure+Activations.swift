@@ -60,8 +60,7 @@ extension Figure {
       ]
       if !marks.isEmpty { entries.append(("lesson's z", Theme.accent, [], true)) }
       canvas.legend(entries, in: legendStrip, theme: theme)
-      let wide = theme.size.width >= 600
-      let panels = wide ? rest.columns(4, gap: theme.gap) : rest.grid(rows: 2, columns: 2, gap: theme.gap)
+      let panels = rest.columns(4, gap: theme.gap)
       for (panel, (kind, name)) in zip(panels, activationPanels) {
         let f = functions[kind]!
         let title = kind == "leaky_relu" ? "\(name), α = \(NumberFormat.shortest(leakyAlpha))" : name

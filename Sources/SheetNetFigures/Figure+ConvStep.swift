@@ -75,19 +75,20 @@ extension Figure {
   }
 
   /// The sum written out: one line per kernel row (one channel), or one partial sum per channel.
-  /// Numbers are rounded to 2 significant digits as in the grids; the total is the engine's.
+  /// Inputs are rounded to 2 decimals and weights to 2 significant digits, as the grids show them;
+  /// the total is the engine's, from the exact values.
   static func convStepLines(_ a: Arithmetic, channels: Int, kernel: (Int, Int), useBias: Bool, i: Int, j: Int) -> [String] {
     let lhs = "z" + subscripted(i + 1) + "," + subscripted(j + 1)
-    func n(_ v: Double) -> String {
-      let s = NumberFormat.significant(v, 2)
-      return s.hasPrefix("−") ? "(\(s))" : s
-    }
+    // Inputs as the input grid writes them, weights as the kernel grid does.
+    func paren(_ s: String) -> String { s.hasPrefix("−") ? "(\(s))" : s }
+    func x(_ v: Double) -> String { paren(cellLabel(v)) }
+    func n(_ v: Double) -> String { paren(NumberFormat.significant(v, 2)) }
     let products = stride(from: 0, to: channels * kernel.0 * kernel.1 * 2, by: 2).map { (a.args[$0], a.args[$0 + 1]) }
     let bias = useBias ? a.args.last! : nil
     var lines: [String] = []
     if channels == 1 {
       for u in 0..<kernel.0 {
-        let row = (0..<kernel.1).map { v in let (x, w) = products[u * kernel.1 + v]; return "\(n(x))·\(n(w))" }.joined(separator: " + ")
+        let row = (0..<kernel.1).map { v in let (xv, w) = products[u * kernel.1 + v]; return "\(x(xv))·\(n(w))" }.joined(separator: " + ")
         lines.append((u == 0 ? "\(lhs) = " : "+ ") + row)
       }
     } else {
@@ -96,9 +97,10 @@ extension Figure {
         let part = products[(c * kernel.0 * kernel.1)..<((c + 1) * kernel.0 * kernel.1)].reduce(0.0) { $0 + $1.0 * $1.1 }
         sums.append(n(part))
       }
-      lines.append("\(lhs) = Σ over \(channels) channels of Σ x·w in the window:")
-      for chunk in stride(from: 0, to: sums.count, by: 8) {
-        lines.append((chunk == 0 ? "  " : "  + ") + sums[chunk..<min(chunk + 8, sums.count)].joined(separator: " + "))
+      lines.append("\(lhs) = Σ over \(channels) channels of Σ x·w:")
+      let perLine = channels > 12 ? 4 : 3
+      for chunk in stride(from: 0, to: sums.count, by: perLine) {
+        lines.append((chunk == 0 ? "= " : "+ ") + sums[chunk..<min(chunk + perLine, sums.count)].joined(separator: " + "))
       }
     }
     if let bias { lines.append("+ b = \(NumberFormat.significant(bias, 2))") }
@@ -111,19 +113,20 @@ extension Figure {
                            padBottom: Int, padRight: Int, kernel: [Double], bias: Double?, outputs: [Double], position: Int, lines: [String]) -> Figure {
     Figure(name: name, size: theme.size) { canvas in
       let body = canvas.page(theme.size, theme, title: title, subtitle: subtitle)
-      let equationStyle = theme.tick.sized((theme.tickSize + theme.labelSize) / 2)
+      let equationStyle = theme.tick
       let lineHeight = canvas.measure("Ag", style: equationStyle).height * 1.1
-      let (equation, grids) = body.splitBottom(lineHeight * Double(lines.count), gap: theme.gap * 0.6)
       let rowsShown = g.height + g.padTop + padBottom, columnsShown = g.width + g.padLeft + padRight
-      // Input and output as large as the height allows, the kernel between them.
-      let panels = grids.columns(3, gap: theme.gap * 1.5, weights: [1, 0.45, 1])
+      // Input and output as large as the page allows; the kernel, its bias and the sum between them.
+      let panels = body.columns(3, gap: theme.gap * 0.75, weights: [1, 0.72, 1])
       let (i, j) = (position / g.outW, position % g.outW)
       // Input, padded: rows −padTop…height−1+padBottom.
-      let inputRect = canvas.titled(panels[0], "input x", theme, bold: true).fitted(aspect: Double(columnsShown) / Double(rowsShown))
+      let inputArea = canvas.titled(panels[0], "input x", theme, bold: true)
+      var inputRect = inputArea.fitted(aspect: Double(columnsShown) / Double(rowsShown))
+      inputRect.y = inputArea.y
       let inputScale = plane.allSatisfy { $0 >= 0 } ? ColorScale(lower: 0, upper: max(plane.max() ?? 1, 1e-12)) : ColorScale.symmetric(plane)
       let inputMap = plane.allSatisfy { $0 >= 0 } ? Colormap.greys : Colormap.diverging
       let cell = Size(inputRect.width / Double(columnsShown), inputRect.height / Double(rowsShown))
-      let numberSize = gridNumberSize(canvas, theme, cell, plane.map { NumberFormat.significant($0, 2) })
+      let numberSize = gridNumberSize(canvas, theme, cell, plane.map(cellLabel))
       for r in 0..<rowsShown {
         for c in 0..<columnsShown {
           let (y, x) = (r - g.padTop, c - g.padLeft)
@@ -135,7 +138,7 @@ extension Figure {
           if inside { canvas.stroke(rect, Theme.grid, width: theme.hairline * 0.5) }
           else { canvas.stroke(Path.rect(rect.inset(cell.width * 0.06)), Theme.muted, width: theme.hairline * 0.6, dash: [2, 2]) }
           if let numberSize {
-            canvas.text(inside ? NumberFormat.significant(v, 2) : "0", rect.center, TextStyle(size: numberSize, color: inside ? color.legibleText : Theme.muted))
+            canvas.text(inside ? cellLabel(v) : "0", rect.center, TextStyle(size: numberSize, color: inside ? color.legibleText : Theme.muted))
           }
         }
       }
@@ -147,51 +150,58 @@ extension Figure {
       let windowRect = Rect(x: inputRect.x + Double(j * g.strideW) * cell.width, y: inputRect.y + Double(i * g.strideH) * cell.height,
                             width: Double(g.kernelW) * cell.width, height: Double(g.kernelH) * cell.height)
       canvas.stroke(windowRect, Theme.accent, width: theme.lineWidth * 1.4)
-      // Kernel and bias.
-      let kernelArea = canvas.titled(panels[1], "kernel W", theme, bold: true)
-      let biasHeight = bias == nil ? 0 : canvas.measure("Ag", style: theme.label).height * 1.5
-      let kernelRect = kernelArea.inset(bottom: biasHeight).fitted(aspect: Double(g.kernelW) / Double(g.kernelH))
-      let kernelCell = kernelRect.width / Double(g.kernelW)
-      let kernelRectTop = Rect(x: kernelRect.x, y: kernelArea.y + max(0, (inputRect.midY - kernelArea.y) - kernelRect.height / 2), width: kernelRect.width, height: kernelRect.height)
+      // Kernel and bias, then the sum line by line (the last line, the engine's result, in bold).
+      let middle = canvas.titled(panels[1], "kernel W", theme, bold: true)
+      // The kernel gives up height to the sum below it when the sum is long.
+      let belowKernel = theme.gap * 0.4 + (bias == nil ? 0 : canvas.measure("Ag", style: theme.label).height + theme.gap) + Double(lines.count) * lineHeight
+      let kernelSide = max(0, min(middle.width * 0.7, Double(g.kernelW) * cell.width * 1.6, (middle.height - belowKernel) * Double(g.kernelW) / Double(g.kernelH)))
+      let kernelRect = Rect(x: middle.midX - kernelSide / 2, y: middle.y, width: kernelSide, height: kernelSide * Double(g.kernelH) / Double(g.kernelW))
       let kernelScale = ColorScale.symmetric(kernel)
       Heatmap(values: kernel, rows: g.kernelH, columns: g.kernelW, colormap: .diverging, scale: kernelScale, numbers: 2, cellLines: true)
-        .draw(on: canvas, in: kernelRectTop, theme: theme)
-      canvas.stroke(kernelRectTop, Theme.accent, width: theme.lineWidth * 1.4)
+        .draw(on: canvas, in: kernelRect, theme: theme)
+      canvas.stroke(kernelRect, Theme.accent, width: theme.lineWidth * 1.4)
+      var y = kernelRect.maxY + theme.gap * 0.4
       if let bias {
-        canvas.text("b = \(NumberFormat.significant(bias, 2))", Point(kernelRectTop.midX, kernelRectTop.maxY + theme.gap * 0.4), theme.label, anchor: .top)
+        canvas.text("b = \(NumberFormat.significant(bias, 2))", Point(kernelRect.midX, y), theme.label, anchor: .top)
+        y += canvas.measure("Ag", style: theme.label).height + theme.gap
       }
-      _ = kernelCell
+      // One size for every line: the largest at which the widest line fits.
+      let size = lines.map { canvas.fitting($0, width: middle.width, equationStyle, minimum: theme.minimumSize).size }.min() ?? equationStyle.size
+      for (k, line) in lines.enumerated() {
+        var style = equationStyle.sized(size)
+        style.bold = k == lines.count - 1
+        canvas.text(line, Point(middle.x, y + Double(k) * lineHeight), style, anchor: .topLeft)
+      }
       // Output map: cells up to this position computed, the current one outlined, later ones empty.
-      let outRect = canvas.titled(panels[2], "output z", theme, bold: true).fitted(aspect: Double(g.outW) / Double(g.outH))
+      let outArea = canvas.titled(panels[2], "output z", theme, bold: true)
+      var outRect = outArea.fitted(aspect: Double(g.outW) / Double(g.outH))
+      outRect.y = outArea.y
       let outScale = ColorScale.symmetric(outputs)
       let oc = Size(outRect.width / Double(g.outW), outRect.height / Double(g.outH))
-      let outNumber = gridNumberSize(canvas, theme, oc, outputs.prefix(position + 1).map { NumberFormat.significant($0, 2) })
+      let outNumber = gridNumberSize(canvas, theme, oc, outputs.prefix(position + 1).map(cellLabel))
       for p in 0..<outputs.count {
         let rect = Rect(x: outRect.x + Double(p % g.outW) * oc.width, y: outRect.y + Double(p / g.outW) * oc.height, width: oc.width, height: oc.height)
         let done = p <= position
         let color = done ? Colormap.diverging(outScale(outputs[p])) : Color.white
         canvas.fill(rect, color)
         canvas.stroke(rect, Theme.grid, width: theme.hairline * 0.5)
-        if done, let outNumber { canvas.text(NumberFormat.significant(outputs[p], 2), rect.center, TextStyle(size: outNumber, color: color.legibleText)) }
+        if done, let outNumber { canvas.text(cellLabel(outputs[p]), rect.center, TextStyle(size: outNumber, color: color.legibleText)) }
       }
       canvas.stroke(outRect, Theme.ink, width: theme.hairline)
       let current = Rect(x: outRect.x + Double(j) * oc.width, y: outRect.y + Double(i) * oc.height, width: oc.width, height: oc.height)
       canvas.stroke(current, Theme.accent, width: theme.lineWidth * 1.4)
-      // The sum, line by line, the last line (the engine's result) in bold.
-      for (k, line) in lines.enumerated() {
-        var style = canvas.fitting(line, width: equation.width, equationStyle, minimum: theme.minimumSize)
-        style.bold = k == lines.count - 1
-        canvas.text(line, Point(equation.x, equation.y + Double(k) * lineHeight), style, anchor: .topLeft)
-      }
     }
   }
+
+  /// A grid cell's number: "0" for zero, else two decimals (the equation uses the same text).
+  static func cellLabel(_ v: Double) -> String { v == 0 ? "0" : NumberFormat.fixed(v, digits: 2) }
 
   /// The text size at which every label fits its cell, or nil.
   static func gridNumberSize(_ canvas: any Canvas, _ theme: Theme, _ cell: Size, _ labels: [String]) -> Double? {
     let widest = labels.max { $0.count < $1.count } ?? "0"
     var size = min(theme.tickSize, cell.height * 0.45)
     while size >= theme.minimumSize {
-      if canvas.measure(widest, style: TextStyle(size: size)).width <= cell.width * 0.96 { return size }
+      if canvas.measure(widest, style: TextStyle(size: size)).width <= cell.width * 0.9 { return size }
       size -= 0.5
     }
     return nil

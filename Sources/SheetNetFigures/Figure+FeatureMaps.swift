@@ -37,7 +37,7 @@ extension Figure {
     return Figure(name: "feature-maps", size: options.theme.size) { canvas in
       let theme = options.theme
       let body = canvas.page(theme.size, theme, title: "Feature maps: \(state(source, options))",
-                             subtitle: "\(split.capitalized) sample \(sample + 1)\(label) through every layer that keeps an image shape; one map per channel")
+                             subtitle: "\(split.capitalized) sample \(sample + 1)\(label) through every layer that keeps an image shape; one map per channel, each row's colour range at its end")
       let nameStyle = theme.label.emphasized, shapeStyle = theme.note
       let labelWidth = rows.map { max(canvas.measure($0.name, style: nameStyle).width, canvas.measure(shapeText($0.shape), style: shapeStyle).width) }.max() ?? 0
       let bars = rows.map { row -> ColorBar in
@@ -47,7 +47,7 @@ extension Figure {
           : ColorBar(colormap: .diverging, scale: .symmetric(values), title: "")
       }
       let rects = body.rows(rows.count, gap: theme.gap * 0.5)
-      let barWidth = bars.enumerated().map { $0.element.width(on: canvas, theme: theme, height: rects[$0.offset].height) }.max() ?? 0
+      let barWidth = bars.map { $0.inlineWidth(on: canvas, theme: theme) }.max() ?? 0
       let gap = theme.gap * 0.25
       let widest = Double(rows.map(\.maps.count).max() ?? 1)
       for (k, (row, rect)) in zip(rows, rects).enumerated() {
@@ -66,8 +66,7 @@ extension Figure {
           canvas.stroke(r, Theme.ink, width: theme.hairline * 0.5)
           x += side * aspect + gap
         }
-        bars[k].draw(on: canvas, in: Rect(x: x + theme.gap * 0.25, y: top - canvas.measure("Ag", style: theme.tick).height * 1.6,
-                                          width: barWidth, height: side + canvas.measure("Ag", style: theme.tick).height * 1.6), theme: theme)
+        bars[k].drawInline(on: canvas, at: Point(x + theme.gap * 0.25, rect.midY), theme: theme)
       }
     }
   }

@@ -195,8 +195,10 @@ extension Figure {
           let target = mapRect.fitted(aspect: min(max(aspect, 0.15), 12))
           Heatmap(values: panel.grid.data, rows: panel.grid.shape[0], columns: panel.grid.shape[1], colormap: .diverging, scale: scale, numbers: 2)
             .draw(on: canvas, in: target, theme: theme)
-          bar.draw(on: canvas, in: Rect(x: barRect.x, y: target.y - canvas.measure("Ag", style: theme.tick).height * 1.6, width: barRect.width,
-                                        height: target.height + canvas.measure("Ag", style: theme.tick).height * 1.6), theme: theme)
+          // At least three lines tall, centred on the map, so the bar's two end labels never meet.
+          let th = canvas.measure("Ag", style: theme.tick).height
+          let barHeight = max(target.height, th * 3)
+          bar.draw(on: canvas, in: Rect(x: barRect.x, y: target.midY - barHeight / 2 - th * 1.6, width: barRect.width, height: barHeight + th * 1.6), theme: theme)
         }
       }
     }

@@ -67,7 +67,7 @@ struct CatalogueTests {
 
   @Test("a conv network becomes a block diagram with every shape and parameter count")
   func blockDiagram() throws {
-    let source = try lessonSource("digits-cnn", epochs: 0)
+    let source = try lessonSource("test:small-cnn", epochs: 0)
     let canvas = try record(try Catalogue.make(.architecture, source, options(trained: false))[0])
     let strings = Set(canvas.texts.map(\.string))
     for s in ["1×8×8", "8×8×8", "8×4×4", "16×2×2", "64", "10", "80 params", "1,168 params", "650 params", "8 @ 3×3 same", "max 2×2"] {

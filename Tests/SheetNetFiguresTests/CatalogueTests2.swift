@@ -72,7 +72,7 @@ struct GradientFigureTests {
 
   @Test("first-layer kernels write each weight of conv1 in its cell")
   func kernels() throws {
-    let source = try lessonSource("digits-cnn", epochs: 0)
+    let source = try lessonSource("test:small-cnn", epochs: 0)
     let canvas = try record(try Catalogue.make(.filters, source, options(trained: false))[0])
     let conv = source.model.layers[0] as! Conv2D
     let tiles = canvas.images.filter { $0.raster.width == 3 && $0.raster.height == 3 }

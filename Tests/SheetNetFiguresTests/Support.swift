@@ -85,8 +85,11 @@ func xmlError(_ bytes: [UInt8]) -> (any Error)? {
 
 /// The lesson `Worksheets/<name>.yaml`, its run built and trained for `epochs` (the lesson's
 /// own count when nil; 0 leaves it as initialised).
+/// Names starting `test:` come from the tests' own Lessons/ folder (fixed shapes the tests count
+/// on, whatever happens to Worksheets/).
 func lessonSource(_ name: String, epochs: Int? = nil) throws -> FigureSource {
-  let lesson = try Lesson.load(packagePath("Worksheets/\(name).yaml"))
+  let path = name.hasPrefix("test:") ? "Tests/SheetNetFiguresTests/Lessons/\(name.dropFirst(5)).yaml" : "Worksheets/\(name).yaml"
+  let lesson = try Lesson.load(packagePath(path))
   if lesson.data.dataset == "none" { return try FigureSource(lessonWithoutData: lesson, seed: nil) }
   let run = try LessonRun(lesson)
   if let epochs { run.trainer.epochs = epochs }
