@@ -13,21 +13,7 @@ deps:
 	if [ -n "$$missing" ]; then echo "Installing$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
 
-build: deps
-	$(SWIFT) build
-
-release: deps
-	$(SWIFT) build $(RELEASE) --product sheetnet
-
-# The main job on shipped data: train the digits MLP, print its summary and test accuracy.
-demo: release
-	$(SHEETNET) summary Worksheets/digits-mlp.yaml
-	$(SHEETNET) train Worksheets/digits-mlp.yaml
-
-test: deps
-	$(SWIFT) test
-
-# Release build, one thread: ms per training step and matrix-product GFLOP/s.
+# Release builds (`release`, `demo`, `bench`), one thread for benchmarks.
 # Compiled for AVX2 (-target-cpu haswell: the x86-64-v3 instruction set, a name swiftc does not
 # take) only when /proc/cpuinfo lists every feature it uses; otherwise for baseline x86-64.
 # Override: make bench BENCH_CPU=native (or skylake-avx512, or BENCH_CPU= for baseline).
@@ -37,6 +23,20 @@ ifeq ($(origin BENCH_CPU),undefined)
 BENCH_CPU := $(shell for f in $(BENCH_CPU_FEATURES); do grep -qw $$f /proc/cpuinfo 2>/dev/null || exit 0; done; echo haswell)
 endif
 BENCH_FLAGS := $(if $(BENCH_CPU),-Xswiftc -target-cpu -Xswiftc $(BENCH_CPU))
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build $(RELEASE) $(BENCH_FLAGS) --product sheetnet
+
+# The main job on shipped data: train the digits MLP, print its summary and test accuracy.
+demo: release
+	$(SHEETNET) summary Worksheets/digits-mlp.yaml
+	$(SHEETNET) train Worksheets/digits-mlp.yaml
+
+test: deps
+	$(SWIFT) test
+
 bench: deps
 	$(SWIFT) build $(RELEASE) $(BENCH_FLAGS) --product sheetnet-bench
 	OPENBLAS_NUM_THREADS=1 SHEETNET_BENCH_CPU="$(BENCH_CPU)" .build-release/release/sheetnet-bench

@@ -17,6 +17,18 @@ public enum Kernels {
   /// every run's numbers identical.
   private static let blasSetUp: Void = { openblas_set_num_threads(1) }()
 
+  /// Whether OpenBLAS runs vector kernels here. OpenBLAS names the kernels it picked for this
+  /// CPU; on a CPU it does not recognise it falls back to pre-AVX ones ("Prescott", "Core2", …),
+  /// which the pure-Swift product outruns at every size, so `.automatic` then stays in Swift.
+  public static let blasIsFast: Bool = {
+    _ = blasSetUp
+    guard let name = openblas_get_corename() else { return false }
+    let core = String(cString: name).lowercased()
+    let slow = ["prescott", "core2", "penryn", "dunnington", "nehalem", "atom", "katmai", "coppermine",
+                "northwood", "banias", "opteron", "barcelona", "unknown"]
+    return !slow.contains(core)
+  }()
+
   /// Which implementation a product uses.
   public enum Path: Sendable { case automatic, swift, blas }
 
@@ -36,7 +48,7 @@ public enum Kernels {
     precondition(c.count == m * n, "gemm: C has shape \(c.shape) but the product is \(m)×\(n)")
     let useBLAS: Bool
     switch path {
-    case .automatic: useBLAS = m * n * k >= blasThreshold
+    case .automatic: useBLAS = blasIsFast && m * n * k >= blasThreshold
     case .swift: useBLAS = false
     case .blas: useBLAS = true
     }

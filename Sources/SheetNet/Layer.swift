@@ -32,6 +32,13 @@ public final class Step {
   public var tracer: Tracer?
   /// The seeded stream for random masks.
   public var rng: SeededGenerator
+  /// Whether a layer's backward must return ∂L/∂x. Training clears it for the first layer, whose
+  /// input gradient nobody reads (a third of an MLP's products); layers then return an empty
+  /// tensor. A traced step always computes it, so the trace shows it.
+  public var needsInputGradient = true
+
+  /// True when backward should compute ∂L/∂x: it is needed or it is being traced.
+  public var computesInputGradient: Bool { needsInputGradient || tracer != nil }
 
   /// A pass context.
   public init(training: Bool, tracer: Tracer? = nil, rng: SeededGenerator = SeededGenerator(seed: 0)) {

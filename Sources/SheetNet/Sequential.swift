@@ -80,10 +80,18 @@ public final class Sequential {
     return a
   }
 
-  /// Backpropagates δ from layer `from` (exclusive upper bound) down to the first layer.
-  public func backward(_ delta: Tensor, from end: Int? = nil, _ step: Step) {
+  /// Backpropagates δ from layer `from` (exclusive upper bound) down to the first layer and
+  /// returns ∂L/∂x for the input (empty when `inputGradient` is false and nothing traces).
+  @discardableResult
+  public func backward(_ delta: Tensor, from end: Int? = nil, inputGradient: Bool = true, _ step: Step) -> Tensor {
     var d = delta
-    for layer in layers[..<(end ?? layers.count)].reversed() { d = layer.backward(d, step) }
+    let upper = end ?? layers.count
+    for (i, layer) in layers[..<upper].enumerated().reversed() {
+      step.needsInputGradient = inputGradient || i > 0
+      d = layer.backward(d, step)
+    }
+    step.needsInputGradient = true
+    return d
   }
 
   /// Outputs for a whole dataset, in batches, in evaluation mode.
@@ -118,7 +126,7 @@ public final class Sequential {
     if let tracer = step.tracer {
       loss.trace(tracer, output: y, target: t, last: last, value: value, delta: delta, skipsLast: skipsLast)
     }
-    backward(delta, from: skipsLast ? layers.count - 1 : layers.count, step)
+    backward(delta, from: skipsLast ? layers.count - 1 : layers.count, inputGradient: false, step)
     optimizer.step(layers, tracer: step.tracer)
     return (value, y)
   }

@@ -77,17 +77,18 @@ struct TraceTests {
     let traced = try TracedStep(try LessonRun(try lesson("digits-cnn")), .init(batch: 2))
     let z = try #require(traced.tracer.entry("conv1.forward.z"))
     let explain = try #require(z.explain)
+    let conv = try #require(traced.run.model.layer(named: "conv1") as? Conv2D)
     for i in [0, 9, 77, 200, z.value.count - 1] {
       let a = explain(i)
-      #expect(a.args.count == 19)  // 9 (x, w) pairs and the bias
+      #expect(a.args.count == 18 + (conv.useBias ? 1 : 0))  // 9 (x, w) pairs, then the bias if any
       var sum = 0.0
       for k in 0..<9 { sum += a.args[2 * k] * a.args[2 * k + 1] }
-      sum += a.args[18]
+      if conv.useBias { sum += a.args[18] }
       #expect(sum.bitPattern == z.value.data[i].bitPattern)
       #expect(a.result == z.value.data[i])
     }
     let text = try TraceText().unit(traced, layer: "conv1", index: [2, 4, 5], sample: 1)
-    #expect(text.contains("window x") && text.contains("kernel W") && text.contains("products x·W") && text.contains("sum of the 9 products + bias"))
+    #expect(text.contains("window x") && text.contains("kernel W") && text.contains("products x·W") && text.contains("sum of the 9 products"))
     let cell: Int = ((0 * 8 + 1) * 8 + 3) * 8 + 4  // sample 1, filter 2, row 4, column 5
     let value = z.value.data[cell]
     #expect(text.contains("= \(TraceText.format(value, digits: 9))\n"))

@@ -96,10 +96,12 @@ public final class Dense: Layer {
     return z
   }
 
+  /// Fills dW and db; returns dx unless `step` says nobody needs it (then an empty tensor).
   public func backward(_ delta: Tensor, _ step: Step) -> Tensor {
     // delta: [N, units] = ∂L/∂z
     Kernels.gemm(delta, transposeA: true, x, into: &W.grad)  // dW = δᵀ·x, [units, inputs]
     if useBias { Kernels.sumRows(delta, into: &b.grad) }  // db = Σₙ δₙ, [units]
+    guard step.computesInputGradient else { return Tensor(shape: [0]) }
     var dx = Tensor(shape: x.shape)  // dx = δ·W, [N, inputs]
     Kernels.gemm(delta, W.value, into: &dx)
     if let t = step.tracer { traceBackward(t, delta, dx) }
