@@ -507,6 +507,59 @@ extension Kernels {
     }
   }
 
+  /// Appends x's rows to `out`, each plus its bias when given: out += x[r, j] + b[r] for every
+  /// row r in order (x read as [rows, columns], b holding one number per row). Builds a
+  /// convolution's output one sample at a time without zero-filling it first.
+  public static func appendRows(_ x: Tensor, adding b: Tensor?, to out: inout [Double]) {
+    let start = out.count, rows = x.rows, columns = x.columns
+    precondition(b == nil || b!.count == rows, "appendRows: bias \(b!.shape) for \(rows) rows")
+    out.append(contentsOf: x.data)
+    guard let b else { return }
+    out.withUnsafeMutableBufferPointer { po in
+      b.data.withUnsafeBufferPointer { pb in
+        for r in 0..<rows {
+          let row = start + r * columns, bias = pb[r]
+          for j in 0..<columns { po[row + j] = po[row + j] + bias }
+        }
+      }
+    }
+  }
+
+  /// db[c] = Σₙ Σ_q δ[n, c, q] for δ read as [N, C, spatial]: per channel the same order as
+  /// `sumRows` (sample by sample, positions in order), with four channels summed side by side
+  /// so that their additions overlap.
+  public static func channelSums(_ delta: Tensor, into db: inout Tensor, spatial: Int) {
+    let channels = db.count, n = delta.count / max(channels * spatial, 1)
+    precondition(n * channels * spatial == delta.count, "channelSums: \(db.shape) does not fit \(delta.shape)")
+    db.data.withUnsafeMutableBufferPointer { pd in
+      delta.data.withUnsafeBufferPointer { px in
+        for c in 0..<channels { pd[c] = 0 }
+        for r in 0..<n {
+          var c = 0
+          while c + 4 <= channels {
+            let base = (r * channels + c) * spatial
+            var s0 = pd[c], s1 = pd[c + 1], s2 = pd[c + 2], s3 = pd[c + 3]
+            for q in 0..<spatial {
+              s0 += px[base + q]
+              s1 += px[base + spatial + q]
+              s2 += px[base + 2 * spatial + q]
+              s3 += px[base + 3 * spatial + q]
+            }
+            (pd[c], pd[c + 1], pd[c + 2], pd[c + 3]) = (s0, s1, s2, s3)
+            c += 4
+          }
+          while c < channels {
+            let base = (r * channels + c) * spatial
+            var s = pd[c]
+            for q in 0..<spatial { s += px[base + q] }
+            pd[c] = s
+            c += 1
+          }
+        }
+      }
+    }
+  }
+
   /// One sample's patch rows: pc[r·rowStride + p] for r < C·k_h·k_w, p < P.
   private static func windowPatches(_ px: UnsafePointer<Double>, _ g: Window, _ pc: UnsafeMutablePointer<Double>, rowStride: Int) {
     for c in 0..<g.channels {
@@ -580,35 +633,37 @@ extension Kernels {
     x.data.withUnsafeBufferPointer { px in
       a.data.withUnsafeMutableBufferPointer { pa in
         winners.withUnsafeMutableBufferPointer { pw in
-          // Two neighbouring outputs at a time in SIMD lanes, with a branch-free select (random
-          // data would mispredict a branch half the time); an odd last output goes alone.
-          typealias V = SIMD2<Double>
-          typealias I = SIMD2<Int64>
+          // Four neighbouring outputs at a time in SIMD lanes, with a branch-free select (random
+          // data would mispredict a branch half the time); past the row's end a lane repeats the
+          // last output and is not stored.
+          typealias V = SIMD4<Double>
+          typealias I = SIMD4<Int64>
           for plane in 0..<planes {
             for i in 0..<g.outH {
               let out = (plane * g.outH + i) * g.outW
               let corner = plane * g.height * g.width + i * g.strideH * g.width  // window (i, 0)'s top left
               var j = 0
               while j < g.outW {
-                let i0 = corner + j * g.strideW, pair = j + 1 < g.outW
-                let i1 = pair ? i0 + g.strideW : i0
-                var top = V(px[i0], px[i1]), best = I(Int64(i0), Int64(i1))
+                let lanes = min(4, g.outW - j)
+                let i0 = corner + j * g.strideW
+                let i1 = i0 + min(1, lanes - 1) * g.strideW, i2 = i0 + min(2, lanes - 1) * g.strideW
+                let i3 = i0 + min(3, lanes - 1) * g.strideW
+                let first = I(Int64(i0), Int64(i1), Int64(i2), Int64(i3))
+                var top = V(px[i0], px[i1], px[i2], px[i3]), best = first
                 for u in 0..<g.kernelH {
                   for v in 0..<g.kernelW where u > 0 || v > 0 {
                     let d = u * g.width + v
-                    let value = V(px[i0 + d], px[i1 + d])
+                    let value = V(px[i0 + d], px[i1 + d], px[i2 + d], px[i3 + d])
                     let wins = value .> top  // strictly greater: on ties the first stays
                     top.replace(with: value, where: wins)
-                    best.replace(with: I(Int64(i0 + d), Int64(i1 + d)), where: wins)
+                    best.replace(with: first &+ Int64(d), where: wins)
                   }
                 }
-                pa[out + j] = top[0]
-                pw[out + j] = Int(best[0])
-                if pair {
-                  pa[out + j + 1] = top[1]
-                  pw[out + j + 1] = Int(best[1])
+                for l in 0..<lanes {
+                  pa[out + j + l] = top[l]
+                  pw[out + j + l] = Int(best[l])
                 }
-                j += 2
+                j += 4
               }
             }
           }
@@ -617,13 +672,13 @@ extension Kernels {
     }
   }
 
-  /// Max pooling's backward: dx ← 0, then dx[winners[o]] += δ[o] for every output o in order.
-  public static func maxPoolBackward(_ delta: Tensor, winners: [Int], into dx: inout Tensor) {
+  /// Max pooling's backward: dx[winners[o]] += δ[o] for every output o in order (dx holds zeros,
+  /// or whatever it should be added to).
+  public static func maxPoolBackward(_ delta: Tensor, winners: [Int], addingTo dx: inout Tensor) {
     precondition(delta.count == winners.count, "maxPoolBackward: δ \(delta.shape) for \(winners.count) winners")
     dx.data.withUnsafeMutableBufferPointer { pd in
       delta.data.withUnsafeBufferPointer { pδ in
         winners.withUnsafeBufferPointer { pw in
-          for i in 0..<pd.count { pd[i] = 0 }
           for o in 0..<pw.count {
             precondition(pw[o] >= 0 && pw[o] < pd.count, "maxPoolBackward: winner \(pw[o]) outside dx \(dx.shape)")
             pd[pw[o]] += pδ[o]
@@ -661,15 +716,14 @@ extension Kernels {
     }
   }
 
-  /// Average pooling's backward: dx ← 0, then every input of output o's window gets δ[o]/(k_h·k_w),
-  /// outputs taken in order.
-  public static func avgPoolBackward(_ delta: Tensor, _ g: Window, into dx: inout Tensor) {
+  /// Average pooling's backward: every input of output o's window gets δ[o]/(k_h·k_w) added,
+  /// outputs taken in order (dx holds zeros, or whatever it should be added to).
+  public static func avgPoolBackward(_ delta: Tensor, _ g: Window, addingTo dx: inout Tensor) {
     let planes = dx.rows * g.channels, k = Double(g.kernelH * g.kernelW)
     precondition(dx.count == planes * g.height * g.width && delta.count == planes * g.positions,
                  "avgPoolBackward: δ \(delta.shape) into \(dx.shape) for a \(g.channels)×\(g.height)×\(g.width) window")
     dx.data.withUnsafeMutableBufferPointer { pd in
       delta.data.withUnsafeBufferPointer { pδ in
-        for i in 0..<pd.count { pd[i] = 0 }
         var out = 0
         for plane in 0..<planes {
           let base = plane * g.height * g.width

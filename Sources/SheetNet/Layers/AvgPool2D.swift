@@ -63,7 +63,7 @@ public final class AvgPool2D: Layer {
     let g = window!, n = inputShape[0]
     precondition(delta.count == n * g.channels * g.positions, "\(name): δ \(delta.shape) does not fit output N×\(g.channels)×\(g.outH)×\(g.outW)")
     var result = Tensor(shape: inputShape)  // [N, C, H, W]
-    Kernels.avgPoolBackward(delta, g, into: &result)  // δ/k to every input of each window
+    Kernels.avgPoolBackward(delta, g, addingTo: &result)  // δ/k to every input of each window
     if let t = step.tracer {
       let (kk, result) = (g.kernelH * g.kernelW, result)
       t.record(name, .backward, "delta", symbol: "δ", formula: "δ = ∂L/∂a (from the layer above)", delta)

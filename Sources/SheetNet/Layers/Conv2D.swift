@@ -174,8 +174,9 @@ public final class Conv2D: Layer {
     usedIm2col = usesIm2col(batch: n)
     var z: Tensor  // [N, F, outH, outW]
     if usedIm2col {
-      z = Tensor(shape: [n, filters, g.outH, g.outW])
-      let size = filters * g.positions, product = productPath(batch: n)
+      let product = productPath(batch: n)
+      var out: [Double] = []  // z sample by sample, [N, F, outH, outW]
+      out.reserveCapacity(n * filters * g.positions)
       // Training keeps every sample's patches for the backward pass; evaluation reuses one buffer.
       keptPatches = step.training
       prepareScratch(patches: keptPatches ? n : 1)
@@ -183,9 +184,9 @@ public final class Conv2D: Layer {
         let slot = keptPatches ? s : 0
         Kernels.im2col(x, sample: s, g, into: &patches[slot])  // cols, [C·k_h·k_w, P]
         Kernels.gemm(W.value, patches[slot], into: &sample, path: product)  // W·cols, [F, P]
-        Kernels.copy(sample, from: 0, count: size, into: &z, at: s * size)
+        Kernels.appendRows(sample, adding: useBias ? b.value : nil, to: &out)  // W·cols + b
       }
-      if useBias { Kernels.addBias(b.value, to: &z, spatial: g.positions) }
+      z = Tensor(shape: [n, filters, g.outH, g.outW], data: out)
     } else {
       z = Conv2D.directForward(x, W.value, useBias ? b.value : nil, g)
     }
@@ -214,7 +215,7 @@ public final class Conv2D: Layer {
       W.grad = Conv2D.directWeightGradient(delta, x, g, filters: filters)
       dx = Conv2D.directInputGradient(delta, W.value, g, batch: n)
     }
-    if useBias { Kernels.sumRows(delta, into: &b.grad, spatial: g.positions) }  // db = Σₙ Σᵢⱼ δ, [F]
+    if useBias { Kernels.channelSums(delta, into: &b.grad, spatial: g.positions) }  // db = Σₙ Σᵢⱼ δ, [F]
     if let t = step.tracer { traceBackward(t, delta, dx) }
     return dx
   }

@@ -72,7 +72,7 @@ public final class MaxPool2D: Layer {
   public func backward(_ delta: Tensor, _ step: Step) -> Tensor {
     precondition(delta.count == winners.count, "\(name): δ \(delta.shape) does not fit the last output (\(winners.count) values)")
     var dx = Tensor(shape: inputShape)  // [N, C, H, W]
-    Kernels.maxPoolBackward(delta, winners: winners, into: &dx)  // dx[winner] += δ
+    Kernels.maxPoolBackward(delta, winners: winners, addingTo: &dx)  // dx[winner] += δ
     if let t = step.tracer { traceBackward(t, delta, dx) }
     return dx
   }
