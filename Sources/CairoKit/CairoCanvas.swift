@@ -16,10 +16,15 @@ public final class CairoCanvas: Canvas {
   private var font: (size: Double, bold: Bool)? = nil
   private var metrics: [String: TextExtents] = [:]
 
+  /// DejaVu Sans from its files; nil: Cairo's toy text API through fontconfig.
+  private let fonts: FontFaces?
+
   /// A canvas on `context`; on `vector` surfaces images are embedded upscaled (see above).
-  public init(_ context: Context, vector: Bool = false) {
+  /// Text uses `fonts`, or fontconfig's match for the theme's family when nil.
+  public init(_ context: Context, vector: Bool = false, fonts: FontFaces?) {
     self.context = context
     self.rasterFactor = vector ? 2 : 0
+    self.fonts = fonts
   }
 
   private func attempt(_ body: () throws(CairoError) -> Void) {
@@ -60,7 +65,9 @@ public final class CairoCanvas: Canvas {
   }
 
   private func use(_ style: TextStyle) throws(CairoError) {
-    if font?.bold != style.bold || font == nil { try context.selectFont(Theme.fontFamily, bold: style.bold) }
+    if font?.bold != style.bold || font == nil {
+      if let fonts { try context.setFontFace(fonts.face(bold: style.bold)) } else { try context.selectFont(Theme.fontFamily, bold: style.bold) }
+    }
     if font?.size != style.size || font?.bold != style.bold { try context.setFontSize(style.size) }
     font = (style.size, style.bold)
   }

@@ -12,6 +12,8 @@ public enum CairoError: Error, Equatable, CustomStringConvertible {
   case io(path: String, reason: String)
   /// A size or scale that no surface can have.
   case invalidSize(String)
+  /// The typeface could not be loaded.
+  case font(String)
 
   /// The one line shown to the user.
   public var description: String {
@@ -22,7 +24,7 @@ public enum CairoError: Error, Equatable, CustomStringConvertible {
         ? "; check that the output folder exists and is writable" : ""
       return "cairo failed in \(operation): \(message) (status \(code))\(hint)"
     case .io(let path, let reason): return "cannot write \(path): \(reason)"
-    case .invalidSize(let m): return m
+    case .invalidSize(let m), .font(let m): return m
     }
   }
 

@@ -32,7 +32,7 @@ public enum FigureFile {
   private static func draw(_ figure: Figure, on surface: Surface, scale: Double, vector: Bool) throws(CairoError) {
     let context = try Context(surface)
     try context.scale(scale, scale)
-    let canvas = CairoCanvas(context, vector: vector)
+    let canvas = CairoCanvas(context, vector: vector, fonts: try FontFaces.load())
     figure.draw(canvas)
     if let error = canvas.error { throw error }
     try context.check("drawing \(figure.name)")

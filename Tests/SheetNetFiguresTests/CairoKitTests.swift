@@ -53,6 +53,18 @@ struct CairoKitTests {
     #expect(try surface.pngBytes()[25] == (opaque ? 2 : 6))  // colour type: RGB or RGBA
   }
 
+  @Test("DejaVu Sans loads from its file and measures as fontconfig's match for it does")
+  func fonts() throws {
+    let faces = try #require(try FontFaces.load(), "DejaVu Sans is not installed (fonts-dejavu-core)")
+    #expect(faces.path.hasSuffix("DejaVuSans.ttf"))
+    let context = try Context(try Surface.image(width: 1, height: 1))
+    let direct = CairoCanvas(context, fonts: faces), toy = CairoCanvas(context, fonts: nil)
+    for style in [TextStyle(size: 13), TextStyle(size: 22, bold: true)] {
+      let a = direct.measure("∂L/∂W₁,₂ = −0.0123", style: style), b = toy.measure("∂L/∂W₁,₂ = −0.0123", style: style)
+      #expect(abs(a.width - b.width) < 1e-6 && abs(a.ascent - b.ascent) < 1e-6, "\(a) vs \(b)")
+    }
+  }
+
   @Test("rasters stay sharp: nearest-neighbour pixels, no smoothing")
   func sharpImage() throws {
     let fig = Figure(name: "checker", size: Size(20, 20)) { canvas in

@@ -20,7 +20,7 @@ let recordReferences = ProcessInfo.processInfo.environment["SHEETNET_RECORD_REFE
 /// Measures text with Cairo's real DejaVu Sans metrics, for overlap checks on a `RecordingCanvas`.
 func cairoMeasurer() throws -> (String, TextStyle) -> TextExtents {
   let context = try Context(try Surface.image(width: 1, height: 1))
-  let canvas = CairoCanvas(context)
+  let canvas = CairoCanvas(context, fonts: try FontFaces.load())
   return { canvas.measure($0, style: $1) }
 }
 
