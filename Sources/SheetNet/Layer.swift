@@ -28,8 +28,18 @@ public final class Parameter {
 public final class Step {
   /// True while training (dropout active, batch norm uses batch statistics).
   public var training: Bool
+  #if SHEETNET_NO_TRACE
+  /// Always nil: this build has tracing compiled out (`-Xswiftc -DSHEETNET_NO_TRACE`), so the
+  /// optimiser removes every `if let t = step.tracer` branch; attaching a tracer does nothing.
+  /// Only for measuring what the branches cost (`make bench`); traces come out empty.
+  public var tracer: Tracer? {
+    get { nil }
+    set {}
+  }
+  #else
   /// Records every value of the step when attached; nil costs one branch per layer.
   public var tracer: Tracer?
+  #endif
   /// The seeded stream for random masks.
   public var rng: SeededGenerator
   /// Whether a layer's backward must return ∂L/∂x. Training clears it for the first layer, whose
@@ -43,8 +53,8 @@ public final class Step {
   /// A pass context.
   public init(training: Bool, tracer: Tracer? = nil, rng: SeededGenerator = SeededGenerator(seed: 0)) {
     self.training = training
-    self.tracer = tracer
     self.rng = rng
+    self.tracer = tracer
   }
 }
 
