@@ -37,6 +37,10 @@ public final class Conv2D: Layer {
   nonisolated(unsafe) public static var defaultPath: Path = .automatic
   /// `.automatic` uses im2col when N·multiplyAdds reaches this many multiply-adds per batch.
   nonisolated(unsafe) public static var im2colThreshold = 2048
+  /// The im2col path keeps every sample's patches from the forward pass for the backward pass
+  /// while they take at most this many bytes (N·C·k_h·k_w·outH·outW·8); above it, where they
+  /// would no longer stay in cache, backward copies each sample's windows again instead.
+  nonisolated(unsafe) public static var patchCacheBytes = 4 << 20
   /// This layer's path; nil follows `Conv2D.defaultPath`.
   public var path: Path? = nil
 
@@ -177,8 +181,9 @@ public final class Conv2D: Layer {
       let product = productPath(batch: n)
       var out: [Double] = []  // z sample by sample, [N, F, outH, outW]
       out.reserveCapacity(n * filters * g.positions)
-      // Training keeps every sample's patches for the backward pass; evaluation reuses one buffer.
-      keptPatches = step.training
+      // Training keeps every sample's patches for the backward pass (when they fit the cache
+      // budget); evaluation reuses one buffer.
+      keptPatches = step.training && n * g.patch * g.positions * 8 <= Conv2D.patchCacheBytes
       prepareScratch(patches: keptPatches ? n : 1)
       for s in 0..<n {
         let slot = keptPatches ? s : 0
@@ -205,7 +210,7 @@ public final class Conv2D: Layer {
       if n == 0 { W.grad = Tensor(shape: W.value.shape) }
       for s in 0..<n {
         let slot = keptPatches ? s : 0
-        if !keptPatches { Kernels.im2col(x, sample: s, g, into: &patches[0]) }  // after an evaluation pass
+        if !keptPatches { Kernels.im2col(x, sample: s, g, into: &patches[0]) }  // not kept: copy the windows again
         Kernels.copy(delta, from: s * size, count: size, into: &sample, at: 0)  // δ of sample s, [F, P]
         Kernels.gemm(sample, patches[slot], transposeB: true, into: &W.grad, accumulate: s > 0, path: product)  // dW += δ·colsᵀ
         Kernels.gemm(W.value, transposeA: true, sample, into: &dcols, path: product)  // Wᵀ·δ, [C·k_h·k_w, P]
