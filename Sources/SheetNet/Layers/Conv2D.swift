@@ -19,9 +19,11 @@
 /// column of a patch matrix (`Kernels.im2col`, cols [C·k_h·k_w, outH·outW]), then z = W·cols,
 /// dW += δ·colsᵀ and dcols = Wᵀ·δ with `Kernels.gemm`, and `Kernels.col2im` adds dcols back onto
 /// dx. The pure-Swift product sums the same terms in the same order as the loops above, so both
-/// paths agree to the last bit; products above `Kernels.blasThreshold` go to OpenBLAS and may
-/// differ in the last bits (tests bound it by 1e-12 relative). `.automatic` takes im2col from
-/// `im2colThreshold` multiply-adds per batch on; a traced tiny network stays direct.
+/// paths agree to the last bit and a traced step writes out exactly the numbers computed. When a
+/// batch's multiply-adds N·multiplyAdds reach `Kernels.blasThreshold` (what one batch-wide
+/// product would), the per-sample products go to OpenBLAS and may differ in the last bits
+/// (tests bound it by 1e-12 relative). `.automatic` takes im2col from `im2colThreshold`
+/// multiply-adds per batch on: the direct loops are only quicker for the tiniest layers.
 /// Cost per sample: outH·outW·filters·C·k_h·k_w multiply-adds.
 public final class Conv2D: Layer {
   public static let kind = "conv2d"
