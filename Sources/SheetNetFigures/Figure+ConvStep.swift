@@ -193,8 +193,13 @@ extension Figure {
     }
   }
 
-  /// A grid cell's number: "0" for zero, else two decimals (the equation uses the same text).
-  static func cellLabel(_ v: Double) -> String { v == 0 ? "0" : NumberFormat.fixed(v, digits: 2) }
+  /// A grid cell's number, rounded to two decimals without trailing zeros: 0.1875 → "0.19",
+  /// 1 → "1", 0.5 → "0.5" (the equation writes the same text).
+  static func cellLabel(_ v: Double) -> String {
+    var text = NumberFormat.fixed(v, digits: 2)
+    while text.contains(".") && (text.hasSuffix("0") || text.hasSuffix(".")) { text.removeLast() }
+    return text
+  }
 
   /// The text size at which every label fits its cell, or nil.
   static func gridNumberSize(_ canvas: any Canvas, _ theme: Theme, _ cell: Size, _ labels: [String]) -> Double? {
