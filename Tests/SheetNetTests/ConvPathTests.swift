@@ -65,6 +65,26 @@ struct ConvPathTests {
     #expect(a.W.grad == b.W.grad)
   }
 
+  @Test(arguments: [Conv2D.Path.direct, .im2col])
+  func firstLayerSkipsItsInputGradient(path: Conv2D.Path) throws {
+    // Training asks the first layer for no ∂L/∂x: it returns an empty tensor, same dW and db.
+    let c = convCases[1]
+    let (full, skip) = (try c.layer(path), try c.layer(path))
+    let delta = randomTensor([c.n, c.filters, c.h, c.w], seed: 5)  // same padding keeps H×W
+    _ = full.forward(c.input, Step(training: true))
+    _ = skip.forward(c.input, Step(training: true))
+    let dx = full.backward(delta, Step(training: true))
+    let step = Step(training: true)
+    step.needsInputGradient = false
+    #expect(skip.backward(delta, step).count == 0)
+    #expect(dx.count == c.input.count)
+    #expect(skip.W.grad == full.W.grad && skip.b.grad == full.b.grad)
+    // A traced step still computes it.
+    let traced = Step(training: true, tracer: Tracer())
+    traced.needsInputGradient = false
+    #expect(skip.backward(delta, traced) == dx)
+  }
+
   @Test func automaticChoosesBySize() throws {
     let small = try ConvCase(n: 1, c: 1, h: 5, w: 5, filters: 2, kernel: (3, 3), stride: (1, 1), padding: .valid).layer(.automatic)
     small.path = nil  // follow Conv2D.defaultPath (.automatic unless a benchmark changed it)

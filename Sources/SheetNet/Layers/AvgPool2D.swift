@@ -59,9 +59,11 @@ public final class AvgPool2D: Layer {
     return result
   }
 
+  /// Returns dx unless `step` says nobody needs it (then an empty tensor).
   public func backward(_ delta: Tensor, _ step: Step) -> Tensor {
     let g = window!, n = inputShape[0]
     precondition(delta.count == n * g.channels * g.positions, "\(name): δ \(delta.shape) does not fit output N×\(g.channels)×\(g.outH)×\(g.outW)")
+    guard step.computesInputGradient else { return Tensor(shape: [0]) }
     var result = Tensor(shape: inputShape)  // [N, C, H, W]
     Kernels.avgPoolBackward(delta, g, addingTo: &result)  // δ/k to every input of each window
     if let t = step.tracer {

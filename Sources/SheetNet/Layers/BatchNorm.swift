@@ -128,6 +128,8 @@ public final class BatchNorm: Layer {
     return a
   }
 
+  /// Fills dγ, dβ (and the running statistics' gradients); returns dx unless `step` says nobody
+  /// needs it (then an empty tensor).
   public func backward(_ delta: Tensor, _ step: Step) -> Tensor {
     let (c, s, n) = (channels, spatial, delta.rows)
     precondition(delta.count == xhat.count, "\(name): δ \(delta.shape) does not fit the last input \(xhat.shape)")
@@ -160,6 +162,7 @@ public final class BatchNorm: Layer {
     }
     runningMean.grad = Tensor(dMean)
     runningVar.grad = Tensor(dVar)
+    guard step.computesInputGradient else { return Tensor(shape: [0]) }
     let g = gamma.value.data
     let sigma2 = training ? variance.data : runningVar.value.data
     var dx = Tensor(shape: delta.shape)  // the input's shape

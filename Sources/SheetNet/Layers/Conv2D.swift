@@ -201,12 +201,13 @@ public final class Conv2D: Layer {
     return z
   }
 
+  /// Fills dW and db; returns dx unless `step` says nobody needs it (then an empty tensor).
   public func backward(_ delta: Tensor, _ step: Step) -> Tensor {
-    let g = window!, n = x.rows, size = filters * g.positions
+    let g = window!, n = x.rows, size = filters * g.positions, wantsDx = step.computesInputGradient
     precondition(delta.count == n * size, "\(name): δ \(delta.shape) does not fit output N×\(filters)×\(g.outH)×\(g.outW)")
-    var dx: Tensor  // [N, C, H, W]
+    var dx: Tensor  // [N, C, H, W], or empty when not wanted
     if usedIm2col {
-      dx = Tensor(shape: x.shape)
+      dx = Tensor(shape: wantsDx ? x.shape : [0])
       let product = productPath(batch: n)
       prepareScratch(patches: keptPatches ? n : 1)
       if n == 0 { W.grad = Tensor(shape: W.value.shape) }
@@ -215,12 +216,13 @@ public final class Conv2D: Layer {
         if !keptPatches { Kernels.im2col(x, sample: s, g, into: &patches[0]) }  // not kept: copy the windows again
         Kernels.copy(delta, from: s * size, count: size, into: &sample, at: 0)  // δ of sample s, [F, P]
         Kernels.gemm(sample, patches[slot], transposeB: true, into: &W.grad, accumulate: s > 0, path: product)  // dW += δ·colsᵀ
+        guard wantsDx else { continue }
         Kernels.gemm(W.value, transposeA: true, sample, into: &dcols, path: product)  // Wᵀ·δ, [C·k_h·k_w, P]
         Kernels.col2im(dcols, g, addingTo: &dx, sample: s)
       }
     } else {
       W.grad = Conv2D.directWeightGradient(delta, x, g, filters: filters)
-      dx = Conv2D.directInputGradient(delta, W.value, g, batch: n)
+      dx = wantsDx ? Conv2D.directInputGradient(delta, W.value, g, batch: n) : Tensor(shape: [0])
     }
     if useBias { Kernels.channelSums(delta, into: &b.grad, spatial: g.positions) }  // db = Σₙ Σᵢⱼ δ, [F]
     if let t = step.tracer { traceBackward(t, delta, dx) }
@@ -228,9 +230,10 @@ public final class Conv2D: Layer {
   }
 
   /// The per-sample products go to OpenBLAS when the whole batch's product, N·multiplyAdds,
-  /// reaches `Kernels.blasThreshold` (what one batch-wide product would do), else pure Swift.
+  /// reaches `Kernels.blasThreshold` (what one batch-wide product would do) and OpenBLAS has
+  /// vector kernels on this CPU (`Kernels.blasIsFast`), else pure Swift.
   private func productPath(batch n: Int) -> Kernels.Path {
-    n * multiplyAdds >= Kernels.blasThreshold ? .blas : .swift
+    Kernels.blasIsFast && n * multiplyAdds >= Kernels.blasThreshold ? .blas : .swift
   }
 
   /// Sizes the per-sample buffers of the im2col path (allocated once, reused every step).

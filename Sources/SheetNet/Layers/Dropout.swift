@@ -60,7 +60,9 @@ public final class Dropout: Layer {
     return a
   }
 
+  /// Returns dx unless `step` says nobody needs it (then an empty tensor).
   public func backward(_ delta: Tensor, _ step: Step) -> Tensor {
+    guard step.computesInputGradient else { return Tensor(shape: [0]) }
     guard training else {
       if let t = step.tracer { t.record(name, .backward, "dx", formula: "∂L/∂x = δ (no dropout at evaluation)", delta) }
       return delta

@@ -69,8 +69,10 @@ public final class MaxPool2D: Layer {
     return a
   }
 
+  /// Returns dx unless `step` says nobody needs it (then an empty tensor).
   public func backward(_ delta: Tensor, _ step: Step) -> Tensor {
     precondition(delta.count == winners.count, "\(name): δ \(delta.shape) does not fit the last output (\(winners.count) values)")
+    guard step.computesInputGradient else { return Tensor(shape: [0]) }
     var dx = Tensor(shape: inputShape)  // [N, C, H, W]
     Kernels.maxPoolBackward(delta, winners: winners, addingTo: &dx)  // dx[winner] += δ
     if let t = step.tracer { traceBackward(t, delta, dx) }
