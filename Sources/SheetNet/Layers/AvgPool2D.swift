@@ -5,7 +5,7 @@
 /// always k. The sum runs in row-major window order, then divides once, as a workbook's
 /// AVERAGE(window) does. Backward: each input of a window receives δ/k from it,
 /// dx[n,c,y,x] = Σ δ[n,c,i,j]/k over the windows (i, j) that hold (y, x).
-/// Stride defaults to the window size. Cost: no multiply-adds (`multiplyAdds` is 0); k − 1
+/// The window is 2×2 unless the lesson gives `size`; the stride defaults to the window size. Cost: no multiply-adds (`multiplyAdds` is 0); k − 1
 /// additions and one division per output.
 public final class AvgPool2D: Layer {
   public static let kind = "avg_pool2d"

@@ -5,8 +5,10 @@
 /// winner only: dx[winner(n,c,i,j)] += δ[n,c,i,j], every other input of the window gets 0, and an
 /// input that wins several overlapping windows adds their δ up. On ties the FIRST input in
 /// row-major window order (top row first, then left to right) wins and gets the whole gradient,
-/// as NumPy's argmax and PyTorch's max pooling choose; a workbook writes the same rule with
-/// MATCH(MAX(window), window, 0). Stride defaults to the window size (windows that do not overlap).
+/// as NumPy's argmax breaks ties; a workbook writes the same rule with MATCH(MAX(window), window, 0).
+/// Inputs are compared with a strict >, so a NaN wins only when it is first in its window.
+/// The window is 2×2 unless the lesson gives `size`; the stride defaults to the window size
+/// (windows that do not overlap).
 /// Cost: no multiply-adds (`multiplyAdds` is 0); (k_h·k_w − 1) comparisons per output.
 public final class MaxPool2D: Layer {
   public static let kind = "max_pool2d"
