@@ -100,6 +100,11 @@ extension Lesson {
     Split(data, validation: self.data.validation, test: self.data.test, rng: &rng)
   }
 
+  /// A data path as the lesson wrote it, relative to the lesson's folder unless absolute.
+  func resolve(_ file: String) -> String {
+    file.hasPrefix("/") ? file : ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(file)
+  }
+
   /// The lesson's dataset, reshaped per `data.shape`, not yet split or scaled.
   public func loadData(rng: inout SeededGenerator) throws(SheetNetError) -> Dataset {
     var d: Dataset
@@ -109,9 +114,9 @@ extension Lesson {
     case "digits": d = try Builtin.digits()
     case "iris": d = try Builtin.iris()
     case "csv":
-      let file = data.file!
-      let resolved = file.hasPrefix("/") ? file : ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(file)
-      d = try CSVData.load(resolved, labelColumn: data.labelColumn, header: data.header)
+      d = try CSVData.load(resolve(data.file!), labelColumn: data.labelColumn, header: data.header)
+    case "idx":
+      d = try IDX.load(images: resolve(data.images!), labels: resolve(data.labelsFile!), limit: data.limit)
     case "inline":
       let x = data.x!
       var y = data.y

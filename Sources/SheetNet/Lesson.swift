@@ -38,6 +38,8 @@ public struct Lesson: Sendable {
     public var dataset: String
     /// CSV path, relative to the lesson file.
     public var file: String?
+    /// IDX (MNIST-format) image and label files, relative to the lesson file, and how many to read.
+    public var images: String?, labelsFile: String?, limit: Int?
     public var labelColumn: Int = -1
     public var header: Bool? = nil
     /// Generated sets: number of points, noise 0…1, number of classes.
@@ -54,8 +56,8 @@ public struct Lesson: Sendable {
   }
 
   static let topKeys = ["name", "title", "seed", "data", "network", "loss", "optimizer", "train", "output"]
-  static let dataKeys = ["dataset", "file", "label_column", "header", "count", "noise", "classes", "x", "y", "labels", "shape", "preprocess", "split"]
-  static let datasets = Builtin.real + Generated.kinds + ["csv", "inline", "none"]
+  static let dataKeys = ["dataset", "file", "label_column", "header", "count", "noise", "classes", "x", "y", "labels", "shape", "preprocess", "split", "images", "label_file", "limit"]
+  static let datasets = Builtin.real + Generated.kinds + ["csv", "idx", "inline", "none"]
 
   /// Reads a lesson file.
   public static func load(_ path: String) throws(SheetNetError) -> Lesson {
@@ -123,6 +125,12 @@ public struct Lesson: Sendable {
       }
     } else if m["file"] != nil { d.dataset = "csv" }
     if let f = m["file"] { d.file = try r.string(f, "file") }
+    if let f = m["images"] { d.images = try r.string(f, "images") }
+    if let f = m["label_file"] { d.labelsFile = try r.string(f, "label_file") }
+    if let v = m["limit"] { d.limit = try r.int(v, "limit", min: 1, max: 10_000_000) }
+    if d.dataset == "idx" && (d.images == nil || d.labelsFile == nil) {
+      throw .lesson("\(r.at(node)): dataset idx needs 'images' and 'label_file', e.g. images: data/train-images-idx3-ubyte.gz, label_file: data/train-labels-idx1-ubyte.gz")
+    }
     if let v = m["label_column"] { d.labelColumn = try r.int(v, "label_column", min: Int.min / 2) }
     if let v = m["header"] { d.header = try r.bool(v, "header") }
     if let v = m["count"] { d.count = try r.int(v, "count", min: 4, max: 1_000_000) }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SheetNet
 
 /// The `sheetnet` command: train, summarise, evaluate, trace and draw tiny networks.
 @main
@@ -8,4 +9,15 @@ struct SheetNetCommand: ParsableCommand {
     abstract: "Train tiny networks and show every number of a training step.",
     discussion: "Lessons live in Worksheets/; everything a lesson produces goes to Output/<lesson>/.",
     subcommands: [Train.self, Summary.self, Evaluate.self, Trace.self, Figure.self])
+
+  /// Sets up the allocator for training loops, then runs the command line.
+  static func main() {
+    Allocator.keepFreedMemory()
+    do {
+      var command = try parseAsRoot()
+      try command.run()
+    } catch {
+      exit(withError: error)
+    }
+  }
 }

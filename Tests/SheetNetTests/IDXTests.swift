@@ -213,3 +213,33 @@ struct IDXTests {
     #expect(text.contains("no such IDX file"), "\(text)")
   }
 }
+
+/// A lesson that names IDX files trains on them.
+struct IDXLessonTests {
+  @Test func lessonReadsIDXFilesRelativeToItself() throws {
+    let folder = try scratchFolder()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    // 40 images of 4×4: class 1 bright on the left half, class 0 on the right half.
+    var pixels: [UInt8] = [], labels: [UInt8] = []
+    for n in 0..<40 {
+      let label = UInt8(n % 2)
+      labels.append(label)
+      for _ in 0..<4 { for c in 0..<4 { pixels.append((c < 2) == (label == 1) ? 255 : 0) } }
+    }
+    try Data(idxBytes(magic: 0x0803, dims: [40, 4, 4], pixels)).write(to: folder.appendingPathComponent("images.idx"))
+    try Data(idxBytes(magic: 0x0801, dims: [40], labels)).write(to: folder.appendingPathComponent("labels.idx"))
+    let yaml = """
+      data: {dataset: idx, images: images.idx, label_file: labels.idx, limit: 30, preprocess: {divide: 255}, split: {test: 0.2}}
+      network: [flatten, {type: dense, units: 2}, softmax]
+      optimizer: {type: adam, learning_rate: 0.1}
+      train: {epochs: 20, batch_size: 8}
+      """
+    let lessonPath = folder.appendingPathComponent("idx.yaml").path
+    let run = try LessonRun(try Lesson.parse(yaml, path: lessonPath))
+    #expect(run.split.train.count + (run.split.test?.count ?? 0) == 30)
+    #expect(run.model.inputShape == [1, 4, 4])
+    try run.train()
+    #expect(run.evaluate(run.split.test!).accuracy == 1)
+    #expect(throws: SheetNetError.self) { try Lesson.parse("data: {dataset: idx, images: a.idx}\nnetwork: [relu]\n", path: "x.yaml") }
+  }
+}
