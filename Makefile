@@ -37,13 +37,19 @@ demo: release
 test: deps
 	$(SWIFT) test
 
+# The bench, the sheetnet binary its figure cases run, and a second bench with tracing compiled
+# out (-DSHEETNET_NO_TRACE) in its own scratch folder; then the table and the trace overhead.
+NOTRACE := -c release --scratch-path .build-release-notrace -Xswiftc -DSHEETNET_NO_TRACE
 bench: deps
 	$(SWIFT) build $(RELEASE) $(BENCH_FLAGS) --product sheetnet-bench
+	$(SWIFT) build $(RELEASE) $(BENCH_FLAGS) --product sheetnet
+	$(SWIFT) build $(NOTRACE) $(BENCH_FLAGS) --product sheetnet-bench
 	OPENBLAS_NUM_THREADS=1 SHEETNET_BENCH_CPU="$(BENCH_CPU)" .build-release/release/sheetnet-bench
+	OPENBLAS_NUM_THREADS=1 python3 Benchmarks/trace_overhead.py
 
 # The same networks in NumPy (and PyTorch where installed), measured in the same run.
 bench-compare: bench
 	OPENBLAS_NUM_THREADS=1 SHEETNET_BENCH_CPU="$(BENCH_CPU)" python3 Benchmarks/compare.py
 
 clean:
-	rm -rf .build .build-release
+	rm -rf .build .build-release .build-release-notrace

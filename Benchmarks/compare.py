@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
-"""SheetNet against NumPy (and PyTorch when installed), measured in the same run.
+"""SheetNet against NumPy (and PyTorch and matplotlib when installed), measured in the same run.
 
 Runs `.build-release/release/sheetnet-bench --json` (build it with `make bench`), then
-numpy_mlp.py and torch_mlp.py with --json, and prints the cases side by side with ratios
-(reference ms / SheetNet ms: above 1 means SheetNet is faster).
+numpy_mlp.py, numpy_cnn.py, torch_mlp.py, torch_cnn.py and matplotlib_figures.py with --json,
+and prints the cases side by side with ratios (reference ms / SheetNet ms: above 1 means
+SheetNet is faster).
 
     python3 Benchmarks/compare.py [--rounds N] [--quick] [--repetitions N] [--wall]
 
 Each program runs N times (default 3), taking turns; a case's number is the median of its
-per-round medians.
+per-round medians. matplotlib_figures.py, whose processes take seconds, runs in the first round
+only, with 10 repetitions (5 with --quick).
 
 `make bench-compare` runs it. BLAS runs on one thread (OPENBLAS_NUM_THREADS=1); any
 OPENBLAS_CORETYPE in the environment is passed on unchanged.
@@ -23,14 +25,21 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 BENCH = os.path.join(ROOT, ".build-release", "release", "sheetnet-bench")
 
-# The training steps compared: (SheetNet case id, reference case id, label). The CNN cases go
-# here too once sheetnet-bench and the reference scripts time them (e.g. "step/cnn-digits").
+# The training steps compared: (SheetNet case id, reference case id, label).
 STEP_CASES = [
     ("step/mlp-64-32-10", "step/mlp-64-32-10", "MLP 64-32-10, digits, batch 32, SGD"),
     ("step/mlp-64-32-10-adam", "step/mlp-64-32-10-adam", "MLP 64-32-10, digits, batch 32, Adam"),
     ("step/mlp-784-128-10", "step/mlp-784-128-10", "MLP 784-128-10, random, batch 64, SGD"),
     ("step/mlp-784-128-10-adam", "step/mlp-784-128-10-adam", "MLP 784-128-10, random, batch 64, Adam"),
     ("step/mlp-784-128-10/swift", "step/mlp-784-128-10", "  the same, SheetNet with pure-Swift products only"),
+    ("step/cnn-a", "step/cnn-a", "CNN A 1×28×28 conv 8, pool, conv 16, pool, dense 10; batch 32, SGD"),
+    ("step/cnn-b", "step/cnn-b", "CNN B 3×32×32 keras-sequential-ascii; batch 32, Adam"),
+]
+
+# Figures, each a whole process on the wall clock: (SheetNet case id, matplotlib case id, label).
+FIGURE_CASES = [
+    ("figure/feature-maps-png", "figure/feature-maps-png", "8×8 grid of 28×28 feature maps + colour bar, PNG"),
+    ("figure/activations-svg", "figure/activations-svg", "four activation curves and slopes, SVG"),
 ]
 
 # Matrix products n×n·n×n: (column title, script, case id pattern) read as GFLOP/s.
@@ -42,7 +51,13 @@ GEMM_COLUMNS = [
     ("PyTorch", "torch", "gemm/{n}/torch"),
 ]
 
-REFERENCES = [("numpy", "NumPy", "numpy_mlp.py"), ("torch", "PyTorch", "torch_mlp.py")]
+# (key, column name, scripts); a key's scripts share a column.
+REFERENCES = [
+    ("numpy", "NumPy", ["numpy_mlp.py", "numpy_cnn.py"]),
+    ("torch", "PyTorch", ["torch_mlp.py", "torch_cnn.py"]),
+    ("matplotlib", "matplotlib", ["matplotlib_figures.py"]),
+]
+ONCE = {"matplotlib_figures.py": ["--repetitions", "10"]}  # first round only, with these options
 
 
 def run(command, env):
@@ -87,32 +102,35 @@ def main():
 
     rounds = int(args[args.index("--rounds") + 1]) if "--rounds" in args else 3
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
-    commands = {"sheetnet": [BENCH, "--json"] + passed}
-    for key, _, script in REFERENCES:
-        commands[key] = [sys.executable, os.path.join(HERE, script), "--json"] + passed
+    # (key, name shown, command, options when it runs once)
+    commands = [("sheetnet", "SheetNet", [BENCH, "--json"] + passed, None)]
+    for key, _, scripts in REFERENCES:
+        for script in scripts:
+            once = ONCE.get(script)
+            options = passed if once is None or "--quick" in passed or "--repetitions" in passed else once
+            commands.append((key, script, [sys.executable, os.path.join(HERE, script), "--json"] + options, once))
     # The programs take turns, `rounds` times, so that a passing load on the machine hits them
     # alike; each case keeps the median of its per-round medians.
-    reports, runs = {}, {key: {} for key in commands}
-    for _ in range(max(rounds, 1)):
-        for key, command in commands.items():
-            if "skipped" in reports.get(key, {}):
+    reports, runs = {}, {key: {} for key, _, _, _ in commands}
+    for r in range(max(rounds, 1)):
+        for key, name, command, once in commands:
+            if "skipped" in reports.get(name, {}) or (once is not None and r > 0):
                 continue
-            reports[key] = run(command, env)
-            for c in reports[key].get("cases", []):
+            reports[name] = run(command, env)
+            for c in reports[name].get("cases", []):
                 runs[key].setdefault(c["id"], []).append(c)
     cases = {key: {case_id: combined(measured) for case_id, measured in by_id.items()} for key, by_id in runs.items()}
 
     print()
     print("Conditions")
-    for key, report in reports.items():
-        name = "SheetNet" if key == "sheetnet" else dict((k, n) for k, n, _ in REFERENCES)[key]
+    for name, report in reports.items():
         if "skipped" in report:
             print(f"  {name}: {report['skipped']}")
         else:
             meta = ", ".join(f"{k} {v}" for k, v in sorted(report.get("meta", {}).items()))
             print(f"  {name}: {meta}")
 
-    present = [(key, name) for key, name, _ in REFERENCES if cases[key]]
+    present = [(key, name) for key, name, _ in REFERENCES if key in ("numpy", "torch") and cases[key]]
     width = max(len(label) for _, _, label in STEP_CASES) + 2
     print()
     for field, title in [("median", f"median of {rounds} rounds' medians"),
@@ -132,6 +150,16 @@ def main():
             print(line)
         print()
     print("ratio = reference ms / SheetNet ms: above 1, SheetNet is faster")
+
+    width = max(len(label) for _, _, label in FIGURE_CASES) + 2
+    print()
+    print("Figure rendering, ms per whole process on the wall clock (median; min in brackets)")
+    print(f"  {'figure':<{width}}{'SheetNet':>18}{'matplotlib':>18}{'ratio':>8}")
+    for case_id, reference_id, label in FIGURE_CASES:
+        mine, ref = cases["sheetnet"].get(case_id), cases["matplotlib"].get(reference_id)
+        ratio = f"{ref['median'] / mine['median']:.1f}×" if ref and mine else "—"
+        both = [f"{number(c, 'median', '.1f')} [{number(c, 'min', '.1f')}]" if c else "—" for c in (mine, ref)]
+        print(f"  {label:<{width}}{both[0]:>18}{both[1]:>18}{ratio:>8}")
 
     columns = [(title, key, pattern) for title, key, pattern in GEMM_COLUMNS if cases.get(key)]
     print()

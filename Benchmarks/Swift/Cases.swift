@@ -14,6 +14,11 @@ func allCases() -> [BenchCase] {
   // The same steps with every product forced onto one path (the default sends M·N·K ≥ 64³ to BLAS).
   cases.append(mlpStep(id: "step/mlp-64-32-10/blas", label: "MLP 64-32-10, SGD, every product OpenBLAS", widths: [32, 10], batch: 32, digits: true, products: .blas, optimizer: { SGD(learningRate: 0.1) }))
   cases.append(mlpStep(id: "step/mlp-784-128-10/swift", label: "MLP 784-128-10, SGD, every product pure Swift", widths: [128, 10], batch: 64, digits: false, products: .swift, optimizer: { SGD(learningRate: 0.1) }))
+  // Convolutional networks on random images (Cases+CNN.swift).
+  cases.append(cnnA())
+  cases.append(cnnB())
+  // The shipped lessons' steps, untraced and traced (Cases+Lessons.swift).
+  cases += lessonCases()
   // Square products, both paths.
   for n in [64, 128, 256] {
     cases.append(gemm(id: "gemm/\(n)/swift", label: "n = \(n), pure Swift", m: n, n: n, k: n, path: .swift))
@@ -25,6 +30,8 @@ func allCases() -> [BenchCase] {
     cases.append(gemm(id: "gemm/\(p.key)/swift", label: "\(p.label), pure Swift", m: p.m, n: p.n, k: p.k, ta: p.ta, tb: p.tb, path: .swift))
     cases.append(gemm(id: "gemm/\(p.key)/blas", label: "\(p.label), OpenBLAS", m: p.m, n: p.n, k: p.k, ta: p.ta, tb: p.tb, path: .blas))
   }
+  // Whole `sheetnet figure` processes (Cases+Figures.swift).
+  cases += figureCases().cases
   return cases
 }
 
@@ -33,6 +40,8 @@ func allRatios() -> [Ratio] {
   [
     Ratio(id: "step/mlp-64-32-10/automatic-vs-blas", label: "MLP 64-32-10 step: default paths / all OpenBLAS", numerator: "step/mlp-64-32-10", denominator: "step/mlp-64-32-10/blas"),
     Ratio(id: "step/mlp-784-128-10/swift-vs-automatic", label: "MLP 784-128-10 step: all pure Swift / default paths", numerator: "step/mlp-784-128-10/swift", denominator: "step/mlp-784-128-10"),
+    Ratio(id: "lesson/digits-cnn/untraced-vs-traced", label: "digits CNN step: untraced / traced (= trace cost)", numerator: "lesson/digits-cnn/untraced", denominator: "lesson/digits-cnn/traced"),
+    Ratio(id: "lesson/digits-mlp/untraced-vs-traced", label: "digits MLP step: untraced / traced (= trace cost)", numerator: "lesson/digits-mlp/untraced", denominator: "lesson/digits-mlp/traced"),
   ] + [64, 128, 256].map { n in
     Ratio(id: "gemm/\(n)/swift-vs-blas", label: "pure Swift / OpenBLAS GFLOP/s, n = \(n)", numerator: "gemm/\(n)/swift", denominator: "gemm/\(n)/blas")
   } + layerProducts.map { p in

@@ -14,6 +14,10 @@ struct BenchCase {
   var label: String
   /// Floating-point operations per iteration, when GFLOP/s means something.
   var flops: Double? = nil
+  /// Whether an iteration runs a whole child process (`sheetnet figure …`): such a case is timed
+  /// on the wall clock whatever `--wall` says (this thread's CPU time does not see the child),
+  /// one iteration per repetition and no untimed iteration before it.
+  var process = false
   /// Builds the state and returns one iteration.
   var prepare: () throws -> () -> Void
 }
@@ -21,13 +25,15 @@ struct BenchCase {
 /// Table sections, in print order. Add a case to an existing group, or a group here.
 enum Group: String, CaseIterable, Codable {
   case step = "Training step: forward, loss, backward and update (ms per step)"
+  case lesson = "Shipped lessons, one training step, untraced and traced (ms per step)"
   case gemm = "Matrix product C = op(A)·op(B) (ms per product, GFLOP/s)"
-  case figure = "Figure rendering (ms per figure)"
+  case figure = "Figure rendering, the whole `sheetnet figure` process (wall-clock ms per figure; CPU ms: the child's user + system)"
 
   /// Short name used in JSON.
   var key: String {
     switch self {
     case .step: "step"
+    case .lesson: "lesson"
     case .gemm: "gemm"
     case .figure: "figure"
     }
@@ -62,6 +68,9 @@ struct Measurement: Codable {
   var max: Double
   /// flops / median, when the case counts flops.
   var gflops: Double?
+  /// Process cases: the median CPU time (user + system) of the child process, in ms; on a busy
+  /// machine it shows the work apart from the wait for a core.
+  var childCPU: Double?
   var repetitions: Int
   var iterationsPerRepetition: Int
 }
@@ -101,47 +110,71 @@ struct Prepared {
   var body: () -> Void
   var inner: Int
   var times: [Double] = []
+  /// Process cases: the child's CPU time of each repetition, ms.
+  var childTimes: [Double] = []
 }
 
-/// Builds the case, warms it up and calibrates how many iterations fill one repetition.
+/// CPU time (user + system) of this process's terminated and waited-for children, seconds.
+func childrenCPU() -> Double {
+  var usage = rusage()
+  #if canImport(Glibc)
+  getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+  #else
+  getrusage(RUSAGE_CHILDREN, &usage)
+  #endif
+  func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) * 1e-6 }
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+/// The median of a non-empty list.
+func median(_ values: [Double]) -> Double {
+  let v = values.sorted()
+  return v.count % 2 == 1 ? v[v.count / 2] : (v[v.count / 2 - 1] + v[v.count / 2]) / 2
+}
+
+/// Builds the case, warms it up and calibrates how many iterations fill one repetition
+/// (always one for a process case).
 func prepare(_ c: BenchCase, _ s: Settings) throws -> Prepared {
   let body = try c.prepare()
-  let clock = s.clock
+  let clock = c.process ? .wall : s.clock
   var start = now(clock), done = 0
   while done < 3 || now(clock) - start < s.warmUpSeconds { body(); done += 1 }
   start = now(clock)
   var probe = 0
   while probe < 1 || now(clock) - start < s.repetitionSeconds / 4 { body(); probe += 1 }
   let perIteration = (now(clock) - start) / Double(probe)
-  return Prepared(bench: c, body: body, inner: max(1, Int(s.repetitionSeconds / perIteration)))
+  return Prepared(bench: c, body: body, inner: c.process ? 1 : max(1, Int(s.repetitionSeconds / perIteration)))
 }
 
 /// Times every case, repetitions interleaved round-robin (case 1, case 2, …, case 1, …) so that a
 /// passing load on a shared machine spreads over all cases instead of spoiling one. Each timed
-/// repetition follows one untimed iteration, which brings the case's data back into cache.
+/// repetition follows one untimed iteration, which brings the case's data back into cache
+/// (process cases excepted: a child process starts cold either way).
 func measure(_ cases: [BenchCase], _ s: Settings, progress: (String) -> Void = { _ in }) throws -> [Measurement] {
   var prepared: [Prepared] = []
   for c in cases {
     progress("preparing \(c.id)")
     prepared.append(try prepare(c, s))
   }
-  let clock = s.clock
   for r in 0..<s.repetitions {
     progress("repetition \(r + 1) of \(s.repetitions)")
     for i in prepared.indices {
       let (body, inner) = (prepared[i].body, prepared[i].inner)
-      body()
+      let clock = prepared[i].bench.process ? .wall : s.clock
+      if !prepared[i].bench.process { body() }
+      let child0 = prepared[i].bench.process ? childrenCPU() : 0
       let t0 = now(clock)
       for _ in 0..<inner { body() }
       prepared[i].times.append((now(clock) - t0) / Double(inner) * 1e3)
+      if prepared[i].bench.process { prepared[i].childTimes.append((childrenCPU() - child0) / Double(inner) * 1e3) }
     }
   }
   return prepared.map { p in
-    let times = p.times.sorted(), c = p.bench
-    let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
+    let c = p.bench, middle = median(p.times)
     return Measurement(
-      id: c.id, group: c.group.key, label: c.label, median: median, min: times.first!, max: times.last!,
-      gflops: c.flops.map { $0 / (median * 1e-3) / 1e9 }, repetitions: s.repetitions, iterationsPerRepetition: p.inner)
+      id: c.id, group: c.group.key, label: c.label, median: middle, min: p.times.min()!, max: p.times.max()!,
+      gflops: c.flops.map { $0 / (middle * 1e-3) / 1e9 }, childCPU: p.childTimes.isEmpty ? nil : median(p.childTimes),
+      repetitions: s.repetitions, iterationsPerRepetition: p.inner)
   }
 }
 
@@ -171,11 +204,13 @@ func printTable(_ report: Report) {
     guard !rows.isEmpty else { continue }
     print("")
     print(group.rawValue)
-    let hasFlops = rows.contains { $0.gflops != nil }
-    print("  " + pad("case", width) + left("median ms", 11) + left("min ms", 10) + (hasFlops ? left("GFLOP/s", 10) : ""))
+    let hasFlops = rows.contains { $0.gflops != nil }, hasChild = rows.contains { $0.childCPU != nil }
+    print("  " + pad("case", width) + left("median ms", 11) + left("min ms", 10) + (hasFlops ? left("GFLOP/s", 10) : "")
+          + (hasChild ? left("CPU ms", 10) : ""))
     for r in rows {
-      let g = r.gflops.map { String(format: "%.2f", $0) } ?? ""
-      print("  " + pad(r.label, width) + left(ms(r.median), 11) + left(ms(r.min), 10) + (hasFlops ? left(g, 10) : ""))
+      let g = r.gflops.map { String(format: "%.2f", $0) } ?? "", cpu = r.childCPU.map(ms) ?? ""
+      print("  " + pad(r.label, width) + left(ms(r.median), 11) + left(ms(r.min), 10) + (hasFlops ? left(g, 10) : "")
+            + (hasChild ? left(cpu, 10) : ""))
     }
   }
   if !report.ratios.isEmpty {

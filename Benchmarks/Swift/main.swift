@@ -1,17 +1,21 @@
 import Foundation
 import SheetNet
 
-// sheetnet-bench: ms per training step and matrix-product GFLOP/s, release build, one thread.
+// sheetnet-bench: ms per training step (MLPs, CNNs, the shipped lessons untraced and traced),
+// matrix-product GFLOP/s, and whole `sheetnet figure` processes; release build, one thread.
 //
 //   sheetnet-bench [--json] [--filter TEXT]… [--repetitions N] [--quick] [--wall] [--list]
+//                  [--iterations N]
 //
 // Each case is warmed up, then timed over N repetitions (default 15) of enough iterations to
 // last about 20 ms, the cases' repetitions interleaved; the table shows the median and the
-// fastest repetition. Times are this thread's CPU time unless --wall (see `Clock`).
+// fastest repetition. Times are this thread's CPU time unless --wall (see `Clock`); figure cases
+// time each child process on the wall clock, one per repetition.
 // `make bench` runs it.
 
 let usage = """
   usage: sheetnet-bench [--json] [--filter TEXT]... [--repetitions N] [--quick] [--wall] [--list]
+                        [--iterations N]
     --json             print machine-readable results (for Benchmarks/compare.py)
     --filter TEXT      only cases whose id contains TEXT (repeatable: any of them;
                        TEXT$ matches the end of the id)
@@ -19,10 +23,13 @@ let usage = """
     --quick            5 repetitions of about 5 ms each (a smoke run)
     --wall             time with the wall clock instead of this thread's CPU time
     --list             print the case ids and exit
+    --iterations N     run each case exactly N times untimed and exit: for instruction
+                       counts under valgrind (see Benchmarks/trace_overhead.py)
   """
 
 var settings = Settings()
 var json = false, list = false
+var fixedIterations: Int? = nil
 var filters: [String] = []
 var arguments = CommandLine.arguments.dropFirst()
 while let arg = arguments.popFirst() {
@@ -39,6 +46,11 @@ while let arg = arguments.popFirst() {
       FileHandle.standardError.write(Data("--repetitions needs a whole number ≥ 1\n\(usage)\n".utf8)); exit(2)
     }
     settings.repetitions = n
+  case "--iterations":
+    guard let s = arguments.popFirst(), let n = Int(s), n >= 0 else {
+      FileHandle.standardError.write(Data("--iterations needs a whole number ≥ 0\n\(usage)\n".utf8)); exit(2)
+    }
+    fixedIterations = n
   case "-h", "--help": print(usage); exit(0)
   default: FileHandle.standardError.write(Data("unknown option '\(arg)'\n\(usage)\n".utf8)); exit(2)
   }
@@ -51,6 +63,19 @@ func matches(_ id: String, _ filter: String) -> Bool {
 let cases = allCases().filter { c in filters.isEmpty || filters.contains { matches(c.id, $0) } }
 if list {
   for c in cases { print(c.id) }
+  exit(0)
+}
+// A fixed amount of work, no clock: instructions per step = (count(2N) − count(N)) / N.
+if let n = fixedIterations {
+  do {
+    for c in cases {
+      let body = try c.prepare()
+      for _ in 0..<n { body() }
+    }
+  } catch {
+    FileHandle.standardError.write(Data("\(error)\n".utf8))
+    exit(1)
+  }
   exit(0)
 }
 
@@ -78,6 +103,12 @@ func openBLASCore() -> String {
 }
 
 let environment = ProcessInfo.processInfo.environment
+try? FileManager.default.removeItem(atPath: figureFolder)
+#if SHEETNET_NO_TRACE
+let tracing = "compiled out (-DSHEETNET_NO_TRACE: Step.tracer is always nil)"
+#else
+let tracing = "compiled in (an untraced step tests step.tracer for nil)"
+#endif
 #if DEBUG
 let buildKind = "DEBUG build (numbers meaningless)"
 #else
@@ -94,6 +125,8 @@ let report = Report(
     "OPENBLAS_CORETYPE": environment["OPENBLAS_CORETYPE"] ?? "(unset)",
     // make bench records the -target-cpu it compiled with here.
     "target cpu": environment["SHEETNET_BENCH_CPU"].map { $0.isEmpty ? "default (x86-64 baseline)" : $0 } ?? "not recorded (build and run with make bench)",
+    "tracing": tracing,
+    "figure cases": figureCases().note,
   ],
   cases: results, ratios: ratios)
 
