@@ -27,6 +27,9 @@ let usage = """
                        counts under valgrind (see Benchmarks/trace_overhead.py)
   """
 
+// As the sheetnet command does at start-up: glibc keeps freed buffers for the next step.
+Allocator.keepFreedMemory()
+
 var settings = Settings()
 var json = false, list = false
 var fixedIterations: Int? = nil
@@ -126,6 +129,7 @@ let report = Report(
     // make bench records the -target-cpu it compiled with here.
     "target cpu": environment["SHEETNET_BENCH_CPU"].map { $0.isEmpty ? "default (x86-64 baseline)" : $0 } ?? "not recorded (build and run with make bench)",
     "tracing": tracing,
+    "allocator": "freed memory kept between steps (Allocator.keepFreedMemory, as the sheetnet command)",
     "figure cases": figureCases().note,
   ],
   cases: results, ratios: ratios)
