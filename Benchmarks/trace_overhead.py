@@ -14,13 +14,15 @@ Each round (default 8) runs both programs, in turn A B, then B A, …, each with
 repetitions; a build's number is the median over the rounds of each run's median repetition, and
 of each run's fastest one (on a shared machine the fastest is the least disturbed). Each round
 also gives a paired ratio of two runs seconds apart; their median and range state the noise.
-The verdict uses the fastest repetitions' paired median. `make bench` runs it.
+The verdict uses the fastest repetitions' paired ratios: their mean ± 2 standard errors must lie
+below 2 % (or above it) to decide; otherwise it says the timings cannot tell. `make bench` runs it.
 
 --instructions counts instead, free of noise but slow (minutes): each build runs each case a
 fixed number of times under valgrind (callgrind, on a copy stripped of the DWARF 5 debug
 information valgrind cannot read), counting only the instructions inside Sequential.trainStep.
 """
 import json
+import math
 import os
 import shutil
 import statistics
@@ -149,10 +151,19 @@ def main():
             print(f"  {label:<{width}}{statistics.median(a):>10.4f}{statistics.median(b):>10.4f}{percent(overall):>10}"
                   f"   {percent(statistics.median(paired))} [{percent(paired[0])}, {percent(paired[-1])}]")
             if field == "min":
-                middle = statistics.median(paired)
-                verdict = "within" if middle <= LIMIT else "ABOVE"
-                verdicts.append(f"{label}: {verdict} {LIMIT:.0%} (paired median {percent(middle)}, "
-                                f"rounds {percent(paired[0])} to {percent(paired[-1])})")
+                # The paired log-ratios' mean ± 2 standard errors: how well the rounds pin it down.
+                logs = [math.log(1 + p) for p in paired]
+                mean = statistics.fmean(logs)
+                error = 2 * statistics.stdev(logs) / math.sqrt(len(logs)) if len(logs) > 1 else math.inf
+                low, high = math.exp(mean - error) - 1, math.exp(mean + error) - 1
+                if high <= LIMIT:
+                    verdict = f"at most {LIMIT:.0%}"
+                elif low > LIMIT:
+                    verdict = f"ABOVE {LIMIT:.0%}"
+                else:
+                    verdict = f"not resolved to {LIMIT:.0%} by the timings (too noisy); see --instructions"
+                verdicts.append(f"{label}: {verdict}: paired mean {percent(math.exp(mean) - 1)}, "
+                                f"±2 standard errors {percent(low)} to {percent(high)}")
     print()
     for v in verdicts:
         print(f"  {v}")
