@@ -165,6 +165,12 @@ def main():
                 verdicts.append(f"{label}: {verdict}: paired mean {percent(math.exp(mean) - 1)}, "
                                 f"±2 standard errors {percent(low)} to {percent(high)}")
     print()
+    print("  the fastest repetition of all rounds (each build at its least disturbed)")
+    print(f"  {'case':<{width}}{'in ms':>10}{'out ms':>10}{'overhead':>10}")
+    for case_id, label in CASES:
+        a, b = min(results["traceable"][case_id]["min"]), min(results["notrace"][case_id]["min"])
+        print(f"  {label:<{width}}{a:>10.4f}{b:>10.4f}{percent(a / b - 1):>10}")
+    print()
     for v in verdicts:
         print(f"  {v}")
 
