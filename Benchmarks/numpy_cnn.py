@@ -30,6 +30,7 @@ from numpy.lib.stride_tricks import sliding_window_view  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchcommon as bc  # noqa: E402
+from numpy_mlp import blas_core  # noqa: E402
 
 
 def uniform_init(rng, shape, fan_in, fan_out, he):
@@ -333,7 +334,7 @@ def main():
     cases = bc.measure_all([step_case(*network) for network in NETWORKS], settings)
     blas = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
     meta = {"numpy": np.__version__, "blas": f"{blas.get('name', '?')} {blas.get('version', '')}".strip(),
-            "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
+            "blas core": blas_core(), "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
             "threads": os.environ["OPENBLAS_NUM_THREADS"]}
     bc.report("NumPy CNN reference", settings, meta, cases)
 
