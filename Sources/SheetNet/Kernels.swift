@@ -17,6 +17,10 @@ public enum Kernels {
   /// every run's numbers identical.
   private static let blasSetUp: Void = { openblas_set_num_threads(1) }()
 
+  /// Puts OpenBLAS on one thread now. Programs call it first thing: OpenBLAS starts its thread
+  /// pool when it loads, and those threads spin (using a core) until told otherwise.
+  public static func useOneThread() { _ = blasSetUp }
+
   /// Whether OpenBLAS runs vector kernels here. OpenBLAS names the kernels it picked for this
   /// CPU; on a CPU it does not recognise it falls back to pre-AVX ones ("Prescott", "Core2", …),
   /// which the pure-Swift product outruns at every size, so `.automatic` then stays in Swift.
