@@ -14,13 +14,16 @@ deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
 
 # Release builds (`release`, `demo`, `bench`), one thread for benchmarks.
-# Compiled for AVX2 (-target-cpu haswell: the x86-64-v3 instruction set, a name swiftc does not
-# take) only when /proc/cpuinfo lists every feature it uses; otherwise for baseline x86-64.
-# Override: make bench BENCH_CPU=native (or skylake-avx512, or BENCH_CPU= for baseline).
+# Compiled for the widest vector set /proc/cpuinfo shows: AVX-512 (-target-cpu skylake-avx512)
+# when it lists avx512f/dq/bw/vl/cd and the AVX2 set, else AVX2 (-target-cpu haswell: the
+# x86-64-v3 instruction set, a name swiftc does not take), else baseline x86-64.
+# Override: make bench BENCH_CPU=native (or haswell, or BENCH_CPU= for baseline).
 # The pure-Swift product stays bit-identical either way (no fused multiply-add); the bench checks.
 BENCH_CPU_FEATURES := avx2 fma bmi1 bmi2 f16c movbe
+BENCH_AVX512_FEATURES := avx512f avx512dq avx512bw avx512vl avx512cd
 ifeq ($(origin BENCH_CPU),undefined)
-BENCH_CPU := $(shell for f in $(BENCH_CPU_FEATURES); do grep -qw $$f /proc/cpuinfo 2>/dev/null || exit 0; done; echo haswell)
+BENCH_CPU := $(shell for f in $(BENCH_CPU_FEATURES); do grep -qw $$f /proc/cpuinfo 2>/dev/null || exit 0; done; \
+  for f in $(BENCH_AVX512_FEATURES); do grep -qw $$f /proc/cpuinfo 2>/dev/null || { echo haswell; exit 0; }; done; echo skylake-avx512)
 endif
 BENCH_FLAGS := $(if $(BENCH_CPU),-Xswiftc -target-cpu -Xswiftc $(BENCH_CPU))
 build: deps
