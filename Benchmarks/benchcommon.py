@@ -40,6 +40,16 @@ class Case:
         self.id, self.label, self.body, self.flops = case_id, label, body, flops
 
 
+def skip(message):
+    """Says why a reference is skipped and exits 0; with --json prints {"skipped": message}."""
+    if "--json" in sys.argv[1:]:
+        json.dump({"skipped": message, "meta": {}, "cases": []}, sys.stdout)
+        print()
+    else:
+        print(message)
+    sys.exit(0)
+
+
 def measure_all(cases, settings):
     """Warms up and calibrates every case, then times the repetitions interleaved round-robin
     (as sheetnet-bench does), one untimed iteration before each. Returns dicts shaped like

@@ -11,7 +11,6 @@ Also times torch.matmul at n = 64, 128, 256.
 
 When PyTorch is not installed it says so and exits 0 (with --json: {"skipped": …}).
 """
-import json
 import os
 import sys
 
@@ -26,13 +25,7 @@ try:
     import torch
     from torch import nn
 except ImportError as error:  # torch (or numpy) missing: say so, do not fail the comparison
-    message = f"PyTorch reference skipped: {error.name or error} is not installed (pip install torch to include it)"
-    if "--json" in sys.argv[1:]:
-        json.dump({"skipped": message, "meta": {}, "cases": []}, sys.stdout)
-        print()
-    else:
-        print(message)
-    sys.exit(0)
+    bc.skip(f"PyTorch reference skipped: {error.name or error} is not installed (pip install torch to include it)")
 
 torch.set_num_threads(1)
 try:
