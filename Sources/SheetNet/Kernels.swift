@@ -377,6 +377,34 @@ public enum Kernels {
     }
   }
 
+  /// z[i] ← f(x[i], y[i], w[i]) for every element, in one pass; all four share one count.
+  @inlinable
+  public static func zip(_ x: Tensor, _ y: Tensor, _ w: Tensor, into z: inout Tensor, _ f: (Double, Double, Double) -> Double) {
+    precondition(x.count == y.count && y.count == w.count && w.count == z.count, "zip: \(x.shape), \(y.shape), \(w.shape) into \(z.shape)")
+    z.data.withUnsafeMutableBufferPointer { pz in
+      x.data.withUnsafeBufferPointer { px in
+        y.data.withUnsafeBufferPointer { py in
+          w.data.withUnsafeBufferPointer { pw in
+            for i in 0..<px.count { pz[i] = f(px[i], py[i], pw[i]) }
+          }
+        }
+      }
+    }
+  }
+
+  /// x[i] ← f(x[i], y[i], w[i]) in place.
+  @inlinable
+  public static func update(_ x: inout Tensor, with y: Tensor, _ w: Tensor, _ f: (Double, Double, Double) -> Double) {
+    precondition(x.count == y.count && y.count == w.count, "update: \(x.shape) with \(y.shape), \(w.shape)")
+    x.data.withUnsafeMutableBufferPointer { px in
+      y.data.withUnsafeBufferPointer { py in
+        w.data.withUnsafeBufferPointer { pw in
+          for i in 0..<px.count { px[i] = f(px[i], py[i], pw[i]) }
+        }
+      }
+    }
+  }
+
   /// Σᵢ x[i], summed in index order.
   public static func sum(_ x: Tensor) -> Double {
     x.data.withUnsafeBufferPointer { p in

@@ -42,10 +42,7 @@ extension Activation {
 
   public func backward(_ delta: Tensor, _ step: Step) -> Tensor {
     var dz = Tensor(shape: delta.shape)
-    Kernels.map(delta, into: &dz) { $0 }
-    dz.data.withUnsafeMutableBufferPointer { d in
-      for i in 0..<d.count { d[i] *= slope(z: z.data[i], a: a.data[i]) }
-    }
+    Kernels.zip(delta, z, a, into: &dz) { $0 * slope(z: $1, a: $2) }  // one pass: ∂L/∂a · f′(z)
     if let t = step.tracer {
       let (z, a, da, dzc) = (z, a, delta, dz)
       let pieces = (0..<z.count).map { slopeArithmetic(z: z.data[$0], a: a.data[$0]) }

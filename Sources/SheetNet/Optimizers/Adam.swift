@@ -40,14 +40,7 @@ public final class Adam: Optimizer {
     let m = p.state["m"]!, s = p.state["s"]!
     let c1 = 1 - pow(b1, Double(stepCount)), c2 = 1 - pow(b2, Double(stepCount))
     let old = tracer == nil ? Tensor(shape: [0]) : p.value
-    precondition(m.count == p.value.count && s.count == p.value.count, "Adam: state of \(p.name) does not match \(p.value.shape)")
-    p.value.data.withUnsafeMutableBufferPointer { w in
-      m.data.withUnsafeBufferPointer { m in
-        s.data.withUnsafeBufferPointer { s in
-          for i in 0..<w.count { w[i] -= eta * (m[i] / c1) / ((s[i] / c2).squareRoot() + eps) }
-        }
-      }
-    }
+    Kernels.update(&p.value, with: m, s) { $0 - eta * ($1 / c1) / (($2 / c2).squareRoot() + eps) }
     if let tracer {
       let (m, s) = (m, s)
       tracer.record(layer, .update, "\(p.name).m", symbol: "m", formula: "m ← β₁·m + (1 − β₁)·d\(p.name)", m)
