@@ -50,6 +50,18 @@ def skip(message):
     sys.exit(0)
 
 
+def cycling_case(case_id, label, data, step):
+    """A case whose every repetition calls step(*batch) on the next batch of data, cycling."""
+    state = {"next": 0}
+
+    def body():
+        batch = data[state["next"]]
+        state["next"] = (state["next"] + 1) % len(data)
+        return step(*batch)
+
+    return Case(case_id, label, body)
+
+
 def measure_all(cases, settings):
     """Warms up and calibrates every case, then times the repetitions interleaved round-robin
     (as sheetnet-bench does), one untimed iteration before each. Returns dicts shaped like

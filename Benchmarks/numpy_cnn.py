@@ -287,14 +287,7 @@ def step_case(case_id, label, make, shape, classes, batch=32):
     data = image_batches(shape, classes, batch)
     layers, optimizer, learning_rate = make(np.random.default_rng(7))
     model = Network(layers, optimizer, learning_rate)
-    state = {"next": 0}
-
-    def body():
-        xb, tb, lb = data[state["next"]]
-        state["next"] = (state["next"] + 1) % len(data)
-        model.step(xb, tb, lb)
-
-    return bc.Case(case_id, label, body)
+    return bc.cycling_case(case_id, label, data, model.step)
 
 
 def gradient_check():

@@ -92,14 +92,7 @@ def step_case(case_id, label, sizes, batch, digits, optimizer, learning_rate):
         x, labels = bc.random_data(np, features=sizes[0])
     data = bc.batches(np, x, labels, batch, sizes[-1])
     model = MLP(sizes, optimizer, learning_rate)
-    state = {"next": 0}
-
-    def body():
-        xb, tb, lb = data[state["next"]]
-        state["next"] = (state["next"] + 1) % len(data)
-        model.step(xb, tb, lb)
-
-    return bc.Case(case_id, label, body)
+    return bc.cycling_case(case_id, label, data, model.step)
 
 
 def gemm_case(n):

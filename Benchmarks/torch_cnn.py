@@ -29,11 +29,7 @@ except ImportError as error:  # torch (or numpy) missing: say so, do not fail th
 
 from numpy_cnn import NETWORKS, image_batches  # noqa: E402  (the same ids, labels and data)
 
-torch.set_num_threads(1)
-try:
-    torch.set_num_interop_threads(1)
-except RuntimeError:  # only settable once, before any inter-op work
-    pass
+from torch_mlp import training_step  # noqa: E402  (also puts torch on one thread)
 
 
 def cnn_a():
@@ -67,23 +63,7 @@ def step_case(case_id, label, shape, classes, batch=32):
     layers, optimizer, learning_rate = BUILDERS[case_id]()
     model = layers.to(torch.float64)
     model.train()
-    loss_fn = nn.CrossEntropyLoss()
-    if optimizer == "sgd":
-        opt = torch.optim.SGD(model.parameters(), lr=learning_rate)
-    else:
-        opt = torch.optim.Adam(model.parameters(), lr=learning_rate, betas=(0.9, 0.999), eps=1e-8)
-    state = {"next": 0}
-
-    def body():
-        xb, lb = data[state["next"]]
-        state["next"] = (state["next"] + 1) % len(data)
-        opt.zero_grad(set_to_none=True)
-        loss = loss_fn(model(xb), lb)
-        loss.backward()
-        opt.step()
-        return loss.item()
-
-    return bc.Case(case_id, label, body)
+    return bc.cycling_case(case_id, label, data, training_step(model, optimizer, learning_rate))
 
 
 def main():

@@ -44,6 +44,24 @@ def mlp(sizes):
     return nn.Sequential(*layers)
 
 
+def training_step(model, optimizer, learning_rate):
+    """One optimiser step on a batch (x, labels): zero the gradients, cross-entropy, backward, step."""
+    loss_fn = nn.CrossEntropyLoss()
+    if optimizer == "sgd":
+        opt = torch.optim.SGD(model.parameters(), lr=learning_rate)
+    else:
+        opt = torch.optim.Adam(model.parameters(), lr=learning_rate, betas=(0.9, 0.999), eps=1e-8)
+
+    def step(xb, lb):
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(xb), lb)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return step
+
+
 def step_case(case_id, label, sizes, batch, digits, optimizer, learning_rate):
     if digits:
         x, labels = bc.load_digits(np)
@@ -52,23 +70,7 @@ def step_case(case_id, label, sizes, batch, digits, optimizer, learning_rate):
     data = [(torch.from_numpy(xb), torch.from_numpy(lb)) for xb, _, lb in bc.batches(np, x, labels, batch, sizes[-1])]
     torch.manual_seed(7)
     model = mlp(sizes)
-    loss_fn = nn.CrossEntropyLoss()
-    if optimizer == "sgd":
-        opt = torch.optim.SGD(model.parameters(), lr=learning_rate)
-    else:
-        opt = torch.optim.Adam(model.parameters(), lr=learning_rate, betas=(0.9, 0.999), eps=1e-8)
-    state = {"next": 0}
-
-    def body():
-        xb, lb = data[state["next"]]
-        state["next"] = (state["next"] + 1) % len(data)
-        opt.zero_grad(set_to_none=True)
-        loss = loss_fn(model(xb), lb)
-        loss.backward()
-        opt.step()
-        return loss.item()
-
-    return bc.Case(case_id, label, body)
+    return bc.cycling_case(case_id, label, data, training_step(model, optimizer, learning_rate))
 
 
 def gemm_case(n):
