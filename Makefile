@@ -13,24 +13,14 @@ deps:
 	if [ -n "$$missing" ]; then echo "Installing$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
 
-# Release builds (`release`, `demo`, `bench`), one thread for benchmarks.
-# Compiled for the widest vector set /proc/cpuinfo shows: AVX-512 (-target-cpu skylake-avx512)
-# when it lists avx512f/dq/bw/vl/cd and the AVX2 set, else AVX2 (-target-cpu haswell: the
-# x86-64-v3 instruction set, a name swiftc does not take), else baseline x86-64.
-# Override: make bench BENCH_CPU=native (or haswell, or BENCH_CPU= for baseline).
-# The pure-Swift product stays bit-identical either way (no fused multiply-add); the bench checks.
-BENCH_CPU_FEATURES := avx2 fma bmi1 bmi2 f16c movbe
-BENCH_AVX512_FEATURES := avx512f avx512dq avx512bw avx512vl avx512cd
-ifeq ($(origin BENCH_CPU),undefined)
-BENCH_CPU := $(shell for f in $(BENCH_CPU_FEATURES); do grep -qw $$f /proc/cpuinfo 2>/dev/null || exit 0; done; \
-  for f in $(BENCH_AVX512_FEATURES); do grep -qw $$f /proc/cpuinfo 2>/dev/null || { echo haswell; exit 0; }; done; echo skylake-avx512)
-endif
-BENCH_FLAGS := $(if $(BENCH_CPU),-Xswiftc -target-cpu -Xswiftc $(BENCH_CPU))
+# Release builds (`release`, `demo`, `bench`), one thread for benchmarks. Package.swift compiles
+# every target for the widest vector set /proc/cpuinfo shows (AVX-512, else AVX2, else baseline);
+# SHEETNET_TARGET_CPU=baseline (or a swiftc CPU name) overrides it. The numbers stay the same.
 build: deps
 	$(SWIFT) build
 
 release: deps
-	$(SWIFT) build $(RELEASE) $(BENCH_FLAGS) --product sheetnet
+	$(SWIFT) build $(RELEASE) --product sheetnet
 
 # The main job on shipped data: train the digits MLP, print its summary and test accuracy.
 demo: release
@@ -44,15 +34,15 @@ test: deps
 # out (-DSHEETNET_NO_TRACE) in its own scratch folder; then the table and the trace overhead.
 NOTRACE := -c release --scratch-path .build-release-notrace -Xswiftc -DSHEETNET_NO_TRACE
 bench: deps
-	$(SWIFT) build $(RELEASE) $(BENCH_FLAGS) --product sheetnet-bench
-	$(SWIFT) build $(RELEASE) $(BENCH_FLAGS) --product sheetnet
-	$(SWIFT) build $(NOTRACE) $(BENCH_FLAGS) --product sheetnet-bench
-	OPENBLAS_NUM_THREADS=1 SHEETNET_BENCH_CPU="$(BENCH_CPU)" .build-release/release/sheetnet-bench
+	$(SWIFT) build $(RELEASE) --product sheetnet-bench
+	$(SWIFT) build $(RELEASE) --product sheetnet
+	$(SWIFT) build $(NOTRACE) --product sheetnet-bench
+	OPENBLAS_NUM_THREADS=1 .build-release/release/sheetnet-bench
 	OPENBLAS_NUM_THREADS=1 python3 Benchmarks/trace_overhead.py
 
 # The same networks in NumPy (and PyTorch where installed), measured in the same run.
 bench-compare: bench
-	OPENBLAS_NUM_THREADS=1 SHEETNET_BENCH_CPU="$(BENCH_CPU)" python3 Benchmarks/compare.py
+	OPENBLAS_NUM_THREADS=1 python3 Benchmarks/compare.py
 
 clean:
 	rm -rf .build .build-release .build-release-notrace

@@ -1,6 +1,34 @@
 // swift-tools-version: 6.0
 // SheetNet: train tiny networks and show every number of a training step.
+import Foundation
 import PackageDescription
+
+/// Every target is compiled for the widest vector set this machine has, read from /proc/cpuinfo:
+/// AVX-512 (`-target-cpu skylake-avx512`) when it lists avx512f/dq/bw/vl/cd and the AVX2 set,
+/// else AVX2 with fused multiply-add (`haswell`: the x86-64-v3 set, a name swiftc does not take),
+/// else baseline x86-64; other architectures keep their baseline (ARM64 always has fma).
+/// The numbers never depend on it: the kernels use no reassociation, and fma gives the same
+/// correctly rounded result from the CPU or from the C library. SHEETNET_TARGET_CPU overrides
+/// it (a swiftc CPU name, or `baseline`), e.g. for a binary that must run on older machines.
+let targetCPU: (flags: [String], define: String) = {
+  let named = ProcessInfo.processInfo.environment["SHEETNET_TARGET_CPU"]
+  if let named { return named.isEmpty || named == "baseline" ? ([], "SHEETNET_CPU_BASELINE") : (["-target-cpu", named], "SHEETNET_CPU_NAMED") }
+  #if arch(x86_64)
+  let line = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+    .split(separator: "\n").first { $0.hasPrefix("flags") } ?? ""
+  let flags = Set(line.split(separator: " ").map(String.init))
+  guard ["avx2", "fma", "bmi1", "bmi2", "f16c", "movbe"].allSatisfy(flags.contains) else { return ([], "SHEETNET_CPU_BASELINE") }
+  if ["avx512f", "avx512dq", "avx512bw", "avx512vl", "avx512cd"].allSatisfy(flags.contains) {
+    return (["-target-cpu", "skylake-avx512"], "SHEETNET_CPU_AVX512")
+  }
+  return (["-target-cpu", "haswell"], "SHEETNET_CPU_AVX2")
+  #else
+  return ([], "SHEETNET_CPU_BASELINE")
+  #endif
+}()
+
+/// Settings every SheetNet target shares: the CPU above.
+let cpuSettings: [SwiftSetting] = [.unsafeFlags(targetCPU.flags), .define(targetCPU.define)]
 
 let package = Package(
   name: "SheetNet",
@@ -25,27 +53,28 @@ let package = Package(
       resources: [.copy("Resources/digits-8x8.csv"), .copy("Resources/iris.csv")],
       // The engine is numerical code: optimise it in debug builds too, so tests train real
       // lessons in seconds. (Numbers do not change: no fast-math, no reassociation.)
-      swiftSettings: [.unsafeFlags(["-O"])]),
+      swiftSettings: [.unsafeFlags(["-O"])] + cpuSettings),
     // The record of one training step: choosing the step, terminal rendering, JSON, gradient check.
-    .target(name: "SheetNetTrace", dependencies: ["SheetNet"]),
+    .target(name: "SheetNetTrace", dependencies: ["SheetNet"], swiftSettings: cpuSettings),
     // Cairo through pkg-config; only Sources/CairoKit imports it.
     .systemLibrary(
       name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo",
       providers: [.apt(["libcairo2-dev"])]),
     // Figure logic against a Canvas protocol: colormaps, layout, the catalogue. Never imports Cairo.
-    .target(name: "SheetNetFigures", dependencies: ["SheetNet"]),
+    .target(name: "SheetNetFigures", dependencies: ["SheetNet"], swiftSettings: cpuSettings),
     // The Cairo wrapper: surfaces, context, typed errors, and the Canvas adapter.
-    .target(name: "CairoKit", dependencies: ["CCairo", "SheetNetFigures"]),
+    .target(name: "CairoKit", dependencies: ["CCairo", "SheetNetFigures"], swiftSettings: cpuSettings),
     // The command line.
     .executableTarget(
       name: "sheetnet",
-      dependencies: ["SheetNet", "SheetNetTrace", "SheetNetFigures", "CairoKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+      dependencies: ["SheetNet", "SheetNetTrace", "SheetNetFigures", "CairoKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      swiftSettings: cpuSettings),
     // Benchmarks (make bench).
-    .executableTarget(name: "sheetnet-bench", dependencies: ["SheetNet"], path: "Benchmarks/Swift"),
-    .testTarget(name: "SheetNetTests", dependencies: ["SheetNet", "SheetNetTrace", "sheetnet"], exclude: ["Snapshots"]),
+    .executableTarget(name: "sheetnet-bench", dependencies: ["SheetNet"], path: "Benchmarks/Swift", swiftSettings: cpuSettings),
+    .testTarget(name: "SheetNetTests", dependencies: ["SheetNet", "SheetNetTrace", "sheetnet"], exclude: ["Snapshots"], swiftSettings: cpuSettings),
     .testTarget(
       name: "SheetNetFiguresTests", dependencies: ["SheetNet", "SheetNetFigures", "CairoKit"],
-      exclude: ["References", "Lessons"]),
+      exclude: ["References", "Lessons"], swiftSettings: cpuSettings),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -11,24 +11,28 @@ func allCases() -> [BenchCase] {
   cases.append(mlpStep(id: "step/mlp-64-32-10-adam", label: "MLP 64-32-10, digits, batch 32, Adam", widths: [32, 10], batch: 32, digits: true, optimizer: { Adam(learningRate: 0.01) }))
   cases.append(mlpStep(id: "step/mlp-784-128-10", label: "MLP 784-128-10, random, batch 64, SGD", widths: [128, 10], batch: 64, digits: false, optimizer: { SGD(learningRate: 0.1) }))
   cases.append(mlpStep(id: "step/mlp-784-128-10-adam", label: "MLP 784-128-10, random, batch 64, Adam", widths: [128, 10], batch: 64, digits: false, optimizer: { Adam(learningRate: 0.001) }))
-  // The same steps with every product forced onto one path (the default sends M·N·K ≥ 64³ to BLAS).
+  // The same steps with every product forced onto one path (the default sends M·N·K ≥ 64³ to
+  // the fast path: OpenBLAS where its kernels are fast, else fused multiply-adds in Swift).
   cases.append(mlpStep(id: "step/mlp-64-32-10/blas", label: "MLP 64-32-10, SGD, every product OpenBLAS", widths: [32, 10], batch: 32, digits: true, products: .blas, optimizer: { SGD(learningRate: 0.1) }))
-  cases.append(mlpStep(id: "step/mlp-784-128-10/swift", label: "MLP 784-128-10, SGD, every product pure Swift", widths: [128, 10], batch: 64, digits: false, products: .swift, optimizer: { SGD(learningRate: 0.1) }))
+  cases.append(mlpStep(id: "step/mlp-784-128-10/swift", label: "MLP 784-128-10, SGD, every product in spreadsheet order", widths: [128, 10], batch: 64, digits: false, products: .swift, optimizer: { SGD(learningRate: 0.1) }))
+  cases.append(mlpStep(id: "step/mlp-784-128-10/blas", label: "MLP 784-128-10, SGD, every product OpenBLAS", widths: [128, 10], batch: 64, digits: false, products: .blas, optimizer: { SGD(learningRate: 0.1) }))
   // Convolutional networks on random images (Cases+CNN.swift).
   cases.append(cnnA())
   cases.append(cnnB())
   // The shipped lessons' steps, untraced and traced (Cases+Lessons.swift).
   cases += lessonCases()
-  // Square products, both paths.
+  // Square products, every path.
   for n in [64, 128, 256] {
-    cases.append(gemm(id: "gemm/\(n)/swift", label: "n = \(n), pure Swift", m: n, n: n, k: n, path: .swift))
-    cases.append(gemm(id: "gemm/\(n)/blas", label: "n = \(n), OpenBLAS", m: n, n: n, k: n, path: .blas))
+    for (path, name) in productPaths {
+      cases.append(gemm(id: "gemm/\(n)/\(path)", label: "n = \(n), \(name)", m: n, n: n, k: n, path: path))
+    }
   }
   // The three products of a dense layer: z = x·Wᵀ, dW = δᵀ·x, dx = δ·W (64→32 at batch 32, the
   // digits MLP's first layer, and 784→128 at batch 64).
   for p in layerProducts {
-    cases.append(gemm(id: "gemm/\(p.key)/swift", label: "\(p.label), pure Swift", m: p.m, n: p.n, k: p.k, ta: p.ta, tb: p.tb, path: .swift))
-    cases.append(gemm(id: "gemm/\(p.key)/blas", label: "\(p.label), OpenBLAS", m: p.m, n: p.n, k: p.k, ta: p.ta, tb: p.tb, path: .blas))
+    for (path, name) in productPaths {
+      cases.append(gemm(id: "gemm/\(p.key)/\(path)", label: "\(p.label), \(name)", m: p.m, n: p.n, k: p.k, ta: p.ta, tb: p.tb, path: path))
+    }
   }
   // Whole `sheetnet figure` processes (Cases+Figures.swift).
   cases += figureCases().cases
@@ -39,15 +43,22 @@ func allCases() -> [BenchCase] {
 func allRatios() -> [Ratio] {
   [
     Ratio(id: "step/mlp-64-32-10/automatic-vs-blas", label: "MLP 64-32-10 step: default paths / all OpenBLAS", numerator: "step/mlp-64-32-10", denominator: "step/mlp-64-32-10/blas"),
-    Ratio(id: "step/mlp-784-128-10/swift-vs-automatic", label: "MLP 784-128-10 step: all pure Swift / default paths", numerator: "step/mlp-784-128-10/swift", denominator: "step/mlp-784-128-10"),
+    Ratio(id: "step/mlp-784-128-10/swift-vs-automatic", label: "MLP 784-128-10 step: all spreadsheet order / default paths", numerator: "step/mlp-784-128-10/swift", denominator: "step/mlp-784-128-10"),
+    Ratio(id: "step/mlp-784-128-10/blas-vs-automatic", label: "MLP 784-128-10 step: all OpenBLAS / default paths", numerator: "step/mlp-784-128-10/blas", denominator: "step/mlp-784-128-10"),
     Ratio(id: "lesson/digits-cnn/untraced-vs-traced", label: "digits CNN step: untraced / traced (= trace cost)", numerator: "lesson/digits-cnn/untraced", denominator: "lesson/digits-cnn/traced"),
     Ratio(id: "lesson/digits-mlp/untraced-vs-traced", label: "digits MLP step: untraced / traced (= trace cost)", numerator: "lesson/digits-mlp/untraced", denominator: "lesson/digits-mlp/traced"),
-  ] + [64, 128, 256].map { n in
-    Ratio(id: "gemm/\(n)/swift-vs-blas", label: "pure Swift / OpenBLAS GFLOP/s, n = \(n)", numerator: "gemm/\(n)/swift", denominator: "gemm/\(n)/blas")
+  ] + [64, 128, 256].flatMap { n in
+    [Ratio(id: "gemm/\(n)/swift-vs-blas", label: "spreadsheet order / OpenBLAS GFLOP/s, n = \(n)", numerator: "gemm/\(n)/swift", denominator: "gemm/\(n)/blas"),
+     Ratio(id: "gemm/\(n)/fused-vs-blas", label: "fused / OpenBLAS GFLOP/s, n = \(n)", numerator: "gemm/\(n)/fused", denominator: "gemm/\(n)/blas")]
   } + layerProducts.map { p in
-    Ratio(id: "gemm/\(p.key)/swift-vs-blas", label: "pure Swift / OpenBLAS, \(p.label)", numerator: "gemm/\(p.key)/swift", denominator: "gemm/\(p.key)/blas")
+    Ratio(id: "gemm/\(p.key)/fused-vs-blas", label: "fused / OpenBLAS, \(p.label)", numerator: "gemm/\(p.key)/fused", denominator: "gemm/\(p.key)/blas")
   }
 }
+
+/// The product paths the gemm cases time, with their labels.
+let productPaths: [(Kernels.Path, String)] = [
+  (.swift, "pure Swift, spreadsheet order"), (.fused, "pure Swift, fused multiply-add"), (.blas, "OpenBLAS"),
+]
 
 /// One product of a dense layer's step: op(A) m×k, op(B) k×n.
 struct LayerProduct {
@@ -71,8 +82,8 @@ let layerProducts: [LayerProduct] = [
 ///
 /// `digits`: the shipped 8×8 digits divided by 16 (64 inputs). Otherwise 784 uniform [0, 1)
 /// inputs and uniform labels from `SeededGenerator(seed: 7)`, 640 samples.
-/// `products` forces every matrix product onto one path through `Kernels.blasThreshold`
-/// (restored after each step); `.automatic` leaves the threshold alone.
+/// `products` forces every matrix product onto one path through `Kernels.fastThreshold` and
+/// `Kernels.fastPath` (restored after each step); `.automatic` leaves them alone.
 func mlpStep(id: String, label: String, widths: [Int], batch: Int, digits: Bool, products: Kernels.Path = .automatic,
              optimizer: @escaping () -> any Optimizer) -> BenchCase {
   BenchCase(id: id, group: .step, label: label) {
@@ -101,18 +112,17 @@ func mlpStep(id: String, label: String, widths: [Int], batch: Int, digits: Bool,
     }
     let loss = CrossEntropy(), opt = optimizer(), step = Step(training: true)
     var next = 0
-    let threshold: Int? = switch products {
-    case .automatic: nil
-    case .swift: Int.max
-    case .blas: 0
-    }
     return {
       let (x, t) = batches[next]
       next = (next + 1) % batches.count
-      let saved = Kernels.blasThreshold
-      if let threshold { Kernels.blasThreshold = threshold }
+      let saved = (Kernels.fastThreshold, Kernels.fastPath)
+      switch products {
+      case .automatic: break
+      case .swift: Kernels.fastThreshold = Int.max
+      case .fused, .blas: (Kernels.fastThreshold, Kernels.fastPath) = (0, products)
+      }
       model.trainStep(x, t, loss: loss, optimizer: opt, step)
-      Kernels.blasThreshold = saved
+      (Kernels.fastThreshold, Kernels.fastPath) = saved
     }
   }
 }
@@ -128,25 +138,28 @@ func gemm(id: String, label: String, m: Int, n: Int, k: Int, ta: Bool = false, t
   }
 }
 
-/// Whether the pure-Swift product equals a naive k-ordered triple loop bit for bit on a few
-/// shapes (guards the build flags: a fused multiply-add would break it).
+/// Whether both pure-Swift products equal naive k-ordered triple loops bit for bit on a few
+/// shapes: `.swift` the loop s ← s + x·y, `.fused` the loop s ← fma(x, y, s) (guards the build
+/// flags: a compiler that contracted or regrouped either would break it).
 func swiftPathIsExact() -> Bool {
   var rng = SeededGenerator(seed: 3)
   for (m, n, k) in [(1, 1, 1), (5, 7, 3), (33, 17, 65), (64, 64, 64), (37, 131, 300)] {
     for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
       let a = Tensor(shape: ta ? [k, m] : [m, k], data: (0..<m * k).map { _ in rng.uniform(-1, 1) })
       let b = Tensor(shape: tb ? [n, k] : [k, n], data: (0..<k * n).map { _ in rng.uniform(-1, 1) })
-      var c = Tensor(shape: [m, n])
+      var c = Tensor(shape: [m, n]), f = Tensor(shape: [m, n])
       Kernels.gemm(a, transposeA: ta, b, transposeB: tb, into: &c, path: .swift)
+      Kernels.gemm(a, transposeA: ta, b, transposeB: tb, into: &f, path: .fused)
       for i in 0..<m {
         for j in 0..<n {
-          var s = 0.0
+          var s = 0.0, t = 0.0
           for kk in 0..<k {
             let x = ta ? a.data[kk * m + i] : a.data[i * k + kk]
             let y = tb ? b.data[j * k + kk] : b.data[kk * n + j]
             s += x * y
+            t.addProduct(x, y)
           }
-          if c.data[i * n + j].bitPattern != s.bitPattern { return false }
+          if c.data[i * n + j].bitPattern != s.bitPattern || f.data[i * n + j].bitPattern != t.bitPattern { return false }
         }
       }
     }

@@ -123,11 +123,11 @@ let report = Report(
     "threads": "1",
     "repetitions": "\(settings.repetitions)",
     "clock": settings.clock.rawValue,
-    "pure-Swift product bit-identical to a k-ordered loop": swiftPathIsExact() ? "yes" : "NO (check the build flags)",
+    "pure-Swift products bit-identical to k-ordered loops (plain and fma)": swiftPathIsExact() ? "yes" : "NO (check the build flags)",
     "OpenBLAS core": openBLASCore(),
     "OPENBLAS_CORETYPE": environment["OPENBLAS_CORETYPE"] ?? "(unset)",
     // make bench records the -target-cpu it compiled with here.
-    "target cpu": environment["SHEETNET_BENCH_CPU"].map { $0.isEmpty ? "default (x86-64 baseline)" : $0 } ?? "not recorded (build and run with make bench)",
+    "target cpu": Kernels.instructionSet,
     "tracing": tracing,
     "allocator": "freed memory kept between steps (Allocator.keepFreedMemory, as the sheetnet command)",
     "figure cases": figureCases().note,

@@ -5,13 +5,29 @@ import CBLAS
 ///
 /// Summation order: the pure-Swift product sums every output element in a fixed order,
 /// c = ((a₀b₀ + a₁b₁) + a₂b₂) + … over k = 0, 1, …, K−1, exactly as a spreadsheet's
-/// SUMPRODUCT reads a row left to right, and adds a bias after the sum. Products at or above
-/// `blasThreshold` multiply-adds go to OpenBLAS `cblas_dgemm`, which blocks and vectorises the
-/// k loop, so its results may differ from the pure path in the last bits (the tests bound it by
-/// 1e-12 relative). A traced step of a small network never reaches that threshold.
+/// SUMPRODUCT reads a row left to right, and adds a bias after the sum. Products of
+/// `fastThreshold` multiply-adds or more take the fast path: OpenBLAS `cblas_dgemm` where its
+/// kernels are fast on this CPU, else the pure-Swift product with fused multiply-adds
+/// (s ← fma(a, b, s), still in k order, one rounding per term). Either may differ from the
+/// spreadsheet order in the last bits (the tests bound it by 1e-12 relative). A traced step of
+/// a small network never reaches that threshold, so every number it shows is the spreadsheet's.
 public enum Kernels {
-  /// Products with M·N·K at or above this many multiply-adds go to OpenBLAS (64³).
-  nonisolated(unsafe) public static var blasThreshold = 64 * 64 * 64
+  /// Products with M·N·K at or above this many multiply-adds take the fast path (64³).
+  nonisolated(unsafe) public static var fastThreshold = 64 * 64 * 64
+
+  /// The vector instructions this build was compiled for (Package.swift reads /proc/cpuinfo; the
+  /// environment variable SHEETNET_TARGET_CPU overrides it). The numbers do not depend on it.
+  public static let instructionSet: String = {
+    #if SHEETNET_CPU_AVX512
+    return "AVX-512 (-target-cpu skylake-avx512)"
+    #elseif SHEETNET_CPU_AVX2
+    return "AVX2 and FMA (-target-cpu haswell)"
+    #elseif SHEETNET_CPU_NAMED
+    return "as SHEETNET_TARGET_CPU named"
+    #else
+    return "baseline (fma from the C library)"
+    #endif
+  }()
 
   /// OpenBLAS runs on one thread: tiny products gain nothing from threads, and one thread keeps
   /// every run's numbers identical.
@@ -23,7 +39,7 @@ public enum Kernels {
 
   /// Whether OpenBLAS runs vector kernels here. OpenBLAS names the kernels it picked for this
   /// CPU; on a CPU it does not recognise it falls back to pre-AVX ones ("Prescott", "Core2", …),
-  /// which the pure-Swift product outruns at every size, so `.automatic` then stays in Swift.
+  /// which the pure-Swift product outruns at every size, so the fast path then stays in Swift.
   public static let blasIsFast: Bool = {
     _ = blasSetUp
     guard let name = openblas_get_corename() else { return false }
@@ -34,7 +50,23 @@ public enum Kernels {
   }()
 
   /// Which implementation a product uses.
-  public enum Path: Sendable { case automatic, swift, blas }
+  public enum Path: Sendable {
+    /// `.swift` below `fastThreshold` multiply-adds, else `fast`.
+    case automatic
+    /// Pure Swift, s ← s + a·b in k order: the naive loop's (and a spreadsheet's) numbers.
+    case swift
+    /// Pure Swift, s ← fma(a, b, s) in k order: twice the throughput, one rounding per term.
+    case fused
+    /// OpenBLAS `cblas_dgemm`.
+    case blas
+  }
+
+  /// The path of products at or above `fastThreshold`: `.blas` where OpenBLAS is fast, else
+  /// `.fused`. (The bench sets it to time one path against another.)
+  nonisolated(unsafe) public static var fastPath: Path = blasIsFast ? .blas : .fused
+
+  /// The path `.automatic` takes for a product of M·N·K = `multiplyAdds`.
+  public static func path(multiplyAdds: Int) -> Path { multiplyAdds >= fastThreshold ? fastPath : .swift }
 
   /// C ← op(A)·op(B), or C ← C + op(A)·op(B) when `accumulate`, where op(X) is X or Xᵀ.
   ///
@@ -50,17 +82,11 @@ public enum Kernels {
     let k2 = transposeB ? bc : br, n = transposeB ? br : bc
     precondition(k == k2, "gemm: op(A) is \(m)×\(k) but op(B) is \(k2)×\(n) (A \(a.shape), B \(b.shape))")
     precondition(c.count == m * n, "gemm: C has shape \(c.shape) but the product is \(m)×\(n)")
-    let useBLAS: Bool
-    switch path {
-    case .automatic: useBLAS = blasIsFast && m * n * k >= blasThreshold
-    case .swift: useBLAS = false
-    case .blas: useBLAS = true
-    }
     if m == 0 || n == 0 { return }
-    if useBLAS {
-      blasGEMM(a, transposeA, b, transposeB, &c, m, n, k, ac, bc, accumulate)
-    } else {
-      swiftGEMM(a, transposeA, b, transposeB, &c, m, n, k, ac, bc, accumulate)
+    switch path == .automatic ? Kernels.path(multiplyAdds: m * n * k) : path {
+    case .blas: blasGEMM(a, transposeA, b, transposeB, &c, m, n, k, ac, bc, accumulate)
+    case .fused: swiftGEMM(a, transposeA, b, transposeB, &c, m, n, k, ac, bc, accumulate, fused: true)
+    case .swift, .automatic: swiftGEMM(a, transposeA, b, transposeB, &c, m, n, k, ac, bc, accumulate, fused: false)
     }
   }
 
@@ -83,8 +109,9 @@ public enum Kernels {
   }
 
   /// Pure-Swift product, every element summed in k order: s ← s + a·b for k = 0, 1, …, K−1, one
-  /// multiply then one add (never fused, never regrouped), then C ← s or C ← C + s. The result
-  /// equals the naive triple loop bit for bit, on any build.
+  /// multiply then one add (never regrouped), or s ← fma(a, b, s) when `fused`; then C ← s or
+  /// C ← C + s. The result equals the naive triple loop (with fma when fused) bit for bit, on any
+  /// build: fma is exact to one rounding whether the CPU or the C library computes it.
   ///
   /// Speed comes from working across j, never across k: a tile of 4 rows × 8 columns keeps its
   /// 32 running sums in four SIMD8 registers while k advances, so one step of k costs one load
@@ -102,7 +129,7 @@ public enum Kernels {
   /// Cost: 2·M·N·K flops plus at most one copy of each operand (M·K + K·N moves).
   private static func swiftGEMM(
     _ a: Tensor, _ ta: Bool, _ b: Tensor, _ tb: Bool, _ c: inout Tensor,
-    _ m: Int, _ n: Int, _ k: Int, _ lda: Int, _ ldb: Int, _ accumulate: Bool
+    _ m: Int, _ n: Int, _ k: Int, _ lda: Int, _ ldb: Int, _ accumulate: Bool, fused: Bool
   ) {
     guard k > 0 else {
       // Empty sums: s = 0, so C ← C + 0 (which turns −0 into +0, as the naive loop does) or 0.
@@ -114,7 +141,7 @@ public enum Kernels {
     a.data.withUnsafeBufferPointer { pa in
       b.data.withUnsafeBufferPointer { pb in
         c.data.withUnsafeMutableBufferPointer { pc in
-          microKernels(pa.baseAddress!, ta, pb.baseAddress!, tb, pc.baseAddress!, m, n, k, lda, ldb, accumulate)
+          microKernels(pa.baseAddress!, ta, pb.baseAddress!, tb, pc.baseAddress!, m, n, k, lda, ldb, accumulate, fused: fused)
         }
       }
     }
@@ -124,24 +151,24 @@ public enum Kernels {
   /// Pointers cover op(A) M×K (row stride lda of A as stored), op(B) K×N and C M×N (stride N).
   private static func microKernels(
     _ a: UnsafePointer<Double>, _ ta: Bool, _ b: UnsafePointer<Double>, _ tb: Bool, _ c: UnsafeMutablePointer<Double>,
-    _ m: Int, _ n: Int, _ k: Int, _ lda: Int, _ ldb: Int, _ accumulate: Bool
+    _ m: Int, _ n: Int, _ k: Int, _ lda: Int, _ ldb: Int, _ accumulate: Bool, fused: Bool
   ) {
     switch (ta, tb) {
     case (false, false):  // C = A·B: X(i, k) = A[i, k], Y = B
-      tiles(x: a, xRow: lda, xK: 1, y: b, ldy: ldb, rows: m, columns: n, k: k, c: c, cRow: n, cColumn: 1, accumulate)
+      tiles(x: a, xRow: lda, xK: 1, y: b, ldy: ldb, rows: m, columns: n, k: k, c: c, cRow: n, cColumn: 1, accumulate, fused: fused)
     case (true, false):  // C = Aᵀ·B: X(i, k) = A[k, i], Y = B
       if k >= 64 && n > 8 {
         // A's column walk strides by lda per k; 4-row blocks make it contiguous.
         withUnsafeTemporaryAllocation(of: Double.self, capacity: (m + 3) / 4 * 4 * k) { blocks in
           let xb = blocks.baseAddress!
           packColumnBlocks(a, lda, m, k, xb)
-          tiles(x: xb, xRow: 1, xK: 4, xBlock: 4 * k, y: b, ldy: ldb, rows: m, columns: n, k: k, c: c, cRow: n, cColumn: 1, accumulate)
+          tiles(x: xb, xRow: 1, xK: 4, xBlock: 4 * k, y: b, ldy: ldb, rows: m, columns: n, k: k, c: c, cRow: n, cColumn: 1, accumulate, fused: fused)
         }
       } else {
-        tiles(x: a, xRow: 1, xK: lda, y: b, ldy: ldb, rows: m, columns: n, k: k, c: c, cRow: n, cColumn: 1, accumulate)
+        tiles(x: a, xRow: 1, xK: lda, y: b, ldy: ldb, rows: m, columns: n, k: k, c: c, cRow: n, cColumn: 1, accumulate, fused: fused)
       }
     case (true, true):  // Cᵀ = B·A: X(j, k) = B[j, k], Y = A (row k of A holds op(A)[·, k])
-      tiles(x: b, xRow: ldb, xK: 1, y: a, ldy: lda, rows: n, columns: m, k: k, c: c, cRow: 1, cColumn: n, accumulate)
+      tiles(x: b, xRow: ldb, xK: 1, y: a, ldy: lda, rows: n, columns: m, k: k, c: c, cRow: 1, cColumn: n, accumulate, fused: fused)
     case (false, true):  // C = A·Bᵀ: neither operand has k as its row; transpose one into panels.
       // Tiles pad rows to 4 and columns to 8: vectorise over the side that wastes less (on a tie,
       // over B, whose tiles store C rows whole rather than transposed).
@@ -151,57 +178,77 @@ public enum Kernels {
         withUnsafeTemporaryAllocation(of: Double.self, capacity: (m + 7) / 8 * 8 * k) { panels in
           packTransposedPanels(a, lda, m, k, panels.baseAddress!)
           tiles(x: b, xRow: ldb, xK: 1, y: panels.baseAddress!, ldy: 0, packed: true, rows: n, columns: m, k: k,
-                c: c, cRow: 1, cColumn: n, accumulate)
+                c: c, cRow: 1, cColumn: n, accumulate, fused: fused)
         }
       } else {
         // Y = panels of Bᵀ, X(i, k) = A[i, k].
         withUnsafeTemporaryAllocation(of: Double.self, capacity: (n + 7) / 8 * 8 * k) { panels in
           packTransposedPanels(b, ldb, n, k, panels.baseAddress!)
           tiles(x: a, xRow: lda, xK: 1, y: panels.baseAddress!, ldy: 0, packed: true, rows: m, columns: n, k: k,
-                c: c, cRow: n, cColumn: 1, accumulate)
+                c: c, cRow: n, cColumn: 1, accumulate, fused: fused)
         }
       }
     }
   }
 
   /// T = X·Y over all tiles, panel by panel (a K×8 panel of Y stays in cache while every 4-row
-  /// block of X passes it). X(r, k) = x[r·xRow + k·xK], or in 4-row blocks `xBlock` apart;
-  /// Y is row-major K×columns with row stride `ldy`, or already in K×8 panels when `packed`.
-  /// T(r, j) goes to c[r·cRow + j·cColumn].
+  /// block of X passes it; fused products take two panels, 16 columns, at a time). X(r, k) =
+  /// x[r·xRow + k·xK], or in 4-row blocks `xBlock` apart; Y is row-major K×columns with row
+  /// stride `ldy`, or already in K×8 panels when `packed`. T(r, j) goes to c[r·cRow + j·cColumn].
   private static func tiles(
     x: UnsafePointer<Double>, xRow: Int, xK: Int, xBlock: Int? = nil, y: UnsafePointer<Double>, ldy: Int,
     packed: Bool = false, rows: Int, columns: Int, k: Int,
-    c: UnsafeMutablePointer<Double>, cRow: Int, cColumn: Int, _ accumulate: Bool
+    c: UnsafeMutablePointer<Double>, cRow: Int, cColumn: Int, _ accumulate: Bool, fused: Bool
   ) {
     let copyPanels = !packed && rows > 8 && k >= 64
-    withUnsafeTemporaryAllocation(of: Double.self, capacity: packed ? 1 : 8 * k) { buffer in
-      let panel = buffer.baseAddress!
-      for j0 in stride(from: 0, to: columns, by: 8) {
-        let width = min(8, columns - j0)
-        let yp: UnsafePointer<Double>, yStride: Int
-        if packed {
-          (yp, yStride) = (y + j0 * k, 8)
-        } else if copyPanels || width < 8 {
-          copyPanel(y + j0, ldy, k, width, panel)
-          (yp, yStride) = (UnsafePointer(panel), 8)
-        } else {
-          (yp, yStride) = (y + j0, ldy)
+    let step = fused ? 16 : 8
+    withUnsafeTemporaryAllocation(of: Double.self, capacity: packed ? 1 : step * k) { buffer in
+      /// Panel `j` (8 columns from j) as a pointer and a row stride, copied when it must be.
+      func panel(_ j: Int, into copy: UnsafeMutablePointer<Double>) -> (UnsafePointer<Double>, Int) {
+        let width = min(8, columns - j)
+        if packed { return (y + j * k, 8) }
+        if copyPanels || width < 8 {
+          copyPanel(y + j, ldy, k, width, copy)
+          return (UnsafePointer(copy), 8)
         }
-        for i in stride(from: 0, to: rows, by: 4) {
-          tile4x8(x + (xBlock.map { i / 4 * $0 } ?? i * xRow), xRow, xK, yp, yStride, k,
-                  c + i * cRow + j0 * cColumn, cRow, cColumn, min(4, rows - i), width, accumulate)
+        return (y + j, ldy)
+      }
+      for j0 in stride(from: 0, to: columns, by: step) {
+        let width = min(step, columns - j0)
+        let (y0, stride0) = panel(j0, into: buffer.baseAddress!)
+        if fused && width > 8 {
+          let (y1, stride1) = panel(j0 + 8, into: buffer.baseAddress! + 8 * k)
+          let block = xBlock ?? 4 * xRow  // from row i to row i + 4
+          var i = 0
+          while i < rows {
+            let xi = x + (xBlock.map { i / 4 * $0 } ?? i * xRow), ci = c + i * cRow + j0 * cColumn
+            if rows - i > 4 {
+              tile8x16(xi, xRow, block, xK, y0, stride0, y1, stride1, k, ci, cRow, cColumn, min(8, rows - i), width, accumulate)
+              i += 8
+            } else {
+              tile4x16(xi, xRow, xK, y0, stride0, y1, stride1, k, ci, cRow, cColumn, rows - i, width, accumulate)
+              i += 4
+            }
+          }
+        } else {
+          for i in stride(from: 0, to: rows, by: 4) {
+            tile4x8(x + (xBlock.map { i / 4 * $0 } ?? i * xRow), xRow, xK, y0, stride0, k,
+                    c + i * cRow + j0 * cColumn, cRow, cColumn, min(4, rows - i), width, accumulate, fused: fused)
+          }
         }
       }
     }
   }
 
   /// The register kernel: T(r, j) = Σₖ X(r, k)·Y(k, j) for r < 4, j < 8, k in order, four SIMD8
-  /// sums. Rows past `rows` repeat the last row (computed, never stored); columns past `width`
-  /// are never stored. Y(k, 0..<8) = y[k·yStride ..< k·yStride + 8].
+  /// sums: s ← s + x·y (rounded twice) or, when `fused`, s ← fma(x, y, s) (rounded once). Rows
+  /// past `rows` repeat the last row (computed, never stored); columns past `width` are never
+  /// stored. Y(k, 0..<8) = y[k·yStride ..< k·yStride + 8].
   @inline(__always)
   private static func tile4x8(
     _ x: UnsafePointer<Double>, _ xRow: Int, _ xK: Int, _ y: UnsafePointer<Double>, _ yStride: Int, _ k: Int,
-    _ c: UnsafeMutablePointer<Double>, _ cRow: Int, _ cColumn: Int, _ rows: Int, _ width: Int, _ accumulate: Bool
+    _ c: UnsafeMutablePointer<Double>, _ cRow: Int, _ cColumn: Int, _ rows: Int, _ width: Int, _ accumulate: Bool,
+    fused: Bool
   ) {
     typealias V = SIMD8<Double>
     assert(rows >= 1 && rows <= 4 && width >= 1 && width <= 8 && k >= 1, "tile4x8: \(rows) rows, \(width) columns, K \(k)")
@@ -209,15 +256,108 @@ public enum Kernels {
     var s0 = V(), s1 = V(), s2 = V(), s3 = V()
     var px = x, py = UnsafeRawPointer(y)
     let yStep = yStride * MemoryLayout<Double>.stride
-    for _ in 0..<k {
-      let yk = py.loadUnaligned(as: V.self)  // Y(k, 0..<8)
-      s0 = s0 + V(repeating: px[0]) * yk
-      s1 = s1 + V(repeating: px[x1]) * yk
-      s2 = s2 + V(repeating: px[x2]) * yk
-      s3 = s3 + V(repeating: px[x3]) * yk
-      px += xK
-      py += yStep
+    if fused {
+      for _ in 0..<k {
+        let yk = py.loadUnaligned(as: V.self)  // Y(k, 0..<8)
+        s0.addProduct(V(repeating: px[0]), yk)
+        s1.addProduct(V(repeating: px[x1]), yk)
+        s2.addProduct(V(repeating: px[x2]), yk)
+        s3.addProduct(V(repeating: px[x3]), yk)
+        px += xK
+        py += yStep
+      }
+    } else {
+      for _ in 0..<k {
+        let yk = py.loadUnaligned(as: V.self)  // Y(k, 0..<8)
+        s0 = s0 + V(repeating: px[0]) * yk
+        s1 = s1 + V(repeating: px[x1]) * yk
+        s2 = s2 + V(repeating: px[x2]) * yk
+        s3 = s3 + V(repeating: px[x3]) * yk
+        px += xK
+        py += yStep
+      }
     }
+    store(s0, s1, s2, s3, c, cRow, cColumn, rows, width, accumulate)
+  }
+
+  /// The fused register kernel for 4 rows × 16 columns: eight SIMD8 sums s ← fma(x, y, s), k in
+  /// order, enough independent sums to keep both vector units busy. Columns 0..<8 read Y from
+  /// `y0`, columns 8..<16 from `y1` (each with its own row stride); `width` is 9…16.
+  @inline(__always)
+  private static func tile4x16(
+    _ x: UnsafePointer<Double>, _ xRow: Int, _ xK: Int, _ y0: UnsafePointer<Double>, _ stride0: Int,
+    _ y1: UnsafePointer<Double>, _ stride1: Int, _ k: Int,
+    _ c: UnsafeMutablePointer<Double>, _ cRow: Int, _ cColumn: Int, _ rows: Int, _ width: Int, _ accumulate: Bool
+  ) {
+    typealias V = SIMD8<Double>
+    assert(rows >= 1 && rows <= 4 && width > 8 && width <= 16 && k >= 1, "tile4x16: \(rows) rows, \(width) columns, K \(k)")
+    let x1 = min(1, rows - 1) * xRow, x2 = min(2, rows - 1) * xRow, x3 = min(3, rows - 1) * xRow
+    var s0 = V(), s1 = V(), s2 = V(), s3 = V(), t0 = V(), t1 = V(), t2 = V(), t3 = V()
+    var px = x, p0 = UnsafeRawPointer(y0), p1 = UnsafeRawPointer(y1)
+    let step0 = stride0 * MemoryLayout<Double>.stride, step1 = stride1 * MemoryLayout<Double>.stride
+    for _ in 0..<k {
+      let ya = p0.loadUnaligned(as: V.self), yb = p1.loadUnaligned(as: V.self)  // Y(k, 0..<16)
+      let b0 = V(repeating: px[0]), b1 = V(repeating: px[x1]), b2 = V(repeating: px[x2]), b3 = V(repeating: px[x3])
+      s0.addProduct(b0, ya); t0.addProduct(b0, yb)
+      s1.addProduct(b1, ya); t1.addProduct(b1, yb)
+      s2.addProduct(b2, ya); t2.addProduct(b2, yb)
+      s3.addProduct(b3, ya); t3.addProduct(b3, yb)
+      px += xK
+      p0 += step0
+      p1 += step1
+    }
+    store(s0, s1, s2, s3, c, cRow, cColumn, rows, 8, accumulate)
+    store(t0, t1, t2, t3, c + 8 * cColumn, cRow, cColumn, rows, width - 8, accumulate)
+  }
+
+  /// The fused register kernel for 8 rows × 16 columns: sixteen SIMD8 sums s ← fma(x, y, s), k in
+  /// order, so each vector unit has eight independent sums to interleave. Rows 4..<8 start at
+  /// x + `block` (4 rows on, or the next 4-row block); rows past `rows` (5…8) repeat the last.
+  @inline(__always)
+  private static func tile8x16(
+    _ x: UnsafePointer<Double>, _ xRow: Int, _ block: Int, _ xK: Int, _ y0: UnsafePointer<Double>, _ stride0: Int,
+    _ y1: UnsafePointer<Double>, _ stride1: Int, _ k: Int,
+    _ c: UnsafeMutablePointer<Double>, _ cRow: Int, _ cColumn: Int, _ rows: Int, _ width: Int, _ accumulate: Bool
+  ) {
+    typealias V = SIMD8<Double>
+    assert(rows > 4 && rows <= 8 && width > 8 && width <= 16 && k >= 1, "tile8x16: \(rows) rows, \(width) columns, K \(k)")
+    let last = rows - 5  // the last row's index within the second half
+    let x5 = min(1, last) * xRow, x6 = min(2, last) * xRow, x7 = min(3, last) * xRow
+    let x1 = xRow, x2 = 2 * xRow, x3 = 3 * xRow
+    var s0 = V(), s1 = V(), s2 = V(), s3 = V(), s4 = V(), s5 = V(), s6 = V(), s7 = V()
+    var t0 = V(), t1 = V(), t2 = V(), t3 = V(), t4 = V(), t5 = V(), t6 = V(), t7 = V()
+    var px = x, qx = x + block, p0 = UnsafeRawPointer(y0), p1 = UnsafeRawPointer(y1)
+    let step0 = stride0 * MemoryLayout<Double>.stride, step1 = stride1 * MemoryLayout<Double>.stride
+    for _ in 0..<k {
+      let ya = p0.loadUnaligned(as: V.self), yb = p1.loadUnaligned(as: V.self)  // Y(k, 0..<16)
+      var b = V(repeating: px[0]); s0.addProduct(b, ya); t0.addProduct(b, yb)
+      b = V(repeating: px[x1]); s1.addProduct(b, ya); t1.addProduct(b, yb)
+      b = V(repeating: px[x2]); s2.addProduct(b, ya); t2.addProduct(b, yb)
+      b = V(repeating: px[x3]); s3.addProduct(b, ya); t3.addProduct(b, yb)
+      b = V(repeating: qx[0]); s4.addProduct(b, ya); t4.addProduct(b, yb)
+      b = V(repeating: qx[x5]); s5.addProduct(b, ya); t5.addProduct(b, yb)
+      b = V(repeating: qx[x6]); s6.addProduct(b, ya); t6.addProduct(b, yb)
+      b = V(repeating: qx[x7]); s7.addProduct(b, ya); t7.addProduct(b, yb)
+      px += xK
+      qx += xK
+      p0 += step0
+      p1 += step1
+    }
+    let c4 = c + 4 * cRow
+    store(s0, s1, s2, s3, c, cRow, cColumn, 4, 8, accumulate)
+    store(t0, t1, t2, t3, c + 8 * cColumn, cRow, cColumn, 4, width - 8, accumulate)
+    store(s4, s5, s6, s7, c4, cRow, cColumn, rows - 4, 8, accumulate)
+    store(t4, t5, t6, t7, c4 + 8 * cColumn, cRow, cColumn, rows - 4, width - 8, accumulate)
+  }
+
+  /// Writes a 4×8 tile of sums: C(r, j) ← s_r[j], or C(r, j) + s_r[j] when `accumulate`, for
+  /// r < rows and j < width, at c[r·cRow + j·cColumn].
+  @inline(__always)
+  private static func store(
+    _ s0: SIMD8<Double>, _ s1: SIMD8<Double>, _ s2: SIMD8<Double>, _ s3: SIMD8<Double>,
+    _ c: UnsafeMutablePointer<Double>, _ cRow: Int, _ cColumn: Int, _ rows: Int, _ width: Int, _ accumulate: Bool
+  ) {
+    typealias V = SIMD8<Double>
     if rows == 4 && width == 8 && cColumn == 1 {
       @inline(__always) func put(_ p: UnsafeMutablePointer<Double>, _ s: V) {
         let raw = UnsafeMutableRawPointer(p)

@@ -49,7 +49,7 @@ struct ConvPathTests {
     // then + b; dW per sample over (i, j), then the samples; dx per kernel cell over f, then the
     // cells in (u, v) order; db by the same kernel.
     let conv = try c.layer(.direct)
-    #expect(conv.multiplyAdds * c.n < Kernels.blasThreshold)
+    #expect(conv.multiplyAdds * c.n < Kernels.fastThreshold)
     for (name, direct, im2col) in try bothPaths(c) {
       #expect(direct == im2col, "\(name) \(c.testDescription)")
     }

@@ -1,9 +1,10 @@
 import Testing
 @testable import SheetNet
 
-/// The kernels against plain loops: the pure-Swift product bit for bit against a naive k-ordered
-/// triple loop (every transpose, accumulate on and off), the OpenBLAS path within 1e-12 of it,
-/// and the bias, row-sum and gather helpers.
+/// The kernels against plain loops: both pure-Swift products bit for bit against naive k-ordered
+/// triple loops (s ← s + x·y, and s ← fma(x, y, s) for the fused path; every transpose,
+/// accumulate on and off), the OpenBLAS path within 1e-12 of them, and the bias, row-sum and
+/// gather helpers.
 struct KernelTests {
   /// op(A) is M×K, op(B) is K×N.
   struct Shape: Sendable, CustomTestStringConvertible {
@@ -18,16 +19,21 @@ struct KernelTests {
   }
 
   /// C ← op(A)·op(B) (or C + op(A)·op(B)) by the definition: s = ((a₀b₀ + a₁b₁) + a₂b₂) + …,
-  /// k = 0…K−1, a separate multiply and add each step, then C ← s or C ← C + s.
-  static func naive(_ a: Tensor, _ ta: Bool, _ b: Tensor, _ tb: Bool, _ c: inout Tensor, _ s: Shape, accumulate: Bool) {
+  /// k = 0…K−1, a separate multiply and add each step (or one fma when `fused`), then C ← s or
+  /// C ← C + s.
+  static func naive(_ a: Tensor, _ ta: Bool, _ b: Tensor, _ tb: Bool, _ c: inout Tensor, _ s: Shape, accumulate: Bool, fused: Bool = false) {
     for i in 0..<s.m {
       for j in 0..<s.n {
         var sum = 0.0
         for kk in 0..<s.k {
           let x = ta ? a.data[kk * s.m + i] : a.data[i * s.k + kk]
           let y = tb ? b.data[j * s.k + kk] : b.data[kk * s.n + j]
-          let product = x * y
-          sum = sum + product
+          if fused {
+            sum = sum.addingProduct(x, y)  // one rounding
+          } else {
+            let product = x * y
+            sum = sum + product
+          }
         }
         c.data[i * s.n + j] = accumulate ? c.data[i * s.n + j] + sum : sum
       }
@@ -46,33 +52,51 @@ struct KernelTests {
     Shape(m: 5, n: 9, k: 3), Shape(m: 3, n: 7, k: 9), Shape(m: 8, n: 16, k: 4), Shape(m: 33, n: 17, k: 65),
     Shape(m: 32, n: 10, k: 32), Shape(m: 10, n: 32, k: 70), Shape(m: 70, n: 9, k: 100),
     Shape(m: 1, n: 40, k: 64), Shape(m: 40, n: 1, k: 64), Shape(m: 12, n: 20, k: 128),
+    // The fused path's 8×16 and 4×16 tiles and their edges: 5…8 rows, 9…16 columns, packed panels.
+    Shape(m: 8, n: 16, k: 64), Shape(m: 13, n: 25, k: 70), Shape(m: 5, n: 9, k: 2), Shape(m: 17, n: 33, k: 66),
+    Shape(m: 7, n: 31, k: 65), Shape(m: 64, n: 48, k: 100),
   ]
 
-  @Test(arguments: exactShapes)
-  func swiftPathEqualsNaiveLoopBitForBit(shape s: Shape) {
+  @Test(arguments: exactShapes, [Kernels.Path.swift, .fused])
+  func swiftPathsEqualTheirNaiveLoopsBitForBit(shape s: Shape, path: Kernels.Path) {
     for ta in [false, true] {
       for tb in [false, true] {
         for accumulate in [false, true] {
           let (a, b, c0) = KernelTests.operands(s, ta, tb, seed: UInt64(s.m * 10_000 + s.n * 100 + s.k))
           var expected = c0, got = c0
-          KernelTests.naive(a, ta, b, tb, &expected, s, accumulate: accumulate)
-          Kernels.gemm(a, transposeA: ta, b, transposeB: tb, into: &got, accumulate: accumulate, path: .swift)
+          KernelTests.naive(a, ta, b, tb, &expected, s, accumulate: accumulate, fused: path == .fused)
+          Kernels.gemm(a, transposeA: ta, b, transposeB: tb, into: &got, accumulate: accumulate, path: path)
           let mismatch = (0..<got.count).first { got.data[$0].bitPattern != expected.data[$0].bitPattern }
-          #expect(mismatch == nil, "\(s.testDescription) ta \(ta) tb \(tb) accumulate \(accumulate): element \(mismatch ?? -1) is \(mismatch.map { got.data[$0] } ?? 0), the loop gives \(mismatch.map { expected.data[$0] } ?? 0)")
+          #expect(mismatch == nil, "\(path) \(s.testDescription) ta \(ta) tb \(tb) accumulate \(accumulate): element \(mismatch ?? -1) is \(mismatch.map { got.data[$0] } ?? 0), the loop gives \(mismatch.map { expected.data[$0] } ?? 0)")
         }
       }
     }
   }
 
-  @Test func signedZerosFollowTheLoop() {
+  @Test func fusedAndPlainDifferOnlyInRounding() {
+    // Same terms, same order: the two pure-Swift paths agree to a few ulps of the sum's terms,
+    // and do differ somewhere (the fused path is really fused).
+    let s = Shape(m: 37, n: 41, k: 300)
+    let (a, b, c0) = KernelTests.operands(s, false, false, seed: 9)
+    var plain = c0, fused = c0
+    Kernels.gemm(a, b, into: &plain, path: .swift)
+    Kernels.gemm(a, b, into: &fused, path: .fused)
+    let worst = zip(plain.data, fused.data).map { abs($0 - $1) }.max() ?? 0
+    #expect(worst <= 1e-12 * Double(s.k))
+    #expect(plain != fused)
+  }
+
+  @Test(arguments: [Kernels.Path.swift, .fused])
+  func signedZerosFollowTheLoop(path: Kernels.Path) {
     // 0·(−1) = −0; −0 + −0 = −0; a C of −0 plus an empty or −0 sum must match the loop too.
-    let s = Shape(m: 4, n: 8, k: 2)
-    let a = Tensor(shape: [4, 2], repeating: 0), b = Tensor(shape: [2, 8], repeating: -1)
-    for accumulate in [false, true] {
-      var expected = Tensor(shape: [4, 8], repeating: -0.0), got = expected
-      KernelTests.naive(a, false, b, false, &expected, s, accumulate: accumulate)
-      Kernels.gemm(a, b, into: &got, accumulate: accumulate, path: .swift)
-      #expect(got.data.map(\.bitPattern) == expected.data.map(\.bitPattern), "accumulate \(accumulate)")
+    for s in [Shape(m: 4, n: 8, k: 2), Shape(m: 8, n: 16, k: 2)] {
+      let a = Tensor(shape: [s.m, 2], repeating: 0), b = Tensor(shape: [2, s.n], repeating: -1)
+      for accumulate in [false, true] {
+        var expected = Tensor(shape: [s.m, s.n], repeating: -0.0), got = expected
+        KernelTests.naive(a, false, b, false, &expected, s, accumulate: accumulate, fused: path == .fused)
+        Kernels.gemm(a, b, into: &got, accumulate: accumulate, path: path)
+        #expect(got.data.map(\.bitPattern) == expected.data.map(\.bitPattern), "\(path) \(s.testDescription) accumulate \(accumulate)")
+      }
     }
     // K = 0 (an empty sum); written A·Bᵀ because a [0, N] tensor reports 0 columns.
     let empty = Shape(m: 3, n: 2, k: 0)
@@ -90,30 +114,36 @@ struct KernelTests {
   ]
 
   @Test(arguments: blasShapes)
-  func swiftAndBLASAgreeTo1e12(shape s: Shape) {
+  func allPathsAgreeTo1e12(shape s: Shape) {
     for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
       for accumulate in [false, true] {
         let (a, b, c0) = KernelTests.operands(s, ta, tb, seed: UInt64(s.m + s.n + s.k))
-        var pure = c0, blas = c0
+        var pure = c0, fused = c0, blas = c0
         Kernels.gemm(a, transposeA: ta, b, transposeB: tb, into: &pure, accumulate: accumulate, path: .swift)
+        Kernels.gemm(a, transposeA: ta, b, transposeB: tb, into: &fused, accumulate: accumulate, path: .fused)
         Kernels.gemm(a, transposeA: ta, b, transposeB: tb, into: &blas, accumulate: accumulate, path: .blas)
         // Relative to the largest element: max |Δ| ≤ 1e-12 · max |C|.
         let scale = pure.data.map(abs).max() ?? 0
-        let worst = zip(pure.data, blas.data).map { abs($0 - $1) }.max() ?? 0
-        #expect(worst <= 1e-12 * scale, "\(s.testDescription) ta \(ta) tb \(tb) accumulate \(accumulate): max |Δ| \(worst), max |C| \(scale)")
+        for (name, other) in [("OpenBLAS", blas), ("fused", fused)] {
+          let worst = zip(pure.data, other.data).map { abs($0 - $1) }.max() ?? 0
+          #expect(worst <= 1e-12 * scale, "\(name) \(s.testDescription) ta \(ta) tb \(tb) accumulate \(accumulate): max |Δ| \(worst), max |C| \(scale)")
+        }
       }
     }
   }
 
   @Test func automaticPathFollowsTheThreshold() {
-    // Below the threshold the automatic path is the pure-Swift one, bit for bit.
-    let s = Shape(m: 16, n: 16, k: 16)
-    #expect(s.m * s.n * s.k < Kernels.blasThreshold)
-    let (a, b, c0) = KernelTests.operands(s, false, true, seed: 5)
-    var automatic = c0, pure = c0
-    Kernels.gemm(a, b, transposeB: true, into: &automatic)
-    Kernels.gemm(a, b, transposeB: true, into: &pure, path: .swift)
-    #expect(automatic == pure)
+    // Below the threshold the automatic path is the spreadsheet-order one, bit for bit; at the
+    // threshold it is the fast path.
+    for (s, expected) in [(Shape(m: 16, n: 16, k: 16), Kernels.Path.swift), (Shape(m: 64, n: 64, k: 64), Kernels.fastPath)] {
+      #expect((s.m * s.n * s.k < Kernels.fastThreshold) == (expected == .swift))
+      #expect(Kernels.path(multiplyAdds: s.m * s.n * s.k) == expected)
+      let (a, b, c0) = KernelTests.operands(s, false, true, seed: 5)
+      var automatic = c0, chosen = c0
+      Kernels.gemm(a, b, transposeB: true, into: &automatic)
+      Kernels.gemm(a, b, transposeB: true, into: &chosen, path: expected)
+      #expect(automatic.data.map(\.bitPattern) == chosen.data.map(\.bitPattern))
+    }
   }
 
   @Test(arguments: [(3, 5, 1), (2, 4, 6), (1, 1, 1), (4, 3, 9)])

@@ -20,9 +20,9 @@
 /// dW += δ·colsᵀ and dcols = Wᵀ·δ with `Kernels.gemm`, and `Kernels.col2im` adds dcols back onto
 /// dx. The pure-Swift product sums the same terms in the same order as the loops above, so both
 /// paths agree to the last bit and a traced step writes out exactly the numbers computed. When a
-/// batch's multiply-adds N·multiplyAdds reach `Kernels.blasThreshold` (what one batch-wide
-/// product would), the per-sample products go to OpenBLAS and may differ in the last bits
-/// (tests bound it by 1e-12 relative). `.automatic` takes im2col from `im2colThreshold`
+/// batch's multiply-adds N·multiplyAdds reach `Kernels.fastThreshold` (what one batch-wide
+/// product would), the per-sample products take the fast path (`Kernels.fastPath`: fused
+/// multiply-adds or OpenBLAS) and may differ in the last bits (tests bound it by 1e-12 relative). `.automatic` takes im2col from `im2colThreshold`
 /// multiply-adds per batch on: the direct loops are only quicker for the tiniest layers.
 /// Cost per sample: outH·outW·filters·C·k_h·k_w multiply-adds.
 public final class Conv2D: Layer {
@@ -229,11 +229,11 @@ public final class Conv2D: Layer {
     return dx
   }
 
-  /// The per-sample products go to OpenBLAS when the whole batch's product, N·multiplyAdds,
-  /// reaches `Kernels.blasThreshold` (what one batch-wide product would do) and OpenBLAS has
-  /// vector kernels on this CPU (`Kernels.blasIsFast`), else pure Swift.
+  /// The per-sample products take the fast path when the whole batch's product, N·multiplyAdds,
+  /// reaches `Kernels.fastThreshold` (what one batch-wide product would do), else the
+  /// spreadsheet-order pure-Swift path.
   private func productPath(batch n: Int) -> Kernels.Path {
-    Kernels.blasIsFast && n * multiplyAdds >= Kernels.blasThreshold ? .blas : .swift
+    Kernels.path(multiplyAdds: n * multiplyAdds)
   }
 
   /// Sizes the per-sample buffers of the im2col path (allocated once, reused every step).
