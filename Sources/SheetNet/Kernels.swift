@@ -1,4 +1,7 @@
 import CBLAS
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The only code that touches raw buffers or BLAS: matrix products, bias broadcast, element-wise
 /// maps and reductions.
@@ -30,8 +33,17 @@ public enum Kernels {
   }()
 
   /// OpenBLAS runs on one thread: tiny products gain nothing from threads, and one thread keeps
-  /// every run's numbers identical.
-  private static let blasSetUp: Void = { openblas_set_num_threads(1) }()
+  /// every run's numbers identical. A threaded OpenBLAS starts its helper threads when it loads
+  /// (before any of our code runs), and they spin on `sched_yield` for a while even when told to
+  /// use one thread, taking a core from a short process (a figure, a trace); its own
+  /// `blas_thread_shutdown_` stops them. It is looked up at run time: OpenBLAS builds without
+  /// threads do not have it, and need nothing.
+  private static let blasSetUp: Void = {
+    openblas_set_num_threads(1)
+    if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "blas_thread_shutdown_") {  // RTLD_DEFAULT
+      _ = unsafeBitCast(symbol, to: (@convention(c) () -> Int32).self)()
+    }
+  }()
 
   /// Puts OpenBLAS on one thread now. Programs call it first thing: OpenBLAS starts its thread
   /// pool when it loads, and those threads spin (using a core) until told otherwise.
@@ -911,5 +923,17 @@ extension Kernels {
         }
       }
     }
+  }
+}
+
+extension Tensor {
+  /// A tensor of `shape` for a kernel that writes every element (map, zip, a product without
+  /// accumulate, max pooling): its storage is not zeroed first, which saves a pass over memory
+  /// per layer and step. Every bit pattern is a valid Double, so nothing unsafe can be read, but
+  /// only pass it to kernels that overwrite it whole.
+  public init(overwrittenShape shape: [Int]) {
+    precondition(shape.allSatisfy { $0 >= 0 }, "Tensor shape \(shape) has a negative extent")
+    let count = shape.reduce(1, *)
+    self.init(shape: shape, data: [Double](unsafeUninitializedCapacity: count) { _, initialized in initialized = count })
   }
 }

@@ -18,19 +18,25 @@ extension Figure {
                           subtitle: "Seeded numbers for the benchmark; one diverging colour scale for all maps")
   }
 
-  /// Square maps in a grid with one shared colour bar (symmetric around zero).
+  /// Square maps in a square grid (⌈√count⌉ columns: 8×8 for 64 maps) with one shared colour bar
+  /// (symmetric around zero).
   public static func featureMapGrid(_ maps: [[Double]], side: Int, theme: Theme, title: String, subtitle: String) -> Figure {
     Figure(name: "feature-maps", size: theme.size) { canvas in
       let body = canvas.page(theme.size, theme, title: title, subtitle: subtitle)
       let scale = ColorScale.symmetric(maps.flatMap { $0 })
       let bar = ColorBar(colormap: .diverging, scale: scale, title: "activation")
-      let (barRect, rest) = body.splitRight(bar.width(on: canvas, theme: theme), gap: theme.gap)
+      let barWidth = bar.width(on: canvas, theme: theme)
+      let (_, rest) = body.splitRight(barWidth, gap: theme.gap)
       let gap = theme.gap * 0.15
-      let (rows, columns) = rest.bestGrid(count: maps.count, gap: gap)
+      let columns = max(1, Int(Double(maps.count).squareRoot().rounded(.up)))
+      let rows = (maps.count + columns - 1) / columns
       let cellSide = min((rest.width - gap * Double(columns - 1)) / Double(columns), (rest.height - gap * Double(rows - 1)) / Double(rows))
       let gridWidth = cellSide * Double(columns) + gap * Double(columns - 1)
       let gridHeight = cellSide * Double(rows) + gap * Double(rows - 1)
-      let grid = Rect(x: rest.x, y: rest.y, width: gridWidth, height: gridHeight)
+      // The grid and its colour bar side by side, centred on the page.
+      let left = rest.x + (body.width - gridWidth - theme.gap - barWidth) / 2
+      let grid = Rect(x: left, y: rest.y, width: gridWidth, height: gridHeight)
+      let barRect = Rect(x: grid.maxX + theme.gap, y: grid.y, width: barWidth, height: grid.height)
       for (i, map) in maps.enumerated() {
         let r = Rect(x: grid.x + Double(i % columns) * (cellSide + gap), y: grid.y + Double(i / columns) * (cellSide + gap), width: cellSide, height: cellSide)
         canvas.image(Raster(values: map, width: side, colormap: .diverging, scale: scale), in: r)

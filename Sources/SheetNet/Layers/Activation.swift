@@ -28,7 +28,7 @@ extension Activation {
 
   public func forward(_ x: Tensor, _ step: Step) -> Tensor {
     z = x
-    var out = Tensor(shape: x.shape)
+    var out = Tensor(overwrittenShape: x.shape)
     Kernels.map(x, into: &out) { apply($0) }
     a = out
     if let t = step.tracer {
@@ -41,7 +41,7 @@ extension Activation {
   }
 
   public func backward(_ delta: Tensor, _ step: Step) -> Tensor {
-    var dz = Tensor(shape: delta.shape)
+    var dz = Tensor(overwrittenShape: delta.shape)
     Kernels.zip(delta, z, a, into: &dz) { $0 * slope(z: $1, a: $2) }  // one pass: ∂L/∂a · f′(z)
     if let t = step.tracer {
       let (z, a, da, dzc) = (z, a, delta, dz)

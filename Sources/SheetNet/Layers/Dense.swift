@@ -89,7 +89,7 @@ public final class Dense: Layer {
 
   public func forward(_ x: Tensor, _ step: Step) -> Tensor {
     self.x = x  // [N, inputs]
-    var z = Tensor(shape: [x.rows, units])  // [N, units]
+    var z = Tensor(overwrittenShape: [x.rows, units])  // [N, units]
     Kernels.gemm(x, W.value, transposeB: true, into: &z)
     if useBias { Kernels.addBias(b.value, to: &z) }
     if let t = step.tracer { traceForward(t, x, z) }
@@ -102,7 +102,7 @@ public final class Dense: Layer {
     Kernels.gemm(delta, transposeA: true, x, into: &W.grad)  // dW = δᵀ·x, [units, inputs]
     if useBias { Kernels.sumRows(delta, into: &b.grad) }  // db = Σₙ δₙ, [units]
     guard step.computesInputGradient else { return Tensor(shape: [0]) }
-    var dx = Tensor(shape: x.shape)  // dx = δ·W, [N, inputs]
+    var dx = Tensor(overwrittenShape: x.shape)  // dx = δ·W, [N, inputs]
     Kernels.gemm(delta, W.value, into: &dx)
     if let t = step.tracer { traceBackward(t, delta, dx) }
     return dx

@@ -48,7 +48,7 @@ public final class Dropout: Layer {
     var m = Tensor(shape: x.shape)  // same shape as x
     for i in 0..<m.count { m.data[i] = step.rng.unit() < keep ? scale : 0 }
     mask = m
-    var a = Tensor(shape: x.shape)
+    var a = Tensor(overwrittenShape: x.shape)
     Kernels.zip(x, m, into: &a) { $0 * $1 }
     if let t = step.tracer {
       let (m, a) = (m, a)
@@ -68,7 +68,7 @@ public final class Dropout: Layer {
       return delta
     }
     precondition(delta.count == mask.count, "\(name): δ \(delta.shape) does not fit the mask \(mask.shape)")
-    var dx = Tensor(shape: delta.shape)
+    var dx = Tensor(overwrittenShape: delta.shape)
     Kernels.zip(delta, mask, into: &dx) { $0 * $1 }
     if let t = step.tracer {
       let (m, dx) = (mask, dx)

@@ -64,7 +64,7 @@ public final class MaxPool2D: Layer {
     let g = window!, n = x.rows
     precondition(x.count == n * g.inputSize, "\(name): input \(x.shape) is not N×\(g.channels)×\(g.height)×\(g.width)")
     inputShape = x.shape
-    var a = Tensor(shape: [n, g.channels, g.outH, g.outW])  // [N, C, outH, outW]
+    var a = Tensor(overwrittenShape: [n, g.channels, g.outH, g.outW])  // [N, C, outH, outW]
     if winners.count != a.count { winners = [Int](repeating: 0, count: a.count) }
     Kernels.maxPool(x, g, into: &a, winners: &winners)  // strictly greater: the first of equals stays
     if let t = step.tracer { traceForward(t, x, a) }
