@@ -83,28 +83,31 @@ public enum Kernels {
   /// C ← op(A)·op(B), or C ← C + op(A)·op(B) when `accumulate`, where op(X) is X or Xᵀ.
   ///
   /// A and B are read as matrices [rows, columns] (every axis after the first folded into
-  /// columns). C must already have shape M×N (any rank with that many elements).
-  /// Cost: 2·M·N·K flops.
+  /// columns). C must already have shape M×N (any rank with that many elements), or, given `at`
+  /// an element offset, hold the M×N matrix in its elements offset ..< offset + M·N (one
+  /// sample's block of a batch-wide output). Cost: 2·M·N·K flops.
   public static func gemm(
     _ a: Tensor, transposeA: Bool = false, _ b: Tensor, transposeB: Bool = false,
-    into c: inout Tensor, accumulate: Bool = false, path: Path = .automatic
+    into c: inout Tensor, at block: Int? = nil, accumulate: Bool = false, path: Path = .automatic
   ) {
     let (ar, ac) = (a.rows, a.columns), (br, bc) = (b.rows, b.columns)
     let m = transposeA ? ac : ar, k = transposeA ? ar : ac
     let k2 = transposeB ? bc : br, n = transposeB ? br : bc
     precondition(k == k2, "gemm: op(A) is \(m)×\(k) but op(B) is \(k2)×\(n) (A \(a.shape), B \(b.shape))")
-    precondition(c.count == m * n, "gemm: C has shape \(c.shape) but the product is \(m)×\(n)")
+    let offset = block ?? 0
+    precondition(block == nil ? c.count == m * n : offset >= 0 && offset + m * n <= c.count,
+                 "gemm: C has shape \(c.shape) but the product is \(m)×\(n)\(block.map { " from element \($0)" } ?? "")")
     if m == 0 || n == 0 { return }
     switch path == .automatic ? Kernels.path(multiplyAdds: m * n * k) : path {
-    case .blas: blasGEMM(a, transposeA, b, transposeB, &c, m, n, k, ac, bc, accumulate)
-    case .fused: swiftGEMM(a, transposeA, b, transposeB, &c, m, n, k, ac, bc, accumulate, fused: true)
-    case .swift, .automatic: swiftGEMM(a, transposeA, b, transposeB, &c, m, n, k, ac, bc, accumulate, fused: false)
+    case .blas: blasGEMM(a, transposeA, b, transposeB, &c, offset, m, n, k, ac, bc, accumulate)
+    case .fused: swiftGEMM(a, transposeA, b, transposeB, &c, offset, m, n, k, ac, bc, accumulate, fused: true)
+    case .swift, .automatic: swiftGEMM(a, transposeA, b, transposeB, &c, offset, m, n, k, ac, bc, accumulate, fused: false)
     }
   }
 
   @inline(never)
   private static func blasGEMM(
-    _ a: Tensor, _ ta: Bool, _ b: Tensor, _ tb: Bool, _ c: inout Tensor,
+    _ a: Tensor, _ ta: Bool, _ b: Tensor, _ tb: Bool, _ c: inout Tensor, _ offset: Int,
     _ m: Int, _ n: Int, _ k: Int, _ lda: Int, _ ldb: Int, _ accumulate: Bool
   ) {
     _ = blasSetUp
@@ -114,7 +117,7 @@ public enum Kernels {
           cblas_dgemm(
             CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
             Int32(m), Int32(n), Int32(k), 1.0, pa.baseAddress, Int32(max(lda, 1)),
-            pb.baseAddress, Int32(max(ldb, 1)), accumulate ? 1.0 : 0.0, pc.baseAddress, Int32(max(n, 1)))
+            pb.baseAddress, Int32(max(ldb, 1)), accumulate ? 1.0 : 0.0, pc.baseAddress! + offset, Int32(max(n, 1)))
         }
       }
     }
@@ -140,20 +143,20 @@ public enum Kernels {
   /// strides would otherwise fight over the same cache sets); smaller products read it in place.
   /// Cost: 2·M·N·K flops plus at most one copy of each operand (M·K + K·N moves).
   private static func swiftGEMM(
-    _ a: Tensor, _ ta: Bool, _ b: Tensor, _ tb: Bool, _ c: inout Tensor,
+    _ a: Tensor, _ ta: Bool, _ b: Tensor, _ tb: Bool, _ c: inout Tensor, _ offset: Int,
     _ m: Int, _ n: Int, _ k: Int, _ lda: Int, _ ldb: Int, _ accumulate: Bool, fused: Bool
   ) {
     guard k > 0 else {
       // Empty sums: s = 0, so C ← C + 0 (which turns −0 into +0, as the naive loop does) or 0.
       c.data.withUnsafeMutableBufferPointer { pc in
-        for i in 0..<m * n { pc[i] = accumulate ? pc[i] + 0 : 0 }
+        for i in offset..<offset + m * n { pc[i] = accumulate ? pc[i] + 0 : 0 }
       }
       return
     }
     a.data.withUnsafeBufferPointer { pa in
       b.data.withUnsafeBufferPointer { pb in
         c.data.withUnsafeMutableBufferPointer { pc in
-          microKernels(pa.baseAddress!, ta, pb.baseAddress!, tb, pc.baseAddress!, m, n, k, lda, ldb, accumulate, fused: fused)
+          microKernels(pa.baseAddress!, ta, pb.baseAddress!, tb, pc.baseAddress! + offset, m, n, k, lda, ldb, accumulate, fused: fused)
         }
       }
     }
@@ -465,10 +468,12 @@ public enum Kernels {
     precondition(n * channels * spatial == y.count, "addBias: bias \(b.shape) does not fit \(y.shape)")
     y.data.withUnsafeMutableBufferPointer { py in
       b.data.withUnsafeBufferPointer { pb in
-        for r in 0..<n {
+        var row = py.baseAddress!  // one plane (or one row's element) after another
+        for _ in 0..<n {
           for ch in 0..<channels {
-            let base = (r * channels + ch) * spatial, bias = pb[ch]
-            for s in 0..<spatial { py[base + s] += bias }
+            let bias = pb[ch]
+            for s in 0..<spatial { row[s] += bias }  // a pointer walk, so it vectorises
+            row += spatial
           }
         }
       }
@@ -691,27 +696,9 @@ extension Kernels {
     }
   }
 
-  /// Appends x's rows to `out`, each plus its bias when given: out += x[r, j] + b[r] for every
-  /// row r in order (x read as [rows, columns], b holding one number per row). Builds a
-  /// convolution's output one sample at a time without zero-filling it first.
-  public static func appendRows(_ x: Tensor, adding b: Tensor?, to out: inout [Double]) {
-    let start = out.count, rows = x.rows, columns = x.columns
-    precondition(b == nil || b!.count == rows, "appendRows: bias \(b!.shape) for \(rows) rows")
-    out.append(contentsOf: x.data)
-    guard let b else { return }
-    out.withUnsafeMutableBufferPointer { po in
-      b.data.withUnsafeBufferPointer { pb in
-        for r in 0..<rows {
-          let row = start + r * columns, bias = pb[r]
-          for j in 0..<columns { po[row + j] = po[row + j] + bias }
-        }
-      }
-    }
-  }
-
   /// db[c] = Σₙ Σ_q δ[n, c, q] for δ read as [N, C, spatial]: per channel the same order as
-  /// `sumRows` (sample by sample, positions in order), with four channels summed side by side
-  /// so that their additions overlap.
+  /// `sumRows` (sample by sample, positions in order), with eight (or four) channels summed side
+  /// by side so that their additions overlap.
   public static func channelSums(_ delta: Tensor, into db: inout Tensor, spatial: Int) {
     let channels = db.count, n = delta.count / max(channels * spatial, 1)
     precondition(n * channels * spatial == delta.count, "channelSums: \(db.shape) does not fit \(delta.shape)")
@@ -720,6 +707,16 @@ extension Kernels {
         for c in 0..<channels { pd[c] = 0 }
         for r in 0..<n {
           var c = 0
+          while c + 8 <= channels {  // eight chains of additions in flight
+            let p = px.baseAddress! + (r * channels + c) * spatial
+            var s = (pd[c], pd[c + 1], pd[c + 2], pd[c + 3], pd[c + 4], pd[c + 5], pd[c + 6], pd[c + 7])
+            for q in 0..<spatial {
+              s.0 += p[q]; s.1 += p[spatial + q]; s.2 += p[2 * spatial + q]; s.3 += p[3 * spatial + q]
+              s.4 += p[4 * spatial + q]; s.5 += p[5 * spatial + q]; s.6 += p[6 * spatial + q]; s.7 += p[7 * spatial + q]
+            }
+            (pd[c], pd[c + 1], pd[c + 2], pd[c + 3], pd[c + 4], pd[c + 5], pd[c + 6], pd[c + 7]) = s
+            c += 8
+          }
           while c + 4 <= channels {
             let base = (r * channels + c) * spatial
             var s0 = pd[c], s1 = pd[c + 1], s2 = pd[c + 2], s3 = pd[c + 3]
@@ -822,6 +819,53 @@ extension Kernels {
           // last output and is not stored.
           typealias V = SIMD4<Double>
           typealias I = SIMD4<Int64>
+          if g.kernelH == 2 && g.kernelW == 2 {
+            // The usual 2×2 window, in row-major window order (strictly greater: on ties the
+            // first stays). With stride 2, eight outputs at a time: 16 inputs of each row split
+            // into even and odd lanes, and branch-free selects.
+            typealias V8 = SIMD8<Double>
+            typealias I8 = SIMD8<Int64>
+            let lanes = I8(0, 2, 4, 6, 8, 10, 12, 14)
+            for plane in 0..<planes {
+              for i in 0..<g.outH {
+                let out = (plane * g.outH + i) * g.outW
+                var at = plane * g.height * g.width + i * g.strideH * g.width  // window (i, 0)'s top left
+                var j = 0
+                if g.strideW == 2 {
+                  while j + 8 <= g.outW && at + 16 + g.width <= px.count {
+                    let upper = UnsafeRawPointer(px.baseAddress! + at).loadUnaligned(as: SIMD16<Double>.self)
+                    let lower = UnsafeRawPointer(px.baseAddress! + at + g.width).loadUnaligned(as: SIMD16<Double>.self)
+                    let first = I8(repeating: Int64(at)) &+ lanes
+                    var top = upper.evenHalf, best = first
+                    @inline(__always) func challenge(_ value: V8, _ offset: Int) {
+                      let wins = value .> top
+                      top.replace(with: value, where: wins)
+                      best.replace(with: first &+ Int64(offset), where: wins)
+                    }
+                    challenge(upper.oddHalf, 1)
+                    challenge(lower.evenHalf, g.width)
+                    challenge(lower.oddHalf, g.width + 1)
+                    UnsafeMutableRawPointer(pa.baseAddress! + out + j).storeBytes(of: top, as: V8.self)
+                    for l in 0..<8 { pw[out + j + l] = Int(best[l]) }
+                    at += 16
+                    j += 8
+                  }
+                }
+                while j < g.outW {
+                  var top = px[at], best = at
+                  let b = px[at + 1], c = px[at + g.width], d = px[at + g.width + 1]
+                  if b > top { top = b; best = at + 1 }
+                  if c > top { top = c; best = at + g.width }
+                  if d > top { top = d; best = at + g.width + 1 }
+                  pa[out + j] = top
+                  pw[out + j] = best
+                  at += g.strideW
+                  j += 1
+                }
+              }
+            }
+            return
+          }
           for plane in 0..<planes {
             for i in 0..<g.outH {
               let out = (plane * g.outH + i) * g.outW

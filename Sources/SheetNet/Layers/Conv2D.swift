@@ -181,8 +181,7 @@ public final class Conv2D: Layer {
     var z: Tensor  // [N, F, outH, outW]
     if usedIm2col {
       let product = productPath(batch: n)
-      var out: [Double] = []  // z sample by sample, [N, F, outH, outW]
-      out.reserveCapacity(n * filters * g.positions)
+      z = Tensor(overwrittenShape: [n, filters, g.outH, g.outW])  // sample by sample
       // Training keeps every sample's patches for the backward pass (when they fit the cache
       // budget); evaluation reuses one buffer.
       keptPatches = step.training && n * g.patch * g.positions * 8 <= Conv2D.patchCacheBytes
@@ -190,10 +189,9 @@ public final class Conv2D: Layer {
       for s in 0..<n {
         let slot = keptPatches ? s : 0
         Kernels.im2col(x, sample: s, g, into: &patches[slot])  // cols, [C·k_h·k_w, P]
-        Kernels.gemm(W.value, patches[slot], into: &sample, path: product)  // W·cols, [F, P]
-        Kernels.appendRows(sample, adding: useBias ? b.value : nil, to: &out)  // W·cols + b
+        Kernels.gemm(W.value, patches[slot], into: &z, at: s * filters * g.positions, path: product)  // W·cols, [F, P]
       }
-      z = Tensor(shape: [n, filters, g.outH, g.outW], data: out)
+      if useBias { Kernels.addBias(b.value, to: &z, spatial: g.positions) }  // W·cols + b
     } else {
       z = Conv2D.directForward(x, W.value, useBias ? b.value : nil, g)
     }
