@@ -1,4 +1,5 @@
 import CBLAS
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -557,6 +558,30 @@ public enum Kernels {
       y.data.withUnsafeBufferPointer { py in
         w.data.withUnsafeBufferPointer { pw in
           for i in 0..<px.count { px[i] = f(px[i], py[i], pw[i]) }
+        }
+      }
+    }
+  }
+
+  /// Row-wise softmax of z [N, K]: a[n, k] = e^(z[n,k] − m[n]) / s[n] with m[n] = maxₖ z[n, k] and
+  /// s[n] = Σₖ e^(z[n,k] − m[n]) summed in k order; m and s are returned per row, so that the
+  /// cross-entropy loss reuses them (its log-sum-exp is m + log s, bit for bit).
+  public static func softmax(_ z: Tensor, into a: inout Tensor, maxima m: inout [Double], sums s: inout [Double]) {
+    let rows = z.rows, k = z.columns
+    precondition(a.count == z.count, "softmax: \(z.shape) into \(a.shape)")
+    m.removeAll(keepingCapacity: true)
+    s.removeAll(keepingCapacity: true)
+    z.data.withUnsafeBufferPointer { pz in
+      a.data.withUnsafeMutableBufferPointer { pa in
+        for n in 0..<rows {
+          let row = n * k
+          var top = -Double.infinity
+          for j in 0..<k { top = max(top, pz[row + j]) }
+          var sum = 0.0
+          for j in 0..<k { let e = exp(pz[row + j] - top); pa[row + j] = e; sum += e }
+          for j in 0..<k { pa[row + j] /= sum }
+          m.append(top)
+          s.append(sum)
         }
       }
     }

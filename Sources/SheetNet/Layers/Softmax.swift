@@ -12,6 +12,9 @@ public final class Softmax: Layer {
   public var options: [(key: String, value: Value)] { [] }
   /// The cached logits z and probabilities a of the last forward pass.
   public private(set) var z = Tensor(shape: [0]), a = Tensor(shape: [0])
+  /// Per sample of the last forward pass: m = maxₖ zₖ and s = Σₖ e^(zₖ − m) (the cross-entropy
+  /// loss reads log Σₖ e^zₖ = m + log s from them instead of exponentiating again).
+  public private(set) var maxima: [Double] = [], sums: [Double] = []
 
   /// A softmax layer.
   public init() {}
@@ -26,21 +29,16 @@ public final class Softmax: Layer {
 
   /// Row-wise softmax of logits [N, K].
   public static func probabilities(_ z: Tensor) -> Tensor {
-    var a = Tensor(shape: z.shape)
-    let k = z.columns
-    for n in 0..<z.rows {
-      var m = -Double.infinity
-      for j in 0..<k { m = max(m, z.data[n * k + j]) }
-      var sum = 0.0
-      for j in 0..<k { let e = exp(z.data[n * k + j] - m); a.data[n * k + j] = e; sum += e }
-      for j in 0..<k { a.data[n * k + j] /= sum }
-    }
+    var a = Tensor(overwrittenShape: z.shape), m: [Double] = [], s: [Double] = []
+    Kernels.softmax(z, into: &a, maxima: &m, sums: &s)
     return a
   }
 
   public func forward(_ x: Tensor, _ step: Step) -> Tensor {
     z = x
-    a = Softmax.probabilities(x)
+    var out = Tensor(overwrittenShape: x.shape)
+    Kernels.softmax(x, into: &out, maxima: &maxima, sums: &sums)
+    a = out
     if let t = step.tracer {
       let (z, a, k) = (z, a, x.columns)
       t.record(name, .forward, "a", formula: "aₖ = e^(zₖ − m) / Σⱼ e^(zⱼ − m), m = maxⱼ zⱼ", a) { i in

@@ -17,13 +17,20 @@ public struct CrossEntropy: Loss {
 
   public func value(output y: Tensor, target t: Tensor, last: (any Layer)?) -> Double {
     let z = logits(y, last), k = z.columns
+    // After a softmax layer its forward pass has m and Σ e^(z − m) per row already (the same
+    // numbers this loop would compute, in the same order).
+    let cached = (last as? Softmax).flatMap { $0.maxima.count == z.rows ? ($0.maxima, $0.sums) : nil }
     var total = 0.0
     for n in 0..<z.rows {
-      var m = -Double.infinity
-      for j in 0..<k { m = max(m, z.data[n * k + j]) }
-      var sum = 0.0, tz = 0.0, tsum = 0.0
+      var m = -Double.infinity, sum = 0.0
+      if let cached {
+        (m, sum) = (cached.0[n], cached.1[n])
+      } else {
+        for j in 0..<k { m = max(m, z.data[n * k + j]) }
+        for j in 0..<k { sum += exp(z.data[n * k + j] - m) }
+      }
+      var tz = 0.0, tsum = 0.0
       for j in 0..<k {
-        sum += exp(z.data[n * k + j] - m)
         tz += t.data[n * k + j] * z.data[n * k + j]
         tsum += t.data[n * k + j]
       }
