@@ -175,8 +175,7 @@ public enum Kernels {
     case (true, false):  // C = Aᵀ·B: X(i, k) = A[k, i], Y = B
       if k >= 64 && n > 8 {
         // A's column walk strides by lda per k; 4-row blocks make it contiguous.
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: (m + 3) / 4 * 4 * k) { blocks in
-          let xb = blocks.baseAddress!
+        withScratch((m + 3) / 4 * 4 * k) { xb in
           packColumnBlocks(a, lda, m, k, xb)
           tiles(x: xb, xRow: 1, xK: 4, xBlock: 4 * k, y: b, ldy: ldb, rows: m, columns: n, k: k, c: c, cRow: n, cColumn: 1, accumulate, fused: fused)
         }
@@ -191,16 +190,16 @@ public enum Kernels {
       let padB = (n + 7) / 8 * 8 * ((m + 3) / 4 * 4), padA = (m + 7) / 8 * 8 * ((n + 3) / 4 * 4)
       if padA < padB {
         // Cᵀ = B·Aᵀ: Y = panels of Aᵀ, X(j, k) = B[j, k].
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: (m + 7) / 8 * 8 * k) { panels in
-          packTransposedPanels(a, lda, m, k, panels.baseAddress!)
-          tiles(x: b, xRow: ldb, xK: 1, y: panels.baseAddress!, ldy: 0, packed: true, rows: n, columns: m, k: k,
+        withScratch((m + 7) / 8 * 8 * k) { panels in
+          packTransposedPanels(a, lda, m, k, panels)
+          tiles(x: b, xRow: ldb, xK: 1, y: panels, ldy: 0, packed: true, rows: n, columns: m, k: k,
                 c: c, cRow: 1, cColumn: n, accumulate, fused: fused)
         }
       } else {
         // Y = panels of Bᵀ, X(i, k) = A[i, k].
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: (n + 7) / 8 * 8 * k) { panels in
-          packTransposedPanels(b, ldb, n, k, panels.baseAddress!)
-          tiles(x: a, xRow: lda, xK: 1, y: panels.baseAddress!, ldy: 0, packed: true, rows: m, columns: n, k: k,
+        withScratch((n + 7) / 8 * 8 * k) { panels in
+          packTransposedPanels(b, ldb, n, k, panels)
+          tiles(x: a, xRow: lda, xK: 1, y: panels, ldy: 0, packed: true, rows: m, columns: n, k: k,
                 c: c, cRow: n, cColumn: 1, accumulate, fused: fused)
         }
       }
@@ -218,7 +217,7 @@ public enum Kernels {
   ) {
     let copyPanels = !packed && rows > 8 && k >= 64
     let step = fused ? 16 : 8
-    withUnsafeTemporaryAllocation(of: Double.self, capacity: packed ? 1 : step * k) { buffer in
+    withScratch(packed ? 1 : step * k) { buffer in
       /// Panel `j` (8 columns from j) as a pointer and a row stride, copied when it must be.
       func panel(_ j: Int, into copy: UnsafeMutablePointer<Double>) -> (UnsafePointer<Double>, Int) {
         let width = min(8, columns - j)
@@ -231,9 +230,9 @@ public enum Kernels {
       }
       for j0 in stride(from: 0, to: columns, by: step) {
         let width = min(step, columns - j0)
-        let (y0, stride0) = panel(j0, into: buffer.baseAddress!)
+        let (y0, stride0) = panel(j0, into: buffer)
         if fused && width > 8 {
-          let (y1, stride1) = panel(j0 + 8, into: buffer.baseAddress! + 8 * k)
+          let (y1, stride1) = panel(j0 + 8, into: buffer + 8 * k)
           let block = xBlock ?? 4 * xRow  // from row i to row i + 4
           var i = 0
           while i < rows {
@@ -400,6 +399,18 @@ public enum Kernels {
     }
   }
 
+  /// Runs `body` with `count` Doubles of working memory (contents undefined) for the products'
+  /// packed copies. The memory is kept per thread and reused, so a training step allocates none
+  /// once it has run; calls may nest, each level with its own buffer.
+  @inline(__always)
+  private static func withScratch<R>(_ count: Int, _ body: (UnsafeMutablePointer<Double>) -> R) -> R {
+    let scratch = Scratch.current
+    let level = scratch.depth
+    scratch.depth += 1
+    defer { scratch.depth -= 1 }
+    return body(scratch.buffer(level: level, count: count))
+  }
+
   /// Columns 0..<width (≤ 8) of K rows with stride `ld` into a K×8 panel, zero-padded.
   @inline(__always)
   private static func copyPanel(
@@ -498,6 +509,11 @@ public enum Kernels {
         }
       }
     }
+  }
+
+  /// x[i] ← value for every element.
+  public static func fill(_ x: inout Tensor, with value: Double) {
+    x.data.withUnsafeMutableBufferPointer { p in p.update(repeating: value) }
   }
 
   /// y[i] ← f(x[i]) for every element; y must have x's element count.
@@ -1004,5 +1020,41 @@ extension Tensor {
     precondition(shape.allSatisfy { $0 >= 0 }, "Tensor shape \(shape) has a negative extent")
     let count = shape.reduce(1, *)
     self.init(shape: shape, data: [Double](unsafeUninitializedCapacity: count) { _, initialized in initialized = count })
+  }
+}
+
+/// One thread's working memory for `Kernels.withScratch`: a buffer per nesting level, grown (to
+/// at least twice its size) when too small, freed when the thread ends.
+private final class Scratch {
+  private var buffers: [(start: UnsafeMutablePointer<Double>, capacity: Int)] = []
+  /// How many `withScratch` calls are running on this thread.
+  var depth = 0
+
+  /// Level `level`'s buffer, holding at least `count` Doubles.
+  func buffer(level: Int, count: Int) -> UnsafeMutablePointer<Double> {
+    while buffers.count <= level { buffers.append((.allocate(capacity: 64), 64)) }
+    if buffers[level].capacity < count {
+      buffers[level].start.deallocate()
+      let capacity = max(count, 2 * buffers[level].capacity)
+      buffers[level] = (.allocate(capacity: capacity), capacity)
+    }
+    return buffers[level].start
+  }
+
+  deinit { for b in buffers { b.start.deallocate() } }
+
+  /// The key of each thread's `Scratch`, released when the thread exits.
+  private static let key: pthread_key_t = {
+    var key = pthread_key_t()
+    pthread_key_create(&key) { raw in if let raw { Unmanaged<Scratch>.fromOpaque(raw).release() } }
+    return key
+  }()
+
+  /// This thread's scratch, made on first use.
+  static var current: Scratch {
+    if let raw = pthread_getspecific(key) { return Unmanaged<Scratch>.fromOpaque(raw).takeUnretainedValue() }
+    let scratch = Scratch()
+    pthread_setspecific(key, Unmanaged.passRetained(scratch).toOpaque())
+    return scratch
   }
 }

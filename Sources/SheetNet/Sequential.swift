@@ -29,6 +29,8 @@ public final class Sequential {
   public private(set) var inputShape: [Int] = []
   /// Output shape of each layer, per sample; set by `build`.
   public private(set) var shapes: [[Int]] = []
+  /// Where `trainStep` writes the loss gradient, in turns (see `TensorPair`).
+  private var lossGradients = TensorPair()
 
   /// A network from a layer list.
   public init(_ layers: [any Layer]) { self.layers = layers }
@@ -86,9 +88,9 @@ public final class Sequential {
   public func backward(_ delta: Tensor, from end: Int? = nil, inputGradient: Bool = true, _ step: Step) -> Tensor {
     var d = delta
     let upper = end ?? layers.count
-    for (i, layer) in layers[..<upper].enumerated().reversed() {
+    for i in stride(from: upper - 1, through: 0, by: -1) {
       step.needsInputGradient = inputGradient || i > 0
-      d = layer.backward(d, step)
+      d = layers[i].backward(d, step)
     }
     step.needsInputGradient = true
     return d
@@ -122,7 +124,8 @@ public final class Sequential {
     let y = forward(x, step)
     let last = layers.last
     let value = loss.value(output: y, target: t, last: last)
-    let (delta, skipsLast) = loss.gradient(output: y, target: t, last: last)
+    var skipsLast = false
+    let delta = lossGradients.next(y.shape) { skipsLast = loss.gradient(output: y, target: t, last: last, into: &$0) }
     if let tracer = step.tracer {
       loss.trace(tracer, output: y, target: t, last: last, value: value, delta: delta, skipsLast: skipsLast)
     }

@@ -99,6 +99,15 @@ public struct Tensor: Equatable, Sendable {
     return (lo, sum / Double(data.count), hi)
   }
 
+  /// Runs `body` on the elements in place. They are taken out of the tensor meanwhile, so the
+  /// array is not shared while `body` writes it and is never copied; the shape stays.
+  public mutating func withElements<R>(_ body: (inout [Double]) -> R) -> R {
+    var elements = data
+    data = []
+    defer { data = elements }
+    return body(&elements)
+  }
+
   /// Euclidean norm ‖t‖₂ = √Σ tᵢ².
   public var norm: Double { data.reduce(0) { $0 + $1 * $1 }.squareRoot() }
 
@@ -118,5 +127,46 @@ extension Tensor: CustomStringConvertible {
   public var description: String {
     let head = data.prefix(6).map { "\($0)" }.joined(separator: ", ")
     return "Tensor\(shape)(\(head)\(data.count > 6 ? ", …" : ""))"
+  }
+}
+
+/// Two tensors a layer writes its outputs (or its ∂L/∂x) into in turn: one in this step, the
+/// other in the next. The layer after keeps the previous step's tensor for its backward pass
+/// while this step's is written into the other, so neither is shared when written, and once the
+/// shapes are known a training step allocates nothing. Should one still be shared (a tracer keeps
+/// every tensor of a traced step), writing it copies it first, as any Swift array does: never
+/// wrong, only slower.
+public struct TensorPair {
+  private var first = Tensor(shape: [0]), second = Tensor(shape: [0]), useSecond = false
+
+  /// An empty pair.
+  public init() {}
+
+  /// The next tensor of `shape` after `write` has filled it. `write` must overwrite every
+  /// element, unless `zeroed`, when it starts from zeros (for kernels that add into it).
+  public mutating func next(_ shape: [Int], zeroed: Bool = false, _ write: (inout Tensor) -> Void) -> Tensor {
+    useSecond.toggle()
+    return useSecond ? Self.fill(&second, shape, zeroed, write) : Self.fill(&first, shape, zeroed, write)
+  }
+
+  /// The next tensor of shape [rows] + `sample`, as above. The shape array is only built when the
+  /// buffer must change, so a step with the usual batch size allocates nothing.
+  public mutating func next(rows: Int, _ sample: [Int], zeroed: Bool = false, _ write: (inout Tensor) -> Void) -> Tensor {
+    useSecond.toggle()
+    func fits(_ t: Tensor) -> Bool { t.shape.count == sample.count + 1 && t.shape[0] == rows && t.shape.dropFirst().elementsEqual(sample) }
+    if useSecond {
+      return Self.fill(&second, fits(second) ? second.shape : [rows] + sample, zeroed, write)
+    }
+    return Self.fill(&first, fits(first) ? first.shape : [rows] + sample, zeroed, write)
+  }
+
+  private static func fill(_ t: inout Tensor, _ shape: [Int], _ zeroed: Bool, _ write: (inout Tensor) -> Void) -> Tensor {
+    if t.shape != shape {
+      t = zeroed ? Tensor(shape: shape) : Tensor(overwrittenShape: shape)
+    } else if zeroed {
+      Kernels.fill(&t, with: 0)
+    }
+    write(&t)
+    return t
   }
 }

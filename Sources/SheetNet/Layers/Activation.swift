@@ -19,6 +19,8 @@ public protocol Activation: Layer {
   var z: Tensor { get set }
   /// The cached activation of the last forward pass.
   var a: Tensor { get set }
+  /// Where a and ∂L/∂z are written, in turns (see `TensorPair`).
+  var buffers: (outputs: TensorPair, inputGradients: TensorPair) { get set }
 }
 
 extension Activation {
@@ -28,8 +30,7 @@ extension Activation {
 
   public func forward(_ x: Tensor, _ step: Step) -> Tensor {
     z = x
-    var out = Tensor(overwrittenShape: x.shape)
-    Kernels.map(x, into: &out) { apply($0) }
+    let out = buffers.outputs.next(x.shape) { Kernels.map(x, into: &$0) { apply($0) } }
     a = out
     if let t = step.tracer {
       let (z, a, symbol) = (z, a, Self.symbol)
@@ -41,8 +42,10 @@ extension Activation {
   }
 
   public func backward(_ delta: Tensor, _ step: Step) -> Tensor {
-    var dz = Tensor(overwrittenShape: delta.shape)
-    Kernels.zip(delta, z, a, into: &dz) { $0 * slope(z: $1, a: $2) }  // one pass: ∂L/∂a · f′(z)
+    let (z, a) = (z, a)
+    let dz = buffers.inputGradients.next(delta.shape) {
+      Kernels.zip(delta, z, a, into: &$0) { $0 * slope(z: $1, a: $2) }  // one pass: ∂L/∂a · f′(z)
+    }
     if let t = step.tracer {
       let (z, a, da, dzc) = (z, a, delta, dz)
       let pieces = (0..<z.count).map { slopeArithmetic(z: z.data[$0], a: a.data[$0]) }

@@ -46,6 +46,7 @@ public final class BatchNorm: Layer {
 
   private var channels = 0, spatial = 1  // C and the positions per channel (H·W, or 1)
   private var training = false  // whether the last forward pass used batch statistics
+  private var xhats = TensorPair(), outputs = TensorPair(), inputGradients = TensorPair()  // x̂, a, dx in turns
 
   /// A batch normalisation layer.
   public init(momentum: Double = 0.9, epsilon: Double = 1e-3) {
@@ -65,8 +66,8 @@ public final class BatchNorm: Layer {
 
   public var options: [(key: String, value: Value)] { [("momentum", .number(momentum)), ("epsilon", .number(epsilon))] }
 
-  /// γ, β, then the running mean and variance (not trainable).
-  public var parameters: [Parameter] { [gamma, beta, runningMean, runningVar] }
+  /// γ, β, then the running mean and variance (not trainable); set by `build`.
+  public private(set) var parameters: [Parameter] = []
   /// One multiply-add per input value (γ·x̂ + β).
   public var multiplyAdds: Int { channels * spatial }
 
@@ -80,6 +81,8 @@ public final class BatchNorm: Layer {
     beta = Parameter(name: "beta", value: Tensor(shape: [channels]))
     runningMean = Parameter(name: "running_mean", value: Tensor(shape: [channels]), trainable: false)
     runningVar = Parameter(name: "running_var", value: Tensor(shape: [channels], repeating: 1), trainable: false)
+    parameters = [gamma, beta, runningMean, runningVar]
+    (mean, variance) = (Tensor(shape: [channels]), Tensor(shape: [channels]))
     return inputShape
   }
 
@@ -88,41 +91,51 @@ public final class BatchNorm: Layer {
     precondition(x.count == n * c * s, "\(name): input \(x.shape) does not have \(c)×\(s) values per sample")
     training = step.training
     let m = Double(n * s)
-    var mu = [Double](repeating: 0, count: c), sigma2 = [Double](repeating: 0, count: c)
+    // Every buffer below is written in place (taken out of its tensor while it is written, so
+    // nothing is copied): a training step allocates nothing once the shapes are known.
     if training {
       // μ and σ² per channel, summed over samples then positions.
-      for r in 0..<n { for k in 0..<c { for q in 0..<s { mu[k] += x.data[(r * c + k) * s + q] } } }
-      for k in 0..<c { mu[k] /= m }
-      for r in 0..<n {
-        for k in 0..<c { for q in 0..<s { let d = x.data[(r * c + k) * s + q] - mu[k]; sigma2[k] += d * d } }
-      }
-      for k in 0..<c { sigma2[k] /= m }
-      mean = Tensor(mu)
-      variance = Tensor(sigma2)
-    } else {
-      mu = runningMean.value.data
-      sigma2 = runningVar.value.data
-    }
-    let (g, b, eps) = (gamma.value.data, beta.value.data, epsilon)
-    var xh = Tensor(shape: x.shape), a = Tensor(shape: x.shape)  // the input's shape
-    for r in 0..<n {
-      for k in 0..<c {
-        let root = (sigma2[k] + eps).squareRoot()
-        for q in 0..<s {
-          let i = (r * c + k) * s + q
-          xh.data[i] = (x.data[i] - mu[k]) / root
-          a.data[i] = g[k] * xh.data[i] + b[k]
+      mean.withElements { mu in
+        for k in 0..<c { mu[k] = 0 }
+        for r in 0..<n { for k in 0..<c { for q in 0..<s { mu[k] += x.data[(r * c + k) * s + q] } } }
+        for k in 0..<c { mu[k] /= m }
+        let mu = mu
+        variance.withElements { sigma2 in
+          for k in 0..<c { sigma2[k] = 0 }
+          for r in 0..<n {
+            for k in 0..<c { for q in 0..<s { let d = x.data[(r * c + k) * s + q] - mu[k]; sigma2[k] += d * d } }
+          }
+          for k in 0..<c { sigma2[k] /= m }
         }
       }
     }
-    xhat = xh
-    let (oldMean, oldVar) = (runningMean.value, runningVar.value)
+    let (mu, sigma2) = training ? (mean.data, variance.data) : (runningMean.value.data, runningVar.value.data)
+    let (g, b, eps) = (gamma.value.data, beta.value.data, epsilon)
+    var output: Tensor?
+    xhat = xhats.next(x.shape) { xh in  // the input's shape
+      output = outputs.next(x.shape) { a in
+        xh.withElements { xh in
+          a.withElements { a in
+            for r in 0..<n {
+              for k in 0..<c {
+                let root = (sigma2[k] + eps).squareRoot()
+                for q in 0..<s {
+                  let i = (r * c + k) * s + q
+                  xh[i] = (x.data[i] - mu[k]) / root
+                  a[i] = g[k] * xh[i] + b[k]
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    let a = output!
+    let (oldMean, oldVar) = step.tracer == nil ? (mean, variance) : (runningMean.value, runningVar.value)  // for the trace
     if training {
       let mom = momentum
-      for k in 0..<c {
-        runningMean.value.data[k] = mom * oldMean.data[k] + (1 - mom) * mu[k]
-        runningVar.value.data[k] = mom * oldVar.data[k] + (1 - mom) * sigma2[k]
-      }
+      runningMean.value.withElements { running in for k in 0..<c { running[k] = mom * running[k] + (1 - mom) * mu[k] } }
+      runningVar.value.withElements { running in for k in 0..<c { running[k] = mom * running[k] + (1 - mom) * sigma2[k] } }
     }
     if let t = step.tracer { traceForward(t, x, a, mu, sigma2, oldMean, oldVar) }
     return a
@@ -133,47 +146,55 @@ public final class BatchNorm: Layer {
   public func backward(_ delta: Tensor, _ step: Step) -> Tensor {
     let (c, s, n) = (channels, spatial, delta.rows)
     precondition(delta.count == xhat.count, "\(name): δ \(delta.shape) does not fit the last input \(xhat.shape)")
-    let m = Double(n * s)
-    var dgamma = [Double](repeating: 0, count: c), dbeta = [Double](repeating: 0, count: c)
-    for r in 0..<n {
-      for k in 0..<c {
-        for q in 0..<s {
-          let i = (r * c + k) * s + q
-          dbeta[k] += delta.data[i]
-          dgamma[k] += delta.data[i] * xhat.data[i]
-        }
-      }
-    }
-    gamma.grad = Tensor(dgamma)
-    beta.grad = Tensor(dbeta)
-    // The running statistics matter only at evaluation: ∂a/∂μ = −γ/√(σ² + ε), ∂a/∂σ² = −½·γ·x̂/(σ² + ε).
-    var dMean = [Double](repeating: 0, count: c), dVar = [Double](repeating: 0, count: c)
-    if !training {
-      let (g, v) = (gamma.value.data, runningVar.value.data)
-      for r in 0..<n {
-        for k in 0..<c {
-          for q in 0..<s {
-            let i = (r * c + k) * s + q
-            dMean[k] -= delta.data[i] * g[k] / (v[k] + epsilon).squareRoot()
-            dVar[k] -= 0.5 * delta.data[i] * g[k] * xhat.data[i] / (v[k] + epsilon)
+    let m = Double(n * s), xh = xhat.data
+    gamma.grad.withElements { dgamma in
+      beta.grad.withElements { dbeta in
+        for k in 0..<c { (dgamma[k], dbeta[k]) = (0, 0) }
+        for r in 0..<n {
+          for k in 0..<c {
+            for q in 0..<s {
+              let i = (r * c + k) * s + q
+              dbeta[k] += delta.data[i]
+              dgamma[k] += delta.data[i] * xh[i]
+            }
           }
         }
       }
     }
-    runningMean.grad = Tensor(dMean)
-    runningVar.grad = Tensor(dVar)
+    let (dgamma, dbeta) = (gamma.grad.data, beta.grad.data)
+    // The running statistics matter only at evaluation: ∂a/∂μ = −γ/√(σ² + ε), ∂a/∂σ² = −½·γ·x̂/(σ² + ε).
+    let training = training, epsilon = epsilon
+    runningMean.grad.withElements { dMean in
+      runningVar.grad.withElements { dVar in
+        for k in 0..<c { (dMean[k], dVar[k]) = (0, 0) }
+        guard !training else { return }
+        let (g, v) = (gamma.value.data, runningVar.value.data)
+        for r in 0..<n {
+          for k in 0..<c {
+            for q in 0..<s {
+              let i = (r * c + k) * s + q
+              dMean[k] -= delta.data[i] * g[k] / (v[k] + epsilon).squareRoot()
+              dVar[k] -= 0.5 * delta.data[i] * g[k] * xh[i] / (v[k] + epsilon)
+            }
+          }
+        }
+      }
+    }
     guard step.computesInputGradient else { return Tensor(shape: [0]) }
     let g = gamma.value.data
     let sigma2 = training ? variance.data : runningVar.value.data
-    var dx = Tensor(shape: delta.shape)  // the input's shape
-    for r in 0..<n {
-      for k in 0..<c {
-        let root = (sigma2[k] + epsilon).squareRoot()
-        for q in 0..<s {
-          let i = (r * c + k) * s + q
-          dx.data[i] = training
-            ? g[k] / (m * root) * (m * delta.data[i] - dbeta[k] - xhat.data[i] * dgamma[k])
-            : delta.data[i] * g[k] / root
+    let dx = inputGradients.next(delta.shape) { dx in  // the input's shape
+      dx.withElements { dx in
+        for r in 0..<n {
+          for k in 0..<c {
+            let root = (sigma2[k] + epsilon).squareRoot()
+            for q in 0..<s {
+              let i = (r * c + k) * s + q
+              dx[i] = training
+                ? g[k] / (m * root) * (m * delta.data[i] - dbeta[k] - xh[i] * dgamma[k])
+                : delta.data[i] * g[k] / root
+            }
+          }
         }
       }
     }

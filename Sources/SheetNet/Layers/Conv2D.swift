@@ -74,6 +74,8 @@ public final class Conv2D: Layer {
   private var keptPatches = false  // whether `patches` holds every sample of the last forward pass
   private var sample = Tensor(shape: [0])  // one sample's z or δ, [F, P]
   private var dcols = Tensor(shape: [0])  // Wᵀ·δ for one sample, [C·k_h·k_w, P]
+  private var outputs = TensorPair(), inputGradients = TensorPair()  // z and dx (im2col path), in turns
+  private var sampleShape: [Int] = []  // one sample's output, [F, outH, outW]; set by `build`
 
   /// A convolution with `filters` kernels of `kernel` = (k_h, k_w).
   public init(filters: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1), padding: Padding = .valid,
@@ -114,7 +116,8 @@ public final class Conv2D: Layer {
      ("padding", .string(padding.rawValue)), ("init", .string(initializer.rawValue)), ("use_bias", .bool(useBias))]
   }
 
-  public var parameters: [Parameter] { useBias ? [W, b] : [W] }
+  /// W, then b when used; set by `build`.
+  public private(set) var parameters: [Parameter] = []
   /// outH·outW·filters·C·k_h·k_w per sample.
   public var multiplyAdds: Int { window.map { $0.positions * filters * $0.patch } ?? 0 }
 
@@ -161,7 +164,9 @@ public final class Conv2D: Layer {
       else { throw .shape("\(name) has \(filters) filters, so its bias needs \(filters) numbers (or one), but the lesson gives \(given.count)") }
     }
     b = Parameter(name: "b", value: bias, trainable: givenB.1)
-    return [filters, rows.out, columns.out]
+    parameters = useBias ? [W, b] : [W]
+    sampleShape = [filters, rows.out, columns.out]
+    return sampleShape
   }
 
   /// Whether a batch of `n` samples takes the im2col path.
@@ -181,17 +186,18 @@ public final class Conv2D: Layer {
     var z: Tensor  // [N, F, outH, outW]
     if usedIm2col {
       let product = productPath(batch: n)
-      z = Tensor(overwrittenShape: [n, filters, g.outH, g.outW])  // sample by sample
       // Training keeps every sample's patches for the backward pass (when they fit the cache
       // budget); evaluation reuses one buffer.
       keptPatches = step.training && n * g.patch * g.positions * 8 <= Conv2D.patchCacheBytes
       prepareScratch(patches: keptPatches ? n : 1)
-      for s in 0..<n {
-        let slot = keptPatches ? s : 0
-        Kernels.im2col(x, sample: s, g, into: &patches[slot])  // cols, [C·k_h·k_w, P]
-        Kernels.gemm(W.value, patches[slot], into: &z, at: s * filters * g.positions, path: product)  // W·cols, [F, P]
+      z = outputs.next(rows: n, sampleShape) { z in  // [N, F, outH, outW], sample by sample
+        for s in 0..<n {
+          let slot = keptPatches ? s : 0
+          Kernels.im2col(x, sample: s, g, into: &patches[slot])  // cols, [C·k_h·k_w, P]
+          Kernels.gemm(W.value, patches[slot], into: &z, at: s * filters * g.positions, path: product)  // W·cols, [F, P]
+        }
+        if useBias { Kernels.addBias(b.value, to: &z, spatial: g.positions) }  // W·cols + b
       }
-      if useBias { Kernels.addBias(b.value, to: &z, spatial: g.positions) }  // W·cols + b
     } else {
       z = Conv2D.directForward(x, W.value, useBias ? b.value : nil, g)
     }
@@ -205,18 +211,20 @@ public final class Conv2D: Layer {
     precondition(delta.count == n * size, "\(name): δ \(delta.shape) does not fit output N×\(filters)×\(g.outH)×\(g.outW)")
     var dx: Tensor  // [N, C, H, W], or empty when not wanted
     if usedIm2col {
-      dx = Tensor(shape: wantsDx ? x.shape : [0])
       let product = productPath(batch: n)
       prepareScratch(patches: keptPatches ? n : 1)
       if n == 0 { W.grad = Tensor(shape: W.value.shape) }
-      for s in 0..<n {
-        let slot = keptPatches ? s : 0
-        if !keptPatches { Kernels.im2col(x, sample: s, g, into: &patches[0]) }  // not kept: copy the windows again
-        Kernels.copy(delta, from: s * size, count: size, into: &sample, at: 0)  // δ of sample s, [F, P]
-        Kernels.gemm(sample, patches[slot], transposeB: true, into: &W.grad, accumulate: s > 0, path: product)  // dW += δ·colsᵀ
-        guard wantsDx else { continue }
-        Kernels.gemm(W.value, transposeA: true, sample, into: &dcols, path: product)  // Wᵀ·δ, [C·k_h·k_w, P]
-        Kernels.col2im(dcols, g, addingTo: &dx, sample: s)
+      let x = x
+      dx = inputGradients.next(wantsDx ? x.shape : [0], zeroed: true) { dx in
+        for s in 0..<n {
+          let slot = keptPatches ? s : 0
+          if !keptPatches { Kernels.im2col(x, sample: s, g, into: &patches[0]) }  // not kept: copy the windows again
+          Kernels.copy(delta, from: s * size, count: size, into: &sample, at: 0)  // δ of sample s, [F, P]
+          Kernels.gemm(sample, patches[slot], transposeB: true, into: &W.grad, accumulate: s > 0, path: product)  // dW += δ·colsᵀ
+          guard wantsDx else { continue }
+          Kernels.gemm(W.value, transposeA: true, sample, into: &dcols, path: product)  // Wᵀ·δ, [C·k_h·k_w, P]
+          Kernels.col2im(dcols, g, addingTo: &dx, sample: s)
+        }
       }
     } else {
       W.grad = Conv2D.directWeightGradient(delta, x, g, filters: filters)

@@ -22,6 +22,8 @@ public final class Dense: Layer {
   private var givenW: (Tensor?, Bool)
   private var givenB: (Tensor?, Bool)
   private var x = Tensor(shape: [0])  // cached input, [N, inputs]
+  private var outputs = TensorPair(), inputGradients = TensorPair()  // z and dx, reused in turns
+  private lazy var sampleShape = [units]  // one sample's output
 
   /// A dense layer of `units` neurons.
   public init(_ units: Int, initializer: Initializer = .glorot, useBias: Bool = true,
@@ -59,7 +61,8 @@ public final class Dense: Layer {
     [("units", .number(Double(units))), ("init", .string(initializer.rawValue)), ("use_bias", .bool(useBias))]
   }
 
-  public var parameters: [Parameter] { useBias ? [W, b] : [W] }
+  /// W, then b when used; set by `build`.
+  public private(set) var parameters: [Parameter] = []
   public var multiplyAdds: Int { W.value.count }
 
   public func build(inputShape: [Int], rng: inout SeededGenerator) throws(SheetNetError) -> [Int] {
@@ -84,14 +87,16 @@ public final class Dense: Layer {
       else { throw .shape("\(name) has \(units) units, so its bias needs \(units) numbers (or one), but the lesson gives \(given.count)") }
     }
     b = Parameter(name: "b", value: bias, trainable: givenB.1)
+    parameters = useBias ? [W, b] : [W]
     return [units]
   }
 
   public func forward(_ x: Tensor, _ step: Step) -> Tensor {
     self.x = x  // [N, inputs]
-    var z = Tensor(overwrittenShape: [x.rows, units])  // [N, units]
-    Kernels.gemm(x, W.value, transposeB: true, into: &z)
-    if useBias { Kernels.addBias(b.value, to: &z) }
+    let z = outputs.next(rows: x.rows, sampleShape) { z in  // [N, units]
+      Kernels.gemm(x, W.value, transposeB: true, into: &z)
+      if useBias { Kernels.addBias(b.value, to: &z) }
+    }
     if let t = step.tracer { traceForward(t, x, z) }
     return z
   }
@@ -102,8 +107,7 @@ public final class Dense: Layer {
     Kernels.gemm(delta, transposeA: true, x, into: &W.grad)  // dW = δᵀ·x, [units, inputs]
     if useBias { Kernels.sumRows(delta, into: &b.grad) }  // db = Σₙ δₙ, [units]
     guard step.computesInputGradient else { return Tensor(shape: [0]) }
-    var dx = Tensor(overwrittenShape: x.shape)  // dx = δ·W, [N, inputs]
-    Kernels.gemm(delta, W.value, into: &dx)
+    let dx = inputGradients.next(x.shape) { Kernels.gemm(delta, W.value, into: &$0) }  // dx = δ·W, [N, inputs]
     if let t = step.tracer { traceBackward(t, delta, dx) }
     return dx
   }

@@ -18,6 +18,7 @@ public final class Dropout: Layer {
   public private(set) var mask = Tensor(shape: [0])
 
   private var training = false  // whether the last forward pass dropped units
+  private var masks = TensorPair(), outputs = TensorPair(), inputGradients = TensorPair()  // m, a, dx in turns
 
   /// A dropout layer dropping a fraction `rate` of its inputs in training.
   public init(rate: Double) {
@@ -45,11 +46,11 @@ public final class Dropout: Layer {
       return x
     }
     let keep = 1 - rate, scale = 1 / keep
-    var m = Tensor(shape: x.shape)  // same shape as x
-    for i in 0..<m.count { m.data[i] = step.rng.unit() < keep ? scale : 0 }
+    let m = masks.next(x.shape) { m in  // same shape as x
+      for i in 0..<m.count { m.data[i] = step.rng.unit() < keep ? scale : 0 }
+    }
     mask = m
-    var a = Tensor(overwrittenShape: x.shape)
-    Kernels.zip(x, m, into: &a) { $0 * $1 }
+    let a = outputs.next(x.shape) { Kernels.zip(x, m, into: &$0) { $0 * $1 } }
     if let t = step.tracer {
       let (m, a) = (m, a)
       t.record(name, .forward, "mask", symbol: "m", formula: "m = 1/(1 − \(rate)) with probability \(keep), else 0", m)
@@ -68,8 +69,8 @@ public final class Dropout: Layer {
       return delta
     }
     precondition(delta.count == mask.count, "\(name): δ \(delta.shape) does not fit the mask \(mask.shape)")
-    var dx = Tensor(overwrittenShape: delta.shape)
-    Kernels.zip(delta, mask, into: &dx) { $0 * $1 }
+    let mask = mask
+    let dx = inputGradients.next(delta.shape) { Kernels.zip(delta, mask, into: &$0) { $0 * $1 } }
     if let t = step.tracer {
       let (m, dx) = (mask, dx)
       t.record(name, .backward, "dx", formula: "∂L/∂x = δ ⊙ m", dx) { i in

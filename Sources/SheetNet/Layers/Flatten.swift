@@ -11,6 +11,7 @@ public final class Flatten: Layer {
   public var options: [(key: String, value: Value)] { [] }
 
   private var inputShape = [0]  // [N, C, H, W] (any rank) of the last forward pass
+  private var outputShape = [0, 0]  // [N, C·H·W] of the last forward pass (kept: no new array a step)
 
   /// A flatten layer.
   public init() {}
@@ -23,7 +24,8 @@ public final class Flatten: Layer {
 
   public func forward(_ x: Tensor, _ step: Step) -> Tensor {
     inputShape = x.shape
-    let a = x.reshaped([x.rows, x.columns])  // [N, C·H·W]
+    if outputShape[0] != x.rows || outputShape[1] != x.columns { outputShape = [x.rows, x.columns] }
+    let a = x.reshaped(outputShape)  // [N, C·H·W]
     if let t = step.tracer {
       let shape = shapeText(Array(x.shape.dropFirst()))
       t.record(name, .forward, "a", formula: "a: each \(shape) sample as one row, index (c·H + y)·W + x", a) { i in

@@ -9,6 +9,7 @@ public final class LeakyReLU: Activation {
   public static let slopeFormula = "∂L/∂z = ∂L/∂a · (1 if z > 0, else α)"
   public var name = "leaky_relu"
   public var z = Tensor(shape: [0]), a = Tensor(shape: [0])
+  public var buffers = (outputs: TensorPair(), inputGradients: TensorPair())
   /// The slope for negative z.
   public let alpha: Double
 

@@ -27,6 +27,8 @@ public final class MaxPool2D: Layer {
   public private(set) var winners: [Int] = []
 
   private var inputShape = [0]  // [N, C, H, W] of the last forward pass
+  private var outputs = TensorPair(), inputGradients = TensorPair()  // a and dx, in turns
+  private var sampleShape: [Int] = []  // one sample's output, [C, outH, outW]; set by `build`
 
   /// A max pooling layer with a `size` window moved by `stride` (default `size`).
   public init(size: (Int, Int), stride: (Int, Int)? = nil) {
@@ -45,7 +47,8 @@ public final class MaxPool2D: Layer {
 
   public func build(inputShape: [Int], rng: inout SeededGenerator) throws(SheetNetError) -> [Int] {
     window = try poolWindow(name, inputShape, size, stride)
-    return [window.channels, window.outH, window.outW]
+    sampleShape = [window.channels, window.outH, window.outW]
+    return sampleShape
   }
 
   /// The position (0-based, row-major in the window) of each output's winner: 0…k_h·k_w − 1.
@@ -64,9 +67,11 @@ public final class MaxPool2D: Layer {
     let g = window!, n = x.rows
     precondition(x.count == n * g.inputSize, "\(name): input \(x.shape) is not N×\(g.channels)×\(g.height)×\(g.width)")
     inputShape = x.shape
-    var a = Tensor(overwrittenShape: [n, g.channels, g.outH, g.outW])  // [N, C, outH, outW]
-    if winners.count != a.count { winners = [Int](repeating: 0, count: a.count) }
-    Kernels.maxPool(x, g, into: &a, winners: &winners)  // strictly greater: the first of equals stays
+    let count = n * g.channels * g.positions
+    if winners.count != count { winners = [Int](repeating: 0, count: count) }
+    let a = outputs.next(rows: n, sampleShape) {  // [N, C, outH, outW]
+      Kernels.maxPool(x, g, into: &$0, winners: &winners)  // strictly greater: the first of equals stays
+    }
     if let t = step.tracer { traceForward(t, x, a) }
     return a
   }
@@ -75,8 +80,10 @@ public final class MaxPool2D: Layer {
   public func backward(_ delta: Tensor, _ step: Step) -> Tensor {
     precondition(delta.count == winners.count, "\(name): δ \(delta.shape) does not fit the last output (\(winners.count) values)")
     guard step.computesInputGradient else { return Tensor(shape: [0]) }
-    var dx = Tensor(shape: inputShape)  // [N, C, H, W]
-    Kernels.maxPoolBackward(delta, winners: winners, addingTo: &dx)  // dx[winner] += δ
+    let winners = winners
+    let dx = inputGradients.next(inputShape, zeroed: true) {  // [N, C, H, W]
+      Kernels.maxPoolBackward(delta, winners: winners, addingTo: &$0)  // dx[winner] += δ
+    }
     if let t = step.tracer { traceBackward(t, delta, dx) }
     return dx
   }

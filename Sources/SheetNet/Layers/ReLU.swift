@@ -9,6 +9,7 @@ public final class ReLU: Activation {
   public static let slopeFormula = "∂L/∂z = ∂L/∂a · [z > 0]"
   public var name = "relu"
   public var z = Tensor(shape: [0]), a = Tensor(shape: [0])
+  public var buffers = (outputs: TensorPair(), inputGradients: TensorPair())
 
   /// A ReLU layer.
   public init() {}

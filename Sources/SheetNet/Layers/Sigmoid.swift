@@ -11,6 +11,7 @@ public final class Sigmoid: Activation {
   public static let slopeFormula = "∂L/∂z = ∂L/∂a · a·(1 − a)"
   public var name = "sigmoid"
   public var z = Tensor(shape: [0]), a = Tensor(shape: [0])
+  public var buffers = (outputs: TensorPair(), inputGradients: TensorPair())
 
   /// A sigmoid layer.
   public init() {}

@@ -15,6 +15,7 @@ public final class Softmax: Layer {
   /// Per sample of the last forward pass: m = maxₖ zₖ and s = Σₖ e^(zₖ − m) (the cross-entropy
   /// loss reads log Σₖ e^zₖ = m + log s from them instead of exponentiating again).
   public private(set) var maxima: [Double] = [], sums: [Double] = []
+  private var outputs = TensorPair(), inputGradients = TensorPair()  // a and dz, in turns
 
   /// A softmax layer.
   public init() {}
@@ -36,9 +37,7 @@ public final class Softmax: Layer {
 
   public func forward(_ x: Tensor, _ step: Step) -> Tensor {
     z = x
-    var out = Tensor(overwrittenShape: x.shape)
-    Kernels.softmax(x, into: &out, maxima: &maxima, sums: &sums)
-    a = out
+    a = outputs.next(x.shape) { Kernels.softmax(x, into: &$0, maxima: &maxima, sums: &sums) }
     if let t = step.tracer {
       let (z, a, k) = (z, a, x.columns)
       t.record(name, .forward, "a", formula: "aₖ = e^(zₖ − m) / Σⱼ e^(zⱼ − m), m = maxⱼ zⱼ", a) { i in

@@ -9,6 +9,7 @@ public final class Tanh: Activation {
   public static let slopeFormula = "∂L/∂z = ∂L/∂a · (1 − a²)"
   public var name = "tanh"
   public var z = Tensor(shape: [0]), a = Tensor(shape: [0])
+  public var buffers = (outputs: TensorPair(), inputGradients: TensorPair())
 
   /// A tanh layer.
   public init() {}

@@ -23,12 +23,11 @@ public struct BinaryCrossEntropy: Loss {
     return total / Double(max(z.count, 1))
   }
 
-  public func gradient(output y: Tensor, target t: Tensor, last: (any Layer)?) -> (delta: Tensor, skipsLast: Bool) {
+  public func gradient(output y: Tensor, target t: Tensor, last: (any Layer)?, into delta: inout Tensor) -> Bool {
     let z = logits(y, last)
-    var delta = Tensor(shape: z.shape)
     let scale = 1 / Double(max(z.count, 1))
     Kernels.zip(z, t, into: &delta) { (Sigmoid.sigma($0) - $1) * scale }
-    return (delta, last is Sigmoid)
+    return last is Sigmoid
   }
 
   public func trace(_ tracer: Tracer, output y: Tensor, target t: Tensor, last: (any Layer)?, value: Double, delta: Tensor, skipsLast: Bool) {

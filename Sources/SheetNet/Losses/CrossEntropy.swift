@@ -39,13 +39,12 @@ public struct CrossEntropy: Loss {
     return total / Double(z.rows)
   }
 
-  public func gradient(output y: Tensor, target t: Tensor, last: (any Layer)?) -> (delta: Tensor, skipsLast: Bool) {
+  public func gradient(output y: Tensor, target t: Tensor, last: (any Layer)?, into delta: inout Tensor) -> Bool {
     let z = logits(y, last)
     let a = (last as? Softmax)?.a ?? Softmax.probabilities(z)
-    var delta = Tensor(shape: z.shape)
     let inverseN = 1 / Double(z.rows)
     Kernels.zip(a, t, into: &delta) { ($0 - $1) * inverseN }
-    return (delta, last is Softmax)
+    return last is Softmax
   }
 
   public func trace(_ tracer: Tracer, output y: Tensor, target t: Tensor, last: (any Layer)?, value: Double, delta: Tensor, skipsLast: Bool) {

@@ -14,11 +14,10 @@ public struct HalfSquaredError: Loss {
     return total / Double(max(y.rows, 1))
   }
 
-  public func gradient(output y: Tensor, target t: Tensor, last: (any Layer)?) -> (delta: Tensor, skipsLast: Bool) {
-    var delta = Tensor(shape: y.shape)
+  public func gradient(output y: Tensor, target t: Tensor, last: (any Layer)?, into delta: inout Tensor) -> Bool {
     let inverseN = 1 / Double(max(y.rows, 1))
     Kernels.zip(y, t, into: &delta) { -($1 - $0) * inverseN }
-    return (delta, false)
+    return false
   }
 
   public func trace(_ tracer: Tracer, output y: Tensor, target t: Tensor, last: (any Layer)?, value: Double, delta: Tensor, skipsLast: Bool) {

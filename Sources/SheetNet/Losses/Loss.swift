@@ -6,10 +6,11 @@ public protocol Loss: Sendable {
   static var formula: String { get }
   /// L for the network's output y and the targets t (both [N, K]); `last` is the final layer.
   func value(output y: Tensor, target t: Tensor, last: (any Layer)?) -> Double
-  /// The gradient that starts backpropagation. When `skipsLast` the gradient is ∂L/∂z, taken
-  /// with respect to the input of the final layer (a fused softmax or sigmoid), which is then
-  /// skipped; otherwise it is ∂L/∂y.
-  func gradient(output y: Tensor, target t: Tensor, last: (any Layer)?) -> (delta: Tensor, skipsLast: Bool)
+  /// Writes the gradient that starts backpropagation into `delta` (y's shape, every element
+  /// overwritten) and returns `skipsLast`: when true the gradient is ∂L/∂z, taken with respect
+  /// to the input of the final layer (a fused softmax or sigmoid), which is then skipped;
+  /// otherwise it is ∂L/∂y.
+  func gradient(output y: Tensor, target t: Tensor, last: (any Layer)?, into delta: inout Tensor) -> Bool
   /// Writes the loss and its gradient into the trace.
   func trace(_ tracer: Tracer, output y: Tensor, target t: Tensor, last: (any Layer)?, value: Double, delta: Tensor, skipsLast: Bool)
 }
@@ -17,6 +18,13 @@ public protocol Loss: Sendable {
 extension Loss {
   /// The kind of this loss.
   public var kind: String { Self.kind }
+
+  /// The gradient that starts backpropagation as a new tensor, and `skipsLast` (see above).
+  public func gradient(output y: Tensor, target t: Tensor, last: (any Layer)?) -> (delta: Tensor, skipsLast: Bool) {
+    var delta = Tensor(overwrittenShape: y.shape)
+    let skipsLast = gradient(output: y, target: t, last: last, into: &delta)
+    return (delta, skipsLast)
+  }
 }
 
 /// Every loss a lesson may name.

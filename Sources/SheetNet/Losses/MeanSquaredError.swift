@@ -11,11 +11,10 @@ public struct MeanSquaredError: Loss {
     return total / Double(max(y.count, 1))
   }
 
-  public func gradient(output y: Tensor, target t: Tensor, last: (any Layer)?) -> (delta: Tensor, skipsLast: Bool) {
-    var delta = Tensor(shape: y.shape)
+  public func gradient(output y: Tensor, target t: Tensor, last: (any Layer)?, into delta: inout Tensor) -> Bool {
     let scale = 2 / Double(max(y.count, 1))
     Kernels.zip(y, t, into: &delta) { ($0 - $1) * scale }
-    return (delta, false)
+    return false
   }
 
   public func trace(_ tracer: Tracer, output y: Tensor, target t: Tensor, last: (any Layer)?, value: Double, delta: Tensor, skipsLast: Bool) {
