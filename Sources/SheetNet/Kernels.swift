@@ -142,7 +142,12 @@ public enum Kernels {
   ///
   /// Y is copied into contiguous K×8 panels when K ≥ 64 and more than 8 rows reuse it (power-of-two
   /// strides would otherwise fight over the same cache sets); smaller products read it in place.
-  /// Cost: 2·M·N·K flops plus at most one copy of each operand (M·K + K·N moves).
+  /// Without fma the 4×8 tile already keeps both vector units busy (a multiply and an add per
+  /// term). A fused multiply-add does both in one instruction, but each sum must wait for its
+  /// previous fma, so the fused path uses 8×16 tiles: sixteen independent SIMD8 sums, two panels
+  /// of Y side by side, eight broadcasts of X per step of k.
+  /// Cost: 2·M·N·K flops plus at most one copy of each operand (M·K + K·N moves), into per-thread
+  /// scratch memory (`withScratch`), so a product allocates nothing.
   private static func swiftGEMM(
     _ a: Tensor, _ ta: Bool, _ b: Tensor, _ tb: Bool, _ c: inout Tensor, _ offset: Int,
     _ m: Int, _ n: Int, _ k: Int, _ lda: Int, _ ldb: Int, _ accumulate: Bool, fused: Bool
