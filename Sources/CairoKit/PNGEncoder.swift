@@ -49,11 +49,15 @@ enum PNGEncoder {
   /// Rows are filtered and compressed in this many bands, side by side on the CPU's cores. The
   /// count is fixed, so the file is the same bytes on any machine.
   static let bands = 4
+  /// Rows filtered at a time within a band (a buffer of this many rows is reused, so the filtered
+  /// image never exists whole).
+  static let rowsPerChunk = 32
 
   /// The zlib stream of the filtered rows: a two-byte header, then each band's rows filtered and
-  /// compressed on its own (raw deflate, ending on a byte boundary with a sync flush, the last
-  /// band with the final block), then the Adler-32 of all the filtered bytes. A band starts with
-  /// an empty window, which costs a few bytes, and lets the bands run in parallel.
+  /// compressed on its own (raw deflate at level 1 with the run-length strategy, ending on a byte
+  /// boundary with a sync flush, the last band with the final block), then the Adler-32 of all
+  /// the filtered bytes. A band starts with an empty window, which costs a few bytes, and lets the
+  /// bands run in parallel.
   static func compressed(_ data: UnsafeMutablePointer<UInt8>, width: Int, height: Int, stride: Int, alpha: Bool) throws(CairoError) -> [UInt8] {
     let count = min(bands, max(height, 1))
     let rowBytes = 1 + width * (alpha ? 4 : 3)
@@ -64,9 +68,7 @@ enum PNGEncoder {
       DispatchQueue.concurrentPerform(iterations: count) { band in
         let rows = height * band / count..<height * (band + 1) / count
         let pixels = UnsafeMutablePointer<UInt8>(bitPattern: address)!
-        let raw = filtered(pixels, rows: rows, width: width, stride: stride, alpha: alpha)
-        let adler = raw.withUnsafeBufferPointer { adler32(1, $0.baseAddress, UInt32($0.count)) }
-        let (bytes, status) = deflate(raw, last: band == count - 1)
+        let (bytes, adler, status) = compressBand(pixels, rows: rows, width: width, stride: stride, alpha: alpha, last: band == count - 1)
         out[band] = (bytes, adler, rows.count * rowBytes, status)
       }
     }
@@ -82,69 +84,95 @@ enum PNGEncoder {
     return stream + bigEndian(UInt32(adler))
   }
 
-  /// Rows `rows` of un-premultiplied RGB(A), each led by its filter type: 2 (Up, all zeros) when
-  /// the row repeats the one above, else 1 (Sub: the byte minus the same channel of the pixel to
-  /// its left).
-  static func filtered(_ data: UnsafeMutablePointer<UInt8>, rows: Range<Int>, width: Int, stride: Int, alpha: Bool) -> [UInt8] {
-    let channels = alpha ? 4 : 3
-    let rowBytes = 1 + width * channels
-    return [UInt8](unsafeUninitializedCapacity: rowBytes * rows.count) { out, count in
-      count = rowBytes * rows.count
-      for y in rows {
-        let row = UnsafeRawPointer(data + y * stride)
-        var o = (y - rows.lowerBound) * rowBytes
-        if y > 0 && memcmp(row, data + (y - 1) * stride, width * 4) == 0 {
-          out[o] = 2  // Up: every byte equals the one above
-          (out.baseAddress! + o + 1).initialize(repeating: 0, count: rowBytes - 1)
-          continue
-        }
-        out[o] = 1
-        o += 1
-        var (pr, pg, pb, pa): (UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0)
-        for x in 0..<width {
-          let argb = row.load(fromByteOffset: x * 4, as: UInt32.self)
-          let a = argb >> 24
-          var r = UInt8(truncatingIfNeeded: argb >> 16), g = UInt8(truncatingIfNeeded: argb >> 8), b = UInt8(truncatingIfNeeded: argb)
-          if a != 0xFF && a != 0 {
-            r = UInt8(min(255, (UInt32(r) * 255 + a / 2) / a))
-            g = UInt8(min(255, (UInt32(g) * 255 + a / 2) / a))
-            b = UInt8(min(255, (UInt32(b) * 255 + a / 2) / a))
-          }
-          out[o] = r &- pr
-          out[o + 1] = g &- pg
-          out[o + 2] = b &- pb
-          if alpha { out[o + 3] = UInt8(a) &- pa }
-          o += channels
-          (pr, pg, pb, pa) = (r, g, b, UInt8(a))
-        }
-      }
-    }
-  }
-
-  /// Raw deflate of `bytes` (no zlib header or checksum) at level 1 with the run-length strategy,
-  /// ending with a sync flush (byte-aligned, more to follow) or, when `last`, the final block.
-  static func deflate(_ bytes: [UInt8], last: Bool) -> ([UInt8], Int32) {
+  /// One band: its rows filtered `rowsPerChunk` at a time into one reused buffer and fed to a raw
+  /// deflate stream, which ends with a sync flush (byte-aligned, more to follow) or, when `last`,
+  /// the final block. Returns the compressed bytes, the Adler-32 of the filtered bytes and zlib's
+  /// status (Z_OK when all went well).
+  static func compressBand(_ data: UnsafeMutablePointer<UInt8>, rows: Range<Int>, width: Int, stride: Int, alpha: Bool,
+                           last: Bool) -> ([UInt8], UInt, Int32) {
+    let rowBytes = 1 + width * (alpha ? 4 : 3)
     var stream = z_stream()
     var status = deflateInit2_(&stream, 1, Z_DEFLATED, -15, 8, Z_RLE, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
-    guard status == Z_OK else { return ([], status) }
+    guard status == Z_OK else { return ([], 0, status) }
     defer { deflateEnd(&stream) }
-    let bound = Int(deflateBound(&stream, UInt(bytes.count))) + 16
+    let bound = Int(deflateBound(&stream, UInt(rowBytes * rows.count))) + 16
     var out = [UInt8](unsafeUninitializedCapacity: bound) { _, count in count = bound }  // zlib writes it
-    let flush = last ? Z_FINISH : Z_SYNC_FLUSH
-    bytes.withUnsafeBufferPointer { input in
-      out.withUnsafeMutableBufferPointer { output in
-        stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress)
-        stream.avail_in = UInt32(input.count)
-        stream.next_out = output.baseAddress
-        stream.avail_out = UInt32(output.count)
-        status = CCairo.deflate(&stream, flush)
+    let chunk = UnsafeMutablePointer<UInt8>.allocate(capacity: rowBytes * rowsPerChunk)
+    defer { chunk.deallocate() }
+    var adler: UInt = 1
+    out.withUnsafeMutableBufferPointer { output in
+      stream.next_out = output.baseAddress
+      stream.avail_out = UInt32(output.count)
+      for start in Swift.stride(from: rows.lowerBound, to: rows.upperBound, by: rowsPerChunk) {
+        let part = start..<min(start + rowsPerChunk, rows.upperBound)
+        let up = filter(data, rows: part, width: width, stride: stride, alpha: alpha, into: chunk)
+        let bytes = part.count * rowBytes
+        for r in 0..<part.count {  // Adler-32 row by row; an Up row is its type byte then zeros
+          let row = chunk + r * rowBytes
+          adler = up[r] ? adlerOfZeros(adler32(adler, row, 1), count: rowBytes - 1) : adler32(adler, row, UInt32(rowBytes))
+        }
+        stream.next_in = chunk
+        stream.avail_in = UInt32(bytes)
+        let end = part.upperBound == rows.upperBound
+        status = CCairo.deflate(&stream, end ? (last ? Z_FINISH : Z_SYNC_FLUSH) : Z_NO_FLUSH)
+        // Room for the whole bound: every call consumes all its input.
+        guard stream.avail_in == 0, status == (end && last ? Z_STREAM_END : Z_OK) else {
+          if status == Z_OK || status == Z_STREAM_END { status = Z_BUF_ERROR }
+          return
+        }
+        status = Z_OK
       }
     }
-    // One call with room for the bound: a sync flush ends Z_OK, the last band Z_STREAM_END.
-    let done = last ? status == Z_STREAM_END : status == Z_OK && stream.avail_in == 0
-    guard done else { return ([], status == Z_OK ? Z_BUF_ERROR : status) }
+    guard status == Z_OK else { return ([], 0, status) }
     out.removeLast(Int(stream.avail_out))
-    return (out, Z_OK)
+    return (out, adler, Z_OK)
+  }
+
+  /// Adler-32 continued over `count` zero bytes: s₁ stays, s₂ grows by s₁ per byte (mod 65521).
+  static func adlerOfZeros(_ adler: UInt, count: Int) -> UInt {
+    let s1 = UInt64(adler & 0xFFFF), s2 = UInt64(adler >> 16)
+    return UInt((s2 + UInt64(count % 65521) * s1) % 65521) << 16 | UInt(s1)
+  }
+
+  /// Rows `rows` of un-premultiplied RGB(A) written to `out`, each led by its filter type: 2 (Up,
+  /// all zeros) when the row repeats the one above, else 1 (Sub: the byte minus the same channel
+  /// of the pixel to its left). Returns which rows are Up rows.
+  @discardableResult
+  static func filter(_ data: UnsafeMutablePointer<UInt8>, rows: Range<Int>, width: Int, stride: Int, alpha: Bool,
+                     into out: UnsafeMutablePointer<UInt8>) -> [Bool] {
+    let channels = alpha ? 4 : 3
+    let rowBytes = 1 + width * channels
+    var up = [Bool](repeating: false, count: rows.count)
+    for y in rows {
+      let row = UnsafeRawPointer(data + y * stride)
+      var o = (y - rows.lowerBound) * rowBytes
+      if y > 0 && memcmp(row, data + (y - 1) * stride, width * 4) == 0 {
+        out[o] = 2  // Up: every byte equals the one above
+        (out + o + 1).initialize(repeating: 0, count: rowBytes - 1)
+        up[y - rows.lowerBound] = true
+        continue
+      }
+      out[o] = 1
+      o += 1
+      var (pr, pg, pb, pa): (UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0)
+      for x in 0..<width {
+        let argb = row.load(fromByteOffset: x * 4, as: UInt32.self)
+        let a = argb >> 24
+        var r = UInt8(truncatingIfNeeded: argb >> 16), g = UInt8(truncatingIfNeeded: argb >> 8), b = UInt8(truncatingIfNeeded: argb)
+        if a != 0xFF && a != 0 {
+          r = UInt8(min(255, (UInt32(r) * 255 + a / 2) / a))
+          g = UInt8(min(255, (UInt32(g) * 255 + a / 2) / a))
+          b = UInt8(min(255, (UInt32(b) * 255 + a / 2) / a))
+        }
+        out[o] = r &- pr
+        out[o + 1] = g &- pg
+        out[o + 2] = b &- pb
+        if alpha { out[o + 3] = UInt8(a) &- pa }
+        o += channels
+        (pr, pg, pb, pa) = (r, g, b, UInt8(a))
+      }
+    }
+    return up
   }
 
   /// Appends a chunk: length, type, data, CRC-32 of type and data.
