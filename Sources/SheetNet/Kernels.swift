@@ -896,24 +896,6 @@ extension Kernels {
                     at += 16
                     j += 8
                   }
-                  while j + 4 <= g.outW && at + 8 + g.width <= px.count {  // four at a time
-                    let upper = UnsafeRawPointer(px.baseAddress! + at).loadUnaligned(as: V8.self)
-                    let lower = UnsafeRawPointer(px.baseAddress! + at + g.width).loadUnaligned(as: V8.self)
-                    let first = I(repeating: Int64(at)) &+ I(0, 2, 4, 6)
-                    var top = upper.evenHalf, best = first
-                    @inline(__always) func challenge(_ value: V, _ offset: Int) {
-                      let wins = value .> top
-                      top.replace(with: value, where: wins)
-                      best.replace(with: first &+ Int64(offset), where: wins)
-                    }
-                    challenge(upper.oddHalf, 1)
-                    challenge(lower.evenHalf, g.width)
-                    challenge(lower.oddHalf, g.width + 1)
-                    UnsafeMutableRawPointer(pa.baseAddress! + out + j).storeBytes(of: top, as: V.self)
-                    for l in 0..<4 { pw[out + j + l] = Int(best[l]) }
-                    at += 8
-                    j += 4
-                  }
                 }
                 while j < g.outW {
                   // One at a time, with selects rather than branches (random data would
