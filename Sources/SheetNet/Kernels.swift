@@ -804,7 +804,7 @@ extension Kernels {
               let row = plane + iy * g.width + kx - g.padLeft
               for ox in 0..<inside.lowerBound { out[ox] = 0 }
               if g.strideW == 1 {
-                for ox in inside { out[ox] = row[ox] }
+                (out + inside.lowerBound).update(from: row + inside.lowerBound, count: inside.count)
               } else {
                 for ox in inside { out[ox] = row[ox * g.strideW] }
               }
