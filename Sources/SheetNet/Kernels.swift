@@ -497,25 +497,6 @@ public enum Kernels {
     }
   }
 
-  /// db[j] ← Σₙ δ[n, j] (summed over rows in order, and over `spatial` positions per channel).
-  public static func sumRows(_ delta: Tensor, into db: inout Tensor, spatial: Int = 1) {
-    let channels = db.count, n = delta.count / max(channels * spatial, 1)
-    precondition(n * channels * spatial == delta.count, "sumRows: \(db.shape) does not fit \(delta.shape)")
-    db.data.withUnsafeMutableBufferPointer { pd in
-      delta.data.withUnsafeBufferPointer { px in
-        for ch in 0..<channels { pd[ch] = 0 }
-        for r in 0..<n {
-          for ch in 0..<channels {
-            let base = (r * channels + ch) * spatial
-            var s = pd[ch]
-            for q in 0..<spatial { s += px[base + q] }
-            pd[ch] = s
-          }
-        }
-      }
-    }
-  }
-
   /// x[i] ← value for every element.
   public static func fill(_ x: inout Tensor, with value: Double) {
     x.data.withUnsafeMutableBufferPointer { p in p.update(repeating: value) }
@@ -742,12 +723,12 @@ extension Kernels {
     }
   }
 
-  /// db[c] = Σₙ Σ_q δ[n, c, q] for δ read as [N, C, spatial]: per channel the same order as
-  /// `sumRows` (sample by sample, positions in order), with eight (or four) channels summed side
-  /// by side so that their additions overlap.
-  public static func channelSums(_ delta: Tensor, into db: inout Tensor, spatial: Int) {
+  /// db[c] ← Σₙ Σ_q δ[n, c, q] for δ read as [N, C, spatial] (spatial 1: db[j] ← Σₙ δ[n, j], a
+  /// dense layer's bias gradient). Each channel is summed sample by sample, positions in order;
+  /// eight (or four) channels are summed side by side so that their additions overlap.
+  public static func sumRows(_ delta: Tensor, into db: inout Tensor, spatial: Int = 1) {
     let channels = db.count, n = delta.count / max(channels * spatial, 1)
-    precondition(n * channels * spatial == delta.count, "channelSums: \(db.shape) does not fit \(delta.shape)")
+    precondition(n * channels * spatial == delta.count, "sumRows: \(db.shape) does not fit \(delta.shape)")
     db.data.withUnsafeMutableBufferPointer { pd in
       delta.data.withUnsafeBufferPointer { px in
         for c in 0..<channels { pd[c] = 0 }

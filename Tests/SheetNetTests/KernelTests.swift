@@ -162,7 +162,7 @@ struct KernelTests {
     }
   }
 
-  @Test(arguments: [(3, 5, 1), (2, 4, 6), (1, 1, 1), (7, 3, 9)])
+  @Test(arguments: [(3, 5, 1), (2, 4, 6), (1, 1, 1), (7, 3, 9), (2, 11, 3), (5, 8, 1)])
   func sumRows(rows: Int, channels: Int, spatial: Int) {
     let delta = KernelTests.matrix(rows, channels * spatial, seed: 31)
     var db = Tensor(shape: [channels], repeating: 42)  // overwritten, not added to

@@ -230,7 +230,7 @@ public final class Conv2D: Layer {
       W.grad = Conv2D.directWeightGradient(delta, x, g, filters: filters)
       dx = wantsDx ? Conv2D.directInputGradient(delta, W.value, g, batch: n) : Tensor(shape: [0])
     }
-    if useBias { Kernels.channelSums(delta, into: &b.grad, spatial: g.positions) }  // db = Σₙ Σᵢⱼ δ, [F]
+    if useBias { Kernels.sumRows(delta, into: &b.grad, spatial: g.positions) }  // db = Σₙ Σᵢⱼ δ, [F]
     if let t = step.tracer { traceBackward(t, delta, dx) }
     return dx
   }
