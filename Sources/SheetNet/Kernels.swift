@@ -239,16 +239,9 @@ public enum Kernels {
         if fused && width > 8 {
           let (y1, stride1) = panel(j0 + 8, into: buffer + 8 * k)
           let block = xBlock ?? 4 * xRow  // from row i to row i + 4
-          var i = 0
-          while i < rows {
-            let xi = x + (xBlock.map { i / 4 * $0 } ?? i * xRow), ci = c + i * cRow + j0 * cColumn
-            if rows - i > 4 {
-              tile8x16(xi, xRow, block, xK, y0, stride0, y1, stride1, k, ci, cRow, cColumn, min(8, rows - i), width, accumulate)
-              i += 8
-            } else {
-              tile4x16(xi, xRow, xK, y0, stride0, y1, stride1, k, ci, cRow, cColumn, rows - i, width, accumulate)
-              i += 4
-            }
+          for i in stride(from: 0, to: rows, by: 8) {
+            tile8x16(x + (xBlock.map { i / 4 * $0 } ?? i * xRow), xRow, block, xK, y0, stride0, y1, stride1, k,
+                     c + i * cRow + j0 * cColumn, cRow, cColumn, min(8, rows - i), width, accumulate)
           }
         } else {
           for i in stride(from: 0, to: rows, by: 4) {
@@ -300,39 +293,11 @@ public enum Kernels {
     store(s0, s1, s2, s3, c, cRow, cColumn, rows, width, accumulate)
   }
 
-  /// The fused register kernel for 4 rows × 16 columns: eight SIMD8 sums s ← fma(x, y, s), k in
-  /// order, enough independent sums to keep both vector units busy. Columns 0..<8 read Y from
-  /// `y0`, columns 8..<16 from `y1` (each with its own row stride); `width` is 9…16.
-  @inline(__always)
-  private static func tile4x16(
-    _ x: UnsafePointer<Double>, _ xRow: Int, _ xK: Int, _ y0: UnsafePointer<Double>, _ stride0: Int,
-    _ y1: UnsafePointer<Double>, _ stride1: Int, _ k: Int,
-    _ c: UnsafeMutablePointer<Double>, _ cRow: Int, _ cColumn: Int, _ rows: Int, _ width: Int, _ accumulate: Bool
-  ) {
-    typealias V = SIMD8<Double>
-    assert(rows >= 1 && rows <= 4 && width > 8 && width <= 16 && k >= 1, "tile4x16: \(rows) rows, \(width) columns, K \(k)")
-    let x1 = min(1, rows - 1) * xRow, x2 = min(2, rows - 1) * xRow, x3 = min(3, rows - 1) * xRow
-    var s0 = V(), s1 = V(), s2 = V(), s3 = V(), t0 = V(), t1 = V(), t2 = V(), t3 = V()
-    var px = x, p0 = UnsafeRawPointer(y0), p1 = UnsafeRawPointer(y1)
-    let step0 = stride0 * MemoryLayout<Double>.stride, step1 = stride1 * MemoryLayout<Double>.stride
-    for _ in 0..<k {
-      let ya = p0.loadUnaligned(as: V.self), yb = p1.loadUnaligned(as: V.self)  // Y(k, 0..<16)
-      let b0 = V(repeating: px[0]), b1 = V(repeating: px[x1]), b2 = V(repeating: px[x2]), b3 = V(repeating: px[x3])
-      s0.addProduct(b0, ya); t0.addProduct(b0, yb)
-      s1.addProduct(b1, ya); t1.addProduct(b1, yb)
-      s2.addProduct(b2, ya); t2.addProduct(b2, yb)
-      s3.addProduct(b3, ya); t3.addProduct(b3, yb)
-      px += xK
-      p0 += step0
-      p1 += step1
-    }
-    store(s0, s1, s2, s3, c, cRow, cColumn, rows, 8, accumulate)
-    store(t0, t1, t2, t3, c + 8 * cColumn, cRow, cColumn, rows, width - 8, accumulate)
-  }
-
   /// The fused register kernel for 8 rows × 16 columns: sixteen SIMD8 sums s ← fma(x, y, s), k in
   /// order, so each vector unit has eight independent sums to interleave. Rows 4..<8 start at
-  /// x + `block` (4 rows on, or the next 4-row block); rows past `rows` (5…8) repeat the last.
+  /// x + `block` (4 rows on, or the next 4-row block). Rows past `rows` (1…8) repeat the last
+  /// row (computed, never stored); columns 0..<8 read Y from `y0`, 8..<16 from `y1` (each with
+  /// its own row stride), and `width` is 9…16.
   @inline(__always)
   private static func tile8x16(
     _ x: UnsafePointer<Double>, _ xRow: Int, _ block: Int, _ xK: Int, _ y0: UnsafePointer<Double>, _ stride0: Int,
@@ -340,13 +305,15 @@ public enum Kernels {
     _ c: UnsafeMutablePointer<Double>, _ cRow: Int, _ cColumn: Int, _ rows: Int, _ width: Int, _ accumulate: Bool
   ) {
     typealias V = SIMD8<Double>
-    assert(rows > 4 && rows <= 8 && width > 8 && width <= 16 && k >= 1, "tile8x16: \(rows) rows, \(width) columns, K \(k)")
-    let last = rows - 5  // the last row's index within the second half
+    assert(rows >= 1 && rows <= 8 && width > 8 && width <= 16 && k >= 1, "tile8x16: \(rows) rows, \(width) columns, K \(k)")
+    let (upper, lower) = (min(rows, 4), rows - 4)  // rows in each half (lower ≤ 0: none)
+    let x1 = min(1, upper - 1) * xRow, x2 = min(2, upper - 1) * xRow, x3 = min(3, upper - 1) * xRow
+    let last = max(lower, 1) - 1  // the last row's index within the second half
     let x5 = min(1, last) * xRow, x6 = min(2, last) * xRow, x7 = min(3, last) * xRow
-    let x1 = xRow, x2 = 2 * xRow, x3 = 3 * xRow
     var s0 = V(), s1 = V(), s2 = V(), s3 = V(), s4 = V(), s5 = V(), s6 = V(), s7 = V()
     var t0 = V(), t1 = V(), t2 = V(), t3 = V(), t4 = V(), t5 = V(), t6 = V(), t7 = V()
-    var px = x, qx = x + block, p0 = UnsafeRawPointer(y0), p1 = UnsafeRawPointer(y1)
+    // Without rows of its own, the second half repeats the first half's last row.
+    var px = x, qx = lower > 0 ? x + block : x + x3, p0 = UnsafeRawPointer(y0), p1 = UnsafeRawPointer(y1)
     let step0 = stride0 * MemoryLayout<Double>.stride, step1 = stride1 * MemoryLayout<Double>.stride
     for _ in 0..<k {
       let ya = p0.loadUnaligned(as: V.self), yb = p1.loadUnaligned(as: V.self)  // Y(k, 0..<16)
@@ -363,11 +330,12 @@ public enum Kernels {
       p0 += step0
       p1 += step1
     }
+    store(s0, s1, s2, s3, c, cRow, cColumn, upper, 8, accumulate)
+    store(t0, t1, t2, t3, c + 8 * cColumn, cRow, cColumn, upper, width - 8, accumulate)
+    guard lower > 0 else { return }
     let c4 = c + 4 * cRow
-    store(s0, s1, s2, s3, c, cRow, cColumn, 4, 8, accumulate)
-    store(t0, t1, t2, t3, c + 8 * cColumn, cRow, cColumn, 4, width - 8, accumulate)
-    store(s4, s5, s6, s7, c4, cRow, cColumn, rows - 4, 8, accumulate)
-    store(t4, t5, t6, t7, c4 + 8 * cColumn, cRow, cColumn, rows - 4, width - 8, accumulate)
+    store(s4, s5, s6, s7, c4, cRow, cColumn, lower, 8, accumulate)
+    store(t4, t5, t6, t7, c4 + 8 * cColumn, cRow, cColumn, lower, width - 8, accumulate)
   }
 
   /// Writes a 4×8 tile of sums: C(r, j) ← s_r[j], or C(r, j) + s_r[j] when `accumulate`, for

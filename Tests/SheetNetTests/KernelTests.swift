@@ -52,7 +52,7 @@ struct KernelTests {
     Shape(m: 5, n: 9, k: 3), Shape(m: 3, n: 7, k: 9), Shape(m: 8, n: 16, k: 4), Shape(m: 33, n: 17, k: 65),
     Shape(m: 32, n: 10, k: 32), Shape(m: 10, n: 32, k: 70), Shape(m: 70, n: 9, k: 100),
     Shape(m: 1, n: 40, k: 64), Shape(m: 40, n: 1, k: 64), Shape(m: 12, n: 20, k: 128),
-    // The fused path's 8×16 and 4×16 tiles and their edges: 5…8 rows, 9…16 columns, packed panels.
+    // The fused path's 8×16 tile and its edges: 1…8 rows, 9…16 columns, packed panels.
     Shape(m: 8, n: 16, k: 64), Shape(m: 13, n: 25, k: 70), Shape(m: 5, n: 9, k: 2), Shape(m: 17, n: 33, k: 66),
     Shape(m: 7, n: 31, k: 65), Shape(m: 64, n: 48, k: 100),
   ]
