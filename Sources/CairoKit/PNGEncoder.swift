@@ -76,12 +76,14 @@ enum PNGEncoder {
       throw .status(operation: "compressing the PNG", code: Int(bad.status), message: "zlib deflate failed")
     }
     var stream: [UInt8] = [0x78, 0x01]  // deflate, 32 KB window, fastest level, no dictionary
+    stream.reserveCapacity(2 + parts.reduce(0) { $0 + $1.bytes.count } + 4)
     var adler: UInt = 1
     for part in parts {
       stream += part.bytes
       adler = adler32_combine(adler, part.adler, off_t(part.length))
     }
-    return stream + bigEndian(UInt32(adler))
+    stream += bigEndian(UInt32(adler))
+    return stream
   }
 
   /// One band: its rows filtered `rowsPerChunk` at a time into one reused buffer and fed to a raw
@@ -177,10 +179,14 @@ enum PNGEncoder {
 
   /// Appends a chunk: length, type, data, CRC-32 of type and data.
   static func chunk(_ type: String, _ data: [UInt8], into png: inout [UInt8]) {
-    let typed = Array(type.utf8) + data
+    let name = Array(type.utf8)
     png += bigEndian(UInt32(data.count))
-    png += typed
-    let crc = typed.withUnsafeBufferPointer { crc32(0, $0.baseAddress, UInt32($0.count)) }
+    png += name
+    png += data
+    // The CRC runs over the type then the data, continued from one to the other (no joined copy).
+    let crc = data.withUnsafeBufferPointer { d in name.withUnsafeBufferPointer { n in
+      crc32(crc32(0, n.baseAddress, UInt32(n.count)), d.baseAddress, UInt32(d.count))
+    } }
     png += bigEndian(UInt32(crc))
   }
 
