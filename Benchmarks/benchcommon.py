@@ -1,11 +1,16 @@
-"""Timing and data shared by the Python reference benchmarks (numpy_mlp.py, torch_mlp.py).
+"""Timing, data and reports shared by the Python reference benchmarks (numpy_*.py, torch_*.py,
+matplotlib_figures.py).
 
 Measures the way sheetnet-bench does (Benchmarks/Swift/Harness.swift): warm up for 0.2 s,
 calibrate so one repetition lasts about 20 ms, take 15 repetitions (interleaved across cases)
 and report the median milliseconds per iteration, on this thread's CPU time (time.thread_time, CLOCK_THREAD_CPUTIME_ID;
 BLAS runs on this one thread) or with --wall on the wall clock. Case ids match sheetnet-bench's
 so compare.py can pair them.
+
+Importing it puts BLAS on one thread (OPENBLAS_NUM_THREADS, OMP_NUM_THREADS, MKL_NUM_THREADS),
+so the scripts import it before NumPy or PyTorch.
 """
+import ctypes
 import json
 import os
 import platform
@@ -13,8 +18,43 @@ import statistics
 import sys
 import time
 
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_variable] = "1"
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 DIGITS_CSV = os.path.join(HERE, "..", "Sources", "SheetNet", "Resources", "digits-8x8.csv")
+
+
+# The MLP training steps every reference times, as sheetnet-bench's mlpStep cases:
+# (case id, label, layer sizes, batch, digits (else random data), optimizer, learning rate).
+MLP_STEPS = [
+    ("step/mlp-64-32-10", "MLP 64-32-10, digits, batch 32, SGD", [64, 32, 10], 32, True, "sgd", 0.1),
+    ("step/mlp-64-32-10-adam", "MLP 64-32-10, digits, batch 32, Adam", [64, 32, 10], 32, True, "adam", 0.01),
+    ("step/mlp-784-128-10", "MLP 784-128-10, random, batch 64, SGD", [784, 128, 10], 64, False, "sgd", 0.1),
+    ("step/mlp-784-128-10-adam", "MLP 784-128-10, random, batch 64, Adam", [784, 128, 10], 64, False, "adam", 0.001),
+]
+
+
+def blas_core():
+    """The kernel family NumPy's OpenBLAS picked at run time (e.g. Haswell, SkylakeX)."""
+    for line in open("/proc/self/maps"):
+        path = line.split()[-1]
+        if "openblas" in os.path.basename(path) and ".so" in path:
+            library = ctypes.CDLL(path)
+            for symbol in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename", "openblas_get_corename"):
+                if hasattr(library, symbol):
+                    function = getattr(library, symbol)
+                    function.restype = ctypes.c_char_p
+                    return function().decode()
+    return "unknown"
+
+
+def numpy_meta(np):
+    """What the NumPy references report about their BLAS."""
+    blas = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
+    return {"numpy": np.__version__, "blas": f"{blas.get('name', '?')} {blas.get('version', '')}".strip(),
+            "blas core": blas_core(), "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
+            "threads": os.environ["OPENBLAS_NUM_THREADS"]}
 
 
 class Settings:
@@ -122,8 +162,9 @@ def batches(np, x, labels, batch, classes, seed=7):
     return out
 
 
-def report(name, settings, meta, cases):
-    """Prints the results as a table, or as JSON with --json."""
+def report(name, settings, meta, cases, digits=4):
+    """Prints the results as a table (ms to `digits` places, GFLOP/s where a case has them), or
+    as JSON with --json."""
     meta = dict(meta, python=platform.python_version(), repetitions=str(settings.repetitions), clock=settings.clock_name)
     if settings.json:
         json.dump({"meta": meta, "cases": cases}, sys.stdout, indent=2, sort_keys=True)
@@ -133,7 +174,8 @@ def report(name, settings, meta, cases):
     for k, v in sorted(meta.items()):
         print(f"  {k}: {v}")
     width = max(len(c["label"]) for c in cases) + 2
-    print(f"  {'case':<{width}}{'median ms':>11}{'min ms':>10}{'GFLOP/s':>10}")
+    flops = any("gflops" in c for c in cases)
+    print(f"  {'case':<{width}}{'median ms':>11}{'min ms':>10}" + (f"{'GFLOP/s':>10}" if flops else ""))
     for c in cases:
         g = f"{c['gflops']:.2f}" if "gflops" in c else ""
-        print(f"  {c['label']:<{width}}{c['median']:>11.4f}{c['min']:>10.4f}{g:>10}")
+        print(f"  {c['label']:<{width}}{c['median']:>11.{digits}f}{c['min']:>10.{digits}f}" + (f"{g:>10}" if flops else ""))

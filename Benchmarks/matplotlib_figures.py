@@ -19,12 +19,14 @@ When matplotlib is not installed it says so and exits 0 (with --json: {"skipped"
 """
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchcommon as bc  # noqa: E402
 
 CASES = [
     ("figure/feature-maps-png", "8×8 grid of 28×28 feature maps + colour bar, PNG 1920×1080", "feature-maps", "png"),
@@ -128,20 +130,9 @@ def main():
     cases = [{"id": case_id, "label": label, "median": statistics.median(times[case_id]), "min": min(times[case_id]),
               "max": max(times[case_id]), "repetitions": repetitions, "iterationsPerRepetition": 1}
              for case_id, label, _, _ in CASES]
-    meta = {"matplotlib": matplotlib.__version__, "python": platform.python_version(), "repetitions": str(repetitions),
-            "clock": "wall-clock time of the whole process"}
-    if as_json:
-        json.dump({"meta": meta, "cases": cases}, sys.stdout, indent=2, sort_keys=True)
-        print()
-        return
-    print(f"matplotlib figures: median of {repetitions} whole processes, wall clock")
-    for k, v in sorted(meta.items()):
-        print(f"  {k}: {v}")
-    width = max(len(c["label"]) for c in cases) + 2
-    print(f"  {'case':<{width}}{'median ms':>11}{'min ms':>10}")
-    for c in cases:
-        print(f"  {c['label']:<{width}}{c['median']:>11.1f}{c['min']:>10.1f}")
-
+    settings = bc.Settings(args)
+    settings.repetitions, settings.clock_name = repetitions, "wall-clock time of the whole process"
+    bc.report("matplotlib figures", settings, {"matplotlib": matplotlib.__version__}, cases, digits=1)
 
 if __name__ == "__main__":
     main()

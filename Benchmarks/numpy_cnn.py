@@ -22,15 +22,11 @@ Random images and labels from a seeded generator, four batches cycled.
 import os
 import sys
 
-for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[variable] = "1"
-
-import numpy as np  # noqa: E402  (after the thread settings)
-from numpy.lib.stride_tricks import sliding_window_view  # noqa: E402
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import benchcommon as bc  # noqa: E402
-from numpy_mlp import blas_core  # noqa: E402
+import benchcommon as bc  # noqa: E402  (puts BLAS on one thread, before NumPy loads)
+
+import numpy as np  # noqa: E402
+from numpy.lib.stride_tricks import sliding_window_view  # noqa: E402
 
 
 def uniform_init(rng, shape, fan_in, fan_out, he):
@@ -325,11 +321,7 @@ def main():
         gradient_check()
     settings = bc.Settings(sys.argv[1:])
     cases = bc.measure_all([step_case(*network) for network in NETWORKS], settings)
-    blas = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
-    meta = {"numpy": np.__version__, "blas": f"{blas.get('name', '?')} {blas.get('version', '')}".strip(),
-            "blas core": blas_core(), "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
-            "threads": os.environ["OPENBLAS_NUM_THREADS"]}
-    bc.report("NumPy CNN reference", settings, meta, cases)
+    bc.report("NumPy CNN reference", settings, bc.numpy_meta(np), cases)
 
 
 if __name__ == "__main__":

@@ -11,17 +11,13 @@ first layer (nothing uses it). Also times NumPy's matrix product at n = 64, 128,
 Runs BLAS on one thread (OPENBLAS_NUM_THREADS=1, set before NumPy loads); OPENBLAS_CORETYPE
 is left as the environment has it.
 """
-import ctypes
 import os
 import sys
 
-for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[variable] = "1"
-
-import numpy as np  # noqa: E402  (after the thread settings)
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import benchcommon as bc  # noqa: E402
+import benchcommon as bc  # noqa: E402  (puts BLAS on one thread, before NumPy loads)
+
+import numpy as np  # noqa: E402
 
 
 class MLP:
@@ -102,34 +98,10 @@ def gemm_case(n):
     return bc.Case(f"gemm/{n}/numpy", f"n = {n}, NumPy matmul", lambda: np.matmul(a, b, out=c), flops=2.0 * n ** 3)
 
 
-def blas_core():
-    """The kernel family NumPy's OpenBLAS picked at run time (e.g. Haswell, SkylakeX)."""
-    for line in open("/proc/self/maps"):
-        path = line.split()[-1]
-        if "openblas" in os.path.basename(path) and ".so" in path:
-            library = ctypes.CDLL(path)
-            for symbol in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename", "openblas_get_corename"):
-                if hasattr(library, symbol):
-                    function = getattr(library, symbol)
-                    function.restype = ctypes.c_char_p
-                    return function().decode()
-    return "unknown"
-
-
 def main():
     settings = bc.Settings(sys.argv[1:])
-    cases = [
-        step_case("step/mlp-64-32-10", "MLP 64-32-10, digits, batch 32, SGD", [64, 32, 10], 32, True, "sgd", 0.1),
-        step_case("step/mlp-64-32-10-adam", "MLP 64-32-10, digits, batch 32, Adam", [64, 32, 10], 32, True, "adam", 0.01),
-        step_case("step/mlp-784-128-10", "MLP 784-128-10, random, batch 64, SGD", [784, 128, 10], 64, False, "sgd", 0.1),
-        step_case("step/mlp-784-128-10-adam", "MLP 784-128-10, random, batch 64, Adam", [784, 128, 10], 64, False, "adam", 0.001),
-    ] + [gemm_case(n) for n in (64, 128, 256)]
-    cases = bc.measure_all(cases, settings)
-    blas = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
-    meta = {"numpy": np.__version__, "blas": f"{blas.get('name', '?')} {blas.get('version', '')}".strip(),
-            "blas core": blas_core(), "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
-            "threads": os.environ["OPENBLAS_NUM_THREADS"]}
-    bc.report("NumPy reference", settings, meta, cases)
+    cases = bc.measure_all([step_case(*step) for step in bc.MLP_STEPS] + [gemm_case(n) for n in (64, 128, 256)], settings)
+    bc.report("NumPy reference", settings, bc.numpy_meta(np), cases)
 
 
 if __name__ == "__main__":

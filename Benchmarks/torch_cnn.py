@@ -14,11 +14,8 @@ When PyTorch is not installed it says so and exits 0 (with --json: {"skipped": â
 import os
 import sys
 
-for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[variable] = "1"
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import benchcommon as bc  # noqa: E402
+import benchcommon as bc  # noqa: E402  (puts BLAS on one thread, before PyTorch loads)
 
 try:
     import numpy as np  # noqa: F401  (numpy_cnn needs it; say so here when it is missing)

@@ -14,11 +14,8 @@ When PyTorch is not installed it says so and exits 0 (with --json: {"skipped": â
 import os
 import sys
 
-for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[variable] = "1"
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import benchcommon as bc  # noqa: E402
+import benchcommon as bc  # noqa: E402  (puts BLAS on one thread, before PyTorch loads)
 
 try:
     import numpy as np
@@ -83,12 +80,7 @@ def gemm_case(n):
 
 def main():
     settings = bc.Settings(sys.argv[1:])
-    cases = [
-        step_case("step/mlp-64-32-10", "MLP 64-32-10, digits, batch 32, SGD", [64, 32, 10], 32, True, "sgd", 0.1),
-        step_case("step/mlp-64-32-10-adam", "MLP 64-32-10, digits, batch 32, Adam", [64, 32, 10], 32, True, "adam", 0.01),
-        step_case("step/mlp-784-128-10", "MLP 784-128-10, random, batch 64, SGD", [784, 128, 10], 64, False, "sgd", 0.1),
-        step_case("step/mlp-784-128-10-adam", "MLP 784-128-10, random, batch 64, Adam", [784, 128, 10], 64, False, "adam", 0.001),
-    ] + [gemm_case(n) for n in (64, 128, 256)]  # a and b need no gradient: no autograd graph
+    cases = [step_case(*step) for step in bc.MLP_STEPS] + [gemm_case(n) for n in (64, 128, 256)]  # a and b need no gradient: no autograd graph
     cases = bc.measure_all(cases, settings)
     meta = {"torch": torch.__version__, "threads": str(torch.get_num_threads()),
             "blas": torch.__config__.show().split("BLAS_INFO=")[-1].split(",")[0] if "BLAS_INFO=" in torch.__config__.show() else "?"}
