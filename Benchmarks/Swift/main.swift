@@ -27,9 +27,6 @@ let usage = """
                        counts under valgrind (see Benchmarks/trace_overhead.py)
   """
 
-// As the sheetnet command does at start-up: glibc keeps freed buffers for the next step.
-Allocator.keepFreedMemory()
-
 var settings = Settings()
 var json = false, list = false
 var fixedIterations: Int? = nil
@@ -129,7 +126,6 @@ let report = Report(
     // make bench records the -target-cpu it compiled with here.
     "target cpu": Kernels.instructionSet,
     "tracing": tracing,
-    "allocator": "freed memory kept between steps (Allocator.keepFreedMemory, as the sheetnet command)",
     "figure cases": figureCases().note,
   ],
   cases: results, ratios: ratios)

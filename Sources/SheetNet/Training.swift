@@ -115,6 +115,9 @@ public struct Trainer {
     let labels = train.labels
     let step = Step(training: true, rng: rng.fork())
     var global = 0
+    // Each step's batch is gathered into two buffers in turn (see `TensorPair`): no allocation.
+    var inputs = TensorPair(), targetRows = TensorPair()
+    let (sampleShape, targetShape) = (Array(train.x.shape.dropFirst()), Array(targets.shape.dropFirst()))
     let epochs = trace.map { max(self.epochs, 1 + ($0.step - 1) / max(1, (train.count + batchSize - 1) / batchSize)) } ?? self.epochs
     for epoch in 1...max(epochs, 1) where epochs > 0 {
       let plan = batches(count: train.count)
@@ -128,7 +131,8 @@ public struct Trainer {
           trace.location = (epoch, s + 1, indices)
           step.tracer = trace.tracer
         }
-        let x = train.x.gathering(rows: indices), t = targets.gathering(rows: indices)
+        let x = inputs.next(rows: indices.count, sampleShape) { Kernels.gather(train.x, rows: indices, into: &$0) }
+        let t = targetRows.next(rows: indices.count, targetShape) { Kernels.gather(targets, rows: indices, into: &$0) }
         if traced { trace?.before?(x, t) }
         let (value, out) = model.trainStep(x, t, loss: loss, optimizer: optimizer, step)
         if traced {

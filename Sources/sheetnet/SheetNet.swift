@@ -10,10 +10,9 @@ struct SheetNetCommand: ParsableCommand {
     discussion: "Lessons live in Worksheets/; everything a lesson produces goes to Output/<lesson>/.",
     subcommands: [Train.self, Summary.self, Evaluate.self, Trace.self, Figure.self])
 
-  /// Sets up OpenBLAS (one thread) and the allocator for training loops, then runs the command.
+  /// Sets up OpenBLAS (one thread), then runs the command.
   static func main() {
     Kernels.useOneThread()
-    Allocator.keepFreedMemory()
     do {
       var command = try parseAsRoot()
       try command.run()
