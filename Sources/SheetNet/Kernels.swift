@@ -700,6 +700,14 @@ extension Kernels {
     db.data.withUnsafeMutableBufferPointer { pd in
       delta.data.withUnsafeBufferPointer { px in
         for c in 0..<channels { pd[c] = 0 }
+        if spatial == 1 {
+          // A dense layer's δ: add row after row, every channel at once (the same order per channel).
+          for r in 0..<n {
+            let row = px.baseAddress! + r * channels
+            for c in 0..<channels { pd[c] += row[c] }
+          }
+          return
+        }
         for r in 0..<n {
           var c = 0
           while c + 8 <= channels {  // eight chains of additions in flight
