@@ -5,12 +5,12 @@ import Glibc
 /// A PNG encoder for Cairo image surfaces, faster than `cairo_surface_write_to_png`.
 ///
 /// Pixels are un-premultiplied from Cairo's ARGB32 into 8-bit RGB (RGBA when any pixel is not
-/// opaque). A row that repeats the row above gets PNG's Up filter (all zeros); every other row
-/// gets the Sub filter (the byte minus the one a pixel to its left, which turns the flat areas of
-/// a figure into runs of zeros). zlib then compresses with its run-length strategy (Z_RLE, level
-/// 1), which is all those runs need. On a 1920×1080 figure this takes a small fraction of
-/// libpng's time (adaptive filters at level 6) for a file of similar size. The same pixels
-/// always give the same bytes.
+/// opaque), every row with filter None, and compressed by CairoKit's own deflate writer
+/// (`compressBand`): a figure is flat colour, repeated rows and images scaled up by whole
+/// pixels, so copies of the pixel on the left or the row above, found by direct comparison, say
+/// almost all of it, and the fixed Huffman codes write them. On a 1920×1080 figure this takes a
+/// small fraction of libpng's time (adaptive filters, zlib level 6) for a file of similar size.
+/// zlib is used only for its checksums. The same pixels always give the same bytes.
 enum PNGEncoder {
   /// The PNG file for `surface` (an image surface).
   static func encode(_ surface: Surface) throws(CairoError) -> [UInt8] {
@@ -22,159 +22,178 @@ enum PNGEncoder {
     }
     let width = Int(cairo_image_surface_get_width(s)), height = Int(cairo_image_surface_get_height(s))
     let stride = Int(cairo_image_surface_get_stride(s))
-    // Figures sit on white paper, so RGB; RGBA only when a pixel is not opaque.
-    let opaque = isOpaque(data, width: width, height: height, stride: stride)
+    // Figures sit on white paper, so RGB; RGBA only when a pixel is not opaque, which the RGB
+    // attempt finds on its way (and gives up).
+    var opaque = true
+    var idat = compressed(data, width: width, height: height, stride: stride, alpha: false)
+    if idat == nil {
+      opaque = false
+      idat = compressed(data, width: width, height: height, stride: stride, alpha: true)
+    }
     var png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
     var header: [UInt8] = []
     header += bigEndian(UInt32(width))
     header += bigEndian(UInt32(height))
     header += [8, opaque ? 2 : 6, 0, 0, 0]  // 8 bits, RGB or RGBA, deflate, adaptive filtering, no interlace
     chunk("IHDR", header, into: &png)
-    chunk("IDAT", try compressed(data, width: width, height: height, stride: stride, alpha: !opaque), into: &png)
+    chunk("IDAT", idat!, into: &png)
     chunk("IEND", [], into: &png)
     return png
   }
 
-  /// Whether every pixel's alpha is 255.
-  static func isOpaque(_ data: UnsafeMutablePointer<UInt8>, width: Int, height: Int, stride: Int) -> Bool {
-    for y in 0..<height {
-      let row = UnsafeRawPointer(data + y * stride)
-      var all: UInt32 = 0xFF00_0000
-      for x in 0..<width { all &= row.load(fromByteOffset: x * 4, as: UInt32.self) }
-      if all & 0xFF00_0000 != 0xFF00_0000 { return false }
-    }
-    return true
-  }
-
-  /// Rows are filtered and compressed in this many bands, side by side on the CPU's cores. The
-  /// count is fixed, so the file is the same bytes on any machine.
+  /// Rows are compressed in this many bands, side by side on the CPU's cores. The count is
+  /// fixed, so the file is the same bytes on any machine.
   static let bands = 4
-  /// Rows filtered at a time within a band (a buffer of this many rows is reused, so the filtered
-  /// image never exists whole).
-  static let rowsPerChunk = 32
 
-  /// The zlib stream of the filtered rows: a two-byte header, then each band's rows filtered and
-  /// compressed on its own (raw deflate at level 1 with the run-length strategy, ending on a byte
-  /// boundary with a sync flush, the last band with the final block), then the Adler-32 of all
-  /// the filtered bytes. A band starts with an empty window, which costs a few bytes, and lets the
-  /// bands run in parallel.
-  static func compressed(_ data: UnsafeMutablePointer<UInt8>, width: Int, height: Int, stride: Int, alpha: Bool) throws(CairoError) -> [UInt8] {
+  /// The zlib stream of the rows: a two-byte header, each band's deflate blocks (`compressBand`,
+  /// all but the last ending on a byte boundary with an empty stored block), then the Adler-32 of
+  /// all the uncompressed bytes; nil when RGB was asked for and a pixel is not opaque. Deflate's window is the uncompressed data, whichever block made
+  /// it, so a band's first row can copy from the last row of the band before: the bands cost
+  /// nothing in size and run in parallel.
+  static func compressed(_ data: UnsafeMutablePointer<UInt8>, width: Int, height: Int, stride: Int, alpha: Bool) -> [UInt8]? {
     let count = min(bands, max(height, 1))
     let rowBytes = 1 + width * (alpha ? 4 : 3)
-    nonisolated(unsafe) var parts = [(bytes: [UInt8], adler: UInt, length: Int, status: Int32)](repeating: ([], 0, 0, Z_OK), count: count)
+    nonisolated(unsafe) var parts = [(bytes: [UInt8], adler: UInt)?](repeating: nil, count: count)
     let address = UInt(bitPattern: data)
     parts.withUnsafeMutableBufferPointer { out in
       nonisolated(unsafe) let out = out
       DispatchQueue.concurrentPerform(iterations: count) { band in
         let rows = height * band / count..<height * (band + 1) / count
         let pixels = UnsafeMutablePointer<UInt8>(bitPattern: address)!
-        let (bytes, adler, status) = compressBand(pixels, rows: rows, width: width, stride: stride, alpha: alpha, last: band == count - 1)
-        out[band] = (bytes, adler, rows.count * rowBytes, status)
+        out[band] = compressBand(pixels, rows: rows, width: width, stride: stride, alpha: alpha, last: band == count - 1)
       }
     }
-    if let bad = parts.first(where: { $0.status != Z_OK }) {
-      throw .status(operation: "compressing the PNG", code: Int(bad.status), message: "zlib deflate failed")
-    }
+    let done = parts.compactMap { $0 }
+    guard done.count == count else { return nil }
     var stream: [UInt8] = [0x78, 0x01]  // deflate, 32 KB window, fastest level, no dictionary
-    stream.reserveCapacity(2 + parts.reduce(0) { $0 + $1.bytes.count } + 4)
+    stream.reserveCapacity(2 + done.reduce(0) { $0 + $1.bytes.count } + 4)
     var adler: UInt = 1
-    for part in parts {
+    for (band, part) in done.enumerated() {
       stream += part.bytes
-      adler = adler32_combine(adler, part.adler, off_t(part.length))
+      let rows = height * (band + 1) / count - height * band / count
+      adler = adler32_combine(adler, part.adler, off_t(rows * rowBytes))
     }
     stream += bigEndian(UInt32(adler))
     return stream
   }
 
-  /// One band: its rows filtered `rowsPerChunk` at a time into one reused buffer and fed to a raw
-  /// deflate stream, which ends with a sync flush (byte-aligned, more to follow) or, when `last`,
-  /// the final block. Returns the compressed bytes, the Adler-32 of the filtered bytes and zlib's
-  /// status (Z_OK when all went well).
+  /// One band of rows as one deflate block with the fixed Huffman codes (RFC 1951 §3.2.6), with
+  /// the Adler-32 of its uncompressed bytes. Each row is its filter byte (0, None) then its
+  /// un-premultiplied pixels. A row equal to the row above is a copy of it (distance = the row's
+  /// bytes); otherwise, pixel by pixel, the longer of two runs becomes a copy: pixels equal to
+  /// the ones above (at least two), or pixels repeating the one on their left (distance = one
+  /// pixel); any other pixel is written as literal bytes. That finds what a figure is made of —
+  /// flat backgrounds, repeated rows, images scaled up by whole pixels — with two comparisons per
+  /// pixel, no hash table and no search.
   static func compressBand(_ data: UnsafeMutablePointer<UInt8>, rows: Range<Int>, width: Int, stride: Int, alpha: Bool,
-                           last: Bool) -> ([UInt8], UInt, Int32) {
-    let rowBytes = 1 + width * (alpha ? 4 : 3)
-    var stream = z_stream()
-    var status = deflateInit2_(&stream, 1, Z_DEFLATED, -15, 8, Z_RLE, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
-    guard status == Z_OK else { return ([], 0, status) }
-    defer { deflateEnd(&stream) }
-    let bound = Int(deflateBound(&stream, UInt(rowBytes * rows.count))) + 16
-    var out = [UInt8](unsafeUninitializedCapacity: bound) { _, count in count = bound }  // zlib writes it
-    let chunk = UnsafeMutablePointer<UInt8>.allocate(capacity: rowBytes * rowsPerChunk)
-    defer { chunk.deallocate() }
-    var adler: UInt = 1
-    out.withUnsafeMutableBufferPointer { output in
-      stream.next_out = output.baseAddress
-      stream.avail_out = UInt32(output.count)
-      for start in Swift.stride(from: rows.lowerBound, to: rows.upperBound, by: rowsPerChunk) {
-        let part = start..<min(start + rowsPerChunk, rows.upperBound)
-        let up = filter(data, rows: part, width: width, stride: stride, alpha: alpha, into: chunk)
-        let bytes = part.count * rowBytes
-        for r in 0..<part.count {  // Adler-32 row by row; an Up row is its type byte then zeros
-          let row = chunk + r * rowBytes
-          adler = up[r] ? adlerOfZeros(adler32(adler, row, 1), count: rowBytes - 1) : adler32(adler, row, UInt32(rowBytes))
-        }
-        stream.next_in = chunk
-        stream.avail_in = UInt32(bytes)
-        let end = part.upperBound == rows.upperBound
-        status = CCairo.deflate(&stream, end ? (last ? Z_FINISH : Z_SYNC_FLUSH) : Z_NO_FLUSH)
-        // Room for the whole bound: every call consumes all its input.
-        guard stream.avail_in == 0, status == (end && last ? Z_STREAM_END : Z_OK) else {
-          if status == Z_OK || status == Z_STREAM_END { status = Z_BUF_ERROR }
-          return
-        }
-        status = Z_OK
-      }
-    }
-    guard status == Z_OK else { return ([], 0, status) }
-    out.removeLast(Int(stream.avail_out))
-    return (out, adler, Z_OK)
-  }
-
-  /// Adler-32 continued over `count` zero bytes: s₁ stays, s₂ grows by s₁ per byte (mod 65521).
-  static func adlerOfZeros(_ adler: UInt, count: Int) -> UInt {
-    let s1 = UInt64(adler & 0xFFFF), s2 = UInt64(adler >> 16)
-    return UInt((s2 + UInt64(count % 65521) * s1) % 65521) << 16 | UInt(s1)
-  }
-
-  /// Rows `rows` of un-premultiplied RGB(A) written to `out`, each led by its filter type: 2 (Up,
-  /// all zeros) when the row repeats the one above, else 1 (Sub: the byte minus the same channel
-  /// of the pixel to its left). Returns which rows are Up rows.
-  @discardableResult
-  static func filter(_ data: UnsafeMutablePointer<UInt8>, rows: Range<Int>, width: Int, stride: Int, alpha: Bool,
-                     into out: UnsafeMutablePointer<UInt8>) -> [Bool] {
+                           last: Bool) -> (bytes: [UInt8], adler: UInt)? {
     let channels = alpha ? 4 : 3
     let rowBytes = 1 + width * channels
-    var up = [Bool](repeating: false, count: rows.count)
-    for y in rows {
-      let row = UnsafeRawPointer(data + y * stride)
-      var o = (y - rows.lowerBound) * rowBytes
-      if y > 0 && memcmp(row, data + (y - 1) * stride, width * 4) == 0 {
-        out[o] = 2  // Up: every byte equals the one above
-        (out + o + 1).initialize(repeating: 0, count: rowBytes - 1)
-        up[y - rows.lowerBound] = true
-        continue
-      }
-      out[o] = 1
-      o += 1
-      var (pr, pg, pb, pa): (UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0)
-      for x in 0..<width {
-        let argb = row.load(fromByteOffset: x * 4, as: UInt32.self)
-        let a = argb >> 24
-        var r = UInt8(truncatingIfNeeded: argb >> 16), g = UInt8(truncatingIfNeeded: argb >> 8), b = UInt8(truncatingIfNeeded: argb)
-        if a != 0xFF && a != 0 {
-          r = UInt8(min(255, (UInt32(r) * 255 + a / 2) / a))
-          g = UInt8(min(255, (UInt32(g) * 255 + a / 2) / a))
-          b = UInt8(min(255, (UInt32(b) * 255 + a / 2) / a))
+    let maxRun = 258 / channels  // deflate's longest copy, in whole pixels
+    let up = rowBytes <= 32768  // deflate's window: a copy of the row above needs its distance to fit
+    let bound = rows.count * (rowBytes * 9 / 8 + 8) + 64  // every byte a 9-bit literal, at worst
+    let row = UnsafeMutablePointer<UInt8>.allocate(capacity: rowBytes + 1)  // + 1: see rowChecksum
+    defer { row.deallocate() }
+    var adler: UInt = 1
+    var opaque = true
+    let bytes = [UInt8](unsafeUninitializedCapacity: bound) { buffer, written in
+      var out = BitWriter(buffer.baseAddress!)
+      out.put(last ? 1 : 0, 1)  // BFINAL
+      out.put(1, 2)  // BTYPE 01: fixed Huffman codes
+      let rowCopy = Deflate.distance(rowBytes), pixelCopy = Deflate.distance(channels)
+      var rowAdler: UInt? = nil  // the Adler-32 of the row above, once this band has made one
+      for y in rows {
+        let p = UnsafeRawPointer(data + y * stride).assumingMemoryBound(to: UInt32.self)
+        let above = up && y > 0 ? UnsafeRawPointer(data + (y - 1) * stride).assumingMemoryBound(to: UInt32.self) : nil
+        if let above, memcmp(p, above, width * 4) == 0 {
+          out.copy(rowBytes, rowCopy)
+          if rowAdler == nil { (rowAdler, opaque) = rowChecksum(p, width: width, alpha: alpha, into: row) }
+          if !alpha && !opaque { break }
+          adler = adler32_combine(adler, rowAdler!, off_t(rowBytes))
+          continue
         }
-        out[o] = r &- pr
-        out[o + 1] = g &- pg
-        out[o + 2] = b &- pb
-        if alpha { out[o + 3] = UInt8(a) &- pa }
-        o += channels
-        (pr, pg, pb, pa) = (r, g, b, UInt8(a))
+        (rowAdler, opaque) = rowChecksum(p, width: width, alpha: alpha, into: row)
+        if !alpha && !opaque { break }
+        adler = adler32_combine(adler, rowAdler!, off_t(rowBytes))
+        out.literal(0)  // filter type None
+        var x = 0
+        while x < width {
+          let limit = min(maxRun, width - x)
+          let same = above.map { equalPrefix(p + x, $0 + x, limit) } ?? 0  // pixels equal to those above
+          let run = x > 0 ? runLength(p + x, of: p[x - 1], limit) : 0  // pixels equal to the one on the left
+          if run > 0 && run >= same {
+            out.copy(run * channels, pixelCopy)
+            x += run
+          } else if same >= 2 {
+            out.copy(same * channels, rowCopy)
+            x += same
+          } else {
+            for c in 0..<channels { out.literal(row[1 + x * channels + c]) }
+            x += 1
+          }
+        }
       }
+      out.literal(256)  // end of block
+      if !last {  // an empty stored block brings the stream to a byte boundary for the next band
+        out.put(0, 3)
+        out.alignToByte()
+        for b: UInt8 in [0, 0, 0xFF, 0xFF] { out.byte(b) }
+      }
+      out.alignToByte()
+      written = out.count
     }
-    return up
+    return alpha || opaque ? (bytes, adler) : nil
+  }
+
+  /// How many of the first `limit` pixels of `a` equal those of `b`, eight at a time.
+  @inline(__always) static func equalPrefix(_ a: UnsafePointer<UInt32>, _ b: UnsafePointer<UInt32>, _ limit: Int) -> Int {
+    var n = 0
+    while n + 8 <= limit {
+      let x = UnsafeRawPointer(a + n).loadUnaligned(as: SIMD8<UInt32>.self)
+      let y = UnsafeRawPointer(b + n).loadUnaligned(as: SIMD8<UInt32>.self)
+      if any(x .!= y) { break }
+      n += 8
+    }
+    while n < limit && a[n] == b[n] { n += 1 }
+    return n
+  }
+
+  /// How many of the first `limit` pixels of `a` equal `value`, eight at a time.
+  @inline(__always) static func runLength(_ a: UnsafePointer<UInt32>, of value: UInt32, _ limit: Int) -> Int {
+    var n = 0
+    let v = SIMD8<UInt32>(repeating: value)
+    while n + 8 <= limit {
+      if any(UnsafeRawPointer(a + n).loadUnaligned(as: SIMD8<UInt32>.self) .!= v) { break }
+      n += 8
+    }
+    while n < limit && a[n] == value { n += 1 }
+    return n
+  }
+
+  /// Writes row `p` into `row` as the PNG stores it (filter byte 0, then RGB or RGBA, alpha
+  /// undone) and returns the row's Adler-32 and whether all its pixels are opaque.
+  static func rowChecksum(_ p: UnsafePointer<UInt32>, width: Int, alpha: Bool, into row: UnsafeMutablePointer<UInt8>) -> (UInt, Bool) {
+    row[0] = 0
+    let out = UnsafeMutableRawPointer(row + 1)
+    var all: UInt32 = 0xFF00_0000
+    for x in 0..<width {
+      let argb = p[x]
+      all &= argb
+      let a = argb >> 24
+      // Little-endian ARGB32 is the bytes B G R A; swapped and shifted, R G B (and A) in order.
+      var rgba = argb.byteSwapped >> 8 | argb & 0xFF00_0000
+      if a != 0xFF && a != 0 {
+        let r = min(255, ((argb >> 16 & 0xFF) * 255 + a / 2) / a)
+        let g = min(255, ((argb >> 8 & 0xFF) * 255 + a / 2) / a)
+        let b = min(255, ((argb & 0xFF) * 255 + a / 2) / a)
+        rgba = r | g << 8 | b << 16 | a << 24
+      }
+      // Four bytes stored, three kept for RGB: the next pixel overwrites the fourth (the row
+      // buffer has a byte to spare at its end).
+      out.storeBytes(of: rgba.littleEndian, toByteOffset: x * (alpha ? 4 : 3), as: UInt32.self)
+    }
+    let o = 1 + width * (alpha ? 4 : 3)
+    return (adler32(1, row, UInt32(o)), all == 0xFF00_0000)
   }
 
   /// Appends a chunk: length, type, data, CRC-32 of type and data.

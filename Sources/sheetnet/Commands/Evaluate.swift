@@ -5,6 +5,7 @@ import SheetNet
 /// `sheetnet evaluate MODEL.json [--data …]`: loss and accuracy of a trained model.
 struct Evaluate: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "evaluate",
     abstract: "Evaluate a trained model on its lesson's test split, or on other data.",
     discussion: "Without --data the model's own lesson is split again with its seed and the test split is used.")
 

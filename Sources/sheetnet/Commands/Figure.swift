@@ -8,6 +8,7 @@ import SheetNetFigures
 /// numbers and writes it as PNG, SVG or PDF to Output/<lesson>/figures/.
 struct Figure: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "figure",
     abstract: "Draw a figure from a lesson's real numbers (PNG, SVG or PDF).",
     discussion: """
       Kinds:

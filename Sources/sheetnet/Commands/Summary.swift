@@ -5,6 +5,7 @@ import SheetNet
 /// `sheetnet summary LESSON|MODEL.json`: the network as a table, keras-sequential-ascii style.
 struct Summary: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "summary",
     abstract: "Show a network layer by layer: shapes, weights, multiply-adds and memory.")
 
   @Argument(help: "A lesson file (Worksheets/*.yaml) or a trained model (Output/<lesson>/model.json).")

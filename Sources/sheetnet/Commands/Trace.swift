@@ -9,6 +9,7 @@ extension Phase: ExpressibleByArgument {}
 /// `sheetnet trace LESSON`: one training step with every number and its arithmetic.
 struct Trace: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "trace",
     abstract: "Trace one training step: every forward value, gradient and update, with the arithmetic written out.",
     discussion: "By default the lesson's first training step is traced on its first mini-batch. Small layers show every scalar equation; larger ones show statistics and a heatmap, and --unit LAYER:INDEX expands one neuron or output cell (1-based: dense1:3, conv1:1,4,5; add @N for sample N of the batch). With --output (or --save for Output/<lesson>/) trace.txt and trace.json are written too.")
 

@@ -5,6 +5,7 @@ import SheetNet
 /// `sheetnet train LESSON`: trains a lesson, prints its results and writes `model.json`.
 struct Train: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "train",
     abstract: "Train a lesson's network and write Output/<lesson>/model.json.",
     discussion: "A progress bar with loss, accuracy and time left appears on a terminal only.")
 
