@@ -4,8 +4,8 @@ import Foundation
 import Glibc
 #endif
 
-/// The only code that touches raw buffers or BLAS: matrix products, bias broadcast, element-wise
-/// maps and reductions.
+/// The only code that touches raw buffers or BLAS (with Kernels+Convolution.swift, the in-place
+/// convolution products): matrix products, bias broadcast, element-wise maps and reductions.
 ///
 /// Summation order: the pure-Swift product sums every output element in a fixed order,
 /// c = ((a₀b₀ + a₁b₁) + a₂b₂) + … over k = 0, 1, …, K−1, exactly as a spreadsheet's
@@ -91,7 +91,23 @@ public enum Kernels {
     _ a: Tensor, transposeA: Bool = false, _ b: Tensor, transposeB: Bool = false,
     into c: inout Tensor, at block: Int? = nil, accumulate: Bool = false, path: Path = .automatic
   ) {
-    let (ar, ac) = (a.rows, a.columns), (br, bc) = (b.rows, b.columns)
+    gemm(a, block: (0, a.rows, a.columns), transposeA: transposeA, b, block: (0, b.rows, b.columns), transposeB: transposeB,
+         into: &c, at: block, accumulate: accumulate, path: path)
+  }
+
+  /// The same product with A and B read from blocks of their tensors: `block` = (element
+  /// offset, rows, columns) is the matrix stored row-major in elements offset ..< offset +
+  /// rows·columns (one sample's [F, P] slice of a batch, read in place).
+  public static func gemm(
+    _ a: Tensor, block ab: (offset: Int, rows: Int, columns: Int), transposeA: Bool = false,
+    _ b: Tensor, block bb: (offset: Int, rows: Int, columns: Int), transposeB: Bool = false,
+    into c: inout Tensor, at block: Int? = nil, accumulate: Bool = false, path: Path = .automatic
+  ) {
+    precondition(ab.offset >= 0 && ab.rows >= 0 && ab.columns >= 0 && ab.offset + ab.rows * ab.columns <= a.count,
+                 "gemm: A block \(ab) does not fit \(a.shape)")
+    precondition(bb.offset >= 0 && bb.rows >= 0 && bb.columns >= 0 && bb.offset + bb.rows * bb.columns <= b.count,
+                 "gemm: B block \(bb) does not fit \(b.shape)")
+    let (ar, ac) = (ab.rows, ab.columns), (br, bc) = (bb.rows, bb.columns)
     let m = transposeA ? ac : ar, k = transposeA ? ar : ac
     let k2 = transposeB ? bc : br, n = transposeB ? br : bc
     precondition(k == k2, "gemm: op(A) is \(m)×\(k) but op(B) is \(k2)×\(n) (A \(a.shape), B \(b.shape))")
@@ -99,26 +115,30 @@ public enum Kernels {
     precondition(block == nil ? c.count == m * n : offset >= 0 && offset + m * n <= c.count,
                  "gemm: C has shape \(c.shape) but the product is \(m)×\(n)\(block.map { " from element \($0)" } ?? "")")
     if m == 0 || n == 0 { return }
+    let operands = (a: a, aOffset: ab.offset, b: b, bOffset: bb.offset)
     switch path == .automatic ? Kernels.path(multiplyAdds: m * n * k) : path {
-    case .blas: blasGEMM(a, transposeA, b, transposeB, &c, offset, m, n, k, ac, bc, accumulate)
-    case .fused: swiftGEMM(a, transposeA, b, transposeB, &c, offset, m, n, k, ac, bc, accumulate, fused: true)
-    case .swift, .automatic: swiftGEMM(a, transposeA, b, transposeB, &c, offset, m, n, k, ac, bc, accumulate, fused: false)
+    case .blas: blasGEMM(operands, transposeA, transposeB, &c, offset, m, n, k, ac, bc, accumulate)
+    case .fused: swiftGEMM(operands, transposeA, transposeB, &c, offset, m, n, k, ac, bc, accumulate, fused: true)
+    case .swift, .automatic: swiftGEMM(operands, transposeA, transposeB, &c, offset, m, n, k, ac, bc, accumulate, fused: false)
     }
   }
 
+  /// A product's operands: A and B with the element offsets their matrices start at.
+  private typealias Operands = (a: Tensor, aOffset: Int, b: Tensor, bOffset: Int)
+
   @inline(never)
   private static func blasGEMM(
-    _ a: Tensor, _ ta: Bool, _ b: Tensor, _ tb: Bool, _ c: inout Tensor, _ offset: Int,
+    _ operands: Operands, _ ta: Bool, _ tb: Bool, _ c: inout Tensor, _ offset: Int,
     _ m: Int, _ n: Int, _ k: Int, _ lda: Int, _ ldb: Int, _ accumulate: Bool
   ) {
     _ = blasSetUp
-    a.data.withUnsafeBufferPointer { pa in
-      b.data.withUnsafeBufferPointer { pb in
+    operands.a.data.withUnsafeBufferPointer { pa in
+      operands.b.data.withUnsafeBufferPointer { pb in
         c.data.withUnsafeMutableBufferPointer { pc in
           cblas_dgemm(
             CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-            Int32(m), Int32(n), Int32(k), 1.0, pa.baseAddress, Int32(max(lda, 1)),
-            pb.baseAddress, Int32(max(ldb, 1)), accumulate ? 1.0 : 0.0, pc.baseAddress! + offset, Int32(max(n, 1)))
+            Int32(m), Int32(n), Int32(k), 1.0, pa.baseAddress! + operands.aOffset, Int32(max(lda, 1)),
+            pb.baseAddress! + operands.bOffset, Int32(max(ldb, 1)), accumulate ? 1.0 : 0.0, pc.baseAddress! + offset, Int32(max(n, 1)))
         }
       }
     }
@@ -149,7 +169,7 @@ public enum Kernels {
   /// Cost: 2·M·N·K flops plus at most one copy of each operand (M·K + K·N moves), into per-thread
   /// scratch memory (`withScratch`), so a product allocates nothing.
   private static func swiftGEMM(
-    _ a: Tensor, _ ta: Bool, _ b: Tensor, _ tb: Bool, _ c: inout Tensor, _ offset: Int,
+    _ operands: Operands, _ ta: Bool, _ tb: Bool, _ c: inout Tensor, _ offset: Int,
     _ m: Int, _ n: Int, _ k: Int, _ lda: Int, _ ldb: Int, _ accumulate: Bool, fused: Bool
   ) {
     guard k > 0 else {
@@ -159,10 +179,10 @@ public enum Kernels {
       }
       return
     }
-    a.data.withUnsafeBufferPointer { pa in
-      b.data.withUnsafeBufferPointer { pb in
+    operands.a.data.withUnsafeBufferPointer { pa in
+      operands.b.data.withUnsafeBufferPointer { pb in
         c.data.withUnsafeMutableBufferPointer { pc in
-          microKernels(pa.baseAddress!, ta, pb.baseAddress!, tb, pc.baseAddress! + offset, m, n, k, lda, ldb, accumulate, fused: fused)
+          microKernels(pa.baseAddress! + operands.aOffset, ta, pb.baseAddress! + operands.bOffset, tb, pc.baseAddress! + offset, m, n, k, lda, ldb, accumulate, fused: fused)
         }
       }
     }
@@ -376,7 +396,7 @@ public enum Kernels {
   /// packed copies. The memory is kept per thread and reused, so a training step allocates none
   /// once it has run; calls may nest, each level with its own buffer.
   @inline(__always)
-  private static func withScratch<R>(_ count: Int, _ body: (UnsafeMutablePointer<Double>) -> R) -> R {
+  static func withScratch<R>(_ count: Int, _ body: (UnsafeMutablePointer<Double>) -> R) -> R {
     let scratch = Scratch.current
     let level = scratch.depth
     scratch.depth += 1
@@ -676,17 +696,6 @@ extension Kernels {
     dx.data.withUnsafeMutableBufferPointer { pd in
       cols.data.withUnsafeBufferPointer { pc in
         addWindowPatches(pc.baseAddress!, rowStride: g.positions, g, pd.baseAddress! + s * g.inputSize)
-      }
-    }
-  }
-
-  /// y[at ..< at + count] ← x[from ..< from + count] (a block of one tensor into another).
-  public static func copy(_ x: Tensor, from: Int, count: Int, into y: inout Tensor, at: Int) {
-    precondition(from >= 0 && at >= 0 && count >= 0 && from + count <= x.count && at + count <= y.count,
-                 "copy: \(count) elements from \(from) of \(x.shape) to \(at) of \(y.shape)")
-    x.data.withUnsafeBufferPointer { px in
-      y.data.withUnsafeMutableBufferPointer { py in
-        for i in 0..<count { py[at + i] = px[from + i] }
       }
     }
   }

@@ -147,3 +147,71 @@ struct ConvPathTests {
     #expect(Array(back.data[24...]) == Array(backAll.data[24...]) && back.data[..<24].allSatisfy { $0 == 0 })
   }
 }
+
+/// Stride-1 convolutions on the fused fast path read the patch matrix in place
+/// (`Kernels.ImplicitConvolution`); they must give exactly what writing it out gives.
+struct InPlacePatchTests {
+  static let cases: [ConvCase] = [
+    ConvCase(n: 3, c: 1, h: 28, w: 28, filters: 8, kernel: (3, 3), stride: (1, 1), padding: .valid),  // CNN A's first layer
+    ConvCase(n: 2, c: 8, h: 13, w: 13, filters: 16, kernel: (3, 3), stride: (1, 1), padding: .valid),  // and its second
+    ConvCase(n: 2, c: 3, h: 9, w: 11, filters: 5, kernel: (3, 2), stride: (1, 1), padding: .same),  // uneven padding
+    ConvCase(n: 2, c: 2, h: 6, w: 7, filters: 20, kernel: (4, 4), stride: (1, 1), padding: .same),  // filters past 16
+    ConvCase(n: 1, c: 7, h: 5, w: 5, filters: 3, kernel: (1, 1), stride: (1, 1), padding: .valid),  // 1×1
+    ConvCase(n: 2, c: 2, h: 8, w: 3, filters: 9, kernel: (5, 3), stride: (1, 1), padding: .valid),  // one output column
+  ]
+
+  @Test("in place = im2col + fused products + col2im, bit for bit: z, dW, dx", arguments: cases)
+  func sameNumbers(_ c: ConvCase) throws {
+    let conv = try c.layer(.im2col)
+    let g = conv.window!, f = c.filters
+    let inPlace = try #require(Kernels.ImplicitConvolution(g))
+    let x = c.input, w = conv.W.value, b = conv.b.value
+    let delta = randomTensor([c.n, f, g.outH, g.outW], seed: 91)
+
+    // Written out: im2col, then the fused products, sample by sample (as Conv2D did).
+    var z = Tensor(shape: [c.n, f, g.outH, g.outW]), dW = Tensor(shape: w.shape), dx = Tensor(shape: x.shape)
+    var cols = Tensor(shape: [g.patch, g.positions]), dcols = Tensor(shape: [g.patch, g.positions])
+    for s in 0..<c.n {
+      Kernels.im2col(x, sample: s, g, into: &cols)
+      Kernels.gemm(w, cols, into: &z, at: s * f * g.positions, path: .fused)
+      let ds = (offset: s * f * g.positions, rows: f, columns: g.positions)
+      Kernels.gemm(delta, block: ds, cols, block: (0, g.patch, g.positions), transposeB: true, into: &dW, accumulate: s > 0, path: .fused)
+      Kernels.gemm(w, block: (0, f, g.patch), transposeA: true, delta, block: ds, into: &dcols, path: .fused)
+      Kernels.col2im(dcols, g, addingTo: &dx, sample: s)
+    }
+    Kernels.addBias(b, to: &z, spatial: g.positions)
+
+    var z2 = Tensor(shape: z.shape), dW2 = Tensor(shape: w.shape), dx2 = Tensor(shape: x.shape)
+    inPlace.forward(x, w, bias: b, into: &z2)
+    inPlace.backward(delta, x, w, weightGradient: &dW2, inputGradient: &dx2, wantsDx: true)
+    #expect(z2 == z)
+    #expect(dW2 == dW)
+    #expect(dx2 == dx)
+    // Without dx, dW is the same.
+    var dW3 = Tensor(shape: w.shape), none = Tensor(shape: [0])
+    inPlace.backward(delta, x, w, weightGradient: &dW3, inputGradient: &none, wantsDx: false)
+    #expect(dW3 == dW)
+  }
+
+  @Test("a stride other than 1 is not read in place")
+  func strideTwo() throws {
+    let conv = try ConvCase(n: 1, c: 1, h: 7, w: 7, filters: 2, kernel: (3, 3), stride: (2, 2), padding: .valid).layer(.im2col)
+    #expect(Kernels.ImplicitConvolution(conv.window) == nil)
+  }
+
+  @Test("the layer: in place or written out, the same step")
+  func layer() throws {
+    let c = InPlacePatchTests.cases[1]
+    let (a, b) = (try c.layer(.im2col), try c.layer(.im2col))
+    b.readsPatchesInPlace = false
+    let delta = randomTensor([c.n, c.filters, a.window.outH, a.window.outW], seed: 4)
+    #expect(a.forward(c.input, Step(training: true)) == b.forward(c.input, Step(training: true)))
+    #expect(a.usedInPlace == (Kernels.fastPath == .fused) && !b.usedInPlace)
+    #expect(a.backward(delta, Step(training: true)) == b.backward(delta, Step(training: true)))
+    #expect(a.W.grad == b.W.grad && a.b.grad == b.b.grad)
+    // A 4×4 image would compute twice the positions in place: it writes its patches instead.
+    let small = try ConvCase(n: 64, c: 32, h: 4, w: 4, filters: 32, kernel: (3, 3), stride: (1, 1), padding: .same).layer(.im2col)
+    _ = small.forward(randomTensor([64, 32, 4, 4], seed: 2), Step(training: true))
+    #expect(!small.usedInPlace)
+  }
+}

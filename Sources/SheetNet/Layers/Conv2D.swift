@@ -23,7 +23,10 @@
 /// batch's multiply-adds N·multiplyAdds reach `Kernels.fastThreshold` (what one batch-wide
 /// product would), the per-sample products take the fast path (`Kernels.fastPath`: fused
 /// multiply-adds or OpenBLAS) and may differ in the last bits (tests bound it by 1e-12 relative). `.automatic` takes im2col from `im2colThreshold`
-/// multiply-adds per batch on: the direct loops are only quicker for the tiniest layers.
+/// multiply-adds per batch on: the direct loops are only quicker for the tiniest layers. On the
+/// fused fast path a stride-1 layer skips writing the patches: `Kernels.ImplicitConvolution`
+/// reads row r of the patch matrix straight from a zero-padded copy of the sample, with the
+/// same numbers bit for bit (`readsPatchesInPlace`).
 /// Cost per sample: outH·outW·filters·C·k_h·k_w multiply-adds.
 public final class Conv2D: Layer {
   public static let kind = "conv2d"
@@ -43,6 +46,11 @@ public final class Conv2D: Layer {
   /// while they take at most this many bytes (N·C·k_h·k_w·outH·outW·8); above it, where they
   /// would no longer stay in cache, backward copies each sample's windows again instead.
   nonisolated(unsafe) public static var patchCacheBytes = 4 << 20
+  /// Whether a stride-1 convolution on the fused fast path reads its patch matrix in place
+  /// (`Kernels.ImplicitConvolution`: the same numbers, without writing the patches) when that
+  /// computes at most 20 % more positions than there are; when off it writes them, as im2col
+  /// does (a switch for benchmarks and tests).
+  public var readsPatchesInPlace = true
   /// This layer's path; nil follows `Conv2D.defaultPath`.
   public var path: Path? = nil
 
@@ -70,9 +78,11 @@ public final class Conv2D: Layer {
   private var givenB: (Tensor?, Bool)
   private var x = Tensor(shape: [0])  // cached input, [N, C, H, W]
   private var usedIm2col = false  // the path of the last forward pass
+  /// Whether the last forward pass read its patches in place (see `readsPatchesInPlace`).
+  public private(set) var usedInPlace = false
+  private var inPlace: Kernels.ImplicitConvolution? = nil  // set by `build` for stride 1
   private var patches: [Tensor] = []  // each sample's patches, [C·k_h·k_w, P] (im2col path)
   private var keptPatches = false  // whether `patches` holds every sample of the last forward pass
-  private var sample = Tensor(shape: [0])  // one sample's z or δ, [F, P]
   private var dcols = Tensor(shape: [0])  // Wᵀ·δ for one sample, [C·k_h·k_w, P]
   private var outputs = TensorPair(), inputGradients = TensorPair()  // z and dx (im2col path), in turns
   private var sampleShape: [Int] = []  // one sample's output, [F, outH, outW]; set by `build`
@@ -166,6 +176,7 @@ public final class Conv2D: Layer {
     b = Parameter(name: "b", value: bias, trainable: givenB.1)
     parameters = useBias ? [W, b] : [W]
     sampleShape = [filters, rows.out, columns.out]
+    inPlace = Kernels.ImplicitConvolution(window).flatMap { $0.overhead <= 1.2 ? $0 : nil }
     return sampleShape
   }
 
@@ -183,9 +194,12 @@ public final class Conv2D: Layer {
     precondition(x.count == n * g.inputSize, "\(name): input \(x.shape) is not N×\(g.channels)×\(g.height)×\(g.width)")
     self.x = x  // [N, C, H, W]
     usedIm2col = usesIm2col(batch: n)
+    let product = productPath(batch: n)
+    usedInPlace = usedIm2col && product == .fused && readsPatchesInPlace && inPlace != nil
     var z: Tensor  // [N, F, outH, outW]
-    if usedIm2col {
-      let product = productPath(batch: n)
+    if usedInPlace, let inPlace {
+      z = outputs.next(rows: n, sampleShape) { z in inPlace.forward(x, W.value, bias: useBias ? b.value : nil, into: &z) }
+    } else if usedIm2col {
       // Training keeps every sample's patches for the backward pass (when they fit the cache
       // budget); evaluation reuses one buffer.
       keptPatches = step.training && n * g.patch * g.positions * 8 <= Conv2D.patchCacheBytes
@@ -210,7 +224,12 @@ public final class Conv2D: Layer {
     let g = window!, n = x.rows, size = filters * g.positions, wantsDx = step.computesInputGradient
     precondition(delta.count == n * size, "\(name): δ \(delta.shape) does not fit output N×\(filters)×\(g.outH)×\(g.outW)")
     var dx: Tensor  // [N, C, H, W], or empty when not wanted
-    if usedIm2col {
+    if usedInPlace, let inPlace {
+      let x = x
+      dx = inputGradients.next(wantsDx ? x.shape : [0]) { dx in
+        inPlace.backward(delta, x, W.value, weightGradient: &W.grad, inputGradient: &dx, wantsDx: wantsDx)
+      }
+    } else if usedIm2col {
       let product = productPath(batch: n)
       prepareScratch(patches: keptPatches ? n : 1)
       if n == 0 { W.grad = Tensor(shape: W.value.shape) }
@@ -219,10 +238,12 @@ public final class Conv2D: Layer {
         for s in 0..<n {
           let slot = keptPatches ? s : 0
           if !keptPatches { Kernels.im2col(x, sample: s, g, into: &patches[0]) }  // not kept: copy the windows again
-          Kernels.copy(delta, from: s * size, count: size, into: &sample, at: 0)  // δ of sample s, [F, P]
-          Kernels.gemm(sample, patches[slot], transposeB: true, into: &W.grad, accumulate: s > 0, path: product)  // dW += δ·colsᵀ
+          let deltaS = (offset: s * size, rows: filters, columns: g.positions)  // δ of sample s, [F, P], in place
+          Kernels.gemm(delta, block: deltaS, patches[slot], block: (0, g.patch, g.positions), transposeB: true,
+                       into: &W.grad, accumulate: s > 0, path: product)  // dW += δ·colsᵀ
           guard wantsDx else { continue }
-          Kernels.gemm(W.value, transposeA: true, sample, into: &dcols, path: product)  // Wᵀ·δ, [C·k_h·k_w, P]
+          Kernels.gemm(W.value, block: (0, filters, g.patch), transposeA: true, delta, block: deltaS,
+                       into: &dcols, path: product)  // Wᵀ·δ, [C·k_h·k_w, P]
           Kernels.col2im(dcols, g, addingTo: &dx, sample: s)
         }
       }
@@ -247,7 +268,6 @@ public final class Conv2D: Layer {
     let g = window!
     if patches.count < count { patches += (patches.count..<count).map { _ in Tensor(shape: [g.patch, g.positions]) } }
     if dcols.count != g.patch * g.positions { dcols = Tensor(shape: [g.patch, g.positions]) }
-    if sample.count != filters * g.positions { sample = Tensor(shape: [filters, g.positions]) }
   }
 
   // MARK: Direct loops (the spreadsheet's order)

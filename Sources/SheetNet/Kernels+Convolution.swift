@@ -1,0 +1,364 @@
+/// Stride-1 convolutions whose products read the patch matrix where it lies ("implicit GEMM"),
+/// for the fast path with fused multiply-adds.
+///
+/// With stride 1, patch row r = (c, k_y, k_x) of output position (o_y, o_x) is the padded input
+/// at c·Hp·Wp + (o_y + k_y)·Wp + (o_x + k_x) = off[r] + q, where q = o_y·Wp + o_x. Counting
+/// positions q over whole padded rows (Wp per output row, of which the first outW are real),
+/// row r of the patch matrix is simply the padded sample read from off[r]: nothing is copied
+/// but the sample itself (into a zero-padded buffer) and the product runs over Q = (outH − 1)·Wp
+/// + outW positions, the few extra ones (Wp − outW per row) computed and dropped. δ is spread
+/// over the same positions with zeros at the extra ones, so they add exact zeros.
+///
+/// Every number equals the materialized im2col path's with fused multiply-adds, bit for bit
+/// (a test holds it): z sums W·x in k order, then adds b; dW sums each sample's terms in
+/// position order and adds the samples in order; dx adds each cell's terms in patch-row order.
+extension Kernels {
+  /// The geometry of one stride-1 convolution read in place.
+  public struct ImplicitConvolution: Sendable {
+    /// The window sweep (stride 1).
+    public let window: Window
+    /// Padded sample height Hp = outH + k_h − 1 and width Wp = outW + k_w − 1.
+    let hp: Int, wp: Int
+    /// Positions Q = (outH − 1)·Wp + outW, and Q rounded up to whole tiles of 16.
+    let q: Int, qp: Int
+    /// Doubles of a padded sample, C·Hp·Wp, plus room for a tile that reads past the last position.
+    let paddedCount: Int
+    /// off[r] = c·Hp·Wp + k_y·Wp + k_x for patch row r = (c·k_h + k_y)·k_w + k_x.
+    let offsets: [Int]
+
+    /// Positions computed per real output position, Qp / (outH·outW): the price of reading in
+    /// place (1.07 for a 3×3 kernel on 28×28, 2 on 4×4, where writing the patches out is cheaper).
+    public var overhead: Double { Double(qp) / Double(window.positions) }
+
+    /// The in-place geometry of `window`, or nil when its stride is not 1.
+    public init?(_ window: Window) {
+      guard window.strideH == 1 && window.strideW == 1 else { return nil }
+      let g = window
+      self.window = g
+      hp = g.outH + g.kernelH - 1
+      wp = g.outW + g.kernelW - 1
+      q = (g.outH - 1) * wp + g.outW
+      qp = (q + 15) / 16 * 16
+      paddedCount = g.channels * hp * wp + 16
+      let (hp, wp) = (hp, wp)
+      offsets = (0..<g.patch).map { r in
+        (r / (g.kernelH * g.kernelW) * hp + r / g.kernelW % g.kernelH) * wp + r % g.kernelW
+      }
+    }
+
+    /// Copies one sample [C, H, W] into `xp` [C, Hp, Wp] with its zero padding (and zeros after).
+    func pad(_ x: UnsafePointer<Double>, into xp: UnsafeMutablePointer<Double>) {
+      let g = window
+      if hp == g.height && wp == g.width {
+        xp.update(from: x, count: g.inputSize)
+        (xp + g.inputSize).update(repeating: 0, count: paddedCount - g.inputSize)
+        return
+      }
+      xp.update(repeating: 0, count: paddedCount)
+      for c in 0..<g.channels {
+        for y in 0..<g.height {
+          (xp + (c * hp + y + g.padTop) * wp + g.padLeft).update(from: x + (c * g.height + y) * g.width, count: g.width)
+        }
+      }
+    }
+
+    /// z[n] = W·cols(x[n]) + b for every sample: x [N, C, H, W], W [F, C·k_h·k_w], z [N, F, outH, outW].
+    public func forward(_ x: Tensor, _ w: Tensor, bias: Tensor?, into z: inout Tensor) {
+      let g = window, n = x.rows, f = w.rows, k = g.patch
+      precondition(x.count == n * g.inputSize && w.count == f * k && z.count == n * f * g.positions && (bias?.count ?? f) == f,
+                   "implicit convolution: x \(x.shape), W \(w.shape), z \(z.shape) do not fit \(g)")
+      let blocks = (f + 7) / 8
+      let b = bias?.data
+      x.data.withUnsafeBufferPointer { px in
+        w.data.withUnsafeBufferPointer { pw in
+          z.data.withUnsafeMutableBufferPointer { pz in
+            offsets.withUnsafeBufferPointer { off in
+              withScratch(blocks * 8 * k) { packed in
+                packRows(pw.baseAddress!, rows: f, k: k, into: packed)
+                withScratch(paddedCount) { xp in
+                  withScratch(blocks * 8 * qp) { zq in
+                    for s in 0..<n {
+                      pad(px.baseAddress! + s * g.inputSize, into: xp)
+                      for block in 0..<blocks {
+                        for q0 in Swift.stride(from: 0, to: qp, by: 16) {
+                          Kernels.packedTile(packed + block * 8 * k, k: k, y: xp + q0, yOffsets: off.baseAddress!, yStride: 0,
+                                             c: zq + block * 8 * qp + q0, cRow: qp, cOffsets: nil, rows: min(8, f - block * 8), accumulate: false)
+                        }
+                      }
+                      // The real positions of each output row, + b.
+                      let zs = pz.baseAddress! + s * f * g.positions
+                      for filter in 0..<f {
+                        for oy in 0..<g.outH {
+                          let from = zq + filter * qp + oy * wp, to = zs + (filter * g.outH + oy) * g.outW
+                          if let b {
+                            let bias = b[filter]
+                            for ox in 0..<g.outW { to[ox] = from[ox] + bias }
+                          } else {
+                            to.update(from: from, count: g.outW)
+                          }
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+
+    /// dW = Σₙ δ[n]·cols(x[n])ᵀ, each sample's sum added to the running total in order; and
+    /// when `wantsDx`, dx[n] = col2im(Wᵀ·δ[n]) (overwritten). δ [N, F, outH, outW].
+    public func backward(_ delta: Tensor, _ x: Tensor, _ w: Tensor, weightGradient dW: inout Tensor,
+                         inputGradient dx: inout Tensor, wantsDx: Bool) {
+      let g = window, n = x.rows, f = w.rows, k = g.patch
+      precondition(x.count == n * g.inputSize && w.count == f * k && delta.count == n * f * g.positions && dW.count == f * k
+                   && (!wantsDx || dx.count == n * g.inputSize),
+                   "implicit convolution: δ \(delta.shape), x \(x.shape), W \(w.shape), dW \(dW.shape), dx \(dx.shape) do not fit \(g)")
+      if n == 0 { dW.data.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }; return }
+      let fPad = (f + 7) / 8 * 8  // δ's rows, transposed, padded to whole vectors
+      let rowBlocks = (k + 7) / 8
+      delta.data.withUnsafeBufferPointer { pd in
+        x.data.withUnsafeBufferPointer { px in
+          w.data.withUnsafeBufferPointer { pw in
+            dW.data.withUnsafeMutableBufferPointer { pdW in
+              dx.data.withUnsafeMutableBufferPointer { pdx in
+                offsets.withUnsafeBufferPointer { off in
+                  withScratch(paddedCount) { xp in
+                    withScratch(qp * fPad + 16) { deltaT in
+                      withScratch(wantsDx ? f * qp : 1) { deltaQ in
+                        withScratch(wantsDx ? rowBlocks * 8 * f : 1) { wT in
+                          withScratch(wantsDx ? paddedCount : 1) { dxp in
+                            if wantsDx { packColumns(pw.baseAddress!, rows: f, k: k, into: wT) }
+                            for s in 0..<n {
+                              let ds = pd.baseAddress! + s * f * g.positions
+                              pad(px.baseAddress! + s * g.inputSize, into: xp)
+                              // δ over the positions, transposed: deltaT[q·fPad + f], zeros elsewhere;
+                              // written position by position, reading the filters' rows side by side.
+                              var t = deltaT
+                              for oy in 0..<g.outH {
+                                for ox in 0..<wp where oy < g.outH - 1 || ox < g.outW {
+                                  if ox < g.outW {
+                                    let p = ds + oy * g.outW + ox
+                                    for filter in 0..<f { t[filter] = p[filter * g.positions] }
+                                    for filter in f..<fPad { t[filter] = 0 }
+                                  } else {
+                                    t.update(repeating: 0, count: fPad)
+                                  }
+                                  t += fPad
+                                }
+                              }
+                              t.update(repeating: 0, count: (qp - q) * fPad + 16)
+                              // dWᵀ tiles: rows r of the patch matrix, columns the filters.
+                              for block in 0..<rowBlocks {
+                                for j0 in Swift.stride(from: 0, to: fPad, by: 16) {
+                                  Kernels.rowTile(xp, off.baseAddress! + block * 8, rows: min(8, k - block * 8), length: qp,
+                                                  y: deltaT + j0, yStride: fPad, columns: min(16, f - j0),
+                                                  c: pdW.baseAddress! + j0 * k + block * 8, cColumn: k, accumulate: s > 0)
+                                }
+                              }
+                              guard wantsDx else { continue }
+                              // dcols = Wᵀ·δ over the positions, added straight onto the padded sample.
+                              deltaQ.update(repeating: 0, count: f * qp)
+                              for filter in 0..<f {
+                                for oy in 0..<g.outH {
+                                  (deltaQ + filter * qp + oy * wp).update(from: ds + (filter * g.outH + oy) * g.outW, count: g.outW)
+                                }
+                              }
+                              // Each cell must receive its terms in patch-row order r, as col2im adds them.
+                              // Within a block of 8 rows, row r reaches cell t from position t − off[r],
+                              // which falls as r grows: so the tiles run from the last positions back.
+                              dxp.update(repeating: 0, count: paddedCount)
+                              for block in 0..<rowBlocks {
+                                for q0 in Swift.stride(from: qp - 16, through: 0, by: -16) {
+                                  Kernels.packedTile(wT + block * 8 * f, k: f, y: deltaQ + q0, yOffsets: nil, yStride: qp,
+                                                     c: dxp + q0, cRow: 0, cOffsets: off.baseAddress! + block * 8,
+                                                     rows: min(8, k - block * 8), accumulate: true)
+                                }
+                              }
+                              let dxs = pdx.baseAddress! + s * g.inputSize
+                              for c in 0..<g.channels {
+                                for y in 0..<g.height {
+                                  (dxs + (c * g.height + y) * g.width).update(from: dxp + (c * hp + y + g.padTop) * wp + g.padLeft, count: g.width)
+                                }
+                              }
+                            }
+                          }
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /// W [rows, k] packed 8 rows at a time: out[b·8k + kk·8 + r] = W[8b + r, kk], 0 past `rows`.
+  static func packRows(_ w: UnsafePointer<Double>, rows: Int, k: Int, into out: UnsafeMutablePointer<Double>) {
+    for b in 0..<(rows + 7) / 8 {
+      for kk in 0..<k {
+        for r in 0..<8 { out[(b * k + kk) * 8 + r] = 8 * b + r < rows ? w[(8 * b + r) * k + kk] : 0 }
+      }
+    }
+  }
+
+  /// Wᵀ packed 8 patch rows at a time: out[b·8·rows + f·8 + r] = W[f, 8b + r], 0 past k.
+  static func packColumns(_ w: UnsafePointer<Double>, rows: Int, k: Int, into out: UnsafeMutablePointer<Double>) {
+    for b in 0..<(k + 7) / 8 {
+      for f in 0..<rows {
+        for r in 0..<8 { out[(b * rows + f) * 8 + r] = 8 * b + r < k ? w[f * k + 8 * b + r] : 0 }
+      }
+    }
+  }
+
+  /// T(r, j) = Σ_kk X(r, kk)·Y(kk, j) for r < 8 and j < 16, s ← fma(x, y, s) in kk order, with X
+  /// packed (X(r, kk) = x[kk·8 + r]) and Y(kk, 0..<16) at y + yOffsets[kk] (or y + kk·yStride).
+  /// Then for r < `rows`: C(r, j) ← T(r, j), or C(r, j) + T(r, j) when `accumulate`, at
+  /// c + cOffsets[r] + j (or c + r·cRow + j), row after row.
+  @inline(__always)
+  static func packedTile(
+    _ x: UnsafePointer<Double>, k: Int, y: UnsafePointer<Double>, yOffsets: UnsafePointer<Int>?, yStride: Int,
+    c: UnsafeMutablePointer<Double>, cRow: Int, cOffsets: UnsafePointer<Int>?, rows: Int, accumulate: Bool
+  ) {
+    typealias V = SIMD8<Double>
+    var s0 = V(), s1 = V(), s2 = V(), s3 = V(), s4 = V(), s5 = V(), s6 = V(), s7 = V()
+    var t0 = V(), t1 = V(), t2 = V(), t3 = V(), t4 = V(), t5 = V(), t6 = V(), t7 = V()
+    var px = x
+    @inline(__always) func term(_ row: UnsafeRawPointer) {
+      let ya = row.loadUnaligned(as: V.self), yb = row.loadUnaligned(fromByteOffset: 64, as: V.self)
+      var b = V(repeating: px[0]); s0.addProduct(b, ya); t0.addProduct(b, yb)
+      b = V(repeating: px[1]); s1.addProduct(b, ya); t1.addProduct(b, yb)
+      b = V(repeating: px[2]); s2.addProduct(b, ya); t2.addProduct(b, yb)
+      b = V(repeating: px[3]); s3.addProduct(b, ya); t3.addProduct(b, yb)
+      b = V(repeating: px[4]); s4.addProduct(b, ya); t4.addProduct(b, yb)
+      b = V(repeating: px[5]); s5.addProduct(b, ya); t5.addProduct(b, yb)
+      b = V(repeating: px[6]); s6.addProduct(b, ya); t6.addProduct(b, yb)
+      b = V(repeating: px[7]); s7.addProduct(b, ya); t7.addProduct(b, yb)
+      px += 8
+    }
+    if let yOffsets {
+      for kk in 0..<k { term(UnsafeRawPointer(y + yOffsets[kk])) }
+    } else {
+      var row = UnsafeRawPointer(y)
+      let step = yStride * MemoryLayout<Double>.stride
+      for _ in 0..<k {
+        term(row)
+        row += step
+      }
+    }
+    @inline(__always) func put(_ r: Int, _ s: V, _ t: V) {
+      let p = UnsafeMutableRawPointer(c + (cOffsets.map { $0[r] } ?? r * cRow))
+      if accumulate {
+        p.storeBytes(of: p.loadUnaligned(as: V.self) + s, as: V.self)
+        p.storeBytes(of: p.loadUnaligned(fromByteOffset: 64, as: V.self) + t, toByteOffset: 64, as: V.self)
+      } else {
+        p.storeBytes(of: s, as: V.self)
+        p.storeBytes(of: t, toByteOffset: 64, as: V.self)
+      }
+    }
+    put(0, s0, t0)
+    if rows > 1 { put(1, s1, t1) }
+    if rows > 2 { put(2, s2, t2) }
+    if rows > 3 { put(3, s3, t3) }
+    if rows > 4 { put(4, s4, t4) }
+    if rows > 5 { put(5, s5, t5) }
+    if rows > 6 { put(6, s6, t6) }
+    if rows > 7 { put(7, s7, t7) }
+  }
+
+  /// T(r, j) = Σ_q X_r(q)·Y(q, j) for r < 8 and j < 16, s ← fma(x, y, s) in q order over
+  /// q < `length`, where X_r(q) = x[offsets[r] + q] (rows past `rows` repeat the last) and
+  /// Y(q, 0..<16) = y[q·yStride ..< q·yStride + 16]. Then C(r, j) ← T(r, j), or C(r, j) + T(r, j)
+  /// when `accumulate`, at c[r + j·cColumn] for r < `rows` and j < `columns`.
+  @inline(__always)
+  static func rowTile(
+    _ x: UnsafePointer<Double>, _ offsets: UnsafePointer<Int>, rows: Int, length: Int, y: UnsafePointer<Double>, yStride: Int,
+    columns: Int, c: UnsafeMutablePointer<Double>, cColumn: Int, accumulate: Bool
+  ) {
+    if columns <= 8 {
+      rowTile8(x, offsets, rows: rows, length: length, y: y, yStride: yStride, columns: columns, c: c, cColumn: cColumn, accumulate: accumulate)
+      return
+    }
+    typealias V = SIMD8<Double>
+    let last = rows - 1
+    let x0 = x + offsets[0], x1 = x + offsets[min(1, last)], x2 = x + offsets[min(2, last)], x3 = x + offsets[min(3, last)]
+    let x4 = x + offsets[min(4, last)], x5 = x + offsets[min(5, last)], x6 = x + offsets[min(6, last)], x7 = x + offsets[min(7, last)]
+    var s0 = V(), s1 = V(), s2 = V(), s3 = V(), s4 = V(), s5 = V(), s6 = V(), s7 = V()
+    var t0 = V(), t1 = V(), t2 = V(), t3 = V(), t4 = V(), t5 = V(), t6 = V(), t7 = V()
+    var row = UnsafeRawPointer(y)
+    let step = yStride * MemoryLayout<Double>.stride
+    for q in 0..<length {
+      let ya = row.loadUnaligned(as: V.self), yb = row.loadUnaligned(fromByteOffset: 64, as: V.self)
+      var b = V(repeating: x0[q]); s0.addProduct(b, ya); t0.addProduct(b, yb)
+      b = V(repeating: x1[q]); s1.addProduct(b, ya); t1.addProduct(b, yb)
+      b = V(repeating: x2[q]); s2.addProduct(b, ya); t2.addProduct(b, yb)
+      b = V(repeating: x3[q]); s3.addProduct(b, ya); t3.addProduct(b, yb)
+      b = V(repeating: x4[q]); s4.addProduct(b, ya); t4.addProduct(b, yb)
+      b = V(repeating: x5[q]); s5.addProduct(b, ya); t5.addProduct(b, yb)
+      b = V(repeating: x6[q]); s6.addProduct(b, ya); t6.addProduct(b, yb)
+      b = V(repeating: x7[q]); s7.addProduct(b, ya); t7.addProduct(b, yb)
+      row += step
+    }
+    @inline(__always) func put(_ r: Int, _ s: V, _ t: V) {
+      for j in 0..<columns {
+        let p = c + r + j * cColumn
+        let v = j < 8 ? s[j] : t[j - 8]
+        p.pointee = accumulate ? p.pointee + v : v
+      }
+    }
+    put(0, s0, t0)
+    if rows > 1 { put(1, s1, t1) }
+    if rows > 2 { put(2, s2, t2) }
+    if rows > 3 { put(3, s3, t3) }
+    if rows > 4 { put(4, s4, t4) }
+    if rows > 5 { put(5, s5, t5) }
+    if rows > 6 { put(6, s6, t6) }
+    if rows > 7 { put(7, s7, t7) }
+  }
+
+  /// `rowTile` for at most 8 columns: one SIMD8 sum per row.
+  @inline(__always)
+  static func rowTile8(
+    _ x: UnsafePointer<Double>, _ offsets: UnsafePointer<Int>, rows: Int, length: Int, y: UnsafePointer<Double>, yStride: Int,
+    columns: Int, c: UnsafeMutablePointer<Double>, cColumn: Int, accumulate: Bool
+  ) {
+    typealias V = SIMD8<Double>
+    let last = rows - 1
+    let x0 = x + offsets[0], x1 = x + offsets[min(1, last)], x2 = x + offsets[min(2, last)], x3 = x + offsets[min(3, last)]
+    let x4 = x + offsets[min(4, last)], x5 = x + offsets[min(5, last)], x6 = x + offsets[min(6, last)], x7 = x + offsets[min(7, last)]
+    var s0 = V(), s1 = V(), s2 = V(), s3 = V(), s4 = V(), s5 = V(), s6 = V(), s7 = V()
+    var row = UnsafeRawPointer(y)
+    let step = yStride * MemoryLayout<Double>.stride
+    for q in 0..<length {
+      let ya = row.loadUnaligned(as: V.self)
+      s0.addProduct(V(repeating: x0[q]), ya)
+      s1.addProduct(V(repeating: x1[q]), ya)
+      s2.addProduct(V(repeating: x2[q]), ya)
+      s3.addProduct(V(repeating: x3[q]), ya)
+      s4.addProduct(V(repeating: x4[q]), ya)
+      s5.addProduct(V(repeating: x5[q]), ya)
+      s6.addProduct(V(repeating: x6[q]), ya)
+      s7.addProduct(V(repeating: x7[q]), ya)
+      row += step
+    }
+    @inline(__always) func put(_ r: Int, _ s: V) {
+      for j in 0..<columns {
+        let p = c + r + j * cColumn
+        p.pointee = accumulate ? p.pointee + s[j] : s[j]
+      }
+    }
+    put(0, s0)
+    if rows > 1 { put(1, s1) }
+    if rows > 2 { put(2, s2) }
+    if rows > 3 { put(3, s3) }
+    if rows > 4 { put(4, s4) }
+    if rows > 5 { put(5, s5) }
+    if rows > 6 { put(6, s6) }
+    if rows > 7 { put(7, s7) }
+  }
+}
