@@ -141,8 +141,17 @@ extension Kernels {
                                 for ox in 0..<wp where oy < g.outH - 1 || ox < g.outW {
                                   if ox < g.outW {
                                     let p = ds + oy * g.outW + ox
-                                    for filter in 0..<f { t[filter] = p[filter * g.positions] }
-                                    for filter in f..<fPad { t[filter] = 0 }
+                                    if f == fPad {  // eight filters at a time, one vector store each
+                                      let P = g.positions
+                                      for f0 in Swift.stride(from: 0, to: f, by: 8) {
+                                        let q = p + f0 * P
+                                        let v = SIMD8(q[0], q[P], q[2 &* P], q[3 &* P], q[4 &* P], q[5 &* P], q[6 &* P], q[7 &* P])
+                                        UnsafeMutableRawPointer(t + f0).storeBytes(of: v, as: SIMD8<Double>.self)
+                                      }
+                                    } else {
+                                      for filter in 0..<f { t[filter] = p[filter * g.positions] }
+                                      for filter in f..<fPad { t[filter] = 0 }
+                                    }
                                   } else {
                                     t.update(repeating: 0, count: fPad)
                                   }

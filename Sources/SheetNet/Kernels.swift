@@ -858,9 +858,16 @@ extension Kernels {
                     challenge(lower.evenHalf, g.width)
                     challenge(lower.oddHalf, g.width + 1)
                     UnsafeMutableRawPointer(pa.baseAddress! + out + j).storeBytes(of: top, as: V8.self)
-                    for l in 0..<8 { pw[out + j + l] = Int(best[l]) }
+                    UnsafeMutableRawPointer(pw.baseAddress! + out + j).storeBytes(of: best, as: I8.self)
                     at += 16
                     j += 8
+                    if j < g.outW && j + 8 > g.outW && g.outW >= 8 {
+                      // The row's last few outputs: the last eight again, overlapping outputs
+                      // already written (with the same values), rather than one at a time.
+                      let back = j + 8 - g.outW
+                      j -= back
+                      at -= 2 * back
+                    }
                   }
                 }
                 while j < g.outW {

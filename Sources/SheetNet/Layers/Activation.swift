@@ -13,6 +13,9 @@ public protocol Activation: Layer {
   func apply(_ z: Double) -> Double
   /// f′(z), given z and a = f(z).
   func slope(z: Double, a: Double) -> Double
+  /// dz[i] = δ[i]·f′(z[i]) for every element (by default from z and a in one pass; an
+  /// activation whose slope needs only a reads less).
+  func slopes(_ delta: Tensor, into dz: inout Tensor)
   /// The backward arithmetic for one element: a template over {0} = ∂L/∂a and the args after it.
   func slopeArithmetic(z: Double, a: Double) -> (template: String, args: [Double])
   /// The cached pre-activation of the last forward pass.
@@ -41,11 +44,12 @@ extension Activation {
     return out
   }
 
+  public func slopes(_ delta: Tensor, into dz: inout Tensor) {
+    Kernels.zip(delta, z, a, into: &dz) { $0 * slope(z: $1, a: $2) }  // one pass: ∂L/∂a · f′(z)
+  }
   public func backward(_ delta: Tensor, _ step: Step) -> Tensor {
     let (z, a) = (z, a)
-    let dz = buffers.inputGradients.next(delta.shape) {
-      Kernels.zip(delta, z, a, into: &$0) { $0 * slope(z: $1, a: $2) }  // one pass: ∂L/∂a · f′(z)
-    }
+    let dz = buffers.inputGradients.next(delta.shape) { slopes(delta, into: &$0) }
     if let t = step.tracer {
       let (z, a, da, dzc) = (z, a, delta, dz)
       let pieces = (0..<z.count).map { slopeArithmetic(z: z.data[$0], a: a.data[$0]) }

@@ -19,6 +19,10 @@ public final class ReLU: Activation {
   public func apply(_ z: Double) -> Double { z > 0 ? z : 0 }
   /// 1 for z > 0, else 0.
   public func slope(z: Double, a: Double) -> Double { z > 0 ? 1 : 0 }
+  /// δ·[a > 0], reading δ and a only (a > 0 exactly when z > 0): one stream less than z and a.
+  public func slopes(_ delta: Tensor, into dz: inout Tensor) {
+    Kernels.zip(delta, a, into: &dz) { $0 * ($1 > 0 ? 1 : 0) }
+  }
   public func slopeArithmetic(z: Double, a: Double) -> (template: String, args: [Double]) {
     (z > 0 ? "1  (z = {1} > 0)" : "0  (z = {1} ≤ 0)", [z])
   }
