@@ -118,6 +118,7 @@ extension Kernels {
                    "implicit convolution: δ \(delta.shape), x \(x.shape), W \(w.shape), dW \(dW.shape), dx \(dx.shape) do not fit \(g)")
       if n == 0 { dW.data.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }; return }
       let fPad = (f + 7) / 8 * 8  // δ's rows, transposed, padded to whole vectors
+      let dWTRow = (fPad + 15) / 16 * 16  // dWᵀ's row stride: whole tiles of 16
       let rowBlocks = (k + 7) / 8
       delta.data.withUnsafeBufferPointer { pd in
         x.data.withUnsafeBufferPointer { px in
@@ -126,10 +127,15 @@ extension Kernels {
               dx.data.withUnsafeMutableBufferPointer { pdx in
                 offsets.withUnsafeBufferPointer { off in
                   withScratch(paddedCount) { xp in
+                    withScratch(rowBlocks * 8 * dWTRow) { dWT in
+                    defer {  // dW[f, r] ← dWT[r, f]
+                      for r in 0..<k { for filter in 0..<f { pdW[filter * k + r] = dWT[r * dWTRow + filter] } }
+                    }
                     withScratch(qp * fPad + 16) { deltaT in
                       withScratch(wantsDx ? f * qp : 1) { deltaQ in
                         withScratch(wantsDx ? rowBlocks * 8 * f : 1) { wT in
                           withScratch(wantsDx ? paddedCount : 1) { dxp in
+                          withScratch(wantsDx ? 8 * qp : 1) { rows8 in
                             if wantsDx { packColumns(pw.baseAddress!, rows: f, k: k, into: wT) }
                             for s in 0..<n {
                               let ds = pd.baseAddress! + s * f * g.positions
@@ -159,12 +165,13 @@ extension Kernels {
                                 }
                               }
                               t.update(repeating: 0, count: (qp - q) * fPad + 16)
-                              // dWᵀ tiles: rows r of the patch matrix, columns the filters.
+                              // dWᵀ tiles, rows r of the patch matrix by columns the filters, each sample's
+                              // sums added onto the running total in dWT (written by the first sample).
                               for block in 0..<rowBlocks {
                                 for j0 in Swift.stride(from: 0, to: fPad, by: 16) {
                                   Kernels.rowTile(xp, off.baseAddress! + block * 8, rows: min(8, k - block * 8), length: qp,
-                                                  y: deltaT + j0, yStride: fPad, columns: min(16, f - j0),
-                                                  c: pdW.baseAddress! + j0 * k + block * 8, cColumn: k, accumulate: s > 0)
+                                                  y: deltaT + j0, yStride: fPad, wide: fPad - j0 > 8,
+                                                  c: dWT + block * 8 * dWTRow + j0, cRow: dWTRow, accumulate: s > 0)
                                 }
                               }
                               guard wantsDx else { continue }
@@ -175,15 +182,18 @@ extension Kernels {
                                   (deltaQ + filter * qp + oy * wp).update(from: ds + (filter * g.outH + oy) * g.outW, count: g.outW)
                                 }
                               }
-                              // Each cell must receive its terms in patch-row order r, as col2im adds them.
-                              // Within a block of 8 rows, row r reaches cell t from position t − off[r],
-                              // which falls as r grows: so the tiles run from the last positions back.
+                              // Eight rows of Wᵀ·δ at a time into `rows8`, then added onto the padded sample
+                              // row by row: each cell receives its terms in patch-row order r, as col2im
+                              // adds them (and each row's additions run along contiguous memory).
                               dxp.update(repeating: 0, count: paddedCount)
                               for block in 0..<rowBlocks {
-                                for q0 in Swift.stride(from: qp - 16, through: 0, by: -16) {
+                                let rows = min(8, k - block * 8)
+                                for q0 in Swift.stride(from: 0, to: qp, by: 16) {
                                   Kernels.packedTile(wT + block * 8 * f, k: f, y: deltaQ + q0, yOffsets: nil, yStride: qp,
-                                                     c: dxp + q0, cRow: 0, cOffsets: off.baseAddress! + block * 8,
-                                                     rows: min(8, k - block * 8), accumulate: true)
+                                                     c: rows8 + q0, cRow: qp, cOffsets: nil, rows: rows, accumulate: false)
+                                }
+                                for r in 0..<rows {
+                                  Kernels.addRow(rows8 + r * qp, onto: dxp + off[block * 8 + r], count: qp)
                                 }
                               }
                               let dxs = pdx.baseAddress! + s * g.inputSize
@@ -194,8 +204,10 @@ extension Kernels {
                               }
                             }
                           }
+                          }
                         }
                       }
+                    }
                     }
                   }
                 }
@@ -204,6 +216,22 @@ extension Kernels {
           }
         }
       }
+    }
+  }
+
+  /// to[i] ← to[i] + from[i] for i < count, eight at a time.
+  @inline(__always)
+  static func addRow(_ from: UnsafePointer<Double>, onto to: UnsafeMutablePointer<Double>, count: Int) {
+    typealias V = SIMD8<Double>
+    var i = 0
+    while i + 8 <= count {
+      let p = UnsafeMutableRawPointer(to + i)
+      p.storeBytes(of: p.loadUnaligned(as: V.self) + UnsafeRawPointer(from + i).loadUnaligned(as: V.self), as: V.self)
+      i += 8
+    }
+    while i < count {
+      to[i] += from[i]
+      i += 1
     }
   }
 
@@ -280,19 +308,16 @@ extension Kernels {
     if rows > 7 { put(7, s7, t7) }
   }
 
-  /// T(r, j) = Σ_q X_r(q)·Y(q, j) for r < 8 and j < 16, s ← fma(x, y, s) in q order over
-  /// q < `length`, where X_r(q) = x[offsets[r] + q] (rows past `rows` repeat the last) and
-  /// Y(q, 0..<16) = y[q·yStride ..< q·yStride + 16]. Then C(r, j) ← T(r, j), or C(r, j) + T(r, j)
-  /// when `accumulate`, at c[r + j·cColumn] for r < `rows` and j < `columns`.
+  /// T(r, j) = Σ_q X_r(q)·Y(q, j) for r < 8 and j < 16 (j < 8 unless `wide`), s ← fma(x, y, s)
+  /// in q order over q < `length`, where X_r(q) = x[offsets[r] + q] (rows past `rows` repeat the
+  /// last) and Y(q, j) = y[q·yStride + j]. Then for r < `rows`, C(r, j) ← T(r, j), or C(r, j) +
+  /// T(r, j) when `accumulate`, at c[r·cRow + j], whole vectors (the columns past the filters
+  /// are written too).
   @inline(__always)
   static func rowTile(
     _ x: UnsafePointer<Double>, _ offsets: UnsafePointer<Int>, rows: Int, length: Int, y: UnsafePointer<Double>, yStride: Int,
-    columns: Int, c: UnsafeMutablePointer<Double>, cColumn: Int, accumulate: Bool
+    wide: Bool, c: UnsafeMutablePointer<Double>, cRow: Int, accumulate: Bool
   ) {
-    if columns <= 8 {
-      rowTile8(x, offsets, rows: rows, length: length, y: y, yStride: yStride, columns: columns, c: c, cColumn: cColumn, accumulate: accumulate)
-      return
-    }
     typealias V = SIMD8<Double>
     let last = rows - 1
     let x0 = x + offsets[0], x1 = x + offsets[min(1, last)], x2 = x + offsets[min(2, last)], x3 = x + offsets[min(3, last)]
@@ -301,24 +326,38 @@ extension Kernels {
     var t0 = V(), t1 = V(), t2 = V(), t3 = V(), t4 = V(), t5 = V(), t6 = V(), t7 = V()
     var row = UnsafeRawPointer(y)
     let step = yStride * MemoryLayout<Double>.stride
-    for q in 0..<length {
-      let ya = row.loadUnaligned(as: V.self), yb = row.loadUnaligned(fromByteOffset: 64, as: V.self)
-      var b = V(repeating: x0[q]); s0.addProduct(b, ya); t0.addProduct(b, yb)
-      b = V(repeating: x1[q]); s1.addProduct(b, ya); t1.addProduct(b, yb)
-      b = V(repeating: x2[q]); s2.addProduct(b, ya); t2.addProduct(b, yb)
-      b = V(repeating: x3[q]); s3.addProduct(b, ya); t3.addProduct(b, yb)
-      b = V(repeating: x4[q]); s4.addProduct(b, ya); t4.addProduct(b, yb)
-      b = V(repeating: x5[q]); s5.addProduct(b, ya); t5.addProduct(b, yb)
-      b = V(repeating: x6[q]); s6.addProduct(b, ya); t6.addProduct(b, yb)
-      b = V(repeating: x7[q]); s7.addProduct(b, ya); t7.addProduct(b, yb)
-      row += step
+    if wide {
+      for q in 0..<length {
+        let ya = row.loadUnaligned(as: V.self), yb = row.loadUnaligned(fromByteOffset: 64, as: V.self)
+        var b = V(repeating: x0[q]); s0.addProduct(b, ya); t0.addProduct(b, yb)
+        b = V(repeating: x1[q]); s1.addProduct(b, ya); t1.addProduct(b, yb)
+        b = V(repeating: x2[q]); s2.addProduct(b, ya); t2.addProduct(b, yb)
+        b = V(repeating: x3[q]); s3.addProduct(b, ya); t3.addProduct(b, yb)
+        b = V(repeating: x4[q]); s4.addProduct(b, ya); t4.addProduct(b, yb)
+        b = V(repeating: x5[q]); s5.addProduct(b, ya); t5.addProduct(b, yb)
+        b = V(repeating: x6[q]); s6.addProduct(b, ya); t6.addProduct(b, yb)
+        b = V(repeating: x7[q]); s7.addProduct(b, ya); t7.addProduct(b, yb)
+        row += step
+      }
+    } else {
+      for q in 0..<length {
+        let ya = row.loadUnaligned(as: V.self)
+        s0.addProduct(V(repeating: x0[q]), ya)
+        s1.addProduct(V(repeating: x1[q]), ya)
+        s2.addProduct(V(repeating: x2[q]), ya)
+        s3.addProduct(V(repeating: x3[q]), ya)
+        s4.addProduct(V(repeating: x4[q]), ya)
+        s5.addProduct(V(repeating: x5[q]), ya)
+        s6.addProduct(V(repeating: x6[q]), ya)
+        s7.addProduct(V(repeating: x7[q]), ya)
+        row += step
+      }
     }
     @inline(__always) func put(_ r: Int, _ s: V, _ t: V) {
-      for j in 0..<columns {
-        let p = c + r + j * cColumn
-        let v = j < 8 ? s[j] : t[j - 8]
-        p.pointee = accumulate ? p.pointee + v : v
-      }
+      let p = UnsafeMutableRawPointer(c + r * cRow)
+      p.storeBytes(of: accumulate ? p.loadUnaligned(as: V.self) + s : s, as: V.self)
+      guard wide else { return }
+      p.storeBytes(of: accumulate ? p.loadUnaligned(fromByteOffset: 64, as: V.self) + t : t, toByteOffset: 64, as: V.self)
     }
     put(0, s0, t0)
     if rows > 1 { put(1, s1, t1) }
@@ -328,46 +367,5 @@ extension Kernels {
     if rows > 5 { put(5, s5, t5) }
     if rows > 6 { put(6, s6, t6) }
     if rows > 7 { put(7, s7, t7) }
-  }
-
-  /// `rowTile` for at most 8 columns: one SIMD8 sum per row.
-  @inline(__always)
-  static func rowTile8(
-    _ x: UnsafePointer<Double>, _ offsets: UnsafePointer<Int>, rows: Int, length: Int, y: UnsafePointer<Double>, yStride: Int,
-    columns: Int, c: UnsafeMutablePointer<Double>, cColumn: Int, accumulate: Bool
-  ) {
-    typealias V = SIMD8<Double>
-    let last = rows - 1
-    let x0 = x + offsets[0], x1 = x + offsets[min(1, last)], x2 = x + offsets[min(2, last)], x3 = x + offsets[min(3, last)]
-    let x4 = x + offsets[min(4, last)], x5 = x + offsets[min(5, last)], x6 = x + offsets[min(6, last)], x7 = x + offsets[min(7, last)]
-    var s0 = V(), s1 = V(), s2 = V(), s3 = V(), s4 = V(), s5 = V(), s6 = V(), s7 = V()
-    var row = UnsafeRawPointer(y)
-    let step = yStride * MemoryLayout<Double>.stride
-    for q in 0..<length {
-      let ya = row.loadUnaligned(as: V.self)
-      s0.addProduct(V(repeating: x0[q]), ya)
-      s1.addProduct(V(repeating: x1[q]), ya)
-      s2.addProduct(V(repeating: x2[q]), ya)
-      s3.addProduct(V(repeating: x3[q]), ya)
-      s4.addProduct(V(repeating: x4[q]), ya)
-      s5.addProduct(V(repeating: x5[q]), ya)
-      s6.addProduct(V(repeating: x6[q]), ya)
-      s7.addProduct(V(repeating: x7[q]), ya)
-      row += step
-    }
-    @inline(__always) func put(_ r: Int, _ s: V) {
-      for j in 0..<columns {
-        let p = c + r + j * cColumn
-        p.pointee = accumulate ? p.pointee + s[j] : s[j]
-      }
-    }
-    put(0, s0)
-    if rows > 1 { put(1, s1) }
-    if rows > 2 { put(2, s2) }
-    if rows > 3 { put(3, s3) }
-    if rows > 4 { put(4, s4) }
-    if rows > 5 { put(5, s5) }
-    if rows > 6 { put(6, s6) }
-    if rows > 7 { put(7, s7) }
   }
 }
