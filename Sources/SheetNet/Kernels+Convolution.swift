@@ -108,14 +108,17 @@ extension Kernels {
       }
     }
 
-    /// dW = Σₙ δ[n]·cols(x[n])ᵀ, each sample's sum added to the running total in order; and
-    /// when `wantsDx`, dx[n] = col2im(Wᵀ·δ[n]) (overwritten). δ [N, F, outH, outW].
+    /// dW = Σₙ δ[n]·cols(x[n])ᵀ, each sample's sum added to the running total in order; when
+    /// `wantsDb`, db[f] = Σₙ Σ_p δ[n, f, p] in that order, from 0 (as `Kernels.sumRows` adds);
+    /// and when `wantsDx`, dx[n] = col2im(Wᵀ·δ[n]) (overwritten). δ [N, F, outH, outW].
     public func backward(_ delta: Tensor, _ x: Tensor, _ w: Tensor, weightGradient dW: inout Tensor,
-                         inputGradient dx: inout Tensor, wantsDx: Bool) {
+                         biasGradient db: inout Tensor, wantsDb: Bool, inputGradient dx: inout Tensor, wantsDx: Bool) {
       let g = window, n = x.rows, f = w.rows, k = g.patch
       precondition(x.count == n * g.inputSize && w.count == f * k && delta.count == n * f * g.positions && dW.count == f * k
                    && (!wantsDx || dx.count == n * g.inputSize),
                    "implicit convolution: δ \(delta.shape), x \(x.shape), W \(w.shape), dW \(dW.shape), dx \(dx.shape) do not fit \(g)")
+      precondition(!wantsDb || db.count == f, "implicit convolution: db \(db.shape) for \(f) filters")
+      if wantsDb { db.data.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
       if n == 0 { dW.data.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }; return }
       let fPad = (f + 7) / 8 * 8  // δ's rows, transposed, padded to whole vectors
       let dWTRow = (fPad + 15) / 16 * 16  // dWᵀ's row stride: whole tiles of 16
@@ -125,9 +128,13 @@ extension Kernels {
           w.data.withUnsafeBufferPointer { pw in
             dW.data.withUnsafeMutableBufferPointer { pdW in
               dx.data.withUnsafeMutableBufferPointer { pdx in
+                db.data.withUnsafeMutableBufferPointer { pdb in
                 offsets.withUnsafeBufferPointer { off in
                   withScratch(paddedCount) { xp in
-                    withScratch(rowBlocks * 8 * dWTRow) { dWT in
+                    withScratch(rowBlocks * 8 * dWTRow + fPad) { dWT in
+                    let sums = dWT + rowBlocks * 8 * dWTRow  // db's running sums, one lane per filter
+                    sums.update(repeating: 0, count: fPad)
+                    defer { if wantsDb { for filter in 0..<f { pdb[filter] = sums[filter] } } }
                     defer {  // dW[f, r] ← dWT[r, f]
                       for r in 0..<k { for filter in 0..<f { pdW[filter * k + r] = dWT[r * dWTRow + filter] } }
                     }
@@ -153,9 +160,14 @@ extension Kernels {
                                         let q = p + f0 * P
                                         let v = SIMD8(q[0], q[P], q[2 &* P], q[3 &* P], q[4 &* P], q[5 &* P], q[6 &* P], q[7 &* P])
                                         UnsafeMutableRawPointer(t + f0).storeBytes(of: v, as: SIMD8<Double>.self)
+                                        let sum = UnsafeMutableRawPointer(sums + f0)
+                                        sum.storeBytes(of: sum.load(as: SIMD8<Double>.self) + v, as: SIMD8<Double>.self)
                                       }
                                     } else {
-                                      for filter in 0..<f { t[filter] = p[filter * g.positions] }
+                                      for filter in 0..<f {
+                                        t[filter] = p[filter * g.positions]
+                                        sums[filter] += t[filter]
+                                      }
                                       for filter in f..<fPad { t[filter] = 0 }
                                     }
                                   } else {
@@ -210,6 +222,7 @@ extension Kernels {
                     }
                     }
                   }
+                }
                 }
               }
             }

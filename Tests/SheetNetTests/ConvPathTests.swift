@@ -181,15 +181,19 @@ struct InPlacePatchTests {
     }
     Kernels.addBias(b, to: &z, spatial: g.positions)
 
-    var z2 = Tensor(shape: z.shape), dW2 = Tensor(shape: w.shape), dx2 = Tensor(shape: x.shape)
+    var db = Tensor(shape: [f])
+    Kernels.sumRows(delta, into: &db, spatial: g.positions)
+
+    var z2 = Tensor(shape: z.shape), dW2 = Tensor(shape: w.shape), dx2 = Tensor(shape: x.shape), db2 = Tensor(shape: [f])
     inPlace.forward(x, w, bias: b, into: &z2)
-    inPlace.backward(delta, x, w, weightGradient: &dW2, inputGradient: &dx2, wantsDx: true)
+    inPlace.backward(delta, x, w, weightGradient: &dW2, biasGradient: &db2, wantsDb: true, inputGradient: &dx2, wantsDx: true)
     #expect(z2 == z)
     #expect(dW2 == dW)
     #expect(dx2 == dx)
-    // Without dx, dW is the same.
-    var dW3 = Tensor(shape: w.shape), none = Tensor(shape: [0])
-    inPlace.backward(delta, x, w, weightGradient: &dW3, inputGradient: &none, wantsDx: false)
+    #expect(db2 == db)
+    // Without dx and db, dW is the same.
+    var dW3 = Tensor(shape: w.shape), none = Tensor(shape: [0]), noDb = Tensor(shape: [0])
+    inPlace.backward(delta, x, w, weightGradient: &dW3, biasGradient: &noDb, wantsDb: false, inputGradient: &none, wantsDx: false)
     #expect(dW3 == dW)
   }
 

@@ -227,7 +227,8 @@ public final class Conv2D: Layer {
     if usedInPlace, let inPlace {
       let x = x
       dx = inputGradients.next(wantsDx ? x.shape : [0]) { dx in
-        inPlace.backward(delta, x, W.value, weightGradient: &W.grad, inputGradient: &dx, wantsDx: wantsDx)
+        inPlace.backward(delta, x, W.value, weightGradient: &W.grad, biasGradient: &b.grad, wantsDb: useBias,
+                         inputGradient: &dx, wantsDx: wantsDx)  // db = Σₙ Σᵢⱼ δ on the way, as sumRows adds
       }
     } else if usedIm2col {
       let product = productPath(batch: n)
@@ -251,7 +252,7 @@ public final class Conv2D: Layer {
       W.grad = Conv2D.directWeightGradient(delta, x, g, filters: filters)
       dx = wantsDx ? Conv2D.directInputGradient(delta, W.value, g, batch: n) : Tensor(shape: [0])
     }
-    if useBias { Kernels.sumRows(delta, into: &b.grad, spatial: g.positions) }  // db = Σₙ Σᵢⱼ δ, [F]
+    if useBias && !usedInPlace { Kernels.sumRows(delta, into: &b.grad, spatial: g.positions) }  // db = Σₙ Σᵢⱼ δ, [F]
     if let t = step.tracer { traceBackward(t, delta, dx) }
     return dx
   }
