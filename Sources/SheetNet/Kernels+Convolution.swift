@@ -181,8 +181,8 @@ extension Kernels {
                               // sums added onto the running total in dWT (written by the first sample).
                               for block in 0..<rowBlocks {
                                 for j0 in Swift.stride(from: 0, to: fPad, by: 16) {
-                                  Kernels.rowTile(xp, off.baseAddress! + block * 8, rows: min(8, k - block * 8), length: qp,
-                                                  y: deltaT + j0, yStride: fPad, wide: fPad - j0 > 8,
+                                  Kernels.rowTile(xp, off.baseAddress! + block * 8, rows: min(8, k - block * 8),
+                                                  positions: (g.outH, g.outW, wp), y: deltaT + j0, yStride: fPad, wide: fPad - j0 > 8,
                                                   c: dWT + block * 8 * dWTRow + j0, cRow: dWTRow, accumulate: s > 0)
                                 }
                               }
@@ -322,14 +322,16 @@ extension Kernels {
   }
 
   /// T(r, j) = Σ_q X_r(q)·Y(q, j) for r < 8 and j < 16 (j < 8 unless `wide`), s ← fma(x, y, s)
-  /// in q order over q < `length`, where X_r(q) = x[offsets[r] + q] (rows past `rows` repeat the
+  /// in q order over the real positions q = o_y·Wp + o_x (o_y < `positions.rows`, o_x <
+  /// `positions.columns`, Wp = `positions.stride`; the positions between rows have δ = 0, so
+  /// skipping them changes nothing), where X_r(q) = x[offsets[r] + q] (rows past `rows` repeat the
   /// last) and Y(q, j) = y[q·yStride + j]. Then for r < `rows`, C(r, j) ← T(r, j), or C(r, j) +
   /// T(r, j) when `accumulate`, at c[r·cRow + j], whole vectors (the columns past the filters
   /// are written too).
   @inline(__always)
   static func rowTile(
-    _ x: UnsafePointer<Double>, _ offsets: UnsafePointer<Int>, rows: Int, length: Int, y: UnsafePointer<Double>, yStride: Int,
-    wide: Bool, c: UnsafeMutablePointer<Double>, cRow: Int, accumulate: Bool
+    _ x: UnsafePointer<Double>, _ offsets: UnsafePointer<Int>, rows: Int, positions: (rows: Int, columns: Int, stride: Int),
+    y: UnsafePointer<Double>, yStride: Int, wide: Bool, c: UnsafeMutablePointer<Double>, cRow: Int, accumulate: Bool
   ) {
     typealias V = SIMD8<Double>
     let last = rows - 1
@@ -337,10 +339,28 @@ extension Kernels {
     let x4 = x + offsets[min(4, last)], x5 = x + offsets[min(5, last)], x6 = x + offsets[min(6, last)], x7 = x + offsets[min(7, last)]
     var s0 = V(), s1 = V(), s2 = V(), s3 = V(), s4 = V(), s5 = V(), s6 = V(), s7 = V()
     var t0 = V(), t1 = V(), t2 = V(), t3 = V(), t4 = V(), t5 = V(), t6 = V(), t7 = V()
-    var row = UnsafeRawPointer(y)
     let step = yStride * MemoryLayout<Double>.stride
-    if wide {
-      for q in 0..<length {
+    for oy in 0..<positions.rows {
+    let first = oy * positions.stride, end = first + positions.columns
+    var row = UnsafeRawPointer(y + first * yStride)
+    if rows <= 4 {  // a short block (the last few patch rows): four sums per column vector
+      for q in first..<end {
+        let ya = row.loadUnaligned(as: V.self)
+        var b = V(repeating: x0[q]); s0.addProduct(b, ya)
+        b = V(repeating: x1[q]); s1.addProduct(b, ya)
+        b = V(repeating: x2[q]); s2.addProduct(b, ya)
+        b = V(repeating: x3[q]); s3.addProduct(b, ya)
+        if wide {
+          let yb = row.loadUnaligned(fromByteOffset: 64, as: V.self)
+          t0.addProduct(V(repeating: x0[q]), yb)
+          t1.addProduct(V(repeating: x1[q]), yb)
+          t2.addProduct(V(repeating: x2[q]), yb)
+          t3.addProduct(V(repeating: x3[q]), yb)
+        }
+        row += step
+      }
+    } else if wide {
+      for q in first..<end {
         let ya = row.loadUnaligned(as: V.self), yb = row.loadUnaligned(fromByteOffset: 64, as: V.self)
         var b = V(repeating: x0[q]); s0.addProduct(b, ya); t0.addProduct(b, yb)
         b = V(repeating: x1[q]); s1.addProduct(b, ya); t1.addProduct(b, yb)
@@ -353,7 +373,7 @@ extension Kernels {
         row += step
       }
     } else {
-      for q in 0..<length {
+      for q in first..<end {
         let ya = row.loadUnaligned(as: V.self)
         s0.addProduct(V(repeating: x0[q]), ya)
         s1.addProduct(V(repeating: x1[q]), ya)
@@ -365,6 +385,7 @@ extension Kernels {
         s7.addProduct(V(repeating: x7[q]), ya)
         row += step
       }
+    }
     }
     @inline(__always) func put(_ r: Int, _ s: V, _ t: V) {
       let p = UnsafeMutableRawPointer(c + r * cRow)

@@ -158,6 +158,7 @@ struct InPlacePatchTests {
     ConvCase(n: 2, c: 2, h: 6, w: 7, filters: 20, kernel: (4, 4), stride: (1, 1), padding: .same),  // filters past 16
     ConvCase(n: 1, c: 7, h: 5, w: 5, filters: 3, kernel: (1, 1), stride: (1, 1), padding: .valid),  // 1×1
     ConvCase(n: 2, c: 2, h: 8, w: 3, filters: 9, kernel: (5, 3), stride: (1, 1), padding: .valid),  // one output column
+    ConvCase(n: 2, c: 1, h: 7, w: 9, filters: 12, kernel: (3, 4), stride: (1, 1), padding: .same),  // 12 patch rows: 8 + 4
   ]
 
   @Test("in place = im2col + fused products + col2im, bit for bit: z, dW, dx", arguments: cases)
