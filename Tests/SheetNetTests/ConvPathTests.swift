@@ -189,6 +189,14 @@ struct InPlacePatchTests {
     inPlace.forward(x, w, bias: b, into: &z2)
     inPlace.backward(delta, x, w, weightGradient: &dW2, biasGradient: &db2, wantsDb: true, inputGradient: &dx2, wantsDx: true)
     #expect(z2 == z)
+    // Without a bias: the products alone, as stored (−0 stays −0).
+    var z3 = Tensor(shape: z.shape), z4 = Tensor(shape: z.shape)
+    for s in 0..<c.n {
+      Kernels.im2col(x, sample: s, g, into: &cols)
+      Kernels.gemm(w, cols, into: &z4, at: s * f * g.positions, path: .fused)
+    }
+    inPlace.forward(x, w, bias: nil, into: &z3)
+    #expect(z3.data.map(\.bitPattern) == z4.data.map(\.bitPattern))
     #expect(dW2 == dW)
     #expect(dx2 == dx)
     #expect(db2 == db)
