@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import SheetNetFigures
 
 /// Renders figures to PNG, SVG or PDF bytes and writes them atomically.
@@ -54,11 +55,22 @@ public enum FigureFile {
       throw .io(path: path, reason: "cannot create the folder \(folder.path) (\(error.localizedDescription))")
     }
     let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
-    do {
-      try Data(bytes).write(to: temporary)
-    } catch {
+    // Written with the C calls (no copy of the bytes into a Data first).
+    let fd = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    var failure: String? = fd < 0 ? String(cString: strerror(errno)) : nil
+    if fd >= 0 {
+      bytes.withUnsafeBytes { raw in
+        var done = 0
+        while done < raw.count && failure == nil {
+          let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
+          if n > 0 { done += n } else if n < 0 && errno == EINTR { continue } else { failure = String(cString: strerror(errno)) }
+        }
+      }
+      if close(fd) != 0 && failure == nil { failure = String(cString: strerror(errno)) }
+    }
+    if let failure {
       try? FileManager.default.removeItem(at: temporary)
-      throw .io(path: path, reason: "writing failed (\(error.localizedDescription)); check the folder is writable and the disk not full")
+      throw .io(path: path, reason: "writing failed (\(failure)); check the folder is writable and the disk not full")
     }
     if rename(temporary.path, url.path) != 0 {
       let reason = String(cString: strerror(errno))
@@ -73,29 +85,34 @@ public enum FigureFile {
     let prefixes: [[UInt8]] = [Array("surface".utf8), Array("image".utf8)]
     var maps: [[Int: Int]] = [[:], [:]]
     var out: [UInt8] = []
-    out.reserveCapacity(bytes.count)
-    var i = 0
+    out.reserveCapacity(bytes.count + 64)
     func isDigit(_ b: UInt8) -> Bool { b >= 48 && b <= 57 }
-    while i < bytes.count {
-      let b = bytes[i]
-      // An id starts after `id="` or `#`.
-      let afterHash = b == UInt8(ascii: "#")
-      let afterID = b == UInt8(ascii: "\"") && i >= 3 && bytes[i - 3] == UInt8(ascii: "i") && bytes[i - 2] == UInt8(ascii: "d") && bytes[i - 1] == UInt8(ascii: "=")
-      out.append(b)
-      i += 1
-      guard afterHash || afterID else { continue }
-      for (k, prefix) in prefixes.enumerated() where i + prefix.count < bytes.count && Array(bytes[i..<i + prefix.count]) == prefix {
-        var j = i + prefix.count, n = 0
-        guard isDigit(bytes[j]) else { break }
-        while j < bytes.count && isDigit(bytes[j]) { n = n * 10 + Int(bytes[j] - 48); j += 1 }
-        let next = maps[k][n] ?? (maps[k].count + 1)
-        maps[k][n] = next
-        out.append(contentsOf: prefix)
-        out.append(contentsOf: Array(String(next).utf8))
-        i = j
-        break
+    bytes.withUnsafeBufferPointer { p in
+      var i = 0, copied = 0  // p[..<copied] is already in `out`; the rest goes in whole runs
+      while i < p.count {
+        let b = p[i]
+        i += 1
+        // An id starts after `id="` or `#`.
+        let afterHash = b == UInt8(ascii: "#")
+        let afterID = b == UInt8(ascii: "\"") && i >= 4 && p[i - 4] == UInt8(ascii: "i") && p[i - 3] == UInt8(ascii: "d") && p[i - 2] == UInt8(ascii: "=")
+        guard afterHash || afterID else { continue }
+        for (k, prefix) in prefixes.enumerated() where i + prefix.count < p.count && p[i..<i + prefix.count].elementsEqual(prefix) {
+          var j = i + prefix.count, n = 0
+          guard isDigit(p[j]) else { break }
+          while j < p.count && isDigit(p[j]) { n = n * 10 + Int(p[j] - 48); j += 1 }
+          let next = maps[k][n] ?? (maps[k].count + 1)
+          maps[k][n] = next
+          out.append(contentsOf: p[copied..<i])
+          out.append(contentsOf: prefix)
+          out.append(contentsOf: String(next).utf8)
+          i = j
+          copied = j
+          break
+        }
       }
+      out.append(contentsOf: p[copied...])
     }
     return out
   }
+
 }
