@@ -164,7 +164,8 @@ public struct Plot {
       }
       var run: [Point] = []
       func flush() {
-        if run.count > 1 { canvas.stroke(Path.polyline(run), s.color, width: theme.lineWidth * s.weight, dash: s.dash) }
+        // Points within 0.02 pt of the line through their neighbours add nothing a reader can see.
+        if run.count > 1 { canvas.stroke(Path.polyline(Path.essential(run, tolerance: 0.02)), s.color, width: theme.lineWidth * s.weight, dash: s.dash) }
         run = []
       }
       for q in s.points {

@@ -155,4 +155,35 @@ public struct Path: Equatable, Sendable {
     for (i, q) in points.enumerated() { i == 0 ? p.move(to: q) : p.line(to: q) }
     return p
   }
+
+  /// The points of a polyline that matter at `tolerance` (Douglas–Peucker): the first and last,
+  /// and recursively the point farthest from the chord between two kept points while it lies
+  /// more than `tolerance` away. The line drawn through them strays from the full one by at most
+  /// `tolerance`, so a smooth curve sampled densely keeps its look with far fewer points (and a
+  /// vector file far fewer numbers). Deterministic.
+  public static func essential(_ points: [Point], tolerance: Double) -> [Point] {
+    guard points.count > 2 else { return points }
+    var keep = [Bool](repeating: false, count: points.count)
+    keep[0] = true
+    keep[points.count - 1] = true
+    var spans = [(0, points.count - 1)]
+    while let (a, b) = spans.popLast() {
+      guard b > a + 1 else { continue }
+      let (p, q) = (points[a], points[b])
+      let dx = q.x - p.x, dy = q.y - p.y, length = (dx * dx + dy * dy).squareRoot()
+      var farthest = a, distance = -1.0
+      for i in a + 1..<b {
+        let r = points[i]
+        // Distance from r to the chord p–q (to p itself when p and q coincide).
+        let d = length > 0 ? abs(dx * (r.y - p.y) - dy * (r.x - p.x)) / length : ((r.x - p.x) * (r.x - p.x) + (r.y - p.y) * (r.y - p.y)).squareRoot()
+        if d > distance { (farthest, distance) = (i, d) }
+      }
+      if distance > tolerance {
+        keep[farthest] = true
+        spans.append((a, farthest))
+        spans.append((farthest, b))
+      }
+    }
+    return points.indices.filter { keep[$0] }.map { points[$0] }
+  }
 }

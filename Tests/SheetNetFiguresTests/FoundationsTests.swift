@@ -137,4 +137,25 @@ struct FoundationsTests {
     let tiny = Heatmap(values: [Double](repeating: 0.123, count: 400), rows: 20, columns: 20, colormap: .viridis, scale: .linear([0, 1]))
     #expect(!tiny.draw(on: RecordingCanvas(), in: Rect(x: 0, y: 0, width: 100, height: 100), theme: .slide))
   }
+
+  @Test("a polyline keeps the points that matter: corners stay, straight runs go, nothing strays past the tolerance")
+  func essentialPoints() {
+    let line = (0...10).map { Point(Double($0), 2 * Double($0) + 1) }
+    #expect(Path.essential(line, tolerance: 0.01) == [line[0], line[10]])
+    // A ReLU: flat, a corner at x = 5, then straight up.
+    let relu = (0...10).map { Point(Double($0), Double(max(0, $0 - 5))) }
+    #expect(Path.essential(relu, tolerance: 0.01) == [relu[0], relu[5], relu[10]])
+    // A sampled sine: every dropped point lies within the tolerance of the kept line.
+    let sine = (0...400).map { Point(Double($0) / 10, 20 * sin(Double($0) / 40)) }
+    let kept = Path.essential(sine, tolerance: 0.02)
+    #expect(kept.count < sine.count / 4 && kept.first == sine.first && kept.last == sine.last)
+    for q in sine {  // its distance to the kept segment it falls under
+      let i = kept.lastIndex { $0.x <= q.x }!, j = min(i + 1, kept.count - 1)
+      let (a, b) = (kept[i], kept[j])
+      let (dx, dy) = (b.x - a.x, b.y - a.y)
+      let d = i == j ? 0 : abs(dx * (q.y - a.y) - dy * (q.x - a.x)) / (dx * dx + dy * dy).squareRoot()
+      #expect(d <= 0.02, "x = \(q.x)")
+    }
+    #expect(Path.essential([Point(1, 1), Point(1, 1), Point(1, 1)], tolerance: 0.1) == [Point(1, 1), Point(1, 1)])
+  }
 }
