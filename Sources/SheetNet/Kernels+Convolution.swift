@@ -311,14 +311,7 @@ extension Kernels {
         p.storeBytes(of: t, toByteOffset: 64, as: V.self)
       }
     }
-    put(0, s0, t0)
-    if rows > 1 { put(1, s1, t1) }
-    if rows > 2 { put(2, s2, t2) }
-    if rows > 3 { put(3, s3, t3) }
-    if rows > 4 { put(4, s4, t4) }
-    if rows > 5 { put(5, s5, t5) }
-    if rows > 6 { put(6, s6, t6) }
-    if rows > 7 { put(7, s7, t7) }
+    storeRows(rows, (s0, s1, s2, s3, s4, s5, s6, s7), (t0, t1, t2, t3, t4, t5, t6, t7), put)
   }
 
   /// T(r, j) = Σ_q X_r(q)·Y(q, j) for r < 8 and j < 16 (j < 8 unless `wide`), s ← fma(x, y, s)
@@ -393,13 +386,23 @@ extension Kernels {
       guard wide else { return }
       p.storeBytes(of: accumulate ? p.loadUnaligned(fromByteOffset: 64, as: V.self) + t : t, toByteOffset: 64, as: V.self)
     }
-    put(0, s0, t0)
-    if rows > 1 { put(1, s1, t1) }
-    if rows > 2 { put(2, s2, t2) }
-    if rows > 3 { put(3, s3, t3) }
-    if rows > 4 { put(4, s4, t4) }
-    if rows > 5 { put(5, s5, t5) }
-    if rows > 6 { put(6, s6, t6) }
-    if rows > 7 { put(7, s7, t7) }
+    storeRows(rows, (s0, s1, s2, s3, s4, s5, s6, s7), (t0, t1, t2, t3, t4, t5, t6, t7), put)
+  }
+
+  /// Eight rows of tile sums, columns 0..<8 and 8..<16.
+  typealias TileRows = (SIMD8<Double>, SIMD8<Double>, SIMD8<Double>, SIMD8<Double>,
+                        SIMD8<Double>, SIMD8<Double>, SIMD8<Double>, SIMD8<Double>)
+
+  /// Calls put(r, s_r, t_r) for r < `rows`, in order.
+  @inline(__always)
+  static func storeRows(_ rows: Int, _ s: TileRows, _ t: TileRows, _ put: (Int, SIMD8<Double>, SIMD8<Double>) -> Void) {
+    put(0, s.0, t.0)
+    if rows > 1 { put(1, s.1, t.1) }
+    if rows > 2 { put(2, s.2, t.2) }
+    if rows > 3 { put(3, s.3, t.3) }
+    if rows > 4 { put(4, s.4, t.4) }
+    if rows > 5 { put(5, s.5, t.5) }
+    if rows > 6 { put(6, s.6, t.6) }
+    if rows > 7 { put(7, s.7, t.7) }
   }
 }
