@@ -74,7 +74,7 @@ extension Kernels {
           z.data.withUnsafeMutableBufferPointer { pz in
             offsets.withUnsafeBufferPointer { off in
               withScratch(blocks * 8 * k) { packed in
-                packRows(pw.baseAddress!, rows: f, k: k, into: packed)
+                packBlocks(pw.baseAddress!, iStride: k, kStride: 1, m: f, k: k, width: 8, into: packed)  // W, 8 filters a block
                 withScratch(paddedCount) { xp in
                   withScratch(blocks * 8 * qp) { zq in
                     for s in 0..<n {
@@ -143,7 +143,7 @@ extension Kernels {
                         withScratch(wantsDx ? rowBlocks * 8 * f : 1) { wT in
                           withScratch(wantsDx ? paddedCount : 1) { dxp in
                           withScratch(wantsDx ? 8 * qp : 1) { rows8 in
-                            if wantsDx { packColumns(pw.baseAddress!, rows: f, k: k, into: wT) }
+                            if wantsDx { packBlocks(pw.baseAddress!, iStride: 1, kStride: k, m: k, k: f, width: 8, into: wT) }  // Wᵀ, 8 patch rows a block
                             for s in 0..<n {
                               let ds = pd.baseAddress! + s * f * g.positions
                               pad(px.baseAddress! + s * g.inputSize, into: xp)
@@ -245,24 +245,6 @@ extension Kernels {
     while i < count {
       to[i] += from[i]
       i += 1
-    }
-  }
-
-  /// W [rows, k] packed 8 rows at a time: out[b·8k + kk·8 + r] = W[8b + r, kk], 0 past `rows`.
-  static func packRows(_ w: UnsafePointer<Double>, rows: Int, k: Int, into out: UnsafeMutablePointer<Double>) {
-    for b in 0..<(rows + 7) / 8 {
-      for kk in 0..<k {
-        for r in 0..<8 { out[(b * k + kk) * 8 + r] = 8 * b + r < rows ? w[(8 * b + r) * k + kk] : 0 }
-      }
-    }
-  }
-
-  /// Wᵀ packed 8 patch rows at a time: out[b·8·rows + f·8 + r] = W[f, 8b + r], 0 past k.
-  static func packColumns(_ w: UnsafePointer<Double>, rows: Int, k: Int, into out: UnsafeMutablePointer<Double>) {
-    for b in 0..<(k + 7) / 8 {
-      for f in 0..<rows {
-        for r in 0..<8 { out[(b * rows + f) * 8 + r] = 8 * b + r < k ? w[f * k + 8 * b + r] : 0 }
-      }
     }
   }
 

@@ -201,7 +201,7 @@ public enum Kernels {
       if k >= 64 && n > 8 {
         // A's column walk strides by lda per k; 4-row blocks make it contiguous.
         withScratch((m + 3) / 4 * 4 * k) { xb in
-          packColumnBlocks(a, lda, m, k, xb)
+          packBlocks(a, iStride: 1, kStride: lda, m: m, k: k, width: 4, into: xb)
           tiles(x: xb, xRow: 1, xK: 4, xBlock: 4 * k, y: b, ldy: ldb, rows: m, columns: n, k: k, c: c, cRow: n, cColumn: 1, accumulate, fused: fused)
         }
       } else {
@@ -448,20 +448,19 @@ public enum Kernels {
     }
   }
 
-  /// 4-row blocks of Aᵀ for A stored K×M (row stride ld): out[(i/4)·4K + k·4 + r] = A[k, i + r],
-  /// zero past M, so the tile's broadcasts walk memory in order.
-  private static func packColumnBlocks(
-    _ a: UnsafePointer<Double>, _ ld: Int, _ m: Int, _ k: Int, _ out: UnsafeMutablePointer<Double>
+  /// Blocks of `width` rows of a matrix X (M×K, X(i, kk) = x[i·iStride + kk·kStride]) laid out
+  /// for the tiles' broadcasts: out[(i/width)·width·K + kk·width + r] = X(i + r, kk), zero past
+  /// M, so a tile walks its block in memory order. (Aᵀ of A stored K×M: iStride 1, kStride ld;
+  /// a convolution's W [F, K]: iStride K, kStride 1; its Wᵀ: iStride 1, kStride K.)
+  @inline(__always)
+  static func packBlocks(
+    _ x: UnsafePointer<Double>, iStride: Int, kStride: Int, m: Int, k: Int, width: Int, into out: UnsafeMutablePointer<Double>
   ) {
-    for i in stride(from: 0, to: m, by: 4) {
-      let rows = min(4, m - i), block = out + i * k
+    for i in stride(from: 0, to: m, by: width) {
+      let rows = min(width, m - i), block = out + i * k
       for kk in 0..<k {
-        if rows == 4 {
-          UnsafeMutableRawPointer(block + kk * 4).storeBytes(
-            of: UnsafeRawPointer(a + kk * ld + i).loadUnaligned(as: SIMD4<Double>.self), as: SIMD4<Double>.self)
-        } else {
-          for r in 0..<4 { block[kk * 4 + r] = r < rows ? a[kk * ld + i + r] : 0 }
-        }
+        let from = x + i * iStride + kk * kStride, to = block + kk * width
+        for r in 0..<width { to[r] = r < rows ? from[r * iStride] : 0 }
       }
     }
   }
