@@ -62,6 +62,96 @@ extension Kernels {
       }
     }
 
+    /// The sample back from its padded copy: x[c, y, ·] ← xp[c, y + padTop, padLeft ..< padLeft + W].
+    func unpad(_ xp: UnsafePointer<Double>, into x: UnsafeMutablePointer<Double>) {
+      let g = window
+      for c in 0..<g.channels {
+        for y in 0..<g.height {
+          (x + (c * g.height + y) * g.width).update(from: xp + (c * hp + y + g.padTop) * wp + g.padLeft, count: g.width)
+        }
+      }
+    }
+
+    /// One sample's δ [F, outH·outW] spread over the positions: out[f·Qp + o_y·Wp + o_x] = δ[f, p],
+    /// zeros at the positions between rows and past Q.
+    func spread(_ ds: UnsafePointer<Double>, filters f: Int, into out: UnsafeMutablePointer<Double>) {
+      let g = window
+      out.update(repeating: 0, count: f * qp)
+      for filter in 0..<f {
+        for oy in 0..<g.outH {
+          (out + filter * qp + oy * wp).update(from: ds + (filter * g.outH + oy) * g.outW, count: g.outW)
+        }
+      }
+    }
+
+    /// One sample's δ spread over the positions and transposed: out[q·stride + f] (zeros for
+    /// f ≥ F, between rows and past Q, with 16 more zeros after), written position by position,
+    /// reading the filters' rows side by side. `sums[f]` gains δ[f, p] position after position.
+    func spreadTransposed(_ ds: UnsafePointer<Double>, filters f: Int, stride: Int, into out: UnsafeMutablePointer<Double>,
+                          sums: UnsafeMutablePointer<Double>) {
+      let g = window, P = g.positions
+      var t = out
+      for oy in 0..<g.outH {
+        for ox in 0..<wp where oy < g.outH - 1 || ox < g.outW {
+          if ox >= g.outW {
+            t.update(repeating: 0, count: stride)
+          } else if f == stride {  // eight filters at a time, one vector store each
+            for f0 in Swift.stride(from: 0, to: f, by: 8) {
+              let p = ds + f0 * P + oy * g.outW + ox
+              let v = SIMD8(p[0], p[P], p[2 &* P], p[3 &* P], p[4 &* P], p[5 &* P], p[6 &* P], p[7 &* P])
+              UnsafeMutableRawPointer(t + f0).storeBytes(of: v, as: SIMD8<Double>.self)
+              let sum = UnsafeMutableRawPointer(sums + f0)
+              sum.storeBytes(of: sum.load(as: SIMD8<Double>.self) + v, as: SIMD8<Double>.self)
+            }
+          } else {
+            let p = ds + oy * g.outW + ox
+            for filter in 0..<f {
+              t[filter] = p[filter * P]
+              sums[filter] += t[filter]
+            }
+            for filter in f..<stride { t[filter] = 0 }
+          }
+          t += stride
+        }
+      }
+      t.update(repeating: 0, count: (qp - q) * stride + 16)
+    }
+
+    /// One sample's dWᵀ tiles (rows r of the patch matrix by columns the filters) from the padded
+    /// sample `xp` and its transposed δ: written into `dWT` for the first sample, added onto the
+    /// running total after.
+    @inline(never)
+    func addWeightGradient(_ xp: UnsafePointer<Double>, _ deltaT: UnsafePointer<Double>, stride: Int,
+                           onto dWT: UnsafeMutablePointer<Double>, rowStride: Int, first: Bool, offsets: UnsafePointer<Int>) {
+      let g = window, k = g.patch
+      for block in 0..<(k + 7) / 8 {
+        for j0 in Swift.stride(from: 0, to: stride, by: 16) {
+          Kernels.rowTile(xp, offsets + block * 8, rows: min(8, k - block * 8), positions: (g.outH, g.outW, wp),
+                          y: deltaT + j0, yStride: stride, wide: stride - j0 > 8,
+                          c: dWT + block * 8 * rowStride + j0, cRow: rowStride, accumulate: !first)
+        }
+      }
+    }
+
+    /// One sample's padded dx = col2im(Wᵀ·δ) from δ spread over the positions and Wᵀ packed 8
+    /// patch rows a block: eight rows of Wᵀ·δ at a time into `rows8`, then added onto `padded`
+    /// row by row, so each cell receives its terms in patch-row order r, as col2im adds them
+    /// (and each row's additions run along contiguous memory).
+    @inline(never)
+    func inputGradient(_ deltaQ: UnsafePointer<Double>, _ wT: UnsafePointer<Double>, filters f: Int,
+                       rows8: UnsafeMutablePointer<Double>, padded: UnsafeMutablePointer<Double>, offsets: UnsafePointer<Int>) {
+      let k = window.patch
+      padded.update(repeating: 0, count: paddedCount)
+      for block in 0..<(k + 7) / 8 {
+        let rows = min(8, k - block * 8)
+        for q0 in Swift.stride(from: 0, to: qp, by: 16) {
+          Kernels.packedTile(wT + block * 8 * f, k: f, y: deltaQ + q0, yOffsets: nil, yStride: qp,
+                             c: rows8 + q0, cRow: qp, cOffsets: nil, rows: rows, accumulate: false)
+        }
+        for r in 0..<rows { Kernels.addRow(rows8 + r * qp, onto: padded + offsets[block * 8 + r], count: qp) }
+      }
+    }
+
     /// z[n] = W·cols(x[n]) + b for every sample: x [N, C, H, W], W [F, C·k_h·k_w], z [N, F, outH, outW].
     public func forward(_ x: Tensor, _ w: Tensor, bias: Tensor?, into z: inout Tensor) {
       let g = window, n = x.rows, f = w.rows, k = g.patch
@@ -73,30 +163,28 @@ extension Kernels {
         w.data.withUnsafeBufferPointer { pw in
           z.data.withUnsafeMutableBufferPointer { pz in
             offsets.withUnsafeBufferPointer { off in
-              withScratch(blocks * 8 * k) { packed in
-                packBlocks(pw.baseAddress!, iStride: k, kStride: 1, m: f, k: k, width: 8, into: packed)  // W, 8 filters a block
-                withScratch(paddedCount) { xp in
-                  withScratch(blocks * 8 * qp) { zq in
-                    for s in 0..<n {
-                      pad(px.baseAddress! + s * g.inputSize, into: xp)
-                      for block in 0..<blocks {
-                        for q0 in Swift.stride(from: 0, to: qp, by: 16) {
-                          Kernels.packedTile(packed + block * 8 * k, k: k, y: xp + q0, yOffsets: off.baseAddress!, yStride: 0,
-                                             c: zq + block * 8 * qp + q0, cRow: qp, cOffsets: nil, rows: min(8, f - block * 8), accumulate: false)
-                        }
-                      }
-                      // The real positions of each output row, + b.
-                      let zs = pz.baseAddress! + s * f * g.positions
-                      for filter in 0..<f {
-                        for oy in 0..<g.outH {
-                          let from = zq + filter * qp + oy * wp, to = zs + (filter * g.outH + oy) * g.outW
-                          if let b {
-                            let bias = b[filter]
-                            for ox in 0..<g.outW { to[ox] = from[ox] + bias }
-                          } else {
-                            to.update(from: from, count: g.outW)
-                          }
-                        }
+              // Working memory: W packed 8 filters a block, the padded sample, the products over all Q.
+              withScratch(blocks * 8 * k + paddedCount + blocks * 8 * qp) { scratch in
+                let packed = scratch, xp = packed + blocks * 8 * k, zq = xp + paddedCount
+                packBlocks(pw.baseAddress!, iStride: k, kStride: 1, m: f, k: k, width: 8, into: packed)
+                for s in 0..<n {
+                  pad(px.baseAddress! + s * g.inputSize, into: xp)
+                  for block in 0..<blocks {
+                    for q0 in Swift.stride(from: 0, to: qp, by: 16) {
+                      Kernels.packedTile(packed + block * 8 * k, k: k, y: xp + q0, yOffsets: off.baseAddress!, yStride: 0,
+                                         c: zq + block * 8 * qp + q0, cRow: qp, cOffsets: nil, rows: min(8, f - block * 8), accumulate: false)
+                    }
+                  }
+                  // The real positions of each output row, + b.
+                  let zs = pz.baseAddress! + s * f * g.positions
+                  for filter in 0..<f {
+                    for oy in 0..<g.outH {
+                      let from = zq + filter * qp + oy * wp, to = zs + (filter * g.outH + oy) * g.outW
+                      if let b {
+                        let bias = b[filter]
+                        for ox in 0..<g.outW { to[ox] = from[ox] + bias }
+                      } else {
+                        to.update(from: from, count: g.outW)
                       }
                     }
                   }
@@ -123,107 +211,35 @@ extension Kernels {
       let fPad = (f + 7) / 8 * 8  // δ's rows, transposed, padded to whole vectors
       let dWTRow = (fPad + 15) / 16 * 16  // dWᵀ's row stride: whole tiles of 16
       let rowBlocks = (k + 7) / 8
+      // Working memory, one block: the padded sample, δ transposed, dWᵀ's running total, db's
+      // running sums; for dx also δ spread, Wᵀ packed 8 patch rows a block, the padded dx and
+      // eight rows of Wᵀ·δ.
+      let dxParts = wantsDx ? (f * qp, rowBlocks * 8 * f, paddedCount, 8 * qp) : (0, 0, 0, 0)
+      let total = paddedCount + qp * fPad + 16 + rowBlocks * 8 * dWTRow + fPad + dxParts.0 + dxParts.1 + dxParts.2 + dxParts.3
       delta.data.withUnsafeBufferPointer { pd in
         x.data.withUnsafeBufferPointer { px in
           w.data.withUnsafeBufferPointer { pw in
-            dW.data.withUnsafeMutableBufferPointer { pdW in
-              dx.data.withUnsafeMutableBufferPointer { pdx in
-                db.data.withUnsafeMutableBufferPointer { pdb in
-                offsets.withUnsafeBufferPointer { off in
-                  withScratch(paddedCount) { xp in
-                    withScratch(rowBlocks * 8 * dWTRow + fPad) { dWT in
-                    let sums = dWT + rowBlocks * 8 * dWTRow  // db's running sums, one lane per filter
-                    sums.update(repeating: 0, count: fPad)
-                    defer { if wantsDb { for filter in 0..<f { pdb[filter] = sums[filter] } } }
-                    defer {  // dW[f, r] ← dWT[r, f]
-                      for r in 0..<k { for filter in 0..<f { pdW[filter * k + r] = dWT[r * dWTRow + filter] } }
-                    }
-                    withScratch(qp * fPad + 16) { deltaT in
-                      withScratch(wantsDx ? f * qp : 1) { deltaQ in
-                        withScratch(wantsDx ? rowBlocks * 8 * f : 1) { wT in
-                          withScratch(wantsDx ? paddedCount : 1) { dxp in
-                          withScratch(wantsDx ? 8 * qp : 1) { rows8 in
-                            if wantsDx { packBlocks(pw.baseAddress!, iStride: 1, kStride: k, m: k, k: f, width: 8, into: wT) }  // Wᵀ, 8 patch rows a block
-                            for s in 0..<n {
-                              let ds = pd.baseAddress! + s * f * g.positions
-                              pad(px.baseAddress! + s * g.inputSize, into: xp)
-                              // δ over the positions, transposed: deltaT[q·fPad + f], zeros elsewhere;
-                              // written position by position, reading the filters' rows side by side.
-                              var t = deltaT
-                              for oy in 0..<g.outH {
-                                for ox in 0..<wp where oy < g.outH - 1 || ox < g.outW {
-                                  if ox < g.outW {
-                                    let p = ds + oy * g.outW + ox
-                                    if f == fPad {  // eight filters at a time, one vector store each
-                                      let P = g.positions
-                                      for f0 in Swift.stride(from: 0, to: f, by: 8) {
-                                        let q = p + f0 * P
-                                        let v = SIMD8(q[0], q[P], q[2 &* P], q[3 &* P], q[4 &* P], q[5 &* P], q[6 &* P], q[7 &* P])
-                                        UnsafeMutableRawPointer(t + f0).storeBytes(of: v, as: SIMD8<Double>.self)
-                                        let sum = UnsafeMutableRawPointer(sums + f0)
-                                        sum.storeBytes(of: sum.load(as: SIMD8<Double>.self) + v, as: SIMD8<Double>.self)
-                                      }
-                                    } else {
-                                      for filter in 0..<f {
-                                        t[filter] = p[filter * g.positions]
-                                        sums[filter] += t[filter]
-                                      }
-                                      for filter in f..<fPad { t[filter] = 0 }
-                                    }
-                                  } else {
-                                    t.update(repeating: 0, count: fPad)
-                                  }
-                                  t += fPad
-                                }
-                              }
-                              t.update(repeating: 0, count: (qp - q) * fPad + 16)
-                              // dWᵀ tiles, rows r of the patch matrix by columns the filters, each sample's
-                              // sums added onto the running total in dWT (written by the first sample).
-                              for block in 0..<rowBlocks {
-                                for j0 in Swift.stride(from: 0, to: fPad, by: 16) {
-                                  Kernels.rowTile(xp, off.baseAddress! + block * 8, rows: min(8, k - block * 8),
-                                                  positions: (g.outH, g.outW, wp), y: deltaT + j0, yStride: fPad, wide: fPad - j0 > 8,
-                                                  c: dWT + block * 8 * dWTRow + j0, cRow: dWTRow, accumulate: s > 0)
-                                }
-                              }
-                              guard wantsDx else { continue }
-                              // dcols = Wᵀ·δ over the positions, added straight onto the padded sample.
-                              deltaQ.update(repeating: 0, count: f * qp)
-                              for filter in 0..<f {
-                                for oy in 0..<g.outH {
-                                  (deltaQ + filter * qp + oy * wp).update(from: ds + (filter * g.outH + oy) * g.outW, count: g.outW)
-                                }
-                              }
-                              // Eight rows of Wᵀ·δ at a time into `rows8`, then added onto the padded sample
-                              // row by row: each cell receives its terms in patch-row order r, as col2im
-                              // adds them (and each row's additions run along contiguous memory).
-                              dxp.update(repeating: 0, count: paddedCount)
-                              for block in 0..<rowBlocks {
-                                let rows = min(8, k - block * 8)
-                                for q0 in Swift.stride(from: 0, to: qp, by: 16) {
-                                  Kernels.packedTile(wT + block * 8 * f, k: f, y: deltaQ + q0, yOffsets: nil, yStride: qp,
-                                                     c: rows8 + q0, cRow: qp, cOffsets: nil, rows: rows, accumulate: false)
-                                }
-                                for r in 0..<rows {
-                                  Kernels.addRow(rows8 + r * qp, onto: dxp + off[block * 8 + r], count: qp)
-                                }
-                              }
-                              let dxs = pdx.baseAddress! + s * g.inputSize
-                              for c in 0..<g.channels {
-                                for y in 0..<g.height {
-                                  (dxs + (c * g.height + y) * g.width).update(from: dxp + (c * hp + y + g.padTop) * wp + g.padLeft, count: g.width)
-                                }
-                              }
-                            }
-                          }
-                          }
-                        }
-                      }
-                    }
-                    }
-                  }
+            offsets.withUnsafeBufferPointer { off in
+              withScratch(total) { scratch in
+                let xp = scratch, deltaT = xp + paddedCount, dWT = deltaT + qp * fPad + 16, sums = dWT + rowBlocks * 8 * dWTRow
+                let deltaQ = sums + fPad, wT = deltaQ + dxParts.0, dxp = wT + dxParts.1, rows8 = dxp + dxParts.2
+                sums.update(repeating: 0, count: fPad)
+                if wantsDx { packBlocks(pw.baseAddress!, iStride: 1, kStride: k, m: k, k: f, width: 8, into: wT) }
+                for s in 0..<n {
+                  let ds = pd.baseAddress! + s * f * g.positions
+                  pad(px.baseAddress! + s * g.inputSize, into: xp)
+                  spreadTransposed(ds, filters: f, stride: fPad, into: deltaT, sums: sums)
+                  addWeightGradient(xp, deltaT, stride: fPad, onto: dWT, rowStride: dWTRow, first: s == 0, offsets: off.baseAddress!)
+                  guard wantsDx else { continue }
+                  spread(ds, filters: f, into: deltaQ)
+                  inputGradient(deltaQ, wT, filters: f, rows8: rows8, padded: dxp, offsets: off.baseAddress!)
+                  dx.data.withUnsafeMutableBufferPointer { unpad(dxp, into: $0.baseAddress! + s * g.inputSize) }
                 }
+                // dW[f, r] ← dWT[r, f]; db from its sums.
+                dW.data.withUnsafeMutableBufferPointer { pdW in
+                  for r in 0..<k { for filter in 0..<f { pdW[filter * k + r] = dWT[r * dWTRow + filter] } }
                 }
+                if wantsDb { db.data.withUnsafeMutableBufferPointer { for filter in 0..<f { $0[filter] = sums[filter] } } }
               }
             }
           }
