@@ -97,14 +97,12 @@ public final class BatchNorm: Layer {
       // μ and σ² per channel, summed over samples then positions.
       mean.withElements { mu in
         for k in 0..<c { mu[k] = 0 }
-        for r in 0..<n { for k in 0..<c { for q in 0..<s { mu[k] += x.data[(r * c + k) * s + q] } } }
+        eachRow(samples: n) { k, row in for i in row { mu[k] += x.data[i] } }
         for k in 0..<c { mu[k] /= m }
         let mu = mu
         variance.withElements { sigma2 in
           for k in 0..<c { sigma2[k] = 0 }
-          for r in 0..<n {
-            for k in 0..<c { for q in 0..<s { let d = x.data[(r * c + k) * s + q] - mu[k]; sigma2[k] += d * d } }
-          }
+          eachRow(samples: n) { k, row in for i in row { let d = x.data[i] - mu[k]; sigma2[k] += d * d } }
           for k in 0..<c { sigma2[k] /= m }
         }
       }
@@ -116,14 +114,11 @@ public final class BatchNorm: Layer {
       output = outputs.next(x.shape) { a in
         xh.withElements { xh in
           a.withElements { a in
-            for r in 0..<n {
-              for k in 0..<c {
-                let root = (sigma2[k] + eps).squareRoot()
-                for q in 0..<s {
-                  let i = (r * c + k) * s + q
-                  xh[i] = (x.data[i] - mu[k]) / root
-                  a[i] = g[k] * xh[i] + b[k]
-                }
+            eachRow(samples: n) { k, row in
+              let root = (sigma2[k] + eps).squareRoot()
+              for i in row {
+                xh[i] = (x.data[i] - mu[k]) / root
+                a[i] = g[k] * xh[i] + b[k]
               }
             }
           }
@@ -150,13 +145,10 @@ public final class BatchNorm: Layer {
     gamma.grad.withElements { dgamma in
       beta.grad.withElements { dbeta in
         for k in 0..<c { (dgamma[k], dbeta[k]) = (0, 0) }
-        for r in 0..<n {
-          for k in 0..<c {
-            for q in 0..<s {
-              let i = (r * c + k) * s + q
-              dbeta[k] += delta.data[i]
-              dgamma[k] += delta.data[i] * xh[i]
-            }
+        eachRow(samples: n) { k, row in
+          for i in row {
+            dbeta[k] += delta.data[i]
+            dgamma[k] += delta.data[i] * xh[i]
           }
         }
       }
@@ -169,13 +161,10 @@ public final class BatchNorm: Layer {
         for k in 0..<c { (dMean[k], dVar[k]) = (0, 0) }
         guard !training else { return }
         let (g, v) = (gamma.value.data, runningVar.value.data)
-        for r in 0..<n {
-          for k in 0..<c {
-            for q in 0..<s {
-              let i = (r * c + k) * s + q
-              dMean[k] -= delta.data[i] * g[k] / (v[k] + epsilon).squareRoot()
-              dVar[k] -= 0.5 * delta.data[i] * g[k] * xh[i] / (v[k] + epsilon)
-            }
+        eachRow(samples: n) { k, row in
+          for i in row {
+            dMean[k] -= delta.data[i] * g[k] / (v[k] + epsilon).squareRoot()
+            dVar[k] -= 0.5 * delta.data[i] * g[k] * xh[i] / (v[k] + epsilon)
           }
         }
       }
@@ -185,21 +174,30 @@ public final class BatchNorm: Layer {
     let sigma2 = training ? variance.data : runningVar.value.data
     let dx = inputGradients.next(delta.shape) { dx in  // the input's shape
       dx.withElements { dx in
-        for r in 0..<n {
-          for k in 0..<c {
-            let root = (sigma2[k] + epsilon).squareRoot()
-            for q in 0..<s {
-              let i = (r * c + k) * s + q
-              dx[i] = training
-                ? g[k] / (m * root) * (m * delta.data[i] - dbeta[k] - xh[i] * dgamma[k])
-                : delta.data[i] * g[k] / root
-            }
+        eachRow(samples: n) { k, row in
+          let root = (sigma2[k] + epsilon).squareRoot()
+          for i in row {
+            dx[i] = training
+              ? g[k] / (m * root) * (m * delta.data[i] - dbeta[k] - xh[i] * dgamma[k])
+              : delta.data[i] * g[k] / root
           }
         }
       }
     }
     if let t = step.tracer { traceBackward(t, delta, dx, sigma2, dgamma, dbeta) }
     return dx
+  }
+
+  /// Calls body(k, row) for every sample's channel k in memory order, `row` being that channel's
+  /// element indices in an [N, C, spatial] tensor: the order every sum above runs in.
+  @inline(__always)
+  private func eachRow(samples n: Int, _ body: (_ k: Int, _ row: Range<Int>) -> Void) {
+    for r in 0..<n {
+      for k in 0..<channels {
+        let start = (r * channels + k) * spatial
+        body(k, start..<start + spatial)
+      }
+    }
   }
 
   // MARK: Trace
