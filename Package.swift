@@ -63,7 +63,7 @@ let package = Package(
     // Figure logic against a Canvas protocol: colormaps, layout, the catalogue. Never imports Cairo.
     .target(name: "SheetNetFigures", dependencies: ["SheetNet"], swiftSettings: cpuSettings),
     // The Cairo wrapper: surfaces, context, typed errors, and the Canvas adapter.
-    .target(name: "CairoKit", dependencies: ["CCairo", "SheetNetFigures"], swiftSettings: cpuSettings),
+    .target(name: "CairoKit", dependencies: ["CCairo", "SheetNet", "SheetNetFigures"], swiftSettings: cpuSettings),
     // The command line.
     .executableTarget(
       name: "sheetnet",

@@ -8,8 +8,8 @@ import CCairo
 public enum CairoError: Error, Equatable, CustomStringConvertible {
   /// Cairo reported a non-success status during `operation` (its code and Cairo's own words).
   case status(operation: String, code: Int, message: String)
-  /// A figure could not be written to `path`.
-  case io(path: String, reason: String)
+  /// A figure could not be written: the whole line, naming the file and what to do.
+  case io(String)
   /// A size or scale that no surface can have.
   case invalidSize(String)
   /// The typeface could not be loaded.
@@ -23,8 +23,7 @@ public enum CairoError: Error, Equatable, CustomStringConvertible {
         ? "; the figure is too large for memory, lower --scale" : code == Int(CAIRO_STATUS_WRITE_ERROR.rawValue)
         ? "; check that the output folder exists and is writable" : ""
       return "cairo failed in \(operation): \(message) (status \(code))\(hint)"
-    case .io(let path, let reason): return "cannot write \(path): \(reason)"
-    case .invalidSize(let m), .font(let m): return m
+    case .io(let m), .invalidSize(let m), .font(let m): return m
     }
   }
 

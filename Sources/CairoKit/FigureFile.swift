@@ -1,5 +1,5 @@
 import Foundation
-import Glibc
+import SheetNet
 import SheetNetFigures
 
 /// Renders figures to PNG, SVG or PDF bytes and writes them atomically.
@@ -44,39 +44,11 @@ public enum FigureFile {
     try writeAtomically(try render(figure, as: format, scale: scale), to: path)
   }
 
-  /// Writes `bytes` to a temporary file beside `path`, then renames it over `path`: readers see
-  /// the old file or the whole new one, never half of it. Creates missing folders.
+  /// Writes `bytes` to a temporary file beside `path`, then renames it over `path`
+  /// (`AtomicFile`): readers see the old file or the whole new one, never half of it. Creates
+  /// missing folders.
   public static func writeAtomically(_ bytes: [UInt8], to path: String) throws(CairoError) {
-    let url = URL(fileURLWithPath: path)
-    let folder = url.deletingLastPathComponent()
-    do {
-      try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    } catch {
-      throw .io(path: path, reason: "cannot create the folder \(folder.path) (\(error.localizedDescription))")
-    }
-    let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
-    // Written with the C calls (no copy of the bytes into a Data first).
-    let fd = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    var failure: String? = fd < 0 ? String(cString: strerror(errno)) : nil
-    if fd >= 0 {
-      bytes.withUnsafeBytes { raw in
-        var done = 0
-        while done < raw.count && failure == nil {
-          let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
-          if n > 0 { done += n } else if n < 0 && errno == EINTR { continue } else { failure = String(cString: strerror(errno)) }
-        }
-      }
-      if close(fd) != 0 && failure == nil { failure = String(cString: strerror(errno)) }
-    }
-    if let failure {
-      try? FileManager.default.removeItem(at: temporary)
-      throw .io(path: path, reason: "writing failed (\(failure)); check the folder is writable and the disk not full")
-    }
-    if rename(temporary.path, url.path) != 0 {
-      let reason = String(cString: strerror(errno))
-      try? FileManager.default.removeItem(at: temporary)
-      throw .io(path: path, reason: "renaming the finished file into place failed (\(reason))")
-    }
+    do { try AtomicFile.write(bytes, to: path) } catch { throw .io(error.description) }
   }
 
   /// Renumbers Cairo's process-wide SVG ids (`surface17`, `image21`) from 1 in order of first
@@ -114,5 +86,4 @@ public enum FigureFile {
     }
     return out
   }
-
 }

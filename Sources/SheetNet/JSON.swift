@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension Value {
   /// JSON text with keys in the order given, numbers in Swift's shortest round-trip form
@@ -198,13 +201,27 @@ public enum AtomicFile {
     }
   }
 
-  /// Writes `data` to `path` atomically, creating the folder first.
-  public static func write(_ data: Data, to path: String) throws(SheetNetError) {
+  /// Writes `bytes` (a Data, a [UInt8], …) to `path` atomically, creating the folder first. The
+  /// bytes go out with the C calls, so they are not copied on the way.
+  public static func write(_ bytes: some ContiguousBytes, to path: String) throws(SheetNetError) {
     let folder = (path as NSString).deletingLastPathComponent
     try makeFolder(folder.isEmpty ? "." : folder)
     let temporary = (folder.isEmpty ? "." : folder) + "/.\((path as NSString).lastPathComponent).tmp-\(getpid())"
-    guard FileManager.default.createFile(atPath: temporary, contents: data) else {
-      throw .io("cannot write \(path); check the folder's permissions or choose another --output")
+    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    var failure: String? = fd < 0 ? String(cString: strerror(errno)) : nil
+    if fd >= 0 {
+      bytes.withUnsafeBytes { raw in
+        var done = 0
+        while done < raw.count && failure == nil {
+          let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
+          if n > 0 { done += n } else if n < 0 && errno == EINTR { continue } else { failure = String(cString: strerror(errno)) }
+        }
+      }
+      if close(fd) != 0 && failure == nil { failure = String(cString: strerror(errno)) }
+    }
+    if let failure {
+      try? FileManager.default.removeItem(atPath: temporary)
+      throw .io("cannot write \(path) (\(failure)); check the folder's permissions and free space, or choose another --output")
     }
     if rename(temporary, path) != 0 {
       try? FileManager.default.removeItem(atPath: temporary)
@@ -214,6 +231,6 @@ public enum AtomicFile {
 
   /// Writes text as UTF-8, atomically.
   public static func write(_ text: String, to path: String) throws(SheetNetError) {
-    try write(Data(text.utf8), to: path)
+    try write(Array(text.utf8), to: path)
   }
 }
