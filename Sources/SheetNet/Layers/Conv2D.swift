@@ -22,8 +22,9 @@
 /// paths agree to the last bit and a traced step writes out exactly the numbers computed. When a
 /// batch's multiply-adds N·multiplyAdds reach `Kernels.fastThreshold` (what one batch-wide
 /// product would), the per-sample products take the fast path (`Kernels.fastPath`: fused
-/// multiply-adds or OpenBLAS) and may differ in the last bits (tests bound it by 1e-12 relative). `.automatic` takes im2col from `im2colThreshold`
-/// multiply-adds per batch on: the direct loops are only quicker for the tiniest layers. On the
+/// multiply-adds or OpenBLAS) and may differ in the last bits (tests bound it by 1e-12
+/// relative). `.automatic` takes im2col from `im2colThreshold` multiply-adds per batch on: the
+/// direct loops are only quicker for the tiniest layers. On the
 /// fused fast path a stride-1 layer skips writing the patches: `Kernels.ImplicitConvolution`
 /// reads row r of the patch matrix straight from a zero-padded copy of the sample, with the
 /// same numbers bit for bit (`readsPatchesInPlace`).
