@@ -1,6 +1,6 @@
 # SheetNet: `make demo` and `make test` on a fresh Debian 12 machine with Swift 6.
 SWIFT ?= swift
-APT_PACKAGES := libopenblas-dev libcairo2-dev pkg-config fonts-dejavu-core
+APT_PACKAGES := libopenblas-dev libcairo2-dev pkg-config fonts-dejavu-core zlib1g-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE := -c release --scratch-path .build-release --static-swift-stdlib
 SHEETNET := .build-release/release/sheetnet

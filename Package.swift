@@ -40,6 +40,7 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
   ],
   targets: [
     // OpenBLAS through pkg-config; only Sources/SheetNet/Kernels.swift imports it.
@@ -56,6 +57,12 @@ let package = Package(
       swiftSettings: [.unsafeFlags(["-O"])] + cpuSettings),
     // The record of one training step: choosing the step, terminal rendering, JSON, gradient check.
     .target(name: "SheetNetTrace", dependencies: ["SheetNet"], swiftSettings: cpuSettings),
+    // One traced step as worksheets: CSV files and an XLSX workbook of live formulas (the zip
+    // container from ZIPFoundation, the XML written here).
+    .target(
+      name: "SheetNetWorksheets",
+      dependencies: ["SheetNet", "SheetNetTrace", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+      swiftSettings: cpuSettings),
     // Cairo through pkg-config; only Sources/CairoKit imports it.
     .systemLibrary(
       name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo",
@@ -67,11 +74,14 @@ let package = Package(
     // The command line.
     .executableTarget(
       name: "sheetnet",
-      dependencies: ["SheetNet", "SheetNetTrace", "SheetNetFigures", "CairoKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      dependencies: ["SheetNet", "SheetNetTrace", "SheetNetWorksheets", "SheetNetFigures", "CairoKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
       swiftSettings: cpuSettings),
     // Benchmarks (make bench).
     .executableTarget(name: "sheetnet-bench", dependencies: ["SheetNet"], path: "Benchmarks/Swift", swiftSettings: cpuSettings),
     .testTarget(name: "SheetNetTests", dependencies: ["SheetNet", "SheetNetTrace", "sheetnet"], exclude: ["Snapshots"], swiftSettings: cpuSettings),
+    .testTarget(
+      name: "SheetNetWorksheetsTests", dependencies: ["SheetNet", "SheetNetTrace", "SheetNetWorksheets"],
+      exclude: ["recalc.py"], swiftSettings: cpuSettings),
     .testTarget(
       name: "SheetNetFiguresTests", dependencies: ["SheetNet", "SheetNetFigures", "CairoKit"],
       exclude: ["References", "Lessons"], swiftSettings: cpuSettings),

@@ -63,7 +63,7 @@ public final class Step {
 ///
 /// Shapes are per sample after `build` (`inputShape` [64], [1, 8, 8]); tensors passed to
 /// `forward` and `backward` carry the batch first. `forward` caches what `backward` needs.
-public protocol Layer: AnyObject {
+public protocol Layer: AnyObject, SheetFormulas {
   /// The word lesson files use, e.g. `dense`.
   static var kind: String { get }
   /// The stem of automatic names (`conv` gives conv1, conv2); the kind unless a layer says.
@@ -87,6 +87,11 @@ public protocol Layer: AnyObject {
   func backward(_ delta: Tensor, _ step: Step) -> Tensor
   /// Multiply-adds per sample in the forward pass.
   var multiplyAdds: Int { get }
+  /// The key of the trace entry holding this layer's output (`z` for dense and conv, else `a`).
+  var outputKey: String { get }
+  /// The key of the trace entry holding ∂L/∂x, this layer's input gradient (`dz` for
+  /// activations and softmax, else `dx`).
+  var inputGradientKey: String { get }
 }
 
 extension Layer {
@@ -100,6 +105,10 @@ extension Layer {
   public var parameters: [Parameter] { [] }
   /// No arithmetic by default.
   public var multiplyAdds: Int { 0 }
+  /// Most layers call their output `a`.
+  public var outputKey: String { "a" }
+  /// Most layers call their input gradient `dx`.
+  public var inputGradientKey: String { "dx" }
 }
 
 /// A layer's options as written in a lesson, with the context needed for good error messages.

@@ -62,15 +62,19 @@ public struct TraceEntry: Sendable {
   public var formula: String
   /// The values (batch first where the value has a batch).
   public var value: Tensor
+  /// Whether the first axis of `value` is the batch (activations, gradients of activations,
+  /// targets) rather than part of a parameter or statistic (W, dW, μ, the loss).
+  public var batched: Bool
   /// Writes out the arithmetic of element `i` (flat index), when the layer can.
   public var explain: (@Sendable (Int) -> Arithmetic)?
 
   /// A trace entry.
   public init(
-    name: String, layer: String, phase: Phase, symbol: String, formula: String, value: Tensor,
+    name: String, layer: String, phase: Phase, symbol: String, formula: String, value: Tensor, batched: Bool = true,
     explain: (@Sendable (Int) -> Arithmetic)? = nil
   ) {
     self.name = name
+    self.batched = batched
     self.layer = layer
     self.phase = phase
     self.symbol = symbol
@@ -92,14 +96,27 @@ public final class Tracer {
   public init() {}
 
   /// Appends `layer.phase.key` (`loss.key` for the loss) with its formula and values.
+  /// `batched` says whether the value's first axis is the batch (default: yes, except in the
+  /// update phase, whose entries are parameters and optimizer state).
   public func record(
-    _ layer: String, _ phase: Phase, _ key: String, symbol: String? = nil, formula: String,
+    _ layer: String, _ phase: Phase, _ key: String, batched: Bool? = nil, symbol: String? = nil, formula: String,
     _ value: Tensor, explain: (@Sendable (Int) -> Arithmetic)? = nil
   ) {
     entries.append(
       TraceEntry(
-        name: layer == phase.rawValue ? "\(layer).\(key)" : "\(layer).\(phase.rawValue).\(key)", layer: layer, phase: phase, symbol: symbol ?? key,
-        formula: formula, value: value, explain: explain))
+        name: Tracer.name(layer, phase, key), layer: layer, phase: phase, symbol: symbol ?? key,
+        formula: formula, value: value, batched: batched ?? (phase != .update), explain: explain))
+  }
+
+  /// The entry name of `key` recorded by `layer` in `phase`: `dense1.forward.z`, `loss.L`.
+  public static func name(_ layer: String, _ phase: Phase, _ key: String) -> String {
+    layer == phase.rawValue ? "\(layer).\(key)" : "\(layer).\(phase.rawValue).\(key)"
+  }
+
+  /// The key of an entry name recorded by `layer` in `phase` (`dense1.forward.z` → `z`).
+  public static func key(of name: String, layer: String, phase: Phase) -> String {
+    let prefix = layer == phase.rawValue ? "\(layer)." : "\(layer).\(phase.rawValue)."
+    return name.hasPrefix(prefix) ? String(name.dropFirst(prefix.count)) : name
   }
 
   /// The entry with this exact name, if recorded.

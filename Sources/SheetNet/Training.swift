@@ -58,6 +58,9 @@ public final class TracePoint {
   public let prefix: Int?
   /// Called with the step's batch before it runs (e.g. for a gradient check).
   public let before: ((Tensor, Tensor) -> Void)?
+  /// Changes the step's inputs, the network or the optimizer just before the traced step runs
+  /// (what a student does to a workbook's input cells, weights or learning rate).
+  public var edit: ((inout Tensor, Sequential, any Optimizer) -> Void)?
   /// Epoch, step within the epoch and the rows the traced step used; set when it runs.
   public internal(set) var location: (epoch: Int, step: Int, indices: [Int])?
   /// The batch loss of the traced step.
@@ -131,8 +134,9 @@ public struct Trainer {
           trace.location = (epoch, s + 1, indices)
           step.tracer = trace.tracer
         }
-        let x = inputs.next(rows: indices.count, sampleShape) { Kernels.gather(train.x, rows: indices, into: &$0) }
+        var x = inputs.next(rows: indices.count, sampleShape) { Kernels.gather(train.x, rows: indices, into: &$0) }
         let t = targetRows.next(rows: indices.count, targetShape) { Kernels.gather(targets, rows: indices, into: &$0) }
+        if traced, let edit = trace?.edit { edit(&x, model, optimizer) }
         if traced { trace?.before?(x, t) }
         let (value, out) = model.trainStep(x, t, loss: loss, optimizer: optimizer, step)
         if traced {

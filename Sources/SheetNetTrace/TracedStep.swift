@@ -28,6 +28,9 @@ public final class TracedStep {
     public var batch: Int?
     /// Run a central-difference gradient check on the step's batch.
     public var check = false
+    /// Changes the batch, the network or the optimizer just before the traced step (to compare
+    /// a workbook a student edited with the engine on the same edit).
+    public var edit: (@Sendable (inout Tensor, Sequential, any Optimizer) -> Void)?
 
     /// The lesson's first step.
     public init(step: Int = 1, sample: Int? = nil, batch: Int? = nil, check: Bool = false) {
@@ -54,6 +57,7 @@ public final class TracedStep {
     let point = TracePoint(step: request.step, tracer: tracer, indices: indices, prefix: request.batch) { x, t in
       if wantCheck { checked = GradientCheck.network(model, x: x, t: t, loss: lossFunction) }
     }
+    point.edit = request.edit
     try run.train(trace: point)
     guard let location = point.location, let value = point.loss else {
       throw .training("the lesson ended before step \(request.step)")

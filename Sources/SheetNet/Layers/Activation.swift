@@ -18,6 +18,10 @@ public protocol Activation: Layer {
   func slopes(_ delta: Tensor, into dz: inout Tensor)
   /// The backward arithmetic for one element: a template over {0} = ∂L/∂a and the args after it.
   func slopeArithmetic(z: Double, a: Double) -> (template: String, args: [Double])
+  /// The worksheet formula of one cell of a = f(z).
+  func cellForward(_ z: Formula) -> Formula
+  /// The worksheet formula of one cell of ∂L/∂z = ∂L/∂a · f′(z).
+  func cellBackward(delta: Formula, z: Formula, a: Formula) -> Formula
   /// The cached pre-activation of the last forward pass.
   var z: Tensor { get set }
   /// The cached activation of the last forward pass.
@@ -59,5 +63,22 @@ extension Activation {
       }
     }
     return dz
+  }
+}
+
+// MARK: Worksheet
+
+extension Activation {
+  /// ∂L/∂z, the input gradient of every activation.
+  public var inputGradientKey: String { "dz" }
+
+  /// a = f(z) cell by cell from the input's cell; ∂L/∂z from δ of the layer above, z and a.
+  public func sheetCells(_ phase: Phase, _ key: String, _ c: SheetContext) -> SheetCells? {
+    let (z, a, delta) = (c.input, c.entry(.forward, "a"), c.delta)
+    switch (phase, key) {
+    case (.forward, "a"): return SheetCells { i in self.cellForward(.cell(z, i)) }
+    case (.backward, "dz"): return SheetCells { i in self.cellBackward(delta: .cell(delta, i), z: .cell(z, i), a: .cell(a, i)) }
+    default: return nil
+    }
   }
 }

@@ -85,3 +85,19 @@ public final class AvgPool2D: Layer {
     return result
   }
 }
+
+// MARK: Worksheet
+
+extension AvgPool2D {
+  /// a = SUM(window)/k; ∂L/∂x = Σ δ/k over the windows holding the cell.
+  public func sheetCells(_ phase: Phase, _ key: String, _ c: SheetContext) -> SheetCells? {
+    let g = window!, x = c.input, delta = c.entry(.backward, "delta")
+    let k = Formula.number(Double(g.kernelH * g.kernelW))
+    switch (phase, key) {
+    case (.forward, "a"): return SheetCells { o in .call("SUM", [poolWindowRange(x, g, o)]) / k }
+    case (.backward, "delta"): return SheetCells { [upstream = c.delta] i in .cell(upstream, i) }
+    case (.backward, "dx"): return SheetCells { i in .sum(poolWindowsHolding(g, i).map { o, _ in .cell(delta, o) / k }) }
+    default: return nil
+    }
+  }
+}

@@ -206,23 +206,23 @@ public final class BatchNorm: Layer {
     let (c, s, n, eps, xh) = (channels, spatial, x.rows, epsilon, xhat)
     let (g, b) = (gamma.value, beta.value)
     let per = s == 1 ? "feature" : "channel"
-    t.record(name, .forward, "gamma", symbol: "γ", formula: "γ: one scale per \(per)", g)
-    t.record(name, .forward, "beta", symbol: "β", formula: "β: one shift per \(per)", b)
+    t.record(name, .forward, "gamma", batched: false, symbol: "γ", formula: "γ: one scale per \(per)", g)
+    t.record(name, .forward, "beta", batched: false, symbol: "β", formula: "β: one shift per \(per)", b)
     let muT = Tensor(mu), varT = Tensor(sigma2)
     if training {
-      t.record(name, .forward, "mean", symbol: "μ", formula: "μ = (1/M) Σ x over the batch\(s == 1 ? "" : " and positions"), M = \(n * s)", muT) { k in
+      t.record(name, .forward, "mean", batched: false, symbol: "μ", formula: "μ = (1/M) Σ x over the batch\(s == 1 ? "" : " and positions"), M = \(n * s)", muT) { k in
         let args = (0..<n).flatMap { r in (0..<s).map { x.data[(r * c + k) * s + $0] } }
         return Arithmetic(lhs: elementLabel("μ", muT.shape, k, batch: false),
                           template: "(" + args.indices.map { "{\($0)}" }.joined(separator: " + ") + ")/\(n * s)", args: args, result: muT.data[k])
       }
-      t.record(name, .forward, "var", symbol: "σ²", formula: "σ² = (1/M) Σ (x − μ)², M = \(n * s)", varT) { k in
+      t.record(name, .forward, "var", batched: false, symbol: "σ²", formula: "σ² = (1/M) Σ (x − μ)², M = \(n * s)", varT) { k in
         let values = (0..<n).flatMap { r in (0..<s).map { x.data[(r * c + k) * s + $0] } }
         let template = "(" + values.indices.map { "({\($0 + 1)} − {0})²" }.joined(separator: " + ") + ")/\(n * s)"
         return Arithmetic(lhs: elementLabel("σ²", varT.shape, k, batch: false), template: template, args: [mu[k]] + values, result: varT.data[k])
       }
     } else {
-      t.record(name, .forward, "running_mean", symbol: "μ", formula: "μ: the running mean (evaluation)", muT)
-      t.record(name, .forward, "running_var", symbol: "σ²", formula: "σ²: the running variance (evaluation)", varT)
+      t.record(name, .forward, "running_mean", batched: false, symbol: "μ", formula: "μ: the running mean (evaluation)", muT)
+      t.record(name, .forward, "running_var", batched: false, symbol: "σ²", formula: "σ²: the running variance (evaluation)", varT)
     }
     t.record(name, .forward, "xhat", symbol: "x̂", formula: "x̂ = (x − μ)/√(σ² + ε)", xh) { i in
       let k = i / s % c
@@ -235,11 +235,13 @@ public final class BatchNorm: Layer {
     }
     if training {
       let (newMean, newVar, mom) = (runningMean.value, runningVar.value, momentum)
-      t.record(name, .forward, "running_mean", formula: "running_mean ← \(mom)·running_mean + (1 − \(mom))·μ", newMean) { k in
+      t.record(name, .forward, "running_mean.before", batched: false, symbol: "running_mean", formula: "the running mean before this step", oldMean)
+      t.record(name, .forward, "running_var.before", batched: false, symbol: "running_var", formula: "the running variance before this step", oldVar)
+      t.record(name, .forward, "running_mean", batched: false, formula: "running_mean ← \(mom)·running_mean + (1 − \(mom))·μ", newMean) { k in
         Arithmetic(lhs: elementLabel("running_mean", newMean.shape, k, batch: false), template: "{0}·{1} + (1 − {0})·{2}",
                    args: [mom, oldMean.data[k], mu[k]], result: newMean.data[k])
       }
-      t.record(name, .forward, "running_var", formula: "running_var ← \(mom)·running_var + (1 − \(mom))·σ²", newVar) { k in
+      t.record(name, .forward, "running_var", batched: false, formula: "running_var ← \(mom)·running_var + (1 − \(mom))·σ²", newVar) { k in
         Arithmetic(lhs: elementLabel("running_var", newVar.shape, k, batch: false), template: "{0}·{1} + (1 − {0})·{2}",
                    args: [mom, oldVar.data[k], sigma2[k]], result: newVar.data[k])
       }
@@ -250,7 +252,7 @@ public final class BatchNorm: Layer {
     let (c, s, n, eps, xh, g, training) = (channels, spatial, delta.rows, epsilon, xhat, gamma.value, training)
     let dg = Tensor(dgamma), db = Tensor(dbeta)
     t.record(name, .backward, "delta", symbol: "δ", formula: "δ = ∂L/∂a (from the layer above)", delta)
-    t.record(name, .backward, "dgamma", symbol: "∂L/∂γ", formula: "∂L/∂γ = Σ δ·x̂", dg) { k in
+    t.record(name, .backward, "dgamma", batched: false, symbol: "∂L/∂γ", formula: "∂L/∂γ = Σ δ·x̂", dg) { k in
       var parts: [String] = [], args: [Double] = []
       for r in 0..<n {
         for q in 0..<s {
@@ -261,7 +263,7 @@ public final class BatchNorm: Layer {
       }
       return Arithmetic(lhs: elementLabel("∂L/∂γ", dg.shape, k, batch: false), template: parts.joined(separator: " + "), args: args, result: dg.data[k])
     }
-    t.record(name, .backward, "dbeta", symbol: "∂L/∂β", formula: "∂L/∂β = Σ δ", db) { k in
+    t.record(name, .backward, "dbeta", batched: false, symbol: "∂L/∂β", formula: "∂L/∂β = Σ δ", db) { k in
       let args = (0..<n).flatMap { r in (0..<s).map { delta.data[(r * c + k) * s + $0] } }
       return Arithmetic(lhs: elementLabel("∂L/∂β", db.shape, k, batch: false), template: args.indices.map { "{\($0)}" }.joined(separator: " + "),
                         args: args, result: db.data[k])
@@ -276,6 +278,56 @@ public final class BatchNorm: Layer {
       }
       return Arithmetic(lhs: elementLabel("∂L/∂x", dx.shape, i), template: "{0}·{1}/√({2} + {3})",
                         args: [delta.data[i], g.data[k], sigma2[k], eps], result: dx.data[i])
+    }
+  }
+}
+
+// MARK: Worksheet
+
+extension BatchNorm {
+  /// In training: μ = SUM(the channel's cells)/M, σ² = Σ SUMPRODUCT((cells − μ)²)/M,
+  /// x̂ = (x − μ)/SQRT(σ² + ε), a = γ·x̂ + β, running ← m·running + (1 − m)·batch;
+  /// backward ∂L/∂β = Σ SUM(δ), ∂L/∂γ = Σ SUMPRODUCT(δ, x̂),
+  /// ∂L/∂x = (γ/(M·SQRT(σ² + ε)))·(M·δ − ∂L/∂β − x̂·∂L/∂γ). At evaluation x̂ uses the running
+  /// statistics and ∂L/∂x = δ·γ/SQRT(σ² + ε). γ, β and the running statistics before the step
+  /// are editable.
+  public func sheetCells(_ phase: Phase, _ key: String, _ c: SheetContext) -> SheetCells? {
+    let (channels, spatial, n, eps, mom, training) = (channels, spatial, c.batch, epsilon, momentum, training)
+    let m = Double(n * spatial), x = c.input
+    let e = { (p: Phase, k: String) in c.entry(p, k) }
+    let (gamma, beta, xhat, delta) = (e(.forward, "gamma"), e(.forward, "beta"), e(.forward, "xhat"), e(.backward, "delta"))
+    let (mu, sigma2) = training ? (e(.forward, "mean"), e(.forward, "var")) : (e(.forward, "running_mean"), e(.forward, "running_var"))
+    let (dgamma, dbeta) = (e(.backward, "dgamma"), e(.backward, "dbeta"))
+    /// The cells of channel k in `entry`: one grid per sample (images) or the row across samples.
+    let cells = { (entry: String, k: Int) -> [Formula] in
+      spatial == 1 ? [.range(entry, k, (n - 1) * channels + k)]
+        : (0..<n).map { SheetLayout.grid(entry, $0 * channels + k, height: 1, width: spatial) }
+    }
+    let root = { (k: Int) in Formula.sqrt(.cell(sigma2, k) + .number(eps)) }
+    switch (phase, key) {
+    case (.forward, "gamma"), (.forward, "beta"), (.forward, "running_mean.before"), (.forward, "running_var.before"): return .input
+    case (.forward, "running_mean"), (.forward, "running_var"):
+      guard training else { return .input }
+      let (old, batch) = key == "running_mean" ? (e(.forward, "running_mean.before"), mu) : (e(.forward, "running_var.before"), sigma2)
+      return SheetCells { k in .number(mom) * .cell(old, k) + (.number(1) - .number(mom)) * .cell(batch, k) }
+    case (.forward, "mean"): return SheetCells { k in .sum(cells(x, k).map { .call("SUM", [$0]) }) / .number(m) }
+    case (.forward, "var"):
+      return SheetCells { k in .sum(cells(x, k).map { .call("SUMPRODUCT", [.pow($0 - .cell(mu, k), .number(2))]) }) / .number(m) }
+    case (.forward, "xhat"): return SheetCells { i in (.cell(x, i) - .cell(mu, i / spatial % channels)) / root(i / spatial % channels) }
+    case (.forward, "a"):
+      return SheetCells { i in .cell(gamma, i / spatial % channels) * .cell(xhat, i) + .cell(beta, i / spatial % channels) }
+    case (.backward, "delta"): return SheetCells { [upstream = c.delta] i in .cell(upstream, i) }
+    case (.backward, "dbeta"): return SheetCells { k in .sum(cells(delta, k).map { .call("SUM", [$0]) }) }
+    case (.backward, "dgamma"):
+      return SheetCells { k in .sum(zip(cells(delta, k), cells(xhat, k)).map { Formula.sumProduct($0, $1) }) }
+    case (.backward, "dx"):
+      return SheetCells { i in
+        let k = i / spatial % channels
+        guard training else { return .cell(delta, i) * .cell(gamma, k) / root(k) }
+        return (.cell(gamma, k) / (.number(m) * root(k)))
+          * (.number(m) * .cell(delta, i) - .cell(dbeta, k) - .cell(xhat, i) * .cell(dgamma, k))
+      }
+    default: return nil
     }
   }
 }

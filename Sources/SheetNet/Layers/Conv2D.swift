@@ -386,8 +386,8 @@ public final class Conv2D: Layer {
 
   private func traceForward(_ t: Tracer, _ x: Tensor, _ z: Tensor) {
     let (w, bias, g, f, useBias) = (W.value, b.value, window!, filters, useBias)
-    t.record(name, .forward, "W", formula: "W: \(f) filters × \(g.channels) channels × \(g.kernelH)×\(g.kernelW) kernel", w)
-    if useBias { t.record(name, .forward, "b", formula: "b: one bias per filter", bias) }
+    t.record(name, .forward, "W", batched: false, formula: "W: \(f) filters × \(g.channels) channels × \(g.kernelH)×\(g.kernelW) kernel", w)
+    if useBias { t.record(name, .forward, "b", batched: false, formula: "b: one bias per filter", bias) }
     let formula = "z[f,i,j] = Σ_c Σ_u Σ_v x[c, i·\(g.strideH)+u−\(g.padTop), j·\(g.strideW)+v−\(g.padLeft)]·W[f,c,u,v]"
       + (useBias ? " + b[f]" : "") + (padding == .same ? "  (0 outside the image)" : "")
     t.record(name, .forward, "z", formula: formula, z) { index in
@@ -413,7 +413,7 @@ public final class Conv2D: Layer {
   private func traceBackward(_ t: Tracer, _ delta: Tensor, _ dx: Tensor) {
     let (x, w, dW, g, f, n) = (x, W.value, W.grad, window!, filters, x.rows)
     t.record(name, .backward, "delta", symbol: "δ", formula: "δ = ∂L/∂z (from the layer above)", delta)
-    t.record(name, .backward, "dW", formula: "∂L/∂W[f,c,u,v] = Σₙ Σᵢ Σⱼ δ[n,f,i,j]·x[n,c,i·s+u−p,j·s+v−p]", dW) { index in
+    t.record(name, .backward, "dW", batched: false, formula: "∂L/∂W[f,c,u,v] = Σₙ Σᵢ Σⱼ δ[n,f,i,j]·x[n,c,i·s+u−p,j·s+v−p]", dW) { index in
       let v = index % g.kernelW, u = index / g.kernelW % g.kernelH
       let c = index / (g.kernelW * g.kernelH) % g.channels, k = index / g.patch
       var parts: [String] = [], args: [Double] = []
@@ -432,7 +432,7 @@ public final class Conv2D: Layer {
     }
     if useBias {
       let db = b.grad
-      t.record(name, .backward, "db", formula: "∂L/∂b[f] = Σₙ Σᵢ Σⱼ δ[n,f,i,j]", db) { k in
+      t.record(name, .backward, "db", batched: false, formula: "∂L/∂b[f] = Σₙ Σᵢ Σⱼ δ[n,f,i,j]", db) { k in
         let args = (0..<n).flatMap { s in (0..<g.positions).map { delta.data[(s * f + k) * g.positions + $0] } }
         return Arithmetic(lhs: elementLabel("∂L/∂b", db.shape, k, batch: false),
                           template: args.indices.map { "{\($0)}" }.joined(separator: " + "), args: args, result: db.data[k])
@@ -454,6 +454,99 @@ public final class Conv2D: Layer {
       }
       return Arithmetic(lhs: elementLabel("∂L/∂x", dx.shape, index), template: parts.isEmpty ? "0" : parts.joined(separator: " + "),
                         args: args, result: dx.data[index])
+    }
+  }
+}
+
+// MARK: Worksheet
+
+extension Conv2D {
+  public var outputKey: String { "z" }
+
+  /// Rows and columns of the zero-padded input a worksheet lays out: the padding above and to the
+  /// left, the image, and zeros below and to the right as far as the last window reaches.
+  var paddedSize: (rows: Int, columns: Int) {
+    let g = window!
+    return (max(g.padTop + g.height, (g.outH - 1) * g.strideH + g.kernelH),
+            max(g.padLeft + g.width, (g.outW - 1) * g.strideW + g.kernelW))
+  }
+
+  /// Rows and columns of δ spread out for the backward pass: δ[i,j] at (k_h − 1 + i·s_h,
+  /// k_w − 1 + j·s_w), zeros between (the stride) and a border of k − 1 zeros around, as far as
+  /// the padded input reaches.
+  var spreadSize: (rows: Int, columns: Int) {
+    let g = window!
+    return (max((g.outH - 1) * g.strideH + 1 + 2 * (g.kernelH - 1), g.padTop + g.height + g.kernelH - 1),
+            max((g.outW - 1) * g.strideW + 1 + 2 * (g.kernelW - 1), g.padLeft + g.width + g.kernelW - 1))
+  }
+
+  /// The cells of a convolution, built from three helper blocks:
+  /// - `xpad`, the input with its zero padding, so every window is a rectangle:
+  ///   z[n,f,i,j] = Σ_c SUMPRODUCT(xpad window at (i·s_h, j·s_w), W[f,c]) + b[f];
+  /// - `dspread`, δ with s − 1 zeros between neighbours and k − 1 zeros around, so that
+  ///   dW[f,c,u,v] = Σ_n SUMPRODUCT(dspread's δ part, xpad window at (u, v)) and
+  ///   dx[n,c,y,x] = Σ_f SUMPRODUCT(dspread window at (y + p_t, x + p_l), Wflip[f,c]);
+  /// - `Wflip`, each kernel turned by 180°.
+  /// db[f] = Σ_n SUM(δ[n,f]). W and b are editable.
+  public func sheetCells(_ phase: Phase, _ key: String, _ c: SheetContext) -> SheetCells? {
+    let g = window!, f = filters, n = c.batch, x = c.input, useBias = useBias
+    let (xpad, w, bias) = (c.entry(.forward, "xpad"), c.entry(.forward, "W"), c.entry(.forward, "b"))
+    let (delta, spread, wflip) = (c.entry(.backward, "delta"), c.entry(.backward, "dspread"), c.entry(.backward, "Wflip"))
+    let (hp, wp) = paddedSize, (he, we) = spreadSize
+    let (dh, dw) = ((g.outH - 1) * g.strideH + 1, (g.outW - 1) * g.strideW + 1)  // δ spread, without its border
+    let kernel = { (k: Int, ch: Int, entry: String) in SheetLayout.grid(entry, k * g.channels + ch, height: g.kernelH, width: g.kernelW) }
+    switch (phase, key) {
+    case (.forward, "W"), (.forward, "b"): return .input
+    case (.forward, "z"):
+      let padded = SheetHelper(name: xpad, symbol: "x padded", formula: "the input with \(padding.rawValue) zero padding (p_top \(g.padTop), p_left \(g.padLeft)): every window is a rectangle",
+                               shape: [n, g.channels, hp, wp], batched: true) { i in
+        let (q, r, plane) = (i % wp, i / wp % hp, i / (wp * hp))
+        let (y, xx) = (r - g.padTop, q - g.padLeft)
+        guard y >= 0, y < g.height, xx >= 0, xx < g.width else { return .number(0) }
+        return .cell(x, (plane * g.height + y) * g.width + xx)
+      }
+      return SheetCells(helpers: [padded]) { o in
+        let (j, i, k, s) = (o % g.outW, o / g.outW % g.outH, o / g.positions % f, o / (g.positions * f))
+        let terms = (0..<g.channels).map { ch in
+          Formula.sumProduct(SheetLayout.window(xpad, grid: s * g.channels + ch, height: hp, width: wp, row: i * g.strideH, column: j * g.strideW,
+                                                rows: g.kernelH, columns: g.kernelW), kernel(k, ch, w))
+        }
+        return useBias ? .sum(terms) + .cell(bias, k) : .sum(terms)
+      }
+    case (.backward, "delta"): return SheetCells { [upstream = c.delta] i in .cell(upstream, i) }
+    case (.backward, "dW"):
+      let spreadBlock = SheetHelper(name: spread, symbol: "δ spread", formula: "δ with \(g.strideH - 1)/\(g.strideW - 1) zeros between neighbours (the stride) and \(g.kernelH - 1)/\(g.kernelW - 1) around",
+                                    shape: [n, f, he, we], batched: true) { i in
+        let (q, r, plane) = (i % we - (g.kernelW - 1), i / we % he - (g.kernelH - 1), i / (we * he))
+        guard r >= 0, q >= 0, r % g.strideH == 0, q % g.strideW == 0, r / g.strideH < g.outH, q / g.strideW < g.outW else { return .number(0) }
+        return .cell(delta, (plane * g.outH + r / g.strideH) * g.outW + q / g.strideW)
+      }
+      return SheetCells(helpers: [spreadBlock]) { i in
+        let (v, u, ch, k) = (i % g.kernelW, i / g.kernelW % g.kernelH, i / (g.kernelW * g.kernelH) % g.channels, i / (g.kernelW * g.kernelH * g.channels))
+        return .sum((0..<n).map { s in
+          Formula.sumProduct(
+            SheetLayout.window(spread, grid: s * f + k, height: he, width: we, row: g.kernelH - 1, column: g.kernelW - 1, rows: dh, columns: dw),
+            SheetLayout.window(xpad, grid: s * g.channels + ch, height: hp, width: wp, row: u, column: v, rows: dh, columns: dw))
+        })
+      }
+    case (.backward, "db"):
+      return SheetCells { k in .sum((0..<n).map { .call("SUM", [SheetLayout.grid(delta, $0 * f + k, height: g.outH, width: g.outW)]) }) }
+    case (.backward, "dx"):
+      let flipped = SheetHelper(name: wflip, symbol: "W turned", formula: "each kernel turned by 180°: Wflip[f,c,u,v] = W[f,c,k_h−1−u,k_w−1−v]",
+                                shape: [f, g.channels, g.kernelH, g.kernelW], batched: false) { i in
+        let (v, u, plane) = (i % g.kernelW, i / g.kernelW % g.kernelH, i / (g.kernelW * g.kernelH))
+        return .cell(w, (plane * g.kernelH + g.kernelH - 1 - u) * g.kernelW + g.kernelW - 1 - v)
+      }
+      return SheetCells(helpers: [flipped]) { i in
+        let (xx, y, ch, s) = (i % g.width, i / g.width % g.height, i / (g.width * g.height) % g.channels, i / g.inputSize)
+        return .sum((0..<f).map { k in
+          Formula.sumProduct(
+            SheetLayout.window(spread, grid: s * f + k, height: he, width: we, row: y + g.padTop, column: xx + g.padLeft,
+                               rows: g.kernelH, columns: g.kernelW),
+            kernel(k, ch, wflip))
+        })
+      }
+    default: return nil
     }
   }
 }

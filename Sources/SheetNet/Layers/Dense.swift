@@ -116,8 +116,8 @@ public final class Dense: Layer {
 
   private func traceForward(_ t: Tracer, _ x: Tensor, _ z: Tensor) {
     let (w, bias, n, units, useBias) = (W.value, b.value, x.columns, units, useBias)
-    t.record(name, .forward, "W", formula: "W: \(units)×\(n) weights, row j feeds neuron j", w)
-    if useBias { t.record(name, .forward, "b", formula: "b: one bias per neuron", bias) }
+    t.record(name, .forward, "W", batched: false, formula: "W: \(units)×\(n) weights, row j feeds neuron j", w)
+    if useBias { t.record(name, .forward, "b", batched: false, formula: "b: one bias per neuron", bias) }
     t.record(name, .forward, "z", formula: useBias ? "zⱼ = Σᵢ Wⱼᵢ·xᵢ + bⱼ" : "zⱼ = Σᵢ Wⱼᵢ·xᵢ", z) { i in
       let (s, j) = (i / units, i % units)
       var args: [Double] = []
@@ -134,7 +134,7 @@ public final class Dense: Layer {
   private func traceBackward(_ t: Tracer, _ delta: Tensor, _ dx: Tensor) {
     let (x, w, dW, n, units, rows) = (x, W.value, W.grad, x.columns, units, x.rows)
     t.record(name, .backward, "delta", symbol: "δ", formula: "δ = ∂L/∂z (from the layer above)", delta)
-    t.record(name, .backward, "dW", formula: "∂L/∂Wⱼᵢ = Σₙ δₙⱼ·xₙᵢ", dW) { i in
+    t.record(name, .backward, "dW", batched: false, formula: "∂L/∂Wⱼᵢ = Σₙ δₙⱼ·xₙᵢ", dW) { i in
       let (j, k) = (i / n, i % n)
       let parts = (0..<rows).map { "{\(2 * $0)}·{\(2 * $0 + 1)}" }
       let args = (0..<rows).flatMap { [delta.data[$0 * units + j], x.data[$0 * n + k]] }
@@ -142,7 +142,7 @@ public final class Dense: Layer {
     }
     if useBias {
       let db = b.grad
-      t.record(name, .backward, "db", formula: "∂L/∂bⱼ = Σₙ δₙⱼ", db) { j in
+      t.record(name, .backward, "db", batched: false, formula: "∂L/∂bⱼ = Σₙ δₙⱼ", db) { j in
         Arithmetic(lhs: elementLabel("∂L/∂b", db.shape, j, batch: false), template: (0..<rows).map { "{\($0)}" }.joined(separator: " + "),
                    args: (0..<rows).map { delta.data[$0 * units + j] }, result: db.data[j])
       }
@@ -152,6 +152,44 @@ public final class Dense: Layer {
       let parts = (0..<units).map { "{\(2 * $0)}·{\(2 * $0 + 1)}" }
       let args = (0..<units).flatMap { [delta.data[s * units + $0], w.data[$0 * n + k]] }
       return Arithmetic(lhs: elementLabel("∂L/∂x", dx.shape, i), template: parts.joined(separator: " + "), args: args, result: dx.data[i])
+    }
+  }
+}
+
+// MARK: Worksheet
+
+extension Dense {
+  public var outputKey: String { "z" }
+
+  /// z[n,j] = SUMPRODUCT(TRANSPOSE(W row j), x column n) + b[j]; δ copied from the layer above;
+  /// dW[j,i] = SUMPRODUCT(δ row j, x row i) (both across the samples); db[j] = SUM(δ row j);
+  /// dx[n,i] = SUMPRODUCT(δ column n, W column i). W and b are editable.
+  public func sheetCells(_ phase: Phase, _ key: String, _ c: SheetContext) -> SheetCells? {
+    let (units, inputs, n) = (units, W.value.shape[1], c.batch)
+    let (w, bias, x) = (c.entry(.forward, "W"), c.entry(.forward, "b"), c.input)
+    let delta = c.entry(.backward, "delta"), useBias = useBias
+    switch (phase, key) {
+    case (.forward, "W"), (.forward, "b"): return .input
+    case (.forward, "z"):
+      return SheetCells { i in
+        let (s, j) = (i / units, i % units)
+        let dot = Formula.sumProduct(.call("TRANSPOSE", [SheetLayout.row(w, j, length: inputs)]),
+                                     SheetLayout.column(x, sample: s, length: inputs))
+        return useBias ? dot + .cell(bias, j) : dot
+      }
+    case (.backward, "delta"): return SheetCells { [upstream = c.delta] i in .cell(upstream, i) }
+    case (.backward, "dW"):
+      return SheetCells { i in
+        let (j, k) = (i / inputs, i % inputs)
+        return .sumProduct(.range(delta, j, (n - 1) * units + j), .range(x, k, (n - 1) * inputs + k))
+      }
+    case (.backward, "db"): return SheetCells { j in .call("SUM", [.range(delta, j, (n - 1) * units + j)]) }
+    case (.backward, "dx"):
+      return SheetCells { i in
+        let (s, k) = (i / inputs, i % inputs)
+        return .sumProduct(SheetLayout.column(delta, sample: s, length: units), .range(w, k, (units - 1) * inputs + k))
+      }
+    default: return nil
     }
   }
 }

@@ -80,3 +80,18 @@ public final class Dropout: Layer {
     return dx
   }
 }
+
+// MARK: Worksheet
+
+extension Dropout {
+  /// The mask is editable; a = x·m and ∂L/∂x = δ·m (x and δ themselves at evaluation).
+  public func sheetCells(_ phase: Phase, _ key: String, _ c: SheetContext) -> SheetCells? {
+    let (x, delta, m, training) = (c.input, c.delta, c.entry(.forward, "mask"), training)
+    switch (phase, key) {
+    case (.forward, "mask"): return .input
+    case (.forward, "a"): return SheetCells { i in training ? .cell(x, i) * .cell(m, i) : .cell(x, i) }
+    case (.backward, "dx"): return SheetCells { i in training ? .cell(delta, i) * .cell(m, i) : .cell(delta, i) }
+    default: return nil
+    }
+  }
+}

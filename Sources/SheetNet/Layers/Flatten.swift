@@ -43,3 +43,17 @@ public final class Flatten: Layer {
     return dx
   }
 }
+
+// MARK: Worksheet
+
+extension Flatten {
+  /// Each cell of a refers to the same element of x (flatten keeps row-major order), and each
+  /// cell of ∂L/∂x to the same element of δ.
+  public func sheetCells(_ phase: Phase, _ key: String, _ c: SheetContext) -> SheetCells? {
+    switch (phase, key) {
+    case (.forward, "a"): return SheetCells { [x = c.input] i in .cell(x, i) }
+    case (.backward, "dx"): return SheetCells { [delta = c.delta] i in .cell(delta, i) }
+    default: return nil
+    }
+  }
+}

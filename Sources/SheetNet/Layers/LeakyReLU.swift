@@ -27,4 +27,10 @@ public final class LeakyReLU: Activation {
   public func slopeArithmetic(z: Double, a: Double) -> (template: String, args: [Double]) {
     z > 0 ? ("1  (z = {1} > 0)", [z]) : ("{1}  (z = {2} ≤ 0)", [alpha, z])
   }
+  /// IF(z > 0, z, α·z).
+  public func cellForward(_ z: Formula) -> Formula { .when(.greater(z, .number(0)), z, .number(alpha) * z) }
+  /// IF(z > 0, ∂L/∂a, ∂L/∂a·α).
+  public func cellBackward(delta: Formula, z: Formula, a: Formula) -> Formula {
+    .when(.greater(z, .number(0)), delta, delta * .number(alpha))
+  }
 }

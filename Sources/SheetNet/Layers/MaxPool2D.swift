@@ -153,3 +153,59 @@ func poolWindowValues(_ x: Tensor, _ g: Kernels.Window, _ o: Int) -> (values: [D
   }
   return (values, indices)
 }
+
+// MARK: Worksheet
+
+extension MaxPool2D {
+  /// a = MAX(window); the winner is the first cell of the window (row-major) equal to a, written
+  /// as nested IFs (IF(x₀ = a, 0, IF(x₁ = a, 1, …))), so ties go to the first maximum as in the
+  /// engine; ∂L/∂x = Σ IF(winner = this cell's place, δ, 0) over the windows holding the cell.
+  public func sheetCells(_ phase: Phase, _ key: String, _ c: SheetContext) -> SheetCells? {
+    let g = window!, x = c.input
+    let (a, winner, delta) = (c.entry(.forward, "a"), c.entry(.forward, "winner"), c.entry(.backward, "delta"))
+    switch (phase, key) {
+    case (.forward, "a"):
+      return SheetCells { o in .call("MAX", [poolWindowRange(x, g, o)]) }
+    case (.forward, "winner"):
+      return SheetCells { o in
+        let indices = poolWindowIndices(g, o)
+        var f = Formula.number(Double(indices.count - 1))
+        for (p, i) in indices.enumerated().dropLast().reversed() { f = .when(.equal(.cell(x, i), .cell(a, o)), .number(Double(p)), f) }
+        return f
+      }
+    case (.backward, "delta"): return SheetCells { [upstream = c.delta] i in .cell(upstream, i) }
+    case (.backward, "dx"):
+      return SheetCells { i in
+        .sum(poolWindowsHolding(g, i).map { o, p in .when(.equal(.cell(winner, o), .number(Double(p))), .cell(delta, o), .number(0)) })
+      }
+    default: return nil
+    }
+  }
+}
+
+/// The range of output `o`'s window in the input entry `x` (one grid per sample and channel).
+func poolWindowRange(_ x: String, _ g: Kernels.Window, _ o: Int) -> Formula {
+  let j = o % g.outW, i = o / g.outW % g.outH, plane = o / g.positions
+  return SheetLayout.window(x, grid: plane, height: g.height, width: g.width, row: i * g.strideH, column: j * g.strideW,
+                            rows: g.kernelH, columns: g.kernelW)
+}
+
+/// The flat input indices of output `o`'s window, in row-major window order.
+func poolWindowIndices(_ g: Kernels.Window, _ o: Int) -> [Int] {
+  let j = o % g.outW, i = o / g.outW % g.outH, plane = o / g.positions
+  let first = plane * g.height * g.width + i * g.strideH * g.width + j * g.strideW
+  return (0..<g.kernelH).flatMap { u in (0..<g.kernelW).map { v in first + u * g.width + v } }
+}
+
+/// The outputs whose window holds input `index`, each with the input's place in that window
+/// (0-based, row-major), in output order.
+func poolWindowsHolding(_ g: Kernels.Window, _ index: Int) -> [(output: Int, place: Int)] {
+  let xx = index % g.width, y = index / g.width % g.height, plane = index / (g.width * g.height)
+  var out: [(Int, Int)] = []
+  for i in 0..<g.outH where y >= i * g.strideH && y < i * g.strideH + g.kernelH {
+    for j in 0..<g.outW where xx >= j * g.strideW && xx < j * g.strideW + g.kernelW {
+      out.append(((plane * g.outH + i) * g.outW + j, (y - i * g.strideH) * g.kernelW + (xx - j * g.strideW)))
+    }
+  }
+  return out
+}

@@ -26,4 +26,8 @@ public final class ReLU: Activation {
   public func slopeArithmetic(z: Double, a: Double) -> (template: String, args: [Double]) {
     (z > 0 ? "1  (z = {1} > 0)" : "0  (z = {1} ≤ 0)", [z])
   }
+  /// IF(z > 0, z, 0).
+  public func cellForward(_ z: Formula) -> Formula { .when(.greater(z, .number(0)), z, .number(0)) }
+  /// IF(z > 0, ∂L/∂a, 0).
+  public func cellBackward(delta: Formula, z: Formula, a: Formula) -> Formula { .when(.greater(z, .number(0)), delta, .number(0)) }
 }

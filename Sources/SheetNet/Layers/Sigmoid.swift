@@ -28,4 +28,8 @@ public final class Sigmoid: Activation {
   public func slopeArithmetic(z: Double, a: Double) -> (template: String, args: [Double]) {
     ("{1}·(1 − {1})", [a])
   }
+  /// IF(z ≥ 0, 1/(1 + e⁻ᶻ), eᶻ/(1 + eᶻ)), the engine's overflow-free form.
+  public func cellForward(_ z: Formula) -> Formula { .sigmoid(z) }
+  /// ∂L/∂a · a·(1 − a).
+  public func cellBackward(delta: Formula, z: Formula, a: Formula) -> Formula { delta * (a * (.number(1) - a)) }
 }

@@ -63,3 +63,36 @@ public final class Softmax: Layer {
     return dz
   }
 }
+
+// MARK: Worksheet
+
+extension Softmax {
+  /// ∂L/∂z (used only when no cross-entropy loss takes the fused shortcut).
+  public var inputGradientKey: String { "dz" }
+
+  /// aₖ = EXP(zₖ − MAX(z)) / SUMPRODUCT(EXP(z − MAX(z))) over the sample's column;
+  /// ∂L/∂zₖ = aₖ·(∂L/∂aₖ − SUMPRODUCT(a, ∂L/∂a)).
+  public func sheetCells(_ phase: Phase, _ key: String, _ c: SheetContext) -> SheetCells? {
+    let (z, a, delta) = (c.input, c.entry(.forward, "a"), c.delta)
+    let k = c.shape(z).last ?? 1
+    switch (phase, key) {
+    case (.forward, "a"):
+      return SheetCells { i in Softmax.cell(logits: z, i, classes: k) }
+    case (.backward, "dz"):
+      return SheetCells { i in
+        let s = i / k
+        let dot = Formula.sumProduct(SheetLayout.column(a, sample: s, length: k), SheetLayout.column(delta, sample: s, length: k))
+        return .cell(a, i) * (.cell(delta, i) - dot)
+      }
+    default: return nil
+    }
+  }
+
+  /// Element i of softmax over the logits `z` ([N, K], one column per sample), max subtracted:
+  /// EXP(zᵢ − MAX(column)) / SUMPRODUCT(EXP(column − MAX(column))).
+  public static func cell(logits z: String, _ i: Int, classes k: Int) -> Formula {
+    let column = SheetLayout.column(z, sample: i / k, length: k)
+    let m = Formula.call("MAX", [column])
+    return .exp(.cell(z, i) - m) / .call("SUMPRODUCT", [.exp(column - m)])
+  }
+}

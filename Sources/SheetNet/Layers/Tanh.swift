@@ -22,4 +22,8 @@ public final class Tanh: Activation {
   public func slopeArithmetic(z: Double, a: Double) -> (template: String, args: [Double]) {
     ("(1 − {1}²)", [a])
   }
+  /// TANH(z).
+  public func cellForward(_ z: Formula) -> Formula { .call("TANH", [z]) }
+  /// ∂L/∂a · (1 − a²).
+  public func cellBackward(delta: Formula, z: Formula, a: Formula) -> Formula { delta * (.number(1) - .pow(a, .number(2))) }
 }

@@ -33,9 +33,33 @@ public struct BinaryCrossEntropy: Loss {
   public func trace(_ tracer: Tracer, output y: Tensor, target t: Tensor, last: (any Layer)?, value: Double, delta: Tensor, skipsLast: Bool) {
     let z = logits(y, last), count = Double(z.count)
     tracer.record("loss", .loss, "t", formula: "t: the targets, 0 or 1", t)
-    tracer.record("loss", .loss, "L", formula: Self.formula, Tensor([value]))
+    tracer.record("loss", .loss, "L", batched: false, formula: Self.formula, Tensor([value]))
     tracer.record("loss", .loss, skipsLast ? "dz" : "dy", symbol: "∂L/∂z", formula: "∂L/∂z = (σ(z) − t)/(N·K)  (sigmoid and cross-entropy together)", delta) { i in
       Arithmetic(lhs: elementLabel("∂L/∂z", delta.shape, i), template: "(σ({0}) − {1})/{2}", args: [z.data[i], t.data[i], count], result: delta.data[i])
+    }
+  }
+}
+
+// MARK: Worksheet
+
+extension BinaryCrossEntropy {
+  /// Each term MAX(z, 0) − z·t + LN(1 + EXP(−ABS(z))) in a block the shape of z, L = SUM(terms)/(N·K),
+  /// and ∂L/∂z = (σ(z) − t)/(N·K) with σ in the engine's overflow-free form.
+  public func sheetCells(_ phase: Phase, _ key: String, _ c: SheetContext) -> SheetCells? {
+    let z = c.lastKind == Sigmoid.kind ? c.lastInput : c.input
+    let count = max(c.shape(z).reduce(1, *), 1)
+    let (t, terms) = (Tracer.name("loss", .loss, "t"), Tracer.name("loss", .loss, "terms"))
+    switch key {
+    case "t": return .input
+    case "L":
+      let block = SheetHelper(name: terms, symbol: "ℓ", formula: "ℓ = max(z, 0) − z·t + log(1 + e^−|z|): each output's loss",
+                              shape: c.shape(z), batched: true) { i in
+        let (zi, ti) = (Formula.cell(z, i), Formula.cell(t, i))
+        return .call("MAX", [zi, .number(0)]) - zi * ti + .call("LN", [.number(1) + .exp(.neg(.call("ABS", [zi])))])
+      }
+      return SheetCells(helpers: [block]) { _ in .call("SUM", [.range(terms, 0, count - 1)]) / .number(Double(count)) }
+    case "dz", "dy": return SheetCells { i in (.sigmoid(.cell(z, i)) - .cell(t, i)) / .number(Double(count)) }
+    default: return nil
     }
   }
 }

@@ -51,7 +51,7 @@ public struct CrossEntropy: Loss {
     let a = (last as? Softmax)?.a ?? Softmax.probabilities(logits(y, last))
     let n = Double(a.rows)
     tracer.record("loss", .loss, "t", formula: "t: the targets, one-hot", t)
-    tracer.record("loss", .loss, "L", formula: Self.formula, Tensor([value])) { _ in
+    tracer.record("loss", .loss, "L", batched: false, formula: Self.formula, Tensor([value])) { _ in
       let hot = (0..<t.count).filter { t.data[$0] != 0 }
       let template = "−(1/{0})·(" + hot.enumerated().map { "{\(2 * $0.offset + 1)}·log {\(2 * $0.offset + 2)}" }.joined(separator: " + ") + ")"
       return Arithmetic(lhs: "L", template: template, args: [n] + hot.flatMap { [t.data[$0], a.data[$0]] }, result: value)
@@ -59,6 +59,37 @@ public struct CrossEntropy: Loss {
     let name = skipsLast ? "dz" : "dy"
     tracer.record("loss", .loss, name, symbol: "∂L/∂z", formula: "∂L/∂zₖ = (aₖ − tₖ)/N  (softmax and cross-entropy together)", delta) { i in
       Arithmetic(lhs: elementLabel("∂L/∂z", delta.shape, i), template: "({0} − {1})/{2}", args: [a.data[i], t.data[i], n], result: delta.data[i])
+    }
+  }
+}
+
+// MARK: Worksheet
+
+extension CrossEntropy {
+  /// Per sample ℓₙ = SUM(t)·(MAX(z) + LN(SUMPRODUCT(EXP(z − MAX(z))))) − SUMPRODUCT(t, z) over its
+  /// column of logits (log-sum-exp, never the log of 0), L = SUM(ℓ)/N, and
+  /// ∂L/∂z = (a − t)/N with a the softmax layer's output (or the softmax of the outputs).
+  public func sheetCells(_ phase: Phase, _ key: String, _ c: SheetContext) -> SheetCells? {
+    let fused = c.lastKind == Softmax.kind
+    let z = fused ? c.lastInput : c.input, k = c.shape(z).last ?? 1, n = c.batch
+    let (t, perSample) = (Tracer.name("loss", .loss, "t"), Tracer.name("loss", .loss, "per_sample"))
+    switch key {
+    case "t": return .input
+    case "L":
+      let terms = SheetHelper(name: perSample, symbol: "ℓ", formula: "ℓₙ = Σₖ tₙₖ·(m + log Σⱼ e^(zₙⱼ − m)) − Σₖ tₙₖ·zₙₖ, m = maxⱼ zₙⱼ: each sample's loss",
+                              shape: [n, 1], batched: true) { s in
+        let (zs, ts) = (SheetLayout.column(z, sample: s, length: k), SheetLayout.column(t, sample: s, length: k))
+        let m = Formula.call("MAX", [zs])
+        return .call("SUM", [ts]) * (m + .call("LN", [.call("SUMPRODUCT", [.exp(zs - m)])])) - .sumProduct(ts, zs)
+      }
+      return SheetCells(helpers: [terms]) { _ in .call("SUM", [.range(perSample, 0, n - 1)]) / .number(Double(n)) }
+    case "dz", "dy":
+      let a = fused ? c.input : ""
+      return SheetCells { i in
+        let ai = fused ? Formula.cell(a, i) : Softmax.cell(logits: z, i, classes: k)
+        return (ai - .cell(t, i)) / .number(Double(n))
+      }
+    default: return nil
     }
   }
 }

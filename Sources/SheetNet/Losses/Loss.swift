@@ -1,5 +1,5 @@
 /// A loss L(y, t) averaged over the batch, and where backpropagation starts.
-public protocol Loss: Sendable {
+public protocol Loss: Sendable, SheetFormulas {
   /// The word lesson files use (`cross_entropy`).
   static var kind: String { get }
   /// The loss in course notation, e.g. `L = −(1/N) Σₙ Σₖ tₙₖ·log aₙₖ`.

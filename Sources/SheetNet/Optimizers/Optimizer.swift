@@ -1,6 +1,6 @@
 /// Updates every trainable parameter from its gradient; its state tensors are named and kept in
 /// `Parameter.state` so traces and model files show them.
-public protocol Optimizer: AnyObject {
+public protocol Optimizer: AnyObject, SheetFormulas {
   /// The word lesson files use (`sgd`, `adam`).
   static var kind: String { get }
   /// η, the step size.
@@ -13,6 +13,9 @@ public protocol Optimizer: AnyObject {
   var options: [(key: String, value: Value)] { get }
   /// Applies one update to `parameter` of layer `layer`, recording it when `tracer` is attached.
   func update(_ parameter: Parameter, layer: String, tracer: Tracer?)
+  /// The hyper-parameters a worksheet puts in named cells, with the value of the traced step and
+  /// what each means: `learning_rate`, `momentum`, `beta_1`, `beta_2`, `epsilon`, `adam_t`, `weight_decay`.
+  var sheetNames: [(name: String, value: Double, meaning: String)] { get }
 }
 
 extension Optimizer {
@@ -45,6 +48,13 @@ extension Optimizer {
       return Arithmetic(lhs: elementLabel(symbol, value.shape, i, batch: false) + "′", template: template, args: args, result: value.data[i])
     }
   }
+}
+
+/// The worksheet entries of parameter `key` (`W`, `b`, `gamma`) of the context's layer: its value
+/// before the step (`forward.W`), its gradient (`backward.dW`), and g = dW + weight_decay·W.
+func sheetGradient(_ key: String, _ c: SheetContext) -> (value: String, g: (Int) -> Formula) {
+  let (value, grad) = (c.entry(.forward, key), c.entry(.backward, "d" + key))
+  return (value, { i in .cell(grad, i) + .named("weight_decay") * .cell(value, i) })
 }
 
 /// Optimizer kinds a lesson may name, with their hyper-parameter keys.

@@ -41,6 +41,10 @@ public final class SGD: Optimizer {
       }
       return
     }
+    if let tracer {  // v before the step, which a worksheet lets the student edit
+      tracer.record(layer, .update, "\(p.name).v.before", symbol: "v", formula: "v before this step (0 at the first)",
+                    p.state["v"] ?? Tensor(shape: p.value.shape))
+    }
     // Updated in place inside `state` (a local copy would make every step copy v).
     Kernels.update(&p.state["v", default: Tensor(shape: p.value.shape)], with: g) { mu * $0 + $1 }
     let v = p.state["v"]!
@@ -60,6 +64,34 @@ public final class SGD: Optimizer {
         nesterov ? ("{0} − {1}·({2} + {3}·{4})", [old.data[i], eta, g.data[i], mu, v.data[i]])
           : ("{0} − {1}·{2}", [old.data[i], eta, v.data[i]])
       }
+    }
+  }
+}
+
+// MARK: Worksheet
+
+extension SGD {
+  public var sheetNames: [(name: String, value: Double, meaning: String)] {
+    [("learning_rate", learningRate, "η, the step size")]
+      + (momentum == 0 ? [] : [("momentum", momentum, "μ, how much of the last velocity each step keeps")])
+      + [("weight_decay", weightDecay, "λ, L2 decay added to each gradient: g = dW + λ·W")]
+  }
+
+  /// θ′ = θ − learning_rate·g with g = dθ + weight_decay·θ; with momentum v = momentum·v₀ + g and
+  /// θ′ = θ − learning_rate·v (Nesterov: θ′ = θ − learning_rate·(g + momentum·v)). v₀, the
+  /// velocity before the step, is editable.
+  public func sheetCells(_ phase: Phase, _ key: String, _ c: SheetContext) -> SheetCells? {
+    let parts = key.split(separator: ".").map(String.init)
+    let (value, g) = sheetGradient(parts[0], c)
+    let (v, v0, nesterov) = (c.entry(.update, parts[0] + ".v"), c.entry(.update, parts[0] + ".v.before"), nesterov)
+    switch parts.count {
+    case 3 where parts[1] == "v" && parts[2] == "before": return .input
+    case 2 where parts[1] == "v": return SheetCells { i in .named("momentum") * .cell(v0, i) + g(i) }
+    case 1 where momentum == 0: return SheetCells { i in .cell(value, i) - .named("learning_rate") * g(i) }
+    case 1 where nesterov:
+      return SheetCells { i in .cell(value, i) - .named("learning_rate") * (g(i) + .named("momentum") * .cell(v, i)) }
+    case 1: return SheetCells { i in .cell(value, i) - .named("learning_rate") * .cell(v, i) }
+    default: return nil
     }
   }
 }

@@ -1,0 +1,128 @@
+import SheetNet
+
+/// The CSV views of a step workbook (RFC 4180: comma-separated, CRLF line ends, fields with a
+/// comma, quote or line break in double quotes): one file per sheet, `index.csv` and `entries.csv`.
+extension StepWorkbook {
+  /// Every CSV file by name, in order: the sheets (`00-summary.csv`, `01-input.csv`, …), then
+  /// `index.csv` (where each entry sits) and `entries.csv` (one tidy row per element).
+  public func csvFiles() -> [(name: String, text: String)] {
+    var files = workbook.sheets.map { ($0.fileName, CSV.sheet($0)) }
+    files.append(("index.csv", indexCSV()))
+    files.append(("entries.csv", entriesCSV()))
+    return files
+  }
+
+  /// index.csv: entry, kind (entry or helper), sheet, file, range (A1), shape, editable.
+  func indexCSV() -> String {
+    var rows = [["entry", "kind", "sheet", "file", "range", "shape", "editable"]]
+    for b in blocks {
+      let r = b.rectangle
+      let range = A1.cell(r.top, r.left) + (r.top == r.bottom && r.left == r.right ? "" : ":" + A1.cell(r.bottom, r.right))
+      let sheet = workbook.sheets[b.sheet]
+      rows.append([b.name, b.isEntry ? "entry" : "helper", sheet.name, sheet.fileName, range, shapeText(b.shape), b.editable ? "yes" : "no"])
+    }
+    return CSV.text(rows.map { $0.map(CSV.Field.text) })
+  }
+
+  /// entries.csv: entry, layer, phase, symbol, index (1-based, comma-separated), value — every
+  /// element of every trace entry, the engine's numbers in the shortest round-trip form.
+  func entriesCSV() -> String {
+    var out = CSV.text([["entry", "layer", "phase", "symbol", "index", "value"].map(CSV.Field.text)])
+    for b in blocks where b.isEntry {
+      let parts = b.name.split(separator: ".", maxSplits: 2).map(String.init)
+      let (layer, phase) = parts.count == 2 ? (parts[0], parts[0]) : (parts[0], parts[1])
+      let count = b.shape.reduce(1, *)
+      for i in 0..<count {
+        var index: [Int] = [], rest = i
+        for n in b.shape.reversed() { index.append(rest % max(n, 1) + 1); rest /= max(n, 1) }
+        let (r, c) = b.cell(i)
+        let value = cachedValue(sheet: b.sheet, row: r, column: c)
+        out += CSV.text([[.text(b.name), .text(layer), .text(phase), .text(b.symbol),
+                          .text(index.reversed().map(String.init).joined(separator: ",")), .number(value)]])
+      }
+    }
+    return out
+  }
+
+  /// The number in a cell (its cached value for a formula), 0 when empty.
+  public func cachedValue(sheet: Int, row: Int, column: Int) -> Double {
+    cellContent(sheet: sheet, row: row, column: column).flatMap { content -> Double? in
+      switch content {
+      case .number(let x): x
+      case .formula(_, let cached, _): cached
+      case .text: nil
+      }
+    } ?? 0
+  }
+
+  /// The content of one cell, if any.
+  public func cellContent(sheet: Int, row: Int, column: Int) -> Content? {
+    if cellLookup.isEmpty {
+      // Built on first use (a linear search per cell would be quadratic in entries.csv).
+      var lookup: [[Int: Content]] = Array(repeating: [:], count: workbook.sheets.count)
+      for (s, sheet) in workbook.sheets.enumerated() { for c in sheet.cells { lookup[s][key(c.row, c.column)] = c.content } }
+      cellLookup.table = lookup
+    }
+    return cellLookup.table[sheet][key(row, column)]
+  }
+}
+
+/// A lazily built lookup of cell contents (a class so that a `StepWorkbook` value can fill it).
+final class CellLookup: @unchecked Sendable {
+  var table: [[Int: Content]] = []
+  var isEmpty: Bool { table.isEmpty }
+}
+
+/// RFC 4180 writing.
+public enum CSV {
+  /// One field.
+  public enum Field {
+    case text(String)
+    case number(Double)
+  }
+
+  /// Rows of fields as CSV text, each line ended by CRLF.
+  public static func text(_ rows: [[Field]]) -> String {
+    var out = ""
+    for row in rows {
+      out += row.map { field -> String in
+        switch field {
+        case .number(let x): shortestNumber(x)
+        case .text(let s): quoted(neutralised(s))
+        }
+      }.joined(separator: ",")
+      out += "\r\n"
+    }
+    return out
+  }
+
+  /// Text that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, a tab or
+  /// a carriage return) gets a leading apostrophe, so it stays text.
+  public static func neutralised(_ s: String) -> String {
+    guard let first = s.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) else { return s }
+    return "'" + s
+  }
+
+  /// A field in double quotes (quotes doubled) when it holds a comma, a quote or a line break.
+  public static func quoted(_ s: String) -> String {
+    guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) else { return s }
+    return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+  }
+
+  /// A sheet as a rectangle of fields: every row as wide as the widest, empty cells empty,
+  /// formula cells as their cached values.
+  static func sheet(_ sheet: Sheet) -> String {
+    let rows = (sheet.cells.map(\.row).max() ?? -1) + 1, columns = (sheet.cells.map(\.column).max() ?? -1) + 1
+    var grid = Array(repeating: Array(repeating: "", count: columns), count: rows)
+    for c in sheet.cells {
+      switch c.content {
+      case .text(let s): grid[c.row][c.column] = quoted(neutralised(s))
+      case .number(let x): grid[c.row][c.column] = shortestNumber(x)
+      case .formula(_, let cached, _): grid[c.row][c.column] = shortestNumber(cached)
+      }
+    }
+    var out = ""
+    for row in grid { out += row.joined(separator: ",") + "\r\n" }
+    return out
+  }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import SheetNet
+
+/// Which files `export` writes.
+public enum WorksheetFormat: String, CaseIterable, Sendable {
+  /// CSV sheets, index.csv and entries.csv.
+  case csv
+  /// step.xlsx.
+  case xlsx
+  /// Both (the default).
+  case both
+}
+
+/// Writes a step's worksheets into a folder, all or nothing.
+public enum WorksheetExport {
+  /// The files for `format`, every byte made before anything is written.
+  public static func files(_ book: StepWorkbook, format: WorksheetFormat) throws(SheetNetError) -> [(name: String, bytes: [UInt8])] {
+    var files: [(String, [UInt8])] = []
+    if format != .xlsx { files += book.csvFiles().map { ($0.name, Array($0.text.utf8)) } }
+    if format != .csv {
+      do { files.append(("step.xlsx", try XLSX.data(book.workbook))) } catch let error as SheetNetError { throw error } catch {
+        throw .io("cannot build step.xlsx: \(error)")
+      }
+    }
+    return files
+  }
+
+  /// Replaces `folder` with one holding exactly `files`: they are written into a temporary
+  /// folder beside it, which is renamed into place only when every file was written; a failure
+  /// leaves the earlier folder as it was.
+  public static func write(_ files: [(name: String, bytes: [UInt8])], to folder: String) throws(SheetNetError) {
+    let url = URL(fileURLWithPath: folder)
+    let parent = url.deletingLastPathComponent().path, leaf = url.lastPathComponent
+    try AtomicFile.makeFolder(parent)
+    let pid = getpid()
+    let temporary = parent + "/.\(leaf).tmp-\(pid)", old = parent + "/.\(leaf).old-\(pid)"
+    let manager = FileManager.default
+    try? manager.removeItem(atPath: temporary)
+    do { try manager.createDirectory(atPath: temporary, withIntermediateDirectories: false) } catch {
+      throw .io("cannot create a folder in \(parent); check its permissions or choose another --output")
+    }
+    do {
+      for file in files { try AtomicFile.write(file.bytes, to: temporary + "/" + file.name) }
+    } catch {
+      try? manager.removeItem(atPath: temporary)
+      throw error
+    }
+    var isDirectory: ObjCBool = false
+    let existed = manager.fileExists(atPath: folder, isDirectory: &isDirectory)
+    if existed && !isDirectory.boolValue {
+      try? manager.removeItem(atPath: temporary)
+      throw .io("\(folder) is a file, not a folder; move it away or choose another --output")
+    }
+    if existed && rename(folder, old) != 0 {
+      try? manager.removeItem(atPath: temporary)
+      throw .io("cannot replace \(folder) (\(String(cString: strerror(errno)))); check its permissions")
+    }
+    if rename(temporary, folder) != 0 {
+      let reason = String(cString: strerror(errno))
+      if existed { _ = rename(old, folder) }
+      try? manager.removeItem(atPath: temporary)
+      throw .io("cannot write \(folder) (\(reason)); check its permissions")
+    }
+    if existed { try? manager.removeItem(atPath: old) }
+  }
+}

@@ -1,0 +1,321 @@
+import SheetNet
+import SheetNetTrace
+
+/// Builds a `StepWorkbook`: groups the trace entries into sheets in step order, asks each
+/// entry's owner (layer, loss or optimizer) for its formulas, places every block, then writes
+/// every cell with the engine's value cached and the Summary sheet.
+struct StepLayout {
+  let traced: TracedStep
+  let limit: Int
+
+  init(_ traced: TracedStep, limit: Int) {
+    self.traced = traced
+    self.limit = limit
+  }
+
+  /// A block waiting for its cells: its formula per element (nil: editable) and, for entries,
+  /// the engine's values.
+  private struct Pending {
+    var formula: ((Int) -> Formula)?
+    var values: Tensor?
+  }
+
+  func build(into book: inout StepWorkbook) throws(SheetNetError) {
+    let run = traced.run, layers = run.model.layers, entries = traced.tracer.entries
+    if let bad = entries.first(where: { !$0.value.isFinite }) {
+      throw .training("step \(traced.step) holds a number that is not finite (first in \(bad.name)), which a spreadsheet cannot hold; export an earlier --step, or lower the learning rate")
+    }
+    // The network around each layer: its input entry, and the δ it receives.
+    var inputOf: [String: String] = [:], deltaOf: [String: String] = [:]
+    var previous = Tracer.name("input", .forward, "x")
+    for layer in layers {
+      inputOf[layer.name] = previous
+      previous = Tracer.name(layer.name, .forward, layer.outputKey)
+    }
+    let output = previous
+    let recorded = Set(entries.map(\.name))
+    var upstream = ["loss.dz", "loss.dy"].first { recorded.contains($0) } ?? "loss.dy"
+    for layer in layers.reversed() {
+      deltaOf[layer.name] = upstream
+      let dx = Tracer.name(layer.name, .backward, layer.inputGradientKey)
+      if recorded.contains(dx) { upstream = dx }
+    }
+    let last = layers.last
+    let lastInput = last.map { inputOf[$0.name]! } ?? output
+
+    // Sheets in step order: Summary, then one per (layer, phase) as the entries come; the
+    // targets join the input sheet.
+    var sheets: [Sheet] = [Sheet(name: "Summary", fileName: "00-summary.csv")]
+    var sheetOf: [String: Int] = [:], cursor: [Int] = [2]
+    var usedNames: Set<String> = ["summary"]
+    func sheetIndex(_ e: TraceEntry) -> Int {
+      let key = e.name == "loss.t" ? "input|forward" : "\(e.layer)|\(e.phase.rawValue)"
+      if let i = sheetOf[key] { return i }
+      let title = e.layer == "input" || e.name == "loss.t" ? "input" : e.layer == "loss" ? "loss" : "\(e.layer) \(e.phase.rawValue)"
+      let name = uniqueSheetName(title, &usedNames)
+      sheets.append(Sheet(name: name, fileName: String(format: "%02d-", sheets.count) + fileStem(name) + ".csv"))
+      cursor.append(2)
+      sheetOf[key] = sheets.count - 1
+      return sheets.count - 1
+    }
+
+    var shapes: [String: [Int]] = [:]
+    var pending: [Pending] = []
+    func place(_ name: String, isEntry: Bool, sheet: Int, symbol: String, formula: String, shape: [Int], batched: Bool,
+               cells: ((Int) -> Formula)?, values: Tensor?) {
+      let placement = Placement.of(shape, batched: batched, at: cursor[sheet])
+      cursor[sheet] += placement.height + 1
+      book.blockIndex[name] = book.blocks.count
+      book.blocks.append(Block(name: name, isEntry: isEntry, sheet: sheet, symbol: symbol, formula: formula, shape: shape,
+                               batched: batched, editable: cells == nil, placement: placement))
+      pending.append(Pending(formula: cells, values: values))
+      shapes[name] = shape
+    }
+
+    let batch = traced.samples.count
+    for e in entries {
+      let sheet = sheetIndex(e)
+      let layerName = e.layer
+      let context = SheetContext(layer: layerName, input: e.layer == "loss" ? output : inputOf[layerName] ?? previous,
+                                 delta: deltaOf[layerName] ?? upstream, lastKind: last?.kind ?? "", lastInput: lastInput,
+                                 shapes: shapes, batch: batch)
+      let key = Tracer.key(of: e.name, layer: e.layer, phase: e.phase)
+      let owner: (any SheetFormulas)?
+      switch (e.layer, e.phase) {
+      case ("input", _): owner = nil
+      case ("loss", _): owner = run.loss
+      case (_, .update): owner = run.optimizer
+      default: owner = run.model.layer(named: e.layer)
+      }
+      var cells = SheetCells.input
+      if let owner {
+        guard let found = owner.sheetCells(e.phase, key, context) else {
+          throw .model("worksheet: \(e.name) has no spreadsheet formula; report this as a SheetNet bug")
+        }
+        cells = found
+      }
+      for h in cells.helpers {
+        place(h.name, isEntry: false, sheet: sheet, symbol: h.symbol, formula: h.formula, shape: h.shape, batched: h.batched,
+              cells: h.cell, values: nil)
+      }
+      place(e.name, isEntry: true, sheet: sheet, symbol: e.symbol, formula: e.formula, shape: e.value.shape, batched: e.batched,
+            cells: cells.formula, values: e.value)
+    }
+
+    let total = book.blocks.reduce(0) { $0 + $1.shape.reduce(1, *) }
+    guard total <= limit else {
+      throw .lesson("the workbook for step \(traced.step) would hold \(total.formatted) cells, more than the \(limit.formatted) a workbook is written for; trace fewer samples with --sample 1 or --batch 2, or export values only with --format csv")
+    }
+
+    // Every cell, block by block, with values kept for the formulas that read them.
+    book.workbook.sheets = sheets
+    var values: [[Int: Double]] = Array(repeating: [:], count: sheets.count)
+    let text = FormulaText(blocks: book.blocks, index: book.blockIndex, sheetNames: sheets.map(\.name))
+    for (b, block) in book.blocks.enumerated() {
+      var sheet = book.workbook.sheets[block.sheet]
+      let row = block.placement.titleRow
+      sheet.cells.append(Cell(row: row, column: 0, .text(block.name), style: .title))
+      let describe = block.isEntry ? block.formula : "helper: " + block.formula
+      sheet.cells.append(Cell(row: row, column: 1, .text(describe + "  [" + shapeText(block.shape) + "]" + (block.editable ? "  (editable)" : "")), style: .note))
+      labels(block, into: &sheet)
+      let count = block.shape.reduce(1, *)
+      var low = Double.infinity, high = -Double.infinity
+      for i in 0..<count {
+        let (r, c) = block.cell(i)
+        let v: Double
+        if let formula = pending[b].formula {
+          let f = formula(i)
+          let written = try text.text(f, on: block.sheet)
+          guard written.count <= formulaLengthLimit else {
+            throw .lesson("the formula of \(block.name) element \(i + 1) would be \(written.count) characters, more than a spreadsheet takes (\(formulaLengthLimit)); trace fewer samples with --sample 1 or --batch 2")
+          }
+          if let engine = pending[b].values { v = engine.data[i] } else {
+            guard case .scalar(let x) = try text.evaluate(f, { values[$0][key($1, $2)] ?? 0 }), x.isFinite else {
+              throw .model("worksheet: \(block.name) element \(i + 1) is not finite")
+            }
+            v = x
+          }
+          sheet.cells.append(Cell(row: r, column: c, .formula(written, cached: v, array: f.readsRange), style: .number))
+          book.formulas[.init(sheet: block.sheet, row: r, column: c)] = f
+        } else {
+          v = pending[b].values?.data[i] ?? 0
+          sheet.cells.append(Cell(row: r, column: c, .number(v), style: .input))
+        }
+        values[block.sheet][key(r, c)] = v
+        low = min(low, v)
+        high = max(high, v)
+      }
+      if count > 1, high > low {
+        let rect = block.rectangle
+        if low >= 0 {
+          sheet.colorScales.append(ColorScale(top: rect.top, left: rect.left, bottom: rect.bottom, right: rect.right, low: 0, mid: nil,
+                                              high: high, lowColor: "FFFFFF", highColor: "3B528B"))
+        } else {
+          let m = max(-low, high)
+          sheet.colorScales.append(ColorScale(top: rect.top, left: rect.left, bottom: rect.bottom, right: rect.right, low: -m, mid: 0,
+                                              high: m, lowColor: "2166AC", highColor: "B2182B"))
+        }
+      }
+      book.workbook.sheets[block.sheet] = sheet
+    }
+
+    for s in 1..<book.workbook.sheets.count {
+      let width = book.blocks.filter { $0.sheet == s }.map { $0.rectangle.right }.max() ?? 1
+      book.workbook.sheets[s].cells.insert(Cell(row: 0, column: 0, .text("\(book.workbook.sheets[s].name): \(run.lesson.name), step \(traced.step)"), style: .title), at: 0)
+      book.workbook.sheets[s].columnWidths = [ColumnWidth(first: 0, last: 0, width: 24), ColumnWidth(first: 1, last: max(width, 1), width: 10)]
+      book.workbook.sheets[s].frozenRows = 1
+      book.workbook.sheets[s].frozenColumns = 1
+    }
+    try summary(into: &book, text: text, values: values, output: output)
+  }
+
+  /// Row and column labels of a block.
+  private func labels(_ block: Block, into sheet: inout Sheet) {
+    let row = block.placement.titleRow
+    switch block.placement.kind {
+    case .scalar: sheet.cells.append(Cell(row: row + 1, column: 0, .text(block.symbol), style: .label))
+    case .column(let count):
+      for k in 0..<count { sheet.cells.append(Cell(row: row + 1 + k, column: 0, .text(block.symbol + subscripted(k + 1)), style: .label)) }
+    case .samples(let n, let k):
+      for s in 0..<n { sheet.cells.append(Cell(row: row + 1, column: 1 + s, .text("sample \(s + 1)"), style: .label)) }
+      for j in 0..<k { sheet.cells.append(Cell(row: row + 2 + j, column: 0, .text(block.symbol + subscripted(j + 1)), style: .label)) }
+    case .matrix(let rows, let columns):
+      for i in 0..<columns { sheet.cells.append(Cell(row: row + 1, column: 1 + i, .text("i=\(i + 1)"), style: .label)) }
+      for j in 0..<rows { sheet.cells.append(Cell(row: row + 2 + j, column: 0, .text(block.symbol + " j=\(j + 1)"), style: .label)) }
+    case .grids(let count, let h, _):
+      let outer = Array(block.shape.dropLast(2))
+      for g in 0..<count {
+        var index: [Int] = [], rest = g
+        for n in outer.reversed() { index.append(rest % n); rest /= n }
+        index.reverse()
+        let words: [String]
+        if outer.count == 2 { words = block.batched ? ["sample", "channel"] : ["filter", "channel"] }
+        else if outer.count == 1 { words = [block.batched ? "sample" : "index"] }
+        else { words = outer.map { _ in "index" } }
+        let label = zip(words, index).map { "\($0) \($1 + 1)" }.joined(separator: ", ")
+        sheet.cells.append(Cell(row: row + 1 + g * (h + 1), column: 0, .text(block.symbol + " " + label), style: .label))
+      }
+    }
+  }
+
+  /// The Summary sheet: the lesson, the hyperparameters in named cells, the loss, each sample's
+  /// prediction against its target, what to change, and a link to every sheet.
+  private func summary(into book: inout StepWorkbook, text: FormulaText, values: [[Int: Double]], output: String) throws(SheetNetError) {
+    let run = traced.run
+    var sheet = book.workbook.sheets[0]
+    var row = 0
+    func put(_ c: Int, _ content: Content, _ style: CellStyle = .plain) { sheet.cells.append(Cell(row: row, column: c, content, style: style)) }
+    func reference(_ f: Formula) throws(SheetNetError) -> Content {
+      guard case .scalar(let v) = try text.evaluate(f, { values[$0][key($1, $2)] ?? 0 }) else { return .number(0) }
+      return .formula(try text.text(f, on: 0), cached: v, array: f.readsRange)
+    }
+    put(0, .text("SheetNet worksheet: \(run.lesson.title.isEmpty ? run.lesson.name : run.lesson.title)"), .title); row += 1
+    put(0, .text("lesson"), .label); put(1, .text(run.lesson.name)); row += 1
+    put(0, .text("step"), .label); put(1, .text("\(traced.step) of training: epoch \(traced.epoch), step \(traced.stepInEpoch) of the epoch")); row += 1
+    put(0, .text("samples"), .label)
+    put(1, .text("rows " + traced.samples.map { String($0 + 1) }.joined(separator: ", ") + " of the training split (seed \(run.seed))")); row += 2
+
+    put(0, .text("Hyperparameters"), .title); put(1, .text("named cells: change one and every update recomputes"), .note); row += 1
+    for (name, value, meaning) in run.optimizer.sheetNames {
+      put(0, .text(name), .label); put(1, .number(value), .input); put(2, .text(meaning), .note)
+      book.workbook.names.append(DefinedName(name: name, sheet: 0, row: row, column: 1))
+      row += 1
+    }
+    row += 1
+
+    put(0, .text("Loss"), .title); row += 1
+    put(0, .text("L (\(run.loss.kind))"), .label); put(1, try reference(.cell("loss.L", 0)), .number); put(2, .text(type(of: run.loss).formula), .note)
+    row += 2
+
+    let y = text.index[output].map { book.blocks[$0] }, t = text.index["loss.t"].map { book.blocks[$0] }
+    if let y, let t, y.shape.count == 2 {
+      let (n, k) = (y.shape[0], y.shape[1])
+      put(0, .text("Prediction against target"), .title); row += 1
+      let classes = k > 1 && run.loss is CrossEntropy
+      let headers = classes ? ["predicted class", "target class", "p(predicted)"]
+        : (0..<k).map { "y" + subscripted($0 + 1) } + (0..<k).map { "t" + subscripted($0 + 1) }
+      put(0, .text("sample"), .label)
+      for (c, h) in headers.enumerated() { put(1 + c, .text(h), .label) }
+      row += 1
+      for s in 0..<n {
+        put(0, .text("sample \(s + 1) (row \(traced.samples[s] + 1))"), .label)
+        if classes {
+          let (ys, ts) = (SheetLayout.column(output, sample: s, length: k), SheetLayout.column("loss.t", sample: s, length: k))
+          put(1, try reference(.call("MATCH", [.call("MAX", [ys]), ys, .number(0)]) - .number(1)), .number)
+          put(2, try reference(.call("MATCH", [.call("MAX", [ts]), ts, .number(0)]) - .number(1)), .number)
+          put(3, try reference(.call("MAX", [ys])), .number)
+        } else {
+          for j in 0..<k {
+            put(1 + j, try reference(.cell(output, s * k + j)), .number)
+            put(1 + k + j, try reference(.cell("loss.t", s * k + j)), .number)
+          }
+        }
+        row += 1
+      }
+      row += 1
+    }
+
+    put(0, .text("What to change and what to watch"), .title); row += 1
+    let lines = [
+      "Change an input: a yellow cell on the input sheet (a pixel or a feature), or a target there.",
+      "Change a weight or a hyperparameter: a yellow cell on a forward sheet, or learning_rate above.",
+      "Watch the loss and the prediction here, every gradient on the backward sheets and every new weight on the update sheets recompute.",
+    ]
+    for line in lines { put(0, .text(line), .note); row += 1 }
+    row += 1
+
+    put(0, .text("Sheets"), .title); row += 1
+    for s in book.workbook.sheets.indices.dropFirst() {
+      let target = book.workbook.sheets[s].name
+      put(0, .text(target))
+      sheet.links.append(SheetLink(row: row, column: 0, sheet: target))
+      let names = book.blocks.filter { $0.sheet == s && $0.isEntry }.map(\.name)
+      put(1, .text(names.joined(separator: ", ")), .note)
+      row += 1
+    }
+    sheet.columnWidths = [ColumnWidth(first: 0, last: 0, width: 30), ColumnWidth(first: 1, last: 12, width: 14)]
+    book.workbook.sheets[0] = sheet
+  }
+}
+
+/// A key for a cell in one sheet's value map.
+@inline(__always) func key(_ row: Int, _ column: Int) -> Int { row << 16 | column }
+
+extension Int {
+  /// 12345 → "12,345".
+  var formatted: String {
+    let digits = String(Swift.abs(self))
+    var out = ""
+    for (i, ch) in digits.enumerated() {
+      if i > 0 && (digits.count - i) % 3 == 0 { out += "," }
+      out.append(ch)
+    }
+    return (self < 0 ? "-" : "") + out
+  }
+}
+
+/// A sheet name Excel accepts: no `[]:*?/\`, no apostrophe at either end, at most 31 characters,
+/// unique in the workbook (ignoring case).
+func uniqueSheetName(_ wanted: String, _ used: inout Set<String>) -> String {
+  var base = String(wanted.map { "[]:*?/\\".contains($0) || $0.isNewline || ($0.asciiValue.map { $0 < 32 } ?? false) ? "_" : $0 })
+  base = String(base.drop { $0 == "'" }.reversed().drop { $0 == "'" }.reversed())
+  if base.isEmpty { base = "sheet" }
+  var name = String(base.prefix(31)), n = 1
+  while used.contains(name.lowercased()) {
+    n += 1
+    let suffix = " \(n)"
+    name = String(base.prefix(31 - suffix.count)) + suffix
+  }
+  used.insert(name.lowercased())
+  return name
+}
+
+/// A file-name stem of letters, digits, `-` and `_` only: "conv1 forward" → "conv1-forward".
+func fileStem(_ name: String) -> String {
+  let mapped = name.lowercased().unicodeScalars.map { s -> Character in
+    if s == " " { return "-" }
+    if s.isASCII, s.properties.isAlphabetic || ("0"..."9").contains(Character(s)) || s == "-" || s == "_" { return Character(s) }
+    return "_"
+  }
+  return String(mapped.prefix(60))
+}

@@ -1,0 +1,137 @@
+import SheetNet
+import SheetNetTrace
+
+/// Where one trace entry (or helper block) sits in the workbook.
+public struct Block: Sendable {
+  /// The entry name (`dense1.forward.z`) or helper name (`conv1.forward.xpad`).
+  public var name: String
+  /// Whether it is a trace entry (false for a helper block).
+  public var isEntry: Bool
+  /// The sheet index in `Workbook.sheets`.
+  public var sheet: Int
+  /// Course symbol and description.
+  public var symbol: String, formula: String
+  /// Shape and whether the first axis is the batch.
+  public var shape: [Int], batched: Bool
+  /// Whether its cells are plain numbers the student may edit.
+  public var editable: Bool
+  /// How the elements are placed.
+  public var placement: Placement
+
+  /// The 0-based (row, column) of element `i`.
+  public func cell(_ i: Int) -> (row: Int, column: Int) { placement.cell(i) }
+  /// The rectangle holding every element (top, left, bottom, right; 0-based, inclusive).
+  public var rectangle: (top: Int, left: Int, bottom: Int, right: Int) { placement.rectangle }
+}
+
+/// How a block's elements are laid out below its title row (see `SheetLayout` for the rules).
+public struct Placement: Sendable {
+  /// The kinds of layout.
+  public enum Kind: Sendable {
+    /// One cell.
+    case scalar
+    /// A column of `count` cells.
+    case column(count: Int)
+    /// [N, K] with one column per sample: K rows × N columns under a header row.
+    case samples(n: Int, k: Int)
+    /// [U, I]: U rows × I columns under a header row.
+    case matrix(rows: Int, columns: Int)
+    /// `count` grids of `height` × `width`, each under a label row.
+    case grids(count: Int, height: Int, width: Int)
+  }
+  /// The layout.
+  public var kind: Kind
+  /// The row of the block's title; the first data column is 1 (column A holds labels).
+  public var titleRow: Int
+
+  /// The 0-based (row, column) of element `i`.
+  public func cell(_ i: Int) -> (row: Int, column: Int) {
+    switch kind {
+    case .scalar: return (titleRow + 1, 1)
+    case .column: return (titleRow + 1 + i, 1)
+    case .samples(_, let k): return (titleRow + 2 + i % k, 1 + i / k)
+    case .matrix(_, let columns): return (titleRow + 2 + i / columns, 1 + i % columns)
+    case .grids(_, let h, let w):
+      let (g, r, c) = (i / (h * w), i / w % h, i % w)
+      return (titleRow + 1 + g * (h + 1) + 1 + r, 1 + c)
+    }
+  }
+
+  /// Rows the block takes, title included.
+  public var height: Int {
+    switch kind {
+    case .scalar: 2
+    case .column(let count): 1 + count
+    case .samples(_, let k): 2 + k
+    case .matrix(let rows, _): 2 + rows
+    case .grids(let count, let h, _): 1 + count * (h + 1)
+    }
+  }
+
+  /// The rectangle of data cells.
+  public var rectangle: (top: Int, left: Int, bottom: Int, right: Int) {
+    switch kind {
+    case .scalar: (titleRow + 1, 1, titleRow + 1, 1)
+    case .column(let count): (titleRow + 1, 1, titleRow + count, 1)
+    case .samples(let n, let k): (titleRow + 2, 1, titleRow + 1 + k, n)
+    case .matrix(let rows, let columns): (titleRow + 2, 1, titleRow + 1 + rows, columns)
+    case .grids(let count, let h, let w): (titleRow + 2, 1, titleRow + count * (h + 1), w)
+    }
+  }
+
+  /// The layout of a value of `shape` (`batched`: first axis is the batch) titled at `row`.
+  public static func of(_ shape: [Int], batched: Bool, at row: Int) -> Placement {
+    let count = shape.reduce(1, *)
+    let kind: Kind
+    switch shape.count {
+    case 0: kind = .scalar
+    case 1: kind = count == 1 ? .scalar : .column(count: count)
+    case 2: kind = batched ? .samples(n: shape[0], k: shape[1]) : .matrix(rows: shape[0], columns: shape[1])
+    default:
+      let (h, w) = (shape[shape.count - 2], shape[shape.count - 1])
+      kind = .grids(count: count / max(h * w, 1), height: h, width: w)
+    }
+    return Placement(kind: kind, titleRow: row)
+  }
+}
+
+/// The largest traced step a workbook is written for, in cells (about what LibreOffice
+/// recalculates in ten seconds); larger steps are refused with a hint to trace fewer samples.
+public let workbookCellLimit = 400_000
+/// Excel's longest formula.
+public let formulaLengthLimit = 8_192
+
+/// One traced training step laid out as worksheets: the workbook model (sheets, cells, formulas
+/// with the engine's values cached), where every entry sits, and the CSV views of it.
+public struct StepWorkbook {
+  /// The sheets and names, ready for `XLSX.data` or `csvFiles`.
+  public internal(set) var workbook = Workbook()
+  /// Every entry and helper block, in the order written.
+  public internal(set) var blocks: [Block] = []
+  /// Blocks by name.
+  public internal(set) var blockIndex: [String: Int] = [:]
+  /// The formula of every formula cell, by sheet, row and column (for tests and the evaluator).
+  public internal(set) var formulas: [CellAddress: Formula] = [:]
+  /// Cell contents by sheet and position, built on first use.
+  let cellLookup = CellLookup()
+
+  /// A cell's address.
+  public struct CellAddress: Hashable, Sendable {
+    public var sheet: Int, row: Int, column: Int
+    /// An address.
+    public init(sheet: Int, row: Int, column: Int) {
+      self.sheet = sheet
+      self.row = row
+      self.column = column
+    }
+  }
+
+  /// The block called `name`.
+  public func block(_ name: String) -> Block? { blockIndex[name].map { blocks[$0] } }
+
+  /// Lays out `traced` as worksheets. Throws one line when the step is too large for a workbook
+  /// (`limit` cells), holds a non-finite number, or has an entry no owner can write.
+  public init(_ traced: TracedStep, limit: Int = workbookCellLimit) throws(SheetNetError) {
+    try StepLayout(traced, limit: limit).build(into: &self)
+  }
+}

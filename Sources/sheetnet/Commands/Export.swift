@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import SheetNet
+import SheetNetTrace
+import SheetNetWorksheets
+
+extension WorksheetFormat: ExpressibleByArgument {}
+
+/// `sheetnet export LESSON`: one training step as CSV worksheets and a workbook of live formulas.
+struct Export: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "export",
+    abstract: "Export one training step as worksheets: CSV files, and a workbook whose forward, backward and update cells are live formulas.",
+    discussion: "Writes Output/<lesson>/worksheets/ (or --output DIR): one CSV file per sheet, index.csv (where each trace entry sits), entries.csv (one row per number) and step.xlsx. The numbers are the traced step's (the same as `sheetnet trace` with the same options). A workbook holds at most \(workbookCellLimit) cells: trace fewer samples with --sample or --batch for a larger network.")
+
+  @OptionGroup var options: LessonOptions
+
+  @Option(help: "Export the N-th step of training (counted from 1 across epochs).")
+  var step = 1
+
+  @Option(help: "Trace one sample of the training split (1-based) instead of the mini-batch.")
+  var sample: Int?
+
+  @Option(help: "Use only the first N samples of the step's mini-batch.")
+  var batch: Int?
+
+  @Option(help: "csv, xlsx or both.")
+  var format: WorksheetFormat = .both
+
+  func validate() throws {
+    if sample != nil && batch != nil { throw ValidationError("give --sample or --batch, not both") }
+  }
+
+  func run() {
+    guarded {
+      let run = try options.run()
+      let traced = try TracedStep(run, .init(step: step, sample: sample, batch: batch))
+      let book = try StepWorkbook(traced, limit: format == .csv ? 20 * workbookCellLimit : workbookCellLimit)
+      let files = try WorksheetExport.files(book, format: format)
+      let folder = options.output ?? "\(run.outputFolder)/worksheets"
+      try WorksheetExport.write(files, to: folder)
+      let sheets = book.workbook.sheets.count
+      print("Worksheets of step \(step) written to \(folder)/: \(sheets) sheets, \(book.workbook.cellCount) cells, \(book.workbook.formulaCount) formulas"
+            + (format == .csv ? "" : "; open step.xlsx and change a yellow cell"))
+    }
+  }
+}

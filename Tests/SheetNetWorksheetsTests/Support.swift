@@ -1,0 +1,106 @@
+import Foundation
+import SheetNet
+import SheetNetTrace
+@testable import SheetNetWorksheets
+
+/// The folder holding the package.
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// A traced step of a shipped lesson.
+func tracedLesson(_ name: String, step: Int = 1, sample: Int? = nil, batch: Int? = nil) throws -> TracedStep {
+  let run = try LessonRun(try Lesson.load(packageRoot.appendingPathComponent("Worksheets/\(name).yaml").path))
+  return try TracedStep(run, .init(step: step, sample: sample, batch: batch))
+}
+
+/// A traced step of a lesson given as YAML text.
+func tracedYAML(_ yaml: String, name: String = "synthetic", step: Int = 1, batch: Int? = nil) throws -> TracedStep {
+  try TracedStep(try LessonRun(try Lesson.parse(yaml, path: "\(name).yaml")), .init(step: step, batch: batch))
+}
+
+/// Lessons that between them use every layer, loss and optimizer option a workbook writes.
+enum Synthetic {
+  /// Conv with stride 2 and valid padding, bias, avg-pool, leaky ReLU, tanh, dropout, dense batch
+  /// norm, softmax cross-entropy; SGD with Nesterov momentum and weight decay.
+  static let convZoo = """
+    seed: 3
+    data:
+      dataset: inline
+      x: [[0.1, 0.5, 0.9, 0.2, 0.4, 0.8, 0.3, 0.7, 0.6, 0.0, 1.0, 0.5, 0.25, 0.75, 0.35, 0.65, 0.45, 0.55, 0.15, 0.85, 0.95, 0.05, 0.6, 0.4, 0.3],
+          [0.9, 0.1, 0.3, 0.8, 0.6, 0.2, 0.7, 0.4, 0.5, 1.0, 0.0, 0.45, 0.75, 0.25, 0.65, 0.35, 0.55, 0.45, 0.85, 0.15, 0.05, 0.95, 0.4, 0.6, 0.7],
+          [0.5, 0.5, 0.2, 0.9, 0.1, 0.3, 0.6, 0.8, 0.4, 0.7, 0.2, 0.9, 0.1, 0.3, 0.5, 0.7, 0.9, 0.2, 0.4, 0.6, 0.8, 0.1, 0.3, 0.5, 0.7]]
+      labels: [0, 1, 2]
+      shape: [1, 5, 5]
+    network:
+      - {type: conv2d, filters: 2, kernel: [3, 2], stride: [2, 1], padding: valid}
+      - {type: leaky_relu, alpha: 0.1}
+      - {type: avg_pool2d, size: [1, 2]}
+      - {type: conv2d, filters: 3, kernel: 2, stride: 1, padding: same}
+      - tanh
+      - flatten
+      - {type: dropout, rate: 0.25}
+      - {type: dense, units: 4}
+      - {type: batch_norm, momentum: 0.8, epsilon: 0.01}
+      - relu
+      - {type: dense, units: 3}
+      - softmax
+    loss: cross_entropy
+    optimizer: {type: sgd, learning_rate: 0.1, momentum: 0.9, nesterov: true, weight_decay: 0.01}
+    train: {epochs: 3, batch_size: 3}
+    """
+
+  /// Conv batch norm and max-pool with overlapping windows and ties, MSE, Adam with weight decay.
+  static let poolZoo = """
+    seed: 5
+    data:
+      dataset: inline
+      x: [[1, 1, 0, 2, 2, 0, 1, 1, 3, 0, 0, 3, 1, 2, 2, 1], [0, 2, 2, 0, 1, 1, 1, 1, 0, 0, 4, 4, 2, 1, 1, 2]]
+      y: [[0.5, -0.5], [-1, 1]]
+      shape: [1, 4, 4]
+    network:
+      - {type: conv2d, filters: 2, kernel: 2, padding: same, use_bias: false, weights: [[[[1, 0], [0, 1]]], [[[0.5, 0.5], [0.5, 0.5]]]]}
+      - batch_norm
+      - {type: max_pool2d, size: 2, stride: 1}
+      - flatten
+      - {type: dense, units: 2}
+      - sigmoid
+    loss: mse
+    optimizer: {type: adam, learning_rate: 0.05, weight_decay: 0.001}
+    train: {epochs: 3, batch_size: 2}
+    """
+
+  /// Binary cross-entropy after a sigmoid, SGD with plain momentum.
+  static let binary = """
+    seed: 2
+    data:
+      dataset: inline
+      x: [[0, 0], [0, 1], [1, 0], [1, 1]]
+      labels: [0, 1, 1, 0]
+    network:
+      - {type: dense, units: 3}
+      - tanh
+      - {type: dense, units: 1}
+      - sigmoid
+    loss: binary_cross_entropy
+    optimizer: {type: sgd, learning_rate: 0.5, momentum: 0.5}
+    train: {epochs: 5, batch_size: 4}
+    """
+
+  /// Cross-entropy without a softmax layer (logits), binary cross-entropy-free half SSE elsewhere.
+  static let logits = """
+    seed: 4
+    data:
+      dataset: inline
+      x: [[0.2, 0.4], [0.9, 0.1], [0.5, 0.5]]
+      labels: [0, 1, 2]
+    network:
+      - {type: dense, units: 3}
+    loss: cross_entropy
+    optimizer: {type: sgd, learning_rate: 0.3}
+    train: {epochs: 2, batch_size: 3}
+    """
+}
+
+/// |a − b| within `relative` of the larger magnitude, or within `absolute` near zero.
+func close(_ a: Double, _ b: Double, relative: Double = 1e-9, absolute: Double = 1e-12) -> Bool {
+  abs(a - b) <= max(absolute, relative * max(abs(a), abs(b)))
+}
