@@ -73,7 +73,8 @@ import Testing
       guard let got = results[0].values[k], close(got, want) else {
         mismatches += 1
         if mismatches <= 5 {
-          Issue.record("\(c.label): \(names[address.sheet])!\(A1.cell(address.row, address.column)) is \(results[0].values[k].map(String.init) ?? "error \(results[0].errors[k] ?? 0)") in LibreOffice, \(want) in the engine")
+          let seen = results[0].values[k].map { "\($0)" } ?? "error \(results[0].errors[k] ?? 0)"
+          Issue.record("\(c.label): \(names[address.sheet])!\(A1.cell(address.row, address.column)) is \(seen) in LibreOffice, \(want) in the engine")
         }
         continue
       }
@@ -97,7 +98,8 @@ import Testing
         if want != before { changed += 1 }
         guard let got = results[r + 1].values[k], close(got, want) else {
           bad += 1
-          if bad <= 5 { Issue.record("\(c.label), edited \(e): \(cell.block.name)[\(cell.element + 1)] is \(results[r + 1].values[k].map(String.init) ?? "an error") in LibreOffice, \(want) in the engine") }
+          let seen = results[r + 1].values[k].map { "\($0)" } ?? "an error"
+          if bad <= 5 { Issue.record("\(c.label), edited \(e): \(cell.block.name)[\(cell.element + 1)] is \(seen) in LibreOffice, \(want) in the engine") }
           continue
         }
       }
