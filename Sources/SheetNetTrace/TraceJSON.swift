@@ -3,8 +3,10 @@ import SheetNet
 /// The trace as one JSON document, the file every later view (worksheets, figures, a notebook)
 /// reads. Schema (README, "Trace files"): `format` "sheetnet-trace", `version` 1, `lesson`, `seed`,
 /// `step`, `epoch`, `step_in_epoch`, `samples` (1-based rows of the training split), `loss`
-/// {kind, value}, `optimizer` {type, …}, `entries` in computation order — each {name, layer, phase,
-/// symbol, formula, shape, values, arithmetic?} — `first_non_finite`, and `check` when asked for.
+/// {kind, value}, `optimizer` {type, …, step (Adam's t)}, `layers` (options, shapes, parameters
+/// with trainable flags, entry keys per phase), `entries` in computation order — each {name,
+/// layer, phase, symbol, formula, shape, batched, values, arithmetic?} — `first_non_finite`, and
+/// `check` when asked for.
 /// Numbers are shortest round-trip decimals (parse them back to the same Double); NaN and ±∞,
 /// which JSON cannot hold, are written as null. `arithmetic` lists every element's equation
 /// ({lhs, template, args, result}; `{k}` in template is args[k]) for entries of at most
@@ -12,6 +14,30 @@ import SheetNet
 public enum TraceJSON {
   /// Entries larger than this carry values only.
   public static let arithmeticLimit = 256
+
+  /// Each layer as an independent reader needs it: name, type, options (stride, padding, α, ε,
+  /// momentum, rate, …), input and output shapes per sample, its parameters with their shapes and
+  /// trainable flags, and the keys of the entries it recorded in each phase.
+  static func layers(_ traced: TracedStep) -> [Value] {
+    let model = traced.run.model
+    return model.layers.enumerated().map { i, layer in
+      var keys: [(key: String, value: Value)] = []
+      for phase in Phase.allCases {
+        let own = traced.tracer.entries.filter { $0.layer == layer.name && $0.phase == phase }
+        if !own.isEmpty { keys.append((phase.rawValue, .list(own.map { .string(Tracer.key(of: $0.name, layer: layer.name, phase: phase)) }))) }
+      }
+      let input = i == 0 ? model.inputShape : model.shapes[i - 1]
+      return .map([
+        ("name", .string(layer.name)), ("type", .string(layer.kind)), ("options", .map(layer.options)),
+        ("input_shape", .list(input.map { .number(Double($0)) })), ("output_shape", .list(model.shapes[i].map { .number(Double($0)) })),
+        ("output", .string(layer.outputKey)), ("input_gradient", .string(layer.inputGradientKey)),
+        ("parameters", .list(layer.parameters.map {
+          .map([("name", .string($0.name)), ("shape", .list($0.value.shape.map { .number(Double($0)) })), ("trainable", .bool($0.trainable))])
+        })),
+        ("entries", .map(keys)),
+      ])
+    }
+  }
 
   /// The document.
   public static func document(_ traced: TracedStep) -> Value {
@@ -22,7 +48,7 @@ public enum TraceJSON {
     for e in traced.tracer.entries {
       var pairs: [(key: String, value: Value)] = [
         ("name", .string(e.name)), ("layer", .string(e.layer)), ("phase", .string(e.phase.rawValue)),
-        ("symbol", .string(e.symbol)), ("formula", .string(e.formula)), ("shape", ints(e.value.shape)),
+        ("symbol", .string(e.symbol)), ("formula", .string(e.formula)), ("shape", ints(e.value.shape)), ("batched", .bool(e.batched)),
         ("values", numbers(e.value.data)),
       ]
       if let explain = e.explain, e.value.count <= arithmeticLimit {
@@ -39,7 +65,8 @@ public enum TraceJSON {
       ("step", .number(Double(traced.step))), ("epoch", .number(Double(traced.epoch))),
       ("step_in_epoch", .number(Double(traced.stepInEpoch))), ("samples", ints(traced.samples.map { $0 + 1 })),
       ("loss", .map([("kind", .string(run.loss.kind)), ("value", .number(traced.loss))])),
-      ("optimizer", .map([("type", .string(run.optimizer.kind))] + run.optimizer.options)),
+      ("optimizer", .map([("type", .string(run.optimizer.kind))] + run.optimizer.options + [("step", .number(Double(run.optimizer.stepCount)))])),
+      ("layers", .list(layers(traced))),
       ("entries", .list(entries)),
       ("first_non_finite", traced.tracer.firstNonFinite.map { .string($0.name) } ?? .null),
     ]
