@@ -80,7 +80,8 @@ let package = Package(
     .executableTarget(name: "sheetnet-bench", dependencies: ["SheetNet"], path: "Benchmarks/Swift", swiftSettings: cpuSettings),
     .testTarget(name: "SheetNetTests", dependencies: ["SheetNet", "SheetNetTrace", "sheetnet"], exclude: ["Snapshots"], swiftSettings: cpuSettings),
     .testTarget(
-      name: "SheetNetWorksheetsTests", dependencies: ["SheetNet", "SheetNetTrace", "SheetNetWorksheets"],
+      name: "SheetNetWorksheetsTests",
+      dependencies: ["SheetNet", "SheetNetTrace", "SheetNetWorksheets", "sheetnet", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
       exclude: ["recalc.py"], swiftSettings: cpuSettings),
     .testTarget(
       name: "SheetNetFiguresTests", dependencies: ["SheetNet", "SheetNetFigures", "CairoKit"],

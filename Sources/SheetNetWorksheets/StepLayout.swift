@@ -294,11 +294,11 @@ extension Int {
   }
 }
 
-/// A sheet name Excel accepts: no `[]:*?/\`, no apostrophe at either end, at most 31 characters,
-/// unique in the workbook (ignoring case).
+/// A sheet name every spreadsheet accepts and no reader mistakes for anything else: letters,
+/// digits, spaces, `_`, `-` and `.` only (anything else becomes `_`, so `[]:*?/\` and quotes never
+/// appear), at most 31 characters, unique in the workbook (ignoring case).
 func uniqueSheetName(_ wanted: String, _ used: inout Set<String>) -> String {
-  var base = String(wanted.map { "[]:*?/\\".contains($0) || $0.isNewline || ($0.asciiValue.map { $0 < 32 } ?? false) ? "_" : $0 })
-  base = String(base.drop { $0 == "'" }.reversed().drop { $0 == "'" }.reversed())
+  var base = String(wanted.map { $0.isLetter || $0.isNumber || " _-.".contains($0) ? $0 : "_" })
   if base.isEmpty { base = "sheet" }
   var name = String(base.prefix(31)), n = 1
   while used.contains(name.lowercased()) {

@@ -13,6 +13,9 @@ import ZIPFoundation
 public enum XLSX {
   /// The .xlsx bytes. Deterministic: the same workbook gives the same bytes (fixed zip dates).
   ///
+  /// Of two cells (or links) at one place, the later in the sheet's list is written. A `.number`
+  /// that is not finite is written as the error `#NUM!`, a non-finite cached value as 0.
+  ///
   /// Throws `SheetNetError.io` when the workbook cannot be written as XLSX (a sheet name Excel
   /// refuses, a cell beyond Excel's 1,048,576 rows × 16,384 columns, a defined name or link to a
   /// sheet that does not exist) or when the zip container fails.
@@ -52,7 +55,7 @@ public enum XLSX {
       let name = sheet.name
       let why: String? =
         name.isEmpty ? "is empty"
-        : name.count > 31 ? "is longer than 31 characters"
+        : name.utf16.count > 31 ? "is longer than 31 characters"
         : name.contains(where: { "[]:*?/\\".contains($0) }) ? "contains one of []:*?/\\"
         : name.hasPrefix("'") || name.hasSuffix("'") ? "starts or ends with an apostrophe"
         : !seen.insert(name.lowercased()).inserted ? "is used twice (Excel ignores case)"
@@ -73,9 +76,12 @@ public enum XLSX {
       }
       for scale in sheet.colorScales
       where !inRange(scale.top, scale.left) || !inRange(scale.bottom, scale.right)
-        || scale.top > scale.bottom || scale.left > scale.right {
+        || scale.top > scale.bottom || scale.left > scale.right
+        || ![scale.lowColor, scale.midColor, scale.highColor].allSatisfy(isColor)
+        || ![scale.low, scale.mid ?? 0, scale.high].allSatisfy(\.isFinite) {
         throw SheetNetError.io(
-          "cannot write the XLSX workbook: a colour scale of sheet '\(sheet.name)' covers no valid rectangle")
+          "cannot write the XLSX workbook: a colour scale of sheet '\(sheet.name)' has no valid rectangle, "
+            + "colours or thresholds")
       }
       for width in sheet.columnWidths
       where !inRange(0, width.first) || !inRange(0, width.last) || width.first > width.last {
@@ -83,11 +89,45 @@ public enum XLSX {
           "cannot write the XLSX workbook: a column width of sheet '\(sheet.name)' covers no valid columns")
       }
     }
-    for name in workbook.names
-    where !workbook.sheets.indices.contains(name.sheet) || !inRange(name.row, name.column) {
-      throw SheetNetError.io(
-        "cannot write the XLSX workbook: defined name '\(name.name)' refers to no cell of the workbook")
+    var definedNames = Set<String>()
+    for name in workbook.names {
+      guard workbook.sheets.indices.contains(name.sheet), inRange(name.row, name.column) else {
+        throw SheetNetError.io(
+          "cannot write the XLSX workbook: defined name '\(name.name)' refers to no cell of the workbook")
+      }
+      guard isDefinedName(name.name), definedNames.insert(name.name.lowercased()).inserted else {
+        throw SheetNetError.io(
+          "cannot write the XLSX workbook: '\(name.name)' is not a valid defined name, or is used twice")
+      }
     }
+  }
+
+  /// Letters, digits, `_` and `.`, starting with a letter or `_`, and not a cell reference
+  /// (`AB12`, `R1C1`, `R`, `C`), as Excel requires of a name.
+  static func isDefinedName(_ name: String) -> Bool {
+    let scalars = Array(name.unicodeScalars)
+    guard let first = scalars.first, first == "_" || first.properties.isAlphabetic,
+      scalars.allSatisfy({ $0 == "_" || $0 == "." || $0.properties.isAlphabetic || ("0"..."9").contains($0) })
+    else { return false }
+    let upper = name.uppercased()
+    if upper == "R" || upper == "C" { return false }
+    func isCellReference(_ s: Substring) -> Bool {  // A1 or R1C1 style
+      let letters = s.prefix(while: { $0 >= "A" && $0 <= "Z" })
+      let digits = s.dropFirst(letters.count)
+      if (1...3).contains(letters.count), !digits.isEmpty, digits.allSatisfy(\.isNumber) { return true }
+      if s.first == "R" {
+        let rest = s.dropFirst().drop(while: \.isNumber)
+        if rest.first == "C", rest.dropFirst().allSatisfy(\.isNumber) { return true }
+      }
+      return false
+    }
+    return !isCellReference(Substring(upper))
+  }
+
+  /// Six hex digits (RGB) or eight (ARGB), with or without `#`.
+  private static func isColor(_ s: String) -> Bool {
+    let hex = s.hasPrefix("#") ? s.dropFirst() : Substring(s)
+    return (hex.count == 6 || hex.count == 8) && hex.allSatisfy(\.isHexDigit)
   }
 
   private static func inRange(_ row: Int, _ column: Int) -> Bool {
@@ -174,7 +214,7 @@ public enum XLSX {
     + #"<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" "#
     + #"xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" "#
     + #"xmlns:dcmitype="http://purl.org/dc/dcmitype/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">"#
-    + "<dc:title>SheetNet training step</dc:title><dc:creator>SheetNet</dc:creator>"
+    + "<dc:creator>SheetNet</dc:creator>"
     + "</cp:coreProperties>"
 
   private static func workbookPart(_ workbook: Workbook) -> [UInt8] {
@@ -330,7 +370,7 @@ public enum XLSX {
 
     // sheetViews, with frozen panes
     x.raw(#"<sheetViews><sheetView workbookViewId="0">"#)
-    let rows = max(sheet.frozenRows, 0), columns = max(sheet.frozenColumns, 0)
+    let rows = min(max(sheet.frozenRows, 0), maxRows - 1), columns = min(max(sheet.frozenColumns, 0), maxColumns - 1)
     if rows > 0 || columns > 0 {
       let pane = rows > 0 && columns > 0 ? "bottomRight" : rows > 0 ? "bottomLeft" : "topRight"
       let topLeft = A1.cell(rows, columns)
@@ -346,64 +386,66 @@ public enum XLSX {
     // cols
     if !sheet.columnWidths.isEmpty {
       x.raw("<cols>")
+      var next = 0  // the first column not yet given a width: Excel refuses overlapping runs
       for width in sheet.columnWidths.sorted(by: { ($0.first, $0.last) < ($1.first, $1.last) }) {
+        let first = max(width.first, next)
+        guard first <= width.last else { continue }
+        next = width.last + 1
         let w = width.width.isFinite ? min(max(width.width, 0), 255) : 8.43
-        x.raw(#"<col min="\#(width.first + 1)" max="\#(width.last + 1)" width="\#(number(w))" customWidth="1"/>"#)
+        x.raw(#"<col min="\#(first + 1)" max="\#(width.last + 1)" width="\#(number(w))" customWidth="1"/>"#)
       }
       x.raw("</cols>")
     }
 
-    // sheetData
+    // sheetData (the hot loop: static markup, integers and letters appended without Strings)
     x.raw("<sheetData>")
     var currentRow = -1
     for i in order {
       let cell = sheet.cells[i]
       if cell.row != currentRow {
-        if currentRow >= 0 { x.raw("</row>") }
+        if currentRow >= 0 { x.markup("</row>") }
         currentRow = cell.row
-        x.raw(#"<row r=""#)
+        x.markup("<row r=\"")
         x.int(cell.row + 1)
-        x.raw(#"">"#)
+        x.markup("\">")
       }
-      x.raw(#"<c r=""#)
+      x.markup("<c r=\"")
       x.bytes.append(contentsOf: letters[cell.column])
       x.int(cell.row + 1)
-      x.byte(UInt8(ascii: "\""))
       let style = styleIndex(cell.style)
       if style != 0 {
-        x.raw(#" s=""#)
+        x.markup("\" s=\"")
         x.int(style)
-        x.byte(UInt8(ascii: "\""))
       }
       switch cell.content {
       case .text(let s):
-        x.raw(#" t="s"><v>"#)
+        x.markup("\" t=\"s\"><v>")
         x.int(strings.id(s))
-        x.raw("</v></c>")
+        x.markup("</v></c>")
       case .number(let v):
         if v.isFinite {
-          x.raw("><v>")
+          x.markup("\"><v>")
           x.raw(number(v))
-          x.raw("</v></c>")
+          x.markup("</v></c>")
         } else {
-          x.raw(#" t="e"><v>#NUM!</v></c>"#)
+          x.markup("\" t=\"e\"><v>#NUM!</v></c>")
         }
       case .formula(let f, let cached, let array):
         if array {
-          x.raw(#"><f t="array" ref=""#)
+          x.markup("\"><f t=\"array\" ref=\"")
           x.bytes.append(contentsOf: letters[cell.column])
           x.int(cell.row + 1)
-          x.raw(#"">"#)
+          x.markup("\">")
         } else {
-          x.raw("><f>")
+          x.markup("\"><f>")
         }
         x.text(f)
-        x.raw("</f><v>")
+        x.markup("</f><v>")
         x.raw(number(cached))
-        x.raw("</v></c>")
+        x.markup("</v></c>")
       }
     }
-    if currentRow >= 0 { x.raw("</row>") }
+    if currentRow >= 0 { x.markup("</row>") }
     x.raw("</sheetData>")
 
     // conditionalFormatting: colour scales, priorities 1, 2, … in order
@@ -425,7 +467,9 @@ public enum XLSX {
     // hyperlinks: internal, so no relationship
     if !sheet.links.isEmpty {
       x.raw("<hyperlinks>")
-      for link in sheet.links.sorted(by: { ($0.row, $0.column) < ($1.row, $1.column) }) {
+      let links = sheet.links.sorted(by: { ($0.row, $0.column) < ($1.row, $1.column) })
+      for (n, link) in links.enumerated() {
+        if n + 1 < links.count, (links[n + 1].row, links[n + 1].column) == (link.row, link.column) { continue }
         x.raw(#"<hyperlink ref="\#(A1.cell(link.row, link.column))" location=""#)
         x.attribute(A1.sheetPrefix(link.sheet) + "A1")
         x.raw(#"" display=""#)
@@ -484,7 +528,8 @@ struct XMLBytes {
   /// Markup, appended as is.
   mutating func raw(_ s: String) { bytes.append(contentsOf: s.utf8) }
 
-  mutating func byte(_ b: UInt8) { bytes.append(b) }
+  /// Constant markup, appended as is (cheaper than a String in unoptimised builds).
+  mutating func markup(_ s: StaticString) { s.withUTF8Buffer { bytes.append(contentsOf: $0) } }
 
   /// A non-negative integer in decimal.
   mutating func int(_ n: Int) {
@@ -513,40 +558,36 @@ struct XMLBytes {
     s.withUTF8 { utf8 in
       let n = utf8.count
       var i = 0, start = 0  // bytes start..<i are pending, to be copied as they are
-      func flush(_ bytes: inout [UInt8]) {
-        if start < i { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<i])) }
-      }
       while i < n {
         let b = utf8[i]
+        // Letters and most other bytes need nothing; the switch sees digits, punctuation, controls.
+        if b > 0x3E && b != 0x5F && b != 0xEF { i += 1; continue }
         let replacement: StaticString?
         var skip = 1
         switch b {
-        case UInt8(ascii: "&"): replacement = "&amp;"
-        case UInt8(ascii: "<"): replacement = "&lt;"
-        case UInt8(ascii: ">"): replacement = "&gt;"
-        case UInt8(ascii: "\""): replacement = "&quot;"
-        case UInt8(ascii: "'"): replacement = "&apos;"
+        case 0x26: replacement = "&amp;"
+        case 0x3C: replacement = "&lt;"
+        case 0x3E: replacement = "&gt;"
+        case 0x22: replacement = "&quot;"
+        case 0x27: replacement = "&apos;"
         case 0x09: replacement = attribute ? "&#9;" : nil
         case 0x0A: replacement = attribute ? "&#10;" : nil
         case 0x0D: replacement = "&#13;"
-        case 0..<0x20: replacement = ""  // forbidden in XML 1.0
+        case _ where b < 0x20: replacement = ""  // forbidden in XML 1.0
         case 0xEF where i + 2 < n && utf8[i + 1] == 0xBF && (utf8[i + 2] == 0xBE || utf8[i + 2] == 0xBF):
           replacement = ""  // U+FFFE, U+FFFF
           skip = 3
-        case UInt8(ascii: "_") where xstring && XMLBytes.startsExcelEscape(utf8, at: i):
-          replacement = "_x005F_"
+        case 0x5F where xstring && XMLBytes.startsExcelEscape(utf8, at: i):
+          replacement = "_x005F_"  // `_` itself, as Excel reads it
         default: replacement = nil
         }
-        if let replacement {
-          flush(&bytes)
-          replacement.withUTF8Buffer { bytes.append(contentsOf: $0) }
-          i += skip
-          start = i
-        } else {
-          i += 1
-        }
+        guard let replacement else { i += 1; continue }
+        if start < i { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<i])) }
+        replacement.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        i += skip
+        start = i
       }
-      flush(&bytes)
+      if start < n { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<n])) }
     }
   }
 

@@ -17,7 +17,11 @@ struct SheetNetCommand: ParsableCommand {
       var command = try parseAsRoot()
       try command.run()
     } catch {
-      exit(withError: error)
+      // Help and version requests print as ArgumentParser writes them; a bad option or argument
+      // is one line and status 1, like every other error.
+      guard exitCode(for: error) != .success else { exit(withError: error) }
+      let message = SheetNetCommand.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+      fail(SheetNetError.lesson(message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message))
     }
   }
 }

@@ -78,6 +78,8 @@ enum LibreOffice {
     var recalcSeconds: Double
     /// Seconds spent loading the workbook.
     var loadSeconds: Double
+    /// Seconds spent reading the cells back.
+    var readSeconds: Double
   }
 
   /// Why LibreOffice cannot be used here, or nil when it can.
@@ -100,13 +102,13 @@ enum LibreOffice {
 
   /// For a test that needs LibreOffice: true when it is there. Otherwise, under CI (the
   /// environment variable CI set) the test fails; elsewhere it prints a loud SKIPPED line.
-  static func required(by test: String) -> Bool {
+  static func required(by test: String, sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
     guard let missing else { return true }
     let install = "apt-get install libreoffice-calc-nogui python3-uno"
     if ProcessInfo.processInfo.environment["CI"] != nil {
-      Issue.record("\(test): LibreOffice is required under CI but \(missing) (\(install))")
+      Issue.record("\(test): LibreOffice is required under CI but \(missing) (\(install))", sourceLocation: sourceLocation)
     } else {
-      print("SKIPPED \(test): LibreOffice not installed: \(missing) (\(install))")
+      print("SKIPPED: LibreOffice not installed (\(install)): \(missing); \(test) did not run")
     }
     return false
   }
@@ -128,12 +130,14 @@ enum LibreOffice {
     let resultURL = dir.appendingPathComponent("result.json")
     let stderrURL = dir.appendingPathComponent("stderr.txt")
 
+    let pidURL = dir.appendingPathComponent("soffice.pid")
+
     struct Request: Encodable {
-      var workbook: String, profile: String, timeout: Double, runs: [Run]
+      var workbook: String, profile: String, timeout: Double, pid_file: String, runs: [Run]
     }
     let request = Request(
       workbook: URL(fileURLWithPath: workbook).path, profile: dir.appendingPathComponent("profile").path,
-      timeout: timeout, runs: runs)
+      timeout: timeout, pid_file: pidURL.path, runs: runs)
     try JSONEncoder().encode(request).write(to: requestURL)
     _ = fm.createFile(atPath: stderrURL.path, contents: nil)
     let stderr = try FileHandle(forWritingTo: stderrURL)
@@ -155,6 +159,11 @@ enum LibreOffice {
       while process.isRunning && Date() < grace { usleep(50_000) }
       if process.isRunning { kill(process.processIdentifier, SIGKILL) }
       process.waitUntilExit()
+      // Should recalc.py have left soffice running, end its process group (started as one).
+      if let text = try? String(contentsOf: pidURL, encoding: .utf8),
+        let group = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), group > 1 {
+        kill(-group, SIGKILL)
+      }
       throw Failure(description: "recalc.py did not finish within \(Int(timeout + 30)) s on \(workbook)")
     }
     process.waitUntilExit()
@@ -166,7 +175,7 @@ enum LibreOffice {
 
     struct Response: Decodable {
       struct RunOut: Decodable { var values: [Double?], errors: [[Int]] }
-      var runs: [RunOut], seconds: [Double], load_seconds_per_run: [Double]
+      var runs: [RunOut], seconds: [Double], load_seconds_per_run: [Double], read_seconds: [Double]
     }
     let response = try JSONDecoder().decode(Response.self, from: Data(contentsOf: resultURL))
     guard response.runs.count == runs.count else {
@@ -178,7 +187,7 @@ enum LibreOffice {
       for pair in run.errors where pair.count == 2 { errors[pair[0]] = pair[1] }
       return RunResult(
         values: run.values, errors: errors, recalcSeconds: response.seconds[i],
-        loadSeconds: response.load_seconds_per_run[i])
+        loadSeconds: response.load_seconds_per_run[i], readSeconds: response.read_seconds[i])
     }
   }
 

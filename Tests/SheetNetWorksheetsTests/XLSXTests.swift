@@ -38,6 +38,7 @@ import FoundationXML
       Cell(row: 1, column: 0, .number(3.5), style: .input),
       Cell(row: 0, column: 2, .formula("A1*learning_rate", cached: 0.5, array: false), style: .number),
       Cell(row: 1, column: 2, .formula("SUMPRODUCT((A1:B1-A2:B2)^2)", cached: 11.3125, array: true), style: .number),
+      Cell(row: 0, column: 3, .formula("1/(A1-1)", cached: 0, array: false)),  // #DIV/0! in a spreadsheet
       Cell(row: 3, column: 0, .text("a <b> & \"c\" 'd' _x0041_ tab\tend"), style: .plain),
       Cell(row: 4, column: 0, .text("← Summary"), style: .note),
       Cell(row: 5, column: 0, .number(-0.0)),
@@ -136,6 +137,17 @@ import FoundationXML
     workbook = Self.workbook()
     workbook.sheets[0].cells.append(Cell(row: 1_048_576, column: 0, .number(1)))
     #expect(throws: SheetNetError.self) { try XLSX.data(workbook) }
+    for bad in ["lr1", "R1C1", "r", "1rate", "learning rate", ""] {
+      workbook = Self.workbook()
+      workbook.names[0].name = bad
+      #expect(throws: SheetNetError.self, "\(bad)") { try XLSX.data(workbook) }
+    }
+    workbook = Self.workbook()
+    workbook.names.append(DefinedName(name: "Learning_Rate", sheet: 1, row: 0, column: 0))
+    #expect(throws: SheetNetError.self) { try XLSX.data(workbook) }
+    workbook = Self.workbook()
+    workbook.sheets[1].colorScales[0].lowColor = "blue"
+    #expect(throws: SheetNetError.self) { try XLSX.data(workbook) }
   }
 
   @Test func libreOfficeRecalculatesAfterAnEdit() throws {
@@ -148,7 +160,8 @@ import FoundationXML
 
     let read = [
       LibreOffice.CellRef(Self.odd, 0, 2), LibreOffice.CellRef(Self.odd, 1, 2), LibreOffice.CellRef("Summary", 2, 1),
-      LibreOffice.CellRef(Self.odd, 5, 1),
+      LibreOffice.CellRef(Self.odd, 5, 1), LibreOffice.CellRef(Self.odd, 3, 0), LibreOffice.CellRef(Self.odd, 20, 20),
+      LibreOffice.CellRef(Self.odd, 0, 3),
     ]
     let start = Date()
     let results = try LibreOffice.recalc(workbook: path, runs: [
@@ -160,14 +173,15 @@ import FoundationXML
     print(
       "LibreOffice: \(String(format: "%.2f", seconds)) s in all; load "
         + results.map { String(format: "%.3f", $0.loadSeconds) }.joined(separator: ", ") + " s; recalc "
-        + results.map { String(format: "%.4f", $0.recalcSeconds) }.joined(separator: ", ") + " s")
+        + results.map { String(format: "%.4f", $0.recalcSeconds) }.joined(separator: ", ") + " s; read "
+        + results.map { String(format: "%.4f", $0.readSeconds) }.joined(separator: ", ") + " s")
     try #require(results.count == 3)
-    for result in results { #expect(result.errors.isEmpty, "errors: \(result.errors)") }
-    // As written: the cached values.
-    #expect(results[0].values == [0.5, 11.3125, 22.625, 1e-7])
+    // Text and empty cells read as 0; 1/(A1-1) is LibreOffice's error 532 (#DIV/0!).
+    for result in results { #expect(result.errors == [6: 532], "errors: \(result.errors)") }
+    #expect(results[0].values == [0.5, 11.3125, 22.625, 1e-7, 0, 0, nil])
     // learning_rate = 2: C1 follows; the array formula does not read it.
-    #expect(results[1].values == [2, 11.3125, 22.625, 1e-7])
+    #expect(results[1].values == [2, 11.3125, 22.625, 1e-7, 0, 0, nil])
     // And A2 = 0: (1 - 0)² + (2 + 0.25)² = 6.0625.
-    #expect(results[2].values == [2, 6.0625, 12.125, 1e-7])
+    #expect(results[2].values == [2, 6.0625, 12.125, 1e-7, 0, 0, nil])
   }
 }

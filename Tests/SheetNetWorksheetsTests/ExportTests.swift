@@ -1,0 +1,198 @@
+import Foundation
+import SheetNet
+import SheetNetTrace
+import Testing
+import ZIPFoundation
+@testable import SheetNetWorksheets
+
+/// CSV worksheets read back to the trace's numbers bit for bit; text never runs as a formula;
+/// the same step gives the same bytes; the command writes all or nothing.
+@Suite struct ExportTests {
+  /// Splits RFC 4180 text into rows of fields (quotes and doubled quotes honoured).
+  func parseCSV(_ text: String) -> [[String]] {
+    var rows: [[String]] = [], row: [String] = [], field = "", quoted = false
+    var chars = Array(text.unicodeScalars)[...]
+    while let c = chars.popFirst() {
+      if quoted {
+        if c == "\"" { if chars.first == "\"" { field.unicodeScalars.append("\""); chars.removeFirst() } else { quoted = false } }
+        else { field.unicodeScalars.append(c) }
+      } else if c == "\"" { quoted = true }
+      else if c == "," { row.append(field); field = "" }
+      else if c == "\r" { continue }
+      else if c == "\n" { row.append(field); rows.append(row); row = []; field = "" }
+      else { field.unicodeScalars.append(c) }
+    }
+    return rows
+  }
+
+  /// 0-based (row, column) of an A1 address.
+  func address(_ a: Substring) -> (Int, Int) {
+    let letters = a.prefix { $0.isLetter }, digits = a.dropFirst(letters.count)
+    let column = letters.unicodeScalars.reduce(0) { $0 * 26 + Int($1.value) - 64 } - 1
+    return (Int(digits)! - 1, column)
+  }
+
+  @Test(arguments: ["mazur", "xor", "digits-cnn"])
+  func csvReadsBackBitExactAgainstTraceJSON(_ lesson: String) throws {
+    let traced = try tracedLesson(lesson, step: 2, sample: lesson == "digits-cnn" ? 1 : nil)
+    let files = Dictionary(uniqueKeysWithValues: try StepWorkbook(traced).csvFiles().map { ($0.name, $0.text) })
+    // trace.json, as `trace --save` writes it, parsed back.
+    let document = try Value.parseJSON(TraceJSON.document(traced).json())
+    var fromJSON: [String: [Double]] = [:]
+    for e in document["entries"]!.list! { fromJSON[e["name"]!.string!] = e["values"]!.list!.map { $0.number! } }
+
+    // entries.csv: one row per element.
+    var tidy: [String: [Double]] = [:]
+    for row in parseCSV(files["entries.csv"]!).dropFirst() { tidy[row[0], default: []].append(Double(row[5])!) }
+    // The sheets, through index.csv's ranges, in the layout's element order.
+    let index = parseCSV(files["index.csv"]!)
+    #expect(index[0] == ["entry", "kind", "sheet", "file", "range", "shape", "editable"])
+    var checked = 0
+    for row in index.dropFirst() where row[1] == "entry" {
+      let want = try #require(fromJSON[row[0]], "\(row[0]) is not in trace.json")
+      #expect(tidy[row[0]]!.map(\.bitPattern) == want.map(\.bitPattern), "\(row[0]) in entries.csv")
+      let sheet = parseCSV(files[row[3]]!)
+      let corners = row[4].split(separator: ":")
+      let (top, left) = address(corners[0]), (bottom, right) = address(corners.last!)
+      var cells: [Double] = []
+      for r in top...bottom { for c in left...right { if let x = Double(sheet[r][c]) { cells.append(x) } } }
+      // Grids carry a label row between them (text, skipped); samples are columns of the block.
+      let shape = row[5].split(separator: "×").map { Int($0)! }
+      var ordered = cells
+      if shape.count == 2, traced.tracer.entry(row[0])!.batched {
+        let (n, k) = (shape[0], shape[1])
+        ordered = (0..<n * k).map { cells[($0 % k) * n + $0 / k] }
+      }
+      #expect(ordered.map(\.bitPattern) == want.map(\.bitPattern), "\(row[0]) in \(row[3]) \(row[4])")
+      checked += 1
+    }
+    #expect(checked == traced.tracer.entries.count)
+  }
+
+  static let hostileName = #"=HYPERLINK("http://x","y")"#
+
+  @Test func aHostileLayerNameStaysInertText() throws {
+    let yaml = """
+      data: {dataset: inline, x: [[0, 1], [1, 0]], labels: [0, 1]}
+      network:
+        - {type: dense, units: 2, name: '\(Self.hostileName)'}
+        - {type: dense, units: 1, name: '+SUM(1,2)'}
+        - sigmoid
+      loss: binary_cross_entropy
+      optimizer: {type: sgd, learning_rate: 0.1}
+      """
+    let book = try StepWorkbook(try tracedYAML(yaml))
+    for (name, text) in book.csvFiles() {
+      for field in parseCSV(text).joined() {
+        #expect(!["=", "+", "-", "@", "\t", "\r"].contains(where: { field.hasPrefix($0) }) || Double(field) != nil, "\(name): '\(field)' would run as a formula")
+      }
+      #expect(!text.contains("\n=") && !text.contains(",=") && !text.contains(",+SUM"), "\(name)")
+    }
+    #expect(book.workbook.sheets.allSatisfy { !$0.name.contains(where: { "[]:*?/\\".contains($0) }) && $0.name.count <= 31 })
+    // In the workbook the name is a shared string, and no formula calls HYPERLINK.
+    let archive = try Archive(data: Data(try XLSX.data(book.workbook)), accessMode: .read)
+    var xml: [String: String] = [:]
+    for entry in archive {
+      var data = Data()
+      _ = try archive.extract(entry) { data.append($0) }
+      xml[entry.path] = String(decoding: data, as: UTF8.self)
+    }
+    #expect(xml["xl/sharedStrings.xml"]!.contains("=HYPERLINK(&quot;http://x&quot;,&quot;y&quot;)"))
+    for (path, text) in xml where path.hasPrefix("xl/worksheets/") {
+      #expect(!text.contains("HYPERLINK("), "\(path) holds the name outside a shared string")
+    }
+  }
+
+  @Test func theSameStepGivesTheSameBytes() throws {
+    let first = try WorksheetExport.files(try StepWorkbook(try tracedLesson("xor", step: 3)), format: .both)
+    let second = try WorksheetExport.files(try StepWorkbook(try tracedLesson("xor", step: 3)), format: .both)
+    #expect(first.map(\.name) == second.map(\.name))
+    for (a, b) in zip(first, second) { #expect(a.bytes == b.bytes, "\(a.name) differs between two runs") }
+  }
+
+  @Test func aStepTooLargeForAWorkbookIsRefusedWithAHint() throws {
+    let traced = try tracedLesson("digits-cnn")  // the whole batch of 32
+    #expect {
+      _ = try StepWorkbook(traced)
+    } throws: { error in
+      let m = (error as? SheetNetError)?.description ?? ""
+      return m.contains("400,000") && m.contains("--sample 1") && m.contains("--batch")
+    }
+  }
+
+  @Test func aNonFiniteStepIsRefused() throws {
+    let yaml = """
+      data: {dataset: inline, x: [[1, 1]], y: [[0]]}
+      network: [{type: dense, units: 1, weights: [[1e200, 1e200]]}]
+      loss: mse
+      optimizer: {type: sgd, learning_rate: 0.1}
+      """
+    #expect {
+      _ = try StepWorkbook(try tracedYAML(yaml))
+    } throws: { error in
+      let m = (error as? SheetNetError)?.description ?? ""
+      return m.contains("not finite") && m.contains("loss.L")
+    }
+  }
+
+  // MARK: The command
+
+  func sheetnet(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
+    let process = Process()
+    var binary = packageRoot.appendingPathComponent(".build/debug/sheetnet")
+    if !FileManager.default.fileExists(atPath: binary.path) {
+      binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("sheetnet")
+    }
+    process.executableURL = binary
+    process.arguments = args
+    process.currentDirectoryURL = packageRoot
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+  }
+
+  func contents(_ folder: String) -> [String: Data] {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+    return Dictionary(uniqueKeysWithValues: names.map { ($0, FileManager.default.contents(atPath: folder + "/" + $0) ?? Data()) })
+  }
+
+  @Test func exportWritesTheFolderAndAFailureLeavesItUntouched() throws {
+    let folder = NSTemporaryDirectory() + "sheetnet-export-\(getpid())-\(UUID().uuidString)"
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let ok = try sheetnet(["export", "Worksheets/mazur.yaml", "--output", folder])
+    #expect(ok.status == 0, "\(ok.err)")
+    let before = contents(folder)
+    #expect(before.keys.contains("step.xlsx") && before.keys.contains("index.csv") && before.keys.contains("entries.csv") && before.keys.contains("01-input.csv"))
+
+    // Each failure: one line, status 1, and the earlier export exactly as it was.
+    let failures: [[String]] = [
+      ["export", "Worksheets/digits-cnn.yaml", "--output", folder],  // too large for a workbook
+      ["export", "Worksheets/mazur.yaml", "--output", folder, "--format", "pdf"],
+      ["export", "Worksheets/mazur.yaml", "--output", folder, "--sample", "9"],
+      ["export", "Worksheets/mazur.yaml", "--output", folder, "--sample", "1", "--batch", "1"],
+      ["export", "Worksheets/mazur.yaml", "--output", folder, "--step", "0"],
+      ["export", "Worksheets/mazur.yaml", "--output", folder, "--batch", "-3"],
+      ["export", "Worksheets/mazur.yaml", "--output", folder, "--seed", "x"],
+      ["export", "Worksheets/nowhere.yaml", "--output", folder],
+      ["export", "Worksheets/mazur.yaml", "--output", folder + "/step.xlsx"],  // a file, not a folder
+    ]
+    for args in failures {
+      let r = try sheetnet(args)
+      #expect(r.status == 1, "\(args): status \(r.status)")
+      #expect(r.err.hasPrefix("sheetnet: error: ") && r.err.split(separator: "\n").count == 1, "\(args): \(r.err)")
+      #expect(contents(folder) == before, "\(args) changed the earlier export")
+    }
+    // No temporary folder is left beside it.
+    let parent = (folder as NSString).deletingLastPathComponent, leaf = (folder as NSString).lastPathComponent
+    #expect(try FileManager.default.contentsOfDirectory(atPath: parent).filter { $0.hasPrefix(".\(leaf).") }.isEmpty)
+
+    // csv only replaces the folder with CSV files alone.
+    let csv = try sheetnet(["export", "Worksheets/mazur.yaml", "--output", folder, "--format", "csv"])
+    #expect(csv.status == 0)
+    #expect(!contents(folder).keys.contains("step.xlsx") && contents(folder)["index.csv"] == before["index.csv"])
+  }
+}
