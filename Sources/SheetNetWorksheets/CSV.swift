@@ -12,14 +12,28 @@ extension StepWorkbook {
     return files
   }
 
-  /// index.csv: entry, kind (entry or helper), sheet, file, range (A1), shape, editable.
+  /// index.csv: entry, kind (entry or helper), sheet, file, part, range (A1), shape, editable.
+  /// Each block has a row with an empty part for its whole rectangle; a block of grids (images,
+  /// feature maps, kernels) has one more row per grid, part "1,3" (its outer indices, 1-based,
+  /// in element order), whose range holds that grid row by row.
   func indexCSV() -> String {
-    var rows = [["entry", "kind", "sheet", "file", "range", "shape", "editable"]]
+    var rows = [["entry", "kind", "sheet", "file", "part", "range", "shape", "editable"]]
+    func range(_ a: (Int, Int), _ b: (Int, Int)) -> String { A1.cell(a.0, a.1) + (a == b ? "" : ":" + A1.cell(b.0, b.1)) }
     for b in blocks {
       let r = b.rectangle
-      let range = A1.cell(r.top, r.left) + (r.top == r.bottom && r.left == r.right ? "" : ":" + A1.cell(r.bottom, r.right))
       let sheet = workbook.sheets[b.sheet]
-      rows.append([b.name, b.isEntry ? "entry" : "helper", sheet.name, sheet.fileName, range, shapeText(b.shape), b.editable ? "yes" : "no"])
+      let common = [b.isEntry ? "entry" : "helper", sheet.name, sheet.fileName]
+      let tail = [shapeText(b.shape), b.editable ? "yes" : "no"]
+      rows.append([b.name] + common + ["", range((r.top, r.left), (r.bottom, r.right))] + tail)
+      if case .grids(let count, let h, let w, _) = b.placement.kind {
+        for g in 0..<count {
+          let (first, last) = (b.cell(g * h * w), b.cell((g + 1) * h * w - 1))
+          var index: [Int] = [], rest = g
+          for n in b.shape.dropLast(2).reversed() { index.append(rest % max(n, 1) + 1); rest /= max(n, 1) }
+          rows.append([b.name] + common + [index.reversed().map(String.init).joined(separator: ","),
+                                           range((first.row, first.column), (last.row, last.column))] + tail)
+        }
+      }
     }
     return CSV.text(rows.map { $0.map(CSV.Field.text) })
   }

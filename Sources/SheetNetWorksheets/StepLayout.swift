@@ -182,18 +182,10 @@ struct StepLayout {
     case .matrix(let rows, let columns):
       for i in 0..<columns { sheet.cells.append(Cell(row: row + 1, column: 1 + i, .text("i=\(i + 1)"), style: .label)) }
       for j in 0..<rows { sheet.cells.append(Cell(row: row + 2 + j, column: 0, .text(block.symbol + " j=\(j + 1)"), style: .label)) }
-    case .grids(let count, let h, _):
-      let outer = Array(block.shape.dropLast(2))
+    case .grids(let count, _, _, _):
       for g in 0..<count {
-        var index: [Int] = [], rest = g
-        for n in outer.reversed() { index.append(rest % n); rest /= n }
-        index.reverse()
-        let words: [String]
-        if outer.count == 2 { words = block.batched ? ["sample", "channel"] : ["filter", "channel"] }
-        else if outer.count == 1 { words = [block.batched ? "sample" : "index"] }
-        else { words = outer.map { _ in "index" } }
-        let label = zip(words, index).map { "\($0) \($1 + 1)" }.joined(separator: ", ")
-        sheet.cells.append(Cell(row: row + 1 + g * (h + 1), column: 0, .text(block.symbol + " " + label), style: .label))
+        let (r, c) = block.placement.gridLabel(g)
+        sheet.cells.append(Cell(row: r, column: c, .text(block.symbol + " " + gridLabel(block, g)), style: .label))
       }
     }
   }
@@ -276,6 +268,19 @@ struct StepLayout {
     sheet.columnWidths = [ColumnWidth(first: 0, last: 0, width: 30), ColumnWidth(first: 1, last: 12, width: 14)]
     book.workbook.sheets[0] = sheet
   }
+}
+
+/// Which grid `g` of a block is, in words: "sample 1, channel 3", "filter 2, channel 1".
+func gridLabel(_ block: Block, _ g: Int) -> String {
+  let outer = Array(block.shape.dropLast(2))
+  var index: [Int] = [], rest = g
+  for n in outer.reversed() { index.append(rest % max(n, 1)); rest /= max(n, 1) }
+  index.reverse()
+  let words: [String]
+  if outer.count == 2 { words = block.batched ? ["sample", "channel"] : ["filter", "channel"] }
+  else if outer.count == 1 { words = [block.batched ? "sample" : "index"] }
+  else { words = outer.map { _ in "index" } }
+  return zip(words, index).map { "\($0) \($1 + 1)" }.joined(separator: ", ")
 }
 
 /// A key for a cell in one sheet's value map.

@@ -36,8 +36,9 @@ public struct Placement: Sendable {
     case samples(n: Int, k: Int)
     /// [U, I]: U rows × I columns under a header row.
     case matrix(rows: Int, columns: Int)
-    /// `count` grids of `height` × `width`, each under a label row.
-    case grids(count: Int, height: Int, width: Int)
+    /// `count` grids of `height` × `width`, each under its label, `across` grids side by side
+    /// in each band of rows (a blank column between neighbours).
+    case grids(count: Int, height: Int, width: Int, across: Int)
   }
   /// The layout.
   public var kind: Kind
@@ -51,9 +52,9 @@ public struct Placement: Sendable {
     case .column: return (titleRow + 1 + i, 1)
     case .samples(_, let k): return (titleRow + 2 + i % k, 1 + i / k)
     case .matrix(_, let columns): return (titleRow + 2 + i / columns, 1 + i % columns)
-    case .grids(_, let h, let w):
+    case .grids(_, let h, let w, let across):
       let (g, r, c) = (i / (h * w), i / w % h, i % w)
-      return (titleRow + 1 + g * (h + 1) + 1 + r, 1 + c)
+      return (titleRow + 1 + g / across * (h + 1) + 1 + r, 1 + g % across * (w + 1) + c)
     }
   }
 
@@ -64,7 +65,7 @@ public struct Placement: Sendable {
     case .column(let count): 1 + count
     case .samples(_, let k): 2 + k
     case .matrix(let rows, _): 2 + rows
-    case .grids(let count, let h, _): 1 + count * (h + 1)
+    case .grids(let count, let h, _, let across): 1 + (count + across - 1) / across * (h + 1)
     }
   }
 
@@ -75,8 +76,18 @@ public struct Placement: Sendable {
     case .column(let count): (titleRow + 1, 1, titleRow + count, 1)
     case .samples(let n, let k): (titleRow + 2, 1, titleRow + 1 + k, n)
     case .matrix(let rows, let columns): (titleRow + 2, 1, titleRow + 1 + rows, columns)
-    case .grids(let count, let h, let w): (titleRow + 2, 1, titleRow + count * (h + 1), w)
+    case .grids(let count, let h, let w, let across):
+      (titleRow + 2, 1, titleRow + (count + across - 1) / across * (h + 1), min(count, across) * (w + 1) - 1)
     }
+  }
+
+  /// At most this many grids side by side (8 kernels or feature maps across, like a figure).
+  public static let gridsAcross = 8
+
+  /// The top-left cell of grid `g`'s label (the row above the grid).
+  public func gridLabel(_ g: Int) -> (row: Int, column: Int) {
+    guard case .grids(_, let h, let w, let across) = kind else { return (titleRow + 1, 0) }
+    return (titleRow + 1 + g / across * (h + 1), 1 + g % across * (w + 1))
   }
 
   /// The layout of a value of `shape` (`batched`: first axis is the batch) titled at `row`.
@@ -89,7 +100,8 @@ public struct Placement: Sendable {
     case 2: kind = batched ? .samples(n: shape[0], k: shape[1]) : .matrix(rows: shape[0], columns: shape[1])
     default:
       let (h, w) = (shape[shape.count - 2], shape[shape.count - 1])
-      kind = .grids(count: count / max(h * w, 1), height: h, width: w)
+      let grids = count / max(h * w, 1)
+      kind = .grids(count: grids, height: h, width: w, across: min(grids, Placement.gridsAcross))
     }
     return Placement(kind: kind, titleRow: row)
   }

@@ -46,24 +46,27 @@ import ZIPFoundation
     for row in parseCSV(files["entries.csv"]!).dropFirst() { tidy[row[0], default: []].append(Double(row[5])!) }
     // The sheets, through index.csv's ranges, in the layout's element order.
     let index = parseCSV(files["index.csv"]!)
-    #expect(index[0] == ["entry", "kind", "sheet", "file", "range", "shape", "editable"])
+    #expect(index[0] == ["entry", "kind", "sheet", "file", "part", "range", "shape", "editable"])
     var checked = 0
-    for row in index.dropFirst() where row[1] == "entry" {
+    for row in index.dropFirst() where row[1] == "entry" && row[4].isEmpty {
       let want = try #require(fromJSON[row[0]], "\(row[0]) is not in trace.json")
       #expect(tidy[row[0]]!.map(\.bitPattern) == want.map(\.bitPattern), "\(row[0]) in entries.csv")
       let sheet = parseCSV(files[row[3]]!)
-      let corners = row[4].split(separator: ":")
-      let (top, left) = address(corners[0]), (bottom, right) = address(corners.last!)
-      var cells: [Double] = []
-      for r in top...bottom { for c in left...right { if let x = Double(sheet[r][c]) { cells.append(x) } } }
-      // Grids carry a label row between them (text, skipped); samples are columns of the block.
-      let shape = row[5].split(separator: "×").map { Int($0)! }
-      var ordered = cells
+      // A block's numbers: its grids' ranges in order when it has parts, else its whole range;
+      // each range row by row, except a batched [N, K] block, whose samples are its columns.
+      let parts = index.filter { $0[0] == row[0] && !$0[4].isEmpty }.map { $0[5] }
+      var values: [Double] = []
+      for range in parts.isEmpty ? [row[5]] : parts {
+        let corners = range.split(separator: ":")
+        let (top, left) = address(corners[0]), (bottom, right) = address(corners.last!)
+        for r in top...bottom { for c in left...right { values.append(Double(sheet[r][c])!) } }
+      }
+      let shape = row[6].split(separator: "×").map { Int($0)! }
       if shape.count == 2, traced.tracer.entry(row[0])!.batched {
         let (n, k) = (shape[0], shape[1])
-        ordered = (0..<n * k).map { cells[($0 % k) * n + $0 / k] }
+        values = (0..<n * k).map { values[($0 % k) * n + $0 / k] }
       }
-      #expect(ordered.map(\.bitPattern) == want.map(\.bitPattern), "\(row[0]) in \(row[3]) \(row[4])")
+      #expect(values.map(\.bitPattern) == want.map(\.bitPattern), "\(row[0]) in \(row[3]) \(row[5])")
       checked += 1
     }
     #expect(checked == traced.tracer.entries.count)
