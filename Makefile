@@ -24,16 +24,20 @@ build: deps
 release: deps
 	$(SWIFT) build $(RELEASE) --product sheetnet
 
-# The main job on shipped data: train the digits MLP, print its summary and test accuracy.
+# The main job on shipped data: train the digits MLP, print its summary and test accuracy; then
+# the worksheets of Mazur's step and of the digits CNN's third step on one sample.
 demo: release
 	$(SHEETNET) summary Worksheets/digits-mlp.yaml
 	$(SHEETNET) train Worksheets/digits-mlp.yaml
+	$(SHEETNET) export Worksheets/mazur.yaml
+	$(SHEETNET) export Worksheets/digits-cnn.yaml --step 3 --sample 1
 
 test: deps
 	$(SWIFT) test
 
 # The bench, the sheetnet binary its figure cases run, and a second bench with tracing compiled
-# out (-DSHEETNET_NO_TRACE) in its own scratch folder; then the table and the trace overhead.
+# out (-DSHEETNET_NO_TRACE) in its own scratch folder; then the table, the trace overhead and the
+# worksheet export (Benchmarks/workbooks.py: write times, sizes, LibreOffice's recalculation).
 NOTRACE := -c release --scratch-path .build-release-notrace --static-swift-stdlib -Xswiftc -DSHEETNET_NO_TRACE
 bench: deps
 	$(SWIFT) build $(RELEASE) --product sheetnet-bench
@@ -41,6 +45,7 @@ bench: deps
 	$(SWIFT) build $(NOTRACE) --product sheetnet-bench
 	OPENBLAS_NUM_THREADS=1 .build-release/release/sheetnet-bench
 	OPENBLAS_NUM_THREADS=1 python3 Benchmarks/trace_overhead.py
+	OPENBLAS_NUM_THREADS=1 python3 Benchmarks/workbooks.py
 
 # The same networks in NumPy (and PyTorch where installed), measured in the same run.
 bench-compare: bench

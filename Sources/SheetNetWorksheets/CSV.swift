@@ -42,17 +42,24 @@ extension StepWorkbook {
   /// element of every trace entry, the engine's numbers in the shortest round-trip form.
   func entriesCSV() -> String {
     var out = CSV.text([["entry", "layer", "phase", "symbol", "index", "value"].map(CSV.Field.text)])
+    out.reserveCapacity(blocks.reduce(0) { $0 + 60 * $1.shape.reduce(1, *) })
     for b in blocks where b.isEntry {
       let parts = b.name.split(separator: ".", maxSplits: 2).map(String.init)
       let (layer, phase) = parts.count == 2 ? (parts[0], parts[0]) : (parts[0], parts[1])
+      let prefix = [b.name, layer, phase, b.symbol].map { CSV.quoted(CSV.neutralised($0)) }.joined(separator: ",") + ","
       let count = b.shape.reduce(1, *)
+      var index = b.shape.map { _ in 1 }  // 1-based, counted up like an odometer
       for i in 0..<count {
-        var index: [Int] = [], rest = i
-        for n in b.shape.reversed() { index.append(rest % max(n, 1) + 1); rest /= max(n, 1) }
         let (r, c) = b.cell(i)
-        let value = cachedValue(sheet: b.sheet, row: r, column: c)
-        out += CSV.text([[.text(b.name), .text(layer), .text(phase), .text(b.symbol),
-                          .text(index.reversed().map(String.init).joined(separator: ",")), .number(value)]])
+        let text = index.map(String.init).joined(separator: ",")
+        out += prefix + (index.count > 1 ? "\"" + text + "\"" : text) + "," + shortestNumber(cachedValue(sheet: b.sheet, row: r, column: c)) + "\r\n"
+        var axis = index.count - 1
+        while axis >= 0 {
+          index[axis] += 1
+          if index[axis] <= b.shape[axis] { break }
+          index[axis] = 1
+          axis -= 1
+        }
       }
     }
     return out

@@ -27,21 +27,44 @@ struct Export: ParsableCommand {
   @Option(help: "csv, xlsx or both.")
   var format: WorksheetFormat = .both
 
+  @Flag(help: "Print what was written as JSON: folder, files, sheets, cells, formulas and the seconds each stage took.")
+  var json = false
+
   func validate() throws {
     if sample != nil && batch != nil { throw ValidationError("give --sample or --batch, not both") }
   }
 
   func run() {
     guarded {
+      var clock = DispatchTime.now().uptimeNanoseconds
+      var seconds: [(key: String, value: Value)] = []
+      func lap(_ stage: String) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        seconds.append((stage, .number(Double(now - clock) / 1e9)))
+        clock = now
+      }
       let run = try options.run()
       let traced = try TracedStep(run, .init(step: step, sample: sample, batch: batch))
+      lap("train_and_trace")
       let book = try StepWorkbook(traced, limit: format == .csv ? 20 * workbookCellLimit : workbookCellLimit)
+      lap("layout")
       let files = try WorksheetExport.files(book, format: format)
+      lap("encode")
       let folder = options.output ?? "\(run.outputFolder)/worksheets"
       try WorksheetExport.write(files, to: folder)
+      lap("write")
       let sheets = book.workbook.sheets.count
-      print("Worksheets of step \(step) written to \(folder)/: \(sheets) sheets, \(book.workbook.cellCount) cells, \(book.workbook.formulaCount) formulas"
-            + (format == .csv ? "" : "; open step.xlsx and change a yellow cell"))
+      if json {
+        let document: Value = .map([
+          ("folder", .string(folder)), ("files", .list(files.map { .map([("name", .string($0.name)), ("bytes", .number(Double($0.bytes.count)))]) })),
+          ("sheets", .number(Double(sheets))), ("cells", .number(Double(book.workbook.cellCount))),
+          ("formulas", .number(Double(book.workbook.formulaCount))), ("seconds", .map(seconds)),
+        ])
+        print(document.json())
+      } else {
+        print("Worksheets of step \(step) written to \(folder)/: \(sheets) sheets, \(book.workbook.cellCount) cells, \(book.workbook.formulaCount) formulas"
+              + (format == .csv ? "" : "; open step.xlsx and change a yellow cell"))
+      }
     }
   }
 }
