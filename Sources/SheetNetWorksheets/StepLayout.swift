@@ -127,7 +127,7 @@ struct StepLayout {
           let f = formula(i)
           let written = try text.text(f, on: block.sheet)
           guard written.count <= formulaLengthLimit else {
-            throw .lesson("the formula of \(block.name) element \(i + 1) would be \(written.count) characters, more than a spreadsheet takes (\(formulaLengthLimit)); trace fewer samples with --sample 1 or --batch 2")
+            throw .lesson("the formula of \(block.name) element \(i + 1) would be \(written.count) characters, more than a spreadsheet takes (\(formulaLengthLimit)): the layer reads too many cells for one formula (fewer samples help only when it sums over the batch); export its values alone with --format csv")
           }
           if let engine = pending[b].values { v = engine.data[i] } else {
             guard case .scalar(let x) = try text.evaluate(f, { values[$0][key($1, $2)] ?? 0 }), x.isFinite else {

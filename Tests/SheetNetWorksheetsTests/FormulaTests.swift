@@ -16,6 +16,7 @@ import Testing
     ("digits-cnn step 3 --batch 2", { try tracedLesson("digits-cnn", step: 3, batch: 2) }),
     ("conv zoo step 2", { try tracedYAML(Synthetic.convZoo, step: 2) }),
     ("pool zoo step 2", { try tracedYAML(Synthetic.poolZoo, step: 2) }),
+    ("strided step 2", { try tracedYAML(Synthetic.strided, step: 2) }),
     ("binary step 2", { try tracedYAML(Synthetic.binary, step: 2) }),
     ("logits", { try tracedYAML(Synthetic.logits) }),
   ]

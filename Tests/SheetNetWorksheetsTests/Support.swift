@@ -68,6 +68,28 @@ enum Synthetic {
     train: {epochs: 3, batch_size: 2}
     """
 
+  /// `same` padding with stride 2 (uneven padding), a 3×3 max-pool with stride 2 over
+  /// overlapping windows, two channels in, half SSE, plain SGD with weight decay.
+  static let strided = """
+    seed: 7
+    data:
+      dataset: inline
+      x: [[0.1, 0.9, 0.3, 0.7, 0.5, 0.2, 0.8, 0.4, 0.6, 0.0, 1.0, 0.3, 0.5, 0.7, 0.9, 0.2, 0.4, 0.6, 0.8, 0.1, 0.5, 0.5, 0.5, 0.5, 0.5,
+           0.9, 0.1, 0.7, 0.3, 0.5, 0.8, 0.2, 0.6, 0.4, 1.0, 0.0, 0.7, 0.5, 0.3, 0.1, 0.8, 0.6, 0.4, 0.2, 0.9, 0.5, 0.4, 0.3, 0.2, 0.1]]
+      y: [[0.2, 0.8]]
+      shape: [2, 5, 5]
+    network:
+      - {type: conv2d, filters: 3, kernel: 3, stride: 2, padding: same}
+      - relu
+      - {type: conv2d, filters: 2, kernel: [2, 3], stride: [1, 2], padding: same}
+      - {type: max_pool2d, size: 2, stride: 1}
+      - flatten
+      - {type: dense, units: 2}
+    loss: half_sse
+    optimizer: {type: sgd, learning_rate: 0.2, weight_decay: 0.05}
+    train: {epochs: 3, batch_size: 1}
+    """
+
   /// Binary cross-entropy after a sigmoid, SGD with plain momentum.
   static let binary = """
     seed: 2

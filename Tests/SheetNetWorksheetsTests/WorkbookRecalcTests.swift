@@ -10,6 +10,8 @@ import Testing
 @Suite(.serialized) struct WorkbookRecalcTests {
   struct Case: Sendable {
     var label: String, lesson: String, step = 1, sample: Int? = nil, batch: Int? = nil
+    /// A lesson given as text instead of a shipped one.
+    var yaml: String? = nil
   }
 
   static let cases: [Case] = [
@@ -19,6 +21,9 @@ import Testing
     Case(label: "digits-mlp --batch 4", lesson: "digits-mlp", batch: 4),
     Case(label: "digits-cnn --step 3 --sample 1", lesson: "digits-cnn", step: 3, sample: 1),
     Case(label: "digits-cnn --step 3 --batch 2", lesson: "digits-cnn", step: 3, batch: 2),
+    Case(label: "conv zoo step 2", lesson: "conv-zoo", step: 2, yaml: Synthetic.convZoo),
+    Case(label: "pool zoo step 2", lesson: "pool-zoo", step: 2, yaml: Synthetic.poolZoo),
+    Case(label: "strided step 2", lesson: "strided", step: 2, yaml: Synthetic.strided),
   ]
 
   /// The three edits a student makes, one per run, each with what the engine does for it.
@@ -29,7 +34,7 @@ import Testing
     guard LibreOffice.required(by: "libreOfficeRecalculatesTheEngineNumbers") else { return }
     let c = Self.cases[index]
     let request = TracedStep.Request(step: c.step, sample: c.sample, batch: c.batch)
-    let traced = try TracedStep(try run(c.lesson), request)
+    let traced = try TracedStep(try run(c), request)
     let book = try StepWorkbook(traced)
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sheetnet-recalc-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -90,7 +95,7 @@ import Testing
       case .weight: edited.edit = { _, model, _ in model.layer(named: layer)!.parameters[0].value.data[0] = w }
       case .learningRate: edited.edit = { _, _, optimizer in optimizer.learningRate = rateValue }
       }
-      let engine = try TracedStep(try run(c.lesson), edited)
+      let engine = try TracedStep(try run(c), edited)
       var changed = 0, bad = 0
       for (k, cell) in entryCells.enumerated() {
         let want = engine.tracer.entry(cell.block.name)!.value.data[cell.element]
@@ -108,7 +113,8 @@ import Testing
     }
   }
 
-  func run(_ lesson: String) throws -> LessonRun {
-    try LessonRun(try Lesson.load(packageRoot.appendingPathComponent("Worksheets/\(lesson).yaml").path))
+  func run(_ c: Case) throws -> LessonRun {
+    if let yaml = c.yaml { return try LessonRun(try Lesson.parse(yaml, path: "\(c.lesson).yaml")) }
+    return try LessonRun(try Lesson.load(packageRoot.appendingPathComponent("Worksheets/\(c.lesson).yaml").path))
   }
 }
