@@ -130,9 +130,10 @@ public struct LayerOptions: Sendable {
     self.location = location
   }
 
-  /// The error prefix naming the layer: "Worksheets/x.yaml line 12, layer 2 (dense)".
+  /// The error prefix naming the layer: "Worksheets/x.yaml line 12, layer 2 (dense)"; with
+  /// index 0, options that belong to no layer: "Worksheets/x.yaml line 20, optimizer (sgd)".
   public var context: String {
-    (location.isEmpty ? "" : location + ", ") + "layer \(index) (\(kind))"
+    (location.isEmpty ? "" : location + ", ") + (index == 0 ? "optimizer (\(kind))" : "layer \(index) (\(kind))")
   }
 
   func raw(_ key: String) -> Value? { values.first { $0.key == key }?.value }
@@ -222,5 +223,7 @@ public struct LayerOptions: Sendable {
   }
 }
 
-/// Shapes printed as a course writes them: [1, 8, 8] → "1×8×8".
-public func shapeText(_ shape: [Int]) -> String { shape.map(String.init).joined(separator: "×") }
+/// Shapes printed as a course writes them: [1, 8, 8] → "1×8×8"; [] → "a single number".
+public func shapeText(_ shape: [Int]) -> String {
+  shape.isEmpty ? "a single number" : shape.map(String.init).joined(separator: "×")
+}

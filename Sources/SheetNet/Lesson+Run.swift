@@ -28,6 +28,9 @@ public final class LessonRun {
     var streams = Lesson.Streams(seed: self.seed)
     let data = try lesson.loadData(rng: &streams.data)
     var split = lesson.split(data, rng: &streams.split)
+    guard split.train.count >= 1 else {
+      throw .lesson("\(lesson.path): the split leaves no samples to train on (\(data.count) samples, validation \(lesson.data.validation), test \(lesson.data.test)); hold out less")
+    }
     var initRNG = streams.initial
     let shuffleRNG = streams.shuffle
     switch lesson.data.preprocess {
@@ -48,6 +51,11 @@ public final class LessonRun {
       }
     } else if let t = data.explicitTargets, t.columns != outputs {
       throw .shape("\(lesson.path): the targets 'y' have \(t.columns) columns but the last layer (\(model.layers.last!.name)) gives \(outputs) outputs")
+    }
+    let bytes = model.trainingBytes(batch: min(lesson.batchSize, split.train.count))
+    guard bytes <= Limits.memoryBytes else {
+      let gb = Double(bytes) / Double(1 << 30)
+      throw .shape("\(lesson.path): training would need about \(gb < 1000 ? String(format: "%.1f", gb) : "more than 1000") GB (\(Limits.grouped(model.parameterCount)) parameters, batches of \(min(lesson.batchSize, split.train.count))), more than the \(Limits.memoryBytes >> 30) GB SheetNet allows; use a smaller batch_size or network")
     }
     loss = lossKinds[lesson.loss]!
     optimizer = try lesson.makeOptimizer()
@@ -101,8 +109,9 @@ extension Lesson {
   }
 
   /// A data path as the lesson wrote it, relative to the lesson's folder unless absolute.
-  func resolve(_ file: String) -> String {
-    file.hasPrefix("/") ? file : ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(file)
+  func resolve(_ file: String) throws(SheetNetError) -> String {
+    let resolved = file.hasPrefix("/") ? file : ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(file)
+    return try confined(resolved, path, what: "data file")
   }
 
   /// The lesson's dataset, reshaped per `data.shape`, not yet split or scaled.
@@ -114,9 +123,9 @@ extension Lesson {
     case "digits": d = try Builtin.digits()
     case "iris": d = try Builtin.iris()
     case "csv":
-      d = try CSVData.load(resolve(data.file!), labelColumn: data.labelColumn, header: data.header)
+      d = try CSVData.load(try resolve(data.file!), labelColumn: data.labelColumn, header: data.header)
     case "idx":
-      d = try IDX.load(images: resolve(data.images!), labels: resolve(data.labelsFile!), limit: data.limit)
+      d = try IDX.load(images: try resolve(data.images!), labels: try resolve(data.labelsFile!), limit: data.limit)
     case "inline":
       let x = data.x!
       var y = data.y
@@ -146,7 +155,8 @@ extension Lesson {
 
   /// The optimizer this lesson names, with its hyper-parameters checked.
   public func makeOptimizer() throws(SheetNetError) -> any Optimizer {
-    let o = LayerOptions(kind: optimizer.kind, values: optimizer.options, location: path)
+    let o = LayerOptions(kind: optimizer.kind, index: 0, values: optimizer.options, location: optimizerLocation.isEmpty ? path : optimizerLocation)
+    let path = o.context
     func rate(_ key: String, _ d: Double) throws(SheetNetError) -> Double {
       let v = try o.double(key, default: d)
       guard v >= 0 else { throw .lesson("\(path): optimizer '\(key)' must not be negative, got \(v); a learning rate is a step size such as 0.01") }

@@ -24,6 +24,8 @@ public struct Lesson: Sendable {
   public var loss: String
   /// Optimizer kind and hyper-parameters.
   public var optimizer: (kind: String, options: [(key: String, value: Value)])
+  /// Where the optimizer is written (`Worksheets/x.yaml line 20`), for error messages.
+  public var optimizerLocation = ""
   /// Passes over the training data.
   public var epochs: Int
   /// Samples per step.
@@ -59,6 +61,22 @@ public struct Lesson: Sendable {
   static let dataKeys = ["dataset", "file", "label_column", "header", "count", "noise", "classes", "x", "y", "labels", "shape", "preprocess", "split", "images", "label_file", "limit"]
   static let datasets = Builtin.real + Generated.kinds + ["csv", "idx", "inline", "none"]
 
+  /// `file` as the lesson wrote it, refused unless it resolves (symbolic links followed) inside
+  /// the lesson's folder, the folder above it (the project, for lessons in Worksheets/) or the
+  /// current folder: a shared lesson cannot read or write elsewhere, and the message never shows
+  /// a foreign file's content. Returns the path unchanged.
+  func confined(_ file: String, _ location: String, what: String) throws(SheetNetError) -> String {
+    let lessonFolder = URL(fileURLWithPath: path.isEmpty ? "./lesson.yaml" : path).deletingLastPathComponent()
+    let target = URL(fileURLWithPath: file, relativeTo: lessonFolder).standardizedFileURL.resolvingSymlinksInPath().path
+    let roots = [lessonFolder, lessonFolder.deletingLastPathComponent(), URL(fileURLWithPath: FileManager.default.currentDirectoryPath)]
+      .map { $0.standardizedFileURL.resolvingSymlinksInPath().path }
+    guard roots.contains(where: { target == $0 || target.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }) else {
+      let hint = what == "output folder" ? " or give --output on the command line" : ""
+      throw .lesson("\(location): the \(what) '\(file)' lies outside the lesson's project and the current folder; move it inside\(hint)")
+    }
+    return file
+  }
+
   /// Reads a lesson file.
   public static func load(_ path: String) throws(SheetNetError) -> Lesson {
     guard FileManager.default.fileExists(atPath: path) else {
@@ -84,6 +102,7 @@ public struct Lesson: Sendable {
       throw .lesson("\(path): not valid YAML")
     }
     let r = Reader(path: path)
+    try r.checkSize(root)
     let top = try r.map(root, "the lesson", allowed: topKeys)
     let base = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
     var lesson = Lesson(
@@ -106,12 +125,17 @@ public struct Lesson: Sendable {
       }
       lesson.loss = kind
     }
-    if let o = top["optimizer"] { lesson.optimizer = try parseOptimizer(o, r) }
+    lesson.optimizerLocation = path
+    if let o = top["optimizer"] {
+      lesson.optimizer = try parseOptimizer(o, r)
+      lesson.optimizerLocation = r.at(o)
+    }
     if let t = top["train"] {
       let train = try r.map(t, "train", allowed: ["epochs", "batch_size"])
-      lesson.epochs = try r.int(optional: train["epochs"], "epochs", min: 0) ?? 10
-      lesson.batchSize = try r.int(optional: train["batch_size"], "batch_size", min: 1) ?? 32
+      lesson.epochs = try r.int(optional: train["epochs"], "epochs", min: 0, max: Limits.epochs) ?? 10
+      lesson.batchSize = try r.int(optional: train["batch_size"], "batch_size", min: 1, max: Limits.batchSize) ?? 32
     }
+    if let o = lesson.output { lesson.output = try lesson.confined(o, r.at(top["output"]!), what: "output folder") }
     return lesson
   }
 
@@ -136,10 +160,30 @@ public struct Lesson: Sendable {
     if let v = m["count"] { d.count = try r.int(v, "count", min: 4, max: 1_000_000) }
     if let v = m["noise"] { d.noise = try r.number(v, "noise", min: 0, max: 1) }
     if let v = m["classes"] { d.classes = try r.int(v, "classes", min: 2, max: 10) }
-    if let v = m["x"] { d.x = try r.matrix(v, "x") }
-    if let v = m["y"] { d.y = try r.matrix(v, "y") }
-    if let v = m["labels"] { d.labels = try r.matrix(v, "labels").data.map { Int($0) } }
-    if let v = m["shape"] { d.shape = try r.matrix(v, "shape").data.map { Int($0) } }
+    if let v = m["x"] {
+      let x = try r.matrix(v, "x")
+      guard x.rank == 2, x.rows >= 1, x.columns >= 1 else { throw .lesson("\(r.at(v)): 'x' needs at least one sample of at least one number, one row per sample") }
+      d.x = x
+    }
+    if let v = m["y"] {
+      let y = try r.matrix(v, "y")
+      guard y.count >= 1, y.data.allSatisfy({ abs($0) <= 1e100 }) else { throw .lesson("\(r.at(v)): 'y' needs numbers between -1e100 and 1e100, one row of targets per sample") }
+      d.y = y
+    }
+    if let v = m["labels"] {
+      let labels = try r.matrix(v, "labels").data
+      for (i, l) in labels.enumerated() where !(l >= 0 && l < Double(Limits.classes) && l == l.rounded()) {
+        throw .lesson("\(r.at(v)): label \(i + 1) is \(l); labels are class numbers 0, 1, 2, … (whole, at most \(Limits.classes - 1))")
+      }
+      d.labels = labels.map { Int($0) }
+    }
+    if let v = m["shape"] {
+      let shape = try r.matrix(v, "shape").data
+      guard (1...3).contains(shape.count), shape.allSatisfy({ $0 >= 1 && $0 <= 1e7 && $0 == $0.rounded() }) else {
+        throw .lesson("\(r.at(v)): 'shape' is one sample's extents, 1 to 3 whole numbers ≥ 1 such as [1, 8, 8] (channels, height, width)")
+      }
+      d.shape = shape.map { Int($0) }
+    }
     if let v = m["preprocess"] {
       if let s = v.string, ["none", "standardize"].contains(s) {
         d.preprocess = s
@@ -222,6 +266,33 @@ public struct Lesson: Sendable {
 /// Walks YAML nodes, turning them into values and errors that carry `file line N`.
 struct Reader {
   let path: String
+
+  /// Refuses anchors and aliases (a few lines of aliases can stand for billions of nodes), more
+  /// than `Limits.yamlNodes` nodes, and nesting deeper than `Limits.yamlDepth`, before anything
+  /// walks the document.
+  func checkSize(_ root: Node) throws(SheetNetError) {
+    var count = 0
+    func walk(_ node: Node, _ depth: Int) throws(SheetNetError) {
+      count += 1
+      guard node.anchor == nil else {
+        throw .lesson("\(at(node)): YAML anchors (&name) and aliases (*name) are not supported in lessons; write the value out")
+      }
+      guard depth <= Limits.yamlDepth else { throw .lesson("\(at(node)): the lesson nests deeper than \(Limits.yamlDepth) levels") }
+      guard count <= Limits.yamlNodes else {
+        throw .lesson("\(path): the lesson holds more than \(Limits.grouped(Limits.yamlNodes)) values (a YAML alias counts each time it is used; lessons should not use them); put large data in a CSV file (dataset: csv)")
+      }
+      switch node {
+      case .sequence(let seq): for item in seq { try walk(item, depth + 1) }
+      case .mapping(let m):
+        for (k, v) in m {
+          try walk(k, depth + 1)
+          try walk(v, depth + 1)
+        }
+      default: break
+      }
+    }
+    try walk(root, 0)
+  }
 
   func at(_ node: Node) -> String { node.mark.map { "\(path) line \($0.line)" } ?? path }
 

@@ -63,6 +63,10 @@ public final class Sequential {
         throw .shape("layer \(i + 1) (\(layer.name)) does not fit \(from), which gives \(shapeText(shape)): \(error.description)")
       }
       shapes.append(shape)
+      guard let count = Limits.product(shape), count <= Limits.activationsPerSample, shape.allSatisfy({ $0 >= 1 }) else {
+        throw .shape("layer \(i + 1) (\(layer.name)) would output \(shapeText(shape)) numbers per sample, more than \(Limits.grouped(Limits.activationsPerSample)); make it smaller")
+      }
+      try Limits.checkParameters(parameterCount, "the network", "parameters")
     }
     return self
   }
@@ -73,6 +77,15 @@ public final class Sequential {
   public var parameterCount: Int { layers.reduce(0) { $0 + $1.parameterCount } }
   /// Multiply-adds per sample for a forward pass.
   public var multiplyAdds: Int { layers.reduce(0) { $0 + $1.multiplyAdds } }
+
+  /// Bytes a training run needs by `Limits`' estimate: 8 bytes × (4 × parameters + 6 × batch ×
+  /// (the input and every layer's output per sample)).
+  public func trainingBytes(batch: Int) -> Int {
+    let activations = ([inputShape] + shapes).reduce(0) { $0 + (Limits.product($1) ?? Int.max / 64) }
+    let (perBatch, o1) = activations.multipliedReportingOverflow(by: max(batch, 1))
+    let numbers = o1 ? Int.max / 16 : min(4 * parameterCount + 6 * min(perBatch, Int.max / 16), Int.max / 16)
+    return numbers * 8
+  }
 
   /// The output for a batch x (batch first).
   public func forward(_ x: Tensor, _ step: Step) -> Tensor {

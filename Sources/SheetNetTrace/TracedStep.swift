@@ -48,7 +48,7 @@ public final class TracedStep {
     if let s = request.sample, s < 1 || s > train.count {
       throw .lesson("--sample \(s) is outside the training split, which has samples 1…\(train.count)")
     }
-    guard request.step >= 1 && request.step <= 10_000_000 else { throw .lesson("--step must be 1 or more") }
+    guard request.step >= 1 && request.step <= Limits.steps else { throw .lesson("--step must be between 1 and \(Limits.grouped(Limits.steps)), got \(request.step)") }
     if let b = request.batch, b < 1 { throw .lesson("--batch must be 1 or more") }
     let tracer = Tracer()
     let indices: [Int]? = request.sample.map { [$0 - 1] }

@@ -157,6 +157,10 @@ public final class Conv2D: Layer {
     window = Kernels.Window(channels: c, height: h, width: w, kernelH: kh, kernelW: kw, strideH: stride.height,
                             strideW: stride.width, padTop: rows.before, padLeft: columns.before, outH: rows.out, outW: columns.out)
     let want = [filters, c, kh, kw]
+    try Limits.checkParameters(Limits.product(want), name, "weights (\(shapeText(want)))")
+    guard let out = Limits.product([filters, rows.out, columns.out]), out <= Limits.activationsPerSample else {
+      throw .shape("\(name) would output \(filters)×\(rows.out)×\(columns.out) numbers per sample, more than \(Limits.grouped(Limits.activationsPerSample)); use fewer filters or a larger stride")
+    }
     if let given = givenW.0 {
       // The exact shape, or the same with axes of extent 1 left out ([k_h, k_w] for one filter on one channel).
       let fits = given.count == want.reduce(1, *) && given.shape.filter { $0 != 1 } == want.filter { $0 != 1 }

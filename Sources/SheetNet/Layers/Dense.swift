@@ -70,6 +70,7 @@ public final class Dense: Layer {
       throw .shape("\(name) expects a flat vector but receives \(shapeText(inputShape)); put a flatten layer before it")
     }
     let inputs = inputShape[0]
+    try Limits.checkParameters(Limits.product([units, inputs]), name, "weights (\(units) units × \(inputs) inputs)")
     if let w = givenW.0 {
       let want = [units, inputs]
       let fits = w.shape == want || (w.count == units * inputs && units == 1)
