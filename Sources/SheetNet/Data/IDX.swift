@@ -25,8 +25,16 @@ public enum IDX {
     public var bytes: [UInt8]
   }
 
-  /// Reads an IDX file (plain or gzip) from disk.
+  /// Most data bytes an IDX file may hold (Π dims); larger headers are taken for damage.
+  public static let maxElements = Int(Int32.max)
+
+  /// Reads an IDX file (plain or gzip) from disk; a file larger than any IDX file SheetNet reads
+  /// is refused before it is read into memory.
   public static func read(_ path: String) throws(SheetNetError) -> Contents {
+    if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber,
+      size.int64Value > Int64(maxElements) + 1 << 20 {
+      throw .data("\(path) holds \(Limits.grouped(Int(size.int64Value))) bytes, more than any IDX file SheetNet reads (at most \(Limits.grouped(maxElements)) bytes of data); is it the right file?")
+    }
     guard let data = FileManager.default.contents(atPath: path) else {
       throw .data("\(path): no such IDX file; check the path (MNIST's are named like train-images-idx3-ubyte.gz)")
     }
@@ -35,7 +43,7 @@ public enum IDX {
 
   /// Parses IDX bytes (inflating them first when they are gzip); `file` names them in errors.
   public static func parse(_ raw: [UInt8], file: String) throws(SheetNetError) -> Contents {
-    let bytes = Inflate.isGzip(raw) ? try Inflate.gunzip(raw, file: file) : raw
+    let bytes = Inflate.isGzip(raw) ? try Inflate.gunzip(raw, file: file, limit: maxElements + (1 << 20)) : raw
     guard bytes.count >= 4 else {
       throw .data("\(file) is truncated: an IDX file starts with a 4-byte magic number, but it holds \(bytes.count) bytes")
     }
@@ -55,7 +63,7 @@ public enum IDX {
     var count = 1
     for d in dims {
       let (product, overflow) = count.multipliedReportingOverflow(by: d)
-      guard !overflow, product <= Int(Int32.max) else {
+      guard !overflow, product <= maxElements else {
         throw .data("\(file) has absurd dimensions \(dims.map(String.init).joined(separator: "×")) in its header; the file is damaged or not an IDX file")
       }
       count = product
@@ -86,6 +94,13 @@ public enum IDX {
     }
     guard labels.magic == labelsMagic else {
       throw .data("\(labelsFile) is not an IDX label file: its magic number is \(hex(labels.magic)) \(describe(labels.magic)) but labels have 0x00000801 (N); give the labels file, e.g. train-labels-idx1-ubyte.gz")
+    }
+    // Contents are public and mutable: check them as `parse` would before indexing into them.
+    guard images.dims.count == 3, images.dims.allSatisfy({ $0 > 0 }), Limits.product(images.dims) == images.bytes.count else {
+      throw .data("\(imagesFile): its extents \(images.dims.map(String.init).joined(separator: "×")) do not match its \(images.bytes.count) bytes of data; read it with IDX.read or IDX.parse")
+    }
+    guard labels.dims.count == 1, labels.dims[0] == labels.bytes.count else {
+      throw .data("\(labelsFile): its extents \(labels.dims.map(String.init).joined(separator: "×")) do not match its \(labels.bytes.count) bytes of data; read it with IDX.read or IDX.parse")
     }
     let (n, rows, columns) = (images.dims[0], images.dims[1], images.dims[2])
     guard rows <= maxSide, columns <= maxSide else {

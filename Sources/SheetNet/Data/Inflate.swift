@@ -9,12 +9,12 @@
 /// table of 2^maxLength entries per Huffman block.
 public enum Inflate {
   /// Decompresses a whole gzip file (one or more members) and checks each member's CRC-32 and size.
-  /// `file` names the file in errors.
-  public static func gunzip(_ bytes: [UInt8], file: String = "gzip data") throws(SheetNetError) -> [UInt8] {
+  /// `file` names the file in errors; more than `limit` bytes of output (a "zip bomb") is refused.
+  public static func gunzip(_ bytes: [UInt8], file: String = "gzip data", limit: Int = Int.max) throws(SheetNetError) -> [UInt8] {
     var output: [UInt8] = []
     var start = 0
     repeat {
-      let (member, end) = try gunzipMember(bytes, at: start, file: file)
+      let (member, end) = try gunzipMember(bytes, at: start, file: file, limit: limit - output.count)
       output += member
       start = end
     } while start + 1 < bytes.count && bytes[start] == 0x1F && bytes[start + 1] == 0x8B
@@ -25,7 +25,7 @@ public enum Inflate {
   public static func isGzip(_ bytes: [UInt8]) -> Bool { bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B }
 
   /// One gzip member from byte `start`: header, deflate data, CRC-32 and ISIZE (size mod 2³²).
-  static func gunzipMember(_ bytes: [UInt8], at start: Int, file: String) throws(SheetNetError) -> (output: [UInt8], end: Int) {
+  static func gunzipMember(_ bytes: [UInt8], at start: Int, file: String, limit: Int = Int.max) throws(SheetNetError) -> (output: [UInt8], end: Int) {
     var p = start
     func byte() throws(SheetNetError) -> Int {
       guard p < bytes.count else { throw truncated(file) }
@@ -45,7 +45,7 @@ public enum Inflate {
     if flags & 0x08 != 0 { while try byte() != 0 {} }  // FNAME, zero-terminated
     if flags & 0x10 != 0 { while try byte() != 0 {} }  // FCOMMENT, zero-terminated
     if flags & 0x02 != 0 { _ = try byte(); _ = try byte() }  // FHCRC
-    let (output, end) = try inflate(bytes, from: p, file: file)
+    let (output, end) = try inflate(bytes, from: p, file: file, limit: limit)
     p = end
     var crc: UInt32 = 0, size: UInt32 = 0
     for k in 0..<4 { crc |= UInt32(try byte()) << (8 * k) }
@@ -57,9 +57,10 @@ public enum Inflate {
   }
 
   /// Inflates raw DEFLATE data starting at byte `start`; returns the output and the index of
-  /// the first byte after the final block.
-  public static func inflate(_ bytes: [UInt8], from start: Int = 0, file: String = "deflate data") throws(SheetNetError) -> (output: [UInt8], end: Int) {
+  /// the first byte after the final block. More than `limit` bytes of output is refused.
+  public static func inflate(_ bytes: [UInt8], from start: Int = 0, file: String = "deflate data", limit: Int = Int.max) throws(SheetNetError) -> (output: [UInt8], end: Int) {
     var bits = BitReader(bytes: bytes, position: start, file: file)
+    bits.limit = limit
     var output: [UInt8] = []
     output.reserveCapacity(bytes.count * 4)
     var last = false
@@ -109,6 +110,8 @@ public enum Inflate {
     var buffer: UInt64 = 0
     /// Valid bits in the buffer.
     var count = 0
+    /// The most bytes the output may reach.
+    var limit = Int.max
 
     init(bytes: [UInt8], position: Int, file: String) {
       self.bytes = bytes
@@ -218,6 +221,7 @@ public enum Inflate {
     let length = try bits.take(16), complement = try bits.take(16)
     guard length == complement ^ 0xFFFF else { throw corrupt(bits.file, "a stored block whose length check fails") }
     var remaining = length
+    guard output.count + length <= bits.limit else { throw tooLarge(bits) }
     while remaining > 0 && bits.count >= 8 {
       output.append(UInt8(try bits.take(8)))
       remaining -= 1
@@ -255,10 +259,16 @@ public enum Inflate {
   }
 
   /// Types 1 and 2: literals, and (length, distance) copies from the output so far, until 256.
+  /// The error for output beyond the limit.
+  private static func tooLarge(_ bits: BitReader) -> SheetNetError {
+    .data("\(bits.file) unpacks to more than \(Limits.grouped(bits.limit)) bytes, more than SheetNet reads; is it the right file?")
+  }
+
   private static func huffmanBlock(_ bits: inout BitReader, _ output: inout [UInt8], _ literals: Huffman, _ distances: Huffman) throws(SheetNetError) {
     while true {
       let symbol = try bits.decode(literals)
       if symbol < 256 {
+        guard output.count < bits.limit else { throw tooLarge(bits) }
         output.append(UInt8(symbol))
       } else if symbol == 256 {
         return
@@ -270,6 +280,7 @@ public enum Inflate {
         guard d < 30 else { throw corrupt(bits.file, "an invalid distance code") }
         let distance = distanceBase[d] + (try bits.take(distanceExtra[d]))
         guard distance <= output.count else { throw corrupt(bits.file, "a copy from before the start of the data") }
+        guard output.count + length <= bits.limit else { throw tooLarge(bits) }
         var from = output.count - distance
         for _ in 0..<length {
           output.append(output[from])
