@@ -27,39 +27,58 @@ public enum WorksheetExport {
 
   /// Replaces `folder` with one holding exactly `files`: they are written into a temporary
   /// folder beside it, which is renamed into place only when every file was written; a failure
-  /// leaves the earlier folder as it was.
+  /// leaves the earlier folder as it was. The parent folder is locked meanwhile
+  /// (`OutputFolderLock`, which also puts back a folder a killed export had moved aside), and a
+  /// signal removes the temporary folder (`SignalCleanup`).
   public static func write(_ files: [(name: String, bytes: [UInt8])], to folder: String) throws(SheetNetError) {
     let url = URL(fileURLWithPath: folder)
     let parent = url.deletingLastPathComponent().path, leaf = url.lastPathComponent
-    try AtomicFile.makeFolder(parent)
-    let pid = getpid()
-    let temporary = parent + "/.\(leaf).tmp-\(pid)", old = parent + "/.\(leaf).old-\(pid)"
+    let lock = try OutputFolderLock(parent)
+    defer { lock.unlock() }
+    let temporary = parent + "/" + SideFile(.temporary, of: leaf).name, old = parent + "/" + SideFile(.previous, of: leaf).name
     let manager = FileManager.default
-    try? manager.removeItem(atPath: temporary)
-    do { try manager.createDirectory(atPath: temporary, withIntermediateDirectories: false) } catch {
-      throw .io("cannot create a folder in \(parent); check its permissions or choose another --output")
-    }
-    do {
-      for file in files { try AtomicFile.write(file.bytes, to: temporary + "/" + file.name) }
-    } catch {
-      try? manager.removeItem(atPath: temporary)
-      throw error
-    }
     var isDirectory: ObjCBool = false
     let existed = manager.fileExists(atPath: folder, isDirectory: &isDirectory)
     if existed && !isDirectory.boolValue {
-      try? manager.removeItem(atPath: temporary)
       throw .io("\(folder) is a file, not a folder; move it away or choose another --output")
     }
-    if existed && rename(folder, old) != 0 {
-      try? manager.removeItem(atPath: temporary)
-      throw .io("cannot replace \(folder) (\(String(cString: strerror(errno)))); check its permissions")
+    let folderRegistration = SignalCleanup.register(folder: temporary)
+    do { try manager.createDirectory(atPath: temporary, withIntermediateDirectories: false) } catch {
+      SignalCleanup.release(folderRegistration)
+      throw .io("cannot create a folder in \(parent); check its permissions or choose another --output")
     }
-    if rename(temporary, folder) != 0 {
-      let reason = String(cString: strerror(errno))
-      if existed { _ = rename(old, folder) }
+    var registrations: [SignalCleanup.Registration?] = []
+    func forget() {
+      for r in registrations { SignalCleanup.release(r) }
+      SignalCleanup.release(folderRegistration)
+    }
+    do {
+      for file in files {
+        registrations.append(SignalCleanup.register(file: temporary + "/" + file.name))
+        try AtomicFile.writeDurably(file.bytes, to: temporary + "/" + file.name, shownAs: folder + "/" + file.name)
+      }
+    } catch {
       try? manager.removeItem(atPath: temporary)
-      throw .io("cannot write \(folder) (\(reason)); check its permissions")
+      forget()
+      throw error
+    }
+    // The two renames run with signals held back: a killed export never leaves the folder missing.
+    try SignalCleanup.deferringSignals { () throws(SheetNetError) in
+      if existed && rename(folder, old) != 0 {
+        let reason = String(cString: strerror(errno))
+        try? manager.removeItem(atPath: temporary)
+        forget()
+        throw .io("cannot replace \(folder) (\(reason)); check its permissions")
+      }
+      if rename(temporary, folder) != 0 {
+        let reason = String(cString: strerror(errno))
+        if existed { _ = rename(old, folder) }
+        try? manager.removeItem(atPath: temporary)
+        forget()
+        throw .io("cannot write \(folder) (\(reason)); check its permissions")
+      }
+      forget()
+      lock.sync()
     }
     if existed { try? manager.removeItem(atPath: old) }
   }

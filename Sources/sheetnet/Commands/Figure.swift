@@ -16,7 +16,7 @@ struct Figure: ParsableCommand {
 
       Figures that show a trained network train the lesson first (the same seed gives the same \
       figure, byte for byte). Files go to Output/<lesson>/figures/<kind>.<format> unless --output \
-      names another folder; each is written to a temporary file and renamed into place.
+      names another folder; they are written to temporary files and renamed into place together.
       """)
 
   /// The figure kinds, plus two hidden ones the benchmark renders without a lesson.
@@ -122,12 +122,14 @@ struct Figure: ParsableCommand {
                                             : SheetNetFigures.Figure.activationCurves(theme: figureOptions.theme)]
         folder = options.output ?? "Output/bench/figures"
       }
-      var written: [String] = []
+      // Every figure is encoded before the first file is touched; then they replace the old
+      // files together, or none does.
+      var batch = OutputBatch(folder: folder)
       for figure in figures {
-        let path = "\(folder)/\(figure.name).\(format.rawValue)"
-        try FigureFile.write(figure, as: ImageFormat(rawValue: format.rawValue)!, scale: scale ?? 2, to: path)
-        written.append(path)
+        batch.add(try FigureFile.render(figure, as: ImageFormat(rawValue: format.rawValue)!, scale: scale ?? 2), as: "\(figure.name).\(format.rawValue)")
       }
+      try batch.commit()
+      let written = batch.paths
       if json {
         print(Value.map([("kind", .string(kind.rawValue)), ("files", .list(written.map { .string($0) }))]).json())
       } else {

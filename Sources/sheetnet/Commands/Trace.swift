@@ -81,24 +81,30 @@ struct Trace: ParsableCommand {
         let names = run.model.layers.map(\.name) + ["loss", "input"]
         throw SheetNetError.lesson("no layer named '\(layer)'\(didYouMean(layer, in: names)); layers: \(names.joined(separator: ", "))")
       }
+      // Everything is made, and every option checked (--unit's layer and index too, even with
+      // --json), before the first file is touched.
       let document = TraceJSON.document(traced).json() + "\n"
-      var plain = text
-      plain.color = false
-      plain.unicode = false
-      plain.width = 100
+      var unitText: String?
+      if let unit, let (name, index, s) = Trace.parseUnit(unit) {
+        let n = traced.samples.count
+        guard (1...max(n, 1)).contains(s) else {
+          throw SheetNetError.lesson("--unit \(unit): the traced batch holds \(n) sample\(n == 1 ? "" : "s"); give @1\(n > 1 ? " to @\(n)" : "")")
+        }
+        unitText = try text.unit(traced, layer: name, index: index, sample: s)
+      }
+      let shown = json ? document : unitText ?? text.render(traced)
       let save = self.save || options.output != nil
       if save {
-        let folder = options.folder(for: run)
-        try AtomicFile.write(plain.render(traced), to: "\(folder)/trace.txt")
-        try AtomicFile.write(document, to: "\(folder)/trace.json")
+        var plain = text
+        plain.color = false
+        plain.unicode = false
+        plain.width = 100
+        var batch = OutputBatch(folder: options.folder(for: run))
+        batch.add(plain.render(traced), as: "trace.txt")
+        batch.add(document, as: "trace.json")
+        try batch.commit()
       }
-      if json {
-        print(document, terminator: "")
-      } else if let unit, let (name, index, s) = Trace.parseUnit(unit) {
-        print(try text.unit(traced, layer: name, index: index, sample: s), terminator: "")
-      } else {
-        print(text.render(traced), terminator: "")
-      }
+      print(shown, terminator: "")
       if save && !json { print("Trace written to \(options.folder(for: run))/trace.txt and trace.json") }
     }
   }

@@ -34,14 +34,16 @@ struct Train: ParsableCommand {
       let seconds = Date().timeIntervalSince(start)
       bar.finish()
       let results = TrainingResults(run: run, seconds: seconds)
-      let model = "\(folder)/model.json"
-      try ModelFile(run: run).save(to: model)
-      try AtomicFile.write(results.historyCSV, to: "\(folder)/history.csv")
+      // The model and its history are one batch: both replaced, or neither.
+      var batch = OutputBatch(folder: folder)
+      batch.add(ModelFile(run: run).value.json() + "\n", as: "model.json")
+      batch.add(results.historyCSV, as: "history.csv")
+      try batch.commit()
       if json {
         print(results.json.json())
       } else {
         print(results.table)
-        print("Model written to \(model); history to \(folder)/history.csv")
+        print("Model written to \(batch.path(of: "model.json")); history to \(batch.path(of: "history.csv"))")
       }
     }
   }
