@@ -1,0 +1,199 @@
+import Foundation
+import Testing
+@testable import SheetNet
+
+/// The catalogue of hostile inputs: lessons, CSV, model and IDX files, and command lines that a
+/// typo or a shared file can bring. Each must end with status 1, exactly one stderr line
+/// `sheetnet: error: …` naming the culprit, no new or changed file in the project or the output
+/// folder, and no temporaries left — and never a crash or a hang.
+@Suite(.serialized) struct HostileCatalogueTests {
+  /// One bad input: files to write into a scratch project (path → bytes), the command, and a
+  /// piece of text the error line must hold.
+  struct Case: Sendable, CustomStringConvertible {
+    var label: String
+    var files: [String: [UInt8]]
+    var arguments: [String]
+    var mentions: String
+    var description: String { label }
+  }
+
+  static let inline = "data: {dataset: inline, x: [[0, 0], [0, 1], [1, 0], [1, 1]], labels: [0, 1, 1, 0]}\nloss: binary_cross_entropy\n"
+  static let net = "network: [{type: dense, units: 1}, sigmoid]\n"
+
+  /// A lesson case: `train` on Worksheets/bad.yaml.
+  static func lesson(_ label: String, _ yaml: String, _ mentions: String, extra: [String: [UInt8]] = [:]) -> Case {
+    var files = extra
+    files["Worksheets/bad.yaml"] = Array(yaml.utf8)
+    return Case(label: label, files: files, arguments: ["train", "Worksheets/bad.yaml", "--output", "Output/bad"], mentions: mentions)
+  }
+
+  /// A CSV case: a lesson reading data/bad.csv.
+  static func csv(_ label: String, _ text: String, _ mentions: String) -> Case {
+    lesson(label, "data: {dataset: csv, file: ../data/bad.csv}\nnetwork: [{type: dense, units: 2}, softmax]\n", mentions,
+           extra: ["data/bad.csv": Array(text.utf8)])
+  }
+
+  /// A model case: `evaluate` on Output/bad/model.json written as given.
+  static func model(_ label: String, _ json: String, _ mentions: String) -> Case {
+    Case(label: label, files: ["Output/bad/model.json": Array(json.utf8)], arguments: ["evaluate", "Output/bad/model.json"], mentions: mentions)
+  }
+
+  /// An IDX case: a lesson reading data/images.idx and data/labels.idx.
+  static func idx(_ label: String, images: [UInt8], labels: [UInt8], _ mentions: String) -> Case {
+    lesson(label, "data: {dataset: idx, images: ../data/images.idx, label_file: ../data/labels.idx}\nnetwork: [flatten, {type: dense, units: 2}, softmax]\n",
+           mentions, extra: ["data/images.idx": images, "data/labels.idx": labels])
+  }
+
+  static func header(_ magic: UInt32, _ dims: [UInt32]) -> [UInt8] {
+    ([magic] + dims).flatMap { v in [UInt8(v >> 24), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
+  }
+
+  static let validModel = """
+    {"format": "sheetnet-model", "version": 1, "lesson": {"name": "bad", "path": "Worksheets/bad.yaml", "seed": 1, "source": ""},
+     "input_shape": [2], "loss": "binary_cross_entropy", "optimizer": {"type": "sgd", "step": 0, "options": {"learning_rate": 0.5}},
+     "preprocess": {"type": "none"}, "classes": [],
+     "layers": [{"type": "dense", "name": "dense1", "options": {"units": 1, "init": "glorot", "use_bias": true},
+                 "parameters": {"W": {"shape": [1, 2], "trainable": true, "values": [0.5, -0.5]},
+                                "b": {"shape": [1], "trainable": true, "values": [0]}}},
+                {"type": "sigmoid", "name": "sigmoid1", "options": {}, "parameters": {}}]}
+    """
+
+  static let cases: [Case] = [
+    // Lessons.
+    lesson("dense with 999,999,999 units", inline + "network: [{type: dense, units: 999999999}]\n", "units"),
+    lesson("a zero extent in shape", "data: {dataset: inline, x: [[1, 2]], y: [[1]], shape: [0, 64, 64]}\nloss: mse\nnetwork: [flatten]\n", "shape"),
+    lesson("a negative extent in shape", "data: {dataset: inline, x: [[1, 2]], y: [[1]], shape: [-1, -2]}\nloss: mse\nnetwork: [flatten]\n", "shape"),
+    lesson("an empty shape", "data: {dataset: inline, x: [[1]], y: [[1]], shape: []}\nloss: mse\nnetwork: [flatten]\n", "shape"),
+    lesson("a label of 1e300", "data: {dataset: inline, x: [[0], [1]], labels: [0, 1e300]}\nnetwork: [{type: dense, units: 2}]\n", "label"),
+    lesson("a label of -1", "data: {dataset: inline, x: [[0], [1]], labels: [0, -1]}\nnetwork: [{type: dense, units: 2}]\n", "label"),
+    lesson("a label of 0.5", "data: {dataset: inline, x: [[0], [1]], labels: [0, 0.5]}\nnetwork: [{type: dense, units: 2}]\n", "label"),
+    lesson("samples without features", "data: {dataset: inline, x: [[], []], labels: [0, 1]}\nnetwork: [{type: dense, units: 2}]\n", "'x'"),
+    lesson("a split leaving nothing to train on", "data: {dataset: inline, x: [[0], [1], [2], [3]], labels: [0, 1, 0, 1], split: {test: 0.9}}\nnetwork: [{type: dense, units: 2}]\n", "train on"),
+    lesson("the billion laughs", "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + (1...9).map { "a\($0): &a\($0) [" + Array(repeating: $0 == 1 ? "*a" : "*a\($0 - 1)", count: 10).joined(separator: ",") + "]" }.joined(separator: "\n") + "\ndata: *a9\n", "alias"),
+    lesson("nesting 5,000 deep", String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000) + "\n", "bad.yaml"),
+    lesson("an unknown top-level key", "epoch: 3\n" + inline + net, "epoch"),
+    lesson("an unknown layer type", inline + "network: [{type: dense, units: 1}, sigmoud]\n", "sigmoud"),
+    lesson("an unknown layer key", inline + "network: [{type: dense, unit: 1}]\n", "unit"),
+    lesson("an output folder outside the project", inline + net + "output: ../../../../../tmp/elsewhere\n", "output"),
+    lesson("a data file climbing out to /etc/passwd", "data: {dataset: csv, file: ../../../../../../../../../etc/passwd}\n" + net, "outside"),
+    lesson("a billion epochs", inline + net + "train: {epochs: 1000000000}\n", "epochs"),
+    lesson("a batch size of 0", inline + net + "train: {batch_size: 0}\n", "batch_size"),
+    lesson("a negative learning rate", inline + net + "optimizer: {type: sgd, learning_rate: -1}\n", "learning_rate"),
+    lesson("a learning rate that is not a number", inline + net + "optimizer: {type: sgd, learning_rate: .nan}\n", "learning_rate"),
+    lesson("momentum of 1", inline + net + "optimizer: {type: sgd, learning_rate: 0.1, momentum: 1}\n", "momentum"),
+    lesson("a dropout rate of 1", inline + "network: [{type: dropout, rate: 1}, {type: dense, units: 1}]\n", "rate"),
+    lesson("a kernel larger than the image", "data: {dataset: inline, x: [[1, 2, 3, 4]], y: [[1]], shape: [1, 2, 2]}\nloss: mse\nnetwork: [{type: conv2d, filters: 1, kernel: 3}, flatten, {type: dense, units: 1}]\n", "kernel"),
+    lesson("weights of the wrong shape", inline + "network: [{type: dense, units: 1, weights: [[1, 2, 3]]}]\n", "weights"),
+    lesson("an empty file", "", "empty"),
+    lesson("text that is not YAML", "data: [unclosed\n  - : :\n", "YAML"),
+    lesson("a lesson name with a slash", "name: ../escape\n" + inline + net, "name"),
+    lesson("more classes than outputs", "data: {dataset: inline, x: [[0], [1], [2]], labels: [0, 1, 2]}\nnetwork: [{type: dense, units: 2}]\n", "classes"),
+    lesson("an unknown loss", inline.replacingOccurrences(of: "binary_cross_entropy", with: "hinge") + net, "hinge"),
+    lesson("an unknown optimizer", inline + net + "optimizer: {type: rmsprop}\n", "rmsprop"),
+    lesson("batch norm momentum 1.5", inline + "network: [{type: batch_norm, momentum: 1.5}, {type: dense, units: 1}]\n", "momentum"),
+    lesson("an unknown dataset", "data: {dataset: mnist}\n" + net, "mnist"),
+    lesson("a missing data file", "data: {dataset: csv, file: nowhere.csv}\n" + net, "nowhere.csv"),
+    lesson("y rows that do not match x", "data: {dataset: inline, x: [[0], [1]], y: [[0]]}\nloss: mse\n" + net, "rows"),
+    lesson("a negative seed", "seed: -1\n" + inline + net, "seed"),
+    lesson("a stride of 0", "data: {dataset: inline, x: [[1, 2, 3, 4]], y: [[1]], shape: [1, 2, 2]}\nloss: mse\nnetwork: [{type: conv2d, filters: 1, kernel: 1, stride: 0}]\n", "stride"),
+    lesson("a y of 1e300", "data: {dataset: inline, x: [[0]], y: [[1e300]]}\nloss: mse\nnetwork: [{type: dense, units: 1}]\n", "'y'"),
+    // CSV data.
+    csv("a ragged CSV row", "a,b,label\n1,2,0\n3,1\n", "bad.csv"),
+    csv("a CSV field that is not a number", "1,2,0\n3,x4,1\n", "bad.csv"),
+    csv("a CSV label of 0.5", "1,2,0\n3,4,0.5\n", "bad.csv"),
+    csv("a CSV label of -1", "1,2,0\n3,4,-1\n", "bad.csv"),
+    csv("a CSV label of 1e300", "1,2,0\n3,4,1e300\n", "bad.csv"),
+    csv("an empty CSV file", "", "bad.csv"),
+    csv("a CSV with only a header", "a,b,label\n", "bad.csv"),
+    csv("a CSV holding nan", "1,2,0\nnan,4,1\n", "bad.csv"),
+    csv("a CSV holding 1e999", "1,2,0\n1e999,4,1\n", "bad.csv"),
+    // Model files.
+    model("a model file of version 99", validModel.replacingOccurrences(of: "\"version\": 1", with: "\"version\": 99"), "version"),
+    model("a W shape that disagrees with its values", validModel.replacingOccurrences(of: "\"shape\": [1, 2]", with: "\"shape\": [7, 7]"), "W"),
+    model("a weight of 1e999", validModel.replacingOccurrences(of: "[0.5, -0.5]", with: "[1e999, -0.5]"), "model.json"),
+    model("a model nested 50,000 deep", String(repeating: "[", count: 50_000) + String(repeating: "]", count: 50_000), "model.json"),
+    model("a model file that is not JSON", "{\"format\": \"sheetnet-model\", ", "model.json"),
+    model("an unknown layer type in a model", validModel.replacingOccurrences(of: "\"type\": \"sigmoid\"", with: "\"type\": \"swish\""), "swish"),
+    Case(label: "a missing model file", files: [:], arguments: ["evaluate", "Output/none/model.json"], mentions: "model.json"),
+    // IDX files.
+    idx("a truncated IDX header", images: [0, 0, 8], labels: header(0x801, [2]) + [0, 1], "images.idx"),
+    idx("IDX dimensions whose product overflows", images: header(0x803, [0xFFFF_FFFF, 0xFFFF_FFFF, 0xFFFF_FFFF]), labels: header(0x801, [2]) + [0, 1], "images.idx"),
+    idx("an IDX file of the wrong kind", images: header(0x801, [2]) + [0, 1], labels: header(0x801, [2]) + [0, 1], "images.idx"),
+    idx("IDX with fewer pixels than it declares", images: header(0x803, [2, 28, 28]) + [1, 2, 3], labels: header(0x801, [2]) + [0, 1], "images.idx"),
+    // Command lines.
+    Case(label: "an unknown figure kind", files: [:], arguments: ["figure", "histogram", "Worksheets/xor.yaml"], mentions: "histogram"),
+    Case(label: "--digits 1000", files: [:], arguments: ["trace", "Worksheets/xor.yaml", "--digits", "1000"], mentions: "--digits"),
+    Case(label: "--scale 0", files: [:], arguments: ["figure", "training", "Worksheets/xor.yaml", "--scale", "0"], mentions: "scale"),
+    Case(label: "--epochs -5", files: [:], arguments: ["train", "Worksheets/xor.yaml", "--epochs", "-5"], mentions: "epochs"),
+    Case(label: "--step 0", files: [:], arguments: ["trace", "Worksheets/xor.yaml", "--step", "0"], mentions: "--step"),
+    Case(label: "--step 99999999", files: [:], arguments: ["trace", "Worksheets/xor.yaml", "--step", "99999999"], mentions: "10,000,000"),
+    Case(label: "--sample 0", files: [:], arguments: ["trace", "Worksheets/xor.yaml", "--sample", "0"], mentions: "--sample"),
+    Case(label: "export --format pdf", files: [:], arguments: ["export", "Worksheets/xor.yaml", "--format", "pdf"], mentions: "pdf"),
+    Case(label: "trace --unit on no such layer", files: [:], arguments: ["trace", "Worksheets/xor.yaml", "--unit", "nosuch:1", "--save"], mentions: "nosuch"),
+    Case(label: "an unknown command", files: [:], arguments: ["trian", "Worksheets/xor.yaml"], mentions: "trian"),
+    Case(label: "no lesson given", files: [:], arguments: ["train"], mentions: "lesson"),
+    Case(label: "a lesson that does not exist", files: [:], arguments: ["train", "Worksheets/nowhere.yaml"], mentions: "nowhere.yaml"),
+  ]
+
+  /// Every file under `folder` with its bytes (relative paths).
+  func snapshot(_ folder: String) -> [String: Data] {
+    var out: [String: Data] = [:]
+    guard let walker = FileManager.default.enumerator(atPath: folder) else { return out }
+    while let path = walker.nextObject() as? String {
+      var isDirectory: ObjCBool = false
+      if FileManager.default.fileExists(atPath: folder + "/" + path, isDirectory: &isDirectory), !isDirectory.boolValue {
+        out[path] = FileManager.default.contents(atPath: folder + "/" + path) ?? Data()
+      }
+    }
+    return out
+  }
+
+  @Test func theCatalogueHoldsAtLeastSixtyInputs() { #expect(Self.cases.count >= 60) }
+
+  @Test(arguments: cases)
+  func aHostileInputGivesOneLineAndTouchesNothing(_ c: Case) throws {
+    // A scratch project: Worksheets/xor.yaml, the case's files, and earlier good output.
+    let root = NSTemporaryDirectory() + "sheetnet-catalogue-\(getpid())-\(UUID().uuidString)"
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    for (path, bytes) in c.files.merging(["Worksheets/xor.yaml": Array((try String(contentsOfFile: packagePath("Worksheets/xor.yaml"), encoding: .utf8)).utf8),
+                                          "Output/bad/history.csv": Array("epoch,loss\n1,0.5\n".utf8),
+                                          "Output/xor/trace.txt": Array("an earlier trace\n".utf8)], uniquingKeysWith: { a, _ in a }) {
+      let full = root + "/" + path
+      try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+      try Data(bytes).write(to: URL(fileURLWithPath: full))
+    }
+    let before = snapshot(root)
+    let r = try run(c.arguments, in: root)
+    #expect(r.status == 1, "\(c.label): status \(r.status); \(r.err.prefix(300))")
+    let lines = r.err.split(separator: "\n", omittingEmptySubsequences: true)
+    #expect(lines.count == 1 && lines[0].hasPrefix("sheetnet: error: "), "\(c.label): \(r.err.prefix(500))")
+    #expect(r.err.contains(c.mentions), "\(c.label): the line does not name '\(c.mentions)': \(r.err)")
+    #expect(!r.err.contains("root:x:0:0"), "\(c.label): quotes a foreign file")
+    let after = snapshot(root)
+    #expect(after == before, "\(c.label): files changed: \(Set(after.keys).symmetricDifference(before.keys).sorted()) \(after.keys.filter { after[$0] != before[$0] }.sorted())")
+  }
+
+  /// Runs the built binary in `folder`, killing it after 60 s (a hang fails the test).
+  func run(_ arguments: [String], in folder: String) throws -> (status: Int32, err: String) {
+    let process = Process()
+    var binary = packageRoot.appendingPathComponent(".build/debug/sheetnet")
+    if !FileManager.default.fileExists(atPath: binary.path) {
+      binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("sheetnet")
+    }
+    process.executableURL = binary
+    process.arguments = arguments
+    process.currentDirectoryURL = URL(fileURLWithPath: folder)
+    let err = Pipe()
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = err
+    try process.run()
+    let deadline = DispatchTime.now() + 60
+    let done = DispatchSemaphore(value: 0)
+    DispatchQueue.global().async { process.waitUntilExit(); done.signal() }
+    if done.wait(timeout: deadline) == .timedOut {
+      process.terminate()
+      return (-1, "hung for 60 s")
+    }
+    return (process.terminationStatus, String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+  }
+}
