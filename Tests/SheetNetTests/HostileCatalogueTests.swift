@@ -164,6 +164,10 @@ import Testing
     }
     let before = snapshot(root)
     let r = try run(c.arguments, in: root)
+    if let rss = r.maxResidentKB {
+      print("catalogue memory: \(c.label): \(rss / 1024) MB maximum resident")
+      #expect(rss * 1024 <= Limits.memoryBytes, "\(c.label): \(rss / 1024) MB resident, above the stated limit")
+    }
     #expect(r.status == 1, "\(c.label): status \(r.status); \(r.err.prefix(300))")
     let lines = r.err.split(separator: "\n", omittingEmptySubsequences: true)
     #expect(lines.count == 1 && lines[0].hasPrefix("sheetnet: error: "), "\(c.label): \(r.err.prefix(500))")
@@ -173,27 +177,35 @@ import Testing
     #expect(after == before, "\(c.label): files changed: \(Set(after.keys).symmetricDifference(before.keys).sorted()) \(after.keys.filter { after[$0] != before[$0] }.sorted())")
   }
 
-  /// Runs the built binary in `folder`, killing it after 60 s (a hang fails the test).
-  func run(_ arguments: [String], in folder: String) throws -> (status: Int32, err: String) {
+  /// Runs the built binary in `folder`, killing it after 60 s (a hang fails the test); under
+  /// /usr/bin/time, where it exists, to measure the largest resident size (kB).
+  func run(_ arguments: [String], in folder: String) throws -> (status: Int32, err: String, maxResidentKB: Int?) {
     let process = Process()
     var binary = packageRoot.appendingPathComponent(".build/debug/sheetnet")
     if !FileManager.default.fileExists(atPath: binary.path) {
       binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("sheetnet")
     }
-    process.executableURL = binary
-    process.arguments = arguments
+    let timeFile = NSTemporaryDirectory() + "sheetnet-catalogue-rss-\(UUID().uuidString)"
+    defer { try? FileManager.default.removeItem(atPath: timeFile) }
+    if FileManager.default.isExecutableFile(atPath: "/usr/bin/time") {
+      process.executableURL = URL(fileURLWithPath: "/usr/bin/time")
+      process.arguments = ["-f", "%M", "-o", timeFile, binary.path] + arguments
+    } else {
+      process.executableURL = binary
+      process.arguments = arguments
+    }
     process.currentDirectoryURL = URL(fileURLWithPath: folder)
     let err = Pipe()
     process.standardOutput = FileHandle.nullDevice
     process.standardError = err
     try process.run()
-    let deadline = DispatchTime.now() + 60
     let done = DispatchSemaphore(value: 0)
     DispatchQueue.global().async { process.waitUntilExit(); done.signal() }
-    if done.wait(timeout: deadline) == .timedOut {
+    if done.wait(timeout: .now() + 60) == .timedOut {
       process.terminate()
-      return (-1, "hung for 60 s")
+      return (-1, "hung for 60 s", nil)
     }
-    return (process.terminationStatus, String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+    let rss = (try? String(contentsOfFile: timeFile, encoding: .utf8)).flatMap { Int($0.split(separator: "\n").last ?? "") }
+    return (process.terminationStatus, String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self), rss)
   }
 }
