@@ -51,5 +51,19 @@ bench: deps
 bench-compare: bench
 	OPENBLAS_NUM_THREADS=1 python3 Benchmarks/compare.py
 
+# Fuzzing (Fuzz/README.md): the readers of untrusted input — lessons (parse, data, network),
+# CSV, model.json, IDX — under libFuzzer with AddressSanitizer, FUZZ_SECONDS each on scratch
+# copies of Fuzz/corpus/ (in Fuzz/work/), crashes saved in Fuzz/failures/; then the lesson
+# mutation fuzzer through the release binary (run even after a finding). Fails if either finds
+# anything.
+.PHONY: fuzz
+FUZZ_SECONDS ?= 600
+FUZZ_BUILD := -c release --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -DSHEETNET_FUZZ \
+  -Xcc -fsanitize=fuzzer-no-link,address
+fuzz: release
+	$(SWIFT) build $(FUZZ_BUILD) --product sheetnet-fuzz
+	FUZZ_SECONDS=$(FUZZ_SECONDS) Fuzz/run_fuzzers.sh; libfuzzer=$$?; \
+	  python3 Fuzz/mutate_lessons.py 10000 && exit $$libfuzzer
+
 clean:
 	rm -rf .build .build-release .build-release-notrace

@@ -78,6 +78,9 @@ let package = Package(
       swiftSettings: cpuSettings),
     // Benchmarks (make bench).
     .executableTarget(name: "sheetnet-bench", dependencies: ["SheetNet"], path: "Benchmarks/Swift", swiftSettings: cpuSettings),
+    // Fuzzing (make fuzz, Fuzz/README.md): libFuzzer entry points for lessons, CSV, model.json and
+    // IDX when built with -sanitize=fuzzer -DSHEETNET_FUZZ; otherwise a replayer of saved inputs.
+    .executableTarget(name: "sheetnet-fuzz", dependencies: ["SheetNet"], path: "Fuzz/Sources", swiftSettings: cpuSettings),
     .testTarget(name: "SheetNetTests", dependencies: ["SheetNet", "SheetNetTrace", "sheetnet"], exclude: ["Snapshots"], swiftSettings: cpuSettings),
     .testTarget(
       name: "SheetNetWorksheetsTests",
