@@ -245,8 +245,8 @@ import Glibc
 
     var current = (train: 1, figure: 1), sent = 0, killed = 0, landed: [String: Int] = [:], seen: [String: Int] = [:]
     let moments: [Moment] = [.random, .writing, .renaming]
-    for round in 0..<24 {
-      let isFigure = round % 4 == 3  // 18 trains, 6 figures
+    for round in 0..<40 {
+      let isFigure = round % 2 == 1  // 20 trains and 20 figures
       let signal = (round / 2) % 2 == 0 ? SIGTERM : SIGINT
       let moment = moments[round % 3]
       let target = isFigure ? figures : out
@@ -273,8 +273,8 @@ import Glibc
       if r.killed { landed[moment.description, default: 0] += 1 }
       if r.seen && r.sent { seen[moment.description, default: 0] += 1 }
     }
-    #expect(sent >= 20, "only \(sent) signals reached a running command")
-    #expect(killed >= 12, "only \(killed) signals ended a command")
+    #expect(sent >= 36, "only \(sent) signals reached a running command")
+    #expect(killed >= 20, "only \(killed) signals ended a command")
     print("OutputSafetyTests: \(sent) signals sent, \(killed) ended a command (by moment: \(landed); sent at the moment seen: \(seen)); train \(String(format: "%.2f", trainTime)) s, figure \(String(format: "%.2f", figureTime)) s")
   }
 
