@@ -114,6 +114,8 @@ import Testing
     model("a model nested 50,000 deep", String(repeating: "[", count: 50_000) + String(repeating: "]", count: 50_000), "model.json"),
     model("a model file that is not JSON", "{\"format\": \"sheetnet-model\", ", "model.json"),
     model("an unknown layer type in a model", validModel.replacingOccurrences(of: "\"type\": \"sigmoid\"", with: "\"type\": \"swish\""), "swish"),
+    Case(label: "a CSV label beyond the model's outputs", files: ["Output/bad/model.json": Array(validModel.utf8), "data/more.csv": Array("0,1,0\n1,0,3\n".utf8)],
+         arguments: ["evaluate", "Output/bad/model.json", "--data", "data/more.csv"], mentions: "label 3"),
     Case(label: "a missing model file", files: [:], arguments: ["evaluate", "Output/none/model.json"], mentions: "model.json"),
     // IDX files.
     idx("a truncated IDX header", images: [0, 0, 8], labels: header(0x801, [2]) + [0, 1], "images.idx"),

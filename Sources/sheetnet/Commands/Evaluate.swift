@@ -28,6 +28,13 @@ struct Evaluate: ParsableCommand {
       guard Array(set.x.shape.dropFirst()) == file.model.inputShape else {
         throw SheetNetError.shape("\(name) has samples of shape \(shapeText(Array(set.x.shape.dropFirst()))) but the model expects \(shapeText(file.model.inputShape))")
       }
+      let outputs = file.model.outputShape.reduce(1, *)
+      if let labels = set.labels, let top = labels.max(), set.explicitTargets == nil, top >= max(outputs, 2) {
+        throw SheetNetError.data("\(name) has a label \(top), but the model gives \(outputs) output\(outputs == 1 ? "" : "s") (classes 0…\(max(outputs, 2) - 1)); evaluate it on data of the classes it was trained on")
+      }
+      if let t = set.explicitTargets, t.columns != outputs {
+        throw SheetNetError.data("\(name) has targets of \(t.columns) columns, but the model gives \(outputs) outputs")
+      }
       let threshold = (file.model.layers.last is Sigmoid || !(file.loss is BinaryCrossEntropy)) ? 0.5 : 0
       let e = Trainer.evaluate(model: file.model, loss: file.loss, data: set, threshold: threshold)
       if json {
