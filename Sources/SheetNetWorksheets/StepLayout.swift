@@ -104,7 +104,7 @@ struct StepLayout {
 
     let total = book.blocks.reduce(0) { $0 + $1.shape.reduce(1, *) }
     guard total <= limit else {
-      throw .lesson("the workbook for step \(traced.step) would hold \(total.formatted) cells, more than the \(limit.formatted) a workbook is written for; trace fewer samples with --sample 1 or --batch 2, or export values only with --format csv")
+      throw .lesson("the workbook for step \(traced.step) would hold \(Limits.grouped(total)) cells, more than the \(Limits.grouped(limit)) a workbook is written for; trace fewer samples with --sample 1 or --batch 2, or export values only with --format csv")
     }
 
     // Every cell, block by block, with values kept for the formulas that read them.
@@ -285,19 +285,6 @@ func gridLabel(_ block: Block, _ g: Int) -> String {
 
 /// A key for a cell in one sheet's value map.
 @inline(__always) func key(_ row: Int, _ column: Int) -> Int { row << 16 | column }
-
-extension Int {
-  /// 12345 → "12,345".
-  var formatted: String {
-    let digits = String(Swift.abs(self))
-    var out = ""
-    for (i, ch) in digits.enumerated() {
-      if i > 0 && (digits.count - i) % 3 == 0 { out += "," }
-      out.append(ch)
-    }
-    return (self < 0 ? "-" : "") + out
-  }
-}
 
 /// A sheet name every spreadsheet accepts and no reader mistakes for anything else: letters,
 /// digits, spaces, `_`, `-` and `.` only (anything else becomes `_`, so `[]:*?/\` and quotes never

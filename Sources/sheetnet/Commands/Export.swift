@@ -15,24 +15,13 @@ struct Export: ParsableCommand {
 
   @OptionGroup var options: LessonOptions
 
-  @Option(help: "Export the N-th step of training (counted from 1 across epochs).")
-  var step = 1
-
-  @Option(help: "Trace one sample of the training split (1-based) instead of the mini-batch.")
-  var sample: Int?
-
-  @Option(help: "Use only the first N samples of the step's mini-batch.")
-  var batch: Int?
+  @OptionGroup var stepOptions: StepOptions
 
   @Option(help: "csv, xlsx or both.")
   var format: WorksheetFormat = .both
 
   @Flag(help: "Print what was written as JSON: folder, files, sheets, cells, formulas and the seconds each stage took.")
   var json = false
-
-  func validate() throws {
-    if sample != nil && batch != nil { throw ValidationError("give --sample or --batch, not both") }
-  }
 
   func run() {
     guarded {
@@ -44,7 +33,7 @@ struct Export: ParsableCommand {
         clock = now
       }
       let run = try options.run()
-      let traced = try TracedStep(run, .init(step: step, sample: sample, batch: batch))
+      let traced = try TracedStep(run, .init(step: stepOptions.step, sample: stepOptions.sample, batch: stepOptions.batch))
       lap("train_and_trace")
       let book = try StepWorkbook(traced, limit: format == .csv ? 20 * workbookCellLimit : workbookCellLimit)
       lap("layout")
@@ -62,7 +51,7 @@ struct Export: ParsableCommand {
         ])
         print(document.json())
       } else {
-        print("Worksheets of step \(step) written to \(folder)/: \(sheets) sheets, \(book.workbook.cellCount) cells, \(book.workbook.formulaCount) formulas"
+        print("Worksheets of step \(stepOptions.step) written to \(folder)/: \(sheets) sheets, \(book.workbook.cellCount) cells, \(book.workbook.formulaCount) formulas"
               + (format == .csv ? "" : "; open step.xlsx and change a yellow cell"))
       }
     }

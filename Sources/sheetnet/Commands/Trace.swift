@@ -15,14 +15,7 @@ struct Trace: ParsableCommand {
 
   @OptionGroup var options: LessonOptions
 
-  @Option(help: "Trace the N-th step of training (counted from 1 across epochs).")
-  var step = 1
-
-  @Option(help: "Trace one sample of the training split (1-based) instead of the mini-batch.")
-  var sample: Int?
-
-  @Option(help: "Use only the first N samples of the step's mini-batch.")
-  var batch: Int?
+  @OptionGroup var stepOptions: StepOptions
 
   @Option(help: "Show only this part of the step.")
   var phase: Phase?
@@ -47,7 +40,6 @@ struct Trace: ParsableCommand {
 
   func validate() throws {
     guard (1...17).contains(digits) else { throw ValidationError("--digits must be between 1 and 17") }
-    if sample != nil && batch != nil { throw ValidationError("give --sample or --batch, not both") }
     if let unit, Trace.parseUnit(unit) == nil {
       throw ValidationError("--unit takes LAYER:INDEX with 1-based indices, e.g. dense1:3 or conv1:1,4,5 (add @2 for sample 2)")
     }
@@ -69,7 +61,7 @@ struct Trace: ParsableCommand {
   func run() {
     guarded {
       let run = try options.run()
-      let traced = try TracedStep(run, .init(step: step, sample: sample, batch: batch, check: check))
+      let traced = try TracedStep(run, .init(step: stepOptions.step, sample: stepOptions.sample, batch: stepOptions.batch, check: check))
       var text = TraceText()
       text.digits = digits
       text.phase = phase

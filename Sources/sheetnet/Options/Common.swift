@@ -23,6 +23,22 @@ struct LessonOptions: ParsableArguments {
   func folder(for run: LessonRun) -> String { output ?? run.outputFolder }
 }
 
+/// Which training step `trace` and `export` record: its number and what it runs on.
+struct StepOptions: ParsableArguments {
+  @Option(help: "The N-th step of training (counted from 1 across epochs).")
+  var step = 1
+
+  @Option(help: "Trace one sample of the training split (1-based) instead of the mini-batch.")
+  var sample: Int?
+
+  @Option(help: "Use only the first N samples of the step's mini-batch.")
+  var batch: Int?
+
+  func validate() throws {
+    if sample != nil && batch != nil { throw ValidationError("give --sample or --batch, not both") }
+  }
+}
+
 /// Prints a SheetNet error as one line on standard error and exits with status 1.
 func fail(_ error: any Error) -> Never {
   let message = (error as? SheetNetError)?.description ?? String(describing: error)
