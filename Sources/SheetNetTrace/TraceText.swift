@@ -100,13 +100,11 @@ public struct TraceText {
     return out
   }
 
-  func isParameter(_ e: TraceEntry) -> Bool { ["W", "b", "gamma", "beta"].contains(e.symbol) }
 
   /// Whether the value carries the batch first (activations and their gradients do; parameters,
   /// their gradients, updates and optimizer state do not).
-  func isBatched(_ e: TraceEntry) -> Bool {
-    e.phase != .update && !isParameter(e) && !["dW", "db", "dgamma", "dbeta", "L"].contains(e.symbol) && e.value.rank >= 2
-  }
+  /// Whether the entry's first axis is the batch, as the layer that recorded it says.
+  func isBatched(_ e: TraceEntry) -> Bool { e.batched && e.value.rank >= 2 }
 
   func heading(_ e: TraceEntry) -> String {
     let name = color ? "\u{1B}[36m\(e.name)\u{1B}[0m" : e.name
