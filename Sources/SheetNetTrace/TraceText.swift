@@ -100,10 +100,8 @@ public struct TraceText {
     return out
   }
 
-
   /// Whether the value carries the batch first (activations and their gradients do; parameters,
-  /// their gradients, updates and optimizer state do not).
-  /// Whether the entry's first axis is the batch, as the layer that recorded it says.
+  /// their gradients, updates and optimizer state do not), as the layer that recorded it says.
   func isBatched(_ e: TraceEntry) -> Bool { e.batched && e.value.rank >= 2 }
 
   func heading(_ e: TraceEntry) -> String {
