@@ -76,9 +76,12 @@ public struct ModelFile {
     ])
   }
 
+  /// The file's text: the JSON document and a final newline.
+  public var text: String { value.json() + "\n" }
+
   /// Writes the model atomically.
   public func save(to path: String) throws(SheetNetError) {
-    try AtomicFile.write(value.json() + "\n", to: path)
+    try AtomicFile.write(text, to: path)
   }
 
   /// The model-file version this code writes and reads.

@@ -64,34 +64,6 @@ extension StepWorkbook {
     }
     return out
   }
-
-  /// The number in a cell (its cached value for a formula), 0 when empty.
-  public func cachedValue(sheet: Int, row: Int, column: Int) -> Double {
-    cellContent(sheet: sheet, row: row, column: column).flatMap { content -> Double? in
-      switch content {
-      case .number(let x): x
-      case .formula(_, let cached, _): cached
-      case .text: nil
-      }
-    } ?? 0
-  }
-
-  /// The content of one cell, if any.
-  public func cellContent(sheet: Int, row: Int, column: Int) -> Content? {
-    if cellLookup.isEmpty {
-      // Built on first use (a linear search per cell would be quadratic in entries.csv).
-      var lookup: [[Int: Content]] = Array(repeating: [:], count: workbook.sheets.count)
-      for (s, sheet) in workbook.sheets.enumerated() { for c in sheet.cells { lookup[s][key(c.row, c.column)] = c.content } }
-      cellLookup.table = lookup
-    }
-    return cellLookup.table[sheet][key(row, column)]
-  }
-}
-
-/// A lazily built lookup of cell contents (a class so that a `StepWorkbook` value can fill it).
-final class CellLookup: @unchecked Sendable {
-  var table: [[Int: Content]] = []
-  var isEmpty: Bool { table.isEmpty }
 }
 
 /// RFC 4180 writing.

@@ -166,7 +166,8 @@ struct StepLayout {
       book.workbook.sheets[s].frozenRows = 1
       book.workbook.sheets[s].frozenColumns = 1
     }
-    try summary(into: &book, text: text, values: values, output: output)
+    book.numbers = values
+    try summary(into: &book, text: text, output: output)
   }
 
   /// Row and column labels of a block.
@@ -192,13 +193,19 @@ struct StepLayout {
 
   /// The Summary sheet: the lesson, the hyperparameters in named cells, the loss, each sample's
   /// prediction against its target, what to change, and a link to every sheet.
-  private func summary(into book: inout StepWorkbook, text: FormulaText, values: [[Int: Double]], output: String) throws(SheetNetError) {
+  private func summary(into book: inout StepWorkbook, text: FormulaText, output: String) throws(SheetNetError) {
     let run = traced.run
     var sheet = book.workbook.sheets[0]
     var row = 0
-    func put(_ c: Int, _ content: Content, _ style: CellStyle = .plain) { sheet.cells.append(Cell(row: row, column: c, content, style: style)) }
+    func put(_ c: Int, _ content: Content, _ style: CellStyle = .plain) {
+      sheet.cells.append(Cell(row: row, column: c, content, style: style))
+      switch content {
+      case .number(let x), .formula(_, let x, _): book.numbers[0][key(row, c)] = x
+      case .text: break
+      }
+    }
     func reference(_ f: Formula) throws(SheetNetError) -> Content {
-      guard case .scalar(let v) = try text.evaluate(f, { values[$0][key($1, $2)] ?? 0 }) else { return .number(0) }
+      guard case .scalar(let v) = try text.evaluate(f, { book.numbers[$0][key($1, $2)] ?? 0 }) else { return .number(0) }
       return .formula(try text.text(f, on: 0), cached: v, array: f.readsRange)
     }
     put(0, .text("SheetNet worksheet: \(run.lesson.title.isEmpty ? run.lesson.name : run.lesson.title)"), .title); row += 1

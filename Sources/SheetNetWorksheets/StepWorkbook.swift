@@ -124,8 +124,12 @@ public struct StepWorkbook {
   public internal(set) var blockIndex: [String: Int] = [:]
   /// The formula of every formula cell, by sheet, row and column (for tests and the evaluator).
   public internal(set) var formulas: [CellAddress: Formula] = [:]
-  /// Cell contents by sheet and position, built on first use.
-  let cellLookup = CellLookup()
+  /// The number in every cell that holds one (the cached value of a formula), by sheet and
+  /// `key(row, column)`: filled while the cells are written, read by the CSV writers.
+  var numbers: [[Int: Double]] = []
+
+  /// The number in a cell (its cached value for a formula), 0 when empty or text.
+  public func cachedValue(sheet: Int, row: Int, column: Int) -> Double { numbers[sheet][key(row, column)] ?? 0 }
 
   /// A cell's address.
   public struct CellAddress: Hashable, Sendable {
