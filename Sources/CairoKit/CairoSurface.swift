@@ -95,10 +95,11 @@ public final class Surface {
     return sink?.bytes ?? []
   }
 
-  /// The image encoded as PNG by CairoKit's own encoder (see `PNGEncoder`).
-  public func pngBytes() throws(CairoError) -> [UInt8] {
+  /// The image encoded as PNG by CairoKit's own encoder (see `PNGEncoder`); with
+  /// `pixelsPerPoint`, its resolution is recorded (pHYs: pixelsPerPoint × 72 dpi).
+  public func pngBytes(pixelsPerPoint: Double? = nil) throws(CairoError) -> [UInt8] {
     precondition(format == .png, "pngBytes() needs an image surface")
-    return try PNGEncoder.encode(self)
+    return try PNGEncoder.encode(self, pixelsPerPoint: pixelsPerPoint)
   }
 
   /// The image encoded as PNG by Cairo (libpng), for comparison: the same pixels, other bytes.

@@ -8,12 +8,13 @@ import SheetNetFigures
 /// surface and image ids, which Cairo numbers from a process-wide counter, are renumbered in
 /// order of appearance; PNG is identical on the same machine (same Cairo, pixman and fonts).
 public enum FigureFile {
-  /// The figure encoded as `format`; PNG has `scale` pixels per point.
+  /// The figure encoded as `format`; PNG has `scale` pixels per point, recorded in its pHYs
+  /// chunk as scale × 72 dpi (a slide's default 2 is 144 dpi; print's 300/72 is 300 dpi).
   public static func render(_ figure: Figure, as format: ImageFormat, scale: Double = 2) throws(CairoError) -> [UInt8] {
     switch format {
     case .png:
       let surface = try pngSurface(figure, scale: scale)
-      return try surface.pngBytes()
+      return try surface.pngBytes(pixelsPerPoint: scale)
     case .svg, .pdf:
       let surface = try Surface.document(format, width: figure.size.width, height: figure.size.height)
       try draw(figure, on: surface, scale: 1, vector: true)

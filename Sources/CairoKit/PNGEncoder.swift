@@ -13,8 +13,10 @@ import Glibc
 /// file about 1.7× what zlib's level 6 makes of the same rows: speed over size. zlib is used
 /// only for its checksums. The same pixels always give the same bytes.
 enum PNGEncoder {
-  /// The PNG file for `surface` (an image surface).
-  static func encode(_ surface: Surface) throws(CairoError) -> [UInt8] {
+  /// The PNG file for `surface` (an image surface). With `pixelsPerPoint`, a pHYs chunk records
+  /// the resolution: pixels per metre = pixelsPerPoint × 72 / 0.0254 (2 → 144 dpi, 300/72 → 300 dpi),
+  /// so a word processor places the image at its size in points.
+  static func encode(_ surface: Surface, pixelsPerPoint: Double? = nil) throws(CairoError) -> [UInt8] {
     let s = surface.pointer
     cairo_surface_flush(s)
     try CairoError.check(cairo_surface_status(s), "flushing the image")
@@ -37,6 +39,10 @@ enum PNGEncoder {
     header += bigEndian(UInt32(height))
     header += [8, opaque ? 2 : 6, 0, 0, 0]  // 8 bits, RGB or RGBA, deflate, adaptive filtering, no interlace
     chunk("IHDR", header, into: &png)
+    if let pixelsPerPoint {
+      let perMetre = UInt32((pixelsPerPoint * 72 / 0.0254).rounded())
+      chunk("pHYs", bigEndian(perMetre) + bigEndian(perMetre) + [1], into: &png)  // unit 1: the metre
+    }
     chunk("IDAT", idat!, into: &png)
     chunk("IEND", [], into: &png)
     return png

@@ -22,6 +22,16 @@ public enum FigureKind: String, CaseIterable, Sendable {
   case confusion
   /// A tiny network's traced step as a computation graph, value and gradient in every node.
   case graph
+  /// A CNN as one sample flows through it: each layer's real feature maps as thumbnails, with
+  /// shapes, parameter counts and the predicted class probabilities at the end.
+  case overview
+  /// The same seed and batches under SGD, momentum and Adam: loss against step, and each one's
+  /// first ΔW of one layer.
+  case optimizers
+  /// The decision boundary and the hidden neurons' maps at chosen epochs (default 0, 1, 10, end).
+  case filmstrip
+  /// The confusion matrix with the misclassified test images drawn inside their cells.
+  case mistakes
 
   /// One line for `--help`.
   public var summary: String {
@@ -36,6 +46,23 @@ public enum FigureKind: String, CaseIterable, Sendable {
     case .decisionBoundary: "class regions of a 2-D input; a map per hidden neuron"
     case .confusion: "the confusion matrix on the test split"
     case .graph: "a tiny network's step as a computation graph"
+    case .overview: "one sample through a CNN: every layer's maps, then p"
+    case .optimizers: "SGD, momentum and Adam from one seed: loss and first ΔW"
+    case .filmstrip: "decision boundary and hidden maps at chosen epochs"
+    case .mistakes: "the confusion matrix with its misclassified images"
+    }
+  }
+
+  /// The options this kind reads; any other given to it is refused (`Catalogue.check`).
+  public var options: Set<FigureOption> {
+    switch self {
+    case .convStep: [.layer, .sample, .at, .positions, .filter]
+    case .featureMaps: [.layer, .sample]
+    case .gradients: [.layer, .sample]
+    case .graph, .overview: [.sample]
+    case .optimizers: [.layer]
+    case .filmstrip: [.epochs]
+    case .activations, .filters, .architecture, .training, .decisionBoundary, .confusion, .mistakes: []
     }
   }
 
@@ -43,13 +70,43 @@ public enum FigureKind: String, CaseIterable, Sendable {
   /// weights at all).
   public var needsTraining: Bool {
     switch self {
-    case .graph: false
+    case .graph, .optimizers, .filmstrip: false
     default: true
     }
   }
 
   /// Whether `--untrained` makes sense (figures of a history need the training itself).
-  public var allowsUntrained: Bool { self != .training && self != .confusion && self != .graph }
+  public var allowsUntrained: Bool { ![.training, .confusion, .graph, .optimizers, .filmstrip, .mistakes].contains(self) }
+}
+
+/// The kind-specific options of `sheetnet figure`, so a kind can refuse one it does not read.
+public enum FigureOption: String, CaseIterable, Sendable {
+  /// `--layer NAME|N`.
+  case layer
+  /// `--sample N`.
+  case sample
+  /// `--at ROW,COL`.
+  case at
+  /// `--positions N`.
+  case positions
+  /// `--filter N`.
+  case filter
+  /// `--epochs E,E,…`.
+  case epochs
+}
+
+/// A cell of an output map, 1-based as a lecturer counts: row 1 is the top, column 1 the left.
+public struct GridPosition: Equatable, Sendable {
+  /// The row, from 1.
+  public var row: Int
+  /// The column, from 1.
+  public var column: Int
+
+  /// A position.
+  public init(row: Int, column: Int) {
+    self.row = row
+    self.column = column
+  }
 }
 
 /// What a figure is drawn for and how: the page, and the kind-specific choices.
@@ -60,8 +117,16 @@ public struct FigureOptions: Sendable {
   public var layer: String? = nil
   /// The sample shown (1-based, in the evaluation split; the training split for `graph`).
   public var sample: Int = 1
-  /// How many window positions `conv-step` draws.
-  public var positions: Int = 3
+  /// How many window positions `conv-step` draws (from `at`, or from the position with the
+  /// largest |z| on the sample's strokes).
+  public var positions: Int = 1
+  /// The output position `conv-step` starts at; nil picks the largest |z| on the strokes.
+  public var at: GridPosition? = nil
+  /// The epochs `filmstrip` shows (0 = as initialised); nil gives 0, 1, 10 and the last.
+  public var epochs: [Int]? = nil
+  /// The kind-specific options the user gave (on the command line), checked against
+  /// `FigureKind.options`.
+  public var given: Set<FigureOption> = []
   /// The filter `conv-step` follows (1-based).
   public var filter: Int = 1
   /// False with `--untrained`: draw the network as initialised.
@@ -119,6 +184,10 @@ public enum Catalogue {
     if !options.trained && !kind.allowsUntrained {
       throw .option("\(kind.rawValue) shows \(kind == .graph ? "the first training step" : "the result of training"); drop --untrained")
     }
+    if let unused = FigureOption.allCases.first(where: { options.given.contains($0) && !kind.options.contains($0) }) {
+      let users = FigureKind.allCases.filter { $0.options.contains(unused) }.map(\.rawValue)
+      throw .option("\(kind.rawValue) does not use --\(unused.rawValue); it is read by \(users.joined(separator: ", ")) only")
+    }
     if kind != .architecture { _ = try source.requireRun(kind) }
     switch kind {
     case .activations: try Figure.checkActivations(source)
@@ -131,6 +200,10 @@ public enum Catalogue {
     case .graph: try Figure.checkGraph(source, options)
     case .convStep: try Figure.checkConvStep(source, options)
     case .featureMaps: try Figure.checkFeatureMaps(source, options)
+    case .overview: try Figure.checkOverview(source, options)
+    case .optimizers: try Figure.checkOptimizers(source, options)
+    case .filmstrip: try Figure.checkFilmstrip(source, options)
+    case .mistakes: try Figure.checkMistakes(source)
     }
   }
 
@@ -148,6 +221,10 @@ public enum Catalogue {
     case .graph: return [try Figure.graph(source, options)]
     case .convStep: return try Figure.convSteps(source, options)
     case .featureMaps: return [try Figure.featureMaps(source, options)]
+    case .overview: return [try Figure.overview(source, options)]
+    case .optimizers: return [try Figure.optimizers(source, options)]
+    case .filmstrip: return [try Figure.filmstrip(source, options)]
+    case .mistakes: return [try Figure.mistakes(source, options)]
     }
   }
 }

@@ -37,12 +37,13 @@ public struct Heatmap {
     return NumberFormat.significant(v, numbers ?? 2)
   }
 
-  /// The text size at which every number fits its cell, or nil when even the theme's minimum does not.
+  /// The text size at which every number fits its cell, or nil when even the theme's
+  /// smallest size for numbers in cells (`cellMinimum`) does not.
   public func numberSize(on canvas: any Canvas, cell: Size, theme: Theme) -> Double? {
     guard numbers != nil else { return nil }
     let widest = values.map(label).max { $0.count < $1.count } ?? ""
     var size = min(theme.tickSize, cell.height * 0.5)
-    while size >= theme.minimumSize {
+    while size >= theme.cellMinimum {
       if canvas.measure(widest, style: TextStyle(size: size)).width <= cell.width * 0.9 { return size }
       size -= 0.5
     }

@@ -16,8 +16,17 @@ public struct Theme: Equatable, Sendable {
   public let labelSize: Double
   /// Tick labels, legends, numbers in cells.
   public let tickSize: Double
-  /// The smallest text a figure may use (numbers in dense grids); nothing is drawn smaller.
+  /// The smallest text a figure may use for words: titles, labels, ticks, legends, notes.
   public let minimumSize: Double
+  /// The smallest text for a number written inside a grid cell (a pixel, a weight, a count);
+  /// nothing at all is drawn smaller.
+  public let cellMinimum: Double
+  /// The least distance between two pieces of text, and between text and an image it is not
+  /// written on.
+  public let clearance: Double
+  /// Pixels per inch of a PNG at the default scale (written in its pHYs chunk): 144 for a slide
+  /// (scale 2, 1920 × 1080), 300 for print.
+  public let dpi: Double
   /// Data lines.
   public let lineWidth: Double
   /// Axes and outlines.
@@ -36,15 +45,22 @@ public struct Theme: Equatable, Sendable {
   /// Figure background.
   public static let paper = Color.white
 
-  /// A 16:9 slide, 960 × 540 pt; at `--scale 2` a 1920 × 1080 PNG. Nothing below 12 pt.
+  /// A 16:9 slide, 960 × 540 pt; a 1920 × 1080 PNG at the default scale 2 (144 dpi).
+  /// No text under 16 pt, except numbers inside grid cells (14 pt), so the back row reads it.
   public static let slide = Theme(
-    name: "slide", size: Size(960, 540), margin: 24, gap: 24, titleSize: 22, labelSize: 16, tickSize: 13,
-    minimumSize: 11, lineWidth: 2.5, hairline: 1)
+    name: "slide", size: Size(960, 540), margin: 24, gap: 24, titleSize: 26, labelSize: 18, tickSize: 16,
+    minimumSize: 16, cellMinimum: 14, clearance: 1, dpi: 144, lineWidth: 2.5, hairline: 1)
 
-  /// A handout figure 6.5 in wide, 468 × 288 pt. Nothing below 6 pt.
+  /// A handout figure 6.5 in wide, 468 × 288 pt, as a 300 dpi PNG (1950 × 1200). No text under 8 pt.
   public static let print = Theme(
-    name: "print", size: Size(468, 288), margin: 10, gap: 12, titleSize: 11, labelSize: 8.5, tickSize: 7,
-    minimumSize: 6, lineWidth: 1.25, hairline: 0.5)
+    name: "print", size: Size(468, 288), margin: 10, gap: 10, titleSize: 12, labelSize: 9.5, tickSize: 8,
+    minimumSize: 8, cellMinimum: 8, clearance: 0.5, dpi: 300, lineWidth: 1.25, hairline: 0.5)
+
+  /// The most of a page's area (inside its margins) a figure may leave empty.
+  public static let maximumEmptyShare = 0.25
+
+  /// Pixels per point for a PNG at this theme's resolution: `dpi` / 72.
+  public var defaultScale: Double { dpi / 72 }
 
   /// Both themes, by name.
   public static let all = [slide, print]
