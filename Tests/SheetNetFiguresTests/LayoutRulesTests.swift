@@ -1,0 +1,47 @@
+import CairoKit
+import Foundation
+import SheetNet
+import SheetNetFigures
+import Testing
+
+/// Every kind on every shipped lesson it applies to, slide and print, held to the rules in
+/// `Theme` (`LayoutAudit`): the smallest text, the clearance between elements and from the page's
+/// edge, and the empty share of the page. One test per lesson trains it once and draws every
+/// kind; a kind that refuses the lesson is skipped (refusals are tested elsewhere).
+@Suite("Layout rules: every kind, every lesson, slide and print")
+struct LayoutRulesTests {
+  /// The shipped lessons, with the epochs each is trained for here (the lesson's own for the
+  /// small ones; a few for the digits, whose figures look the same after 3 epochs as after 20).
+  static let lessons: [(String, Int?)] = [
+    ("mazur", nil), ("xor", nil), ("iris-mlp", 30), ("spiral", 60), ("digits-mlp", 3), ("digits-cnn", 2), ("tiny-vgg", nil),
+  ]
+
+  /// Kinds to draw: all, or those named in SHEETNET_LAYOUT_KINDS (comma-separated) while working
+  /// on a few.
+  static var kinds: [FigureKind] {
+    guard let only = ProcessInfo.processInfo.environment["SHEETNET_LAYOUT_KINDS"] else { return FigureKind.allCases }
+    return only.split(separator: ",").compactMap { FigureKind(rawValue: String($0)) }
+  }
+
+  @Test("each kind keeps the rules", arguments: lessons.map(\.0))
+  func rules(_ lesson: String) throws {
+    let epochs = Self.lessons.first { $0.0 == lesson }!.1
+    let source = try lessonSource(lesson, epochs: epochs)
+    var drawn = 0
+    for kind in Self.kinds {
+      for theme in Theme.all {
+        let figures: [Figure]
+        do {
+          figures = try Catalogue.make(kind, source, options(theme))
+        } catch {
+          continue
+        }
+        for figure in figures {
+          try expectReadable(figure, theme)
+          drawn += 1
+        }
+      }
+    }
+    #expect(drawn > 0 || Self.kinds.count < FigureKind.allCases.count, "no kind drew \(lesson)")
+  }
+}
