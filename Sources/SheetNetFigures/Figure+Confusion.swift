@@ -53,8 +53,9 @@ extension Figure {
       canvas.stroke(grid, Theme.ink, width: theme.hairline)
       let cell = map.cell(0, 0, in: grid)
       let widest = counts.map { NumberFormat.integer($0) }.max { $0.count < $1.count } ?? "0"
-      var size = min(theme.labelSize * 1.25, cell.height * 0.35)
-      while size > theme.minimumSize && canvas.measure(widest, style: TextStyle(size: size)).width > cell.width * 0.9 { size -= 0.5 }
+      // As large as the cell allows (up to 1.25 × the label size), never under the cell minimum.
+      var size = max(theme.cellMinimum, min(theme.labelSize * 1.25, cell.height * 0.5))
+      while size > theme.cellMinimum && canvas.measure(widest, style: TextStyle(size: size)).width > cell.width * 0.9 { size = max(theme.cellMinimum, size - 0.5) }
       for i in 0..<k * k {
         let r = map.cell(i / k, i % k, in: grid)
         let style = TextStyle(size: size, bold: i / k == i % k, color: Colormap.viridis(fractions[i]).legibleText)
