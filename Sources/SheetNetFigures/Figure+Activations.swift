@@ -75,6 +75,8 @@ extension Figure {
       hi = max(hi, sorted[sorted.count - 1 - sorted.count / 100])
     }
     if lo < -5 || hi > 5 { (lo, hi) = Ticks.padded(lo, hi) }
+    // A little beyond the end ticks, so the first z label stays clear of the y labels in the corner.
+    (lo, hi) = (lo - (hi - lo) * 0.03, hi + (hi - lo) * 0.03)
     let range = (lo, hi)
     return Figure(name: "activations", size: theme.size) { canvas in
       let body = canvas.page(theme.size, theme, title: title, subtitle: subtitle)
@@ -90,7 +92,15 @@ extension Figure {
         let f = functions[kind]!
         var title = kind == "leaky_relu" ? "\(name), α = \(NumberFormat.shortest(leakyAlpha))" : name
         if let layers = marks[kind]?.layers { title += " in " + layers.joined(separator: ", ") }
-        activationPanel(canvas, panel, theme, f, kind: kind, title: title, range: range, marks: marks[kind], lesson: lesson)
+        // A lone panel's title shares the legend's row, on the left.
+        var inner = panel
+        if panels.count == 1 {
+          let style = canvas.fitting(title, width: legendStrip.width * 0.5, theme.label.emphasized, minimum: theme.minimumSize)
+          canvas.text(title, Point(legendStrip.x, legendStrip.midY), style, anchor: .left)
+        } else {
+          inner = canvas.titled(panel, title, theme, bold: true)
+        }
+        activationPanel(canvas, inner, theme, f, kind: kind, range: range, marks: marks[kind], lesson: lesson)
       }
     }
   }
@@ -101,12 +111,14 @@ extension Figure {
   /// One panel: f and f′ over z with dots on f at the marked z; below it, on the same z axis, the
   /// histogram of the marked z with a count axis; and notes on what the marks mean for learning
   /// (inactive or saturated units).
-  static func activationPanel(_ canvas: any Canvas, _ rect: Rect, _ theme: Theme, _ f: any Activation, kind: String, title: String,
+  static func activationPanel(_ canvas: any Canvas, _ inner: Rect, _ theme: Theme, _ f: any Activation, kind: String,
                               range: (Double, Double), marks: Marks?, lesson: Bool) {
     let noteStyle = theme.note
-    let lineHeight = canvas.measure("Ag", style: noteStyle).height
-    let notes = activationNotes(kind: kind, f: f, marks: marks, lesson: lesson)
-    let inner = canvas.titled(rect, title, theme, bold: true)
+    let lineHeight = canvas.measure("Ag", style: noteStyle).height + theme.clearance * 2
+    var notes = activationNotes(kind: kind, f: f, marks: marks, lesson: lesson)
+    // The notes on one line when they fit.
+    let joined = notes.joined(separator: "; ")
+    if canvas.measure(joined, style: noteStyle).width <= inner.width { notes = [joined] }
     let (noteRect, plotsRect) = inner.splitBottom(lineHeight * Double(notes.count), gap: theme.gap * 0.4)
     let (lo, hi) = range
     let count = 241
@@ -131,7 +143,7 @@ extension Figure {
     var counts = [Int](repeating: 0, count: bins)
     for z in sorted where z >= lo && z <= hi { counts[min(bins - 1, Int((z - lo) / (hi - lo) * Double(bins)))] += 1 }
     var curvesRect = plotsRect, histogramRect = Rect(x: plotsRect.x, y: plotsRect.maxY, width: plotsRect.width, height: 0)
-    if !sorted.isEmpty { (histogramRect, curvesRect) = plotsRect.splitBottom(plotsRect.height * 0.38, gap: theme.gap * 0.3) }
+    if !sorted.isEmpty { (histogramRect, curvesRect) = plotsRect.splitBottom(plotsRect.height * 0.46, gap: theme.gap * 0.3) }
     let histogram = Plot(x: (lo, hi), y: (0, wholeCountTop(counts.max() ?? 1, height: histogramRect.height, theme: theme)),
                          xTitle: "z", yTitle: "count", series: [])
     // Both plots share their data area's left and right edges, so one z lines up in both.

@@ -98,14 +98,15 @@ extension Figure {
       }
       let bar = ColorBar(colormap: .viridis, scale: ColorScale(lower: 0, upper: 1), title: "fraction of row")
       let barWidth = bar.width(on: canvas, theme: theme)
-      let (grid, labels) = matrixGrid(canvas, body, classes: classes, right: barWidth, theme: theme)
+      // Cells as wide as the page allows (a wide page gets wide cells, not empty margins).
+      let (grid, labels) = matrixGrid(canvas, body, classes: classes, right: barWidth, theme: theme, square: false)
       let barRect = Rect(x: grid.maxX + theme.gap, y: grid.y, width: barWidth, height: grid.height)
       canvas.image(Raster(values: fractions, width: k, colormap: .viridis, scale: ColorScale(lower: 0, upper: 1)), in: grid)
       canvas.stroke(grid, Theme.ink, width: theme.hairline)
       let cell = matrixCell(grid, k, 0, 0)
       let widest = counts.map { NumberFormat.integer($0) }.max { $0.count < $1.count } ?? "0"
       // As large as the cell allows (up to 1.25 × the label size), never under the cell minimum.
-      var size = max(theme.cellMinimum, min(theme.labelSize * 1.25, cell.height * 0.5))
+      var size = max(theme.cellMinimum, min(theme.labelSize * 1.5, cell.height * 0.5))
       while size > theme.cellMinimum && canvas.measure(widest, style: TextStyle(size: size)).width > cell.width * 0.9 { size = max(theme.cellMinimum, size - 0.5) }
       for i in 0..<k * k {
         let r = matrixCell(grid, k, i / k, i % k)

@@ -29,6 +29,20 @@ extension Figure {
       .map { _, l in model.shapes[model.layers.firstIndex { $0 === l }!].reduce(1, *) }.reduce(0, +)
     let small = hiddenUnits <= 8 ? 96 : 48
     let blocks = hiddenMaps(model, bounds, resolution: small)
+    // Each neuron of the first hidden layer computes a = f(w₁x₁ + w₂x₂ + b): with few of them,
+    // each map gets its formula with the trained weights beside it.
+    var formulas: [[String]] = []
+    if let dense = model.layers.first as? Dense, dense.units <= 4, let act = model.layers.dropFirst().first as? any Activation {
+      let w = dense.W.value.data, b = dense.useBias ? dense.b.value.data : [Double](repeating: 0, count: dense.units)
+      let f = type(of: act).symbol
+      func term(_ v: Double, _ x: String, first: Bool) -> String {
+        let number = NumberFormat.significant(abs(v), 3)
+        return first ? "\(v < 0 ? "−" : "")\(number)\(x)" : " \(v < 0 ? "−" : "+") \(number)\(x)"
+      }
+      formulas = (0..<dense.units).map { j in
+        ["neuron \(j + 1)", "a = \(f)(z)", "z = " + term(w[j * 2], "·x₁", first: true), String((term(w[j * 2 + 1], "·x₂", first: false) + term(b[j], "", first: false)).dropFirst())]
+      }
+    }
     let evaluation = run.evaluate(run.evaluationSet.data)
     let names = (0..<classes).map { $0 < run.split.train.classNames.count ? run.split.train.classNames[$0] : "class \($0)" }
     let standardized = { if case .standardize = run.preprocess { return true } else { return false } }()
@@ -49,8 +63,12 @@ extension Figure {
       drawPoints(canvas, pointSets, plot: plot, area: area, theme: theme, largest: theme.labelSize * 0.5)
       guard !blocks.isEmpty else { return }
       let rows = right.rows(blocks.count, gap: theme.gap)
-      for (block, rect) in zip(blocks, rows) {
+      for (index, (block, rect)) in zip(blocks, rows).enumerated() {
         let inner = canvas.titled(rect, block.title, theme, bold: true)
+        if index == 0 && !formulas.isEmpty && formulas.count == block.maps.count {
+          annotatedMaps(canvas, block, formulas, in: inner, resolution: small, theme: theme)
+          continue
+        }
         let bar = ColorBar(colormap: block.colormap, scale: block.scale, title: "a")
         let barWidth = bar.width(on: canvas, theme: theme, height: inner.height)
         let (_, mapsRect) = inner.splitRight(barWidth, gap: theme.gap * 0.5)
@@ -67,6 +85,32 @@ extension Figure {
         bar.draw(on: canvas, in: Rect(x: barRect.x, y: mapsRect.y, width: barRect.width, height: max(used, canvas.measure("Ag", style: theme.tick).height * 5)), theme: theme)
       }
     }
+  }
+
+  /// A few neuron maps one under another, each with its formula beside it, the colour bar on
+  /// the right.
+  static func annotatedMaps(_ canvas: any Canvas, _ block: NeuronMaps, _ formulas: [[String]], in rect: Rect, resolution: Int, theme: Theme) {
+    let bar = ColorBar(colormap: block.colormap, scale: block.scale, title: "a")
+    let barWidth = bar.width(on: canvas, theme: theme, height: rect.height)
+    let (barRect, rest) = rect.splitRight(barWidth, gap: theme.gap)
+    let gap = theme.gap * 0.4
+    let n = block.maps.count
+    let line = canvas.measure("Ag", style: theme.tick).height + theme.clearance * 2
+    let textWidth = formulas.flatMap { $0 }.map { canvas.measure($0, style: theme.tick).width }.max() ?? 0
+    let side = max(0, min((rest.height - gap * Double(n - 1)) / Double(n), rest.width - textWidth - theme.gap))
+    // The maps spread over the whole height.
+    let spacing = n > 1 ? max(gap, (rest.height - Double(n) * side) / Double(n - 1)) : 0
+    for (k, values) in block.maps.enumerated() {
+      let cell = Rect(x: rest.x, y: rest.y + Double(k) * (side + spacing), width: side, height: side)
+      canvas.image(Raster(values: values, width: resolution, colormap: block.colormap, scale: block.scale), in: cell)
+      canvas.stroke(cell, Theme.ink, width: theme.hairline * 0.5)
+      let lines = formulas[k]
+      for (i, text) in lines.enumerated() {
+        let style = i == 0 ? theme.tick.emphasized : theme.tick
+        canvas.text(text, Point(cell.maxX + theme.gap * 0.6, cell.midY + (Double(i) - Double(lines.count - 1) / 2) * line), canvas.fitting(text, width: rest.maxX - cell.maxX - theme.gap * 0.6, style, minimum: theme.minimumSize), anchor: .left)
+      }
+    }
+    bar.draw(on: canvas, in: Rect(x: barRect.x, y: rest.y, width: barRect.width, height: n > 1 ? rest.height : max(side, line * 5)), theme: theme)
   }
 
   // MARK: The plane, shared with `filmstrip`

@@ -78,7 +78,7 @@ extension Figure {
     if curves.count == 1 { summary += " (the lesson holds out no data)" }
     return Figure(name: "training", size: theme.size) { canvas in
       let body = canvas.page(theme.size, theme, title: "Training: \(lesson)", subtitle: summary)
-      let panels = classified ? body.columns(2, gap: theme.gap * 1.5) : [body]
+      let panels = classified ? body.columns(2, gap: theme.gap) : [body]
       let epochs = history.map { Double($0.epoch) }
       let xRange = (epochs.first!, epochs.last!)
       let dots = history.count <= 30 ? theme.lineWidth * 1.3 : 0
@@ -101,30 +101,31 @@ extension Figure {
       var lossPlot = Plot(x: xRange, y: lossRange, xTitle: "epoch", yTitle: logScale ? "loss (log scale)" : "loss",
                           series: series(curves.map(\.loss)), logY: logScale)
       lossPlot.wholeX = true
-      labelledPlot(canvas, lossPlot, canvas.titled(panels[0], "Loss", theme, bold: true), curves, curves.map(\.loss), theme)
+      labelledPlot(canvas, lossPlot, panels[0], curves, curves.map(\.loss), theme)
       guard classified else { return }
       let accuracies = curves.flatMap { $0.accuracy.compactMap { $0 } }
       let (alo, _) = Ticks.padded(max(0, (accuracies.min() ?? 0) - 0.02), 1)
       var accuracyPlot = Plot(x: xRange, y: (max(0, alo), 1), xTitle: "epoch", yTitle: "accuracy", series: series(curves.map(\.accuracy)))
       accuracyPlot.percentY = true
       accuracyPlot.wholeX = true
-      labelledPlot(canvas, accuracyPlot, canvas.titled(panels[1], "Accuracy", theme, bold: true), curves, curves.map(\.accuracy), theme)
+      labelledPlot(canvas, accuracyPlot, panels[1], curves, curves.map(\.accuracy), theme)
     }
   }
 
-  /// Draws `plot` in `rect`, leaving room on the right for each curve's name, written beside its
-  /// last point with a short swatch of its line (names pushed apart where the ends meet).
+  /// Draws `plot` in `rect` and writes each curve's name inside the plot at its right end, after a
+  /// short swatch of its line: below the end when it lies in the upper half, above it otherwise,
+  /// names pushed apart where the ends meet.
   static func labelledPlot(_ canvas: any Canvas, _ plot: Plot, _ rect: Rect, _ curves: [TrainingCurve], _ values: [[Double?]], _ theme: Theme) {
     let style = theme.tick
     let swatch = theme.tickSize * 1.4, pad = theme.tickSize * 0.4
-    let labelWidth = curves.map { canvas.measure($0.name, style: style).width }.max() ?? 0
-    let area = plot.draw(on: canvas, in: rect.inset(right: swatch + labelWidth + pad * 2), theme: theme)
+    let area = plot.draw(on: canvas, in: rect, theme: theme)
     let height = canvas.measure("Ag", style: style).height + theme.clearance * 2
-    // Each label's wanted centre: its curve's last finite point.
+    // Each label's wanted centre: a line above or below its curve's last finite point.
     var wanted: [(k: Int, y: Double)] = []
     for (k, v) in values.enumerated() {
       guard let i = v.lastIndex(where: { $0 != nil && $0!.isFinite }), let value = v[i] else { continue }
-      wanted.append((k, plot.map(plot.x.upper, value, area).y))
+      let end = plot.map(plot.x.upper, value, area).y
+      wanted.append((k, end < area.midY ? end + height * 0.5 + pad : end - height * 0.5 - pad))
     }
     wanted.sort { $0.y < $1.y }
     // Push apart downwards, then back up if the last one left the area.
@@ -135,7 +136,9 @@ extension Figure {
       for i in wanted.indices.reversed().dropFirst() where wanted[i].y > wanted[i + 1].y - height { wanted[i].y = wanted[i + 1].y - height }
     }
     for (k, y) in wanted {
-      let x = area.maxX + pad
+      let box = canvas.measure(curves[k].name, style: style)
+      let x = area.maxX - pad - box.width - pad * 0.5 - swatch
+      canvas.fill(Rect(x: x - pad * 0.5, y: y - height / 2, width: swatch + box.width + pad * 2, height: height), Color.white.opacity(0.85))
       canvas.line(Point(x, y), Point(x + swatch, y), curves[k].color, width: theme.lineWidth, dash: curves[k].dash(theme))
       canvas.text(curves[k].name, Point(x + swatch + pad * 0.5, y), style, anchor: .left)
     }
