@@ -71,7 +71,7 @@ extension Figure {
     return Figure(name: "architecture", size: theme.size) { canvas in
       let body = canvas.page(theme.size, theme, title: title, subtitle: subtitle)
       let bar = ColorBar(colormap: .diverging, scale: scale, title: "w, b")
-      let (barRect, rest0) = body.splitRight(bar.width(on: canvas, theme: theme), gap: theme.gap)
+      let (barRect, rest0) = body.splitRight(bar.width(on: canvas, theme: theme, height: body.height), gap: theme.gap)
       let outputs = columns.last!
       let outputLabels: [String] = outputs.units == 1 ? ["p(\(classNames.count == 2 ? classNames[1] : "class 1"))"]
         : (classNames.count == outputs.units ? classNames : [])
@@ -113,9 +113,20 @@ extension Figure {
           for (ik, i) in columns[c - 1].shown.enumerated() { edges.append((center(c - 1, ik), center(c, jk), d.W.value.data[j * n + i], ik, jk, c)) }
         }
       }
-      let largest = max(abs(scale.lower), abs(scale.upper))
-      for e in edges.sorted(by: { abs($0.w) < abs($1.w) }) {
-        let strength = abs(e.w) / largest
+      // Strength |w| / max |w| among the edges between the same two columns (each layer's
+      // strongest edges opaque). A large diagram draws only each layer's strongest edges (at
+      // most 48, none under a fifth of its strongest): the faint rest would only blur the
+      // picture (and bloat its PNG).
+      var largest: [Int: Double] = [:]
+      for e in edges { largest[e.column] = max(largest[e.column] ?? 1e-300, abs(e.w)) }
+      let large = edges.count > 100
+      var kept: [(from: Point, to: Point, w: Double, source: Int, target: Int, column: Int)] = []
+      for c in Set(edges.map(\.column)).sorted() {
+        let layer = edges.filter { $0.column == c }.sorted { abs($0.w) > abs($1.w) }
+        kept += large ? layer.prefix(48).filter { abs($0.w) / largest[c]! >= 0.2 } : layer
+      }
+      for e in kept.sorted(by: { abs($0.w) / largest[$0.column]! < abs($1.w) / largest[$1.column]! }) {
+        let strength = abs(e.w) / largest[e.column]!
         let width = theme.hairline * 0.5 + (maxWidth - theme.hairline * 0.5) * strength
         canvas.line(e.from, e.to, Colormap.diverging(scale(e.w)).opacity(edgeOpacity(strength)), width: width)
       }
@@ -263,15 +274,20 @@ extension Figure {
           return (w.max() ?? 0) + pad * 2
         }
       }
-      let arrow = max(theme.gap * 0.5, theme.tickSize * 0.9)
+      var arrow = max(theme.gap * 0.5, theme.tickSize * 0.9)
       var split = 0
       var needed = widths(split: 0)
       while split < 2 && needed.reduce(0, +) + arrow * Double(blocks.count - 1) > body.width {
         split += 1
         needed = widths(split: split)
       }
+      // Still too wide: shorter arrows, then every block narrowed in proportion (its text may
+      // then touch its sides, but the row stays on the page).
+      if needed.reduce(0, +) + arrow * Double(blocks.count - 1) > body.width { arrow = theme.tickSize * 0.6 }
+      let room = body.width - arrow * Double(blocks.count - 1)
+      if needed.reduce(0, +) > room { needed = needed.map { $0 * room / needed.reduce(0, +) } }
       // Spread what is left of the width over the blocks, evenly.
-      let spare = max(0, body.width - needed.reduce(0, +) - arrow * Double(blocks.count - 1))
+      let spare = max(0, room - needed.reduce(0, +))
       let boxWidths = needed.map { $0 + spare / Double(blocks.count) }
       let topLines = Double(blocks.map { texts($0, split: split).top.count }.max() ?? 1)
       let bottomLines = Double(blocks.map { texts($0, split: split).bottom.count }.max() ?? 1)

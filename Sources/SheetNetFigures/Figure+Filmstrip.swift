@@ -30,7 +30,7 @@ extension Figure {
       throw .option("--epochs takes at most \(filmstripLimit) epochs (one column each), but \(given.count) were given")
     }
     if let bad = given.first(where: { $0 < 0 || $0 > last }) {
-      throw .option("--epochs \(bad) is out of range; each epoch must be between 0 (as initialised) and \(last), the lesson's epochs")
+      throw .option("--epochs \(bad) is out of range; each epoch must be between 0 and \(last) (0: as initialised; \(last): the lesson's epochs)")
     }
     let sorted = given.sorted()
     if let twice = zip(sorted, sorted.dropFirst()).first(where: { $0.0 == $0.1 }) {

@@ -264,7 +264,6 @@ extension Figure {
       }
       canvas.text(stage.label, Point(group.midX, area.maxY + pad), canvas.fitting(stage.label, width: group.width, label, minimum: theme.minimumSize), anchor: .top)
     }
-    canvas.line(Point(area.x, area.maxY), Point(area.maxX, area.maxY), Theme.ink, width: theme.hairline)
-    canvas.line(Point(area.x, area.y), Point(area.x, area.maxY), Theme.ink, width: theme.hairline)
+    canvas.stroke(area, Theme.ink, width: theme.hairline)
   }
 }
