@@ -171,7 +171,7 @@ extension Figure {
       }
       // The largest size at which the flow and the parameter band fit side by side and one
       // above the other.
-      var style = theme.tick
+      var style = theme.tick.sized(theme.labelSize)
       var lineHeight = 0.0, headerHeight = 0.0, nodeHeight = 0.0, spacing = 0.0, gap = 0.0, groupGap = 0.0
       var flowWidths: [Double] = [], unitWidths: [[Double]] = []
       var flowHeight = 0.0, bandHeight = 0.0
@@ -228,6 +228,15 @@ extension Figure {
         let wanted = (flowCentres[z - 1] + flowCentres[z]) / 2 - groupWidths[g] / 2
         lefts.append(max(wanted, (lefts.last.map { $0 + groupWidths[g - 1] + groupGap }) ?? body.x))
       }
+      // Several groups spread over the whole width, the first at the left, the last at the right.
+      if groupNodes.count > 1 {
+        let free = max(0, body.width - groupWidths.reduce(0, +)) / Double(groupNodes.count - 1)
+        var x = body.x
+        for g in groupNodes.indices {
+          lefts[g] = x
+          x += groupWidths[g] + free
+        }
+      }
       if let lastLeft = lefts.last, lastLeft + groupWidths.last! > body.maxX {
         var limit = body.maxX
         for g in groupNodes.indices.reversed() {
@@ -238,10 +247,11 @@ extension Figure {
       for (g, group) in groupNodes.enumerated() {
         var ux = lefts[g]
         let header = canvas.fitting(groupHeaders[g], width: max(groupWidths[g], body.width * 0.2), theme.note, minimum: theme.minimumSize)
-        canvas.text(groupHeaders[g], Point(lefts[g] + groupWidths[g] / 2, bandTop), header, anchor: .top)
+        // The group's name under it, clear of the edges leaving its top.
+        canvas.text(groupHeaders[g], Point(lefts[g] + groupWidths[g] / 2, bandTop + bandHeight), header, anchor: .bottom)
         for (u, unit) in group.enumerated() {
           for r in unit.indices {
-            boxes[NodeID(parameter: true, column: g, unit: u, row: r)] = Rect(x: ux, y: bandTop + headerHeight + Double(r) * (nodeHeight + spacing), width: unitWidths[g][u], height: nodeHeight)
+            boxes[NodeID(parameter: true, column: g, unit: u, row: r)] = Rect(x: ux, y: bandTop + Double(r) * (nodeHeight + spacing), width: unitWidths[g][u], height: nodeHeight)
           }
           ux += unitWidths[g][u] + spacing
         }
