@@ -161,7 +161,7 @@ extension Figure {
       canvas.fill(Path.circle(curves.map(0, atZero, area), radius: theme.lineWidth * 1.4), slopeColor)
       canvas.stroke(Path.circle(curves.map(0, 1, area), radius: theme.lineWidth * 1.4), slopeColor, width: theme.hairline)
     }
-    guard !sorted.isEmpty else { notesDraw(canvas, notes, noteRect, noteStyle, lineHeight); return }
+    guard !sorted.isEmpty else { notesDraw(canvas, notes, noteRect, noteStyle, lineHeight, theme); return }
     // Dots at 120 evenly spaced quantiles of z, on the curve.
     let dots = min(120, sorted.count)
     for i in 0..<dots {
@@ -175,7 +175,7 @@ extension Figure {
       let top = histogram.map(lo, Double(c), bars).y
       canvas.fill(Rect(x: bars.x + Double(i) * binWidth, y: top, width: binWidth, height: bars.maxY - top), Theme.accent.opacity(0.45))
     }
-    notesDraw(canvas, notes, noteRect, noteStyle, lineHeight)
+    notesDraw(canvas, notes, noteRect, noteStyle, lineHeight, theme)
   }
 
   /// The data area `plot` would take in `rect` (drawn on a scratch canvas that measures text as
@@ -197,9 +197,9 @@ extension Figure {
     return Double(max(2, largest))
   }
 
-  private static func notesDraw(_ canvas: any Canvas, _ notes: [String], _ rect: Rect, _ style: TextStyle, _ lineHeight: Double) {
+  private static func notesDraw(_ canvas: any Canvas, _ notes: [String], _ rect: Rect, _ style: TextStyle, _ lineHeight: Double, _ theme: Theme) {
     for (i, note) in notes.enumerated() {
-      let s = canvas.fitting(note, width: rect.width, style, minimum: style.size * 0.85)
+      let s = canvas.fitting(note, width: rect.width, style, minimum: theme.minimumSize)
       canvas.text(note, Point(rect.midX, rect.y + Double(i) * lineHeight), s, anchor: .top)
     }
   }
@@ -208,10 +208,10 @@ extension Figure {
   static func activationNotes(kind: String, f: any Activation, marks: Marks?, lesson: Bool) -> [String] {
     var notes: [String]
     switch kind {
-    case "relu": notes = ["f′(0) = 0 by convention"]
-    case "leaky_relu": notes = ["f′(0) = α by convention"]
-    case "sigmoid": notes = ["f′(z) = σ(z)·(1 − σ(z)) ≤ 0.25"]
-    default: notes = ["f′(z) = 1 − tanh²(z)"]
+    case "relu": notes = ["f′(0) = 0 (convention)"]
+    case "leaky_relu": notes = ["f′(0) = α (convention)"]
+    case "sigmoid": notes = ["σ′ = σ·(1 − σ) ≤ 0.25"]
+    default: notes = ["tanh′ = 1 − tanh²"]
     }
     guard let marks, !marks.z.isEmpty else { return notes }
     let n = Double(marks.z.count)
