@@ -183,3 +183,13 @@ struct WeightDecayTraceTests {
     #expect(traced.tracer.entry("dense1.update.W")!.formula == "W ← W − η·dW")
   }
 }
+
+/// Mazur's biases are frozen: the trace text and its JSON say so, and no update entry exists for them.
+@Test("frozen parameters are marked in the trace and its JSON") func frozenMarked() throws {
+  let traced = try TracedStep(try LessonRun(try Lesson.load(packagePath("Worksheets/mazur.yaml"))))
+  #expect(traced.frozen == ["hidden.b", "output.b"])
+  #expect(TraceText().render(traced).contains("frozen (trainable: false, not updated; they keep their values): hidden.b, output.b"))
+  let json = try Value.parseJSON(TraceJSON.document(traced).json())
+  #expect(json["frozen"] == .list([.string("hidden.b"), .string("output.b")]))
+  #expect(traced.tracer.entry("hidden.update.b") == nil && traced.tracer.entry("hidden.update.W") != nil)
+}
