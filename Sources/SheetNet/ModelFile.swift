@@ -174,12 +174,13 @@ public struct ModelFile {
       lessonSource = try Self.text(l["source"], "the lesson's \"source\"") ?? ""
       seed = try Self.seed(l["seed"])
     }
-    var lesson = Lesson(name: lessonName, path: "\"optimizer\"", source: "", title: "", seed: 0, data: .init(dataset: "inline"), layers: [], loss: lossKind,
-                        optimizer: (optKind, optOptions), epochs: 0, batchSize: 1, output: nil)
     let optimizer: any Optimizer
-    do { optimizer = try lesson.makeOptimizer() } catch { throw .model(error.description) }
+    do {
+      optimizer = try OptimizerConfiguration(kind: optKind, options: optOptions, location: "\"optimizer\"").make()
+    } catch {
+      throw .model(error.description)
+    }
     optimizer.stepCount = step
-    lesson.name = lessonName
 
     // Layers: types, names, options and the parameters as stored, all checked before building.
     guard let layerValue = doc["layers"] else { throw .model("the model file has no \"layers\"") }
@@ -391,14 +392,7 @@ public struct ModelFile {
   }
 
   /// A value as a message shows it: 99, 'text', a list.
-  private static func describe(_ v: Value) -> String {
-    switch v {
-    case .number(let x): Value.jsonNumber(x)
-    case .string(let s): "'\(s.prefix(40))'"
-    case .null: "null"
-    default: v.kindName
-    }
-  }
+  private static func describe(_ v: Value) -> String { v.described }
 
   /// A model file from its parts.
   public init(model: Sequential, loss: any Loss, optimizer: any Optimizer, preprocess: Preprocess, lessonName: String,
