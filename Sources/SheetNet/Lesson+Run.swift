@@ -64,7 +64,7 @@ public final class LessonRun {
 
   /// Trains for the lesson's epochs.
   public func train(trace: TracePoint? = nil, progress: ((TrainingProgress) -> Void)? = nil) throws(SheetNetError) {
-    try trainer.fit(split.train, validation: split.validation, history: &history, trace: trace, progress: progress)
+    try trainer.fit(split.train, validation: split.validation, test: split.test, history: &history, trace: trace, progress: progress)
   }
 
   /// The set a lesson is judged on: test, else validation, else training.
