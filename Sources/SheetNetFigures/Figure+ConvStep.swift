@@ -341,7 +341,8 @@ extension Figure {
     let inputColors = inputColoring(m.plane)
 
     // Input channel, padded, with the window.
-    let inputTitle = g.channels > 1 ? "input x, channel \(m.detail + 1)" : "input x"
+    let inputTitles = g.channels > 1 ? ["input x, channel \(m.detail + 1)", "x, channel \(m.detail + 1)", "x"] : ["input x", "x"]
+    let inputTitle = inputTitles.first { canvas.measure($0, style: theme.label.emphasized.sized(theme.minimumSize)).width <= inputPanel.width } ?? "x"
     let inputArea = canvas.titled(inputPanel, inputTitle, theme, bold: true)
     var inputRect = inputArea.inset(bottom: below).fitted(aspect: Double(columnsShown) / Double(rowsShown))
     inputRect.y = inputArea.y
@@ -391,7 +392,8 @@ extension Figure {
     canvas.text(sumText, Point(grids[2].midX, grids[2].maxY + line * 0.85), sumStyle, anchor: .center)
 
     // Output map: every z of the filter, the cell being made outlined and named below.
-    let outArea = canvas.titled(outputPanel, "output z, filter \(m.filter + 1)", theme, bold: true)
+    let outTitle = ["output z, filter \(m.filter + 1)", "z, filter \(m.filter + 1)", "z"].first { canvas.measure($0, style: theme.label.emphasized.sized(theme.minimumSize)).width <= outputPanel.width } ?? "z"
+    let outArea = canvas.titled(outputPanel, outTitle, theme, bold: true)
     var outRect = outArea.inset(bottom: below).fitted(aspect: Double(g.outW) / Double(g.outH))
     outRect.y = outArea.y
     let outScale = ColorScale.symmetric(m.outputs)
@@ -400,7 +402,7 @@ extension Figure {
     canvas.stroke(Rect(x: outRect.x + Double(m.j) * oc.width, y: outRect.y + Double(m.i) * oc.height, width: oc.width, height: oc.height), Theme.accent, width: theme.lineWidth * 1.2)
     let zText = "\(zName(m.i, m.j)) = \(terms.text(terms.z))"
     let zStyle = canvas.fitting(zText, width: outputPanel.width, theme.tick.emphasized.colored(Theme.accent), minimum: theme.minimumSize)
-    canvas.text(zText, Point(min(max(outRect.midX, outputPanel.x + canvas.measure(zText, style: zStyle).width / 2), outputPanel.maxX - canvas.measure(zText, style: zStyle).width / 2), outRect.maxY + line * 0.35), zStyle, anchor: .top)
+    if canvas.measure(zText, style: zStyle).width <= outputPanel.width { canvas.text(zText, Point(min(max(outRect.midX, outputPanel.x + canvas.measure(zText, style: zStyle).width / 2), outputPanel.maxX - canvas.measure(zText, style: zStyle).width / 2), outRect.maxY + line * 0.35), zStyle, anchor: .top) }
   }
 
   /// How input values are coloured: greys from 0 for inputs ≥ 0 (ink on paper), else diverging.
@@ -515,7 +517,7 @@ extension Figure {
   /// rows, the axis labels and the note on rounding.
   static func contributionHeight(_ canvas: any Canvas, _ theme: Theme, rowHeight: Double) -> Double {
     let line = canvas.measure("Ag", style: theme.tick).height
-    return 2 * line + theme.gap * 0.3 + 2 * rowHeight + line * 1.4 + line + theme.gap * 0.2
+    return 2 * line + 2 * theme.clearance + theme.gap * 0.3 + 2 * rowHeight + line * 1.4 + line + theme.gap * 0.2
   }
 
   /// The terms laid end to end: positive ones rightwards from 0, then negative ones leftwards from
@@ -535,11 +537,12 @@ extension Figure {
     let z = zName(m.i, m.j), bias = terms.bias == nil ? "" : " + b"
     func signed(_ units: Int) -> String { units < 0 ? "(\(terms.text(units)))" : terms.text(units) }
     // Line 1: the sum written out (one channel), or named (several).
+    let biasValue = terms.bias.map { " (b = \(terms.text($0)))" } ?? ""
     let written = many
-      ? "\(z) = S₁ + S₂ + … + S\(subscripted(m.window.channels))\(bias), over all \(m.window.channels) input channels"
+      ? "\(z) = S₁ + S₂ + … + S\(subscripted(m.window.channels))\(bias)\(biasValue), over all \(m.window.channels) input channels"
       : "\(z) = Σ x ⊙ W\(bias) = " + (terms.products[0] + (terms.bias.map { [$0] } ?? [])).map(signed).joined(separator: " + ") + " = " + terms.text(terms.z)
-    let short = many ? "\(z) = S₁ + S₂ + … + S\(subscripted(m.window.channels))\(bias)"
-      : "\(z) = Σ x ⊙ W\(bias), the \(m.window.kernelH * m.window.kernelW) products\(bias.isEmpty ? "" : " and the bias")"
+    let short = many ? "\(z) = S₁ + S₂ + … + S\(subscripted(m.window.channels))\(bias)\(biasValue)"
+      : "\(z) = Σ x ⊙ W\(bias)\(biasValue), the \(m.window.kernelH * m.window.kernelW) products\(bias.isEmpty ? "" : " and the bias")"
     var first = written, firstStyle = canvas.fitting(written, width: rect.width, theme.tick.emphasized, minimum: theme.minimumSize)
     if canvas.measure(written, style: firstStyle).width > rect.width {
       first = short
@@ -547,14 +550,14 @@ extension Figure {
     }
     canvas.text(first, Point(rect.x, rect.y), firstStyle, anchor: .topLeft)
     let split = "positives \(terms.text(p)) + negatives \(signed(n)) = \(terms.text(terms.z))"
-    canvas.text(split, Point(rect.x, rect.y + line), canvas.fitting(split, width: rect.width, theme.tick, minimum: theme.minimumSize), anchor: .topLeft)
+    canvas.text(split, Point(rect.x, rect.y + line + 2 * theme.clearance), canvas.fitting(split, width: rect.width, theme.tick, minimum: theme.minimumSize), anchor: .topLeft)
     // Below the bar: the rule of the written numbers.
     let note = "terms rounded to \(terms.decimals) decimals so that they add up"
     let noteStyle = canvas.fitting(note, width: rect.width, theme.note, minimum: theme.minimumSize)
     canvas.text(note, Point(rect.x, rect.maxY), noteStyle, anchor: .bottomLeft)
     let bottom = rect.maxY - canvas.measure("Ag", style: noteStyle).height - theme.gap * 0.2
     // Rows: positives, negatives (named in a gutter on the left); then the axis labels.
-    let rowsTop = rect.y + 2 * line + theme.gap * 0.3
+    let rowsTop = rect.y + 2 * line + 2 * theme.clearance + theme.gap * 0.3
     let rowHeight = min(line * 3, max(line * 1.05, (bottom - rowsTop - line * 1.4) / 2))
     let gutter = ["positive", "negative"].map { canvas.measure($0, style: theme.note).width }.max()! + theme.gap * 0.4
     let lo = Double(min(0, terms.z, n)), hi = Double(max(p, 0, terms.z))

@@ -64,72 +64,97 @@ extension Figure {
     let sample = try sampleIndex(options, in: data, split: split)
     let rows = featureMapRows(source.model, data.x.gathering(rows: [sample]))
     let label = data.labels.map { " (label \(className(data, $0[sample])))" } ?? ""
-    let columns = rows.map(\.shape[0]).max() ?? 1
     return Figure(name: "feature-maps", size: options.theme.size) { canvas in
       let theme = options.theme
       let body = canvas.page(theme.size, theme, title: "Feature maps: \(state(source, options))",
-                             subtitle: "\(split.capitalized) sample \(sample + 1)\(label) through every layer that keeps an image shape; a column per channel, each map coloured over its own range")
+                             subtitle: "\(split.capitalized) sample \(sample + 1)\(label) through every layer that keeps an image shape, each channel numbered")
       let nameStyle = theme.label.emphasized, shapeStyle = theme.note
-      let line = canvas.measure("Ag", style: theme.tick).height
-      // Bottom: the legend of the colours; top: the channel numbers.
-      let (legend, above) = body.splitBottom(line, gap: theme.gap * 0.4)
-      let (header, field0) = above.splitTop(line, gap: theme.gap * 0.15)
+      let line = canvas.measure("Ag", style: theme.note).height
+      let hasInput = rows.first?.isInput == true
+      let signed = rows.contains { !$0.isInput && $0.maps.contains { $0.contains { $0 < 0 } } }
+      // The colours' legend sits in the input's row, beside the image, or else at the bottom.
+      var field0 = body
+      if !hasInput {
+        let legend: Rect
+        (legend, field0) = body.splitBottom(line, gap: theme.gap * 0.4)
+        drawMapLegend(canvas, theme, legend, input: false, signed: signed)
+      }
       let labelWidth = rows.map { max(canvas.measure($0.name, style: nameStyle).width, canvas.measure(shapeText($0.shape), style: shapeStyle).width) }.max() ?? 0
       let (_, field) = field0.splitLeft(labelWidth, gap: theme.gap * 0.5)
       let rects = field0.rows(rows.count, gap: theme.gap * 0.2)
-      let pitch = field.width / Double(columns)
-      let gap = min(theme.gap * 0.15, pitch * 0.12)
-      // Channel numbers: every one when they fit their column, else every 2nd, 4th, 5th or 10th.
-      let widest = canvas.measure(String(columns), style: theme.note).width
-      let every = [1, 2, 4, 5, 10, 20, 50].first { Double($0) * pitch >= widest + theme.clearance * 2 } ?? 100
-      for c in 0..<columns where c == 0 || (c + 1) % every == 0 {
-        canvas.text(String(c + 1), Point(field.x + (Double(c) + 0.5) * pitch, header.midY), theme.note, anchor: .center)
-      }
       for (row, rect) in zip(rows, rects) {
+        // A slot per channel across the field; the map, and its channel number under it.
+        let channels = row.maps.count
+        let pitch = field.width / Double(channels)
+        let gap = min(theme.gap * 0.15, pitch * 0.12)
+        let numbered = !row.isInput
         let aspect = Double(row.shape[2]) / Double(row.shape[1])
-        let height = min(rect.height, (pitch - gap) / aspect)
-        let top = rect.y + (rect.height - height) / 2
+        let room = rect.height - (numbered ? line + 2 * theme.clearance : 0)
+        let height = min(room, (min(pitch, field.width / 8) - gap) / aspect)
+        let top = rect.y + (room - height) / 2
         let nameHeight = canvas.measure("Ag", style: nameStyle).height
-        let twoLines = nameHeight + line <= rect.height
-        if twoLines {
-          canvas.text(row.name, Point(rect.x, rect.midY), nameStyle, anchor: Anchor(x: 0, y: 1))
-          canvas.text(shapeText(row.shape), Point(rect.x, rect.midY), shapeStyle, anchor: Anchor(x: 0, y: 0))
+        if nameHeight + line + 2 * theme.clearance <= rect.height {
+          canvas.text(row.name, Point(rect.x, rect.midY - theme.clearance), nameStyle, anchor: Anchor(x: 0, y: 1))
+          canvas.text(shapeText(row.shape), Point(rect.x, rect.midY + theme.clearance), shapeStyle, anchor: Anchor(x: 0, y: 0))
         } else {
           canvas.text(row.name, Point(rect.x, rect.midY), canvas.fitting(row.name, width: labelWidth, nameStyle, minimum: theme.minimumSize), anchor: .left)
         }
+        // Channel numbers: every one when they fit their slot, else every 2nd, 4th, 5th or 10th.
+        let widest = canvas.measure(String(channels), style: theme.note).width
+        let every = [1, 2, 4, 5, 10, 20, 50].first { Double($0) * pitch >= widest + theme.clearance * 2 } ?? 100
+        var right = field.x
         for (c, map) in row.maps.enumerated() {
-          let r = Rect(x: field.x + Double(c) * pitch + gap / 2, y: top, width: height * aspect, height: height)
+          let slot = Rect(x: field.x + Double(c) * pitch, y: rect.y, width: pitch, height: rect.height)
+          let r = Rect(x: row.isInput ? slot.x + gap / 2 : slot.midX - height * aspect / 2, y: top, width: height * aspect, height: height)
           let (colormap, scale) = mapColoring(map, input: row.isInput)
           canvas.image(Raster(values: map, width: row.shape[2], colormap: colormap, scale: scale), in: r)
           canvas.stroke(r, Theme.ink, width: theme.hairline * 0.5)
+          if numbered && (c == 0 || (c + 1) % every == 0) {
+            canvas.text(String(c + 1), Point(slot.midX, r.maxY + theme.clearance * 2), theme.note, anchor: .top)
+          }
+          right = r.maxX
+        }
+        if row.isInput {
+          drawMapLegend(canvas, theme, Rect(x: right + theme.gap, y: rect.y, width: field.maxX - right - theme.gap, height: rect.height), input: true, signed: signed)
         }
       }
-      drawMapLegend(canvas, theme, legend, input: rows.first?.isInput == true,
-                    signed: rows.contains { !$0.isInput && $0.maps.contains { $0.contains { $0 < 0 } } })
     }
   }
 
-  /// One line: what the colours of a map mean, map by map ("0 ▬ its max", "−m ▬ +m").
+  /// What the colours of a map mean, map by map ("0 ▬ max", "−m ▬ +m"): on one line in the
+  /// longest wording that fits `rect`, or else the lead-in above the entries.
   static func drawMapLegend(_ canvas: any Canvas, _ theme: Theme, _ rect: Rect, input: Bool, signed: Bool) {
-    var entries: [(Colormap, String, String, String)] = []
-    if input { entries.append((.greys, "input:", "0", "its max")) }
-    entries.append((.viridis, "maps ≥ 0:", "0", "the map's max"))
-    if signed { entries.append((.diverging, "signed maps:", "−m", "+m, m = the map's largest |value|")) }
     let strip = Size(theme.tickSize * 3, theme.tickSize * 0.7)
-    let space = theme.tickSize * 0.35
+    let space = theme.tickSize * 0.35, separation = theme.gap * 0.8
+    let wordings = [("each map over its own range:", "+m (m = max |value|)"), ("each map over its own range:", "+m, m = max |v|"), ("own range per map:", "+m")]
+    func entries(_ signedEnd: String) -> [(Colormap, String, String, String)] {
+      (input ? [(Colormap.greys, "input", "0", "max")] : []) + [(Colormap.viridis, "≥ 0", "0", "max")]
+        + (signed ? [(Colormap.diverging, "signed", "−m", signedEnd)] : [])
+    }
     func width(_ e: (Colormap, String, String, String)) -> Double {
       canvas.measure(e.1, style: theme.tick.emphasized).width + canvas.measure(e.2, style: theme.tick).width + canvas.measure(e.3, style: theme.tick).width + strip.width + 3 * space
     }
-    let separation = theme.gap
-    let total = entries.map(width).reduce(0, +) + separation * Double(entries.count - 1)
-    var x = rect.x + max(0, (rect.width - total) / 2)
-    for e in entries {
-      x = canvas.text(e.1, Point(x, rect.midY), theme.tick.emphasized, anchor: .left).maxX + space
-      x = canvas.text(e.2, Point(x, rect.midY), theme.tick, anchor: .left).maxX + space
-      let r = Rect(x: x, y: rect.midY - strip.height / 2, width: strip.width, height: strip.height)
+    func entriesWidth(_ end: String) -> Double { entries(end).map(width).reduce(0, +) + separation * Double(entries(end).count - 1) }
+    func total(_ w: (String, String)) -> Double { entriesWidth(w.1) + separation + canvas.measure(w.0, style: theme.tick).width }
+    let line = canvas.measure("Ag", style: theme.tick).height
+    var x: Double, y: Double, wording: (String, String)
+    if let fits = wordings.first(where: { total($0) <= rect.width }) {
+      wording = fits
+      (x, y) = (rect.x + max(0, (rect.width - total(wording)) / 2), rect.midY)
+      x = canvas.text(wording.0, Point(x, y), theme.tick, anchor: .left).maxX + separation
+    } else {
+      // Two lines: the lead-in, then the entries.
+      wording = wordings.first { entriesWidth($0.1) <= rect.width } ?? wordings.last!
+      canvas.text(wording.0, Point(rect.x, rect.midY - theme.clearance), theme.tick, anchor: .bottomLeft)
+      (x, y) = (rect.x, rect.midY + theme.clearance + line / 2)
+    }
+    for e in entries(wording.1) {
+      x = canvas.text(e.1, Point(x, y), theme.tick.emphasized, anchor: .left).maxX + space
+      x = canvas.text(e.2, Point(x, y), theme.tick, anchor: .left).maxX + space
+      let r = Rect(x: x, y: y - strip.height / 2, width: strip.width, height: strip.height)
       canvas.image(Raster(width: 48, height: 1, pixels: (0..<48).map { e.0((Double($0) + 0.5) / 48) }), in: r)
       canvas.stroke(r, Theme.ink, width: theme.hairline)
-      x = canvas.text(e.3, Point(r.maxX + space, rect.midY), theme.tick, anchor: .left).maxX + separation
+      x = canvas.text(e.3, Point(r.maxX + space, y), theme.tick, anchor: .left).maxX + separation
     }
   }
 }

@@ -69,7 +69,7 @@ extension Figure {
     return Figure(name: "overview", size: theme.size) { canvas in
       let body = canvas.page(theme.size, theme, title: "CNN overview: \(state(source, options))",
                              subtitle: "\(split.capitalized) sample \(sample + 1)\(label) through every layer\(verdict); each map coloured over its own range")
-      let line = canvas.measure("Ag", style: theme.tick).height
+      let line = canvas.measure("Ag", style: theme.tick).height + 2 * theme.clearance
       let nameStyle = theme.tick.emphasized
       // Right: the probabilities; left: the columns.
       let nameWidth = names.map { canvas.measure($0, style: theme.tick).width }.max() ?? 0
@@ -134,7 +134,7 @@ extension Figure {
     let aspect = Double(w) / Double(h)
     let gap = theme.gap * 0.15
     let minimum = theme.tickSize * 1.25
-    let line = canvas.measure("Ag", style: theme.note).height
+    let line = canvas.measure("Ag", style: theme.note).height + 2 * theme.clearance
     /// (across, rows, side) for `height`.
     func grid(_ across: Int, _ height: Double) -> (Int, Double) {
       let side = (area.width - gap * Double(across - 1)) / Double(across) / aspect
@@ -185,14 +185,20 @@ extension Figure {
     let cell = min(area.height / Double(values.count), area.width)
     let height = cell * Double(values.count)
     let rect = Rect(x: area.midX - area.width / 2, y: area.y + (area.height - height) / 2, width: area.width, height: height)
-    drawNumberGrid(canvas, theme, rect, rows: values.count, columns: 1, colors: values.map { colormap(scale($0)) }, labels: nil)
+    if cell >= theme.tickSize * 0.5 {
+      drawNumberGrid(canvas, theme, rect, rows: values.count, columns: 1, colors: values.map { colormap(scale($0)) }, labels: nil)
+    } else {
+      // Too many to draw apart: one strip, a pixel per neuron.
+      canvas.image(Raster(width: 1, height: values.count, pixels: values.map { colormap(scale($0)) }), in: rect)
+      canvas.stroke(rect, Theme.ink, width: theme.hairline)
+    }
   }
 
   /// The class probabilities as horizontal bars from 0 to 1: the predicted class's bar in the
   /// accent colour, the true class's name in bold and its bar outlined.
   static func drawProbabilities(_ canvas: any Canvas, _ theme: Theme, _ rect: Rect, p: [Double], names: [String], predicted: Int, truth: Int?) {
     let area = canvas.titled(rect, "p (softmax)", theme, bold: true)
-    let line = canvas.measure("Ag", style: theme.tick).height
+    let line = canvas.measure("Ag", style: theme.tick).height + 2 * theme.clearance
     let (legend, list) = area.splitBottom(2 * line, gap: theme.gap * 0.3)
     // The rows shown: all classes, or the most probable that fit (with the true class).
     let fit = max(1, Int(list.height / (line * 1.15)))
