@@ -270,13 +270,13 @@ extension Figure {
           let band: Rect
           (top, band) = body.splitTop(height, gap: gap)
           let (left, right) = band.splitLeft(sideWidth, gap: theme.gap)
-          partial = (beside, left.inset(bottom: max(0, left.height - beside.height) / 2))
+          partial = (beside.stretched(to: left.height), left)
           barRect = right
         } else {
           let band: Rect
           (top, band) = body.splitTop(height, gap: gap)
           let (partialRect, rest) = band.splitTop(stacked.height, gap: gap)
-          partial = (stacked, partialRect)
+          partial = (stacked.stretched(to: partialRect.height), partialRect)
           barRect = rest
         }
       } else {
@@ -311,7 +311,8 @@ extension Figure {
     let free = width - 2 * operatorWidth - 4 * theme.gap
     let side = max(0, min(gridRoom, max(cellNeed * Double(g.kernelW), free * 0.42 / 3)))
     let rest = width - 3 * side - 2 * operatorWidth - 2 * theme.gap
-    let input = rest * Double(columnsShown) / Double(columnsShown + g.outW)
+    // In proportion to their columns, but neither under 40 % of the two.
+    let input = rest * min(0.6, max(0.4, Double(columnsShown) / Double(columnsShown + g.outW)))
     let output = rest - input
     let gridHeight = max(side, min(gridRoom, input * Double(rowsShown) / Double(columnsShown)), min(gridRoom, output * Double(g.outH) / Double(g.outW)))
     return ConvTopGeometry(input: input, side: side, operatorWidth: operatorWidth, output: output, gridHeight: gridHeight)
@@ -343,7 +344,7 @@ extension Figure {
     // Input channel, padded, with the window.
     let inputTitles = g.channels > 1 ? ["input x, channel \(m.detail + 1)", "x, channel \(m.detail + 1)", "x"] : ["input x", "x"]
     let inputTitle = inputTitles.first { canvas.measure($0, style: theme.label.emphasized.sized(theme.minimumSize)).width <= inputPanel.width } ?? "x"
-    let inputArea = canvas.titled(inputPanel, inputTitle, theme, bold: true)
+    let inputArea = boldTitled(canvas, inputPanel, inputTitle, theme)
     var inputRect = inputArea.inset(bottom: below).fitted(aspect: Double(columnsShown) / Double(rowsShown))
     inputRect.y = inputArea.y
     let cell = Size(inputRect.width / Double(columnsShown), inputRect.height / Double(rowsShown))
@@ -393,7 +394,7 @@ extension Figure {
 
     // Output map: every z of the filter, the cell being made outlined and named below.
     let outTitle = ["output z, filter \(m.filter + 1)", "z, filter \(m.filter + 1)", "z"].first { canvas.measure($0, style: theme.label.emphasized.sized(theme.minimumSize)).width <= outputPanel.width } ?? "z"
-    let outArea = canvas.titled(outputPanel, outTitle, theme, bold: true)
+    let outArea = boldTitled(canvas, outputPanel, outTitle, theme)
     var outRect = outArea.inset(bottom: below).fitted(aspect: Double(g.outW) / Double(g.outH))
     outRect.y = outArea.y
     let outScale = ColorScale.symmetric(m.outputs)
@@ -403,6 +404,16 @@ extension Figure {
     let zText = "\(zName(m.i, m.j)) = \(terms.text(terms.z))"
     let zStyle = canvas.fitting(zText, width: outputPanel.width, theme.tick.emphasized.colored(Theme.accent), minimum: theme.minimumSize)
     if canvas.measure(zText, style: zStyle).width <= outputPanel.width { canvas.text(zText, Point(min(max(outRect.midX, outputPanel.x + canvas.measure(zText, style: zStyle).width / 2), outputPanel.maxX - canvas.measure(zText, style: zStyle).width / 2), outRect.maxY + line * 0.35), zStyle, anchor: .top) }
+  }
+
+  /// A bold panel title centred above `rect`, as large as fits (the label size down to the
+  /// smallest); returns the rest of `rect` below it.
+  static func boldTitled(_ canvas: any Canvas, _ rect: Rect, _ title: String, _ theme: Theme) -> Rect {
+    let style = canvas.fitting(title, width: rect.width, theme.label.emphasized, minimum: theme.minimumSize)
+    let h = canvas.measure("Ag", style: theme.label).height
+    let (top, rest) = rect.splitTop(h, gap: theme.gap * 0.3)
+    canvas.text(title, Point(top.midX, top.y + (h - canvas.measure("Ag", style: style).height) / 2), style, anchor: .top)
+    return rest
   }
 
   /// How input values are coloured: greys from 0 for inputs ≥ 0 (ink on paper), else diverging.
@@ -468,6 +479,12 @@ extension Figure {
   /// How the partial sums are laid out: columns and rows of cells, their size and the total height.
   struct PartialLayout {
     let columns: Int, rows: Int, cellWidth: Double, cellHeight: Double, height: Double
+
+    /// The same grid with cells up to twice as tall, to fill `height`.
+    func stretched(to height: Double) -> PartialLayout {
+      let taller = min(cellHeight * 2, cellHeight + max(0, height - self.height) / Double(rows))
+      return PartialLayout(columns: columns, rows: rows, cellWidth: cellWidth, cellHeight: taller, height: self.height + Double(rows) * (taller - cellHeight))
+    }
   }
 
   /// The most columns (down to 4) whose cells hold every written S_c at `cellMinimum` or more.
@@ -490,8 +507,9 @@ extension Figure {
   static func drawPartialSums(_ canvas: any Canvas, _ m: ConvStepPage, _ layout: PartialLayout, _ rect: Rect) {
     let theme = m.theme, terms = m.terms
     let line = canvas.measure("Ag", style: theme.tick).height
-    let title = "partial sums per input channel: S = Σ x ⊙ W"
-    let area = canvas.titled(rect, title, theme, bold: true)
+    let titles = ["partial sums per input channel: S = Σ x ⊙ W", "partial sums S = Σ x ⊙ W", "partial sums"]
+    let title = titles.first { canvas.measure($0, style: theme.label.emphasized.sized(theme.minimumSize)).width <= rect.width } ?? titles.last!
+    let area = boldTitled(canvas, rect, title, theme)
     let values = terms.partials.map(Double.init)
     let scale = ColorScale.symmetric(values)
     for row in 0..<layout.rows {
@@ -558,13 +576,17 @@ extension Figure {
     let bottom = rect.maxY - canvas.measure("Ag", style: noteStyle).height - theme.gap * 0.2
     // Rows: positives, negatives (named in a gutter on the left); then the axis labels.
     let rowsTop = rect.y + 2 * line + 2 * theme.clearance + theme.gap * 0.3
-    let rowHeight = min(line * 3, max(line * 1.05, (bottom - rowsTop - line * 1.4) / 2))
+    let rowHeight = min(line * 4.5, max(line * 1.05, (bottom - rowsTop - line * 1.4) / 2))
     let gutter = ["positive", "negative"].map { canvas.measure($0, style: theme.note).width }.max()! + theme.gap * 0.4
     let lo = Double(min(0, terms.z, n)), hi = Double(max(p, 0, terms.z))
     let span = hi > lo ? hi - lo : 1
     let track = rect.inset(left: gutter + theme.tickSize * 0.5, right: theme.tickSize * 0.5)
     func X(_ units: Double) -> Double { track.x + (units - lo) / span * track.width }
     let positiveColor = Colormap.diverging(0.82), negativeColor = Colormap.diverging(0.18)
+    // Each row on a light track from the lowest to the highest value shown.
+    for row in 0..<2 {
+      canvas.fill(Rect(x: track.x, y: rowsTop + Double(row) * rowHeight + rowHeight * 0.08, width: track.width, height: rowHeight * 0.84), Color(hex: 0xF4F4F4))
+    }
     func segments(_ list: [(String, Int)], from start: Int, row: Int, color: Color) {
       var at = start
       let y = rowsTop + Double(row) * rowHeight
