@@ -578,7 +578,8 @@ extension Figure {
     let rowsTop = rect.y + 2 * line + 2 * theme.clearance + theme.gap * 0.3
     let rowHeight = min(line * 4.5, max(line * 1.05, (bottom - rowsTop - line * 1.4) / 2))
     let gutter = ["positive", "negative"].map { canvas.measure($0, style: theme.note).width }.max()! + theme.gap * 0.4
-    let lo = Double(min(0, terms.z, n)), hi = Double(max(p, 0, terms.z))
+    // From the lower of 0 and z (where the negatives end) to Σ positives (where they turn back).
+    let lo = Double(min(0, terms.z)), hi = Double(max(p, 0))
     let span = hi > lo ? hi - lo : 1
     let track = rect.inset(left: gutter + theme.tickSize * 0.5, right: theme.tickSize * 0.5)
     func X(_ units: Double) -> Double { track.x + (units - lo) / span * track.width }
