@@ -382,9 +382,9 @@ struct ConvFigureTests {
     let canvas = try record(Figure.benchFeatureMaps(theme: .slide))
     let maps = canvas.images.filter { $0.raster.width == 28 && $0.raster.height == 28 }
     #expect(maps.count == 64)
-    // An 8×8 grid: eight columns and eight rows of equal squares.
-    #expect(Set(maps.map { ($0.rect.x * 100).rounded() }).count == 8)
-    #expect(Set(maps.map { ($0.rect.y * 100).rounded() }).count == 8)
+    // The grid that makes the squares largest on a slide: 12 columns, 6 rows of equal squares.
+    #expect(Set(maps.map { ($0.rect.x * 100).rounded() }).count == 12)
+    #expect(Set(maps.map { ($0.rect.y * 100).rounded() }).count == 6)
     #expect(maps.allSatisfy { abs($0.rect.width - $0.rect.height) < 1e-9 })
     #expect(canvas.texts("activation").count == 1)
   }
