@@ -57,6 +57,7 @@ extension Figure {
     let all = [
       TrainingCurve(name: "training", loss: history.map(\.trainLoss), accuracy: history.map(\.trainAccuracy)),
       TrainingCurve(name: "validation", loss: history.map(\.validationLoss), accuracy: history.map(\.validationAccuracy)),
+      TrainingCurve(name: "test", loss: history.map(\.testLoss), accuracy: history.map(\.testAccuracy)),
     ]
     return all.filter { $0.loss.contains { $0 != nil } }
   }

@@ -46,7 +46,7 @@ private func withValidation(_ name: String, epochs: Int) throws -> FigureSource 
 struct PlotFigureTests {
   // MARK: training
 
-  @Test("training draws the validation curve from History's numbers and names each curve at its end")
+  @Test("training draws the validation and test curves from History's numbers and names each curve at its end")
   func trainingCurves() throws {
     let source = try withValidation("iris-mlp", epochs: 8)
     let history = source.run!.history.epochs
@@ -54,16 +54,18 @@ struct PlotFigureTests {
     let mid = Theme.slide.size.width / 2
     let training = dots(canvas, Color(hex: 0x0072B2)).filter { $0.center.x < mid }.sorted { $0.center.x < $1.center.x }
     let validation = dots(canvas, Color(hex: 0xE69F00)).filter { $0.center.x < mid }.sorted { $0.center.x < $1.center.x }
-    try #require(training.count == history.count && validation.count == history.count)
+    let test = dots(canvas, Color(hex: 0xD55E00)).filter { $0.center.x < mid }.sorted { $0.center.x < $1.center.x }
+    try #require(training.count == history.count && validation.count == history.count && test.count == history.count)
     // One linear map from loss to y holds for every dot of both curves: the dots are History's losses.
     let (a, b) = (training.first!, training.last!)
     let slope = (b.center.y - a.center.y) / (history.last!.trainLoss - history.first!.trainLoss)
     func y(_ loss: Double) -> Double { a.center.y + slope * (loss - history.first!.trainLoss) }
     for (dot, record) in zip(training, history) { #expect(abs(dot.center.y - y(record.trainLoss)) < 0.01) }
     for (dot, record) in zip(validation, history) { #expect(abs(dot.center.y - y(record.validationLoss!)) < 0.01) }
+    for (dot, record) in zip(test, history) { #expect(abs(dot.center.y - y(record.testLoss!)) < 0.01) }
     // The names end just before the last dots, each level with its own curve's end (the old
     // legend floated in a row above the plots).
-    for (name, last) in [("training", training.last!), ("validation", validation.last!)] {
+    for (name, last) in [("training", training.last!), ("validation", validation.last!), ("test", test.last!)] {
       let label = canvas.texts(name).filter { $0.box.x < mid }
       try #require(label.count == 1, "\(name) is named once in the loss panel")
       #expect(label[0].box.maxX <= last.center.x && label[0].box.maxX > last.center.x - Theme.slide.tickSize * 2)
