@@ -232,6 +232,15 @@ public enum Catalogue {
 // MARK: Helpers shared by the catalogue
 
 extension Figure {
+  /// "try gradients or architecture": the first two of `candidates` that accept the lesson, so a
+  /// refusal never sends the lecturer to a kind that refuses too (architecture always accepts).
+  static func suggestion(_ candidates: [FigureKind], for source: FigureSource) -> String {
+    var options = FigureOptions()
+    options.trained = true
+    let accepted = candidates.filter { (try? Catalogue.check($0, source, options)) != nil }.prefix(2).map(\.rawValue)
+    return "try " + (accepted.isEmpty ? ["architecture"] : accepted).joined(separator: " or ")
+  }
+
   /// The title suffix naming the lesson and its state: "xor, trained 1000 epochs".
   static func state(_ source: FigureSource, _ options: FigureOptions) -> String {
     guard let run = source.run else { return source.name }

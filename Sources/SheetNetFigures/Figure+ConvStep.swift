@@ -51,7 +51,7 @@ extension Figure {
   static func pickConv(_ source: FigureSource, _ options: FigureOptions) throws(FigureError) -> Conv2D {
     let convs = source.model.layers.filter { $0 is Conv2D }
     guard !convs.isEmpty else {
-      throw .notApplicable("conv-step follows a convolution window, but \(source.lesson.path) has no conv2d layer; try graph or gradients")
+      throw .notApplicable("conv-step follows a convolution window, but \(source.lesson.path) has no conv2d layer; \(suggestion([.graph, .gradients, .architecture], for: source))")
     }
     return try pick(options.layer, in: source.model, among: convs, what: "conv2d layers") as! Conv2D
   }

@@ -14,7 +14,7 @@ extension Figure {
   static func checkFeatureMaps(_ source: FigureSource, _ options: FigureOptions) throws(FigureError) {
     let run = try source.requireRun(.featureMaps)
     guard source.model.layers.contains(where: { $0 is Conv2D || $0 is MaxPool2D || $0 is AvgPool2D }) else {
-      throw .notApplicable("feature-maps shows conv and pool layers' channels, but \(source.lesson.path) has none; try activations or filters")
+      throw .notApplicable("feature-maps shows conv and pool layers' channels, but \(source.lesson.path) has none; \(suggestion([.activations, .filters, .architecture], for: source))")
     }
     let (split, data) = run.evaluationSet
     _ = try sampleIndex(options, in: data, split: split)
