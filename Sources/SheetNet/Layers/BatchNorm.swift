@@ -46,6 +46,7 @@ public final class BatchNorm: Layer {
 
   private var channels = 0, spatial = 1  // C and the positions per channel (H·W, or 1)
   private var training = false  // whether the last forward pass used batch statistics
+  private var route = ComputePolicy.Route.reference  // the tier of the last forward pass
   private var xhats = TensorPair(), outputs = TensorPair(), inputGradients = TensorPair()  // x̂, a, dx in turns
 
   /// A batch normalisation layer.
@@ -90,6 +91,34 @@ public final class BatchNorm: Layer {
     let (c, s, n) = (channels, spatial, x.rows)
     precondition(x.count == n * c * s, "\(name): input \(x.shape) does not have \(c)×\(s) values per sample")
     training = step.training
+    route = step.policy.route(.normalization)
+    let a: Tensor  // the input's shape
+    if route == .reference {
+      let (g, b, eps) = (gamma.value, beta.value, epsilon)
+      if training {
+        let r = Reference.batchNorm(x, gamma: g, beta: b, epsilon: eps)  // μ, σ², x̂, a
+        (a, xhat, mean, variance) = (r.a, r.xhat, r.mean, r.variance)
+      } else {
+        (a, xhat) = Reference.batchNorm(x, gamma: g, beta: b, mean: runningMean.value, variance: runningVar.value, epsilon: eps)
+      }
+    } else {
+      a = fastForward(x)
+    }
+    let (mu, sigma2) = training ? (mean.data, variance.data) : (runningMean.value.data, runningVar.value.data)
+    let (oldMean, oldVar) = step.tracer == nil ? (mean, variance) : (runningMean.value, runningVar.value)  // for the trace
+    if training {
+      let mom = momentum
+      runningMean.value.withElements { running in for k in 0..<c { running[k] = mom * running[k] + (1 - mom) * mu[k] } }
+      runningVar.value.withElements { running in for k in 0..<c { running[k] = mom * running[k] + (1 - mom) * sigma2[k] } }
+    }
+    if let t = step.tracer { traceForward(t, x, a, mu, sigma2, oldMean, oldVar) }
+    return a
+  }
+
+  /// The fast tier's forward: the reference sums, written in place into reused buffers (a
+  /// training step allocates nothing once the shapes are known). Sets x̂ (and μ, σ² in training).
+  private func fastForward(_ x: Tensor) -> Tensor {
+    let (c, s, n) = (channels, spatial, x.rows)
     let m = Double(n * s)
     // Every buffer below is written in place (taken out of its tensor while it is written, so
     // nothing is copied): a training step allocates nothing once the shapes are known.
@@ -125,15 +154,7 @@ public final class BatchNorm: Layer {
         }
       }
     }
-    let a = output!
-    let (oldMean, oldVar) = step.tracer == nil ? (mean, variance) : (runningMean.value, runningVar.value)  // for the trace
-    if training {
-      let mom = momentum
-      runningMean.value.withElements { running in for k in 0..<c { running[k] = mom * running[k] + (1 - mom) * mu[k] } }
-      runningVar.value.withElements { running in for k in 0..<c { running[k] = mom * running[k] + (1 - mom) * sigma2[k] } }
-    }
-    if let t = step.tracer { traceForward(t, x, a, mu, sigma2, oldMean, oldVar) }
-    return a
+    return output!
   }
 
   /// Fills dγ, dβ (and the running statistics' gradients); returns dx unless `step` says nobody
@@ -142,13 +163,20 @@ public final class BatchNorm: Layer {
     let (c, s, n) = (channels, spatial, delta.rows)
     precondition(delta.count == xhat.count, "\(name): δ \(delta.shape) does not fit the last input \(xhat.shape)")
     let m = Double(n * s), xh = xhat.data
-    gamma.grad.withElements { dgamma in
-      beta.grad.withElements { dbeta in
-        for k in 0..<c { (dgamma[k], dbeta[k]) = (0, 0) }
-        eachRow(samples: n) { k, row in
-          for i in row {
-            dbeta[k] += delta.data[i]
-            dgamma[k] += delta.data[i] * xh[i]
+    var referenceDx: Tensor? = nil
+    if route == .reference {
+      let r = Reference.batchNormBackward(delta, xhat: xhat, gamma: gamma.value, variance: training ? variance : runningVar.value,
+                                          epsilon: epsilon, training: training)  // dγ, dβ, dx
+      (gamma.grad, beta.grad, referenceDx) = (r.dgamma, r.dbeta, r.dx)
+    } else {
+      gamma.grad.withElements { dgamma in
+        beta.grad.withElements { dbeta in
+          for k in 0..<c { (dgamma[k], dbeta[k]) = (0, 0) }
+          eachRow(samples: n) { k, row in
+            for i in row {
+              dbeta[k] += delta.data[i]
+              dgamma[k] += delta.data[i] * xh[i]
+            }
           }
         }
       }
@@ -172,7 +200,7 @@ public final class BatchNorm: Layer {
     guard step.computesInputGradient else { return Tensor(shape: [0]) }
     let g = gamma.value.data
     let sigma2 = training ? variance.data : runningVar.value.data
-    let dx = inputGradients.next(delta.shape) { dx in  // the input's shape
+    let dx = referenceDx ?? inputGradients.next(delta.shape) { dx in  // the input's shape
       dx.withElements { dx in
         eachRow(samples: n) { k, row in
           let root = (sigma2[k] + epsilon).squareRoot()
