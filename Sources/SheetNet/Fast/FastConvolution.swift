@@ -30,16 +30,17 @@ package final class FastConvolution {
   }
 
   /// z = W·cols + b for every sample into z [N, F, outH, outW] (every element written).
-  /// `keepPatches`: keep each sample's patches for `backward` (training, within the policy's
-  /// cache budget); otherwise one buffer is reused and backward copies the windows again.
-  package func forward(_ x: Tensor, _ w: Tensor, bias: Tensor?, route: ComputePolicy.Route, keepPatches: Bool, into z: inout Tensor) {
+  /// Every sample's patches are kept for `backward` while they take at most `patchBudget` bytes
+  /// (N·C·k_h·k_w·outH·outW·8; training passes the policy's budget, evaluation 0); otherwise one
+  /// buffer is reused and backward copies the windows again.
+  package func forward(_ x: Tensor, _ w: Tensor, bias: Tensor?, route: ComputePolicy.Route, patchBudget: Int, into z: inout Tensor) {
     let g = window, n = x.rows
     if route == .inPlace, let inPlace {
       inPlace.forward(x, w, bias: bias, into: &z)
       return
     }
     guard case .fast(let product) = route else { preconditionFailure("FastConvolution: route \(route)") }
-    keptPatches = keepPatches
+    keptPatches = n * g.patch * g.positions * 8 <= patchBudget && patchBudget > 0
     prepareScratch(patches: keptPatches ? n : 1)
     for s in 0..<n {
       let slot = keptPatches ? s : 0

@@ -169,9 +169,8 @@ public final class Conv2D: Layer {
     if route == .reference {
       z = Reference.convolution(x, W.value, bias, g)  // the loops of the formula
     } else {
-      // Training keeps every sample's patches for backward while they fit the policy's budget.
-      let keep = step.training && n * g.patch * g.positions * 8 <= step.policy.patchCacheBytes
-      z = outputs.next(rows: n, sampleShape) { fast.forward(x, W.value, bias: bias, route: route, keepPatches: keep, into: &$0) }
+      let budget = step.training ? step.policy.patchCacheBytes : 0  // memory to keep patches for backward
+      z = outputs.next(rows: n, sampleShape) { fast.forward(x, W.value, bias: bias, route: route, patchBudget: budget, into: &$0) }
     }
     if let t = step.tracer { traceForward(t, x, z) }
     return z
