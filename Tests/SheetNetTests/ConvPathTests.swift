@@ -115,7 +115,7 @@ struct ConvPathTests {
   @Test func im2colLaysOutWindowsAsColumns() {
     // One 3×3 image, 2×2 windows, stride 1, valid: four columns, one per output cell.
     let x = Tensor(shape: [1, 1, 3, 3], data: [1, 2, 3, 4, 5, 6, 7, 8, 9])
-    let g = Kernels.Window(channels: 1, height: 3, width: 3, kernelH: 2, kernelW: 2, strideH: 1, strideW: 1,
+    let g = SlidingWindow(channels: 1, height: 3, width: 3, kernelH: 2, kernelW: 2, strideH: 1, strideW: 1,
                            padTop: 0, padLeft: 0, outH: 2, outW: 2)
     var cols = Tensor(shape: [4, 4])
     Kernels.im2col(x, g, into: &cols)
@@ -132,12 +132,12 @@ struct ConvPathTests {
   @Test func im2colPadsWithZeros() {
     // 2×2 image, 3×3 window, same padding (one zero all round), stride 2: one window.
     let x = Tensor(shape: [1, 1, 2, 2], data: [1, 2, 3, 4])
-    let g = Kernels.Window(channels: 1, height: 2, width: 2, kernelH: 3, kernelW: 3, strideH: 2, strideW: 2,
+    let g = SlidingWindow(channels: 1, height: 2, width: 2, kernelH: 3, kernelW: 3, strideH: 2, strideW: 2,
                            padTop: 0, padLeft: 0, outH: 1, outW: 1)
     var cols = Tensor(shape: [9, 1])
     Kernels.im2col(x, g, into: &cols)
     #expect(cols.data == [1, 2, 0, 3, 4, 0, 0, 0, 0])
-    let h = Kernels.Window(channels: 1, height: 2, width: 2, kernelH: 3, kernelW: 3, strideH: 1, strideW: 1,
+    let h = SlidingWindow(channels: 1, height: 2, width: 2, kernelH: 3, kernelW: 3, strideH: 1, strideW: 1,
                            padTop: 1, padLeft: 1, outH: 2, outW: 2)
     var cols2 = Tensor(shape: [9, 4])
     Kernels.im2col(x, h, into: &cols2)
@@ -148,7 +148,7 @@ struct ConvPathTests {
   @Test func onePatchMatrixPerSample() {
     // Sample 2 of two: the same columns as the batch im2col's second half.
     let x = randomTensor([2, 2, 4, 3], seed: 8)
-    let g = Kernels.Window(channels: 2, height: 4, width: 3, kernelH: 2, kernelW: 2, strideH: 2, strideW: 1,
+    let g = SlidingWindow(channels: 2, height: 4, width: 3, kernelH: 2, kernelW: 2, strideH: 2, strideW: 1,
                            padTop: 0, padLeft: 1, outH: 2, outW: 3)
     var all = Tensor(shape: [8, 12]), one = Tensor(shape: [8, 6])
     Kernels.im2col(x, g, into: &all)
