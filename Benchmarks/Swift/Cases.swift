@@ -82,9 +82,9 @@ let layerProducts: [LayerProduct] = [
 ///
 /// `digits`: the shipped 8×8 digits divided by 16 (64 inputs). Otherwise 784 uniform [0, 1)
 /// inputs and uniform labels from `SeededGenerator(seed: 7)`, 640 samples.
-/// `products` forces every matrix product onto one path through `Kernels.fastThreshold` and
-/// `Kernels.fastPath` (restored after each step); `.automatic` leaves them alone.
-func mlpStep(id: String, label: String, widths: [Int], batch: Int, digits: Bool, products: Kernels.Path = .automatic,
+/// `products` forces every matrix product onto one path through the step's policy
+/// (`ComputePolicy(products:)`); nil keeps the automatic policy, the one lessons train with.
+func mlpStep(id: String, label: String, widths: [Int], batch: Int, digits: Bool, products: Kernels.Path? = nil,
              optimizer: @escaping () -> any Optimizer) -> BenchCase {
   BenchCase(id: id, group: .step, label: label) {
     var rng = SeededGenerator(seed: 7)
@@ -110,19 +110,12 @@ func mlpStep(id: String, label: String, widths: [Int], batch: Int, digits: Bool,
       let rows = Array(order[start..<start + batch])
       return (x: data.x.gathering(rows: rows), t: targets.gathering(rows: rows))
     }
-    let loss = CrossEntropy(), opt = optimizer(), step = Step(training: true)
+    let loss = CrossEntropy(), opt = optimizer(), step = Step(training: true, policy: ComputePolicy(products: products))
     var next = 0
     return {
       let (x, t) = batches[next]
       next = (next + 1) % batches.count
-      let saved = (Kernels.fastThreshold, Kernels.fastPath)
-      switch products {
-      case .automatic: break
-      case .swift: Kernels.fastThreshold = Int.max
-      case .fused, .blas: (Kernels.fastThreshold, Kernels.fastPath) = (0, products)
-      }
       model.trainStep(x, t, loss: loss, optimizer: opt, step)
-      (Kernels.fastThreshold, Kernels.fastPath) = saved
     }
   }
 }

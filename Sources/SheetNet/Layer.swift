@@ -46,6 +46,9 @@ public final class Step {
   /// input gradient nobody reads (a third of an MLP's products); layers then return an empty
   /// tensor. A traced step always computes it, so the trace shows it.
   public var needsInputGradient = true
+  /// Which tier computes each layer (`ComputePolicy.route`); `.automatic` unless a test or a
+  /// benchmark asks for another.
+  package var policy = ComputePolicy.automatic
 
   /// True when backward should compute ∂L/∂x: it is needed or it is being traced.
   public var computesInputGradient: Bool { needsInputGradient || tracer != nil }
@@ -55,6 +58,12 @@ public final class Step {
     self.training = training
     self.rng = rng
     self.tracer = tracer
+  }
+
+  /// A pass context whose layers follow `policy` (tests and benchmarks choose a tier with it).
+  package convenience init(training: Bool, tracer: Tracer? = nil, rng: SeededGenerator = SeededGenerator(seed: 0), policy: ComputePolicy) {
+    self.init(training: training, tracer: tracer, rng: rng)
+    self.policy = policy
   }
 }
 

@@ -8,9 +8,9 @@ struct ConvCase: Sendable, CustomTestStringConvertible {
   var testDescription: String {
     "N\(n) \(c)×\(h)×\(w) → \(filters)@\(kernel.0)×\(kernel.1) stride \(stride.0)×\(stride.1) \(padding.rawValue)\(useBias ? "" : " no bias")"
   }
-  func layer(_ path: Conv2D.Path, seed: UInt64 = 1) throws -> Conv2D {
+  /// The layer, built with seeded weights (and a random bias); its tier comes from each step's policy.
+  func layer(seed: UInt64 = 1) throws -> Conv2D {
     let conv = Conv2D(filters: filters, kernel: kernel, stride: stride, padding: padding, useBias: useBias)
-    conv.path = path
     try built(conv, [c, h, w], seed: seed)
     if useBias { conv.b.value = randomTensor([filters], seed: seed + 10) }
     return conv
@@ -42,11 +42,12 @@ struct ConvGradientTests {
     }
   }
 
-  @Test(arguments: convCases, [Conv2D.Path.direct, .im2col])
-  func conv2d(_ c: ConvCase, path: Conv2D.Path) throws {
-    let conv = try c.layer(path)
-    #expect(conv.usesIm2col(batch: c.n) == (path == .im2col))
-    expectPasses(GradientCheck.layer(conv, input: c.input), "\(c.testDescription) \(path)")
+  @Test(arguments: convCases, [ComputePolicy.Tier.reference, .fast])
+  func conv2d(_ c: ConvCase, tier: ComputePolicy.Tier) throws {
+    let conv = try c.layer(), policy = ComputePolicy(tier: tier)
+    #expect(conv.route(batch: c.n, policy) == (tier == .reference ? .reference : .fast(products: .swift)))
+    expectPasses(GradientCheck.layer(conv, input: c.input, fresh: { Step(training: true, rng: SeededGenerator(seed: 7), policy: policy) }),
+                 "\(c.testDescription) \(tier)")
   }
 
   @Test(arguments: [
@@ -162,18 +163,16 @@ struct ConvExampleTests {
     // x = 1…9 in a 3×3 image, W = [[1, 2], [3, 4]], b = 0.5.
     let x = Tensor(shape: [1, 1, 3, 3], data: [1, 2, 3, 4, 5, 6, 7, 8, 9])
     let w = Tensor(rows: [[1, 2], [3, 4]])
-    for path in [Conv2D.Path.direct, .im2col] {
+    for policy in [ComputePolicy.reference, .fast] {
       let valid = Conv2D(filters: 1, kernel: (2, 2), weights: w, bias: Tensor([0.5]))
-      valid.path = path
       try built(valid, [1, 3, 3])
       // z₁₁ = 1·1 + 2·2 + 4·3 + 5·4 + 0.5 = 37.5
-      #expect(valid.forward(x, Step(training: true)).data == [37.5, 47.5, 67.5, 77.5])
+      #expect(valid.forward(x, Step(training: true, policy: policy)).data == [37.5, 47.5, 67.5, 77.5])
       // same: out 3×3, one zero row below and one zero column right (TensorFlow's split).
       let same = Conv2D(filters: 1, kernel: (2, 2), padding: .same, weights: w, bias: Tensor([0.5]))
-      same.path = path
       try built(same, [1, 3, 3])
       #expect(same.window.padTop == 0 && same.window.padLeft == 0)
-      #expect(same.forward(x, Step(training: true)).data == [37.5, 47.5, 21.5, 67.5, 77.5, 33.5, 23.5, 26.5, 9.5])
+      #expect(same.forward(x, Step(training: true, policy: policy)).data == [37.5, 47.5, 21.5, 67.5, 77.5, 33.5, 23.5, 26.5, 9.5])
     }
   }
 

@@ -1,8 +1,9 @@
 import Testing
 @testable import SheetNet
 
-/// The direct loops and im2col + gemm compute the same convolution: equal to 1e-12 relative
-/// (‖a − b‖∞ / ‖a‖∞) in general, and bit for bit where the product stays on the pure-Swift path.
+/// The reference loops and the fast tier (im2col + gemm) compute the same convolution: equal to
+/// 1e-12 relative (‖a − b‖∞ / ‖a‖∞) in general, and bit for bit where the product stays on the
+/// pure-Swift path. (TwoTierTests holds every product path on generated shapes.)
 struct ConvPathTests {
   /// ‖a − b‖∞ / max(‖a‖∞, 1e-300).
   func difference(_ a: Tensor, _ b: Tensor) -> Double {
@@ -15,15 +16,15 @@ struct ConvPathTests {
     return worst / max(scale, 1e-300)
   }
 
-  /// Forward z and backward dx, dW, db of both paths for the same weights, input and δ.
+  /// Forward z and backward dx, dW, db of both tiers for the same weights, input and δ.
   func bothPaths(_ c: ConvCase) throws -> [(name: String, direct: Tensor, im2col: Tensor)] {
     var out: [String: [Tensor]] = [:]
-    for path in [Conv2D.Path.direct, .im2col] {
-      let conv = try c.layer(path)
+    for policy in [ComputePolicy.reference, .fast] {
+      let conv = try c.layer()
       let x = c.input
-      let z = conv.forward(x, Step(training: true))
+      let z = conv.forward(x, Step(training: true, policy: policy))
       let delta = randomTensor(z.shape, seed: 77)
-      let dx = conv.backward(delta, Step(training: true))
+      let dx = conv.backward(delta, Step(training: true, policy: policy))
       out["z", default: []].append(z)
       out["dx", default: []].append(dx)
       out["dW", default: []].append(conv.W.grad)
@@ -48,8 +49,8 @@ struct ConvPathTests {
     // Below the BLAS threshold both paths add the same terms in the same order: z over (c, u, v)
     // then + b; dW per sample over (i, j), then the samples; dx per kernel cell over f, then the
     // cells in (u, v) order; db by the same kernel.
-    let conv = try c.layer(.direct)
-    #expect(conv.multiplyAdds * c.n < Kernels.fastThreshold)
+    let conv = try c.layer()
+    #expect(conv.route(batch: c.n, .fast) == .fast(products: .swift))
     for (name, direct, im2col) in try bothPaths(c) {
       #expect(direct == im2col, "\(name) \(c.testDescription)")
     }
@@ -58,51 +59,63 @@ struct ConvPathTests {
   @Test func evaluationPassThenBackward() throws {
     // An evaluation pass keeps one sample's patches only; backward then rebuilds them.
     let c = convCases[4]
-    let (a, b) = (try c.layer(.im2col), try c.layer(.direct))
+    let (a, b) = (try c.layer(), try c.layer())
     let delta = randomTensor([c.n, c.filters, a.window.outH, a.window.outW], seed: 3)
-    #expect(a.forward(c.input, Step(training: false)) == b.forward(c.input, Step(training: false)))
-    #expect(a.backward(delta, Step(training: false)) == b.backward(delta, Step(training: false)))
+    let (fast, reference) = (Step(training: false, policy: .fast), Step(training: false, policy: .reference))
+    #expect(a.forward(c.input, fast) == b.forward(c.input, reference))
+    #expect(a.backward(delta, fast) == b.backward(delta, reference))
     #expect(a.W.grad == b.W.grad)
   }
 
-  @Test(arguments: [Conv2D.Path.direct, .im2col])
-  func firstLayerSkipsItsInputGradient(path: Conv2D.Path) throws {
+  @Test(arguments: [ComputePolicy.Tier.reference, .fast])
+  func firstLayerSkipsItsInputGradient(tier: ComputePolicy.Tier) throws {
     // Training asks the first layer for no ∂L/∂x: it returns an empty tensor, same dW and db.
-    let c = convCases[1]
-    let (full, skip) = (try c.layer(path), try c.layer(path))
+    let c = convCases[1], policy = ComputePolicy(tier: tier)
+    let (full, skip) = (try c.layer(), try c.layer())
     let delta = randomTensor([c.n, c.filters, c.h, c.w], seed: 5)  // same padding keeps H×W
-    _ = full.forward(c.input, Step(training: true))
-    _ = skip.forward(c.input, Step(training: true))
-    let dx = full.backward(delta, Step(training: true))
-    let step = Step(training: true)
+    _ = full.forward(c.input, Step(training: true, policy: policy))
+    _ = skip.forward(c.input, Step(training: true, policy: policy))
+    let dx = full.backward(delta, Step(training: true, policy: policy))
+    let step = Step(training: true, policy: policy)
     step.needsInputGradient = false
     #expect(skip.backward(delta, step).count == 0)
     #expect(dx.count == c.input.count)
     #expect(skip.W.grad == full.W.grad && skip.b.grad == full.b.grad)
     // A traced step still computes it.
-    let traced = Step(training: true, tracer: Tracer())
+    let traced = Step(training: true, tracer: Tracer(), policy: policy)
     traced.needsInputGradient = false
     #expect(skip.backward(delta, traced) == dx)
   }
 
   @Test func automaticChoosesBySize() throws {
-    let small = try ConvCase(n: 1, c: 1, h: 5, w: 5, filters: 2, kernel: (3, 3), stride: (1, 1), padding: .valid).layer(.automatic)
-    small.path = nil  // follow Conv2D.defaultPath (.automatic unless a benchmark changed it)
-    if Conv2D.defaultPath == .automatic {
-      #expect(small.multiplyAdds == 9 * 2 * 9)
-      #expect(!small.usesIm2col(batch: 1))
-      #expect(small.usesIm2col(batch: Conv2D.im2colThreshold / small.multiplyAdds + 1))
-    }
-    small.path = .direct
-    #expect(!small.usesIm2col(batch: 1_000_000))
-    small.path = .im2col
-    #expect(small.usesIm2col(batch: 1))
+    // The automatic policy (every lesson's) runs the reference loops below 2048 multiply-adds per
+    // batch, then the fast tier with spreadsheet-order products up to 64³, then the fast products
+    // (OpenBLAS where it is fast here, else fused multiply-adds: read in place at stride 1 when
+    // that computes ≤ 20 % extra positions). The numbers are the README's, not the policy's own.
+    let small = try ConvCase(n: 1, c: 1, h: 5, w: 5, filters: 2, kernel: (3, 3), stride: (1, 1), padding: .valid).layer()
+    #expect(small.multiplyAdds == 9 * 2 * 9)  // 162 per sample
+    #expect(small.route(batch: 1, .automatic) == .reference)
+    #expect(small.route(batch: 12, .automatic) == .reference)  // 1,944
+    #expect(small.route(batch: 13, .automatic) == .fast(products: .swift))  // 2,106
+    #expect(small.route(batch: 1618, .automatic) == .fast(products: .swift))  // 262,116 < 64³
+    let fastProducts: Kernels.Path = Kernels.blasIsFast ? .blas : .fused
+    #expect(small.route(batch: 1619, .automatic) == .fast(products: fastProducts))  // 5×5 → 3×3 would read 1.8× in place: written out
+    let wide = try ConvCase(n: 1, c: 1, h: 28, w: 28, filters: 8, kernel: (3, 3), stride: (1, 1), padding: .valid).layer()
+    #expect(wide.route(batch: 64, .automatic) == (fastProducts == .fused ? .inPlace : .fast(products: .blas)))
+    #expect(wide.route(batch: 64, ComputePolicy(products: .fused)) == .inPlace)
+    var written = ComputePolicy(products: .fused)
+    written.readsPatchesInPlace = false
+    #expect(wide.route(batch: 64, written) == .fast(products: .fused))
+    // A forced tier wins over size.
+    #expect(small.route(batch: 1_000_000, .reference) == .reference)
+    #expect(small.route(batch: 1, .fast) == .fast(products: .swift))
+    #expect(small.route(batch: 1, ComputePolicy(tier: .fast, products: .blas)) == .fast(products: .blas))
   }
 
   @Test func im2colLaysOutWindowsAsColumns() {
     // One 3×3 image, 2×2 windows, stride 1, valid: four columns, one per output cell.
     let x = Tensor(shape: [1, 1, 3, 3], data: [1, 2, 3, 4, 5, 6, 7, 8, 9])
-    let g = Kernels.Window(channels: 1, height: 3, width: 3, kernelH: 2, kernelW: 2, strideH: 1, strideW: 1,
+    let g = SlidingWindow(channels: 1, height: 3, width: 3, kernelH: 2, kernelW: 2, strideH: 1, strideW: 1,
                            padTop: 0, padLeft: 0, outH: 2, outW: 2)
     var cols = Tensor(shape: [4, 4])
     Kernels.im2col(x, g, into: &cols)
@@ -119,12 +132,12 @@ struct ConvPathTests {
   @Test func im2colPadsWithZeros() {
     // 2×2 image, 3×3 window, same padding (one zero all round), stride 2: one window.
     let x = Tensor(shape: [1, 1, 2, 2], data: [1, 2, 3, 4])
-    let g = Kernels.Window(channels: 1, height: 2, width: 2, kernelH: 3, kernelW: 3, strideH: 2, strideW: 2,
+    let g = SlidingWindow(channels: 1, height: 2, width: 2, kernelH: 3, kernelW: 3, strideH: 2, strideW: 2,
                            padTop: 0, padLeft: 0, outH: 1, outW: 1)
     var cols = Tensor(shape: [9, 1])
     Kernels.im2col(x, g, into: &cols)
     #expect(cols.data == [1, 2, 0, 3, 4, 0, 0, 0, 0])
-    let h = Kernels.Window(channels: 1, height: 2, width: 2, kernelH: 3, kernelW: 3, strideH: 1, strideW: 1,
+    let h = SlidingWindow(channels: 1, height: 2, width: 2, kernelH: 3, kernelW: 3, strideH: 1, strideW: 1,
                            padTop: 1, padLeft: 1, outH: 2, outW: 2)
     var cols2 = Tensor(shape: [9, 4])
     Kernels.im2col(x, h, into: &cols2)
@@ -135,7 +148,7 @@ struct ConvPathTests {
   @Test func onePatchMatrixPerSample() {
     // Sample 2 of two: the same columns as the batch im2col's second half.
     let x = randomTensor([2, 2, 4, 3], seed: 8)
-    let g = Kernels.Window(channels: 2, height: 4, width: 3, kernelH: 2, kernelW: 2, strideH: 2, strideW: 1,
+    let g = SlidingWindow(channels: 2, height: 4, width: 3, kernelH: 2, kernelW: 2, strideH: 2, strideW: 1,
                            padTop: 0, padLeft: 1, outH: 2, outW: 3)
     var all = Tensor(shape: [8, 12]), one = Tensor(shape: [8, 6])
     Kernels.im2col(x, g, into: &all)
@@ -163,7 +176,7 @@ struct InPlacePatchTests {
 
   @Test("in place = im2col + fused products + col2im, bit for bit: z, dW, dx", arguments: cases)
   func sameNumbers(_ c: ConvCase) throws {
-    let conv = try c.layer(.im2col)
+    let conv = try c.layer()
     let g = conv.window!, f = c.filters
     let inPlace = try #require(Kernels.ImplicitConvolution(g))
     let x = c.input, w = conv.W.value, b = conv.b.value
@@ -208,23 +221,27 @@ struct InPlacePatchTests {
 
   @Test("a stride other than 1 is not read in place")
   func strideTwo() throws {
-    let conv = try ConvCase(n: 1, c: 1, h: 7, w: 7, filters: 2, kernel: (3, 3), stride: (2, 2), padding: .valid).layer(.im2col)
+    let conv = try ConvCase(n: 1, c: 1, h: 7, w: 7, filters: 2, kernel: (3, 3), stride: (2, 2), padding: .valid).layer()
     #expect(Kernels.ImplicitConvolution(conv.window) == nil)
   }
 
   @Test("the layer: in place or written out, the same step")
   func layer() throws {
+    // Both layers take fused products (on every CPU, whatever the automatic policy would take);
+    // only the first may read its patches in place.
     let c = InPlacePatchTests.cases[1]
-    let (a, b) = (try c.layer(.im2col), try c.layer(.im2col))
-    b.readsPatchesInPlace = false
+    let (a, b) = (try c.layer(), try c.layer())
+    let inPlace = ComputePolicy(tier: .fast, products: .fused)
+    var written = inPlace
+    written.readsPatchesInPlace = false
     let delta = randomTensor([c.n, c.filters, a.window.outH, a.window.outW], seed: 4)
-    #expect(a.forward(c.input, Step(training: true)) == b.forward(c.input, Step(training: true)))
-    #expect(a.usedInPlace == (Kernels.fastPath == .fused) && !b.usedInPlace)
-    #expect(a.backward(delta, Step(training: true)) == b.backward(delta, Step(training: true)))
+    #expect(a.forward(c.input, Step(training: true, policy: inPlace)) == b.forward(c.input, Step(training: true, policy: written)))
+    #expect(a.usedInPlace && !b.usedInPlace)
+    #expect(a.backward(delta, Step(training: true, policy: inPlace)) == b.backward(delta, Step(training: true, policy: written)))
     #expect(a.W.grad == b.W.grad && a.b.grad == b.b.grad)
     // A 4×4 image would compute twice the positions in place: it writes its patches instead.
-    let small = try ConvCase(n: 64, c: 32, h: 4, w: 4, filters: 32, kernel: (3, 3), stride: (1, 1), padding: .same).layer(.im2col)
-    _ = small.forward(randomTensor([64, 32, 4, 4], seed: 2), Step(training: true))
+    let small = try ConvCase(n: 64, c: 32, h: 4, w: 4, filters: 32, kernel: (3, 3), stride: (1, 1), padding: .same).layer()
+    _ = small.forward(randomTensor([64, 32, 4, 4], seed: 2), Step(training: true, policy: inPlace))
     #expect(!small.usedInPlace)
   }
 }

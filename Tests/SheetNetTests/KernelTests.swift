@@ -133,16 +133,33 @@ struct KernelTests {
   }
 
   @Test func automaticPathFollowsTheThreshold() {
-    // Below the threshold the automatic path is the spreadsheet-order one, bit for bit; at the
-    // threshold it is the fast path.
-    for (s, expected) in [(Shape(m: 16, n: 16, k: 16), Kernels.Path.swift), (Shape(m: 64, n: 64, k: 64), Kernels.fastPath)] {
-      #expect((s.m * s.n * s.k < Kernels.fastThreshold) == (expected == .swift))
-      #expect(Kernels.path(multiplyAdds: s.m * s.n * s.k) == expected)
-      let (a, b, c0) = KernelTests.operands(s, false, true, seed: 5)
-      var automatic = c0, chosen = c0
-      Kernels.gemm(a, b, transposeB: true, into: &automatic)
-      Kernels.gemm(a, b, transposeB: true, into: &chosen, path: expected)
-      #expect(automatic.data.map(\.bitPattern) == chosen.data.map(\.bitPattern))
+    // README: products of at least 64³ multiply-adds take the fast path (OpenBLAS where it is fast
+    // on this CPU, else fused multiply-adds); smaller ones sum in spreadsheet order. The sizes
+    // are written out here, not read from the policy, so a changed threshold fails.
+    let fast: Kernels.Path = Kernels.blasIsFast ? .blas : .fused
+    for (multiplyAdds, expected) in [(1, Kernels.Path.swift), (16 * 16 * 16, .swift), (64 * 64 * 64 - 1, .swift),
+                                     (64 * 64 * 64, fast), (256 * 256 * 256, fast)] {
+      #expect(ComputePolicy.automatic.route(.product(multiplyAdds: multiplyAdds)) == .fast(products: expected), "\(multiplyAdds) multiply-adds")
+    }
+    // A dense layer under the automatic policy gives the path's numbers, bit for bit: below 64³
+    // those of the naive loop (the reference tier), at 64³ those of the fast product.
+    for (s, expected) in [(Shape(m: 16, n: 16, k: 16), Kernels.Path.swift), (Shape(m: 64, n: 64, k: 64), fast)] {
+      var rng = SeededGenerator(seed: 5)
+      let layer = Dense(s.n, useBias: false)
+      _ = try? layer.build(inputShape: [s.k], rng: &rng)
+      let x = KernelTests.matrix(s.m, s.k, seed: 6)
+      let z = layer.forward(x, Step(training: true))
+      var chosen = Tensor(shape: [s.m, s.n])
+      Kernels.gemm(x, layer.W.value, transposeB: true, into: &chosen, path: expected)
+      #expect(z.data.map(\.bitPattern) == chosen.data.map(\.bitPattern), "\(s.testDescription)")
+      if expected == .swift {
+        let naive = Reference.matrixProduct(x, layer.W.value, transposeB: true)
+        #expect(z.data.map(\.bitPattern) == naive.data.map(\.bitPattern), "\(s.testDescription): the reference loop")
+      } else {
+        var other = Tensor(shape: [s.m, s.n])
+        Kernels.gemm(x, layer.W.value, transposeB: true, into: &other, path: .swift)
+        #expect(z.data != other.data, "\(s.testDescription): the fast path was not taken")
+      }
     }
   }
 

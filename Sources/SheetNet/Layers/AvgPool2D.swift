@@ -18,9 +18,10 @@ public final class AvgPool2D: Layer {
   public let stride: (height: Int, width: Int)
   public var name = "avg_pool2d"
   /// Input size and output size of one sample; set by `build`.
-  public private(set) var window: Kernels.Window!
+  public private(set) var window: SlidingWindow!
 
   private var inputShape = [0]  // [N, C, H, W] of the last forward pass
+  private var route = ComputePolicy.Route.reference  // the tier of the last forward pass
 
   /// An average pooling layer with a `size` window moved by `stride` (default `size`).
   public init(size: (Int, Int), stride: (Int, Int)? = nil) {
@@ -46,8 +47,14 @@ public final class AvgPool2D: Layer {
     let g = window!, n = x.rows
     precondition(x.count == n * g.inputSize, "\(name): input \(x.shape) is not N×\(g.channels)×\(g.height)×\(g.width)")
     inputShape = x.shape
-    var result = Tensor(shape: [n, g.channels, g.outH, g.outW])  // [N, C, outH, outW]
-    Kernels.avgPool(x, g, into: &result)  // window sum in row-major order, then ÷ k
+    route = step.policy.route(.pooling)
+    var result: Tensor  // [N, C, outH, outW]: window sum in row-major order, then ÷ k
+    if route == .reference {
+      result = Reference.avgPool(x, g)
+    } else {
+      result = Tensor(shape: [n, g.channels, g.outH, g.outW])
+      Kernels.avgPool(x, g, into: &result)
+    }
     if let t = step.tracer {
       let (kk, result) = (g.kernelH * g.kernelW, result)
       t.record(name, .forward, "a", formula: "a[c,i,j] = (Σ of the \(g.kernelH)×\(g.kernelW) window at (i·\(g.strideH), j·\(g.strideW)))/\(kk)", result) { o in
@@ -64,8 +71,13 @@ public final class AvgPool2D: Layer {
     let g = window!, n = inputShape[0]
     precondition(delta.count == n * g.channels * g.positions, "\(name): δ \(delta.shape) does not fit output N×\(g.channels)×\(g.outH)×\(g.outW)")
     guard step.computesInputGradient else { return Tensor(shape: [0]) }
-    var result = Tensor(shape: inputShape)  // [N, C, H, W]
-    Kernels.avgPoolBackward(delta, g, addingTo: &result)  // δ/k to every input of each window
+    var result: Tensor  // [N, C, H, W]: δ/k to every input of each window
+    if route == .reference {
+      result = Reference.avgPoolBackward(delta, g, batch: n)
+    } else {
+      result = Tensor(shape: inputShape)
+      Kernels.avgPoolBackward(delta, g, addingTo: &result)
+    }
     if let t = step.tracer {
       let (kk, result) = (g.kernelH * g.kernelW, result)
       t.record(name, .backward, "delta", symbol: "δ", formula: "δ = ∂L/∂a (from the layer above)", delta)

@@ -46,6 +46,7 @@ public final class BatchNorm: Layer {
 
   private var channels = 0, spatial = 1  // C and the positions per channel (H·W, or 1)
   private var training = false  // whether the last forward pass used batch statistics
+  private var route = ComputePolicy.Route.reference  // the tier of the last forward pass
   private var xhats = TensorPair(), outputs = TensorPair(), inputGradients = TensorPair()  // x̂, a, dx in turns
 
   /// A batch normalisation layer.
@@ -90,42 +91,20 @@ public final class BatchNorm: Layer {
     let (c, s, n) = (channels, spatial, x.rows)
     precondition(x.count == n * c * s, "\(name): input \(x.shape) does not have \(c)×\(s) values per sample")
     training = step.training
-    let m = Double(n * s)
-    // Every buffer below is written in place (taken out of its tensor while it is written, so
-    // nothing is copied): a training step allocates nothing once the shapes are known.
-    if training {
-      // μ and σ² per channel, summed over samples then positions.
-      mean.withElements { mu in
-        for k in 0..<c { mu[k] = 0 }
-        eachRow(samples: n) { k, row in for i in row { mu[k] += x.data[i] } }
-        for k in 0..<c { mu[k] /= m }
-        let mu = mu
-        variance.withElements { sigma2 in
-          for k in 0..<c { sigma2[k] = 0 }
-          eachRow(samples: n) { k, row in for i in row { let d = x.data[i] - mu[k]; sigma2[k] += d * d } }
-          for k in 0..<c { sigma2[k] /= m }
-        }
+    route = step.policy.route(.normalization)
+    let a: Tensor  // the input's shape
+    if route == .reference {
+      let (g, b, eps) = (gamma.value, beta.value, epsilon)
+      if training {
+        let r = Reference.batchNorm(x, gamma: g, beta: b, epsilon: eps)  // μ, σ², x̂, a
+        (a, xhat, mean, variance) = (r.a, r.xhat, r.mean, r.variance)
+      } else {
+        (a, xhat) = Reference.batchNorm(x, gamma: g, beta: b, mean: runningMean.value, variance: runningVar.value, epsilon: eps)
       }
+    } else {
+      a = fastForward(x)
     }
     let (mu, sigma2) = training ? (mean.data, variance.data) : (runningMean.value.data, runningVar.value.data)
-    let (g, b, eps) = (gamma.value.data, beta.value.data, epsilon)
-    var output: Tensor?
-    xhat = xhats.next(x.shape) { xh in  // the input's shape
-      output = outputs.next(x.shape) { a in
-        xh.withElements { xh in
-          a.withElements { a in
-            eachRow(samples: n) { k, row in
-              let root = (sigma2[k] + eps).squareRoot()
-              for i in row {
-                xh[i] = (x.data[i] - mu[k]) / root
-                a[i] = g[k] * xh[i] + b[k]
-              }
-            }
-          }
-        }
-      }
-    }
-    let a = output!
     let (oldMean, oldVar) = step.tracer == nil ? (mean, variance) : (runningMean.value, runningVar.value)  // for the trace
     if training {
       let mom = momentum
@@ -136,22 +115,34 @@ public final class BatchNorm: Layer {
     return a
   }
 
+  /// The fast tier's forward (`Kernels.batchNorm…`, the reference's sums in reused buffers).
+  /// Sets x̂ (and μ, σ² in training).
+  private func fastForward(_ x: Tensor) -> Tensor {
+    if training { Kernels.batchNormStatistics(x, spatial: spatial, mean: &mean, variance: &variance) }  // μ, σ²
+    let (mu, sigma2) = training ? (mean.data, variance.data) : (runningMean.value.data, runningVar.value.data)
+    let (g, b, eps, s) = (gamma.value, beta.value, epsilon, spatial)
+    var output: Tensor?
+    xhat = xhats.next(x.shape) { xh in  // the input's shape
+      output = outputs.next(x.shape) { a in
+        Kernels.batchNormalize(x, spatial: s, mean: mu, variance: sigma2, gamma: g, beta: b, epsilon: eps, xhat: &xh, a: &a)  // x̂, a
+      }
+    }
+    return output!
+  }
+
   /// Fills dγ, dβ (and the running statistics' gradients); returns dx unless `step` says nobody
   /// needs it (then an empty tensor).
   public func backward(_ delta: Tensor, _ step: Step) -> Tensor {
     let (c, s, n) = (channels, spatial, delta.rows)
     precondition(delta.count == xhat.count, "\(name): δ \(delta.shape) does not fit the last input \(xhat.shape)")
-    let m = Double(n * s), xh = xhat.data
-    gamma.grad.withElements { dgamma in
-      beta.grad.withElements { dbeta in
-        for k in 0..<c { (dgamma[k], dbeta[k]) = (0, 0) }
-        eachRow(samples: n) { k, row in
-          for i in row {
-            dbeta[k] += delta.data[i]
-            dgamma[k] += delta.data[i] * xh[i]
-          }
-        }
-      }
+    let xh = xhat.data
+    var referenceDx: Tensor? = nil
+    if route == .reference {
+      let r = Reference.batchNormBackward(delta, xhat: xhat, gamma: gamma.value, variance: training ? variance : runningVar.value,
+                                          epsilon: epsilon, training: training)  // dγ, dβ, dx
+      (gamma.grad, beta.grad, referenceDx) = (r.dgamma, r.dbeta, r.dx)
+    } else {
+      Kernels.batchNormParameterGradients(delta, xhat: xhat, spatial: s, dgamma: &gamma.grad, dbeta: &beta.grad)  // dγ, dβ
     }
     let (dgamma, dbeta) = (gamma.grad.data, beta.grad.data)
     // The running statistics matter only at evaluation: ∂a/∂μ = −γ/√(σ² + ε), ∂a/∂σ² = −½·γ·x̂/(σ² + ε).
@@ -161,7 +152,7 @@ public final class BatchNorm: Layer {
         for k in 0..<c { (dMean[k], dVar[k]) = (0, 0) }
         guard !training else { return }
         let (g, v) = (gamma.value.data, runningVar.value.data)
-        eachRow(samples: n) { k, row in
+        Kernels.eachChannelRow(samples: n, channels: c, spatial: s) { k, row in
           for i in row {
             dMean[k] -= delta.data[i] * g[k] / (v[k] + epsilon).squareRoot()
             dVar[k] -= 0.5 * delta.data[i] * g[k] * xh[i] / (v[k] + epsilon)
@@ -170,34 +161,14 @@ public final class BatchNorm: Layer {
       }
     }
     guard step.computesInputGradient else { return Tensor(shape: [0]) }
-    let g = gamma.value.data
     let sigma2 = training ? variance.data : runningVar.value.data
-    let dx = inputGradients.next(delta.shape) { dx in  // the input's shape
-      dx.withElements { dx in
-        eachRow(samples: n) { k, row in
-          let root = (sigma2[k] + epsilon).squareRoot()
-          for i in row {
-            dx[i] = training
-              ? g[k] / (m * root) * (m * delta.data[i] - dbeta[k] - xh[i] * dgamma[k])
-              : delta.data[i] * g[k] / root
-          }
-        }
-      }
+    let xhat = xhat, g = gamma.value
+    let dx = referenceDx ?? inputGradients.next(delta.shape) { dx in  // the input's shape
+      Kernels.batchNormInputGradient(delta, xhat: xhat, spatial: s, gamma: g, variance: sigma2, epsilon: epsilon, dgamma: dgamma,
+                                     dbeta: dbeta, training: training, into: &dx)
     }
     if let t = step.tracer { traceBackward(t, delta, dx, sigma2, dgamma, dbeta) }
     return dx
-  }
-
-  /// Calls body(k, row) for every sample's channel k in memory order, `row` being that channel's
-  /// element indices in an [N, C, spatial] tensor: the order every sum above runs in.
-  @inline(__always)
-  private func eachRow(samples n: Int, _ body: (_ k: Int, _ row: Range<Int>) -> Void) {
-    for r in 0..<n {
-      for k in 0..<channels {
-        let start = (r * channels + k) * spatial
-        body(k, start..<start + spatial)
-      }
-    }
   }
 
   // MARK: Trace

@@ -14,20 +14,10 @@
 /// gives out = ⌈in/s⌉ and pads p = max((out − 1)·s + k − in, 0) zeros, ⌊p/2⌋ above/left and the
 /// rest below/right, as TensorFlow and Keras do (PyTorch's `padding='same'` agrees at stride 1).
 ///
-/// Two paths compute the same numbers. `direct` runs the loops above. `im2col` works one sample
-/// at a time so that everything stays in cache: it copies every window of the sample into a
-/// column of a patch matrix (`Kernels.im2col`, cols [C·k_h·k_w, outH·outW]), then z = W·cols,
-/// dW += δ·colsᵀ and dcols = Wᵀ·δ with `Kernels.gemm`, and `Kernels.col2im` adds dcols back onto
-/// dx. The pure-Swift product sums the same terms in the same order as the loops above, so both
-/// paths agree to the last bit and a traced step writes out exactly the numbers computed. When a
-/// batch's multiply-adds N·multiplyAdds reach `Kernels.fastThreshold` (what one batch-wide
-/// product would), the per-sample products take the fast path (`Kernels.fastPath`: fused
-/// multiply-adds or OpenBLAS) and may differ in the last bits (tests bound it by 1e-12
-/// relative). `.automatic` takes im2col from `im2colThreshold` multiply-adds per batch on: the
-/// direct loops are only quicker for the tiniest layers. On the
-/// fused fast path a stride-1 layer skips writing the patches: `Kernels.ImplicitConvolution`
-/// reads row r of the patch matrix straight from a zero-padded copy of the sample, with the
-/// same numbers bit for bit (`readsPatchesInPlace`).
+/// Two tiers compute it (`ComputePolicy.route` picks one per pass): `Reference.convolution` and
+/// its gradients run the loops above, and `FastConvolution` runs the same sums as matrix products
+/// over patch matrices (im2col), bit for bit the loops' numbers below the fast-product size and
+/// within 1e-12 relative above it (fused multiply-adds or OpenBLAS; see `ComputePolicy`).
 /// Cost per sample: outH·outW·filters·C·k_h·k_w multiply-adds.
 public final class Conv2D: Layer {
   public static let kind = "conv2d"
@@ -36,25 +26,6 @@ public final class Conv2D: Layer {
 
   /// How the layer pads its input: none (`valid`) or enough for out = ⌈in/s⌉ (`same`).
   public enum Padding: String, Sendable, CaseIterable { case valid, same }
-  /// Which loops compute the convolution.
-  public enum Path: Sendable { case automatic, direct, im2col }
-
-  /// The path of every layer whose own `path` is nil (a switch for benchmarks and tests).
-  nonisolated(unsafe) public static var defaultPath: Path = .automatic
-  /// `.automatic` uses im2col when N·multiplyAdds reaches this many multiply-adds per batch.
-  nonisolated(unsafe) public static var im2colThreshold = 2048
-  /// The im2col path keeps every sample's patches from the forward pass for the backward pass
-  /// while they take at most this many bytes (N·C·k_h·k_w·outH·outW·8); above it, where they
-  /// would no longer stay in cache, backward copies each sample's windows again instead.
-  nonisolated(unsafe) public static var patchCacheBytes = 4 << 20
-  /// Whether a stride-1 convolution on the fused fast path reads its patch matrix in place
-  /// (`Kernels.ImplicitConvolution`: the same numbers, without writing the patches) when that
-  /// computes at most 20 % more positions than there are; when off it writes them, as im2col
-  /// does (a switch for benchmarks and tests).
-  public var readsPatchesInPlace = true
-  /// This layer's path; nil follows `Conv2D.defaultPath`.
-  public var path: Path? = nil
-
   /// Number of filters, the output channels F.
   public let filters: Int
   /// Kernel height k_h and width k_w.
@@ -73,19 +44,14 @@ public final class Conv2D: Layer {
   /// b, shape [filters].
   public private(set) var b: Parameter!
   /// Input size, output size and padding of one sample; set by `build`.
-  public private(set) var window: Kernels.Window!
+  public private(set) var window: SlidingWindow!
 
   private var givenW: (Tensor?, Bool)
   private var givenB: (Tensor?, Bool)
   private var x = Tensor(shape: [0])  // cached input, [N, C, H, W]
-  private var usedIm2col = false  // the path of the last forward pass
-  /// Whether the last forward pass read its patches in place (see `readsPatchesInPlace`).
-  public private(set) var usedInPlace = false
-  private var inPlace: Kernels.ImplicitConvolution? = nil  // set by `build` for stride 1
-  private var patches: [Tensor] = []  // each sample's patches, [C·k_h·k_w, P] (im2col path)
-  private var keptPatches = false  // whether `patches` holds every sample of the last forward pass
-  private var dcols = Tensor(shape: [0])  // Wᵀ·δ for one sample, [C·k_h·k_w, P]
-  private var outputs = TensorPair(), inputGradients = TensorPair()  // z and dx (im2col path), in turns
+  private var route = ComputePolicy.Route.reference  // the tier of the last forward pass
+  private var fast: FastConvolution!  // the fast tier's buffers; set by `build`
+  private var outputs = TensorPair(), inputGradients = TensorPair()  // z and dx (fast tier), in turns
   private var sampleShape: [Int] = []  // one sample's output, [F, outH, outW]; set by `build`
 
   /// A convolution with `filters` kernels of `kernel` = (k_h, k_w).
@@ -154,7 +120,7 @@ public final class Conv2D: Layer {
     else {
       throw .shape("\(name)'s \(kh)×\(kw) kernel is larger than its \(h)×\(w) input (padding valid); use a smaller 'kernel', 'padding: same', or fewer pooling layers before it")
     }
-    window = Kernels.Window(channels: c, height: h, width: w, kernelH: kh, kernelW: kw, strideH: stride.height,
+    window = SlidingWindow(channels: c, height: h, width: w, kernelH: kh, kernelW: kw, strideH: stride.height,
                             strideW: stride.width, padTop: rows.before, padLeft: columns.before, outH: rows.out, outW: columns.out)
     let want = [filters, c, kh, kw]
     try Limits.checkParameters(Limits.product(want), name, "weights (\(shapeText(want)))")
@@ -181,44 +147,30 @@ public final class Conv2D: Layer {
     b = Parameter(name: "b", value: bias, trainable: givenB.1)
     parameters = useBias ? [W, b] : [W]
     sampleShape = [filters, rows.out, columns.out]
-    inPlace = Kernels.ImplicitConvolution(window).flatMap { $0.overhead <= 1.2 ? $0 : nil }
+    fast = FastConvolution(window, filters: filters)
     return sampleShape
   }
 
-  /// Whether a batch of `n` samples takes the im2col path.
-  public func usesIm2col(batch n: Int) -> Bool {
-    switch path ?? Conv2D.defaultPath {
-    case .direct: false
-    case .im2col: true
-    case .automatic: n * multiplyAdds >= Conv2D.im2colThreshold
-    }
+  /// The tier a batch of `n` samples takes under `policy` (asked of `ComputePolicy.route`).
+  package func route(batch n: Int, _ policy: ComputePolicy) -> ComputePolicy.Route {
+    policy.route(.convolution(batch: n, multiplyAdds: multiplyAdds, readableInPlace: fast.inPlace != nil))
   }
+
+  /// Whether the last forward pass read its patches in place (`Kernels.ImplicitConvolution`).
+  package var usedInPlace: Bool { route == .inPlace }
 
   public func forward(_ x: Tensor, _ step: Step) -> Tensor {
     let g = window!, n = x.rows
     precondition(x.count == n * g.inputSize, "\(name): input \(x.shape) is not N×\(g.channels)×\(g.height)×\(g.width)")
     self.x = x  // [N, C, H, W]
-    usedIm2col = usesIm2col(batch: n)
-    let product = productPath(batch: n)
-    usedInPlace = usedIm2col && product == .fused && readsPatchesInPlace && inPlace != nil
-    var z: Tensor  // [N, F, outH, outW]
-    if usedInPlace, let inPlace {
-      z = outputs.next(rows: n, sampleShape) { z in inPlace.forward(x, W.value, bias: useBias ? b.value : nil, into: &z) }
-    } else if usedIm2col {
-      // Training keeps every sample's patches for the backward pass (when they fit the cache
-      // budget); evaluation reuses one buffer.
-      keptPatches = step.training && n * g.patch * g.positions * 8 <= Conv2D.patchCacheBytes
-      prepareScratch(patches: keptPatches ? n : 1)
-      z = outputs.next(rows: n, sampleShape) { z in  // [N, F, outH, outW], sample by sample
-        for s in 0..<n {
-          let slot = keptPatches ? s : 0
-          Kernels.im2col(x, sample: s, g, into: &patches[slot])  // cols, [C·k_h·k_w, P]
-          Kernels.gemm(W.value, patches[slot], into: &z, at: s * filters * g.positions, path: product)  // W·cols, [F, P]
-        }
-        if useBias { Kernels.addBias(b.value, to: &z, spatial: g.positions) }  // W·cols + b
-      }
+    let route = route(batch: n, step.policy), bias = useBias ? b.value : nil
+    self.route = route
+    let z: Tensor  // [N, F, outH, outW]
+    if route == .reference {
+      z = Reference.convolution(x, W.value, bias, g)  // the loops of the formula
     } else {
-      z = Conv2D.directForward(x, W.value, useBias ? b.value : nil, g)
+      let budget = step.training ? step.policy.patchCacheBytes : 0  // memory to keep patches for backward
+      z = outputs.next(rows: n, sampleShape) { fast.forward(x, W.value, bias: bias, route: route, patchBudget: budget, into: &$0) }
     }
     if let t = step.tracer { traceForward(t, x, z) }
     return z
@@ -226,164 +178,22 @@ public final class Conv2D: Layer {
 
   /// Fills dW and db; returns dx unless `step` says nobody needs it (then an empty tensor).
   public func backward(_ delta: Tensor, _ step: Step) -> Tensor {
-    let g = window!, n = x.rows, size = filters * g.positions, wantsDx = step.computesInputGradient
-    precondition(delta.count == n * size, "\(name): δ \(delta.shape) does not fit output N×\(filters)×\(g.outH)×\(g.outW)")
-    var dx: Tensor  // [N, C, H, W], or empty when not wanted
-    if usedInPlace, let inPlace {
-      let x = x
-      dx = inputGradients.next(wantsDx ? x.shape : [0]) { dx in
-        inPlace.backward(delta, x, W.value, weightGradient: &W.grad, biasGradient: &b.grad, wantsDb: useBias,
-                         inputGradient: &dx, wantsDx: wantsDx)  // db = Σₙ Σᵢⱼ δ on the way, as sumRows adds
-      }
-    } else if usedIm2col {
-      let product = productPath(batch: n)
-      prepareScratch(patches: keptPatches ? n : 1)
-      if n == 0 { W.grad = Tensor(shape: W.value.shape) }
-      let x = x
-      dx = inputGradients.next(wantsDx ? x.shape : [0], zeroed: true) { dx in
-        for s in 0..<n {
-          let slot = keptPatches ? s : 0
-          if !keptPatches { Kernels.im2col(x, sample: s, g, into: &patches[0]) }  // not kept: copy the windows again
-          let deltaS = (offset: s * size, rows: filters, columns: g.positions)  // δ of sample s, [F, P], in place
-          Kernels.gemm(delta, block: deltaS, patches[slot], block: (0, g.patch, g.positions), transposeB: true,
-                       into: &W.grad, accumulate: s > 0, path: product)  // dW += δ·colsᵀ
-          guard wantsDx else { continue }
-          Kernels.gemm(W.value, block: (0, filters, g.patch), transposeA: true, delta, block: deltaS,
-                       into: &dcols, path: product)  // Wᵀ·δ, [C·k_h·k_w, P]
-          Kernels.col2im(dcols, g, addingTo: &dx, sample: s)
-        }
-      }
+    let g = window!, n = x.rows, wantsDx = step.computesInputGradient
+    precondition(delta.count == n * filters * g.positions, "\(name): δ \(delta.shape) does not fit output N×\(filters)×\(g.outH)×\(g.outW)")
+    let dx: Tensor  // [N, C, H, W], or empty when not wanted
+    if route == .reference {
+      W.grad = Reference.convolutionWeightGradient(delta, x, g, filters: filters)  // dW, [F, C, k_h, k_w]
+      if useBias { b.grad = Reference.convolutionBiasGradient(delta, filters: filters, g) }  // db = Σₙ Σᵢⱼ δ, [F]
+      dx = wantsDx ? Reference.convolutionInputGradient(delta, W.value, g, batch: n) : Tensor(shape: [0])
     } else {
-      W.grad = Conv2D.directWeightGradient(delta, x, g, filters: filters)
-      dx = wantsDx ? Conv2D.directInputGradient(delta, W.value, g, batch: n) : Tensor(shape: [0])
+      let (x, route) = (x, route)
+      dx = inputGradients.next(wantsDx ? x.shape : [0], zeroed: route != .inPlace) { dx in
+        fast.backward(delta, x, W.value, route: route, weightGradient: &W.grad, biasGradient: &b.grad, wantsDb: useBias,
+                      inputGradient: &dx, wantsDx: wantsDx)
+      }
     }
-    if useBias && !usedInPlace { Kernels.sumRows(delta, into: &b.grad, spatial: g.positions) }  // db = Σₙ Σᵢⱼ δ, [F]
     if let t = step.tracer { traceBackward(t, delta, dx) }
     return dx
-  }
-
-  /// The per-sample products take the fast path when the whole batch's product, N·multiplyAdds,
-  /// reaches `Kernels.fastThreshold` (what one batch-wide product would do), else the
-  /// spreadsheet-order pure-Swift path.
-  private func productPath(batch n: Int) -> Kernels.Path {
-    Kernels.path(multiplyAdds: n * multiplyAdds)
-  }
-
-  /// Sizes the per-sample buffers of the im2col path (allocated once, reused every step).
-  private func prepareScratch(patches count: Int) {
-    let g = window!
-    if patches.count < count { patches += (patches.count..<count).map { _ in Tensor(shape: [g.patch, g.positions]) } }
-    if dcols.count != g.patch * g.positions { dcols = Tensor(shape: [g.patch, g.positions]) }
-  }
-
-  // MARK: Direct loops (the spreadsheet's order)
-
-  /// z by the loops of the definition: over c, then u, then v, then + b[f]. x [N, C, H, W].
-  static func directForward(_ x: Tensor, _ w: Tensor, _ b: Tensor?, _ g: Kernels.Window) -> Tensor {
-    let n = x.rows, f = w.rows
-    let (xd, wd) = (x.data, w.data)
-    var z = [Double](repeating: 0, count: n * f * g.positions)  // [N, F, outH, outW]
-    var out = 0
-    for s in 0..<n {
-      for k in 0..<f {
-        for i in 0..<g.outH {
-          for j in 0..<g.outW {
-            var sum = 0.0
-            for c in 0..<g.channels {
-              let plane = (s * g.channels + c) * g.height
-              for u in 0..<g.kernelH {
-                let y = i * g.strideH + u - g.padTop
-                if y < 0 || y >= g.height { continue }
-                let wRow = ((k * g.channels + c) * g.kernelH + u) * g.kernelW
-                for v in 0..<g.kernelW {
-                  let xx = j * g.strideW + v - g.padLeft
-                  if xx < 0 || xx >= g.width { continue }
-                  sum += xd[(plane + y) * g.width + xx] * wd[wRow + v]
-                }
-              }
-            }
-            if let b { sum += b.data[k] }
-            z[out] = sum
-            out += 1
-          }
-        }
-      }
-    }
-    return Tensor(shape: [n, f, g.outH, g.outW], data: z)
-  }
-
-  /// dW[f,c,u,v] = Σ_n (Σ_i Σ_j δ[n,f,i,j]·x[n,c,i·s_h+u−p_t, j·s_w+v−p_l]): each sample's sum in
-  /// (i, j) order, then the samples' sums added in order.
-  static func directWeightGradient(_ delta: Tensor, _ x: Tensor, _ g: Kernels.Window, filters f: Int) -> Tensor {
-    let n = x.rows
-    let (dd, xd) = (delta.data, x.data)
-    var dW = [Double](repeating: 0, count: f * g.patch)  // [F, C, k_h, k_w]
-    for k in 0..<f {
-      for c in 0..<g.channels {
-        for u in 0..<g.kernelH {
-          for v in 0..<g.kernelW {
-            var sum = 0.0
-            for s in 0..<n {
-              let plane = (s * g.channels + c) * g.height, dPlane = (s * f + k) * g.outH
-              var part = 0.0
-              for i in 0..<g.outH {
-                let y = i * g.strideH + u - g.padTop
-                if y < 0 || y >= g.height { continue }
-                for j in 0..<g.outW {
-                  let xx = j * g.strideW + v - g.padLeft
-                  if xx < 0 || xx >= g.width { continue }
-                  part += dd[(dPlane + i) * g.outW + j] * xd[(plane + y) * g.width + xx]
-                }
-              }
-              sum = s == 0 ? part : sum + part
-            }
-            dW[((k * g.channels + c) * g.kernelH + u) * g.kernelW + v] = sum
-          }
-        }
-      }
-    }
-    return Tensor(shape: [f, g.channels, g.kernelH, g.kernelW], data: dW)
-  }
-
-  /// The output cells (i along one axis) whose window puts kernel index u on input index y:
-  /// i = (y + p − u)/s when that divides evenly and 0 ≤ i < out.
-  @inline(__always)
-  static func cover(_ y: Int, _ u: Int, pad: Int, stride: Int, out: Int) -> Int? {
-    let t = y + pad - u
-    guard t >= 0, t % stride == 0, t / stride < out else { return nil }
-    return t / stride
-  }
-
-  /// dx[n,c,y,x] = Σ_u Σ_v (Σ_f δ[n,f,i,j]·W[f,c,u,v]) over the kernel cells (u, v) whose window
-  /// (i, j) covers (y, x): the filters' products per cell, then the cells in (u, v) order.
-  static func directInputGradient(_ delta: Tensor, _ w: Tensor, _ g: Kernels.Window, batch n: Int) -> Tensor {
-    let f = w.rows
-    let (dd, wd) = (delta.data, w.data)
-    var dx = [Double](repeating: 0, count: n * g.inputSize)  // [N, C, H, W]
-    var out = 0
-    for s in 0..<n {
-      for c in 0..<g.channels {
-        for y in 0..<g.height {
-          for xx in 0..<g.width {
-            var sum = 0.0
-            for u in 0..<g.kernelH {
-              guard let i = cover(y, u, pad: g.padTop, stride: g.strideH, out: g.outH) else { continue }
-              for v in 0..<g.kernelW {
-                guard let j = cover(xx, v, pad: g.padLeft, stride: g.strideW, out: g.outW) else { continue }
-                var cell = 0.0
-                for k in 0..<f {
-                  cell += dd[((s * f + k) * g.outH + i) * g.outW + j] * wd[((k * g.channels + c) * g.kernelH + u) * g.kernelW + v]
-                }
-                sum += cell
-              }
-            }
-            dx[out] = sum
-            out += 1
-          }
-        }
-      }
-    }
-    return Tensor(shape: [n, g.channels, g.height, g.width], data: dx)
   }
 
   // MARK: Trace
@@ -447,9 +257,9 @@ public final class Conv2D: Layer {
       let c = index / (g.width * g.height) % g.channels, s = index / g.inputSize
       var parts: [String] = [], args: [Double] = []
       for u in 0..<g.kernelH {
-        guard let i = Conv2D.cover(y, u, pad: g.padTop, stride: g.strideH, out: g.outH) else { continue }
+        guard let i = SlidingWindow.cover(y, u, pad: g.padTop, stride: g.strideH, out: g.outH) else { continue }
         for v in 0..<g.kernelW {
-          guard let j = Conv2D.cover(xx, v, pad: g.padLeft, stride: g.strideW, out: g.outW) else { continue }
+          guard let j = SlidingWindow.cover(xx, v, pad: g.padLeft, stride: g.strideW, out: g.outW) else { continue }
           for k in 0..<f {
             parts.append("{\(args.count)}·{\(args.count + 1)}")
             args += [delta.data[((s * f + k) * g.outH + i) * g.outW + j], w.data[((k * g.channels + c) * g.kernelH + u) * g.kernelW + v]]

@@ -2,7 +2,8 @@
 ///
 /// W has shape [units, inputs] as a textbook writes it (row j holds the weights into neuron j);
 /// the batch is the first axis of x and z. Backward, with δ = ∂L/∂z:
-/// dW = δᵀ·x, db = Σₙ δₙ, dx = δ·W. Sums run in index order (see `Kernels`).
+/// dW = δᵀ·x, db = Σₙ δₙ, dx = δ·W. Sums run in index order (`Reference.matrixProduct`; the fast
+/// tier sums the same way below 64³ multiply-adds, see `ComputePolicy`).
 public final class Dense: Layer {
   public static let kind = "dense"
   public static let keys = ["units", "init", "weights", "bias", "use_bias"]
@@ -22,6 +23,7 @@ public final class Dense: Layer {
   private var givenW: (Tensor?, Bool)
   private var givenB: (Tensor?, Bool)
   private var x = Tensor(shape: [0])  // cached input, [N, inputs]
+  private var route = ComputePolicy.Route.reference  // the tier of the last forward pass
   private var outputs = TensorPair(), inputGradients = TensorPair()  // z and dx, reused in turns
   private lazy var sampleShape = [units]  // one sample's output
 
@@ -94,9 +96,15 @@ public final class Dense: Layer {
 
   public func forward(_ x: Tensor, _ step: Step) -> Tensor {
     self.x = x  // [N, inputs]
-    let z = outputs.next(rows: x.rows, sampleShape) { z in  // [N, units]
-      Kernels.gemm(x, W.value, transposeB: true, into: &z)
-      if useBias { Kernels.addBias(b.value, to: &z) }
+    route = step.policy.route(.product(multiplyAdds: x.rows * W.value.count))  // M·N·K = N·units·inputs
+    let z: Tensor  // [N, units]
+    if case .fast(let products) = route {
+      z = outputs.next(rows: x.rows, sampleShape) { z in
+        Kernels.gemm(x, W.value, transposeB: true, into: &z, path: products)
+        if useBias { Kernels.addBias(b.value, to: &z) }
+      }
+    } else {
+      z = Reference.matrixProduct(x, W.value, transposeB: true, plus: useBias ? b.value : nil)  // x·Wᵀ + b
     }
     if let t = step.tracer { traceForward(t, x, z) }
     return z
@@ -105,10 +113,17 @@ public final class Dense: Layer {
   /// Fills dW and db; returns dx unless `step` says nobody needs it (then an empty tensor).
   public func backward(_ delta: Tensor, _ step: Step) -> Tensor {
     // delta: [N, units] = ∂L/∂z
-    Kernels.gemm(delta, transposeA: true, x, into: &W.grad)  // dW = δᵀ·x, [units, inputs]
-    if useBias { Kernels.sumRows(delta, into: &b.grad) }  // db = Σₙ δₙ, [units]
+    let fast: Kernels.Path? = if case .fast(let products) = route { products } else { nil }
+    if let fast {
+      Kernels.gemm(delta, transposeA: true, x, into: &W.grad, path: fast)  // dW = δᵀ·x, [units, inputs]
+      if useBias { Kernels.sumRows(delta, into: &b.grad) }  // db = Σₙ δₙ, [units]
+    } else {
+      W.grad = Reference.matrixProduct(delta, transposeA: true, x)  // dW = δᵀ·x
+      if useBias { b.grad = Reference.biasGradient(delta, channels: units) }  // db = Σₙ δₙ
+    }
     guard step.computesInputGradient else { return Tensor(shape: [0]) }
-    let dx = inputGradients.next(x.shape) { Kernels.gemm(delta, W.value, into: &$0) }  // dx = δ·W, [N, inputs]
+    let dx = fast.map { path in inputGradients.next(x.shape) { Kernels.gemm(delta, W.value, into: &$0, path: path) } }
+      ?? Reference.matrixProduct(delta, W.value)  // dx = δ·W, [N, inputs]
     if let t = step.tracer { traceBackward(t, delta, dx) }
     return dx
   }

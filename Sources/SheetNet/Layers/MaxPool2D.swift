@@ -21,12 +21,13 @@ public final class MaxPool2D: Layer {
   public let stride: (height: Int, width: Int)
   public var name = "max_pool2d"
   /// Input size and output size of one sample; set by `build`.
-  public private(set) var window: Kernels.Window!
+  public private(set) var window: SlidingWindow!
   /// For every output of the last forward pass, the flat index into that pass's input x of the
   /// input that won (row-major over [N, C, H, W]); same order as the output.
   public private(set) var winners: [Int] = []
 
   private var inputShape = [0]  // [N, C, H, W] of the last forward pass
+  private var route = ComputePolicy.Route.reference  // the tier of the last forward pass
   private var outputs = TensorPair(), inputGradients = TensorPair()  // a and dx, in turns
   private var sampleShape: [Int] = []  // one sample's output, [C, outH, outW]; set by `build`
 
@@ -67,10 +68,16 @@ public final class MaxPool2D: Layer {
     let g = window!, n = x.rows
     precondition(x.count == n * g.inputSize, "\(name): input \(x.shape) is not N×\(g.channels)×\(g.height)×\(g.width)")
     inputShape = x.shape
-    let count = n * g.channels * g.positions
-    if winners.count != count { winners = [Int](repeating: 0, count: count) }
-    let a = outputs.next(rows: n, sampleShape) {  // [N, C, outH, outW]
-      Kernels.maxPool(x, g, into: &$0, winners: &winners)  // strictly greater: the first of equals stays
+    route = step.policy.route(.pooling)
+    let a: Tensor  // [N, C, outH, outW]
+    if route == .reference {
+      (a, winners) = Reference.maxPool(x, g)  // the first of equals wins
+    } else {
+      let count = n * g.channels * g.positions
+      if winners.count != count { winners = [Int](repeating: 0, count: count) }
+      a = outputs.next(rows: n, sampleShape) {
+        Kernels.maxPool(x, g, into: &$0, winners: &winners)  // strictly greater: the first of equals stays
+      }
     }
     if let t = step.tracer { traceForward(t, x, a) }
     return a
@@ -80,10 +87,9 @@ public final class MaxPool2D: Layer {
   public func backward(_ delta: Tensor, _ step: Step) -> Tensor {
     precondition(delta.count == winners.count, "\(name): δ \(delta.shape) does not fit the last output (\(winners.count) values)")
     guard step.computesInputGradient else { return Tensor(shape: [0]) }
-    let winners = winners
-    let dx = inputGradients.next(inputShape, zeroed: true) {  // [N, C, H, W]
-      Kernels.maxPoolBackward(delta, winners: winners, addingTo: &$0)  // dx[winner] += δ
-    }
+    let (winners, inputShape) = (winners, inputShape)
+    let dx = route == .reference ? Reference.maxPoolBackward(delta, winners: winners, inputShape: inputShape)
+      : inputGradients.next(inputShape, zeroed: true) { Kernels.maxPoolBackward(delta, winners: winners, addingTo: &$0) }  // dx[winner] += δ
     if let t = step.tracer { traceBackward(t, delta, dx) }
     return dx
   }
@@ -127,7 +133,7 @@ func poolOptions(_ size: (height: Int, width: Int), _ stride: (height: Int, widt
 }
 
 /// The window sweep of a pooling layer (no padding), or a shape error that says what to change.
-func poolWindow(_ name: String, _ shape: [Int], _ size: (height: Int, width: Int), _ stride: (height: Int, width: Int)) throws(SheetNetError) -> Kernels.Window {
+func poolWindow(_ name: String, _ shape: [Int], _ size: (height: Int, width: Int), _ stride: (height: Int, width: Int)) throws(SheetNetError) -> SlidingWindow {
   guard shape.count == 3 else {
     throw .shape("\(name) pools images shaped channels×height×width but receives \(shapeText(shape)); put it after a conv2d layer, or give the data a shape such as 'shape: [1, 8, 8]'")
   }
@@ -135,13 +141,13 @@ func poolWindow(_ name: String, _ shape: [Int], _ size: (height: Int, width: Int
   guard size.height <= h && size.width <= w else {
     throw .shape("\(name)'s \(size.height)×\(size.width) window is larger than its \(h)×\(w) input; use a smaller 'size' or remove a pooling layer before it")
   }
-  return Kernels.Window(channels: c, height: h, width: w, kernelH: size.height, kernelW: size.width, strideH: stride.height,
+  return SlidingWindow(channels: c, height: h, width: w, kernelH: size.height, kernelW: size.width, strideH: stride.height,
                         strideW: stride.width, padTop: 0, padLeft: 0, outH: (h - size.height) / stride.height + 1,
                         outW: (w - size.width) / stride.width + 1)
 }
 
 /// The inputs of output `o`'s window in row-major window order, with their flat indices into x.
-func poolWindowValues(_ x: Tensor, _ g: Kernels.Window, _ o: Int) -> (values: [Double], indices: [Int]) {
+func poolWindowValues(_ x: Tensor, _ g: SlidingWindow, _ o: Int) -> (values: [Double], indices: [Int]) {
   let j = o % g.outW, i = o / g.outW % g.outH, plane = o / g.positions
   let first = plane * g.height * g.width + i * g.strideH * g.width + j * g.strideW
   var values: [Double] = [], indices: [Int] = []
@@ -184,14 +190,14 @@ extension MaxPool2D {
 }
 
 /// The range of output `o`'s window in the input entry `x` (one grid per sample and channel).
-func poolWindowRange(_ x: String, _ g: Kernels.Window, _ o: Int) -> Formula {
+func poolWindowRange(_ x: String, _ g: SlidingWindow, _ o: Int) -> Formula {
   let j = o % g.outW, i = o / g.outW % g.outH, plane = o / g.positions
   return SheetLayout.window(x, grid: plane, height: g.height, width: g.width, row: i * g.strideH, column: j * g.strideW,
                             rows: g.kernelH, columns: g.kernelW)
 }
 
 /// The flat input indices of output `o`'s window, in row-major window order.
-func poolWindowIndices(_ g: Kernels.Window, _ o: Int) -> [Int] {
+func poolWindowIndices(_ g: SlidingWindow, _ o: Int) -> [Int] {
   let j = o % g.outW, i = o / g.outW % g.outH, plane = o / g.positions
   let first = plane * g.height * g.width + i * g.strideH * g.width + j * g.strideW
   return (0..<g.kernelH).flatMap { u in (0..<g.kernelW).map { v in first + u * g.width + v } }
@@ -199,7 +205,7 @@ func poolWindowIndices(_ g: Kernels.Window, _ o: Int) -> [Int] {
 
 /// The outputs whose window holds input `index`, each with the input's place in that window
 /// (0-based, row-major), in output order.
-func poolWindowsHolding(_ g: Kernels.Window, _ index: Int) -> [(output: Int, place: Int)] {
+func poolWindowsHolding(_ g: SlidingWindow, _ index: Int) -> [(output: Int, place: Int)] {
   let xx = index % g.width, y = index / g.width % g.height, plane = index / (g.width * g.height)
   var out: [(Int, Int)] = []
   for i in 0..<g.outH where y >= i * g.strideH && y < i * g.strideH + g.kernelH {

@@ -14,9 +14,9 @@
 /// position order and adds the samples in order; dx adds each cell's terms in patch-row order.
 extension Kernels {
   /// The geometry of one stride-1 convolution read in place.
-  public struct ImplicitConvolution: Sendable {
+  package struct ImplicitConvolution: Sendable {
     /// The window sweep (stride 1).
-    public let window: Window
+    package let window: Window
     /// Padded sample height Hp = outH + k_h − 1 and width Wp = outW + k_w − 1.
     let hp: Int, wp: Int
     /// Positions Q = (outH − 1)·Wp + outW, and Q rounded up to whole tiles of 16.
@@ -28,10 +28,10 @@ extension Kernels {
 
     /// Positions computed per real output position, Qp / (outH·outW): the price of reading in
     /// place (1.07 for a 3×3 kernel on 28×28, 2 on 4×4, where writing the patches out is cheaper).
-    public var overhead: Double { Double(qp) / Double(window.positions) }
+    package var overhead: Double { Double(qp) / Double(window.positions) }
 
     /// The in-place geometry of `window`, or nil when its stride is not 1.
-    public init?(_ window: Window) {
+    package init?(_ window: Window) {
       guard window.strideH == 1 && window.strideW == 1 else { return nil }
       let g = window
       self.window = g
@@ -153,7 +153,7 @@ extension Kernels {
     }
 
     /// z[n] = W·cols(x[n]) + b for every sample: x [N, C, H, W], W [F, C·k_h·k_w], z [N, F, outH, outW].
-    public func forward(_ x: Tensor, _ w: Tensor, bias: Tensor?, into z: inout Tensor) {
+    package func forward(_ x: Tensor, _ w: Tensor, bias: Tensor?, into z: inout Tensor) {
       let g = window, n = x.rows, f = w.rows, k = g.patch
       precondition(x.count == n * g.inputSize && w.count == f * k && z.count == n * f * g.positions && (bias?.count ?? f) == f,
                    "implicit convolution: x \(x.shape), W \(w.shape), z \(z.shape) do not fit \(g)")
@@ -199,7 +199,7 @@ extension Kernels {
     /// dW = Σₙ δ[n]·cols(x[n])ᵀ, each sample's sum added to the running total in order; when
     /// `wantsDb`, db[f] = Σₙ Σ_p δ[n, f, p] in that order, from 0 (as `Kernels.sumRows` adds);
     /// and when `wantsDx`, dx[n] = col2im(Wᵀ·δ[n]) (overwritten). δ [N, F, outH, outW].
-    public func backward(_ delta: Tensor, _ x: Tensor, _ w: Tensor, weightGradient dW: inout Tensor,
+    package func backward(_ delta: Tensor, _ x: Tensor, _ w: Tensor, weightGradient dW: inout Tensor,
                          biasGradient db: inout Tensor, wantsDb: Bool, inputGradient dx: inout Tensor, wantsDx: Bool) {
       let g = window, n = x.rows, f = w.rows, k = g.patch
       precondition(x.count == n * g.inputSize && w.count == f * k && delta.count == n * f * g.positions && dW.count == f * k

@@ -4,24 +4,25 @@ import Foundation
 import Glibc
 #endif
 
-/// The only code that touches raw buffers or BLAS (with Kernels+Convolution.swift, the in-place
-/// convolution products): matrix products, bias broadcast, element-wise maps and reductions.
+/// The fast tier: matrix products in SIMD tiles (or OpenBLAS), bias broadcast, element-wise
+/// maps and reductions, with Kernels+Im2col.swift (patch matrices), Kernels+Convolution.swift
+/// (the in-place convolution products), Kernels+Pooling.swift and FastConvolution.swift the only
+/// code that touches raw buffers or BLAS. Package access: the engine's layers, its tests, the
+/// benchmarks and the figures call it; a program that depends on SheetNet sees `Reference`.
 ///
-/// Summation order: the pure-Swift product sums every output element in a fixed order,
-/// c = ((a₀b₀ + a₁b₁) + a₂b₂) + … over k = 0, 1, …, K−1, exactly as a spreadsheet's
-/// SUMPRODUCT reads a row left to right, and adds a bias after the sum. Products of
-/// `fastThreshold` multiply-adds or more take the fast path: OpenBLAS `cblas_dgemm` where its
-/// kernels are fast on this CPU, else the pure-Swift product with fused multiply-adds
-/// (s ← fma(a, b, s), still in k order, one rounding per term). Either may differ from the
-/// spreadsheet order in the last bits (the tests bound it by 1e-12 relative). A traced step of
-/// a small network never reaches that threshold, so every number it shows is the spreadsheet's.
-public enum Kernels {
-  /// Products with M·N·K at or above this many multiply-adds take the fast path (64³).
-  nonisolated(unsafe) public static var fastThreshold = 64 * 64 * 64
-
+/// Summation order: the pure-Swift product (`.swift`) sums every output element in a fixed
+/// order, c = ((a₀b₀ + a₁b₁) + a₂b₂) + … over k = 0, 1, …, K−1, exactly as a spreadsheet's
+/// SUMPRODUCT reads a row left to right (and as `Reference.matrixProduct` loops), and adds a bias
+/// after the sum. `ComputePolicy` decides which path a product takes: by default products of
+/// 64³ multiply-adds or more take OpenBLAS `cblas_dgemm` where its kernels are fast on this CPU,
+/// else the pure-Swift product with fused multiply-adds (s ← fma(a, b, s), still in k order, one
+/// rounding per term). Either may differ from the spreadsheet order in the last bits (the tests
+/// bound it by 1e-12 relative). A traced step of a small network never reaches that size, so
+/// every number it shows is the spreadsheet's.
+package enum Kernels {
   /// The vector instructions this build was compiled for (Package.swift reads /proc/cpuinfo; the
   /// environment variable SHEETNET_TARGET_CPU overrides it). The numbers do not depend on it.
-  public static let instructionSet: String = {
+  package static let instructionSet: String = {
     #if SHEETNET_CPU_AVX512
     return "AVX-512 (-target-cpu skylake-avx512)"
     #elseif SHEETNET_CPU_AVX2
@@ -48,12 +49,12 @@ public enum Kernels {
 
   /// Puts OpenBLAS on one thread now. Programs call it first thing: OpenBLAS starts its thread
   /// pool when it loads, and those threads spin (using a core) until told otherwise.
-  public static func useOneThread() { _ = blasSetUp }
+  package static func useOneThread() { _ = blasSetUp }
 
   /// Whether OpenBLAS runs vector kernels here. OpenBLAS names the kernels it picked for this
   /// CPU; on a CPU it does not recognise it falls back to pre-AVX ones ("Prescott", "Core2", …),
   /// which the pure-Swift product outruns at every size, so the fast path then stays in Swift.
-  public static let blasIsFast: Bool = {
+  package static let blasIsFast: Bool = {
     _ = blasSetUp
     guard let name = openblas_get_corename() else { return false }
     let core = String(cString: name).lowercased()
@@ -62,10 +63,8 @@ public enum Kernels {
     return !slow.contains(core)
   }()
 
-  /// Which implementation a product uses.
-  public enum Path: Sendable {
-    /// `.swift` below `fastThreshold` multiply-adds, else `fast`.
-    case automatic
+  /// How a matrix product sums its terms (`ComputePolicy` chooses one per product).
+  package enum Path: Sendable, Equatable {
     /// Pure Swift, s ← s + a·b in k order: the naive loop's (and a spreadsheet's) numbers.
     case swift
     /// Pure Swift, s ← fma(a, b, s) in k order: twice the throughput, one rounding per term.
@@ -74,22 +73,15 @@ public enum Kernels {
     case blas
   }
 
-  /// The path of products at or above `fastThreshold`: `.blas` where OpenBLAS is fast, else
-  /// `.fused`. (The bench sets it to time one path against another.)
-  nonisolated(unsafe) public static var fastPath: Path = blasIsFast ? .blas : .fused
-
-  /// The path `.automatic` takes for a product of M·N·K = `multiplyAdds`.
-  public static func path(multiplyAdds: Int) -> Path { multiplyAdds >= fastThreshold ? fastPath : .swift }
-
   /// C ← op(A)·op(B), or C ← C + op(A)·op(B) when `accumulate`, where op(X) is X or Xᵀ.
   ///
   /// A and B are read as matrices [rows, columns] (every axis after the first folded into
   /// columns). C must already have shape M×N (any rank with that many elements), or, given `at`
   /// an element offset, hold the M×N matrix in its elements offset ..< offset + M·N (one
   /// sample's block of a batch-wide output). Cost: 2·M·N·K flops.
-  public static func gemm(
+  package static func gemm(
     _ a: Tensor, transposeA: Bool = false, _ b: Tensor, transposeB: Bool = false,
-    into c: inout Tensor, at block: Int? = nil, accumulate: Bool = false, path: Path = .automatic
+    into c: inout Tensor, at block: Int? = nil, accumulate: Bool = false, path: Path
   ) {
     gemm(a, block: (0, a.rows, a.columns), transposeA: transposeA, b, block: (0, b.rows, b.columns), transposeB: transposeB,
          into: &c, at: block, accumulate: accumulate, path: path)
@@ -98,10 +90,10 @@ public enum Kernels {
   /// The same product with A and B read from blocks of their tensors: `block` = (element
   /// offset, rows, columns) is the matrix stored row-major in elements offset ..< offset +
   /// rows·columns (one sample's [F, P] slice of a batch, read in place).
-  public static func gemm(
+  package static func gemm(
     _ a: Tensor, block ab: (offset: Int, rows: Int, columns: Int), transposeA: Bool = false,
     _ b: Tensor, block bb: (offset: Int, rows: Int, columns: Int), transposeB: Bool = false,
-    into c: inout Tensor, at block: Int? = nil, accumulate: Bool = false, path: Path = .automatic
+    into c: inout Tensor, at block: Int? = nil, accumulate: Bool = false, path: Path
   ) {
     precondition(ab.offset >= 0 && ab.rows >= 0 && ab.columns >= 0 && ab.offset + ab.rows * ab.columns <= a.count,
                  "gemm: A block \(ab) does not fit \(a.shape)")
@@ -116,10 +108,10 @@ public enum Kernels {
                  "gemm: C has shape \(c.shape) but the product is \(m)×\(n)\(block.map { " from element \($0)" } ?? "")")
     if m == 0 || n == 0 { return }
     let operands = (a: a, aOffset: ab.offset, b: b, bOffset: bb.offset)
-    switch path == .automatic ? Kernels.path(multiplyAdds: m * n * k) : path {
+    switch path {
     case .blas: blasGEMM(operands, transposeA, transposeB, &c, offset, m, n, k, ac, bc, accumulate)
     case .fused: swiftGEMM(operands, transposeA, transposeB, &c, offset, m, n, k, ac, bc, accumulate, fused: true)
-    case .swift, .automatic: swiftGEMM(operands, transposeA, transposeB, &c, offset, m, n, k, ac, bc, accumulate, fused: false)
+    case .swift: swiftGEMM(operands, transposeA, transposeB, &c, offset, m, n, k, ac, bc, accumulate, fused: false)
     }
   }
 
@@ -467,7 +459,7 @@ public enum Kernels {
 
   /// Y[n, j] ← Y[n, j] + b[j]: a bias broadcast over rows (and over the trailing `spatial`
   /// positions when Y is [N, C, spatial] and b is [C]).
-  public static func addBias(_ b: Tensor, to y: inout Tensor, spatial: Int = 1) {
+  package static func addBias(_ b: Tensor, to y: inout Tensor, spatial: Int = 1) {
     let channels = b.count, n = y.count / max(channels * spatial, 1)
     precondition(n * channels * spatial == y.count, "addBias: bias \(b.shape) does not fit \(y.shape)")
     y.data.withUnsafeMutableBufferPointer { py in
@@ -485,13 +477,13 @@ public enum Kernels {
   }
 
   /// x[i] ← value for every element.
-  public static func fill(_ x: inout Tensor, with value: Double) {
+  package static func fill(_ x: inout Tensor, with value: Double) {
     x.data.withUnsafeMutableBufferPointer { p in p.update(repeating: value) }
   }
 
   /// y[i] ← f(x[i]) for every element; y must have x's element count.
   @inlinable
-  public static func map(_ x: Tensor, into y: inout Tensor, _ f: (Double) -> Double) {
+  package static func map(_ x: Tensor, into y: inout Tensor, _ f: (Double) -> Double) {
     precondition(x.count == y.count, "map: \(x.shape) into \(y.shape)")
     y.data.withUnsafeMutableBufferPointer { py in
       x.data.withUnsafeBufferPointer { px in
@@ -502,7 +494,7 @@ public enum Kernels {
 
   /// z[i] ← f(x[i], y[i]) for every element; all three share one element count.
   @inlinable
-  public static func zip(_ x: Tensor, _ y: Tensor, into z: inout Tensor, _ f: (Double, Double) -> Double) {
+  package static func zip(_ x: Tensor, _ y: Tensor, into z: inout Tensor, _ f: (Double, Double) -> Double) {
     precondition(x.count == y.count && y.count == z.count, "zip: \(x.shape), \(y.shape) into \(z.shape)")
     z.data.withUnsafeMutableBufferPointer { pz in
       x.data.withUnsafeBufferPointer { px in
@@ -515,7 +507,7 @@ public enum Kernels {
 
   /// x[i] ← f(x[i], y[i]) in place.
   @inlinable
-  public static func update(_ x: inout Tensor, with y: Tensor, _ f: (Double, Double) -> Double) {
+  package static func update(_ x: inout Tensor, with y: Tensor, _ f: (Double, Double) -> Double) {
     precondition(x.count == y.count, "update: \(x.shape) with \(y.shape)")
     x.data.withUnsafeMutableBufferPointer { px in
       y.data.withUnsafeBufferPointer { py in
@@ -526,7 +518,7 @@ public enum Kernels {
 
   /// z[i] ← f(x[i], y[i], w[i]) for every element, in one pass; all four share one count.
   @inlinable
-  public static func zip(_ x: Tensor, _ y: Tensor, _ w: Tensor, into z: inout Tensor, _ f: (Double, Double, Double) -> Double) {
+  package static func zip(_ x: Tensor, _ y: Tensor, _ w: Tensor, into z: inout Tensor, _ f: (Double, Double, Double) -> Double) {
     precondition(x.count == y.count && y.count == w.count && w.count == z.count, "zip: \(x.shape), \(y.shape), \(w.shape) into \(z.shape)")
     z.data.withUnsafeMutableBufferPointer { pz in
       x.data.withUnsafeBufferPointer { px in
@@ -541,7 +533,7 @@ public enum Kernels {
 
   /// x[i] ← f(x[i], y[i], w[i]) in place.
   @inlinable
-  public static func update(_ x: inout Tensor, with y: Tensor, _ w: Tensor, _ f: (Double, Double, Double) -> Double) {
+  package static func update(_ x: inout Tensor, with y: Tensor, _ w: Tensor, _ f: (Double, Double, Double) -> Double) {
     precondition(x.count == y.count && y.count == w.count, "update: \(x.shape) with \(y.shape), \(w.shape)")
     x.data.withUnsafeMutableBufferPointer { px in
       y.data.withUnsafeBufferPointer { py in
@@ -555,7 +547,7 @@ public enum Kernels {
   /// Row-wise softmax of z [N, K]: a[n, k] = e^(z[n,k] − m[n]) / s[n] with m[n] = maxₖ z[n, k] and
   /// s[n] = Σₖ e^(z[n,k] − m[n]) summed in k order; m and s are returned per row, so that the
   /// cross-entropy loss reuses them (its log-sum-exp is m + log s, bit for bit).
-  public static func softmax(_ z: Tensor, into a: inout Tensor, maxima m: inout [Double], sums s: inout [Double]) {
+  package static func softmax(_ z: Tensor, into a: inout Tensor, maxima m: inout [Double], sums s: inout [Double]) {
     let rows = z.rows, k = z.columns
     precondition(a.count == z.count, "softmax: \(z.shape) into \(a.shape)")
     m.removeAll(keepingCapacity: true)
@@ -577,7 +569,7 @@ public enum Kernels {
   }
 
   /// Σᵢ x[i], summed in index order.
-  public static func sum(_ x: Tensor) -> Double {
+  package static func sum(_ x: Tensor) -> Double {
     x.data.withUnsafeBufferPointer { p in
       var s = 0.0
       for v in p { s += v }
@@ -586,7 +578,7 @@ public enum Kernels {
   }
 
   /// Copies rows `indices` of `x` into `out` (shape [indices.count, …]) without allocating.
-  public static func gather(_ x: Tensor, rows indices: [Int], into out: inout Tensor) {
+  package static func gather(_ x: Tensor, rows indices: [Int], into out: inout Tensor) {
     let n = x.columns
     precondition(out.count == indices.count * n, "gather: \(out.shape) cannot hold \(indices.count) rows of \(n)")
     out.data.withUnsafeMutableBufferPointer { o in
@@ -600,402 +592,13 @@ public enum Kernels {
   }
 }
 
-// MARK: - Windows over images (convolution and pooling)
-
-extension Kernels {
-  /// Where a k_h×k_w window visits an image of C×H×W with strides (s_h, s_w) and zero padding:
-  /// output cell (oy, ox) reads input rows iy = oy·s_h + ky − padTop and columns
-  /// ix = ox·s_w + kx − padLeft; cells outside 0..<H, 0..<W read 0.
-  public struct Window: Sendable, Equatable {
-    /// Input channels C, height H and width W of one sample.
-    public var channels: Int, height: Int, width: Int
-    /// Window height k_h and width k_w.
-    public var kernelH: Int, kernelW: Int
-    /// Step between windows down (s_h) and across (s_w).
-    public var strideH: Int, strideW: Int
-    /// Zero rows above and zero columns left of the image (the rest of the padding is below/right).
-    public var padTop: Int, padLeft: Int
-    /// Output height and width.
-    public var outH: Int, outW: Int
-
-    /// A window sweep; the output size must already account for padding and stride.
-    public init(channels: Int, height: Int, width: Int, kernelH: Int, kernelW: Int, strideH: Int, strideW: Int,
-                padTop: Int, padLeft: Int, outH: Int, outW: Int) {
-      precondition(channels > 0 && height > 0 && width > 0 && kernelH > 0 && kernelW > 0 && strideH > 0 && strideW > 0,
-                   "Window: every extent must be positive (C \(channels), H \(height), W \(width), k \(kernelH)×\(kernelW), s \(strideH)×\(strideW))")
-      precondition(outH > 0 && outW > 0, "Window: output \(outH)×\(outW) is empty")
-      (self.channels, self.height, self.width) = (channels, height, width)
-      (self.kernelH, self.kernelW, self.strideH, self.strideW) = (kernelH, kernelW, strideH, strideW)
-      (self.padTop, self.padLeft, self.outH, self.outW) = (padTop, padLeft, outH, outW)
-    }
-
-    /// Rows of the patch matrix: C·k_h·k_w, row r = (c·k_h + ky)·k_w + kx.
-    public var patch: Int { channels * kernelH * kernelW }
-    /// Output positions per sample: outH·outW.
-    public var positions: Int { outH * outW }
-    /// Input elements per sample: C·H·W.
-    public var inputSize: Int { channels * height * width }
-
-    /// The output columns ox whose input column ox·s_w + kx − padLeft lies inside 0..<W.
-    @inline(__always) func columns(kx: Int) -> Range<Int> {
-      let first = max(0, (padLeft - kx + strideW - 1) / strideW)
-      let last = width - 1 + padLeft - kx
-      let end = last < 0 ? 0 : min(outW, last / strideW + 1)
-      return first < end ? first..<end : 0..<0
-    }
-  }
-
-  /// im2col: cols[r, n·P + p] = x[n, c, iy, ix] for patch row r = (c, ky, kx) and output
-  /// position p = oy·outW + ox (0 where the window hangs over the zero padding).
-  ///
-  /// x is [N, C, H, W]; cols must hold (C·k_h·k_w)·(N·P) elements, P = outH·outW. A convolution
-  /// is then one product z = W·cols with W read as [filters, C·k_h·k_w]. Cost: C·k_h·k_w·N·P copies.
-  public static func im2col(_ x: Tensor, _ g: Window, into cols: inout Tensor) {
-    let n = x.rows, columns = n * g.positions
-    precondition(x.count == n * g.inputSize, "im2col: input \(x.shape) is not N×\(g.channels)×\(g.height)×\(g.width)")
-    precondition(cols.count == g.patch * columns, "im2col: cols has \(cols.count) elements, needs \(g.patch)×\(columns)")
-    x.data.withUnsafeBufferPointer { px in
-      cols.data.withUnsafeMutableBufferPointer { pc in
-        for s in 0..<n { windowPatches(px.baseAddress! + s * g.inputSize, g, pc.baseAddress! + s * g.positions, rowStride: columns) }
-      }
-    }
-  }
-
-  /// im2col of sample `s` alone: cols[r, p] = x[s, c, iy, ix], cols of shape [C·k_h·k_w, P].
-  public static func im2col(_ x: Tensor, sample s: Int, _ g: Window, into cols: inout Tensor) {
-    precondition(x.count == x.rows * g.inputSize && s >= 0 && s < x.rows, "im2col: sample \(s) of \(x.shape) for a \(g.channels)×\(g.height)×\(g.width) window")
-    precondition(cols.count == g.patch * g.positions, "im2col: cols has \(cols.count) elements, needs \(g.patch)×\(g.positions)")
-    x.data.withUnsafeBufferPointer { px in
-      cols.data.withUnsafeMutableBufferPointer { pc in
-        windowPatches(px.baseAddress! + s * g.inputSize, g, pc.baseAddress!, rowStride: g.positions)
-      }
-    }
-  }
-
-  /// col2im, the adjoint of `im2col`: dx[n, c, iy, ix] = Σ cols[r, n·P + p] over every
-  /// (r, p) that read that input cell (entries over the padding are dropped).
-  ///
-  /// dx is overwritten, shape [N, C, H, W]. Each cell's terms are added in r = (c, ky, kx) order.
-  public static func col2im(_ cols: Tensor, _ g: Window, into dx: inout Tensor) {
-    let n = dx.rows, columns = n * g.positions
-    precondition(dx.count == n * g.inputSize, "col2im: output \(dx.shape) is not N×\(g.channels)×\(g.height)×\(g.width)")
-    precondition(cols.count == g.patch * columns, "col2im: cols has \(cols.count) elements, needs \(g.patch)×\(columns)")
-    dx.data.withUnsafeMutableBufferPointer { pd in
-      cols.data.withUnsafeBufferPointer { pc in
-        for i in 0..<pd.count { pd[i] = 0 }
-        for s in 0..<n { addWindowPatches(pc.baseAddress! + s * g.positions, rowStride: columns, g, pd.baseAddress! + s * g.inputSize) }
-      }
-    }
-  }
-
-  /// col2im of one sample's patches [C·k_h·k_w, P], added into sample `s` of dx [N, C, H, W].
-  public static func col2im(_ cols: Tensor, _ g: Window, addingTo dx: inout Tensor, sample s: Int) {
-    precondition(dx.count == dx.rows * g.inputSize && s >= 0 && s < dx.rows, "col2im: sample \(s) of \(dx.shape) for a \(g.channels)×\(g.height)×\(g.width) window")
-    precondition(cols.count == g.patch * g.positions, "col2im: cols has \(cols.count) elements, needs \(g.patch)×\(g.positions)")
-    dx.data.withUnsafeMutableBufferPointer { pd in
-      cols.data.withUnsafeBufferPointer { pc in
-        addWindowPatches(pc.baseAddress!, rowStride: g.positions, g, pd.baseAddress! + s * g.inputSize)
-      }
-    }
-  }
-
-  /// db[c] ← Σₙ Σ_q δ[n, c, q] for δ read as [N, C, spatial] (spatial 1: db[j] ← Σₙ δ[n, j], a
-  /// dense layer's bias gradient). Each channel is summed sample by sample, positions in order;
-  /// eight (or four) channels are summed side by side so that their additions overlap.
-  public static func sumRows(_ delta: Tensor, into db: inout Tensor, spatial: Int = 1) {
-    let channels = db.count, n = delta.count / max(channels * spatial, 1)
-    precondition(n * channels * spatial == delta.count, "sumRows: \(db.shape) does not fit \(delta.shape)")
-    db.data.withUnsafeMutableBufferPointer { pd in
-      delta.data.withUnsafeBufferPointer { px in
-        for c in 0..<channels { pd[c] = 0 }
-        if spatial == 1 {
-          // A dense layer's δ: add row after row, every channel at once (the same order per channel).
-          for r in 0..<n {
-            let row = px.baseAddress! + r * channels
-            for c in 0..<channels { pd[c] += row[c] }
-          }
-          return
-        }
-        for r in 0..<n {
-          var c = 0
-          while c + 8 <= channels {  // eight chains of additions in flight
-            let p = px.baseAddress! + (r * channels + c) * spatial
-            var s = (pd[c], pd[c + 1], pd[c + 2], pd[c + 3], pd[c + 4], pd[c + 5], pd[c + 6], pd[c + 7])
-            for q in 0..<spatial {
-              s.0 += p[q]; s.1 += p[spatial + q]; s.2 += p[2 * spatial + q]; s.3 += p[3 * spatial + q]
-              s.4 += p[4 * spatial + q]; s.5 += p[5 * spatial + q]; s.6 += p[6 * spatial + q]; s.7 += p[7 * spatial + q]
-            }
-            (pd[c], pd[c + 1], pd[c + 2], pd[c + 3], pd[c + 4], pd[c + 5], pd[c + 6], pd[c + 7]) = s
-            c += 8
-          }
-          while c + 4 <= channels {
-            let base = (r * channels + c) * spatial
-            var s0 = pd[c], s1 = pd[c + 1], s2 = pd[c + 2], s3 = pd[c + 3]
-            for q in 0..<spatial {
-              s0 += px[base + q]
-              s1 += px[base + spatial + q]
-              s2 += px[base + 2 * spatial + q]
-              s3 += px[base + 3 * spatial + q]
-            }
-            (pd[c], pd[c + 1], pd[c + 2], pd[c + 3]) = (s0, s1, s2, s3)
-            c += 4
-          }
-          while c < channels {
-            let base = (r * channels + c) * spatial
-            var s = pd[c]
-            for q in 0..<spatial { s += px[base + q] }
-            pd[c] = s
-            c += 1
-          }
-        }
-      }
-    }
-  }
-
-  /// One sample's patch rows: pc[r·rowStride + p] for r < C·k_h·k_w, p < P.
-  private static func windowPatches(_ px: UnsafePointer<Double>, _ g: Window, _ pc: UnsafeMutablePointer<Double>, rowStride: Int) {
-    for c in 0..<g.channels {
-      let plane = px + c * g.height * g.width
-      for ky in 0..<g.kernelH {
-        for kx in 0..<g.kernelW {
-          let r = (c * g.kernelH + ky) * g.kernelW + kx
-          let inside = g.columns(kx: kx)
-          var out = pc + r * rowStride
-          for oy in 0..<g.outH {
-            let iy = oy * g.strideH + ky - g.padTop
-            if iy < 0 || iy >= g.height || inside.isEmpty {
-              for ox in 0..<g.outW { out[ox] = 0 }
-            } else {
-              let row = plane + iy * g.width + kx - g.padLeft
-              for ox in 0..<inside.lowerBound { out[ox] = 0 }
-              if g.strideW == 1 {
-                (out + inside.lowerBound).update(from: row + inside.lowerBound, count: inside.count)
-              } else {
-                for ox in inside { out[ox] = row[ox * g.strideW] }
-              }
-              for ox in inside.upperBound..<g.outW { out[ox] = 0 }
-            }
-            out += g.outW
-          }
-        }
-      }
-    }
-  }
-
-  /// Adds one sample's patch rows back onto its image: pd[c, iy, ix] += pc[r·rowStride + p].
-  private static func addWindowPatches(_ pc: UnsafePointer<Double>, rowStride: Int, _ g: Window, _ pd: UnsafeMutablePointer<Double>) {
-    for c in 0..<g.channels {
-      let plane = pd + c * g.height * g.width
-      for ky in 0..<g.kernelH {
-        for kx in 0..<g.kernelW {
-          let r = (c * g.kernelH + ky) * g.kernelW + kx
-          let inside = g.columns(kx: kx)
-          if inside.isEmpty { continue }
-          var from = pc + r * rowStride
-          for oy in 0..<g.outH {
-            let iy = oy * g.strideH + ky - g.padTop
-            if iy >= 0 && iy < g.height {
-              let row = plane + iy * g.width + kx - g.padLeft
-              if g.strideW == 1 {
-                for ox in inside { row[ox] += from[ox] }
-              } else {
-                for ox in inside { row[ox * g.strideW] += from[ox] }
-              }
-            }
-            from += g.outW
-          }
-        }
-      }
-    }
-  }
-}
-
-// MARK: - Pooling
-
-extension Kernels {
-  /// Max pooling: a[n,c,i,j] = max of x[n, c, i·s_h + u, j·s_w + v] over u < k_h, v < k_w, and
-  /// winners[o] = the flat index into x of the input that won output o. Inputs are compared in
-  /// row-major window order with a strict >, so on ties the first one wins.
-  /// x [N, C, H, W]; a [N, C, outH, outW]; winners must hold a.count entries. No padding.
-  public static func maxPool(_ x: Tensor, _ g: Window, into a: inout Tensor, winners: inout [Int]) {
-    let planes = x.rows * g.channels
-    precondition(x.count == planes * g.height * g.width && a.count == planes * g.positions && winners.count == a.count,
-                 "maxPool: \(x.shape) into \(a.shape) with \(winners.count) winners for a \(g.channels)×\(g.height)×\(g.width) window")
-    precondition(g.padTop == 0 && g.padLeft == 0, "maxPool: pooling windows have no padding")
-    x.data.withUnsafeBufferPointer { px in
-      a.data.withUnsafeMutableBufferPointer { pa in
-        winners.withUnsafeMutableBufferPointer { pw in
-          // Four neighbouring outputs at a time in SIMD lanes, with a branch-free select (random
-          // data would mispredict a branch half the time); past the row's end a lane repeats the
-          // last output and is not stored.
-          typealias V = SIMD4<Double>
-          typealias I = SIMD4<Int64>
-          if g.kernelH == 2 && g.kernelW == 2 {
-            // The usual 2×2 window, in row-major window order (strictly greater: on ties the
-            // first stays). With stride 2, eight outputs at a time: 16 inputs of each row split
-            // into even and odd lanes, and branch-free selects.
-            typealias V8 = SIMD8<Double>
-            typealias I8 = SIMD8<Int64>
-            let lanes = I8(0, 2, 4, 6, 8, 10, 12, 14)
-            for plane in 0..<planes {
-              for i in 0..<g.outH {
-                let out = (plane * g.outH + i) * g.outW
-                var at = plane * g.height * g.width + i * g.strideH * g.width  // window (i, 0)'s top left
-                var j = 0
-                if g.strideW == 2 {
-                  while j + 8 <= g.outW && at + 16 + g.width <= px.count {
-                    let upper = UnsafeRawPointer(px.baseAddress! + at).loadUnaligned(as: SIMD16<Double>.self)
-                    let lower = UnsafeRawPointer(px.baseAddress! + at + g.width).loadUnaligned(as: SIMD16<Double>.self)
-                    let first = I8(repeating: Int64(at)) &+ lanes
-                    var top = upper.evenHalf, best = first
-                    @inline(__always) func challenge(_ value: V8, _ offset: Int) {
-                      let wins = value .> top
-                      top.replace(with: value, where: wins)
-                      best.replace(with: first &+ Int64(offset), where: wins)
-                    }
-                    challenge(upper.oddHalf, 1)
-                    challenge(lower.evenHalf, g.width)
-                    challenge(lower.oddHalf, g.width + 1)
-                    UnsafeMutableRawPointer(pa.baseAddress! + out + j).storeBytes(of: top, as: V8.self)
-                    UnsafeMutableRawPointer(pw.baseAddress! + out + j).storeBytes(of: best, as: I8.self)
-                    at += 16
-                    j += 8
-                    if j < g.outW && j + 8 > g.outW && g.outW >= 8 {
-                      // The row's last few outputs: the last eight again, overlapping outputs
-                      // already written (with the same values), rather than one at a time.
-                      let back = j + 8 - g.outW
-                      j -= back
-                      at -= 2 * back
-                    }
-                  }
-                }
-                while j < g.outW {
-                  // One at a time, with selects rather than branches (random data would
-                  // mispredict them half the time).
-                  var top = px[at], best = at
-                  let b = px[at + 1], c = px[at + g.width], d = px[at + g.width + 1]
-                  (top, best) = b > top ? (b, at + 1) : (top, best)
-                  (top, best) = c > top ? (c, at + g.width) : (top, best)
-                  (top, best) = d > top ? (d, at + g.width + 1) : (top, best)
-                  pa[out + j] = top
-                  pw[out + j] = best
-                  at += g.strideW
-                  j += 1
-                }
-              }
-            }
-            return
-          }
-          for plane in 0..<planes {
-            for i in 0..<g.outH {
-              let out = (plane * g.outH + i) * g.outW
-              let corner = plane * g.height * g.width + i * g.strideH * g.width  // window (i, 0)'s top left
-              var j = 0
-              while j < g.outW {
-                let lanes = min(4, g.outW - j)
-                let i0 = corner + j * g.strideW
-                let i1 = i0 + min(1, lanes - 1) * g.strideW, i2 = i0 + min(2, lanes - 1) * g.strideW
-                let i3 = i0 + min(3, lanes - 1) * g.strideW
-                let first = I(Int64(i0), Int64(i1), Int64(i2), Int64(i3))
-                var top = V(px[i0], px[i1], px[i2], px[i3]), best = first
-                for u in 0..<g.kernelH {
-                  for v in 0..<g.kernelW where u > 0 || v > 0 {
-                    let d = u * g.width + v
-                    let value = V(px[i0 + d], px[i1 + d], px[i2 + d], px[i3 + d])
-                    let wins = value .> top  // strictly greater: on ties the first stays
-                    top.replace(with: value, where: wins)
-                    best.replace(with: first &+ Int64(d), where: wins)
-                  }
-                }
-                for l in 0..<lanes {
-                  pa[out + j + l] = top[l]
-                  pw[out + j + l] = Int(best[l])
-                }
-                j += 4
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-
-  /// Max pooling's backward: dx[winners[o]] += δ[o] for every output o in order (dx holds zeros,
-  /// or whatever it should be added to).
-  public static func maxPoolBackward(_ delta: Tensor, winners: [Int], addingTo dx: inout Tensor) {
-    precondition(delta.count == winners.count, "maxPoolBackward: δ \(delta.shape) for \(winners.count) winners")
-    dx.data.withUnsafeMutableBufferPointer { pd in
-      delta.data.withUnsafeBufferPointer { pδ in
-        winners.withUnsafeBufferPointer { pw in
-          for o in 0..<pw.count {
-            precondition(pw[o] >= 0 && pw[o] < pd.count, "maxPoolBackward: winner \(pw[o]) outside dx \(dx.shape)")
-            pd[pw[o]] += pδ[o]
-          }
-        }
-      }
-    }
-  }
-
-  /// Average pooling: a[n,c,i,j] = (Σ_u Σ_v x[n, c, i·s_h + u, j·s_w + v]) / (k_h·k_w), the window
-  /// summed in row-major order, then divided once. No padding.
-  public static func avgPool(_ x: Tensor, _ g: Window, into a: inout Tensor) {
-    let planes = x.rows * g.channels, k = Double(g.kernelH * g.kernelW)
-    precondition(x.count == planes * g.height * g.width && a.count == planes * g.positions,
-                 "avgPool: \(x.shape) into \(a.shape) for a \(g.channels)×\(g.height)×\(g.width) window")
-    precondition(g.padTop == 0 && g.padLeft == 0, "avgPool: pooling windows have no padding")
-    x.data.withUnsafeBufferPointer { px in
-      a.data.withUnsafeMutableBufferPointer { pa in
-        var out = 0
-        for plane in 0..<planes {
-          let base = plane * g.height * g.width
-          for i in 0..<g.outH {
-            for j in 0..<g.outW {
-              let first = base + i * g.strideH * g.width + j * g.strideW
-              var sum = 0.0
-              for u in 0..<g.kernelH {
-                for v in 0..<g.kernelW { sum += px[first + u * g.width + v] }
-              }
-              pa[out] = sum / k
-              out += 1
-            }
-          }
-        }
-      }
-    }
-  }
-
-  /// Average pooling's backward: every input of output o's window gets δ[o]/(k_h·k_w) added,
-  /// outputs taken in order (dx holds zeros, or whatever it should be added to).
-  public static func avgPoolBackward(_ delta: Tensor, _ g: Window, addingTo dx: inout Tensor) {
-    let planes = dx.rows * g.channels, k = Double(g.kernelH * g.kernelW)
-    precondition(dx.count == planes * g.height * g.width && delta.count == planes * g.positions,
-                 "avgPoolBackward: δ \(delta.shape) into \(dx.shape) for a \(g.channels)×\(g.height)×\(g.width) window")
-    dx.data.withUnsafeMutableBufferPointer { pd in
-      delta.data.withUnsafeBufferPointer { pδ in
-        var out = 0
-        for plane in 0..<planes {
-          let base = plane * g.height * g.width
-          for i in 0..<g.outH {
-            for j in 0..<g.outW {
-              let share = pδ[out] / k, first = base + i * g.strideH * g.width + j * g.strideW
-              for u in 0..<g.kernelH {
-                for v in 0..<g.kernelW { pd[first + u * g.width + v] += share }
-              }
-              out += 1
-            }
-          }
-        }
-      }
-    }
-  }
-}
 
 extension Tensor {
   /// A tensor of `shape` for a kernel that writes every element (map, zip, a product without
   /// accumulate, max pooling): its storage is not zeroed first, which saves a pass over memory
   /// per layer and step. Every bit pattern is a valid Double, so nothing unsafe can be read, but
   /// only pass it to kernels that overwrite it whole.
-  public init(overwrittenShape shape: [Int]) {
+  package init(overwrittenShape shape: [Int]) {
     precondition(shape.allSatisfy { $0 >= 0 }, "Tensor shape \(shape) has a negative extent")
     let count = shape.reduce(1, *)
     self.init(shape: shape, data: [Double](unsafeUninitializedCapacity: count) { _, initialized in initialized = count })
