@@ -145,7 +145,8 @@ public struct Plot {
       let p = map(v, y.lower, area)
       if underlay == nil { canvas.line(Point(p.x, area.y), Point(p.x, area.maxY), Theme.grid, width: theme.hairline) }
       else { canvas.line(Point(p.x, area.maxY), Point(p.x, area.maxY + tickLength), Theme.ink, width: theme.hairline) }
-      canvas.text(s, Point(p.x, area.maxY + pad * 1.5), tick, anchor: .top)
+      // Below the axis, and clear of the lowest y label (centred on the axis) at the corner.
+      canvas.text(s, Point(p.x, area.maxY + max(pad * 1.5, th / 2 + theme.clearance * 2)), tick, anchor: .top)
     }
     canvas.stroke(area, Theme.ink, width: theme.hairline)
     if !xTitle.isEmpty { canvas.text(xTitle, Point(area.midX, rect.maxY), label, anchor: .bottom) }

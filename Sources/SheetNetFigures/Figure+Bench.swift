@@ -4,7 +4,7 @@ import SheetNet
 /// Figures for `make bench`: fixed, seeded numbers, no lesson and no training, so the time
 /// measured is start-up plus drawing plus encoding.
 extension Figure {
-  /// 64 feature maps of 28×28 (smooth seeded patterns) in a 12×6 grid, sharing one diverging colour bar.
+  /// 64 feature maps of 28×28 (smooth seeded patterns) in a 11×6 grid, sharing one diverging colour bar.
   public static func benchFeatureMaps(theme: Theme) -> Figure {
     var rng = SeededGenerator(seed: 28)
     let maps: [[Double]] = (0..<64).map { _ in
@@ -18,7 +18,7 @@ extension Figure {
                           subtitle: "Seeded numbers for the benchmark; one diverging colour scale for all maps")
   }
 
-  /// Square maps in the grid that makes them largest on the page (12 × 6 for 64 maps on a slide)
+  /// Square maps in the grid that makes them largest on the page (11 × 6 for 64 maps on a slide)
   /// with one shared colour bar (symmetric around zero).
   public static func featureMapGrid(_ maps: [[Double]], side: Int, theme: Theme, title: String, subtitle: String) -> Figure {
     Figure(name: "feature-maps", size: theme.size) { canvas in

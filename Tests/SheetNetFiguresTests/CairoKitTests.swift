@@ -7,7 +7,7 @@ import Testing
 func sampleFigure(_ theme: Theme = .print) -> Figure {
   Figure(name: "sample", size: theme.size) { canvas in
     let body = canvas.page(theme.size, theme, title: "Sample: σ(z) and a weight grid", subtitle: "every Canvas call once")
-    let (left, right) = body.splitLeft(body.width * 0.55, gap: theme.gap)
+    let (left, right) = body.splitLeft(body.width * 0.5, gap: theme.gap)
     Plot(x: (-4, 4), y: (0, 1), xTitle: "z", yTitle: "σ(z)", series: [
       .init(points: stride(from: -4.0, through: 4, by: 0.1).map { ($0, 1 / (1 + exp(-$0))) }, color: ClassColors.color(0), label: "σ"),
     ]).draw(on: canvas, in: left, theme: theme)
@@ -15,7 +15,7 @@ func sampleFigure(_ theme: Theme = .print) -> Figure {
     let scale = ColorScale.symmetric(values)
     let bar = ColorBar(colormap: .diverging, scale: scale, title: "W")
     let (barRect, mapRect) = right.splitRight(bar.width(on: canvas, theme: theme), gap: theme.gap * 0.5)
-    Heatmap(values: values, rows: 2, columns: 3, colormap: .diverging, scale: scale).draw(on: canvas, in: mapRect.fitted(aspect: 1.5), theme: theme)
+    Heatmap(values: values, rows: 2, columns: 3, colormap: .diverging, scale: scale).draw(on: canvas, in: mapRect, theme: theme)
     bar.draw(on: canvas, in: barRect, theme: theme)
   }
 }

@@ -27,7 +27,7 @@ struct Figure: ParsableCommand {
   enum Kind: String, CaseIterable, ExpressibleByArgument {
     case convStep = "conv-step", activations, featureMaps = "feature-maps", filters, gradients, architecture
     case training, decisionBoundary = "decision-boundary", confusion, graph, overview, optimizers, filmstrip, mistakes
-    /// 64 feature maps of 28×28 in a 12×6 grid with a colour bar, from seeded numbers (benchmark).
+    /// 64 feature maps of 28×28 in a 11×6 grid with a colour bar, from seeded numbers (benchmark).
     case benchFeatureMaps = "bench-feature-maps"
     /// The four activation curves without marks (benchmark).
     case benchActivations = "bench-activations"
