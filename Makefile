@@ -1,5 +1,8 @@
 # SheetNet: `make demo` and `make test` on a fresh Debian 12 machine with Swift 6.
 SWIFT ?= swift
+# SheetNet's own builds: the engine optimised in debug builds too, every target for this machine's
+# CPU (Package.swift reads it; a package depending on SheetNet sets neither and gets no unsafe flags).
+export SHEETNET_DEV := 1
 APT_PACKAGES := libopenblas-dev libcairo2-dev pkg-config fonts-dejavu-core zlib1g-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE := -c release --scratch-path .build-release --static-swift-stdlib

@@ -3,7 +3,13 @@
 import Foundation
 import PackageDescription
 
-/// Every target is compiled for the widest vector set this machine has, read from /proc/cpuinfo:
+/// SheetNet's own builds (the Makefile exports SHEETNET_DEV=1: `make build`, `test`, `release`,
+/// `bench`, `fuzz`) optimise the engine in debug builds too and target this machine's CPU, below.
+/// A package that depends on SheetNet sets neither, so it gets plain, portable settings and no
+/// unsafe flags (SwiftPM refuses unsafe flags in a dependency fetched by URL).
+let developing = ProcessInfo.processInfo.environment["SHEETNET_DEV"] == "1"
+
+/// In SheetNet's own builds, every target is compiled for the widest vector set this machine has, read from /proc/cpuinfo:
 /// AVX-512 (`-target-cpu skylake-avx512`) when it lists avx512f/dq/bw/vl/cd and the AVX2 set,
 /// else AVX2 with fused multiply-add (`haswell`: the x86-64-v3 set, a name swiftc does not take),
 /// else baseline x86-64; other architectures keep their baseline (ARM64 always has fma).
@@ -27,14 +33,22 @@ let targetCPU: (flags: [String], define: String) = {
   #endif
 }()
 
-/// Settings every SheetNet target shares: the CPU above.
-let cpuSettings: [SwiftSetting] = [.unsafeFlags(targetCPU.flags), .define(targetCPU.define)]
+/// Settings every SheetNet target shares: the CPU above, in SheetNet's own builds only.
+let cpuSettings: [SwiftSetting] = developing ? [.unsafeFlags(targetCPU.flags), .define(targetCPU.define)] : []
+
+/// The engine is numerical code: in SheetNet's own builds it is optimised in debug builds too, so
+/// tests train real lessons in seconds. (Numbers do not change: no fast-math, no reassociation.)
+let engineSettings: [SwiftSetting] = (developing ? [.unsafeFlags(["-O"])] : []) + cpuSettings
 
 let package = Package(
   name: "SheetNet",
   platforms: [.macOS(.v13)],
   products: [
+    // The engine; one training step as a record with its text and JSON views; lecture figures
+    // (against a Canvas protocol) with their Cairo renderer.
     .library(name: "SheetNet", targets: ["SheetNet"]),
+    .library(name: "SheetNetTrace", targets: ["SheetNetTrace"]),
+    .library(name: "SheetNetFigures", targets: ["SheetNetFigures", "CairoKit"]),
     .executable(name: "sheetnet", targets: ["sheetnet"]),
   ],
   dependencies: [
@@ -52,9 +66,7 @@ let package = Package(
       name: "SheetNet",
       dependencies: ["CBLAS", .product(name: "Yams", package: "Yams")],
       resources: [.copy("Resources/digits-8x8.csv"), .copy("Resources/iris.csv")],
-      // The engine is numerical code: optimise it in debug builds too, so tests train real
-      // lessons in seconds. (Numbers do not change: no fast-math, no reassociation.)
-      swiftSettings: [.unsafeFlags(["-O"])] + cpuSettings),
+      swiftSettings: engineSettings),
     // The record of one training step: choosing the step, terminal rendering, JSON, gradient check.
     .target(name: "SheetNetTrace", dependencies: ["SheetNet"], swiftSettings: cpuSettings),
     // One traced step as worksheets: CSV files and an XLSX workbook of live formulas (the zip
