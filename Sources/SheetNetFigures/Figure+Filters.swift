@@ -53,7 +53,7 @@ extension Figure {
     let scale = ColorScale.symmetric(tiles.flatMap(\.values))
     return Figure(name: "filters-weights", size: theme.size) { canvas in
       let body = notedPage(canvas, theme, title: "First-layer weights: \(state(source, options))",
-                           lines: ["\(what); red: the unit responds to ink there, blue: against it",
+                           lines: [what, "Red: the unit responds to ink there; blue: against it",
                                    options.trained ? "" : "The inputs that most excite each class need a trained network (an untrained one's are noise): drop --untrained"])
       let bar = ColorBar(colormap: .diverging, scale: scale, title: "weight")
       let (barRect, rest) = body.splitRight(bar.width(on: canvas, theme: theme), gap: theme.gap)
@@ -83,15 +83,15 @@ extension Figure {
   /// "How convolutional neural networks see the world").
   struct Ascent: Sendable {
     /// Gradient steps.
-    var steps = 160
+    var steps = 100
     /// In each of the first `jitterSteps` steps the image is shifted by up to ± `jitter` pixels
     /// (seeded), the gradient taken there and shifted back, so no single pixel pattern can be
     /// exploited; the last steps climb unshifted to sharpen the result (a pixel is an eighth
     /// of an 8×8 digit, so a shift in every step blurs it).
     var jitter = 1
-    var jitterSteps = 120
+    var jitterSteps = 70
     /// A Gaussian blur of standard deviation `sigma` pixels every `blurEvery` steps.
-    var blurEvery = 8
+    var blurEvery = 6
     var sigma = 0.5
     /// L2 decay: x ← (1 − decay)·x every step, pulling unused pixels back to 0.
     var decay = 0.01
@@ -239,7 +239,7 @@ extension Figure {
     let names = (0..<classes).map { className(run.split.train, $0) }
     let images = (0..<classes).map { k in Array(x.data[k * n..<k * n + h * w]) }
     let pixelScale = ColorScale(lower: lo, upper: hi)
-    let range = "\(NumberFormat.significant(lo, 2))–\(NumberFormat.significant(hi, 2))"
+    let range = "\(NumberFormat.shortest(lo, significant: 2))–\(NumberFormat.shortest(hi, significant: 2))"
     let lines = ["Gradient ascent on each class score z (before softmax) from a blank image, kept in the data's range \(range):",
                  ascent.description + (channels > 1 ? "; first channel shown" : ""),
                  means == nil ? "" : "Under each: the score z it reaches, and the score of the class's mean training image"]

@@ -394,9 +394,10 @@ extension Figure {
     let point = TracePoint(step: 1, tracer: tracer)
     let optimizer: any Optimizer
     do {
-      let fresh = try LessonRun(source.lesson, seed: run.seed)
-      optimizer = fresh.trainer.optimizer
-      try fresh.train(trace: point)
+      var trainer = try freshTrainer(run)
+      optimizer = trainer.optimizer
+      var history = History()
+      try trainer.fit(run.split.train, history: &history, trace: point)
     } catch {
       throw .lesson(error.description)
     }
@@ -521,11 +522,24 @@ extension Figure {
         plot.series.append(.init(points: s.points, color: s.color, label: s.label))
         if epochs.count <= 30 { plot.series.append(.init(points: s.points, color: s.color, label: "", marker: theme.lineWidth * 1.3)) }
       }
+      plot.xStep = wholeStep(span: x.1 - x.0, width: body.width * 0.8, theme: theme)
       drawLabelledPlot(plot, labels: series.map { ($0.label, $0.color, $0.points.last { $0.y.isFinite && $0.y > 0 }) }, in: body, on: canvas, theme: theme)
     }
   }
 
   // MARK: Helpers shared with filters and optimizers
+
+  /// A trainer for the run's lesson as a fresh run would start it: the network with the initial
+  /// weights the run's seed gives, a new optimizer (or `optimizer`), and the seed's shuffle
+  /// stream, so its batches are the run's. Cheaper than a new `LessonRun` (the data is the run's,
+  /// already split and scaled: the same numbers a fresh run would load).
+  static func freshTrainer(_ run: LessonRun, optimizer: (any Optimizer)? = nil) throws(SheetNetError) -> Trainer {
+    var streams = Lesson.Streams(seed: run.seed)
+    let model = try run.lesson.makeModel(inputShape: run.model.inputShape, rng: &streams.initial)
+    let chosen: any Optimizer
+    if let optimizer { chosen = optimizer } else { chosen = try run.lesson.makeOptimizer() }
+    return Trainer(model: model, loss: run.loss, optimizer: chosen, epochs: run.lesson.epochs, batchSize: run.lesson.batchSize, rng: streams.shuffle)
+  }
 
   /// `Canvas.page` with several subtitle lines: fills the page, writes the title and each line
   /// (shrunk to fit the width, not below the theme's minimum) and returns the rest of the page.
@@ -546,6 +560,17 @@ extension Figure {
     return rest
   }
 
+  /// A whole tick step (1, 2 or 5 × 10ᵏ) giving at most one tick per six tick-heights of `width`
+  /// over a span of `span`: epochs and steps are counted, never 2.5.
+  static func wholeStep(span: Double, width: Double, theme: Theme) -> Double {
+    let most = max(2, Int(width / (theme.tickSize * 6)))
+    var power = 1.0
+    while true {
+      for m in [1.0, 2, 5] where span / (m * power) <= Double(most) { return m * power }
+      power *= 10
+    }
+  }
+
   /// `pieces` joined with spaces into as few lines as fit `width` in `style` (a piece is never
   /// broken; one wider than `width` gets a line of its own).
   static func wrapped(_ pieces: [String], width: Double, style: TextStyle, on canvas: any Canvas) -> [String] {
@@ -561,22 +586,27 @@ extension Figure {
   }
 
   /// Draws `plot` in `rect` with each line labelled at its right end instead of a legend: the
-  /// label (ink) beside the plot, joined to the line's last point by a short leader in the line's
-  /// colour, labels nudged apart so none overlap. Returns the plot's data area.
+  /// label (ink; "\n" starts a second line) beside the plot, joined to the line's last point by a
+  /// short leader in the line's colour, labels nudged apart so none overlap. Returns the plot's
+  /// data area.
   @discardableResult
   static func drawLabelledPlot(_ plot: Plot, labels: [(text: String, color: Color, end: (x: Double, y: Double)?)], in rect: Rect, on canvas: any Canvas, theme: Theme) -> Rect {
     let style = theme.tick
     let leader = theme.tickSize * 1.2
-    let width = labels.map { canvas.measure($0.text, style: style).width }.max() ?? 0
+    let lines = labels.map { $0.text.split(separator: "\n").map(String.init) }
+    let width = lines.flatMap { $0 }.map { canvas.measure($0, style: style).width }.max() ?? 0
     let (_, plotRect) = rect.splitRight(width + leader, gap: 0)
     let area = plot.draw(on: canvas, in: plotRect, theme: theme)
-    let height = canvas.measure("Ag", style: style).height
+    let height = canvas.measure("Ag", style: style).height + theme.clearance
+    let tallest = Double(lines.map(\.count).max() ?? 1) * height
     let placed = labels.enumerated().compactMap { k, label in label.end.map { (k, plot.map($0.x, $0.y, area).y) } }
-    let ys = spread(placed.map(\.1), apart: height + theme.clearance, within: (area.y + height / 2, area.maxY - height / 2))
+    let ys = spread(placed.map(\.1), apart: tallest + theme.clearance, within: (area.y + tallest / 2, area.maxY - tallest / 2))
     for ((k, lineY), y) in zip(placed, ys) {
-      let label = labels[k]
-      canvas.line(Point(area.maxX, lineY), Point(area.maxX + leader * 0.8, y), label.color, width: theme.lineWidth * 0.6)
-      canvas.text(label.text, Point(area.maxX + leader, y), style, anchor: .left)
+      canvas.line(Point(area.maxX, lineY), Point(area.maxX + leader * 0.8, y), labels[k].color, width: theme.lineWidth * 0.6)
+      let top = y - Double(lines[k].count) * height / 2
+      for (j, line) in lines[k].enumerated() {
+        canvas.text(line, Point(area.maxX + leader, top + Double(j) * height), j == 0 ? style : theme.note, anchor: .topLeft)
+      }
     }
     return area
   }

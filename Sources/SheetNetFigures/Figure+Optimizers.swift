@@ -76,28 +76,28 @@ extension Figure {
     }
   }
 
-  /// Steps each optimizer runs: up to 200, fewer for a large network so that three runs stay
-  /// within about 2·10⁸ multiply-adds (a fraction of a second): forward and backward cost about
-  /// 3 × (multiply-adds per sample) × batch size per step. At least 20.
+  /// Steps each optimizer runs: up to 200, fewer for a large network so that the three runs
+  /// stay within about 7·10⁸ multiply-adds (some 0.3 s): forward and backward cost about
+  /// 3 × (multiply-adds per sample) × batch size a step. At least 10 (digits-cnn gets 14).
   static func optimizerSteps(_ model: Sequential, batch: Int) -> Int {
     let perStep = max(1, 3 * model.multiplyAdds * batch)
-    return min(200, max(20, 200_000_000 / (3 * perStep)))
+    return min(200, max(10, 700_000_000 / (3 * perStep)))
   }
 
-  /// Trains a fresh run of the lesson (same seed: same initial weights and batches) with each
-  /// optimizer for `steps` steps, as `Trainer.fit` does (the step's generator forked first, then
+  /// Trains the lesson afresh (same seed: same initial weights and batches, `freshTrainer`) with
+  /// each optimizer for `steps` steps, as `Trainer.fit` does (the step's generator forked first, then
   /// each epoch's seeded batches), recording every step's loss and `layer`'s W around step 1.
   static func optimizerTrials(_ run: LessonRun, layer: String, steps: Int) throws(FigureError) -> [OptimizerTrial] {
     var trials: [OptimizerTrial] = []
     for choice in optimizerChoices(run.trainer.optimizer) {
-      let fresh: LessonRun
-      do { fresh = try LessonRun(run.lesson, seed: run.seed) } catch { throw .lesson(error.description) }
-      let model = fresh.model, optimizer = choice.make()
-      var trainer = Trainer(model: model, loss: fresh.loss, optimizer: optimizer, epochs: 1, batchSize: fresh.trainer.batchSize, rng: fresh.trainer.rng)
+      let optimizer = choice.make()
+      var trainer: Trainer
+      do { trainer = try freshTrainer(run, optimizer: optimizer) } catch { throw .lesson(error.description) }
+      let model = trainer.model
       guard let w = model.layer(named: layer)?.parameters.first(where: { $0.name == "W" }) else {
         throw .notApplicable("\(layer) has no weights W")
       }
-      let train = fresh.split.train
+      let train = run.split.train
       let targets = train.targets(outputs: model.outputShape.reduce(1, *))
       let step = Step(training: true, rng: trainer.rng.fork())
       var losses: [Double] = []
@@ -106,7 +106,7 @@ extension Figure {
         for batch in trainer.batches(count: train.count) {
           let x = train.x.gathering(rows: batch), t = targets.gathering(rows: batch)
           if losses.isEmpty { before = w.value }
-          let (value, _) = model.trainStep(x, t, loss: fresh.loss, optimizer: optimizer, step)
+          let (value, _) = model.trainStep(x, t, loss: run.loss, optimizer: optimizer, step)
           if losses.isEmpty { after = w.value }
           losses.append(value)
           if !value.isFinite || losses.count >= steps { break training }
@@ -130,7 +130,7 @@ extension Figure {
     let stepsPerEpoch = (run.split.train.count + batch - 1) / batch
     let epochs = Double(steps) / Double(stepsPerEpoch)
     let colors = [ClassColors.color(0), ClassColors.color(1), ClassColors.color(2)]
-    let labels = trials.map { "\($0.choice.name), \($0.choice.settings)" }
+    let labels = trials.map { "\($0.choice.name)\n\($0.choice.settings)" }
     let finite = trials.flatMap(\.losses).filter(\.isFinite)
     let first = trials[0].losses.first ?? 1
     // Clipped at twice the first loss, so one optimizer's blow-up does not flatten the others.
@@ -147,9 +147,12 @@ extension Figure {
     ]
     return Figure(name: "optimizers", size: theme.size) { canvas in
       let body = notedPage(canvas, theme, title: "SGD, momentum and Adam from one seed: \(source.name)", lines: lines)
-      let (plotRect, panelsRect) = body.splitTop(body.height * 0.52, gap: theme.gap)
+      // A few rows of weights get more room, so their numbers fit in their cells.
+      let few = view.tiles.count == 1 && view.tiles[0].rows <= 4 && view.tiles[0].columns <= 4
+      let (plotRect, panelsRect) = body.splitTop(body.height * (few ? 0.46 : 0.6), gap: theme.gap * 0.75)
       var plot = Plot(x: (1, Double(max(steps, 2))), y: (0, Ticks.padded(0, top).1), xTitle: "step", yTitle: "loss L", series: [])
       plot.wholeX = true
+      plot.xStep = wholeStep(span: Double(max(steps, 2) - 1), width: plotRect.width * 0.75, theme: theme)
       for (k, trial) in trials.enumerated() {
         plot.series.append(.init(points: trial.losses.enumerated().map { (x: Double($0.offset + 1), y: $0.element) }, color: colors[k], label: labels[k], weight: 0.8))
       }
@@ -158,7 +161,9 @@ extension Figure {
       }, in: plotRect, on: canvas, theme: theme)
       // The three first updates, one shared scale and one bar.
       let bar = ColorBar(colormap: .diverging, scale: scale, title: "ΔW")
-      let (barStrip, panels) = panelsRect.splitRight(bar.width(on: canvas, theme: theme, height: panelsRect.height), gap: theme.gap * 0.5)
+      let th = canvas.measure("Ag", style: theme.tick).height
+      let barWidth = max(bar.width(on: canvas, theme: theme, height: panelsRect.height), bar.width(on: canvas, theme: theme, height: th * 3))
+      let (barStrip, panels) = panelsRect.splitRight(barWidth, gap: theme.gap * 0.5)
       let cells = panels.columns(trials.count, gap: theme.gap)
       let lineHeight = canvas.measure("Ag", style: theme.note).height + theme.clearance
       let wrappedNotes = notes.map { wrapped($0, width: cells[0].width, style: theme.note, on: canvas) }
@@ -167,7 +172,6 @@ extension Figure {
       for (k, cell) in cells.enumerated() {
         let (noteStrip, rest) = cell.splitBottom(Double(noteLines) * lineHeight, gap: theme.gap * 0.3)
         let content = canvas.titled(rest, "\(trials[k].choice.name), \(trials[k].choice.settings)", theme, bold: true)
-        let th = canvas.measure("Ag", style: theme.tick).height
         let block = weightsBlock(view, in: content.inset(top: th / 2, bottom: th / 2), theme: theme)
         drawWeights(view, deltas[k].data, scale: scale, block: block, on: canvas, theme: theme)
         blocks.append(block)
@@ -175,7 +179,6 @@ extension Figure {
           canvas.text(line, Point(noteStrip.midX, noteStrip.y + Double(j) * lineHeight), theme.note, anchor: .top)
         }
       }
-      let th = canvas.measure("Ag", style: theme.tick).height
       let top = blocks.map(\.y).min() ?? panels.y, bottom = blocks.map(\.maxY).max() ?? panels.maxY
       let height = max(bottom - top, th * 3)
       bar.draw(on: canvas, in: Rect(x: barStrip.x, y: (top + bottom) / 2 - height / 2 - th * 1.6, width: barStrip.width, height: height + th * 1.6), theme: theme)
