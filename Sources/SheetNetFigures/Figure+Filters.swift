@@ -52,9 +52,12 @@ extension Figure {
     }
     let scale = ColorScale.symmetric(tiles.flatMap(\.values))
     return Figure(name: "filters-weights", size: theme.size) { canvas in
+      // The colours' meaning on the first line when it fits, else on its own.
+      let colours = "red: the unit responds to ink there, blue: against it"
+      let width = theme.size.width - 2 * theme.margin
+      let first = canvas.measure("\(what); \(colours)", style: theme.note).width <= width ? ["\(what); \(colours)"] : [what, colours.prefix(1).uppercased() + colours.dropFirst()]
       let body = notedPage(canvas, theme, title: "First-layer weights: \(state(source, options))",
-                           lines: [what, "Red: the unit responds to ink there; blue: against it",
-                                   options.trained ? "" : "The inputs that most excite each class need a trained network (an untrained one's are noise): drop --untrained"])
+                           lines: first + [options.trained ? "" : "The inputs that most excite each class need a trained network (an untrained one's are noise): drop --untrained"])
       let bar = ColorBar(colormap: .diverging, scale: scale, title: "weight")
       let (barRect, rest) = body.splitRight(bar.width(on: canvas, theme: theme), gap: theme.gap)
       let captionHeight = canvas.measure("Ag", style: theme.tick).height
