@@ -5,7 +5,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE := -c release --scratch-path .build-release --static-swift-stdlib
 SHEETNET := .build-release/release/sheetnet
 
-.PHONY: deps build release demo test bench bench-compare clean
+.PHONY: deps build release demo test bench bench-compare gallery clean
 
 # Installs the Debian packages that are missing (through sudo when not root).
 deps:
@@ -35,9 +35,16 @@ demo: release
 test: deps
 	$(SWIFT) test
 
+# README's gallery: every kind listed in docs/gallery/gallery.txt, drawn at slide size and scale 1
+# into docs/gallery/ (GalleryTests compares them with what the code draws in `make test`).
+gallery: release
+	grep -v '^#' docs/gallery/gallery.txt | while read kind lesson; do \
+	  $(SHEETNET) figure $$kind Worksheets/$$lesson.yaml --scale 1 --output docs/gallery || exit 1; done
+
 # The bench, the sheetnet binary its figure cases run, and a second bench with tracing compiled
 # out (-DSHEETNET_NO_TRACE) in its own scratch folder; then the table, the trace overhead and the
-# worksheet export (Benchmarks/workbooks.py: write times, sizes, LibreOffice's recalculation).
+# worksheet export (Benchmarks/workbooks.py: write times, sizes, LibreOffice's recalculation), and
+# every digits-cnn figure from a saved model against matplotlib (Benchmarks/figures_reused.py).
 NOTRACE := -c release --scratch-path .build-release-notrace --static-swift-stdlib -Xswiftc -DSHEETNET_NO_TRACE
 bench: deps
 	$(SWIFT) build $(RELEASE) --product sheetnet-bench
@@ -46,6 +53,7 @@ bench: deps
 	OPENBLAS_NUM_THREADS=1 .build-release/release/sheetnet-bench
 	OPENBLAS_NUM_THREADS=1 python3 Benchmarks/trace_overhead.py
 	OPENBLAS_NUM_THREADS=1 python3 Benchmarks/workbooks.py
+	OPENBLAS_NUM_THREADS=1 python3 Benchmarks/figures_reused.py
 
 # The same networks in NumPy (and PyTorch where installed), measured in the same run.
 bench-compare: bench

@@ -38,7 +38,7 @@ STEP_CASES = [
 
 # Figures, each a whole process on the wall clock: (SheetNet case id, matplotlib case id, label).
 FIGURE_CASES = [
-    ("figure/feature-maps-png", "figure/feature-maps-png", "8×8 grid of 28×28 feature maps + colour bar, PNG"),
+    ("figure/feature-maps-png", "figure/feature-maps-png", "64 feature maps of 28×28 in a 12×6 grid + colour bar, PNG"),
     ("figure/activations-svg", "figure/activations-svg", "four activation curves and slopes, SVG"),
 ]
 

@@ -4,7 +4,7 @@
     python3 Benchmarks/matplotlib_figures.py [--json] [--quick] [--repetitions N]
     python3 Benchmarks/matplotlib_figures.py --render feature-maps|activations FILE
 
-- feature-maps: an 8×8 grid of 28×28 maps (the same seeded sin·cos patterns as
+- feature-maps: 64 maps of 28×28 in a 12×6 grid (the same seeded sin·cos patterns as
   `Figure.benchFeatureMaps`) on one diverging colour scale symmetric around 0, with a colour bar,
   title and subtitle; PNG 1920×1080 (a 960×540 pt slide at 2 pixels per point).
 - activations: ReLU, leaky ReLU (α = 0.01), sigmoid and tanh side by side, f solid and f′ dashed,
@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchcommon as bc  # noqa: E402
 
 CASES = [
-    ("figure/feature-maps-png", "8×8 grid of 28×28 feature maps + colour bar, PNG 1920×1080", "feature-maps", "png"),
+    ("figure/feature-maps-png", "64 feature maps of 28×28 in a 12×6 grid + colour bar, PNG 1920×1080", "feature-maps", "png"),
     ("figure/activations-svg", "four activation curves and slopes, SVG", "activations", "svg"),
 ]
 SLIDE = (960 / 72, 540 / 72)  # inches: 960×540 pt
@@ -48,7 +48,9 @@ def feature_maps(path):
         fx, fy, phase, tilt = rng.uniform(0.1, 0.6), rng.uniform(0.1, 0.6), rng.uniform(0, 6.3), rng.uniform(-1, 1)
         maps.append(np.sin(fx * x + phase) * np.cos(fy * y) + tilt * (x - 13.5) / 14 + rng.uniform(-0.1, 0.1, (28, 28)))
     limit = max(abs(m).max() for m in maps)
-    fig, axes = plt.subplots(8, 8, figsize=SLIDE, gridspec_kw={"wspace": 0.05, "hspace": 0.05})
+    fig, axes = plt.subplots(6, 12, figsize=SLIDE, gridspec_kw={"wspace": 0.05, "hspace": 0.05})
+    for ax in axes.flat[64:]:
+        ax.set_axis_off()
     fig.suptitle("Feature maps: 64 channels of 28×28\n"
                  "Seeded numbers for the benchmark; one diverging colour scale for all maps", fontsize=10)
     for ax, m in zip(axes.flat, maps):

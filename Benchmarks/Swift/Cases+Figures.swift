@@ -20,7 +20,7 @@ func figureCases() -> (cases: [BenchCase], note: String) {
     return ([], "skipped: no sheetnet beside sheetnet-bench (make bench builds both)")
   }
   return ([
-    figureProcess(id: "figure/feature-maps-png", label: "8×8 grid of 28×28 feature maps + colour bar, PNG 1920×1080",
+    figureProcess(id: "figure/feature-maps-png", label: "64 feature maps of 28×28 in a 12×6 grid + colour bar, PNG 1920×1080",
                   binary: binary, kind: "bench-feature-maps", format: "png", file: "feature-maps.png"),
     figureProcess(id: "figure/activations-svg", label: "four activation curves and slopes, SVG",
                   binary: binary, kind: "bench-activations", format: "svg", file: "activations.svg"),

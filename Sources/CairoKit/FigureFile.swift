@@ -26,7 +26,10 @@ public enum FigureFile {
   /// The figure drawn on an image surface of scale × its size in pixels (for tests that read pixels).
   public static func pngSurface(_ figure: Figure, scale: Double) throws(CairoError) -> Surface {
     guard scale > 0, scale <= 16 else { throw .invalidSize("--scale must be above 0 and at most 16, not \(scale)") }
-    let surface = try Surface.image(width: Int((figure.size.width * scale).rounded(.up)), height: Int((figure.size.height * scale).rounded(.up)))
+    // Whole pixels covering the page; a product a rounding error above a whole number (468 × 300/72
+    // = 1950.0000000000002) is that number, not one pixel more.
+    func pixels(_ points: Double) -> Int { Int((points * scale - 1e-6).rounded(.up)) }
+    let surface = try Surface.image(width: pixels(figure.size.width), height: pixels(figure.size.height))
     try draw(figure, on: surface, scale: scale, vector: false)
     return surface
   }

@@ -214,13 +214,7 @@ public struct LayerOptions: Sendable {
     return Tensor(shape: shape, data: data)
   }
 
-  private func describe(_ v: Value) -> String {
-    switch v {
-    case .number(let x): "\(x)"
-    case .string(let s): "'\(s)'"
-    default: v.kindName
-    }
-  }
+  private func describe(_ v: Value) -> String { v.described }
 }
 
 /// Shapes printed as a course writes them: [1, 8, 8] → "1×8×8"; [] → "a single number".

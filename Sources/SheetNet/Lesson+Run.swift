@@ -58,13 +58,13 @@ public final class LessonRun {
       throw .shape("\(lesson.path): training would need about \(gb < 1000 ? String(format: "%.1f", gb) : "more than 1000") GB (\(Limits.grouped(model.parameterCount)) parameters, batches of \(min(lesson.batchSize, split.train.count))), more than the \(Limits.memoryBytes >> 30) GB SheetNet allows; use a smaller batch_size or network")
     }
     loss = lossKinds[lesson.loss]!
-    optimizer = try lesson.makeOptimizer()
+    optimizer = lesson.optimizer.make()
     trainer = Trainer(model: model, loss: loss, optimizer: optimizer, epochs: lesson.epochs, batchSize: lesson.batchSize, rng: shuffleRNG)
   }
 
   /// Trains for the lesson's epochs.
   public func train(trace: TracePoint? = nil, progress: ((TrainingProgress) -> Void)? = nil) throws(SheetNetError) {
-    try trainer.fit(split.train, validation: split.validation, history: &history, trace: trace, progress: progress)
+    try trainer.fit(split.train, validation: split.validation, test: split.test, history: &history, trace: trace, progress: progress)
   }
 
   /// The set a lesson is judged on: test, else validation, else training.
@@ -153,26 +153,5 @@ extension Lesson {
     }
   }
 
-  /// The optimizer this lesson names, with its hyper-parameters checked.
-  public func makeOptimizer() throws(SheetNetError) -> any Optimizer {
-    let o = LayerOptions(kind: optimizer.kind, index: 0, values: optimizer.options, location: optimizerLocation.isEmpty ? path : optimizerLocation)
-    let path = o.context
-    func rate(_ key: String, _ d: Double) throws(SheetNetError) -> Double {
-      let v = try o.double(key, default: d)
-      guard v >= 0 else { throw .lesson("\(path): optimizer '\(key)' must not be negative, got \(v); a learning rate is a step size such as 0.01") }
-      return v
-    }
-    let lr = try rate("learning_rate", optimizer.kind == "adam" ? 0.001 : 0.01)
-    guard lr > 0 else { throw .lesson("\(path): the learning rate must be greater than 0, e.g. 0.01") }
-    switch optimizer.kind {
-    case "adam":
-      let b1 = try rate("beta1", 0.9), b2 = try rate("beta2", 0.999)
-      guard b1 < 1, b2 < 1 else { throw .lesson("\(path): beta1 and beta2 must be below 1 (usually 0.9 and 0.999)") }
-      return Adam(learningRate: lr, beta1: b1, beta2: b2, epsilon: try rate("epsilon", 1e-8), weightDecay: try rate("weight_decay", 0))
-    default:
-      let mu = try rate("momentum", 0)
-      guard mu < 1 else { throw .lesson("\(path): momentum must be below 1 (usually 0.9)") }
-      return SGD(learningRate: lr, momentum: mu, nesterov: try o.bool("nesterov", default: false), weightDecay: try rate("weight_decay", 0))
-    }
-  }
+
 }

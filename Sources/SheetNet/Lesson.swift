@@ -23,9 +23,9 @@ public struct Lesson: Sendable {
   /// The loss kind.
   public var loss: String
   /// Optimizer kind and hyper-parameters.
-  public var optimizer: (kind: String, options: [(key: String, value: Value)])
-  /// Where the optimizer is written (`Worksheets/x.yaml line 20`), for error messages.
-  public var optimizerLocation = ""
+  /// The optimizer's hyper-parameters, checked when the lesson is read (plain SGD, η = 0.01, when
+  /// the lesson names none).
+  public var optimizer: OptimizerConfiguration
   /// Passes over the training data.
   public var epochs: Int
   /// Samples per step.
@@ -109,7 +109,7 @@ public struct Lesson: Sendable {
       name: try r.string(optional: top["name"], "name") ?? base, path: path, source: text,
       title: try r.string(optional: top["title"], "title") ?? "",
       seed: UInt64(try r.int(optional: top["seed"], "seed", min: 0, max: Int.max) ?? 1),
-      data: DataSpec(dataset: "inline"), layers: [], loss: "cross_entropy", optimizer: ("sgd", []),
+      data: DataSpec(dataset: "inline"), layers: [], loss: "cross_entropy", optimizer: OptimizerConfiguration(kind: .sgd),
       epochs: 10, batchSize: 32, output: try r.string(optional: top["output"], "output"))
     guard lesson.name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }), !lesson.name.isEmpty else {
       throw .lesson("\(path): name '\(lesson.name)' may hold only letters, digits, '-', '_' and '.' (it names the output folder)")
@@ -125,10 +125,9 @@ public struct Lesson: Sendable {
       }
       lesson.loss = kind
     }
-    lesson.optimizerLocation = path
     if let o = top["optimizer"] {
-      lesson.optimizer = try parseOptimizer(o, r)
-      lesson.optimizerLocation = r.at(o)
+      let (kind, options) = try parseOptimizer(o, r)
+      lesson.optimizer = try OptimizerConfiguration(kind: kind, options: options, location: r.at(o))
     }
     if let t = top["train"] {
       let train = try r.map(t, "train", allowed: ["epochs", "batch_size"])

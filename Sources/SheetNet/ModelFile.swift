@@ -2,7 +2,8 @@ import Foundation
 
 /// A trained model as JSON: architecture, weights, optimizer state and the lesson it came from.
 ///
-/// Layout (documented in README): `format`, `version`, `lesson` {name, path, seed, source},
+/// Layout (documented in README): `format`, `version`, `lesson` {name, path, seed, source,
+/// fingerprint, sheetnet},
 /// `input_shape`, `loss`, `optimizer` {type, step, options}, `preprocess`, `classes`, and
 /// `layers`, each {type, name, options, parameters: {W: {shape, trainable, values, state}}}.
 /// Numbers are written in shortest round-trip form, so load(save(m)) is bit-exact; a seed above
@@ -20,6 +21,11 @@ public struct ModelFile {
   public var lessonName: String, lessonPath: String, lessonSource: String, seed: UInt64
   /// Class names, index = label.
   public var classes: [String]
+  /// What the run was made from (`LessonRun.fingerprint`): nil in a file written before it was
+  /// recorded, which is then never reused.
+  public var fingerprint: String? = nil
+  /// The SheetNet version that wrote the file (`SheetNetVersion.current`).
+  public var writtenBy: String? = nil
 
   /// A model file for a finished lesson run.
   public init(run: LessonRun) {
@@ -32,6 +38,8 @@ public struct ModelFile {
     lessonSource = run.lesson.source
     seed = run.seed
     classes = run.split.train.classNames
+    fingerprint = run.fingerprint
+    writtenBy = SheetNetVersion.current
   }
 
   static func tensor(_ t: Tensor) -> Value {
@@ -64,9 +72,15 @@ public struct ModelFile {
     case .standardize(let m, let s):
       pre = .map([("type", .string("standardize")), ("mean", .list(m.map { .number($0) })), ("std", .list(s.map { .number($0) }))])
     }
+    let seedValue: Value = seed <= 1 << 53 ? .number(Double(seed)) : .string(String(seed))
+    var lessonPairs: [(key: String, value: Value)] = [
+      ("name", .string(lessonName)), ("path", .string(lessonPath)), ("seed", seedValue), ("source", .string(lessonSource)),
+    ]
+    if let fingerprint { lessonPairs.append(("fingerprint", .string(fingerprint))) }
+    if let writtenBy { lessonPairs.append(("sheetnet", .string(writtenBy))) }
     return .map([
       ("format", .string("sheetnet-model")), ("version", .number(1)),
-      ("lesson", .map([("name", .string(lessonName)), ("path", .string(lessonPath)), ("seed", seed <= 1 << 53 ? .number(Double(seed)) : .string(String(seed))), ("source", .string(lessonSource))])),
+      ("lesson", .map(lessonPairs)),
       ("input_shape", .list(model.inputShape.map { .number(Double($0)) })),
       ("loss", .string(loss.kind)),
       ("optimizer", .map([("type", .string(optimizer.kind)), ("step", .number(Double(optimizer.stepCount))), ("options", .map(optimizer.options))])),
@@ -150,19 +164,23 @@ public struct ModelFile {
       }
     }
     var lessonName = "model", lessonPath = "", lessonSource = "", seed: UInt64 = 0
+    var fingerprint: String? = nil, writtenBy: String? = nil
     if let l = doc["lesson"] {
-      try Self.keys(of: l, "\"lesson\"", allowed: ["name", "path", "seed", "source"])
+      try Self.keys(of: l, "\"lesson\"", allowed: ["name", "path", "seed", "source", "fingerprint", "sheetnet"])
+      fingerprint = try Self.text(l["fingerprint"], "the lesson's \"fingerprint\"")
+      writtenBy = try Self.text(l["sheetnet"], "the lesson's \"sheetnet\" version")
       lessonName = try Self.text(l["name"], "the lesson's \"name\"") ?? lessonName
       lessonPath = try Self.text(l["path"], "the lesson's \"path\"") ?? ""
       lessonSource = try Self.text(l["source"], "the lesson's \"source\"") ?? ""
       seed = try Self.seed(l["seed"])
     }
-    var lesson = Lesson(name: lessonName, path: "\"optimizer\"", source: "", title: "", seed: 0, data: .init(dataset: "inline"), layers: [], loss: lossKind,
-                        optimizer: (optKind, optOptions), epochs: 0, batchSize: 1, output: nil)
     let optimizer: any Optimizer
-    do { optimizer = try lesson.makeOptimizer() } catch { throw .model(error.description) }
+    do {
+      optimizer = try OptimizerConfiguration(kind: optKind, options: optOptions, location: "\"optimizer\"").make()
+    } catch {
+      throw .model(error.description)
+    }
     optimizer.stepCount = step
-    lesson.name = lessonName
 
     // Layers: types, names, options and the parameters as stored, all checked before building.
     guard let layerValue = doc["layers"] else { throw .model("the model file has no \"layers\"") }
@@ -254,8 +272,11 @@ public struct ModelFile {
         p.state = s.state
       }
     }
-    return ModelFile(model: model, loss: loss, optimizer: optimizer, preprocess: pre, lessonName: lessonName,
-                     lessonPath: lessonPath, lessonSource: lessonSource, seed: seed, classes: classes)
+    var file = ModelFile(model: model, loss: loss, optimizer: optimizer, preprocess: pre, lessonName: lessonName,
+                         lessonPath: lessonPath, lessonSource: lessonSource, seed: seed, classes: classes)
+    file.fingerprint = fingerprint
+    file.writtenBy = writtenBy
+    return file
   }
 
   /// Refuses keys of a map other than `allowed` (and anything that is not a map).
@@ -371,14 +392,7 @@ public struct ModelFile {
   }
 
   /// A value as a message shows it: 99, 'text', a list.
-  private static func describe(_ v: Value) -> String {
-    switch v {
-    case .number(let x): Value.jsonNumber(x)
-    case .string(let s): "'\(s.prefix(40))'"
-    case .null: "null"
-    default: v.kindName
-    }
-  }
+  private static func describe(_ v: Value) -> String { v.described }
 
   /// A model file from its parts.
   public init(model: Sequential, loss: any Loss, optimizer: any Optimizer, preprocess: Preprocess, lessonName: String,

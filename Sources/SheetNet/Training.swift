@@ -1,6 +1,7 @@
 import Foundation
 
-/// Loss and accuracy of one epoch (validation values when the lesson keeps a validation split).
+/// Loss and accuracy of one epoch (validation and test values when the lesson keeps those splits;
+/// they are measured after the epoch and never steer training).
 public struct EpochRecord: Codable, Equatable, Sendable {
   /// 1-based epoch number.
   public var epoch: Int
@@ -12,8 +13,27 @@ public struct EpochRecord: Codable, Equatable, Sendable {
   public var validationLoss: Double?
   /// Accuracy on the validation split after the epoch.
   public var validationAccuracy: Double?
-  /// ‖∂L/∂θ‖₂ per layer, from the epoch's last step (for gradient-norm figures).
+  /// Loss on the test split after the epoch (plotted only; training never reads it).
+  public var testLoss: Double? = nil
+  /// Accuracy on the test split after the epoch.
+  public var testAccuracy: Double? = nil
+  /// Per layer, the mean over the epoch's steps of ‖∂L/∂θ‖₂ over the layer's trainable
+  /// parameters: (1/S)·Σₛ √(Σ_θ trainable ‖dθ‖²) (frozen parameters, such as Mazur's fixed biases, are
+  /// not counted). Layers without trainable parameters have no entry.
   public var gradientNorms: [String: Double]
+
+  /// A record.
+  public init(epoch: Int, trainLoss: Double, trainAccuracy: Double, validationLoss: Double? = nil, validationAccuracy: Double? = nil,
+              testLoss: Double? = nil, testAccuracy: Double? = nil, gradientNorms: [String: Double] = [:]) {
+    self.epoch = epoch
+    self.trainLoss = trainLoss
+    self.trainAccuracy = trainAccuracy
+    self.validationLoss = validationLoss
+    self.validationAccuracy = validationAccuracy
+    self.testLoss = testLoss
+    self.testAccuracy = testAccuracy
+    self.gradientNorms = gradientNorms
+  }
 }
 
 /// Every epoch's record, in order: what `training` figures plot.
@@ -110,7 +130,7 @@ public struct Trainer {
   /// With `trace`, training stops after step `trace.step` (counted from 1 across epochs), which
   /// runs with `trace.tracer` attached — the same code as every other step — on the planned batch
   /// or on `trace.indices`. A traced step that goes non-finite is recorded, not thrown.
-  public mutating func fit(_ train: Dataset, validation: Dataset? = nil, history: inout History,
+  public mutating func fit(_ train: Dataset, validation: Dataset? = nil, test: Dataset? = nil, history: inout History,
                            trace: TracePoint? = nil,
                            progress: ((TrainingProgress) -> Void)? = nil) throws(SheetNetError) {
     let outputs = model.outputShape.reduce(1, *)
@@ -125,6 +145,8 @@ public struct Trainer {
     for epoch in 1...max(epochs, 1) where epochs > 0 {
       let plan = batches(count: train.count)
       var lossSum = 0.0, correct = 0, seen = 0
+      // Σ over the epoch's steps of each layer's gradient norm (trainable parameters only).
+      var normSums = [Double](repeating: 0, count: model.layers.count)
       for (s, planned) in plan.enumerated() {
         global += 1
         var indices = planned
@@ -151,6 +173,9 @@ public struct Trainer {
         }
         lossSum += value * Double(indices.count)
         seen += indices.count
+        for (l, layer) in model.layers.enumerated() {
+          normSums[l] += layer.parameters.reduce(0.0) { $0 + ($1.trainable ? $1.grad.norm * $1.grad.norm : 0) }.squareRoot()
+        }
         if let labels {
           let predicted = predictedClasses(out, threshold: threshold)
           for (k, i) in indices.enumerated() where predicted[k] == labels[i] { correct += 1 }
@@ -160,13 +185,18 @@ public struct Trainer {
       }
       var record = EpochRecord(epoch: epoch, trainLoss: lossSum / Double(max(seen, 1)),
                                trainAccuracy: Double(correct) / Double(max(seen, 1)), gradientNorms: [:])
-      for layer in model.layers where !layer.parameters.isEmpty {
-        record.gradientNorms[layer.name] = layer.parameters.reduce(0.0) { $0 + $1.grad.norm * $1.grad.norm }.squareRoot()
+      for (l, layer) in model.layers.enumerated() where layer.parameters.contains(where: \.trainable) {
+        record.gradientNorms[layer.name] = normSums[l] / Double(max(plan.count, 1))
       }
       if let validation {
         let e = evaluate(validation)
         record.validationLoss = e.loss
         record.validationAccuracy = e.accuracy
+      }
+      if let test {
+        let e = evaluate(test)
+        record.testLoss = e.loss
+        record.testAccuracy = e.accuracy
       }
       history.epochs.append(record)
     }

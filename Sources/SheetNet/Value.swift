@@ -37,6 +37,17 @@ public indirect enum Value: Equatable, Sendable {
   /// Map keys in order (empty when not a map).
   public var keys: [String] { if case .map(let p) = self { return p.map(\.key) }; return [] }
 
+  /// The value as a one-line message shows it: 99, 'text' (at most 40 characters), null, or its
+  /// kind (a list, a map).
+  var described: String {
+    switch self {
+    case .number(let x): Value.jsonNumber(x)
+    case .string(let s): "'\(s.prefix(40))'"
+    case .null: "null"
+    default: kindName
+    }
+  }
+
   /// What kind of value this is, in words, for error messages.
   public var kindName: String {
     switch self {

@@ -1,3 +1,4 @@
+import Foundation
 import SheetNet
 
 /// `architecture`: a dense network as neurons and edges (TensorFlow Playground's view: edge
@@ -16,30 +17,46 @@ extension Figure {
     let subtitle = "\(parameters) parameters, \(NumberFormat.integer(model.multiplyAdds)) multiply-adds per sample"
     if isDense(model) {
       let classes = source.run.map { run in run.split.train.classNames } ?? []
-      return neuronDiagram(model, theme: options.theme, title: title, subtitle: subtitle + "; edge colour and width: weight, neuron fill: bias", classNames: classes)
+      return neuronDiagram(model, theme: options.theme, title: title, subtitle: subtitle + "; edge colour and width: weight w, neuron fill: bias b", classNames: classes)
     }
     return blockDiagram(model, theme: options.theme, title: title, subtitle: subtitle)
   }
 
   // MARK: Dense networks: neurons and edges
 
-  /// One column of neurons: its header, how many units it shows and which it leaves out.
+  /// The most neurons a column draws; a larger layer shows its first and last halves of this
+  /// many with a vertical "…" between them and its size in the column's header.
+  static let neuronLimit = 16
+
+  /// One column of neurons: its header, its size, and which of its units it draws.
   struct NeuronColumn {
     var header: String
     var detail: String
     var units: Int
-    var shown: Int
     var dense: Dense?
+
+    /// The units drawn: all of them, or the first and last `neuronLimit / 2`.
+    var shown: [Int] {
+      units <= neuronLimit ? Array(0..<units) : Array(0..<neuronLimit / 2) + Array((units - neuronLimit / 2)..<units)
+    }
+    /// True when some units are left out (a "…" marks where).
+    var elided: Bool { units > neuronLimit }
+    /// Drawing slots from the top: one per shown unit, plus one for the "…".
+    var slots: Int { shown.count + (elided ? 1 : 0) }
+    /// The slot of the k-th shown unit (the "…" takes the middle slot).
+    func slot(_ k: Int) -> Int { elided && k >= neuronLimit / 2 ? k + 1 : k }
   }
 
-  /// The neurons-and-edges view of a dense network. Columns with more than 64 units show the
-  /// first 64 and say how many are left out.
+  /// The neurons-and-edges view of a dense network. Each edge's colour and width come from its
+  /// weight and its opacity from |w| / max |w|, drawn weakest first, so the strong connections
+  /// stand out; layers over `neuronLimit` units draw their first and last few neurons.
   public static func neuronDiagram(_ model: Sequential, theme: Theme, title: String, subtitle: String, classNames: [String] = []) -> Figure {
     // The columns: the input, then each dense layer with the layers that follow it (activation, dropout).
-    var columns = [NeuronColumn(header: "input", detail: "\(model.inputShape[0])", units: model.inputShape[0], shown: min(model.inputShape[0], 64), dense: nil)]
+    let inputs = model.inputShape[0]
+    var columns = [NeuronColumn(header: "input", detail: "\(NumberFormat.integer(inputs)) input\(inputs == 1 ? "" : "s")", units: inputs, dense: nil)]
     for layer in model.layers {
       if let d = layer as? Dense {
-        columns.append(NeuronColumn(header: d.name, detail: "\(d.units)", units: d.units, shown: min(d.units, 64), dense: d))
+        columns.append(NeuronColumn(header: d.name, detail: "\(NumberFormat.integer(d.units)) unit\(d.units == 1 ? "" : "s")", units: d.units, dense: d))
       } else if let a = layer as? any Activation {
         columns[columns.count - 1].detail += " · \(type(of: a).symbol)"
       } else if layer is Softmax {
@@ -50,56 +67,74 @@ extension Figure {
     }
     let values = columns.compactMap(\.dense).flatMap { $0.W.value.data + ($0.useBias ? $0.b.value.data : []) }
     let scale = ColorScale.symmetric(values)
-    let edgeCount = zip(columns, columns.dropFirst()).map { $0.shown * $1.shown }.reduce(0, +)
+    let edgeCount = zip(columns, columns.dropFirst()).map { $0.shown.count * $1.shown.count }.reduce(0, +)
     return Figure(name: "architecture", size: theme.size) { canvas in
       let body = canvas.page(theme.size, theme, title: title, subtitle: subtitle)
-      let bar = ColorBar(colormap: .diverging, scale: scale, title: "weight, bias")
-      let (barRect, rest0) = body.splitRight(bar.width(on: canvas, theme: theme), gap: theme.gap)
+      let bar = ColorBar(colormap: .diverging, scale: scale, title: "w, b")
+      let (barRect, rest0) = body.splitRight(bar.width(on: canvas, theme: theme, height: body.height), gap: theme.gap)
       let outputs = columns.last!
       let outputLabels: [String] = outputs.units == 1 ? ["p(\(classNames.count == 2 ? classNames[1] : "class 1"))"]
         : (classNames.count == outputs.units ? classNames : [])
       let labelWidth = (outputLabels.map { canvas.measure($0, style: theme.tick).width }.max() ?? 0)
       let (_, rest) = rest0.splitRight(labelWidth, gap: labelWidth > 0 ? theme.gap * 0.4 : 0)
       let headerStyle = theme.label.emphasized, detailStyle = theme.tick
-      let headerHeight = canvas.measure("Ag", style: headerStyle).height + canvas.measure("Ag", style: detailStyle).height
-      let (headers, field0) = rest.splitTop(headerHeight, gap: theme.gap * 0.6)
+      let headerLine = canvas.measure("Ag", style: headerStyle).height, detailLine = canvas.measure("Ag", style: detailStyle).height
+      let (headers, field0) = rest.splitTop(headerLine + detailLine + theme.clearance * 2, gap: theme.gap * 0.6)
       // Keep every column's header on the page: inset the field by half the widest end header.
       func headerWidth(_ c: NeuronColumn) -> Double {
         max(canvas.measure(c.header, style: headerStyle).width, canvas.measure(c.detail, style: detailStyle).width)
       }
-      let field = field0.inset(left: headerWidth(columns[0]) / 2, right: columns.count > 1 ? headerWidth(outputs) / 2 : 0)
-      // Each column spreads its neurons over the height, but no wider apart than the largest
-      // neurons need, so a small output layer does not fill the page.
-      let largestRadius = theme.labelSize * 1.4
-      let spacings = columns.map { min(field.height / Double($0.shown), largestRadius * 3) }
-      let radii = spacings.map { min(largestRadius, $0 * 0.42) }
+      // The last column's neurons (up to 1.25 × 2.2 label sizes for a lone one) keep clear of the labels beside them.
+      let lastRadius = theme.labelSize * 2.2 * (outputs.slots == 1 ? 1.25 : 1)
+      let field = field0.inset(left: headerWidth(columns[0]) / 2, right: columns.count > 1 ? max(headerWidth(outputs) / 2, outputLabels.isEmpty ? 0 : lastRadius) : 0)
+      // Each column spreads its neurons over the whole height (a neuron per slot), large enough
+      // for its bias to be written in.
+      let largestRadius = theme.labelSize * 2.2
+      let spacings = columns.map { field.height / Double($0.slots) }
+      // A lone neuron (one output unit) is drawn a little larger: the page has room for it.
+      let radii = zip(columns, spacings).map { c, s in c.slots == 1 ? min(largestRadius * 1.25, s * 0.42) : min(largestRadius, s * 0.42) }
       let xs = columns.indices.map { i in
         columns.count == 1 ? field.midX : field.x + field.width * Double(i) / Double(columns.count - 1)
       }
-      func center(_ c: Int, _ j: Int) -> Point {
-        let n = columns[c].shown
-        return Point(xs[c], field.midY + (Double(j) - Double(n - 1) / 2) * spacings[c])
+      // The first and last neurons touch the top and bottom of the field; one neuron sits in the middle.
+      func center(_ c: Int, slot: Int) -> Point {
+        let n = columns[c].slots
+        guard n > 1 else { return Point(xs[c], field.midY) }
+        return Point(xs[c], field.y + radii[c] + Double(slot) * (field.height - 2 * radii[c]) / Double(n - 1))
       }
-      // Edges, weakest first so strong weights lie on top.
+      func center(_ c: Int, _ k: Int) -> Point { center(c, slot: columns[c].slot(k)) }
+      // Edges between drawn neurons, weakest first so strong weights lie on top.
       let maxWidth = max(theme.hairline, min((radii.min() ?? 1) * 0.5 + theme.hairline, theme.lineWidth * 2))
       var edges: [(from: Point, to: Point, w: Double, source: Int, target: Int, column: Int)] = []
-      for c in 1..<columns.count {
+      for c in 1..<max(columns.count, 1) {
         guard let d = columns[c].dense else { continue }
-        let inputs = columns[c - 1].units
-        for j in 0..<columns[c].shown {
-          for i in 0..<columns[c - 1].shown { edges.append((center(c - 1, i), center(c, j), d.W.value.data[j * inputs + i], i, j, c)) }
+        let n = columns[c - 1].units
+        for (jk, j) in columns[c].shown.enumerated() {
+          for (ik, i) in columns[c - 1].shown.enumerated() { edges.append((center(c - 1, ik), center(c, jk), d.W.value.data[j * n + i], ik, jk, c)) }
         }
       }
-      let largest = max(abs(scale.lower), abs(scale.upper))
-      for e in edges.sorted(by: { abs($0.w) < abs($1.w) }) {
-        let width = theme.hairline * 0.5 + (maxWidth - theme.hairline * 0.5) * abs(e.w) / largest
-        canvas.line(e.from, e.to, Colormap.diverging(scale(e.w)), width: width)
+      // Strength |w| / max |w| among the edges between the same two columns (each layer's
+      // strongest edges opaque). A large diagram draws only each layer's strongest edges (at
+      // most 48, none under a fifth of its strongest): the faint rest would only blur the
+      // picture (and bloat its PNG).
+      var largest: [Int: Double] = [:]
+      for e in edges { largest[e.column] = max(largest[e.column] ?? 1e-300, abs(e.w)) }
+      let large = edges.count > 100
+      var kept: [(from: Point, to: Point, w: Double, source: Int, target: Int, column: Int)] = []
+      for c in Set(edges.map(\.column)).sorted() {
+        let layer = edges.filter { $0.column == c }.sorted { abs($0.w) > abs($1.w) }
+        kept += large ? layer.prefix(48).filter { abs($0.w) / largest[c]! >= 0.2 } : layer
+      }
+      for e in kept.sorted(by: { abs($0.w) / largest[$0.column]! < abs($1.w) / largest[$1.column]! }) {
+        let strength = abs(e.w) / largest[e.column]!
+        let width = theme.hairline * 0.5 + (maxWidth - theme.hairline * 0.5) * strength
+        canvas.line(e.from, e.to, Colormap.diverging(scale(e.w)).opacity(edgeOpacity(strength)), width: width)
       }
       // Weights written on the edges of a tiny network: the i-th input's edges at (i+1)/(n+1) of the way.
       let numberStyle = TextStyle(size: max(theme.minimumSize, theme.tickSize * 0.9))
       if edgeCount <= 16 {
         for e in edges {
-          let n = Double(columns[e.column - 1].shown)
+          let n = Double(columns[e.column - 1].shown.count)
           let t = (Double(e.source) + 1) / (n + 1)
           let p = Point(e.from.x + (e.to.x - e.from.x) * t, e.from.y + (e.to.y - e.from.y) * t)
           let text = NumberFormat.significant(e.w, 3)
@@ -108,17 +143,30 @@ extension Figure {
           canvas.text(text, p, numberStyle)
         }
       }
+      // Each dense layer's formula between its input column and its own, in the header row:
+      // z¹ = W¹·x + b¹, z² = W²·a¹ + b², … (only where it fits between the headers).
+      for c in 1..<max(columns.count, 1) where columns[c].dense != nil {
+        let l = NumberFormat.superscript(c)
+        let formula = "z\(l) = W\(l)·\(c == 1 ? "x" : "a" + NumberFormat.superscript(c - 1)) + b\(l)"
+        let left = xs[c - 1] + headerWidth(columns[c - 1]) / 2, right = xs[c] - headerWidth(columns[c]) / 2
+        guard canvas.measure(formula, style: theme.note).width <= right - left - theme.gap else { continue }
+        canvas.text(formula, Point((left + right) / 2, headers.midY), theme.note)
+      }
       // Neurons: inputs white, others filled with their bias colour, the bias written in when it fits.
       for (c, column) in columns.enumerated() {
         let room = columns.count == 1 ? field0.width : field.width / Double(columns.count - 1) * 0.95
         let header = canvas.fitting(column.header, width: room, headerStyle, minimum: theme.minimumSize)
         canvas.text(column.header, Point(xs[c], headers.y), header, anchor: .top)
-        let detail = column.detail + (column.shown < column.units ? " (first \(column.shown))" : "")
-        canvas.text(detail, Point(xs[c], headers.maxY), canvas.fitting(detail, width: room, detailStyle, minimum: theme.minimumSize), anchor: .bottom)
+        canvas.text(column.detail, Point(xs[c], headers.maxY), canvas.fitting(column.detail, width: room, detailStyle, minimum: theme.minimumSize), anchor: .bottom)
         let radius = radii[c]
         let labelsFit = canvas.measure("Ag", style: theme.tick).height <= spacings[c] * 0.95
-        for j in 0..<column.shown {
-          let p = center(c, j)
+        if column.elided {
+          var dots = TextStyle(size: max(theme.minimumSize, min(theme.labelSize, spacings[c] * 0.9)), bold: true, color: Theme.muted)
+          dots.vertical = true
+          canvas.text("…", center(c, slot: neuronLimit / 2), dots)
+        }
+        for (k, j) in column.shown.enumerated() {
+          let p = center(c, k)
           let circle = Path.circle(p, radius: radius)
           var label = ""
           if let d = column.dense {
@@ -140,9 +188,12 @@ extension Figure {
           }
         }
       }
-      bar.draw(on: canvas, in: Rect(x: barRect.x, y: field.y, width: barRect.width, height: min(field.height, theme.size.height * 0.5)), theme: theme)
+      bar.draw(on: canvas, in: Rect(x: barRect.x, y: field.y, width: barRect.width, height: field.height), theme: theme)
     }
   }
+
+  /// An edge's opacity from its strength |w| / max |w|: 0.08 for the weakest, 1 for the strongest.
+  static func edgeOpacity(_ strength: Double) -> Double { 0.08 + 0.92 * min(max(strength, 0), 1) }
 
   // MARK: Other networks: a block diagram
 
@@ -165,53 +216,132 @@ extension Figure {
     }
   }
 
-  /// Boxes in reading order (left to right, then the next row), one per layer after the input,
-  /// each with its name, what it does, its output shape and its parameter count.
-  public static func blockDiagram(_ model: Sequential, theme: Theme, title: String, subtitle: String) -> Figure {
-    var blocks: [(name: String, text: String, shape: String, parameters: String, fill: Color)] = [
-      ("input", "", shapeText(model.inputShape), "", .white),
-    ]
+  /// One block of the diagram: a layer with the element-wise layers after it (batch norm,
+  /// activation, softmax, dropout), its output shape and its parameters (theirs included).
+  struct Block {
+    var name: String
+    var lines: [String]
+    var shape: [Int]
+    var parameters: Int
+    var fill: Color
+    var input = false
+  }
+
+  /// The blocks of a network: the input, then one per layer that changes the shape or has
+  /// weights; element-wise layers join the block before them.
+  static func blocks(_ model: Sequential) -> [Block] {
+    var blocks = [Block(name: "input", lines: [], shape: model.inputShape, parameters: 0, fill: .white, input: true)]
     for (layer, shape) in zip(model.layers, model.shapes) {
       let (text, fill) = blockDescription(layer)
-      let p = layer.parameterCount
-      blocks.append((layer.name, text, shapeText(shape), p == 0 ? "" : "\(NumberFormat.integer(p)) param\(p == 1 ? "" : "s")", fill))
+      let joins = (layer is BatchNorm || layer is any Activation || layer is Softmax || layer is Dropout) && !(blocks.last!.input)
+      if joins {
+        blocks[blocks.count - 1].lines.append(text)
+        blocks[blocks.count - 1].parameters += layer.parameterCount
+        blocks[blocks.count - 1].shape = shape
+      } else {
+        blocks.append(Block(name: layer.name, lines: [text], shape: shape, parameters: layer.parameterCount, fill: fill))
+      }
     }
+    return blocks
+  }
+
+  /// Blocks in one row, left to right, sized to fill the page: each with its name and what it
+  /// does on top, a sketch of its output (C slabs of H×W, drawn to scale against the largest H;
+  /// a vector as a bar) in the middle, and its output shape and parameter count below.
+  public static func blockDiagram(_ model: Sequential, theme: Theme, title: String, subtitle: String) -> Figure {
+    let blocks = blocks(model)
+    let spatial = blocks.compactMap { $0.shape.count == 3 ? $0.shape[1] : nil }.max() ?? 1
+    let longest = blocks.map { $0.shape.reduce(1, *) }.max() ?? 1
     return Figure(name: "architecture", size: theme.size) { canvas in
       let body = canvas.page(theme.size, theme, title: title, subtitle: subtitle)
-      let nameStyle = theme.tick.emphasized, style = theme.tick
-      let line = canvas.measure("Ag", style: style).height
-      let widest = blocks.flatMap { [canvas.measure($0.name, style: nameStyle).width] + [$0.text, $0.shape, $0.parameters].map { canvas.measure($0, style: style).width } }.max() ?? 0
-      let boxWidth = widest + theme.tickSize * 1.2, arrow = theme.gap * 1.1
-      let perRow = max(1, Int((body.width + arrow) / (boxWidth + arrow)))
-      let rows = (blocks.count + perRow - 1) / perRow
-      let boxHeight = line * 4 + theme.tickSize * 0.8
-      let rowGap = theme.gap * 1.6
-      let totalHeight = Double(rows) * boxHeight + Double(rows - 1) * rowGap
-      let top = body.y + max(0, (body.height - totalHeight) / 2)
-      let columnsUsed = min(perRow, blocks.count)
-      let left = body.x + max(0, (body.width - (Double(columnsUsed) * boxWidth + Double(columnsUsed - 1) * arrow)) / 2)
-      func box(_ i: Int) -> Rect {
-        Rect(x: left + Double(i % perRow) * (boxWidth + arrow), y: top + Double(i / perRow) * (boxHeight + rowGap), width: boxWidth, height: boxHeight)
+      let nameStyle = theme.tick.emphasized, style = theme.tick, note = theme.note
+      let line = canvas.measure("Ag", style: style).height + theme.clearance * 2
+      let pad = theme.tickSize * 0.3
+      // Each block's text: the parameter count on one line, or on two ("16,910" over "params")
+      // when one row would not fit otherwise.
+      // Level 0 writes each on one line; level 1 puts the count over "params"; level 2 also
+      // writes a C×H×W shape as "C ×" over "H×W".
+      func texts(_ b: Block, split: Int) -> (top: [String], bottom: [String]) {
+        let p = b.parameters
+        let count = p == 0 ? [] : split > 0 ? [NumberFormat.integer(p), "param\(p == 1 ? "" : "s")"] : ["\(NumberFormat.integer(p)) param\(p == 1 ? "" : "s")"]
+        let shape = split > 1 && b.shape.count == 3 ? ["\(b.shape[0]) ×", "\(b.shape[1])×\(b.shape[2])"] : [shapeText(b.shape)]
+        return ([b.name] + b.lines, shape + count)
       }
-      for (i, b) in blocks.enumerated() {
-        let r = box(i)
-        canvas.fill(Path.roundedRect(r, radius: theme.tickSize * 0.4), b.fill)
-        canvas.stroke(Path.roundedRect(r, radius: theme.tickSize * 0.4), Theme.ink, width: theme.hairline)
-        let y0 = r.y + theme.tickSize * 0.4
-        canvas.text(b.name, Point(r.midX, y0), nameStyle, anchor: .top)
-        canvas.text(b.text, Point(r.midX, y0 + line), style, anchor: .top)
-        canvas.text(b.shape, Point(r.midX, y0 + 2 * line), style, anchor: .top)
-        canvas.text(b.parameters, Point(r.midX, y0 + 3 * line), theme.note, anchor: .top)
-        guard i + 1 < blocks.count else { continue }
-        let next = box(i + 1)
-        if next.y == r.y {
-          canvas.arrow(Point(r.maxX + 2, r.midY), Point(next.x - 2, next.midY), Theme.ink, width: theme.hairline * 1.5, head: theme.tickSize * 0.6)
-        } else {
-          // Down to the next row: below this box, across to the left, down into the next box.
-          let midY = r.maxY + rowGap / 2
-          canvas.stroke(Path.polyline([Point(r.midX, r.maxY + 2), Point(r.midX, midY), Point(next.midX, midY)]), Theme.ink, width: theme.hairline * 1.5)
-          canvas.arrow(Point(next.midX, midY), Point(next.midX, next.y - 2), Theme.ink, width: theme.hairline * 1.5, head: theme.tickSize * 0.6)
+      func widths(split: Int) -> [Double] {
+        blocks.map { b in
+          let t = texts(b, split: split)
+          let w = [canvas.measure(t.top[0], style: nameStyle).width] + (t.top.dropFirst() + t.bottom).map { canvas.measure($0, style: style).width }
+          return (w.max() ?? 0) + pad * 2
         }
+      }
+      var arrow = max(theme.gap * 0.5, theme.tickSize * 0.9)
+      var split = 0
+      var needed = widths(split: 0)
+      while split < 2 && needed.reduce(0, +) + arrow * Double(blocks.count - 1) > body.width {
+        split += 1
+        needed = widths(split: split)
+      }
+      // Still too wide: shorter arrows, then every block narrowed in proportion (its text may
+      // then touch its sides, but the row stays on the page).
+      if needed.reduce(0, +) + arrow * Double(blocks.count - 1) > body.width { arrow = theme.tickSize * 0.6 }
+      let room = body.width - arrow * Double(blocks.count - 1)
+      if needed.reduce(0, +) > room { needed = needed.map { $0 * room / needed.reduce(0, +) } }
+      // Spread what is left of the width over the blocks, evenly.
+      let spare = max(0, room - needed.reduce(0, +))
+      let boxWidths = needed.map { $0 + spare / Double(blocks.count) }
+      let topLines = Double(blocks.map { texts($0, split: split).top.count }.max() ?? 1)
+      let bottomLines = Double(blocks.map { texts($0, split: split).bottom.count }.max() ?? 1)
+      let sketchTop = body.y + pad + topLines * line + pad
+      let sketchBottom = body.maxY - pad - bottomLines * line - pad
+      let sketchHeight = max(0, sketchBottom - sketchTop)
+      var x = body.x + max(0, (body.width - boxWidths.reduce(0, +) - arrow * Double(blocks.count - 1)) / 2)
+      var previous: Rect? = nil
+      let middle = (sketchTop + sketchBottom) / 2
+      // One scale for every sketch: the largest H×W fills 75% of the narrowest block.
+      let largestSide = min(((boxWidths.min() ?? 0) - pad * 2) * 0.75, sketchHeight * 0.8)
+      for (b, width) in zip(blocks, boxWidths) {
+        let r = Rect(x: x, y: body.y, width: width, height: body.height)
+        canvas.fill(Path.roundedRect(r, radius: theme.tickSize * 0.4), b.fill.mixed(with: .white, 0.35))
+        canvas.stroke(Path.roundedRect(r, radius: theme.tickSize * 0.4), Theme.ink, width: theme.hairline)
+        let t = texts(b, split: split)
+        for (i, s) in t.top.enumerated() {
+          let st = i == 0 ? nameStyle : style
+          canvas.text(s, Point(r.midX, r.y + pad + Double(i) * line + theme.clearance), canvas.fitting(s, width: width - pad, st, minimum: theme.minimumSize), anchor: .top)
+        }
+        let shapeLines = split > 1 && b.shape.count == 3 ? 2 : 1
+        for (i, s) in t.bottom.enumerated() {
+          let st = i < shapeLines ? style : note
+          canvas.text(s, Point(r.midX, sketchBottom + pad + Double(i) * line + theme.clearance), canvas.fitting(s, width: width - pad, st, minimum: theme.minimumSize), anchor: .top)
+        }
+        // The sketch of the block's output.
+        let room = Rect(x: r.x + pad, y: sketchTop, width: width - pad * 2, height: sketchHeight)
+        let tint = b.input ? Color(hex: 0xBBBBBB) : b.fill.mixed(with: Theme.ink, 0.12)
+        if b.shape.count == 3 {
+          let (c, h, w) = (b.shape[0], b.shape[1], b.shape[2])
+          let slabs = min(c, 6)
+          let side = largestSide * max(0.2, Double(h) / Double(spatial))
+          let aspect = Double(w) / Double(max(h, 1))
+          let step = slabs > 1 ? min(side * 0.15, (room.width - side * aspect) / Double(slabs - 1)) : 0
+          let span = side * aspect + step * Double(slabs - 1)
+          for k in 0..<slabs {
+            let slab = Rect(x: room.midX - span / 2 + Double(k) * step, y: middle - side / 2 - Double(slabs - 1 - k) * step * 0.6 + Double(slabs - 1) * step * 0.3,
+                            width: side * aspect, height: side)
+            canvas.fill(slab, tint.mixed(with: .white, 0.25 * Double(slabs - 1 - k) / Double(max(slabs - 1, 1))))
+            canvas.stroke(slab, Theme.ink, width: theme.hairline)
+          }
+        } else {
+          let n = b.shape.reduce(1, *)
+          let fraction: Double = (log(Double(max(n, 1))) + 1) / (log(Double(max(longest, 2))) + 1)
+          let height: Double = room.height * 0.85 * (0.15 + 0.85 * fraction)
+          let bar = Rect(x: room.midX - min(room.width * 0.3, theme.tickSize * 0.8) / 2, y: middle - height / 2, width: min(room.width * 0.3, theme.tickSize * 0.8), height: height)
+          canvas.fill(bar, tint)
+          canvas.stroke(bar, Theme.ink, width: theme.hairline)
+        }
+        if let p = previous {
+          canvas.arrow(Point(p.maxX + 2, middle), Point(r.x - 2, middle), Theme.ink, width: theme.hairline * 1.5, head: min(theme.tickSize * 0.6, arrow * 0.5))
+        }
+        previous = r
+        x += width + arrow
       }
     }
   }

@@ -4,7 +4,7 @@ import SheetNet
 /// Figures for `make bench`: fixed, seeded numbers, no lesson and no training, so the time
 /// measured is start-up plus drawing plus encoding.
 extension Figure {
-  /// An 8×8 grid of 28×28 feature maps (smooth seeded patterns) sharing one diverging colour bar.
+  /// 64 feature maps of 28×28 (smooth seeded patterns) in a 12×6 grid, sharing one diverging colour bar.
   public static func benchFeatureMaps(theme: Theme) -> Figure {
     var rng = SeededGenerator(seed: 28)
     let maps: [[Double]] = (0..<64).map { _ in
@@ -18,8 +18,8 @@ extension Figure {
                           subtitle: "Seeded numbers for the benchmark; one diverging colour scale for all maps")
   }
 
-  /// Square maps in a square grid (⌈√count⌉ columns: 8×8 for 64 maps) with one shared colour bar
-  /// (symmetric around zero).
+  /// Square maps in the grid that makes them largest on the page (12 × 6 for 64 maps on a slide)
+  /// with one shared colour bar (symmetric around zero).
   public static func featureMapGrid(_ maps: [[Double]], side: Int, theme: Theme, title: String, subtitle: String) -> Figure {
     Figure(name: "feature-maps", size: theme.size) { canvas in
       let body = canvas.page(theme.size, theme, title: title, subtitle: subtitle)
@@ -28,9 +28,14 @@ extension Figure {
       let barWidth = bar.width(on: canvas, theme: theme)
       let (_, rest) = body.splitRight(barWidth, gap: theme.gap)
       let gap = theme.gap * 0.15
-      let columns = max(1, Int(Double(maps.count).squareRoot().rounded(.up)))
+      // The column count whose squares come out largest (the first of equals).
+      func cell(_ columns: Int) -> Double {
+        let rows = (maps.count + columns - 1) / columns
+        return min((rest.width - gap * Double(columns - 1)) / Double(columns), (rest.height - gap * Double(rows - 1)) / Double(rows))
+      }
+      let columns = (1...max(1, maps.count)).max { cell($0) < cell($1) || (cell($0) == cell($1) && $0 > $1) } ?? 1
       let rows = (maps.count + columns - 1) / columns
-      let cellSide = min((rest.width - gap * Double(columns - 1)) / Double(columns), (rest.height - gap * Double(rows - 1)) / Double(rows))
+      let cellSide = cell(columns)
       let gridWidth = cellSide * Double(columns) + gap * Double(columns - 1)
       let gridHeight = cellSide * Double(rows) + gap * Double(rows - 1)
       // The grid and its colour bar side by side, centred on the page.

@@ -1,7 +1,15 @@
 import SheetNet
 
 /// `feature-maps`: one real input through every layer whose output is still an image (conv,
-/// activation, pooling, batch norm), one map per channel, a row per layer with its colour bar.
+/// batch norm, activation, pooling), a row per layer and a column per channel, every channel
+/// shown under its channel number.
+///
+/// Colours: each map over its own range, as a lecturer reads a map for its pattern rather than
+/// its scale (a ReLU map of small values would otherwise be black beside a strong one):
+/// a map of values ≥ 0 runs from 0 (dark) to its own maximum (yellow, viridis), a signed map from
+/// −m (blue) through 0 (white) to +m (red) with m its own largest |value|, and the input from 0
+/// (white) to its maximum (black). A map of zeros stays dark (viridis) or white. The legend under
+/// the maps says so.
 extension Figure {
   static func checkFeatureMaps(_ source: FigureSource, _ options: FigureOptions) throws(FigureError) {
     let run = try source.requireRun(.featureMaps)
@@ -12,62 +20,141 @@ extension Figure {
     _ = try sampleIndex(options, in: data, split: split)
   }
 
-  /// At most this many maps a row (the first ones, said so in the row's label).
-  static let mapsPerRow = 16
+  /// One row of the figure: a layer's output for the sample, [C, H, W].
+  struct MapRow {
+    /// The layer's name ("input" for the input).
+    let name: String
+    /// C, H, W.
+    let shape: [Int]
+    /// One H×W plane per channel, row-major.
+    let maps: [[Double]]
+    /// True for the input image (greys).
+    var isInput: Bool { name == "input" }
+  }
+
+  /// The rows: the input when it is an image, then each layer's output while it keeps an image
+  /// shape, from one forward pass in evaluation mode (the engine's numbers).
+  static func featureMapRows(_ model: Sequential, _ x: Tensor) -> [MapRow] {
+    let step = Step(training: false)
+    var a = x
+    var rows: [MapRow] = []
+    func add(_ name: String, _ t: Tensor) {
+      let shape = Array(t.shape.dropFirst())
+      let plane = shape[1] * shape[2]
+      rows.append(MapRow(name: name, shape: shape, maps: (0..<shape[0]).map { Array(t.data[$0 * plane..<($0 + 1) * plane]) }))
+    }
+    if a.rank == 4 { add("input", a) }
+    for layer in model.layers {
+      a = layer.forward(a, step)
+      guard a.rank == 4 else { break }
+      add(layer.name, a)
+    }
+    return rows
+  }
+
+  /// How a map is coloured: over its own range (see the type's comment).
+  static func mapColoring(_ map: [Double], input: Bool) -> (colormap: Colormap, scale: ColorScale) {
+    if input { return (.greys, .magnitude(map)) }
+    return map.allSatisfy { $0 >= 0 } ? (.viridis, .magnitude(map)) : (.diverging, .symmetric(map))
+  }
 
   static func featureMaps(_ source: FigureSource, _ options: FigureOptions) throws(FigureError) -> Figure {
     let run = try source.requireRun(.featureMaps)
     let (split, data) = run.evaluationSet
     let sample = try sampleIndex(options, in: data, split: split)
-    let step = Step(training: false)
-    var a = data.x.gathering(rows: [sample])
-    var rows: [(name: String, shape: [Int], maps: [[Double]])] = []
-    func add(_ name: String, _ t: Tensor) {
-      let shape = Array(t.shape.dropFirst())
-      let plane = shape[1] * shape[2]
-      rows.append((name, shape, (0..<min(shape[0], mapsPerRow)).map { Array(t.data[$0 * plane..<($0 + 1) * plane]) }))
-    }
-    if a.rank == 4 { add("input", a) }
-    for layer in source.model.layers {
-      a = layer.forward(a, step)
-      guard a.rank == 4 else { break }
-      add(layer.name, a)
-    }
+    let rows = featureMapRows(source.model, data.x.gathering(rows: [sample]))
     let label = data.labels.map { " (label \(className(data, $0[sample])))" } ?? ""
     return Figure(name: "feature-maps", size: options.theme.size) { canvas in
       let theme = options.theme
       let body = canvas.page(theme.size, theme, title: "Feature maps: \(state(source, options))",
-                             subtitle: "\(split.capitalized) sample \(sample + 1)\(label) through every layer that keeps an image shape; one map per channel, each row's colour range at its end")
+                             subtitle: "\(split.capitalized) sample \(sample + 1)\(label) through every layer that keeps an image shape, each channel numbered")
       let nameStyle = theme.label.emphasized, shapeStyle = theme.note
+      let line = canvas.measure("Ag", style: theme.note).height
+      let hasInput = rows.first?.isInput == true
+      let signed = rows.contains { !$0.isInput && $0.maps.contains { $0.contains { $0 < 0 } } }
+      // The colours' legend sits in the input's row, beside the image, or else at the bottom.
+      var field0 = body
+      if !hasInput {
+        let legend: Rect
+        (legend, field0) = body.splitBottom(line, gap: theme.gap * 0.4)
+        drawMapLegend(canvas, theme, legend, input: false, signed: signed)
+      }
       let labelWidth = rows.map { max(canvas.measure($0.name, style: nameStyle).width, canvas.measure(shapeText($0.shape), style: shapeStyle).width) }.max() ?? 0
-      let bars = rows.map { row -> ColorBar in
-        let values = row.maps.flatMap { $0 }
-        if row.name == "input" { return ColorBar(colormap: .greys, scale: .linear(values), title: "") }
-        return values.allSatisfy { $0 >= 0 } ? ColorBar(colormap: .viridis, scale: .magnitude(values), title: "")
-          : ColorBar(colormap: .diverging, scale: .symmetric(values), title: "")
-      }
-      let rects = body.rows(rows.count, gap: theme.gap * 0.5)
-      let barWidth = bars.map { $0.inlineWidth(on: canvas, theme: theme) }.max() ?? 0
-      let gap = theme.gap * 0.25
-      let widest = Double(rows.map(\.maps.count).max() ?? 1)
-      for (k, (row, rect)) in zip(rows, rects).enumerated() {
-        let (labels, rest0) = rect.splitLeft(labelWidth, gap: theme.gap * 0.5)
-        let (_, field) = rest0.splitRight(barWidth, gap: theme.gap * 0.5)
+      let (_, field) = field0.splitLeft(labelWidth, gap: theme.gap * 0.5)
+      let rects = field0.rows(rows.count, gap: theme.gap * 0.2)
+      for (row, rect) in zip(rows, rects) {
+        // A slot per channel across the field; the map, and its channel number under it.
+        let channels = row.maps.count
+        let pitch = field.width / Double(channels)
+        let gap = min(theme.gap * 0.15, pitch * 0.12)
+        let numbered = !row.isInput
         let aspect = Double(row.shape[2]) / Double(row.shape[1])
-        let side = min(field.height, (field.width - gap * (widest - 1)) / widest / aspect)
-        let top = rect.y + (rect.height - side) / 2
-        canvas.text(row.name, Point(labels.x, rect.midY), nameStyle, anchor: Anchor(x: 0, y: 1))
-        let more = row.shape[0] > row.maps.count ? " (first \(row.maps.count))" : ""
-        canvas.text(shapeText(row.shape) + more, Point(labels.x, rect.midY), canvas.fitting(shapeText(row.shape) + more, width: labelWidth, shapeStyle, minimum: theme.minimumSize), anchor: Anchor(x: 0, y: 0))
-        var x = field.x
-        for map in row.maps {
-          let r = Rect(x: x, y: top, width: side * aspect, height: side)
-          canvas.image(Raster(values: map, width: row.shape[2], colormap: bars[k].colormap, scale: bars[k].scale), in: r)
-          canvas.stroke(r, Theme.ink, width: theme.hairline * 0.5)
-          x += side * aspect + gap
+        let room = rect.height - (numbered ? line + 2 * theme.clearance : 0)
+        let height = min(room, (min(pitch, field.width / 8) - gap) / aspect)
+        let top = rect.y + (room - height) / 2
+        let nameHeight = canvas.measure("Ag", style: nameStyle).height
+        if nameHeight + line + 2 * theme.clearance <= rect.height {
+          canvas.text(row.name, Point(rect.x, rect.midY - theme.clearance), nameStyle, anchor: Anchor(x: 0, y: 1))
+          canvas.text(shapeText(row.shape), Point(rect.x, rect.midY + theme.clearance), shapeStyle, anchor: Anchor(x: 0, y: 0))
+        } else {
+          canvas.text(row.name, Point(rect.x, rect.midY), canvas.fitting(row.name, width: labelWidth, nameStyle, minimum: theme.minimumSize), anchor: .left)
         }
-        bars[k].drawInline(on: canvas, at: Point(x + theme.gap * 0.25, rect.midY), theme: theme)
+        // Channel numbers: every one when they fit their slot, else every 2nd, 4th, 5th or 10th.
+        let widest = canvas.measure(String(channels), style: theme.note).width
+        let every = [1, 2, 4, 5, 10, 20, 50].first { Double($0) * pitch >= widest + theme.clearance * 2 } ?? 100
+        var right = field.x
+        for (c, map) in row.maps.enumerated() {
+          let slot = Rect(x: field.x + Double(c) * pitch, y: rect.y, width: pitch, height: rect.height)
+          let r = Rect(x: row.isInput ? slot.x + gap / 2 : slot.midX - height * aspect / 2, y: top, width: height * aspect, height: height)
+          let (colormap, scale) = mapColoring(map, input: row.isInput)
+          canvas.image(Raster(values: map, width: row.shape[2], colormap: colormap, scale: scale), in: r)
+          canvas.stroke(r, Theme.ink, width: theme.hairline * 0.5)
+          if numbered && (c == 0 || (c + 1) % every == 0) {
+            canvas.text(String(c + 1), Point(slot.midX, r.maxY + theme.clearance * 2), theme.note, anchor: .top)
+          }
+          right = r.maxX
+        }
+        if row.isInput {
+          drawMapLegend(canvas, theme, Rect(x: right + theme.gap, y: rect.y, width: field.maxX - right - theme.gap, height: rect.height), input: true, signed: signed)
+        }
       }
+    }
+  }
+
+  /// What the colours of a map mean, map by map ("0 ▬ max", "−m ▬ +m"): on one line in the
+  /// longest wording that fits `rect`, or else the lead-in above the entries.
+  static func drawMapLegend(_ canvas: any Canvas, _ theme: Theme, _ rect: Rect, input: Bool, signed: Bool) {
+    let strip = Size(theme.tickSize * 3, theme.tickSize * 0.7)
+    let space = theme.tickSize * 0.35, separation = theme.gap * 0.8
+    let wordings = [("each map over its own range:", "+m (m = max |value|)"), ("each map over its own range:", "+m, m = max |v|"), ("own range per map:", "+m")]
+    func entries(_ signedEnd: String) -> [(Colormap, String, String, String)] {
+      (input ? [(Colormap.greys, "input", "0", "max")] : []) + [(Colormap.viridis, "≥ 0", "0", "max")]
+        + (signed ? [(Colormap.diverging, "signed", "−m", signedEnd)] : [])
+    }
+    func width(_ e: (Colormap, String, String, String)) -> Double {
+      canvas.measure(e.1, style: theme.tick.emphasized).width + canvas.measure(e.2, style: theme.tick).width + canvas.measure(e.3, style: theme.tick).width + strip.width + 3 * space
+    }
+    func entriesWidth(_ end: String) -> Double { entries(end).map(width).reduce(0, +) + separation * Double(entries(end).count - 1) }
+    func total(_ w: (String, String)) -> Double { entriesWidth(w.1) + separation + canvas.measure(w.0, style: theme.tick).width }
+    let line = canvas.measure("Ag", style: theme.tick).height
+    var x: Double, y: Double, wording: (String, String)
+    if let fits = wordings.first(where: { total($0) <= rect.width }) {
+      wording = fits
+      (x, y) = (rect.x + max(0, (rect.width - total(wording)) / 2), rect.midY)
+      x = canvas.text(wording.0, Point(x, y), theme.tick, anchor: .left).maxX + separation
+    } else {
+      // Two lines: the lead-in, then the entries.
+      wording = wordings.first { entriesWidth($0.1) <= rect.width } ?? wordings.last!
+      canvas.text(wording.0, Point(rect.x, rect.midY - theme.clearance), theme.tick, anchor: .bottomLeft)
+      (x, y) = (rect.x, rect.midY + theme.clearance + line / 2)
+    }
+    for e in entries(wording.1) {
+      x = canvas.text(e.1, Point(x, y), theme.tick.emphasized, anchor: .left).maxX + space
+      x = canvas.text(e.2, Point(x, y), theme.tick, anchor: .left).maxX + space
+      let r = Rect(x: x, y: y - strip.height / 2, width: strip.width, height: strip.height)
+      canvas.image(Raster(width: 48, height: 1, pixels: (0..<48).map { e.0((Double($0) + 0.5) / 48) }), in: r)
+      canvas.stroke(r, Theme.ink, width: theme.hairline)
+      x = canvas.text(e.3, Point(r.maxX + space, y), theme.tick, anchor: .left).maxX + separation
     }
   }
 }

@@ -1,12 +1,170 @@
 import SheetNet
 
-// PLACEHOLDER: being written (issue 12); refuses until then.
+/// `filmstrip`: TensorFlow Playground's animation on paper. For a lesson with two inputs and
+/// classes, the class regions with the training points at chosen epochs (columns, default 0,
+/// 1, 10 and the last), and below each the maps of the first hidden layer's neurons at that
+/// epoch. The network is trained afresh from its initial weights with the lesson's seed, in
+/// one run (the same shuffles as `train`), and photographed at the end of each chosen epoch.
 extension Figure {
+  /// The most columns a filmstrip draws.
+  static let filmstripLimit = 6
+
   static func checkFilmstrip(_ source: FigureSource, _ options: FigureOptions) throws(FigureError) {
-    throw .notApplicable("filmstrip is not drawn yet")
+    let run = try source.requireRun(.filmstrip)
+    let inputs = source.model.inputShape
+    guard inputs == [2] else {
+      throw .notApplicable("filmstrip draws the plane of 2 inputs as training goes on, but \(source.lesson.path) has \(shapeText(inputs)) inputs per sample; try training for its learning curves")
+    }
+    guard run.split.train.labels != nil else {
+      throw .notApplicable("filmstrip colours classes, but \(source.lesson.path) gives target values (y), not class labels; try training for its learning curves")
+    }
+    _ = try filmstripEpochs(run.lesson.epochs, options.epochs)
   }
 
+  /// The epochs shown, in order: `--epochs` checked (each in 0…`last`, at most
+  /// `filmstripLimit`, none twice), or 0, 1, 10 and `last` (those within the lesson's epochs).
+  static func filmstripEpochs(_ last: Int, _ given: [Int]?) throws(FigureError) -> [Int] {
+    guard let given else { return Array(Set([0, 1, 10, last].filter { $0 <= last })).sorted() }
+    guard !given.isEmpty else { throw .option("--epochs needs at least one epoch between 0 and \(last), e.g. --epochs 0,1,\(last)") }
+    guard given.count <= filmstripLimit else {
+      throw .option("--epochs takes at most \(filmstripLimit) epochs (one column each), but \(given.count) were given")
+    }
+    if let bad = given.first(where: { $0 < 0 || $0 > last }) {
+      throw .option("--epochs \(bad) is out of range; each epoch must be between 0 and \(last) (0: as initialised; \(last): the lesson's epochs)")
+    }
+    let sorted = given.sorted()
+    if let twice = zip(sorted, sorted.dropFirst()).first(where: { $0.0 == $0.1 }) {
+      throw .option("--epochs names epoch \(twice.0) twice; give each epoch once")
+    }
+    return sorted
+  }
+
+  /// The network at one epoch: its class regions, its first hidden layer's maps, and how it
+  /// does on the training split.
+  struct Snapshot {
+    var epoch: Int
+    var regions: Raster
+    var neurons: NeuronMaps?
+    var evaluation: Evaluation
+  }
+
+  /// How many of the first hidden layer's neurons a column shows.
+  static let filmstripNeurons = 8
+
   static func filmstrip(_ source: FigureSource, _ options: FigureOptions) throws(FigureError) -> Figure {
-    throw .notApplicable("filmstrip is not drawn yet")
+    let run = try source.requireRun(.filmstrip)
+    let theme = options.theme
+    let epochs = try filmstripEpochs(run.lesson.epochs, options.epochs)
+    let bounds = PlaneBounds(run.split)
+    let columnWidth = (theme.size.width - 2 * theme.margin) / Double(epochs.count)
+    let g = min(256, regionResolution(side: columnWidth))
+    let small = 40
+    let fresh: LessonRun
+    do {
+      fresh = try LessonRun(run.lesson, seed: run.seed)
+    } catch {
+      throw .lesson(error.description)
+    }
+    // The photographs are taken while the trainer runs, so they evaluate through the model
+    // alone (with the trainer's class threshold: 0.5 on a sigmoid, 0 on logits under binary CE).
+    let model = fresh.model, loss = fresh.loss, train = fresh.split.train
+    let threshold = (model.layers.last is Sigmoid || !(loss is BinaryCrossEntropy)) ? 0.5 : 0
+    func snapshot(_ epoch: Int) -> Snapshot {
+      let maps = hiddenMaps(model, bounds, resolution: small, firstLayerOnly: true).first
+      return Snapshot(epoch: epoch, regions: regionRaster(model, bounds, resolution: g), neurons: maps,
+                      evaluation: Trainer.evaluate(model: model, loss: loss, data: train, threshold: threshold))
+    }
+    var snapshots: [Snapshot] = []
+    if epochs.first == 0 { snapshots.append(snapshot(0)) }
+    if let last = epochs.last, last > 0 {
+      // One training run, photographed after the last step of each chosen epoch (evaluation-mode
+      // forward passes change no weight and no optimizer state).
+      fresh.trainer.epochs = last
+      let steps = (fresh.split.train.count + fresh.lesson.batchSize - 1) / fresh.lesson.batchSize
+      do {
+        try fresh.train { progress in
+          if progress.step == steps && epochs.contains(progress.epoch) { snapshots.append(snapshot(progress.epoch)) }
+        }
+      } catch {
+        throw .lesson(error.description)
+      }
+    }
+    let classes = max(run.split.train.classes, 2)
+    let names = (0..<classes).map { $0 < run.split.train.classNames.count ? run.split.train.classNames[$0] : "class \($0)" }
+    // One colour scale for each neuron's maps across the epochs (fixed for σ and tanh).
+    let firstHidden = source.model.layers.enumerated().first { i, l in l is any Activation && source.model.layers[(i + 1)...].contains { $0 is Dense } }?.element
+    let units = snapshots.first?.neurons?.maps.count ?? 0
+    let shown = min(units, filmstripNeurons)
+    let neuronScale = firstHidden.map { neuronColours($0, snapshots.flatMap { $0.neurons?.maps.prefix(shown).flatMap { $0 } ?? [] }) }
+    let subtitle = "Retrained from seed \(run.seed); colour: predicted class (paler: less sure); dots: training points"
+    let trainSet = [("train", train)]
+    return Figure(name: "filmstrip", size: theme.size) { canvas in
+      let body = canvas.page(theme.size, theme, title: "Training as a filmstrip: \(source.name)", subtitle: subtitle)
+      let legendHeight = canvas.measure("Ag", style: theme.tick).height
+      let (legendStrip, rest) = body.splitTop(legendHeight, gap: theme.gap * 0.4)
+      legendRow(canvas, names.enumerated().map { (label: $0.element, color: ClassColors.color($0.offset), mark: LegendMark.dot) }, in: legendStrip, theme: theme)
+      var neuronsTitle = ""
+      if let layer = firstHidden, shown > 0 {
+        neuronsTitle = "\(layer.name): a of neuron\(shown == 1 ? "" : "s") 1\(shown > 1 ? "–\(shown)" : "")\(units > shown ? " of \(units)" : "")"
+      }
+      // The colour bar of the neuron maps on the right, the columns in what is left.
+      var columnsRect = rest
+      var barRect: Rect? = nil
+      let bar = neuronScale.map { ColorBar(colormap: $0.0, scale: $0.1, title: "a") }
+      if let bar, shown > 0 {
+        let barWidth = [1.0, 2, 4, 8, 16].map { bar.width(on: canvas, theme: theme, height: theme.tickSize * 2.2 * $0) }.max()!
+        let (b, left) = rest.splitRight(barWidth, gap: theme.gap)
+        barRect = b
+        columnsRect = left
+      }
+      let columns = columnsRect.columns(snapshots.count, gap: theme.gap)
+      let label = theme.label.emphasized, note = theme.note
+      let lh = canvas.measure("Ag", style: label).height + theme.clearance * 2, nh = canvas.measure("Ag", style: note).height + theme.clearance * 2
+      // Each column: its epoch, the regions (a square), two lines on how it does, the neuron maps.
+      let width = columns.first?.width ?? 0
+      let mapGap = theme.gap * 0.2
+      let perRow = shown > 0 ? min(shown, shown <= 4 ? shown : (shown + 1) / 2) : 1
+      let mapRows = shown > 0 ? (shown + perRow - 1) / perRow : 0
+      let mapSide = shown > 0 ? (width - mapGap * Double(perRow - 1)) / Double(perRow) : 0
+      let mapsHeight = Double(mapRows) * mapSide + Double(max(mapRows - 1, 0)) * mapGap
+      let mapsTitle = shown > 0 ? nh + theme.gap * 0.3 : 0
+      let square = max(0, min(width, columnsRect.height - lh - nh * 2 - mapsTitle - (shown > 0 ? mapsHeight + theme.gap * 0.5 : 0)))
+      // When the maps would crowd the regions, they shrink instead.
+      var side = mapSide
+      if square < width * 0.6, shown > 0 {
+        let room = max(0, columnsRect.height - lh - nh * 2 - mapsTitle - width * 0.6 - theme.gap * 0.5)
+        side = min(mapSide, (room - mapGap * Double(max(mapRows - 1, 0))) / Double(max(mapRows, 1)))
+      }
+      let regionSide = max(0, min(width, columnsRect.height - lh - nh * 2 - mapsTitle - (shown > 0 ? Double(mapRows) * side + Double(max(mapRows - 1, 0)) * mapGap + theme.gap * 0.5 : 0)))
+      let mapsTop = columnsRect.y + lh + regionSide + nh * 2 + theme.gap * 0.5 + mapsTitle
+      if !neuronsTitle.isEmpty, let firstColumn = columns.first {
+        canvas.text(neuronsTitle, Point(firstColumn.x, mapsTop - mapsTitle + theme.clearance), canvas.fitting(neuronsTitle, width: columnsRect.width, note, minimum: theme.minimumSize), anchor: .topLeft)
+      }
+      for (snap, column) in zip(snapshots, columns) {
+        let title = snap.epoch == 0 ? "epoch 0 (initial)" : "epoch \(NumberFormat.integer(snap.epoch))"
+        canvas.text(title, Point(column.midX, column.y + theme.clearance), canvas.fitting(title, width: column.width, label, minimum: theme.minimumSize), anchor: .top)
+        let area = Rect(x: column.midX - regionSide / 2, y: column.y + lh, width: regionSide, height: regionSide)
+        canvas.image(snap.regions, in: area)
+        canvas.stroke(area, Theme.ink, width: theme.hairline)
+        let plot = Plot(x: (bounds.x0, bounds.x1), y: (bounds.y0, bounds.y1), xTitle: "", yTitle: "", series: [])
+        drawPoints(canvas, trainSet, plot: plot, area: area, theme: theme, largest: theme.tickSize * 0.35)
+        let lines = ["accuracy \(NumberFormat.percent(snap.evaluation.accuracy ?? 0))", "loss \(NumberFormat.significant(snap.evaluation.loss, 3))"]
+        for (i, line) in lines.enumerated() {
+          canvas.text(line, Point(column.midX, area.maxY + theme.clearance + Double(i) * nh), canvas.fitting(line, width: column.width, note, minimum: theme.minimumSize), anchor: .top)
+        }
+        guard let neurons = snap.neurons, let scale = neuronScale, shown > 0 else { continue }
+        let top = mapsTop
+        let gridWidth = Double(perRow) * side + Double(perRow - 1) * mapGap
+        for u in 0..<shown {
+          let cell = Rect(x: column.midX - gridWidth / 2 + Double(u % perRow) * (side + mapGap), y: top + Double(u / perRow) * (side + mapGap), width: side, height: side)
+          canvas.image(Raster(values: neurons.maps[u], width: small, colormap: scale.0, scale: scale.1), in: cell)
+          canvas.stroke(cell, Theme.ink, width: theme.hairline * 0.5)
+        }
+      }
+      if let bar, let barRect {
+        let top = mapsTop
+        bar.draw(on: canvas, in: Rect(x: barRect.x, y: top - canvas.measure("Ag", style: theme.tick).height * 1.6, width: barRect.width, height: max(barRect.maxY - top + canvas.measure("Ag", style: theme.tick).height * 1.6, canvas.measure("Ag", style: theme.tick).height * 5)), theme: theme)
+      }
+    }
   }
 }

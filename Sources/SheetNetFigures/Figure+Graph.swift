@@ -1,8 +1,12 @@
 import SheetNet
 
 /// `graph`: a tiny network's first training step as a computation graph, one node per scalar
-/// with its value and its gradient ∂L/∂(node) (micrograd's draw_dot, without Graphviz). Every
+/// with its value and its gradient ∂E/∂(node) (micrograd's draw_dot, without Graphviz). Every
 /// number is read from the engine's trace of that step; parameters also show their new value.
+///
+/// Layout: the values flow left to right along the top (x, z¹, a¹, …, the loss); each layer's
+/// parameters (W, b) hang below in one group per layer, a column per unit. Every edge leaves its
+/// node at its own port and ends in an arrowhead at its own port of the node it feeds.
 extension Figure {
   /// The largest network the graph draws legibly.
   static let graphLimits = (parameters: 24, units: 4)
@@ -15,19 +19,22 @@ extension Figure {
     }
     let widest = ([model.inputShape[0]] + model.shapes.map { $0.reduce(1, *) }).max() ?? 0
     guard model.parameterCount <= graphLimits.parameters, widest <= graphLimits.units else {
-      throw .notApplicable("graph suits networks of at most \(graphLimits.parameters) parameters and \(graphLimits.units) units a layer; \(source.lesson.path) has \(NumberFormat.integer(model.parameterCount)) parameters — try architecture, or `sheetnet trace` for every number")
+      throw .notApplicable("graph suits networks of at most \(graphLimits.parameters) parameters and \(graphLimits.units) units a layer; \(source.lesson.path) has \(NumberFormat.integer(model.parameterCount)) parameters, try architecture or `sheetnet trace` for every number")
     }
     _ = try sampleIndex(options, in: run.split.train, split: "training")
   }
 
-  /// A short name for the loss column.
+  /// The loss's symbol: E for Mazur's ½ sum of squares (his notation), L otherwise.
+  static func lossSymbol(_ kind: String) -> String { kind == "half_sse" ? "E" : "L" }
+
+  /// The loss column's header, in the loss's own symbol.
   static func lossHeader(_ kind: String) -> String {
+    let s = lossSymbol(kind)
     switch kind {
-    case "half_sse": "E = Σ ½(t − a)²"
-    case "mse": "L = mean (a − t)²"
-    case "binary_cross_entropy": "L: cross-entropy"
-    case "cross_entropy": "L: cross-entropy"
-    default: "L: " + kind
+    case "half_sse": return "\(s) = Σ ½(t − a)²"
+    case "mse": return "\(s) = mean (a − t)²"
+    case "binary_cross_entropy", "cross_entropy": return "\(s): cross-entropy"
+    default: return "\(s): " + kind
     }
   }
 
@@ -38,6 +45,18 @@ extension Figure {
     var grad: Double?
     var updated: Double?
     var fill: Color
+  }
+
+  /// Where a node sits: a column of the value flow, or a unit's column of a parameter group.
+  struct NodeID: Hashable {
+    /// True for a parameter (W or b), drawn in the band below.
+    var parameter: Bool
+    /// The flow column, or the parameter group (one per dense layer).
+    var column: Int
+    /// The unit's column inside a parameter group (0 in the flow).
+    var unit: Int
+    /// The position from the top.
+    var row: Int
   }
 
   static func graph(_ source: FigureSource, _ options: FigureOptions) throws(FigureError) -> Figure {
@@ -52,13 +71,17 @@ extension Figure {
       throw .lesson(error.description)
     }
     func value(_ name: String) -> Tensor? { tracer.entry(name)?.value }
-    let param = Color(hex: 0xD6E6F4), plain = Color(hex: 0xF2F2F2), loss = Color(hex: 0xFCE3C4)
+    let param = Color(hex: 0xD6E6F4), plain = Color(hex: 0xF2F2F2), lossFill = Color(hex: 0xFCE3C4)
     func sub(_ shape: [Int], _ i: Int, batch: Bool) -> String { elementLabel("", shape, i, batch: batch) }
+    let symbol = lossSymbol(run.loss.kind)
 
-    // Columns of nodes and edges between them (indices into the previous column).
+    // The value flow's columns, the parameter groups (units × their W row and b), and the edges.
     var columns: [[GraphNode]] = []
     var headers: [String] = []
-    var edges: [(from: (Int, Int), to: (Int, Int))] = []
+    var groups: [[[GraphNode]]] = []
+    var groupHeaders: [String] = []
+    var edges: [(from: NodeID, to: NodeID)] = []
+    func flow(_ c: Int, _ r: Int) -> NodeID { NodeID(parameter: false, column: c, unit: 0, row: r) }
     let x = value("input.forward.x") ?? Tensor(shape: [1, 0])
     let firstDense = source.model.layers.first { $0 is Dense }!.name
     let dx = value("\(firstDense).backward.dx")
@@ -78,27 +101,28 @@ extension Figure {
         let delta = value("\(dense.name).backward.delta") ?? (index == layers.count - 1 || (index == layers.count - 2) ? value("loss.dz") : nil)
         let inputs = columns[current].count
         let units = dense.units
-        // Parameters join the input column, grouped by the unit they feed.
-        var weightRow: [[Int]] = Array(repeating: [], count: units), biasRow: [Int?] = Array(repeating: nil, count: units)
+        // Unit j's parameters: its row of W, then its bias.
+        var group: [[GraphNode]] = []
         for j in 0..<units {
+          var unit: [GraphNode] = []
           for i in 0..<w.shape[1] {
             let k = j * w.shape[1] + i
-            columns[current].append(GraphNode(label: "W\(l)" + sub(w.shape, k, batch: false), value: w.data[k], grad: dW?.data[k], updated: newW?.data[k], fill: param))
-            weightRow[j].append(columns[current].count - 1)
+            unit.append(GraphNode(label: "W\(l)" + sub(w.shape, k, batch: false), value: w.data[k], grad: dW?.data[k], updated: newW?.data[k], fill: param))
           }
           if let b {
-            columns[current].append(GraphNode(label: "b\(l)" + sub(b.shape, j, batch: false), value: b.data[j], grad: db?.data[j], updated: newB?.data[j], fill: param))
-            biasRow[j] = columns[current].count - 1
+            unit.append(GraphNode(label: "b\(l)" + sub(b.shape, j, batch: false), value: b.data[j], grad: db?.data[j], updated: newB?.data[j], fill: param))
           }
+          group.append(unit)
         }
-        headers[current] += ", W\(l), b\(l)"
+        groups.append(group)
+        groupHeaders.append("W\(l), b\(l): \(dense.name)")
         columns.append((0..<units).map { j in GraphNode(label: "z\(l)" + sub(z.shape, j, batch: true), value: z.data[j], grad: delta?.data[j], updated: nil, fill: plain) })
         headers.append("z\(l) = W\(l)·\(inputSymbol) + b\(l)")
         let zColumn = columns.count - 1
         for j in 0..<units {
-          for i in 0..<inputs { edges.append(((current, i), (zColumn, j))) }
-          for k in weightRow[j] { edges.append(((current, k), (zColumn, j))) }
-          if let k = biasRow[j] { edges.append(((current, k), (zColumn, j))) }
+          for i in 0..<inputs { edges.append((flow(current, i), flow(zColumn, j))) }
+          // One edge from unit j's stack of parameters (its top node) into z_j.
+          edges.append((NodeID(parameter: true, column: groups.count - 1, unit: j, row: 0), flow(zColumn, j)))
         }
         current = zColumn
         inputSymbol = "z\(l)"
@@ -107,85 +131,216 @@ extension Figure {
         let next = layers[(index + 1)...].first { $0 is Dense }
         let grad = next.flatMap { value("\($0.name).backward.dx") } ?? (index == layers.count - 1 ? value("loss.dy") : nil)
         let l = NumberFormat.superscript(level)
-        let symbol = (layer as? any Activation).map { type(of: $0).symbol } ?? "softmax"
+        let f = (layer as? any Activation).map { type(of: $0).symbol } ?? "softmax"
         columns.append((0..<a.count).map { j in GraphNode(label: "a\(l)" + sub(a.shape, j, batch: true), value: a.data[j], grad: grad?.data[j], updated: nil, fill: plain) })
-        headers.append("a\(l) = \(symbol)(z\(l))")
+        headers.append("a\(l) = \(f)(z\(l))")
         let aColumn = columns.count - 1
         for j in 0..<a.count {
-          if layer is Softmax { for i in 0..<columns[current].count { edges.append(((current, i), (aColumn, j))) } }
-          else { edges.append(((current, j), (aColumn, j))) }
+          if layer is Softmax { for i in 0..<columns[current].count { edges.append((flow(current, i), flow(aColumn, j))) } }
+          else { edges.append((flow(current, j), flow(aColumn, j))) }
         }
         current = aColumn
         inputSymbol = "a\(l)"
       }
     }
-    // The targets join the output column; the loss is the last column.
-    let outputs = columns[current].count
-    if let t = value("loss.t") {
-      for i in 0..<t.count { columns[current].append(GraphNode(label: "t" + sub(t.shape, i, batch: true), value: t.data[i], grad: nil, updated: nil, fill: .white)) }
-      headers[current] += ", t"
-    }
+    // The last column: the loss between the targets (the first half above it, the rest below),
+    // each target feeding it from above or below.
     let lossValue = value("loss.L")?.data.first ?? point.loss ?? .nan
-    columns.append([GraphNode(label: "L", value: lossValue, grad: 1, updated: nil, fill: loss)])
+    var targets: [GraphNode] = []
+    if let t = value("loss.t") {
+      for i in 0..<t.count { targets.append(GraphNode(label: "t" + sub(t.shape, i, batch: true), value: t.data[i], grad: nil, updated: nil, fill: .white)) }
+    }
+    let above = (targets.count + 1) / 2
+    let last = Array(targets[..<above]) + [GraphNode(label: symbol, value: lossValue, grad: 1, updated: nil, fill: lossFill)] + Array(targets[above...])
+    columns.append(last)
     headers.append(lossHeader(run.loss.kind))
-    for i in 0..<columns[current].count { edges.append(((current, i), (columns.count - 1, 0))) }
-    _ = outputs
+    let lossColumn = columns.count - 1, lossRow = above
+    for i in 0..<columns[current].count { edges.append((flow(current, i), flow(lossColumn, lossRow))) }
+    for i in last.indices where i != lossRow { edges.append((flow(lossColumn, i), flow(lossColumn, lossRow))) }
 
     let theme = options.theme
-    let layerNames = layers.filter { $0 is Dense }.enumerated().map { "\(NumberFormat.superscript($0.offset + 1)) = \($0.element.name)" }.joined(separator: ", ")
-    let subtitle = "Training sample \(sample + 1) alone, first step from the initial weights (\(run.optimizer.kind), η = \(NumberFormat.shortest(run.optimizer.learningRate))); layers \(layerNames); each node: value → new value, and ∂L/∂node"
-    let nodes = columns
+    let subtitle = "First step on training sample \(sample + 1) (\(run.optimizer.kind), η = \(NumberFormat.shortest(run.optimizer.learningRate))); each node: value (→ new value) and ∂\(symbol)/∂node"
+    let flowNodes = columns, groupNodes = groups, allEdges = edges
     return Figure(name: "graph", size: theme.size) { canvas in
       let body = canvas.page(theme.size, theme, title: "Computation graph: \(source.name)", subtitle: subtitle)
       func lines(_ n: GraphNode) -> [String] {
-        var first = "\(n.label) = \(NumberFormat.significant(n.value, 4))"
-        if let u = n.updated { first += " → \(NumberFormat.significant(u, 4))" }
-        return [first, n.grad.map { "∂L = \(NumberFormat.significant($0, 4))" } ?? "∂L: —"]
+        var first = "\(n.label) = \(NumberFormat.shortest(n.value, significant: 4))"
+        if let u = n.updated { first += " → \(NumberFormat.shortest(u, significant: 4))" }
+        if n.label == symbol && n.grad == 1 { return [first, "∂\(symbol)/∂\(symbol) = 1"] }
+        return [first, n.grad.map { "∂\(symbol) = \(NumberFormat.significant($0, 4))" } ?? "∂\(symbol): —"]
       }
-      // The largest size at which every column fits side by side and top to bottom.
-      let gap = theme.gap * 1.2
-      var style = theme.tick
-      var widths: [Double] = [], lineHeight = 0.0, headerHeight = 0.0
+      // The largest size at which the flow and the parameter band fit side by side and one
+      // above the other.
+      var style = theme.tick.sized(theme.labelSize)
+      var lineHeight = 0.0, headerHeight = 0.0, nodeHeight = 0.0, spacing = 0.0, gap = 0.0, groupGap = 0.0
+      var flowWidths: [Double] = [], unitWidths: [[Double]] = []
+      var flowHeight = 0.0, bandHeight = 0.0
+      func width(_ n: GraphNode) -> Double {
+        let t = lines(n)
+        return max(canvas.measure(t[0], style: style.emphasized).width, canvas.measure(t[1], style: style).width) + style.size
+      }
       while true {
-        let bold = style.emphasized
-        widths = nodes.map { column in column.map { n in max(canvas.measure(lines(n)[0], style: bold).width, canvas.measure(lines(n)[1], style: style).width) }.max()! + style.size }
-        lineHeight = canvas.measure("Ag", style: style).height
-        headerHeight = lineHeight * 1.4
-        let tallest = nodes.map { Double($0.count) * (lineHeight * 2 + style.size * 0.6) + Double($0.count - 1) * style.size * 0.4 }.max()!
-        let fits = widths.reduce(0, +) + gap * Double(nodes.count - 1) <= body.width && tallest + headerHeight <= body.height
+        lineHeight = canvas.measure("Ag", style: style).height + theme.clearance * 2
+        headerHeight = canvas.measure("Ag", style: theme.note).height * 1.4
+        nodeHeight = lineHeight * 2 + style.size * 0.5
+        spacing = style.size * 0.45
+        gap = max(theme.gap, style.size * 2.2)
+        groupGap = theme.gap * 1.5
+        flowWidths = flowNodes.map { $0.map(width).max()! }
+        unitWidths = groupNodes.map { $0.map { $0.map(width).max()! } }
+        func stack(_ n: Int) -> Double { Double(n) * nodeHeight + Double(max(n - 1, 0)) * spacing }
+        flowHeight = headerHeight + stack(flowNodes.map(\.count).max()!)
+        bandHeight = headerHeight + stack(groupNodes.flatMap { $0.map(\.count) }.max() ?? 0)
+        let flowTotal = flowWidths.reduce(0, +) + gap * Double(flowNodes.count - 1)
+        let bandTotal = unitWidths.map { $0.reduce(0, +) + spacing * Double($0.count - 1) }.reduce(0, +) + groupGap * Double(max(groupNodes.count - 1, 0))
+        let fits = flowTotal <= body.width && bandTotal <= body.width && flowHeight + bandHeight + theme.gap * 1.5 <= body.height
         if fits || style.size <= theme.minimumSize { break }
         style.size = max(theme.minimumSize, style.size - 0.5)
       }
-      let total = widths.reduce(0, +) + gap * Double(nodes.count - 1)
-      var x = body.x + max(0, (body.width - total) / 2)
-      var boxes: [[Rect]] = []
-      let field = body.inset(top: headerHeight)
-      for (c, column) in nodes.enumerated() {
-        let h = lineHeight * 2 + style.size * 0.6, spacing = style.size * 0.4
-        let height = Double(column.count) * h + Double(column.count - 1) * spacing
-        let top = field.y + max(0, (field.height - height) / 2)
-        boxes.append(column.indices.map { Rect(x: x, y: top + Double($0) * (h + spacing), width: widths[c], height: h) })
-        let header = canvas.fitting(headers[c], width: widths[c] + gap * 0.8, theme.note, minimum: theme.minimumSize)
-        canvas.text(headers[c], Point(x + widths[c] / 2, body.y), header, anchor: .top)
-        x += widths[c] + gap
+      // The flow: columns spread over the width, each centred in the top part.
+      let flowTotal = flowWidths.reduce(0, +)
+      let flowGap = flowNodes.count > 1 ? min(gap * 2.5, (body.width - flowTotal) / Double(flowNodes.count - 1)) : 0
+      var boxes: [NodeID: Rect] = [:]
+      var x = body.x + max(0, (body.width - flowTotal - flowGap * Double(flowNodes.count - 1)) / 2)
+      let spare = max(0, body.height - flowHeight - bandHeight - theme.gap * 1.5)
+      let flowTop = body.y + spare * 0.2
+      var flowCentres: [Double] = []
+      var flowBottom = body.y
+      for (c, column) in flowNodes.enumerated() {
+        let height = Double(column.count) * nodeHeight + Double(column.count - 1) * spacing
+        let top = flowTop + headerHeight + (flowHeight - headerHeight - height) / 2
+        for r in column.indices { boxes[flow(c, r)] = Rect(x: x, y: top + Double(r) * (nodeHeight + spacing), width: flowWidths[c], height: nodeHeight) }
+        flowBottom = max(flowBottom, top + height)
+        let header = canvas.fitting(headers[c], width: flowWidths[c] + flowGap * 0.9, theme.note, minimum: theme.minimumSize)
+        canvas.text(headers[c], Point(x + flowWidths[c] / 2, flowTop), header, anchor: .top)
+        flowCentres.append(x + flowWidths[c] / 2)
+        x += flowWidths[c] + flowGap
       }
-      for e in edges {
-        let a = boxes[e.from.0][e.from.1], b = boxes[e.to.0][e.to.1]
-        let p = Point(a.maxX, a.midY), q = Point(b.x, b.midY)
+      // The parameter band: group g sits as near as it can under the gap between the column
+      // feeding its layer and the layer's z column, groups kept apart and on the page.
+      let bandTop = body.maxY - bandHeight - spare * 0.2
+      let groupWidths = unitWidths.map { $0.reduce(0, +) + spacing * Double($0.count - 1) }
+      var lefts: [Double] = []
+      var zColumns: [Int] = []
+      for (c, header) in headers.enumerated() where header.hasPrefix("z") { zColumns.append(c) }
+      for g in groupNodes.indices {
+        let z = zColumns[g]
+        let wanted = (flowCentres[z - 1] + flowCentres[z]) / 2 - groupWidths[g] / 2
+        lefts.append(max(wanted, (lefts.last.map { $0 + groupWidths[g - 1] + groupGap }) ?? body.x))
+      }
+      // Several groups spread over the whole width, the first at the left, the last at the right.
+      if groupNodes.count > 1 {
+        let free = max(0, body.width - groupWidths.reduce(0, +)) / Double(groupNodes.count - 1)
+        var x = body.x
+        for g in groupNodes.indices {
+          lefts[g] = x
+          x += groupWidths[g] + free
+        }
+      }
+      if let lastLeft = lefts.last, lastLeft + groupWidths.last! > body.maxX {
+        var limit = body.maxX
+        for g in groupNodes.indices.reversed() {
+          lefts[g] = min(lefts[g], limit - groupWidths[g])
+          limit = lefts[g] - groupGap
+        }
+      }
+      for (g, group) in groupNodes.enumerated() {
+        var ux = lefts[g]
+        let header = canvas.fitting(groupHeaders[g], width: max(groupWidths[g], body.width * 0.2), theme.note, minimum: theme.minimumSize)
+        // The group's name under it, clear of the edges leaving its top.
+        canvas.text(groupHeaders[g], Point(lefts[g] + groupWidths[g] / 2, bandTop + bandHeight), header, anchor: .bottom)
+        for (u, unit) in group.enumerated() {
+          for r in unit.indices {
+            boxes[NodeID(parameter: true, column: g, unit: u, row: r)] = Rect(x: ux, y: bandTop + Double(r) * (nodeHeight + spacing), width: unitWidths[g][u], height: nodeHeight)
+          }
+          ux += unitWidths[g][u] + spacing
+        }
+      }
+      // Ports: each edge leaves from its own point of a side of its source and enters its own
+      // point of a side of its target, in the order of the other ends, so edges into one node
+      // never cross at it. Flow edges run right side → left side, parameters leave from their
+      // top into the left side, targets enter the loss from above or below.
+      let head = style.size * 0.5
+      enum Side { case left, right, top, bottom }
+      func sides(_ e: (from: NodeID, to: NodeID)) -> (Side, Side) {
+        if e.from.parameter { return (.top, .left) }
+        if e.from.column == e.to.column { return e.from.row < e.to.row ? (.bottom, .top) : (.top, .bottom) }
+        return (.right, .left)
+      }
+      struct Port: Hashable { var node: NodeID; var outgoing: Bool; var side: Int }
+      func sideIndex(_ s: Side) -> Int { switch s { case .left: 0; case .right: 1; case .top: 2; case .bottom: 3 } }
+      var ports: [Port: [Int]] = [:]
+      for (k, e) in allEdges.enumerated() {
+        let (a, b) = sides(e)
+        ports[Port(node: e.from, outgoing: true, side: sideIndex(a)), default: []].append(k)
+        ports[Port(node: e.to, outgoing: false, side: sideIndex(b)), default: []].append(k)
+      }
+      var startPoint: [Int: Point] = [:], endPoint: [Int: Point] = [:]
+      for (port, ks) in ports.sorted(by: { ($0.key.node.column, $0.key.node.row, $0.key.side) < ($1.key.node.column, $1.key.node.row, $1.key.side) }) {
+        let box = boxes[port.node]!
+        let vertical = port.side < 2  // a left or right side: ports spread from top to bottom
+        let sorted = ks.sorted { a, b in
+          let p = boxes[port.outgoing ? allEdges[a].to : allEdges[a].from]!, q = boxes[port.outgoing ? allEdges[b].to : allEdges[b].from]!
+          return vertical ? (p.midY, p.midX) < (q.midY, q.midX) : (p.midX, p.midY) < (q.midX, q.midY)
+        }
+        for (i, k) in sorted.enumerated() {
+          let t = Double(i + 1) / Double(sorted.count + 1)
+          let point: Point = switch port.side {
+          case 0: Point(box.x, box.y + box.height * t)
+          case 1: Point(box.maxX, box.y + box.height * t)
+          case 2: Point(box.x + box.width * t, box.y)
+          default: Point(box.x + box.width * t, box.maxY)
+          }
+          if port.outgoing { startPoint[k] = point } else { endPoint[k] = point }
+        }
+      }
+      let color = Theme.muted.opacity(0.75)
+      for (k, e) in allEdges.enumerated() {
+        let p = startPoint[k]!, q = endPoint[k]!
+        let (_, into) = sides(e)
+        // The head points along the side's normal, into the node.
+        let (ux, uy): (Double, Double) = switch into {
+        case .left: (1, 0)
+        case .top: (0, 1)
+        case .bottom: (0, -1)
+        case .right: (-1, 0)
+        }
+        let base = Point(q.x - ux * head, q.y - uy * head)
         var path = Path()
         path.move(to: p)
-        path.curve(to: q, Point(p.x + gap * 0.5, p.y), Point(q.x - gap * 0.5, q.y))
-        canvas.stroke(path, Theme.muted.opacity(0.6), width: theme.hairline)
-      }
-      for (c, column) in nodes.enumerated() {
-        for (i, n) in column.enumerated() {
-          let r = boxes[c][i]
-          canvas.fill(Path.roundedRect(r, radius: style.size * 0.3), n.fill)
-          canvas.stroke(Path.roundedRect(r, radius: style.size * 0.3), Theme.ink, width: theme.hairline)
-          let text = lines(n)
-          canvas.text(text[0], Point(r.x + style.size * 0.5, r.y + style.size * 0.3), style.emphasized, anchor: .topLeft)
-          canvas.text(text[1], Point(r.x + style.size * 0.5, r.y + style.size * 0.3 + lineHeight), style.colored(Theme.muted), anchor: .topLeft)
+        switch sides(e).0 {
+        case .top where e.from.parameter:
+          // Up from the stack to its own height above the band, across to its own lane in the
+          // gap before the z column, up the lane, and right into the port.
+          let lanes = allEdges.indices.filter { allEdges[$0].from.parameter && allEdges[$0].to.column == e.to.column }
+          let i = Double(lanes.firstIndex(of: k)!), n = Double(lanes.count)
+          let column = boxes[flow(e.to.column, 0)]!
+          let laneX = column.x - head * 1.5 - (flowGap - head * 2.5) * (i + 0.5) / (n + 0.5)
+          let all = allEdges.indices.filter { allEdges[$0].from.parameter }
+          let turnY = flowBottom + (bandTop - flowBottom) * Double(all.firstIndex(of: k)! + 1) / Double(all.count + 1)
+          path = Path.polyline([p, Point(p.x, turnY), Point(laneX, turnY), Point(laneX, base.y), base])
+        case .right:
+          let reach = max(head * 2, (base.x - p.x) * 0.5)
+          path.curve(to: base, Point(p.x + reach, p.y), Point(base.x - reach, base.y))
+        default:
+          path.line(to: base)
         }
+        canvas.stroke(path, color, width: theme.hairline)
+        var arrowHead = Path()
+        arrowHead.move(to: q)
+        arrowHead.line(to: Point(base.x - uy * head * 0.4, base.y + ux * head * 0.4))
+        arrowHead.line(to: Point(base.x + uy * head * 0.4, base.y - ux * head * 0.4))
+        arrowHead.close()
+        canvas.fill(arrowHead, color)
+      }
+      for (id, box) in boxes.sorted(by: { ($0.value.x, $0.value.y) < ($1.value.x, $1.value.y) }) {
+        let n = id.parameter ? groupNodes[id.column][id.unit][id.row] : flowNodes[id.column][id.row]
+        canvas.fill(Path.roundedRect(box, radius: style.size * 0.3), n.fill)
+        canvas.stroke(Path.roundedRect(box, radius: style.size * 0.3), Theme.ink, width: theme.hairline)
+        let text = lines(n)
+        let top = box.y + style.size * 0.25 + theme.clearance
+        canvas.text(text[0], Point(box.x + style.size * 0.5, top), style.emphasized, anchor: .topLeft)
+        canvas.text(text[1], Point(box.x + style.size * 0.5, top + lineHeight), style.colored(Theme.muted), anchor: .topLeft)
       }
     }
   }

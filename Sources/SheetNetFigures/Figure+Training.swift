@@ -1,11 +1,14 @@
 import Foundation
 import SheetNet
 
-/// `training`: loss and accuracy per epoch from the run's `History`, training and validation.
+/// `training`: loss and accuracy per epoch from the run's `History`: the training curve and,
+/// where the lesson holds them out, the validation and test curves, each labelled at its end.
+/// A run of one or two epochs has no curve to speak of; it gets the loss (and accuracy) before
+/// and after training side by side instead.
 extension Figure {
   static func checkTraining(_ source: FigureSource) throws(FigureError) {
     guard let run = source.run, run.lesson.epochs > 0 else {
-      throw .notApplicable("training plots the epochs of a run, but \(source.lesson.path) trains for 0 epochs")
+      throw .notApplicable("training plots the epochs of a run, but \(source.lesson.path) trains for 0 epochs; try architecture to see the network as initialised")
     }
   }
 
@@ -13,62 +16,255 @@ extension Figure {
     let run = try source.requireRun(.training)
     let history = run.history.epochs
     guard !history.isEmpty else { throw .notApplicable("training needs a trained run; the history is empty") }
-    return trainingCurves(history, theme: options.theme, lesson: source.name, classified: run.split.train.labels != nil)
+    let classified = run.split.train.labels != nil
+    if history.count <= 2 { return try beforeAfter(run, theme: options.theme, lesson: source.name, classified: classified) }
+    return trainingCurves(history, theme: options.theme, lesson: source.name, classified: classified)
   }
 
-  /// Loss (and accuracy when the lesson has classes) against the epoch. Loss goes on a log scale
-  /// when it spans more than two decades; up to 30 epochs also get dots.
-  public static func trainingCurves(_ history: [EpochRecord], theme: Theme, lesson: String, classified: Bool) -> Figure {
-    Figure(name: "training", size: theme.size) { canvas in
-      let last = history.last!
-      var summary = "Epoch \(last.epoch): training loss \(NumberFormat.significant(last.trainLoss, 3))"
-      if classified { summary += ", accuracy \(NumberFormat.percent(last.trainAccuracy))" }
-      if let v = last.validationLoss {
-        summary += "; validation loss \(NumberFormat.significant(v, 3))"
-        if let a = last.validationAccuracy, classified { summary += ", accuracy \(NumberFormat.percent(a))" }
+  // MARK: Curves
+
+  /// One split's numbers per epoch (nil where the epoch did not record them), and how it is drawn.
+  public struct TrainingCurve {
+    /// `training`, `validation` or `test`.
+    public var name: String
+    /// Mean loss per epoch.
+    public var loss: [Double?]
+    /// Accuracy per epoch (fraction).
+    public var accuracy: [Double?]
+
+    /// The line colour: Okabe–Ito blue for training, orange for validation, vermillion for test.
+    var color: Color {
+      switch name {
+      case "training": Color(hex: 0x0072B2)
+      case "validation": Color(hex: 0xE69F00)
+      default: Color(hex: 0xD55E00)
       }
-      if !history.contains(where: { $0.validationLoss != nil }) { summary += " (the lesson keeps no validation split)" }
+    }
+
+    /// The dash: training solid, validation dashed, test dotted.
+    func dash(_ theme: Theme) -> [Double] {
+      switch name {
+      case "training": []
+      case "validation": [theme.lineWidth * 2.5, theme.lineWidth * 1.6]
+      default: [theme.lineWidth * 0.9, theme.lineWidth * 1.2]
+      }
+    }
+  }
+
+  /// The curves a history holds: training always; validation and test where any epoch
+  /// recorded them.
+  public static func trainingSeries(_ history: [EpochRecord]) -> [TrainingCurve] {
+    let all = [
+      TrainingCurve(name: "training", loss: history.map(\.trainLoss), accuracy: history.map(\.trainAccuracy)),
+      TrainingCurve(name: "validation", loss: history.map(\.validationLoss), accuracy: history.map(\.validationAccuracy)),
+      TrainingCurve(name: "test", loss: history.map(\.testLoss), accuracy: history.map(\.testAccuracy)),
+    ]
+    return all.filter { $0.loss.contains { $0 != nil } }
+  }
+
+  /// Loss (and accuracy when the lesson has classes) against the epoch, one line per split with
+  /// its name at its right end. Loss goes on a log scale when it spans more than two decades; up
+  /// to 30 epochs also get dots.
+  public static func trainingCurves(_ history: [EpochRecord], theme: Theme, lesson: String, classified: Bool) -> Figure {
+    let curves = trainingSeries(history)
+    let last = history.last!
+    var parts: [String] = []
+    for curve in curves {
+      guard let loss = curve.loss.last ?? nil else { continue }
+      var part = "\(curve.name) loss \(NumberFormat.significant(loss, 3))"
+      if classified, let a = curve.accuracy.last ?? nil { part += ", accuracy \(NumberFormat.percent(a))" }
+      parts.append(part)
+    }
+    var summary = "Epoch \(last.epoch): " + parts.joined(separator: "; ")
+    if curves.count == 1 { summary += " (the lesson holds out no data)" }
+    return Figure(name: "training", size: theme.size) { canvas in
       let body = canvas.page(theme.size, theme, title: "Training: \(lesson)", subtitle: summary)
-      let hasValidation = history.contains { $0.validationLoss != nil }
-      let dash = [theme.lineWidth * 2.5, theme.lineWidth * 1.6]
-      let legendHeight = canvas.measure("Ag", style: theme.tick).height
-      let (legendStrip, rest) = body.splitTop(legendHeight, gap: theme.gap * 0.5)
-      var entries: [(label: String, color: Color, dash: [Double], marker: Bool)] = [("training", ClassColors.color(0), [], false)]
-      if hasValidation { entries.append(("validation", ClassColors.color(1), dash, false)) }
-      canvas.legend(entries, in: legendStrip, theme: theme)
-      let panels = classified ? rest.columns(2, gap: theme.gap * 1.5) : [rest]
+      let panels = classified ? body.columns(2, gap: theme.gap) : [body]
       let epochs = history.map { Double($0.epoch) }
-      let xRange = history.count == 1 ? (epochs[0] - 1, epochs[0] + 1) : (epochs.first!, epochs.last!)
+      let xRange = (epochs.first!, epochs.last!)
       let dots = history.count <= 30 ? theme.lineWidth * 1.3 : 0
 
-      func series(_ values: [Double?], _ k: Int, _ label: String, dashed: Bool) -> [Plot.Series] {
-        let points = zip(epochs, values).map { (x: $0.0, y: $0.1 ?? .nan) }
-        var out: [Plot.Series] = [.init(points: points, color: ClassColors.color(k), label: label, dash: dashed ? dash : [])]
-        if dots > 0 { out.append(.init(points: points, color: ClassColors.color(k), label: "", marker: dots)) }
-        return out
+      func series(_ values: [[Double?]]) -> [Plot.Series] {
+        zip(curves, values).flatMap { curve, v -> [Plot.Series] in
+          let points = zip(epochs, v).map { (x: $0.0, y: $0.1 ?? .nan) }
+          var out: [Plot.Series] = [.init(points: points, color: curve.color, label: curve.name, dash: curve.dash(theme))]
+          if dots > 0 { out.append(.init(points: points, color: curve.color, label: "", marker: dots)) }
+          return out
+        }
       }
 
-      let losses = history.flatMap { [$0.trainLoss] + ($0.validationLoss.map { [$0] } ?? []) }.filter { $0.isFinite && $0 > 0 }
+      let losses = curves.flatMap { $0.loss.compactMap { $0 } }.filter { $0.isFinite && $0 > 0 }
       let lossLo = losses.min() ?? 1e-3, lossHi = losses.max() ?? 1
       let logScale = lossHi / max(lossLo, 1e-300) > 100
       let lossRange: (Double, Double) = logScale
         ? (pow(10, floor(log10(lossLo))), pow(10, ceil(log10(lossHi))))
         : Ticks.padded(0, lossHi * 1.04)
       var lossPlot = Plot(x: xRange, y: lossRange, xTitle: "epoch", yTitle: logScale ? "loss (log scale)" : "loss",
-                          series: series(history.map { $0.trainLoss }, 0, "training", dashed: false)
-                            + (hasValidation ? series(history.map { $0.validationLoss }, 1, "validation", dashed: true) : []),
-                          logY: logScale)
+                          series: series(curves.map(\.loss)), logY: logScale)
       lossPlot.wholeX = true
-      lossPlot.draw(on: canvas, in: canvas.titled(panels[0], "Loss", theme, bold: true), theme: theme)
+      labelledPlot(canvas, lossPlot, panels[0], curves, curves.map(\.loss), theme)
       guard classified else { return }
-      let accuracies = history.flatMap { [$0.trainAccuracy] + ($0.validationAccuracy.map { [$0] } ?? []) }
+      let accuracies = curves.flatMap { $0.accuracy.compactMap { $0 } }
       let (alo, _) = Ticks.padded(max(0, (accuracies.min() ?? 0) - 0.02), 1)
-      var accuracyPlot = Plot(x: xRange, y: (max(0, alo), 1), xTitle: "epoch", yTitle: "accuracy",
-                              series: series(history.map { $0.trainAccuracy }, 0, "training", dashed: false)
-                                + (hasValidation ? series(history.map { $0.validationAccuracy }, 1, "validation", dashed: true) : []))
+      var accuracyPlot = Plot(x: xRange, y: (max(0, alo), 1), xTitle: "epoch", yTitle: "accuracy", series: series(curves.map(\.accuracy)))
       accuracyPlot.percentY = true
       accuracyPlot.wholeX = true
-      accuracyPlot.draw(on: canvas, in: canvas.titled(panels[1], "Accuracy", theme, bold: true), theme: theme)
+      labelledPlot(canvas, accuracyPlot, panels[1], curves, curves.map(\.accuracy), theme)
     }
+  }
+
+  /// Draws `plot` in `rect` and writes each curve's name inside the plot at its right end, after a
+  /// short swatch of its line: below the end when it lies in the upper half, above it otherwise,
+  /// names pushed apart where the ends meet.
+  static func labelledPlot(_ canvas: any Canvas, _ plot: Plot, _ rect: Rect, _ curves: [TrainingCurve], _ values: [[Double?]], _ theme: Theme) {
+    let style = theme.tick
+    let swatch = theme.tickSize * 1.4, pad = theme.tickSize * 0.4
+    let area = plot.draw(on: canvas, in: rect, theme: theme)
+    let height = canvas.measure("Ag", style: style).height + theme.clearance * 2
+    // Each label's wanted centre: a line above or below its curve's last finite point.
+    var wanted: [(k: Int, y: Double)] = []
+    for (k, v) in values.enumerated() {
+      guard let i = v.lastIndex(where: { $0 != nil && $0!.isFinite }), let value = v[i] else { continue }
+      let end = plot.map(plot.x.upper, value, area).y
+      wanted.append((k, end < area.midY ? end + height * 0.5 + pad : end - height * 0.5 - pad))
+    }
+    wanted.sort { $0.y < $1.y }
+    // Push apart downwards, then back up if the last one left the area.
+    for i in wanted.indices.dropFirst() where wanted[i].y < wanted[i - 1].y + height { wanted[i].y = wanted[i - 1].y + height }
+    if let lastY = wanted.last?.y, lastY > area.maxY - height / 2 {
+      let shift = lastY - (area.maxY - height / 2)
+      for i in wanted.indices { wanted[i].y -= shift }
+      for i in wanted.indices.reversed().dropFirst() where wanted[i].y > wanted[i + 1].y - height { wanted[i].y = wanted[i + 1].y - height }
+    }
+    for (k, y) in wanted {
+      let box = canvas.measure(curves[k].name, style: style)
+      let x = area.maxX - pad - box.width - pad * 0.5 - swatch
+      canvas.fill(Rect(x: x - pad * 0.5, y: y - height / 2, width: swatch + box.width + pad * 2, height: height), Color.white.opacity(0.85))
+      canvas.line(Point(x, y), Point(x + swatch, y), curves[k].color, width: theme.lineWidth, dash: curves[k].dash(theme))
+      canvas.text(curves[k].name, Point(x + swatch + pad * 0.5, y), style, anchor: .left)
+    }
+  }
+
+  // MARK: One or two epochs: before and after
+
+  /// One moment of a short run and its numbers per split.
+  struct Stage {
+    /// What the moment is: "before the step", "after 2 epochs".
+    var label: String
+    /// (split, loss, accuracy) for each split measured at that moment.
+    var values: [(split: String, loss: Double, accuracy: Double?)]
+  }
+
+  /// The moments of a run of one or two epochs. With one step an epoch and nothing held out, every
+  /// epoch's training loss is the loss before that epoch's update (the engine computes the loss
+  /// of the whole training split, then steps), and the trained network evaluated on the training
+  /// split gives the loss after the last one. Otherwise the network as initialised (a fresh run
+  /// from the same seed) and the trained one are both evaluated on every split.
+  static func stages(_ run: LessonRun) throws(FigureError) -> [Stage] {
+    let history = run.history.epochs
+    let stepsPerEpoch = (run.split.train.count + run.lesson.batchSize - 1) / run.lesson.batchSize
+    var heldOut: [(String, Dataset)] = []
+    if let v = run.split.validation { heldOut.append(("validation", v)) }
+    if let t = run.split.test { heldOut.append(("test", t)) }
+    let trained = run.evaluate(run.split.train)
+    let steps = history.count * stepsPerEpoch
+    let afterLabel = stepsPerEpoch == 1 ? "after \(steps == 1 ? "the step" : "\(steps) steps")" : "after \(history.count) epoch\(history.count == 1 ? "" : "s")"
+    let after = Stage(label: afterLabel, values: [("training", trained.loss, trained.accuracy)]
+      + heldOut.map { name, data in let e = run.evaluate(data); return (name, e.loss, e.accuracy) })
+    if stepsPerEpoch == 1 && heldOut.isEmpty {
+      let before = history.enumerated().map { i, r in
+        Stage(label: i == 0 ? (history.count == 1 ? "before the step" : "before training") : "after step \(i)",
+              values: [("training", r.trainLoss, r.trainAccuracy)])
+      }
+      return before + [after]
+    }
+    let fresh: LessonRun
+    do {
+      fresh = try LessonRun(run.lesson, seed: run.seed)
+    } catch {
+      throw .lesson(error.description)
+    }
+    let initial = [("training", fresh.split.train)] + heldOut.map { name, _ in (name, name == "test" ? fresh.split.test! : fresh.split.validation!) }
+    return [Stage(label: "as initialised", values: initial.map { name, data in let e = fresh.evaluate(data); return (name, e.loss, e.accuracy) }), after]
+  }
+
+  /// Loss (and accuracy) before and after a run of one or two epochs, as bars with their values.
+  static func beforeAfter(_ run: LessonRun, theme: Theme, lesson: String, classified: Bool) throws(FigureError) -> Figure {
+    let stages = try stages(run)
+    let symbol = run.loss.kind == "half_sse" ? "E" : "L"
+    let epochs = run.history.epochs.count
+    let first = stages.first!.values[0].loss, final = stages.last!.values[0].loss
+    let change = first != 0 ? " (\(final >= first ? "+" : "")\(NumberFormat.percent((final - first) / first)))" : ""
+    let subtitle = "\(NumberFormat.integer(epochs)) epoch\(epochs == 1 ? "" : "s") is too short for a curve: training \(symbol) = \(NumberFormat.significant(first, 4)) → \(NumberFormat.significant(final, 4))\(change)"
+    return Figure(name: "training", size: theme.size) { canvas in
+      let body = canvas.page(theme.size, theme, title: "Training: \(lesson), before and after", subtitle: subtitle)
+      let panels = classified ? body.columns(2, gap: theme.gap * 1.5) : [body]
+      barChart(canvas, canvas.titled(panels[0], "Loss \(symbol) (\(lossName(run.loss.kind)))", theme, bold: true), stages,
+               value: { $0.loss }, format: { NumberFormat.significant($0, 4) }, percent: false, theme: theme)
+      guard classified else { return }
+      barChart(canvas, canvas.titled(panels[1], "Accuracy", theme, bold: true), stages,
+               value: { $0.accuracy ?? 0 }, format: { NumberFormat.percent($0) }, percent: true, theme: theme)
+    }
+  }
+
+  /// The loss's textbook name.
+  static func lossName(_ kind: String) -> String {
+    switch kind {
+    case "half_sse": "Σ ½(t − a)²"
+    case "mse": "mean squared error"
+    case "binary_cross_entropy": "binary cross-entropy"
+    case "cross_entropy": "cross-entropy"
+    default: kind
+    }
+  }
+
+  /// Grouped bars: one group per stage (its label below), one bar per split in the split's
+  /// colour with its value above; a y axis from 0 with gridlines, and a legend of the splits when
+  /// there is more than one.
+  static func barChart(_ canvas: any Canvas, _ rect: Rect, _ stages: [Stage],
+                       value: ((split: String, loss: Double, accuracy: Double?)) -> Double,
+                       format: (Double) -> String, percent: Bool, theme: Theme) {
+    let tick = theme.tick, label = theme.label
+    let splits = stages.flatMap { $0.values.map(\.split) }.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+    let th = canvas.measure("Ag", style: tick).height, lh = canvas.measure("Ag", style: label).height
+    var rect = rect
+    if splits.count > 1 {
+      let (strip, rest) = rect.splitTop(th, gap: theme.gap * 0.4)
+      legendRow(canvas, splits.map { (label: $0, color: TrainingCurve(name: $0, loss: [], accuracy: []).color, mark: LegendMark.dot) }, in: strip, theme: theme)
+      rect = rest
+    }
+    let values = stages.flatMap { $0.values.map(value) }.filter(\.isFinite)
+    let top = percent ? 1.0 : Ticks.padded(0, max(values.max() ?? 1, 1e-12) * 1.15).1
+    let t = Ticks.atLeast(3, 0, top, count: max(2, Int(rect.height / (theme.tickSize * 3.5))))
+    let labels = percent ? NumberFormat.ticks(t.values.map { $0 * 100 }, step: t.step * 100).map { $0 + "%" } : NumberFormat.ticks(t.values, step: t.step)
+    let labelWidth = labels.map { canvas.measure($0, style: tick).width }.max() ?? 0
+    let pad = theme.tickSize * 0.4
+    let area = rect.inset(top: th * 1.6, left: labelWidth + pad * 2, bottom: lh + pad * 2)
+    func y(_ v: Double) -> Double { area.maxY - min(max(v / top, 0), 1) * area.height }
+    for (v, s) in zip(t.values, labels) {
+      canvas.line(Point(area.x, y(v)), Point(area.maxX, y(v)), Theme.grid, width: theme.hairline)
+      canvas.text(s, Point(area.x - pad * 1.5, y(v)), tick, anchor: .right)
+    }
+    let groups = area.columns(stages.count, gap: theme.gap * 2)
+    var previous: Point? = nil
+    for (stage, group) in zip(stages, groups) {
+      let inner = group.inset(left: group.width * 0.12, right: group.width * 0.12)
+      let bars = inner.columns(stage.values.count, gap: theme.gap * 0.3)
+      for (k, (entry, bar)) in zip(stage.values, bars).enumerated() {
+        let v = value(entry)
+        let color = TrainingCurve(name: entry.split, loss: [], accuracy: []).color
+        let r = Rect(x: bar.x, y: y(v), width: bar.width, height: area.maxY - y(v))
+        canvas.fill(r, color.opacity(0.85))
+        canvas.text(format(v), Point(r.midX, r.y - pad * 0.5), canvas.fitting(format(v), width: bar.width + theme.gap * 0.25, tick, minimum: theme.minimumSize), anchor: .bottom)
+        // An arrow from each stage's training bar to the next one's.
+        if k == 0 && stages.allSatisfy({ $0.values.count == 1 }) {
+          let here = Point(r.x, r.y)
+          if let p = previous { canvas.arrow(p, Point(here.x - pad, here.y), Theme.muted, width: theme.hairline * 1.5, head: theme.tickSize * 0.6) }
+          previous = Point(r.maxX + pad, r.y)
+        }
+      }
+      canvas.text(stage.label, Point(group.midX, area.maxY + pad), canvas.fitting(stage.label, width: group.width, label, minimum: theme.minimumSize), anchor: .top)
+    }
+    canvas.stroke(area, Theme.ink, width: theme.hairline)
   }
 }

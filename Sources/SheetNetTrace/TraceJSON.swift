@@ -5,7 +5,8 @@ import SheetNet
 /// `step`, `epoch`, `step_in_epoch`, `samples` (1-based rows of the training split), `loss`
 /// {kind, value}, `optimizer` {type, …, step (Adam's t)}, `layers` (options, shapes, parameters
 /// with trainable flags, entry keys per phase), `entries` in computation order — each {name,
-/// layer, phase, symbol, formula, shape, batched, values, arithmetic?} — `first_non_finite`, and
+/// layer, phase, symbol, formula, shape, batched, values, arithmetic?} — `frozen` (the parameters
+/// with `trainable: false`, as `layer.P`), `first_non_finite`, and
 /// `check` when asked for.
 /// Numbers are shortest round-trip decimals (parse them back to the same Double); NaN and ±∞,
 /// which JSON cannot hold, are written as null. `arithmetic` lists every element's equation
@@ -67,6 +68,7 @@ public enum TraceJSON {
       ("loss", .map([("kind", .string(run.loss.kind)), ("value", .number(traced.loss))])),
       ("optimizer", .map([("type", .string(run.optimizer.kind))] + run.optimizer.options + [("step", .number(Double(run.optimizer.stepCount)))])),
       ("layers", .list(layers(traced))),
+      ("frozen", .list(traced.frozen.map { .string($0) })),
       ("entries", .list(entries)),
       ("first_non_finite", traced.tracer.firstNonFinite.map { .string($0.name) } ?? .null),
     ]

@@ -70,6 +70,11 @@ public struct TraceText {
       }
       out += render(entry)
     }
+    let frozen = traced.frozen
+    if !frozen.isEmpty && (phase == nil || phase == .update) && (layer == nil || frozen.contains { $0.hasPrefix(layer! + ".") }) {
+      let names = frozen.filter { layer == nil || $0.hasPrefix(layer! + ".") }
+      out += wrap("frozen (trainable: false, not updated; they keep their values): \(names.joined(separator: ", "))", indent: "")
+    }
     if let bad = traced.tracer.firstNonFinite {
       out.append("")
       out.append(bold("First non-finite number: \(bad.name) (\(bad.formula)) holds NaN or ∞; lower the learning rate or scale the inputs."))

@@ -42,6 +42,11 @@ public final class TracedStep {
   }
 
   /// Trains `run` up to step `request.step` and traces that step.
+  /// The parameters the optimizer leaves alone (`trainable: false`), as `layer.P`: Mazur's biases.
+  public var frozen: [String] {
+    run.model.layers.flatMap { layer in layer.parameters.filter { !$0.trainable }.map { "\(layer.name).\($0.name)" } }
+  }
+
   public init(_ run: LessonRun, _ request: Request = Request()) throws(SheetNetError) {
     self.run = run
     let train = run.split.train

@@ -1,5 +1,6 @@
 import CairoKit
 import SheetNet
+import SheetNetFigures
 import Testing
 
 /// CairoKit's PNG encoder writes its own deflate stream (copies of the pixel on the left and of
@@ -84,6 +85,35 @@ struct PNGEncoderTests {
   }
 
   /// The colour type and the IDAT data joined, from a PNG's chunks.
+  /// The pHYs chunk's (x, y pixels per unit, unit), nil when there is none.
+  func physical(_ png: [UInt8]) -> (UInt32, UInt32, UInt8)? {
+    var i = 8
+    while i + 8 <= png.count {
+      let length = png[i..<i + 4].reduce(0) { $0 << 8 | Int($1) }
+      if String(decoding: png[i + 4..<i + 8], as: UTF8.self) == "pHYs" {
+        let d = Array(png[i + 8..<i + 8 + length])
+        let x = d[0..<4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }, y = d[4..<8].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        return (x, y, d[8])
+      }
+      i += 12 + length
+    }
+    return nil
+  }
+
+  @Test("a figure's PNG records its resolution: a slide at its default scale is 144 dpi, print at its default 300 dpi", arguments: Theme.all)
+  func resolution(_ theme: Theme) throws {
+    let figure = Figure(name: "dpi", size: theme.size) { $0.fill(Rect(theme.size), Color.white) }
+    let png = try FigureFile.render(figure, as: .png, scale: theme.defaultScale)
+    let surface = try Surface.png(png).rgbaPixels()
+    #expect(Double(surface.width) == (theme.size.width * theme.dpi / 72).rounded(.up))
+    #expect(theme.name == "print" ? surface.width == 1950 && surface.height == 1200 : surface.width == 1920 && surface.height == 1080)
+    let (x, y, unit) = try #require(physical(png))
+    #expect(unit == 1 && x == y)
+    // Pixels per metre back to dots per inch: within the rounding of a whole number per metre.
+    #expect(abs(Double(x) * 0.0254 - theme.dpi) < 0.02, "\(Double(x) * 0.0254) dpi")
+    #expect(surface.rgba.count == surface.width * surface.height * 4)
+  }
+
   func chunks(_ png: [UInt8]) -> (UInt8, [UInt8])? {
     var i = 8, idat: [UInt8] = [], colour: UInt8? = nil
     while i + 8 <= png.count {

@@ -51,7 +51,12 @@ func expectReadable(_ figure: Figure, _ theme: Theme, sourceLocation: SourceLoca
 /// Compares `figure` rendered at scale 1 with `References/<name>.png`: the same size, and no
 /// more than 0.5% of pixels differing by more than 48 in any channel (antialiasing may move).
 func expectMatchesReference(_ figure: Figure, _ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
-  let path = packagePath("Tests/SheetNetFiguresTests/References/\(name).png")
+  try expectMatchesReference(figure, path: packagePath("Tests/SheetNetFiguresTests/References/\(name).png"), sourceLocation: sourceLocation)
+}
+
+/// Compares `figure` rendered at scale 1 with the PNG at `path` (see above).
+func expectMatchesReference(_ figure: Figure, path: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+  let name = (path as NSString).lastPathComponent
   let bytes = try FigureFile.render(figure, as: .png, scale: 1)
   if recordReferences {
     try FigureFile.writeAtomically(bytes, to: path)

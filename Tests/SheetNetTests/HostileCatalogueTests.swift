@@ -44,6 +44,17 @@ import Testing
            mentions, extra: ["data/images.idx": images, "data/labels.idx": labels])
   }
 
+  /// A small CNN on the shipped digits (3×3 valid convolution: a 6×6 map, 36 positions, 2 filters).
+  static let cnn: [String: [UInt8]] = ["Worksheets/cnn.yaml": Array("""
+    seed: 1
+    data: {dataset: digits, shape: [1, 8, 8], preprocess: {divide: 16}, split: {test: 0.2}}
+    network: [{type: conv2d, filters: 2, kernel: 3}, relu, flatten, {type: dense, units: 10}, softmax]
+    loss: cross_entropy
+    optimizer: {type: sgd, learning_rate: 0.1}
+    train: {epochs: 1, batch_size: 32}
+
+    """.utf8)]
+
   static func header(_ magic: UInt32, _ dims: [UInt32]) -> [UInt8] {
     ([magic] + dims).flatMap { v in [UInt8(v >> 24), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
   }
@@ -132,6 +143,26 @@ import Testing
     Case(label: "--sample 0", files: [:], arguments: ["trace", "Worksheets/xor.yaml", "--sample", "0"], mentions: "--sample"),
     Case(label: "export --format pdf", files: [:], arguments: ["export", "Worksheets/xor.yaml", "--format", "pdf"], mentions: "pdf"),
     Case(label: "trace --unit on no such layer", files: [:], arguments: ["trace", "Worksheets/xor.yaml", "--unit", "nosuch:1", "--save"], mentions: "nosuch"),
+    // Figure options out of range, or given to a kind that does not read them: refused before
+    // any training, so nothing is written.
+    Case(label: "figure training --layer", files: [:], arguments: ["figure", "training", "Worksheets/xor.yaml", "--layer", "2"], mentions: "--layer"),
+    Case(label: "figure activations --positions", files: [:], arguments: ["figure", "activations", "Worksheets/xor.yaml", "--positions", "3"], mentions: "--positions"),
+    Case(label: "figure decision-boundary --at", files: [:], arguments: ["figure", "decision-boundary", "Worksheets/xor.yaml", "--at", "1,1"], mentions: "--at"),
+    Case(label: "figure gradients --layer 7 of 4", files: [:], arguments: ["figure", "gradients", "Worksheets/xor.yaml", "--layer", "7"], mentions: "--layer"),
+    Case(label: "figure conv-step on a network without convolutions", files: [:], arguments: ["figure", "conv-step", "Worksheets/xor.yaml"], mentions: "conv"),
+    Case(label: "figure conv-step --at outside the map", files: cnn, arguments: ["figure", "conv-step", "Worksheets/cnn.yaml", "--at", "99,1"], mentions: "--at"),
+    Case(label: "figure conv-step --at malformed", files: cnn, arguments: ["figure", "conv-step", "Worksheets/cnn.yaml", "--at", "3"], mentions: "--at"),
+    Case(label: "figure conv-step --layer of no conv", files: cnn, arguments: ["figure", "conv-step", "Worksheets/cnn.yaml", "--layer", "dense1"], mentions: "--layer"),
+    Case(label: "figure conv-step --positions beyond the map", files: cnn, arguments: ["figure", "conv-step", "Worksheets/cnn.yaml", "--positions", "40"], mentions: "--positions"),
+    Case(label: "figure conv-step --positions 1000", files: cnn, arguments: ["figure", "conv-step", "Worksheets/cnn.yaml", "--positions", "1000"], mentions: "--positions"),
+    Case(label: "figure conv-step --filter beyond the filters", files: cnn, arguments: ["figure", "conv-step", "Worksheets/cnn.yaml", "--filter", "3"], mentions: "--filter"),
+    Case(label: "figure feature-maps --sample beyond the split", files: cnn, arguments: ["figure", "feature-maps", "Worksheets/cnn.yaml", "--sample", "99999"], mentions: "--sample"),
+    Case(label: "figure filmstrip --epochs beyond the lesson", files: [:], arguments: ["figure", "filmstrip", "Worksheets/xor.yaml", "--epochs", "0,5000"], mentions: "--epochs"),
+    Case(label: "figure filmstrip --epochs malformed", files: [:], arguments: ["figure", "filmstrip", "Worksheets/xor.yaml", "--epochs", "1,,x"], mentions: "--epochs"),
+    Case(label: "figure --model that does not exist", files: [:], arguments: ["figure", "training", "Worksheets/xor.yaml", "--model", "Output/none/model.json"], mentions: "none/model.json"),
+    Case(label: "figure --model of another lesson", files: ["Output/bad/model.json": Array(validModel.utf8), "Output/bad/history.csv": Array("epoch,train_loss,train_accuracy,validation_loss,validation_accuracy,test_loss,test_accuracy\n".utf8)],
+         arguments: ["figure", "training", "Worksheets/xor.yaml", "--model", "Output/bad/model.json"], mentions: "--model"),
+    Case(label: "figure --model with --retrain", files: [:], arguments: ["figure", "training", "Worksheets/xor.yaml", "--model", "m.json", "--retrain"], mentions: "--retrain"),
     Case(label: "an unknown command", files: [:], arguments: ["trian", "Worksheets/xor.yaml"], mentions: "trian"),
     Case(label: "no lesson given", files: [:], arguments: ["train"], mentions: "lesson"),
     Case(label: "a lesson that does not exist", files: [:], arguments: ["train", "Worksheets/nowhere.yaml"], mentions: "nowhere.yaml"),

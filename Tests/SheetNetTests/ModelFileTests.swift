@@ -21,9 +21,8 @@ struct ModelFileTests {
     }
     #expect(back.optimizer.stepCount == run.optimizer.stepCount)
     #expect(back.preprocess == run.preprocess)
-    #expect(ModelFile(model: back.model, loss: back.loss, optimizer: back.optimizer, preprocess: back.preprocess,
-                      lessonName: back.lessonName, lessonPath: back.lessonPath, lessonSource: back.lessonSource,
-                      seed: back.seed, classes: back.classes).value.json() == text)
+    #expect(back.fingerprint == run.fingerprint && back.writtenBy == SheetNetVersion.current)
+    #expect(back.value.json() == text)
   }
 
   @Test(arguments: [0.1, 1e-5, Double.leastNonzeroMagnitude, -0.0, 123456789.125, 1.0 / 3, -2.5e300, Double.ulpOfOne])

@@ -127,3 +127,69 @@ struct TraceTests {
     #expect(doc["format"]?.string == "sheetnet-trace")
   }
 }
+
+/// With weight decay the update does not read dW but g = dW + λ·W: the trace shows g as its own
+/// entry and every update formula names g, so the printed numbers put into the printed formula
+/// give the new weight.
+struct WeightDecayTraceTests {
+  func lesson(_ optimizer: String) throws -> Lesson {
+    let dir = NSTemporaryDirectory() + "sheetnet-decay-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let text = """
+      seed: 3
+      data: {dataset: inline, x: [[0, 0], [0, 1], [1, 0], [1, 1]], labels: [0, 1, 1, 0]}
+      network: [{type: dense, units: 3}, tanh, {type: dense, units: 1}, sigmoid]
+      loss: binary_cross_entropy
+      optimizer: \(optimizer)
+      train: {epochs: 5, batch_size: 4}
+
+      """
+    try text.write(toFile: "\(dir)/decay.yaml", atomically: true, encoding: .utf8)
+    return try Lesson.load("\(dir)/decay.yaml")
+  }
+
+  @Test("g = dW + λ·W is an entry, and the update formulas use it", arguments: [
+    "{type: sgd, learning_rate: 0.5, weight_decay: 0.1}", "{type: sgd, learning_rate: 0.5, momentum: 0.9, weight_decay: 0.1}",
+    "{type: adam, learning_rate: 0.05, weight_decay: 0.01}",
+  ])
+  func decay(_ optimizer: String) throws {
+    let traced = try TracedStep(try LessonRun(try lesson(optimizer)), .init(step: 2))
+    let lambda = traced.run.optimizer.weightDecay
+    for layer in ["dense1", "dense2"] {
+      for p in ["W", "b"] {
+        let g = try #require(traced.tracer.entry("\(layer).update.\(p).g"))
+        let d = try #require(traced.tracer.entry("\(layer).backward.d\(p)")), w = try #require(traced.tracer.entry("\(layer).forward.\(p)"))
+        #expect(g.value.data == zip(d.value.data, w.value.data).map { $0 + lambda * $1 })
+        #expect(g.formula == "g = d\(p) + λ·\(p)")
+        let updates = traced.tracer.entries.filter { $0.layer == layer && $0.phase == .update && !$0.name.hasSuffix(".before") && $0.name != g.name }
+        #expect(!updates.isEmpty)
+        for e in updates where e.name.hasSuffix(".\(p)") || e.name.contains(".\(p).") {
+          #expect(!e.formula.contains("d\(p)"), "\(e.name): \(e.formula)")
+        }
+      }
+      // SGD without momentum: W′ = W − η·g, element by element, from the printed numbers.
+      if optimizer.contains("sgd") && !optimizer.contains("momentum") {
+        let g = traced.tracer.entry("\(layer).update.W.g")!.value.data, w = traced.tracer.entry("\(layer).forward.W")!.value.data
+        let updated = traced.tracer.entry("\(layer).update.W")!.value.data
+        #expect(updated == zip(w, g).map { $0 - 0.5 * $1 })
+      }
+    }
+  }
+
+  @Test("without weight decay there is no g entry and the formulas name dW")
+  func noDecay() throws {
+    let traced = try TracedStep(try LessonRun(try lesson("{type: sgd, learning_rate: 0.5}")))
+    #expect(!traced.tracer.entries.contains { $0.name.hasSuffix(".g") })
+    #expect(traced.tracer.entry("dense1.update.W")!.formula == "W ← W − η·dW")
+  }
+}
+
+/// Mazur's biases are frozen: the trace text and its JSON say so, and no update entry exists for them.
+@Test("frozen parameters are marked in the trace and its JSON") func frozenMarked() throws {
+  let traced = try TracedStep(try LessonRun(try Lesson.load(packagePath("Worksheets/mazur.yaml"))))
+  #expect(traced.frozen == ["hidden.b", "output.b"])
+  #expect(TraceText().render(traced).contains("frozen (trainable: false, not updated; they keep their values): hidden.b, output.b"))
+  let json = try Value.parseJSON(TraceJSON.document(traced).json())
+  #expect(json["frozen"] == .list([.string("hidden.b"), .string("output.b")]))
+  #expect(traced.tracer.entry("hidden.update.b") == nil && traced.tracer.entry("hidden.update.W") != nil)
+}

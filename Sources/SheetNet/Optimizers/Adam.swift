@@ -34,6 +34,7 @@ public final class Adam: Optimizer {
   public func update(_ p: Parameter, layer: String, tracer: Tracer?) {
     let (b1, b2, eta, eps) = (beta1, beta2, learningRate, epsilon)
     let g = decayedGradient(p)
+    let gName = traceGradient(tracer, layer: layer, p, g)
     if let tracer {  // the moments before the step, which a worksheet lets the student edit
       let zero = Tensor(shape: p.value.shape)
       tracer.record(layer, .update, "\(p.name).m.before", symbol: "m", formula: "m before this step (0 at the first)", p.state["m"] ?? zero)
@@ -48,8 +49,8 @@ public final class Adam: Optimizer {
     Kernels.update(&p.value, with: m, s) { $0 - eta * ($1 / c1) / (($2 / c2).squareRoot() + eps) }
     if let tracer {
       let (m, s) = (m, s)
-      tracer.record(layer, .update, "\(p.name).m", symbol: "m", formula: "m ← β₁·m + (1 − β₁)·d\(p.name)", m)
-      tracer.record(layer, .update, "\(p.name).s", symbol: "s", formula: "s ← β₂·s + (1 − β₂)·d\(p.name)²", s)
+      tracer.record(layer, .update, "\(p.name).m", symbol: "m", formula: "m ← β₁·m + (1 − β₁)·\(gName)", m)
+      tracer.record(layer, .update, "\(p.name).s", symbol: "s", formula: "s ← β₂·s + (1 − β₂)·\(gName)²", s)
       traceUpdate(tracer, layer: layer, p, formula: "\(p.name) ← \(p.name) − η·m̂/(√ŝ + ε),  m̂ = m/(1 − β₁ᵗ), ŝ = s/(1 − β₂ᵗ)") { i in
         ("{0} − {1}·({2}/{3})/(√({4}/{5}) + {6})", [old.data[i], eta, m.data[i], c1, s.data[i], c2, eps])
       }
@@ -67,17 +68,19 @@ extension Adam {
      ("weight_decay", weightDecay, "λ, L2 decay added to each gradient: g = dW + λ·W")]
   }
 
-  /// m = beta_1·m₀ + (1 − beta_1)·g, s = beta_2·s₀ + (1 − beta_2)·g², with g = dθ + weight_decay·θ,
+  /// m = beta_1·m₀ + (1 − beta_1)·g, s = beta_2·s₀ + (1 − beta_2)·g², with g = dθ + weight_decay·θ
+  /// (the cells of the traced entry `W.g` when weight decay is on),
   /// and θ′ = θ − learning_rate·(m/(1 − beta_1^adam_t))/(SQRT(s/(1 − beta_2^adam_t)) + epsilon).
   /// m₀ and s₀, the moments before the step, are editable.
   public func sheetCells(_ phase: Phase, _ key: String, _ c: SheetContext) -> SheetCells? {
     let parts = key.split(separator: ".").map(String.init)
-    let (value, g) = sheetGradient(parts[0], c)
+    let (value, g, inline) = sheetGradient(parts[0], c, decayed: weightDecay != 0)
     let e = { (suffix: String) in c.entry(.update, parts[0] + suffix) }
     let (m, s, m0, s0) = (e(".m"), e(".s"), e(".m.before"), e(".s.before"))
     let one = Formula.number(1)
     switch parts.count {
     case 3 where parts[2] == "before": return .input
+    case 2 where parts[1] == "g": return SheetCells { i in inline(i) }
     case 2 where parts[1] == "m": return SheetCells { i in .named("beta_1") * .cell(m0, i) + (one - .named("beta_1")) * g(i) }
     case 2 where parts[1] == "s":
       return SheetCells { i in .named("beta_2") * .cell(s0, i) + (one - .named("beta_2")) * .pow(g(i), .number(2)) }

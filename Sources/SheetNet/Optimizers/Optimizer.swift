@@ -39,6 +39,21 @@ extension Optimizer {
     return g
   }
 
+  /// The gradient the update formulas use: with weight decay, g = dθ + λ·θ is recorded as its
+  /// own entry (`W.g`, with each element's arithmetic) and the formulas say `g`; without, they
+  /// say `dW`, which is then the very number used. Call before θ changes.
+  func traceGradient(_ tracer: Tracer?, layer: String, _ p: Parameter, _ g: Tensor) -> String {
+    guard weightDecay != 0 else { return "d\(p.name)" }
+    if let tracer {
+      let (grad, value, lambda, name) = (p.grad, p.value, weightDecay, p.name)
+      tracer.record(layer, .update, "\(name).g", symbol: "g", formula: "g = d\(name) + λ·\(name)", g) { i in
+        Arithmetic(lhs: elementLabel("g", g.shape, i, batch: false), template: "{0} + {1}·{2}", args: [grad.data[i], lambda, value.data[i]],
+                   result: g.data[i])
+      }
+    }
+    return "g"
+  }
+
   /// Records a parameter's new value and its update arithmetic.
   func traceUpdate(_ tracer: Tracer, layer: String, _ p: Parameter, formula: String,
                    explain: @escaping @Sendable (Int) -> (String, [Double])) {
@@ -51,10 +66,15 @@ extension Optimizer {
 }
 
 /// The worksheet entries of parameter `key` (`W`, `b`, `gamma`) of the context's layer: its value
-/// before the step (`forward.W`), its gradient (`backward.dW`), and g = dW + weight_decay·W.
-func sheetGradient(_ key: String, _ c: SheetContext) -> (value: String, g: (Int) -> Formula) {
-  let (value, grad) = (c.entry(.forward, key), c.entry(.backward, "d" + key))
-  return (value, { i in .cell(grad, i) + .named("weight_decay") * .cell(value, i) })
+/// before the step (`forward.W`), and the gradient its update reads. With weight decay that is
+/// the cell of the traced entry `W.g`; without, g = dW + weight_decay·W written inline (the named
+/// cell is 0, and a student who sets it sees the decay act). `inline` is that formula, the `W.g`
+/// entry's own cells.
+func sheetGradient(_ key: String, _ c: SheetContext, decayed: Bool)
+  -> (value: String, g: (Int) -> Formula, inline: (Int) -> Formula) {
+  let (value, grad, traced) = (c.entry(.forward, key), c.entry(.backward, "d" + key), c.entry(.update, key + ".g"))
+  let inline: (Int) -> Formula = { i in .cell(grad, i) + .named("weight_decay") * .cell(value, i) }
+  return (value, decayed ? { i in .cell(traced, i) } : inline, inline)
 }
 
 /// Optimizer kinds a lesson may name, with their hyper-parameter keys.

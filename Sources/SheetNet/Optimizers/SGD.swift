@@ -1,6 +1,6 @@
 /// Stochastic gradient descent, with optional momentum μ (heavy ball or Nesterov) and L2 decay λ.
 ///
-/// With g = dθ + λ·θ:
+/// With g = dθ + λ·θ (traced as its own entry `W.g` when λ ≠ 0; the formulas then say g):
 /// - plain (μ = 0): θ ← θ − η·g
 /// - momentum: v ← μ·v + g, θ ← θ − η·v
 /// - Nesterov: v ← μ·v + g, θ ← θ − η·(g + μ·v)
@@ -32,10 +32,11 @@ public final class SGD: Optimizer {
     let eta = learningRate, mu = momentum
     let g = decayedGradient(p)
     let old = tracer == nil ? Tensor(shape: [0]) : p.value
+    let gName = traceGradient(tracer, layer: layer, p, g)
     if mu == 0 {
       Kernels.update(&p.value, with: g) { $0 - eta * $1 }
       if let tracer {
-        traceUpdate(tracer, layer: layer, p, formula: "\(p.name) ← \(p.name) − η·d\(p.name)") { i in
+        traceUpdate(tracer, layer: layer, p, formula: "\(p.name) ← \(p.name) − η·\(gName)") { i in
           ("{0} − {1}·{2}", [old.data[i], eta, g.data[i]])
         }
       }
@@ -57,8 +58,8 @@ public final class SGD: Optimizer {
     }
     if let tracer {
       let v = v
-      tracer.record(layer, .update, "\(p.name).v", symbol: "v", formula: "v ← μ·v + d\(p.name)", v)
-      let formula = nesterov ? "\(p.name) ← \(p.name) − η·(d\(p.name) + μ·v)" : "\(p.name) ← \(p.name) − η·v"
+      tracer.record(layer, .update, "\(p.name).v", symbol: "v", formula: "v ← μ·v + \(gName)", v)
+      let formula = nesterov ? "\(p.name) ← \(p.name) − η·(\(gName) + μ·v)" : "\(p.name) ← \(p.name) − η·v"
       let nesterov = nesterov
       traceUpdate(tracer, layer: layer, p, formula: formula) { i in
         nesterov ? ("{0} − {1}·({2} + {3}·{4})", [old.data[i], eta, g.data[i], mu, v.data[i]])
@@ -82,10 +83,11 @@ extension SGD {
   /// velocity before the step, is editable.
   public func sheetCells(_ phase: Phase, _ key: String, _ c: SheetContext) -> SheetCells? {
     let parts = key.split(separator: ".").map(String.init)
-    let (value, g) = sheetGradient(parts[0], c)
+    let (value, g, inline) = sheetGradient(parts[0], c, decayed: weightDecay != 0)
     let (v, v0, nesterov) = (c.entry(.update, parts[0] + ".v"), c.entry(.update, parts[0] + ".v.before"), nesterov)
     switch parts.count {
     case 3 where parts[1] == "v" && parts[2] == "before": return .input
+    case 2 where parts[1] == "g": return SheetCells { i in inline(i) }
     case 2 where parts[1] == "v": return SheetCells { i in .named("momentum") * .cell(v0, i) + g(i) }
     case 1 where momentum == 0: return SheetCells { i in .cell(value, i) - .named("learning_rate") * g(i) }
     case 1 where nesterov:

@@ -14,16 +14,20 @@ struct Figure: ParsableCommand {
       Kinds:
       \(FigureKind.allCases.map { "  \($0.rawValue.padding(toLength: 18, withPad: " ", startingAt: 0)) \($0.summary)" }.joined(separator: "\n"))
 
-      Figures that show a trained network train the lesson first (the same seed gives the same \
-      figure, byte for byte). Files go to Output/<lesson>/figures/<kind>.<format> unless --output \
-      names another folder; they are written to temporary files and renamed into place together.
+      Figures that show a trained network reuse Output/<lesson>/model.json and history.csv when \
+      they were made from the same lesson text, data, seed and SheetNet version; otherwise the \
+      lesson is trained first and both are saved for the next figure (--retrain forces training, \
+      --model names another model file). The same seed gives the same figure, byte for byte. \
+      Files go to Output/<lesson>/figures/<kind>.<format> unless --output names another folder; \
+      they are written to temporary files and renamed into place together. PNGs are 144 dpi for \
+      a slide (1920×1080) and 300 dpi for print unless --scale says otherwise.
       """)
 
   /// The figure kinds, plus two hidden ones the benchmark renders without a lesson.
   enum Kind: String, CaseIterable, ExpressibleByArgument {
     case convStep = "conv-step", activations, featureMaps = "feature-maps", filters, gradients, architecture
-    case training, decisionBoundary = "decision-boundary", confusion, graph
-    /// An 8×8 grid of 28×28 feature maps with a colour bar, from seeded numbers (benchmark).
+    case training, decisionBoundary = "decision-boundary", confusion, graph, overview, optimizers, filmstrip, mistakes
+    /// 64 feature maps of 28×28 in a 12×6 grid with a colour bar, from seeded numbers (benchmark).
     case benchFeatureMaps = "bench-feature-maps"
     /// The four activation curves without marks (benchmark).
     case benchActivations = "bench-activations"
@@ -55,23 +59,31 @@ struct Figure: ParsableCommand {
   @Option(help: "File format: png, svg or pdf.")
   var format: Format = .png
 
-  @Option(help: "Pixels per point for PNG (2 gives 1920×1080 for a slide).")
+  @Option(help: "Pixels per point for PNG (default 2 for a slide: 1920×1080, 144 dpi; 300/72 for print: 300 dpi).")
   var scale: Double?
 
   @Option(help: "Page: slide (16:9, 960×540 pt) or print (6.5 in wide).")
   var size: PageSize = .slide
 
-  @Option(help: "The layer to show, by name (conv1) or position (1 = first), where a kind shows one layer.")
+  @Option(help: "The layer to show, by name (conv1) or position (1 = first): conv-step, feature-maps, gradients, optimizers.")
   var layer: String?
 
-  @Option(help: "The sample to show, 1 = first of the evaluation split (the training split for graph).")
-  var sample: Int = 1
+  @Option(help: "The sample to show, 1 = first of the evaluation split (the training split for graph): conv-step, feature-maps, gradients, graph, overview.")
+  var sample: Int?
 
-  @Option(help: "How many window positions conv-step draws.")
-  var positions: Int = 3
+  @Option(help: "The output position conv-step shows, ROW,COL from 1,1 at the top left (default: the largest |z| on the sample's strokes).")
+  var at: String?
+
+  @Option(help: "How many window positions conv-step draws, one page each (default 1).")
+  var positions: Int?
 
   @Option(help: "The filter conv-step follows (1 = first).")
-  var filter: Int = 1
+  var filter: Int?
+
+  @Option(help: "The epochs filmstrip shows, e.g. 0,1,10,end (0 = as initialised; default 0,1,10,end).")
+  var epochs: String?
+
+  @OptionGroup var models: ModelOptions
 
   @Flag(help: "Draw the network as initialised, before training.")
   var untrained = false
@@ -82,12 +94,35 @@ struct Figure: ParsableCommand {
   func validate() throws {
     if let scale, !(scale > 0 && scale <= 16) { throw ValidationError("--scale must be above 0 and at most 16 (2 gives a 1920×1080 slide)") }
     if scale != nil && format != .png { throw ValidationError("--scale applies to PNG only; SVG and PDF are vector formats") }
-    if sample < 1 { throw ValidationError("--sample counts from 1 (the first sample)") }
-    if !(1...16).contains(positions) { throw ValidationError("--positions must be between 1 and 16") }
-    if filter < 1 { throw ValidationError("--filter counts from 1 (the first filter)") }
+    if let sample, !(1...1_000_000_000).contains(sample) { throw ValidationError("--sample counts from 1 (the first sample)") }
+    if let positions, !(1...64).contains(positions) { throw ValidationError("--positions must be between 1 and 64 (one page each)") }
+    if let filter, !(1...1_000_000_000).contains(filter) { throw ValidationError("--filter counts from 1 (the first filter)") }
+    if let at, Self.position(at) == nil { throw ValidationError("--at takes ROW,COL counted from 1, e.g. --at 3,4; got '\(at.prefix(40))'") }
+    if let epochs, Self.epochList(epochs) == nil {
+      throw ValidationError("--epochs takes up to 6 epochs separated by commas, each a whole number or 'end', e.g. 0,1,10,end; got '\(epochs.prefix(40))'")
+    }
     if untrained, let k = kind.catalogue, !k.allowsUntrained {
       throw ValidationError("\(k.rawValue) shows \(k == .graph ? "the first training step" : "the result of training"); drop --untrained")
     }
+  }
+
+  /// `ROW,COL` as a position, nil when it is not two whole numbers ≥ 1.
+  static func position(_ text: String) -> GridPosition? {
+    let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+    guard parts.count == 2, let r = Int(parts[0].trimmingCharacters(in: .whitespaces)), let c = Int(parts[1].trimmingCharacters(in: .whitespaces)),
+          (1...1_000_000).contains(r), (1...1_000_000).contains(c) else { return nil }
+    return GridPosition(row: r, column: c)
+  }
+
+  /// `0,1,10,end` as epochs (`end` is -1 until the lesson is known); nil when malformed.
+  static func epochList(_ text: String) -> [Int]? {
+    let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+    guard (1...6).contains(parts.count) else { return nil }
+    var list: [Int] = []
+    for p in parts {
+      if p == "end" { list.append(-1) } else if let e = Int(p), (0...Limits.epochs).contains(e) { list.append(e) } else { return nil }
+    }
+    return list
   }
 
   func run() {
@@ -95,10 +130,15 @@ struct Figure: ParsableCommand {
       var figureOptions = FigureOptions()
       figureOptions.theme = size == .slide ? .slide : .print
       figureOptions.layer = layer
-      figureOptions.sample = sample
-      figureOptions.positions = positions
-      figureOptions.filter = filter
+      if let sample { figureOptions.sample = sample }
+      if let positions { figureOptions.positions = positions }
+      if let filter { figureOptions.filter = filter }
+      figureOptions.at = at.flatMap(Self.position)
       figureOptions.trained = !untrained
+      let given: [(FigureOption, Bool)] = [(.layer, layer != nil), (.sample, sample != nil), (.at, at != nil), (.positions, positions != nil),
+                                           (.filter, filter != nil), (.epochs, epochs != nil)]
+      figureOptions.given = Set(given.filter(\.1).map(\.0))
+      var reused: Bool? = nil
       let figures: [SheetNetFigures.Figure]
       let folder: String
       if let kind = kind.catalogue {
@@ -109,11 +149,13 @@ struct Figure: ParsableCommand {
         } else {
           source = FigureSource(run: try LessonRun(lesson, seed: options.seed))
         }
+        if let epochs, let list = Self.epochList(epochs) {
+          let last = source.run?.trainer.epochs ?? lesson.epochs
+          figureOptions.epochs = list.map { $0 < 0 ? last : $0 }
+        }
         try Catalogue.check(kind, source, figureOptions)
         if let run = source.run, kind.needsTraining && !untrained {
-          let bar = ProgressBar(enabled: !json && stderrIsTerminal)
-          try run.train { bar.update($0) }
-          bar.finish()
+          reused = try models.prepare(run, progress: !json)
         }
         figures = try Catalogue.make(kind, source, figureOptions)
         folder = options.output ?? "\(lesson.output ?? "Output/\(lesson.name)")/figures"
@@ -126,12 +168,15 @@ struct Figure: ParsableCommand {
       // files together, or none does.
       var batch = OutputBatch(folder: folder)
       for figure in figures {
-        batch.add(try FigureFile.render(figure, as: ImageFormat(rawValue: format.rawValue)!, scale: scale ?? 2), as: "\(figure.name).\(format.rawValue)")
+        batch.add(try FigureFile.render(figure, as: ImageFormat(rawValue: format.rawValue)!, scale: scale ?? figureOptions.theme.defaultScale),
+                  as: "\(figure.name).\(format.rawValue)")
       }
       try batch.commit()
       let written = batch.paths
       if json {
-        print(Value.map([("kind", .string(kind.rawValue)), ("files", .list(written.map { .string($0) }))]).json())
+        var pairs: [(key: String, value: Value)] = [("kind", .string(kind.rawValue)), ("files", .list(written.map { .string($0) }))]
+        if let reused { pairs.append(("model", .string(reused ? "reused" : "trained"))) }
+        print(Value.map(pairs).json())
       } else {
         for path in written { print(path) }
       }

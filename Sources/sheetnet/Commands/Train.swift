@@ -37,7 +37,7 @@ struct Train: ParsableCommand {
       // The model and its history are one batch: both replaced, or neither.
       var batch = OutputBatch(folder: folder)
       batch.add(ModelFile(run: run).text, as: "model.json")
-      batch.add(results.historyCSV, as: "history.csv")
+      batch.add(run.history.csv(layers: run.model.layers.map(\.name)), as: "history.csv")
       try batch.commit()
       if json {
         print(results.json.json())
@@ -84,15 +84,6 @@ struct TrainingResults {
       lines.append("  " + name.padding(toLength: 10, withPad: " ", startingAt: 0) + String(format: " %8.5f  ", e.loss) + acc + String(format: "  %7d", e.predictions.count))
     }
     return lines.joined(separator: "\n")
-  }
-
-  var historyCSV: String {
-    var out = "epoch,train_loss,train_accuracy,validation_loss,validation_accuracy\n"
-    for e in run.history.epochs {
-      out += "\(e.epoch),\(Value.jsonNumber(e.trainLoss)),\(Value.jsonNumber(e.trainAccuracy)),"
-      out += "\(e.validationLoss.map(Value.jsonNumber) ?? ""),\(e.validationAccuracy.map(Value.jsonNumber) ?? "")\n"
-    }
-    return out
   }
 }
 

@@ -57,3 +57,45 @@ var stderrIsTerminal: Bool { isatty(2) == 1 }
 var stdoutIsTerminal: Bool { isatty(1) == 1 }
 /// Colour on standard output: a terminal, and NO_COLOR unset.
 var useColor: Bool { stdoutIsTerminal && ProcessInfo.processInfo.environment["NO_COLOR"] == nil }
+
+/// Whether a command reuses a saved model or trains: `--model FILE`, `--retrain`.
+struct ModelOptions: ParsableArguments {
+  @Option(help: "Reuse this model file (default: Output/<lesson>/model.json when it was made from the same lesson text, data, seed and SheetNet version).")
+  var model: String?
+
+  @Flag(help: "Train the lesson even when a matching model is saved.")
+  var retrain = false
+
+  func validate() throws {
+    if model != nil && retrain { throw ValidationError("give --model or --retrain, not both") }
+  }
+
+  /// Brings `run` to the end of its training: restores the saved model when it matches, else
+  /// trains (with a progress bar on a terminal) and saves model.json and history.csv in the
+  /// lesson's output folder, so the next command reuses them. Returns true when it reused.
+  func prepare(_ run: LessonRun, progress: Bool) throws -> Bool {
+    if !retrain {
+      let path = model ?? "\(run.outputFolder)/model.json"
+      do {
+        switch try run.restoreSaved(modelPath: path) {
+        case .reused: return true
+        case .absent:
+          if model != nil { throw SheetNetError.model("--model \(path): no such file; train the lesson first (sheetnet train), or drop --model") }
+        case .stale(let why):
+          if model != nil { throw SheetNetError.model("--model: \(why); use the lesson it came from, or --retrain") }
+        }
+      } catch let error as SheetNetError where model == nil {
+        // A damaged saved model in the default place is replaced by training, not fatal.
+        FileHandle.standardError.write(Data("sheetnet: note: retraining: \(error.description)\n".utf8))
+      }
+    }
+    let bar = ProgressBar(enabled: progress && stderrIsTerminal)
+    try run.train { bar.update($0) }
+    bar.finish()
+    var batch = OutputBatch(folder: run.outputFolder)
+    batch.add(ModelFile(run: run).text, as: "model.json")
+    batch.add(run.history.csv(layers: run.model.layers.map(\.name)), as: "history.csv")
+    try batch.commit()
+    return false
+  }
+}
