@@ -536,9 +536,8 @@ extension Figure {
   static func freshTrainer(_ run: LessonRun, optimizer: (any Optimizer)? = nil) throws(SheetNetError) -> Trainer {
     var streams = Lesson.Streams(seed: run.seed)
     let model = try run.lesson.makeModel(inputShape: run.model.inputShape, rng: &streams.initial)
-    let chosen: any Optimizer
-    if let optimizer { chosen = optimizer } else { chosen = try run.lesson.makeOptimizer() }
-    return Trainer(model: model, loss: run.loss, optimizer: chosen, epochs: run.lesson.epochs, batchSize: run.lesson.batchSize, rng: streams.shuffle)
+    return Trainer(model: model, loss: run.loss, optimizer: optimizer ?? run.lesson.optimizer.make(), epochs: run.lesson.epochs,
+                   batchSize: run.lesson.batchSize, rng: streams.shuffle)
   }
 
   /// `Canvas.page` with several subtitle lines: fills the page, writes the title and each line

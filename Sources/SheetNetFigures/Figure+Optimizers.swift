@@ -35,28 +35,24 @@ extension Figure {
 
   /// SGD, momentum (β = 0.9, or the lesson's) and Adam at the rates a lecturer would use: the
   /// lesson's own rate for its own optimizer; otherwise SGD and momentum at the lesson's SGD rate
-  /// (0.1 when the lesson uses Adam) and Adam at 0.01 (the lesson's rate when it uses Adam).
+  /// (0.1 when the lesson uses Adam) and Adam at 0.01 (the lesson's settings when it uses Adam).
   /// The lesson's weight decay is kept for all three.
-  static func optimizerChoices(_ lesson: any Optimizer) -> [OptimizerChoice] {
-    let decay = lesson.weightDecay
-    let sgd = lesson as? SGD
-    let eta = sgd?.learningRate ?? 0.1
-    let beta = (sgd?.momentum ?? 0) > 0 ? sgd!.momentum : 0.9
-    let nesterov = sgd?.nesterov ?? false
-    let adam = lesson as? Adam
-    let adamRate = adam?.learningRate ?? 0.01
+  static func optimizerChoices(_ lesson: OptimizerConfiguration) -> [OptimizerChoice] {
     let text = { (x: Double) in NumberFormat.shortest(x) }
+    var sgd = OptimizerConfiguration(kind: .sgd), momentum = sgd, adam = OptimizerConfiguration(kind: .adam)
+    sgd.learningRate = lesson.kind == .sgd ? lesson.learningRate : 0.1
+    momentum.learningRate = sgd.learningRate
+    momentum.momentum = lesson.kind == .sgd && lesson.momentum > 0 ? lesson.momentum : 0.9
+    momentum.nesterov = lesson.kind == .sgd && lesson.nesterov
+    if lesson.kind == .adam { adam = lesson } else { adam.learningRate = 0.01 }
+    sgd.weightDecay = lesson.weightDecay
+    momentum.weightDecay = lesson.weightDecay
+    adam.weightDecay = lesson.weightDecay
     return [
-      OptimizerChoice(name: "SGD", settings: "η = \(text(eta))", lessons: sgd != nil && sgd!.momentum == 0) {
-        SGD(learningRate: eta, weightDecay: decay)
-      },
-      OptimizerChoice(name: nesterov ? "Nesterov" : "momentum", settings: "η = \(text(eta)), β = \(text(beta))", lessons: sgd != nil && sgd!.momentum > 0) {
-        SGD(learningRate: eta, momentum: beta, nesterov: nesterov, weightDecay: decay)
-      },
-      OptimizerChoice(name: "Adam", settings: "η = \(text(adamRate))", lessons: adam != nil) {
-        if let adam { return Adam(learningRate: adam.learningRate, beta1: adam.beta1, beta2: adam.beta2, epsilon: adam.epsilon, weightDecay: decay) }
-        return Adam(learningRate: adamRate, weightDecay: decay)
-      },
+      OptimizerChoice(name: "SGD", settings: "η = \(text(sgd.learningRate))", lessons: lesson.kind == .sgd && lesson.momentum == 0, make: sgd.make),
+      OptimizerChoice(name: momentum.nesterov ? "Nesterov" : "momentum", settings: "η = \(text(momentum.learningRate)), β = \(text(momentum.momentum))",
+                      lessons: lesson.kind == .sgd && lesson.momentum > 0, make: momentum.make),
+      OptimizerChoice(name: "Adam", settings: "η = \(text(adam.learningRate))", lessons: lesson.kind == .adam, make: adam.make),
     ]
   }
 
@@ -89,7 +85,7 @@ extension Figure {
   /// each epoch's seeded batches), recording every step's loss and `layer`'s W around step 1.
   static func optimizerTrials(_ run: LessonRun, layer: String, steps: Int) throws(FigureError) -> [OptimizerTrial] {
     var trials: [OptimizerTrial] = []
-    for choice in optimizerChoices(run.trainer.optimizer) {
+    for choice in optimizerChoices(run.lesson.optimizer) {
       let optimizer = choice.make()
       var trainer: Trainer
       do { trainer = try freshTrainer(run, optimizer: optimizer) } catch { throw .lesson(error.description) }
@@ -121,7 +117,7 @@ extension Figure {
     let run = try source.requireRun(.optimizers)
     let layer = try optimizerLayer(source, options)
     let theme = options.theme
-    let batch = min(run.trainer.batchSize, run.split.train.count)
+    let batch = min(run.lesson.batchSize, run.split.train.count)
     let steps = optimizerSteps(source.model, batch: batch)
     let trials = try optimizerTrials(run, layer: layer.name, steps: steps)
     let view = weightView(layer, shape: trials[0].before.shape, in: source.model)

@@ -170,7 +170,7 @@ struct GradientFigureTests {
         arguments: [("mazur", false), ("xor", false), ("iris-mlp", true), ("test:small-cnn", true)])
   func adamNote(_ lesson: String, _ adam: Bool) throws {
     let source = try lessonSource(lesson, epochs: 0)
-    let optimizer = source.run!.trainer.optimizer
+    let optimizer = source.lesson.optimizer.make()
     #expect((optimizer is Adam) == adam)
     let tracer = try Self.tracedFirstStep(source)
     let pages = try Catalogue.make(.gradients, source, options(trained: false)).filter { $0.name.hasPrefix("gradients-step") }

@@ -30,7 +30,7 @@ struct OptimizerFigureTests {
   func firstUpdates(_ lesson: String, _ layer: String) throws {
     let source = try lessonSource(lesson, epochs: 0)
     let canvas = try record(try Catalogue.make(.optimizers, source, options())[0])
-    let choices = Figure.optimizerChoices(source.run!.trainer.optimizer)
+    let choices = Figure.optimizerChoices(source.lesson.optimizer)
     #expect(choices.map(\.name) == ["SGD", "momentum", "Adam"])
     let updates = try choices.map { try Self.firstUpdate(source, layer, $0.make()) }
     let scale = ColorScale.symmetric(updates.flatMap(\.delta.data))
@@ -65,7 +65,7 @@ struct OptimizerFigureTests {
   func adamSaturates() throws {
     let source = try lessonSource("iris-mlp", epochs: 0)
     let canvas = try record(try Catalogue.make(.optimizers, source, options())[0])
-    let adam = Figure.optimizerChoices(source.run!.trainer.optimizer)[2]
+    let adam = Figure.optimizerChoices(source.lesson.optimizer)[2]
     let (delta, _) = try Self.firstUpdate(source, "dense1", adam.make())
     let eta = adam.make().learningRate
     for d in delta.data where d != 0 { #expect(abs(abs(d) - eta) < 1e-3 * eta) }
