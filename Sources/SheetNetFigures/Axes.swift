@@ -86,6 +86,8 @@ public struct Plot {
   public var wholeX = false
   /// No y ticks or labels (bar charts label their bars instead).
   public var hideY = false
+  /// A fixed step between x ticks (ticks on its multiples); nil picks a nice step for the width.
+  public var xStep: Double? = nil
 
   /// A chart.
   public init(x: (Double, Double), y: (Double, Double), xTitle: String, yTitle: String, series: [Series], logY: Bool = false) {
@@ -113,6 +115,7 @@ public struct Plot {
     let tick = theme.tick, label = theme.label
     var xt = Ticks.atLeast(3, x.lower, x.upper, count: max(2, Int(rect.width / (theme.tickSize * 6))))
     if wholeX && xt.step < 1 { xt = (Array(stride(from: x.lower.rounded(.up), through: x.upper, by: 1)), 1) }
+    if let xStep, xStep > 0 { xt = (Array(stride(from: (x.lower / xStep).rounded(.up) * xStep, through: x.upper + xStep * 1e-9, by: xStep)), xStep) }
     let yValues: [Double], yLabels: [String]
     if hideY {
       yValues = []

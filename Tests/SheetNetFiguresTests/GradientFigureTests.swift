@@ -61,13 +61,48 @@ struct GradientFigureTests {
     }
   }
 
-  @Test("activation maximisation raises every class score above a blank input's")
+  @Test("activation maximisation: every image scores above a blank input, the subtitle names the regulariser, the captions are the engine's scores")
   func maximisation() throws {
     let source = try lessonSource("digits-mlp", epochs: 3)
-    let model = source.model
-    let (_, before) = Figure.maximiseClassScores(model, lower: 0, upper: 1, steps: 1)
-    let (_, after) = Figure.maximiseClassScores(model, lower: 0, upper: 1, steps: 40)
-    for k in 0..<10 { #expect(after[k] > before[k] + 1, "class \(k): \(before[k]) → \(after[k])") }
+    let model = source.model, run = source.run!
+    let lo = run.split.train.x.data.min()!, hi = run.split.train.x.data.max()!
+    let blank = Figure.classScores(model, Tensor(shape: [10] + model.inputShape, repeating: lo))
+    var rng = SeededGenerator(seed: run.seed)
+    let (x, after) = Figure.maximiseClassScores(model, lower: lo, upper: hi, ascent: Figure.Ascent(), rng: &rng)
+    for k in 0..<10 { #expect(after[k] > blank[k] + 1, "class \(k): blank \(blank[k]) → \(after[k])") }
+    #expect(x.data.allSatisfy { $0 >= lo && $0 <= hi }, "the images stay in the data's range")
+    let pages = try Catalogue.make(.filters, source, options())
+    let canvas = try record(pages[1])
+    let texts = canvas.texts.map(\.string)
+    let ascent = Figure.Ascent()
+    for phrase in ["class score", "\(ascent.steps) steps", "jitter ±\(ascent.jitter) px", "blur σ = \(NumberFormat.shortest(ascent.sigma)) every \(ascent.blurEvery) steps",
+                   "L2 decay \(NumberFormat.shortest(ascent.decay))"] {
+      #expect(texts.contains { $0.contains(phrase) }, "the subtitle names '\(phrase)'")
+    }
+    #expect(!texts.contains { $0.hasPrefix("p = ") || $0.contains(", p = ") }, "no saturated probabilities")
+    let means = Figure.meanImageScores(model, run.split.train, classes: 10)!
+    for k in 0..<10 {
+      #expect(canvas.texts("z = \(NumberFormat.significant(after[k], 3))").count >= 1, "class \(k)'s score")
+      #expect(canvas.texts("mean \(k): \(NumberFormat.significant(means[k], 3))").count == 1, "class \(k)'s mean image's score")
+    }
+    // The images drawn are the ascent's, through the input's greys.
+    let images = canvas.images.filter { $0.raster.width == 8 && $0.raster.height == 8 }
+    #expect(images.count == 10)
+    for (k, image) in images.enumerated() {
+      let expected = Raster(values: Array(x.data[k * 64..<(k + 1) * 64]), width: 8, colormap: .greys, scale: ColorScale(lower: lo, upper: hi))
+      #expect(image.raster == expected, "class \(k)'s image")
+    }
+  }
+
+  @Test("with --untrained filters draws the kernels as initialised only and says why")
+  func untrainedFilters() throws {
+    let source = try lessonSource("test:small-cnn", epochs: 0)
+    let pages = try Catalogue.make(.filters, source, options(trained: false))
+    #expect(pages.map(\.name) == ["filters-weights"])
+    let canvas = try record(pages[0])
+    #expect(canvas.texts.contains { $0.string.contains("need a trained network") && $0.string.contains("drop --untrained") })
+    #expect(canvas.texts.contains { $0.string.contains("as initialised") })
+    #expect(try Catalogue.make(.filters, source, options()).map(\.name) == ["filters-weights", "filters-classes"])
   }
 
   @Test("first-layer kernels write each weight of conv1 in its cell")
@@ -85,6 +120,150 @@ struct GradientFigureTests {
         #expect(canvas.texts(label).contains { cell.contains($0.box) }, "filter \(f + 1) weight \(i)")
       }
     }
+  }
+
+  /// The first training step of a fresh run of `source`'s lesson, traced by the engine's own
+  /// `LessonRun` (independent of the figure's own fresh trainer).
+  static func tracedFirstStep(_ source: FigureSource) throws -> Tracer {
+    let tracer = Tracer()
+    try LessonRun(source.lesson, seed: source.run!.seed).train(trace: TracePoint(step: 1, tracer: tracer))
+    return tracer
+  }
+
+  /// W, dW and ΔW = W′ − W of `layer` in a traced step.
+  static func stepTensors(_ tracer: Tracer, _ layer: String) -> [Tensor] {
+    let w = tracer.entry("\(layer).forward.W")!.value, updated = tracer.entry("\(layer).update.W")!.value
+    var delta = updated
+    for i in 0..<delta.count { delta.data[i] -= w.data[i] }
+    return [w, tracer.entry("\(layer).backward.dW")!.value, delta]
+  }
+
+  @Test("a conv layer's W, dW and ΔW are drawn as 3×3 kernel tiles (filters down, channels across), each panel on its own symmetric scale with a bar")
+  func kernelTiles() throws {
+    let source = try lessonSource("test:small-cnn", epochs: 0)
+    let pages = try Catalogue.make(.gradients, source, options(trained: false))
+    #expect(pages.map(\.name) == ["gradients-saliency", "gradients-step-conv1", "gradients-step-conv2", "gradients-step-dense1"])
+    let canvas = try record(pages[2])
+    let tensors = Self.stepTensors(try Self.tracedFirstStep(source), "conv2")  // W [16, 8, 3, 3]
+    let (filters, channels) = (min(16, Figure.tileGrid.rows), min(8, Figure.tileGrid.columns))
+    let tiles = canvas.images.filter { $0.raster.width == 3 && $0.raster.height == 3 }
+    #expect(tiles.count == 3 * filters * channels)
+    guard tiles.count == 3 * filters * channels else { return }
+    for (panel, tensor) in tensors.enumerated() {
+      let scale = ColorScale.symmetric(tensor.data)
+      for f in 0..<filters {
+        for c in 0..<channels {
+          let start = (f * 8 + c) * 9
+          let tile = tiles[(panel * filters + f) * channels + c]
+          #expect(tile.raster == Raster(values: Array(tensor.data[start..<start + 9]), width: 3, colormap: .diverging, scale: scale), "panel \(panel + 1), filter \(f + 1), channel \(c + 1)")
+          if c > 0 { #expect(abs(tile.rect.y - tiles[(panel * filters + f) * channels].rect.y) < 1e-9 && tile.rect.x > tiles[(panel * filters + f) * channels + c - 1].rect.maxX) }
+          if f > 0 { #expect(tile.rect.y > tiles[(panel * filters + f - 1) * channels + c].rect.maxY) }
+        }
+      }
+    }
+    #expect(canvas.texts.contains { $0.string.contains("rows: filters 1–\(filters) of 16; columns: input channels 1–\(channels)") })
+    let bars = canvas.images.filter { ($0.raster.width == 1 && $0.raster.height == 128) || ($0.raster.width == 64 && $0.raster.height == 1) }
+    #expect(bars.count == 3, "a colour bar per panel")
+  }
+
+  @Test("the note under ΔW explains Adam's first step exactly when the optimizer is Adam",
+        arguments: [("mazur", false), ("xor", false), ("iris-mlp", true), ("test:small-cnn", true)])
+  func adamNote(_ lesson: String, _ adam: Bool) throws {
+    let source = try lessonSource(lesson, epochs: 0)
+    let optimizer = source.lesson.optimizer.make()
+    #expect((optimizer is Adam) == adam)
+    let tracer = try Self.tracedFirstStep(source)
+    let pages = try Catalogue.make(.gradients, source, options(trained: false)).filter { $0.name.hasPrefix("gradients-step") }
+    #expect(!pages.isEmpty)
+    for page in pages {
+      let canvas = try record(page)
+      let note = canvas.texts.filter { $0.string.contains("−η·sign(dW)") }
+      #expect(note.isEmpty != adam, "\(page.name): the Adam note")
+      let maps = canvas.images.filter { $0.raster.width > 1 && $0.raster.height > 1 && !($0.raster.width == 64 && $0.raster.height == 1) }
+      // The ΔW panel: the last third of the maps drawn (W, dW, ΔW in turn).
+      let panel = maps.suffix(maps.count / 3).map(\.rect)
+      if let first = note.first, let left = panel.map(\.x).min(), let right = panel.map(\.maxX).max(), let bottom = panel.map(\.maxY).max() {
+        #expect(first.box.y >= bottom && first.box.x < right && first.box.maxX > left, "\(page.name): the note is under the ΔW panel")
+      }
+      if adam {
+        let eta = NumberFormat.shortest(optimizer.learningRate)
+        #expect(canvas.texts.contains { $0.string.contains("±\(eta) for every weight") })
+      } else {
+        #expect(canvas.texts.contains { $0.string.contains("ΔW = −η·dW") })
+      }
+    }
+    // What the note says holds for the engine's numbers: Adam's first ΔW is ±η wherever |dW| ≫ ε.
+    if adam {
+      let layer = source.model.layers.first { $0 is Dense || $0 is Conv2D }!.name
+      let t = Self.stepTensors(tracer, layer)
+      for (g, d) in zip(t[1].data, t[2].data) where abs(g) > 1e-5 {
+        #expect(abs(d + optimizer.learningRate * (g > 0 ? 1 : -1)) < 1e-3 * optimizer.learningRate)
+      }
+    }
+  }
+
+  @Test("the saliency maps share one colour scale, a map below 10⁻³ of the largest is marked ≈ 0, and the scale is stated")
+  func saliencyScale() throws {
+    let source = try lessonSource("digits-mlp", epochs: nil)
+    let run = source.run!
+    let data = run.evaluationSet.data
+    let rows = [0, 1, 2, 3]
+    let (dx, _) = Figure.saliencyValues(source.model, run.loss, data.x.gathering(rows: rows), data.targets(outputs: 10).gathering(rows: rows))
+    let scale = ColorScale.magnitude(dx.data)
+    let canvas = try record(try Catalogue.make(.gradients, source, options())[0])
+    let maps = canvas.images.filter { $0.raster.width == 8 && $0.raster.height == 8 }.enumerated().filter { $0.offset % 2 == 1 }.map(\.element)
+    #expect(maps.count == 4)
+    for (r, map) in maps.enumerated() {
+      let values = Array(dx.data[r * 64..<(r + 1) * 64])
+      #expect(map.raster == Raster(values: values, width: 8, colormap: .viridis, scale: scale), "map \(r + 1) on the shared scale")
+      let peak = values.max()!
+      let marked = canvas.texts("≈ 0 (max \(NumberFormat.significant(peak, 2)))").count == 1
+      #expect(marked == (peak < 1e-3 * scale.upper), "map \(r + 1): largest \(peak) of \(scale.upper)")
+    }
+    #expect(canvas.texts.contains { $0.string.contains("one colour scale from 0 to \(NumberFormat.significant(scale.upper, 2))") })
+  }
+
+  @Test("gradient norms: History's numbers on a log axis, a line per layer labelled at its end instead of a legend")
+  func norms() throws {
+    let source = try lessonSource("iris-mlp", epochs: 12)
+    let history = source.run!.history
+    let page = try Catalogue.make(.gradients, source, options()).last!
+    #expect(page.name == "gradients-norms")
+    let canvas = try record(page)
+    #expect(canvas.texts.contains { $0.string.contains("mean ‖∂L/∂θ‖₂ over each epoch's steps") || $0.string.contains("Mean ‖∂L/∂θ‖₂ over each epoch's steps") })
+    #expect(canvas.texts.contains { $0.string.contains("trainable parameters only") })
+    // The markers at each (epoch, norm): x = c + d·epoch, y = a − b·log₁₀(norm), fixed by the first layer's first and last.
+    let layers = ["dense1", "dense2"]
+    let markers = layers.indices.map { k in
+      canvas.operations.compactMap { op -> Point? in
+        guard case .fill(let path, let color) = op, color == ClassColors.color(k), let b = path.bounds, b.width < 20 else { return nil }
+        return Point(b.midX, b.midY)
+      }
+    }
+    let epochs = history.epochs
+    #expect(markers.allSatisfy { $0.count == epochs.count })
+    guard markers.allSatisfy({ $0.count == epochs.count }), epochs.count > 1 else { return }
+    let v = { (k: Int, e: Int) in log10(epochs[e].gradientNorms[layers[k]]!) }
+    let (p0, p1) = (markers[0][0], markers[0][epochs.count - 1])
+    let d = (p1.x - p0.x) / Double(epochs.count - 1), b = (p0.y - p1.y) / (v(0, epochs.count - 1) - v(0, 0))
+    for k in layers.indices {
+      for e in epochs.indices {
+        #expect(abs(markers[k][e].x - (p0.x + d * Double(e))) < 0.01, "\(layers[k]) epoch \(e + 1): x")
+        #expect(abs(markers[k][e].y - (p0.y - b * (v(k, e) - v(0, 0)))) < 0.01, "\(layers[k]) epoch \(e + 1): y is History's norm")
+      }
+    }
+    // Each label right of the lines, beside its line's last point; the higher norm's label higher.
+    let right = markers.flatMap { $0 }.map(\.x).max()!
+    let labels = layers.map { canvas.texts($0) }
+    #expect(labels.allSatisfy { $0.count == 1 })
+    guard labels.allSatisfy({ $0.count == 1 }) else { return }
+    for k in layers.indices {
+      let box = labels[k][0].box
+      #expect(box.x > right, "\(layers[k])'s label is right of the plot, not in a legend")
+      #expect(abs(box.midY - markers[k].last!.y) < 3 * box.height, "\(layers[k])'s label is beside its line's end")
+    }
+    let last = layers.indices.map { epochs.last!.gradientNorms[layers[$0]]! }
+    #expect((labels[0][0].box.midY < labels[1][0].box.midY) == (last[0] > last[1]))
   }
 
   @Test("refusals for gradients, filters and graph", arguments: [
