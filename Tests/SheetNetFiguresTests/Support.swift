@@ -13,9 +13,10 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
 /// A path inside the package.
 func packagePath(_ relative: String) -> String { packageRoot.appendingPathComponent(relative).path }
 
-/// Set to 1 to rewrite the reference PNGs; the run then fails on purpose so a recording never
+/// SHEETNET_RECORD=1, the one re-record switch of every snapshot suite (trace text, reference
+/// images, the gallery), rewrites the reference PNGs; the run then fails on purpose so a recording never
 /// passes for a check.
-let recordReferences = ProcessInfo.processInfo.environment["SHEETNET_RECORD_REFERENCES"] == "1"
+let recordReferences = ProcessInfo.processInfo.environment["SHEETNET_RECORD"] == "1"
 
 /// Measures text with Cairo's real DejaVu Sans metrics, for overlap checks on a `RecordingCanvas`.
 func cairoMeasurer() throws -> (String, TextStyle) -> TextExtents {
@@ -60,11 +61,11 @@ func expectMatchesReference(_ figure: Figure, path: String, sourceLocation: Sour
   let bytes = try FigureFile.render(figure, as: .png, scale: 1)
   if recordReferences {
     try FigureFile.writeAtomically(bytes, to: path)
-    Issue.record("recorded \(path); unset SHEETNET_RECORD_REFERENCES and run again", sourceLocation: sourceLocation)
+    Issue.record("recorded \(path); unset SHEETNET_RECORD and run again", sourceLocation: sourceLocation)
     return
   }
   guard let data = FileManager.default.contents(atPath: path) else {
-    Issue.record("no reference image \(path); run with SHEETNET_RECORD_REFERENCES=1 to record it", sourceLocation: sourceLocation)
+    Issue.record("no reference image \(path); run with SHEETNET_RECORD=1 to record it", sourceLocation: sourceLocation)
     return
   }
   let expected = try Surface.png([UInt8](data)).rgbaPixels()

@@ -11,7 +11,7 @@ struct TraceTests {
   /// Compares `text` with Snapshots/`name`; SHEETNET_RECORD=1 rewrites the file and fails.
   func assertSnapshot(_ text: String, _ name: String) throws {
     let path = packagePath("Tests/SheetNetTests/Snapshots/\(name)")
-    if ProcessInfo.processInfo.environment["SHEETNET_RECORD"] != nil {
+    if ProcessInfo.processInfo.environment["SHEETNET_RECORD"] == "1" {
       try text.write(toFile: path, atomically: true, encoding: .utf8)
       Issue.record("recorded \(path); run again without SHEETNET_RECORD")
       return
