@@ -224,7 +224,11 @@ import Glibc
     let out = folder + "/out", figures = folder + "/figures"
     let xor = packagePath("Worksheets/xor.yaml")
     func train(_ seed: Int, _ to: String) -> [String] { ["train", lesson, "--seed", "\(seed)", "--output", to] }
-    func figure(_ seed: Int, _ to: String) -> [String] { ["figure", "gradients", xor, "--format", "svg", "--seed", "\(seed)", "--output", to] }
+    // --retrain: every run trains, so each takes as long as its reference (a run that found the
+    // model another seed's run saved would finish before its signal).
+    func figure(_ seed: Int, _ to: String) -> [String] {
+      ["figure", "gradients", xor, "--format", "svg", "--seed", "\(seed)", "--retrain", "--output", to]
+    }
 
     // What each seed writes, undisturbed, and how long it takes.
     var trainRefs: [Int: [String: Data]] = [:], figureRefs: [Int: [String: Data]] = [:]
