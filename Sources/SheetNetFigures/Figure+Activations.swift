@@ -34,12 +34,16 @@ extension Figure {
     }
   }
 
-  /// The lesson's activation layers run forward on up to 512 training samples; each kind's z
-  /// values mark its panel. Only the kinds the network uses get a panel.
+  /// The lesson's activation layers run forward on up to 512 training samples (fewer for a network
+  /// with many activations a sample, so that about 300,000 z values are drawn: 117 samples of the
+  /// digits CNN's 2,560); each kind's z values, sorted once here, mark its panel. Only the kinds the
+  /// network uses get a panel.
   static func activations(_ source: FigureSource, _ options: FigureOptions) throws(FigureError) -> Figure {
     let run = try source.requireRun(.activations)
     let train = run.split.train
-    let n = min(train.count, 512)
+    let model = source.model
+    let perSample = model.layers.indices.filter { model.layers[$0] is any Activation }.reduce(0) { total, l in total + model.shapes[l].reduce(1, *) }
+    let n = min(train.count, 512, max(32, 300_000 / max(perSample, 1)))
     _ = forwardAll(source.model, train.x.gathering(rows: Array(0..<n)))
     var marks: [String: Marks] = [:]
     var alpha = 0.01
@@ -49,6 +53,7 @@ extension Figure {
       marks[layer.kind, default: Marks(layers: [], z: [])].layers.append(layer.name)
       marks[layer.kind]!.z += activation.z.data
     }
+    for kind in marks.keys { marks[kind]!.z = marks[kind]!.z.filter(\.isFinite).sorted() }
     return activationCurves(
       theme: options.theme, leakyAlpha: alpha, marks: marks, lesson: true,
       title: "Activation functions and their slopes: \(state(source, options))",

@@ -122,7 +122,11 @@ public enum CSVData {
         } else {
           i = start
           while i < bytes.count, bytes[i] != comma, bytes[i] != lf, bytes[i] != cr { i += 1 }
-          fields.append(String(decoding: bytes[start..<i], as: UTF8.self).trimmingCharacters(in: .whitespaces))
+          // Blanks (spaces, tabs) around an unquoted field are not part of it; trimmed as bytes,
+          // which reads the shipped digits in a few milliseconds (Foundation's trimming took 0.1 s).
+          var end = i
+          while end > start, isBlank(bytes[end - 1]) { end -= 1 }
+          fields.append(String(decoding: bytes[start..<end], as: UTF8.self))
         }
         if i < bytes.count, bytes[i] == comma { i += 1; continue }
         break
