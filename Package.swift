@@ -55,6 +55,9 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+    // `swift package generate-documentation --target SheetNet`: the DocC catalogue in
+    // Sources/SheetNet/SheetNet.docc (a plugin only; nothing of it is linked).
+    .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
   ],
   targets: [
     // OpenBLAS through pkg-config; only Sources/SheetNet/Kernels.swift imports it.
