@@ -63,10 +63,15 @@ public indirect enum Formula: Sendable, Equatable {
   }
 }
 
+/// a + b, as a spreadsheet formula.
 public func + (a: Formula, b: Formula) -> Formula { .add(a, b) }
+/// a − b, as a spreadsheet formula.
 public func - (a: Formula, b: Formula) -> Formula { .sub(a, b) }
+/// a·b, as a spreadsheet formula.
 public func * (a: Formula, b: Formula) -> Formula { .mul(a, b) }
+/// a / b, as a spreadsheet formula.
 public func / (a: Formula, b: Formula) -> Formula { .div(a, b) }
+/// −a, as a spreadsheet formula.
 public prefix func - (a: Formula) -> Formula { .neg(a) }
 
 /// What a worksheet needs to know about the network around one owner of entries.

@@ -9,7 +9,9 @@ public enum GradientCheck {
   public struct Result: Sendable {
     /// `dense1.W`, `input`.
     public var name: String
+    /// ∂L/∂θ from the layer's backward pass.
     public var analytic: Tensor
+    /// (L(θ + h) − L(θ − h)) / 2h for each element: central differences.
     public var numeric: Tensor
     /// max over elements of |g − ĝ| / max(|g| + |ĝ|, 1e-4), kinks left out.
     public var relativeError: Double

@@ -42,7 +42,9 @@ public struct Lesson: Sendable {
     public var file: String?
     /// IDX (MNIST-format) image and label files, relative to the lesson file, and how many to read.
     public var images: String?, labelsFile: String?, limit: Int?
+    /// The CSV column holding the class, counted from 0; −1 (the default) is the last.
     public var labelColumn: Int = -1
+    /// Whether the CSV's first line is a header; nil detects it (a field that is not a number).
     public var header: Bool? = nil
     /// Generated sets: number of points, noise 0…1, number of classes.
     public var count = 200, noise = 0.0, classes = 2
@@ -52,8 +54,10 @@ public struct Lesson: Sendable {
     public var shape: [Int]?
     /// `none`, `standardize`, or divide by a number.
     public var preprocess: String = "none"
+    /// N of `preprocess: {divide: N}`: x ← x / N.
     public var divisor: Double = 1
     /// Fractions held out.
+    /// The fractions held out for validation and test (0 each: train on everything).
     public var validation = 0.0, test = 0.0
   }
 

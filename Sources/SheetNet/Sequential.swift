@@ -10,11 +10,17 @@ nonisolated(unsafe) public let layerKinds: [String: any Layer.Type] = {
 /// Builds a layer list: `Sequential { Dense(32); ReLU(); Dense(10) }`.
 @resultBuilder
 public enum LayerBuilder {
+  /// One layer written in the block.
   public static func buildExpression(_ layer: any Layer) -> [any Layer] { [layer] }
+  /// The layers of the block, in order.
   public static func buildBlock(_ parts: [any Layer]...) -> [any Layer] { parts.flatMap { $0 } }
+  /// `if` without `else`: its layers, or none.
   public static func buildOptional(_ part: [any Layer]?) -> [any Layer] { part ?? [] }
+  /// The `if` branch of an `if`/`else`.
   public static func buildEither(first: [any Layer]) -> [any Layer] { first }
+  /// The `else` branch of an `if`/`else`.
   public static func buildEither(second: [any Layer]) -> [any Layer] { second }
+  /// A `for` loop's layers, in order.
   public static func buildArray(_ parts: [[any Layer]]) -> [any Layer] { parts.flatMap { $0 } }
 }
 

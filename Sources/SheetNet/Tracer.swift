@@ -1,6 +1,13 @@
 /// The part of a training step a trace entry belongs to, in the order a step runs.
 public enum Phase: String, Sendable, Codable, CaseIterable {
-  case forward, loss, backward, update
+  /// z = W·x + b, a = f(z): values from the input to the output.
+  case forward
+  /// L and its first gradient (∂L/∂z fused with softmax or sigmoid, else ∂L/∂y).
+  case loss
+  /// δ, dW, db, dx: gradients from the loss back to the input.
+  case backward
+  /// θ′ = θ − η·g and the optimizer's state.
+  case update
 }
 
 /// One scalar's arithmetic with the real numbers plugged in.

@@ -56,6 +56,7 @@ public struct Evaluation: Sendable {
 
 /// Where a training run is, for a progress bar.
 public struct TrainingProgress: Sendable {
+  /// The epoch running (from 1) of `epochs`, and the step within it (from 1) of `stepsPerEpoch`.
   public var epoch: Int, epochs: Int, step: Int, stepsPerEpoch: Int
   /// Mean loss and accuracy of the epoch so far.
   public var loss: Double, accuracy: Double
@@ -98,10 +99,15 @@ public final class TracePoint {
 
 /// Mini-batch training with seeded shuffling, a history, and a clear stop on non-finite numbers.
 public struct Trainer {
+  /// The network trained.
   public var model: Sequential
+  /// L, what training minimises.
   public var loss: any Loss
+  /// How each step turns gradients into updates.
   public var optimizer: any Optimizer
+  /// Passes over the training split.
   public var epochs: Int
+  /// Samples per step (the last step of an epoch takes what is left).
   public var batchSize: Int
   /// Drives the shuffles and dropout masks.
   public var rng: SeededGenerator

@@ -1,14 +1,20 @@
 /// A configuration value as lesson files (YAML) and model files (JSON) hold it, with the line it
 /// came from so that errors can point at it.
 public indirect enum Value: Equatable, Sendable {
+  /// A number (YAML and JSON numbers are all Float64 here).
   case number(Double)
+  /// Text.
   case string(String)
+  /// true or false.
   case bool(Bool)
+  /// A list, in order.
   case list([Value])
   /// Keys in file order.
   case map([(key: String, value: Value)])
+  /// No value (JSON null, YAML ~).
   case null
 
+  /// Equal values: the same kind and contents (maps compare their pairs in order).
   public static func == (l: Value, r: Value) -> Bool {
     switch (l, r) {
     case let (.number(a), .number(b)): return a == b || (a.isNaN && b.isNaN)

@@ -61,8 +61,11 @@ public struct Dataset: Sendable {
 
 /// A seeded split into training, validation and test sets.
 public struct Split: Sendable {
+  /// The samples training steps run on.
   public var train: Dataset
+  /// Held out and measured after each epoch (nil when the lesson keeps none).
   public var validation: Dataset?
+  /// Held out for the final judgement (nil when the lesson keeps none).
   public var test: Dataset?
 
   /// Shuffles with `rng`, then takes `validation` and `test` fractions (the rest trains).

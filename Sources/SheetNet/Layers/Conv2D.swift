@@ -25,7 +25,13 @@ public final class Conv2D: Layer {
   public static let keys = ["filters", "kernel", "stride", "padding", "init", "weights", "bias", "use_bias"]
 
   /// How the layer pads its input: none (`valid`) or enough for out = ⌈in/s⌉ (`same`).
-  public enum Padding: String, Sendable, CaseIterable { case valid, same }
+  public enum Padding: String, Sendable, CaseIterable {
+    /// No padding: out = ⌊(n − k)/s⌋ + 1, every window inside the input.
+    case valid
+    /// Zeros around the input so that out = ⌈n/s⌉ (n itself at stride 1); an odd extra row or
+    /// column of zeros goes after, as Keras pads.
+    case same
+  }
   /// Number of filters, the output channels F.
   public let filters: Int
   /// Kernel height k_h and width k_w.
