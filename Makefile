@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE := -c release --scratch-path .build-release --static-swift-stdlib
 SHEETNET := .build-release/release/sheetnet
 
-.PHONY: deps build release demo test bench bench-compare gallery clean
+.PHONY: deps build release demo test bench bench-compare bench-ab gallery clean
 
 # Installs the Debian packages that are missing (through sudo when not root).
 deps:
@@ -57,6 +57,18 @@ bench: deps
 	OPENBLAS_NUM_THREADS=1 python3 Benchmarks/trace_overhead.py
 	OPENBLAS_NUM_THREADS=1 python3 Benchmarks/workbooks.py
 	OPENBLAS_NUM_THREADS=1 python3 Benchmarks/figures_reused.py
+
+# Has a change made a training step slower? The release sheetnet-bench of BASE (default: the
+# previous commit, built in a scratch worktree) against this tree's, interleaved in one run
+# (Benchmarks/ab.py: new/old per case, the median of 5 rounds).
+BASE ?= HEAD~1
+bench-ab: deps
+	$(SWIFT) build $(RELEASE) --product sheetnet-bench
+	rm -rf .build-base && git worktree prune && git worktree add --detach .build-base/src $(BASE)
+	cd .build-base/src && $(SWIFT) build $(RELEASE) --product sheetnet-bench
+	OPENBLAS_NUM_THREADS=1 python3 Benchmarks/ab.py .build-base/src/.build-release/release/sheetnet-bench \
+	  .build-release/release/sheetnet-bench --rounds 5 --filter step/; status=$$?; \
+	  git worktree remove --force .build-base/src; rm -rf .build-base; exit $$status
 
 # The same networks in NumPy (and PyTorch where installed), measured in the same run.
 bench-compare: bench
