@@ -3,7 +3,8 @@
 
     python3 Benchmarks/ab.py OLD-BENCH NEW-BENCH [--rounds N] [--filter TEXT]…
 
-Each round runs OLD then NEW (`--json`, one thread), N rounds (default 3); a case's number is
+Each round runs both (`--json`, one thread), OLD first in odd rounds and NEW first in even ones, N
+rounds (default 3); a case's number is
 the median of its per-round medians, and the table gives new/old. Build the old binary from the
 previous commit in a worktree (`git worktree add ../old HEAD~1`, then its `make bench` build, or
 `swift build -c release --product sheetnet-bench`). These machines are noisy: read the ratio,
@@ -27,7 +28,9 @@ def main():
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     results = {"old": {}, "new": {}}
     for r in range(rounds):
-        for name, binary in (("old", old), ("new", new)):
+        # Alternate which runs first, so neither always meets a warmer (or more throttled) machine.
+        pair = (("old", old), ("new", new))
+        for name, binary in (pair if r % 2 == 0 else pair[::-1]):
             print(f"round {r + 1}: {name}", file=sys.stderr, flush=True)
             done = subprocess.run([binary, "--json"] + extra, env=env, capture_output=True, text=True, check=True)
             for case in json.loads(done.stdout)["cases"]:
