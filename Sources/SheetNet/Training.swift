@@ -148,6 +148,8 @@ public struct Trainer {
     var inputs = TensorPair(), targetRows = TensorPair()
     let (sampleShape, targetShape) = (Array(train.x.shape.dropFirst()), Array(targets.shape.dropFirst()))
     let epochs = trace.map { max(self.epochs, 1 + ($0.step - 1) / max(1, (train.count + batchSize - 1) / batchSize)) } ?? self.epochs
+    // Each layer's trainable parameters, listed once: the gradient norms read them every step.
+    let trainable = model.layers.map { $0.parameters.filter(\.trainable) }
     for epoch in 1...max(epochs, 1) where epochs > 0 {
       let plan = batches(count: train.count)
       var lossSum = 0.0, correct = 0, seen = 0
@@ -179,8 +181,8 @@ public struct Trainer {
         }
         lossSum += value * Double(indices.count)
         seen += indices.count
-        for (l, layer) in model.layers.enumerated() {
-          normSums[l] += layer.parameters.reduce(0.0) { $0 + ($1.trainable ? $1.grad.norm * $1.grad.norm : 0) }.squareRoot()
+        for (l, parameters) in trainable.enumerated() where !parameters.isEmpty {
+          normSums[l] += parameters.reduce(0.0) { $0 + $1.grad.norm * $1.grad.norm }.squareRoot()
         }
         if let labels {
           let predicted = predictedClasses(out, threshold: threshold)
@@ -191,7 +193,7 @@ public struct Trainer {
       }
       var record = EpochRecord(epoch: epoch, trainLoss: lossSum / Double(max(seen, 1)),
                                trainAccuracy: Double(correct) / Double(max(seen, 1)), gradientNorms: [:])
-      for (l, layer) in model.layers.enumerated() where layer.parameters.contains(where: \.trainable) {
+      for (l, layer) in model.layers.enumerated() where !trainable[l].isEmpty {
         record.gradientNorms[layer.name] = normSums[l] / Double(max(plan.count, 1))
       }
       if let validation {
