@@ -23,17 +23,30 @@ struct Figure: ParsableCommand {
       a slide (1920×1080) and 300 dpi for print unless --scale says otherwise.
       """)
 
-  /// The figure kinds, plus two hidden ones the benchmark renders without a lesson.
-  enum Kind: String, CaseIterable, ExpressibleByArgument {
-    case convStep = "conv-step", activations, featureMaps = "feature-maps", filters, gradients, architecture
-    case training, decisionBoundary = "decision-boundary", confusion, graph, overview, optimizers, filmstrip, mistakes
-    /// 64 feature maps of 28×28 in a 11×6 grid with a colour bar, from seeded numbers (benchmark).
-    case benchFeatureMaps = "bench-feature-maps"
-    /// The four activation curves without marks (benchmark).
-    case benchActivations = "bench-activations"
+  /// A catalogue kind (`FigureKind`, the one list of kinds), or one of two hidden figures the
+  /// benchmark renders without a lesson.
+  struct Kind: ExpressibleByArgument {
+    /// The hidden benchmark figures.
+    enum Bench: String {
+      /// 64 feature maps of 28×28 in a 11×6 grid with a colour bar, from seeded numbers.
+      case featureMaps = "bench-feature-maps"
+      /// The four activation curves without marks.
+      case activations = "bench-activations"
+    }
 
-    /// The catalogue kind, nil for the benchmark figures.
-    var catalogue: FigureKind? { FigureKind(rawValue: rawValue) }
+    /// The catalogue kind, nil for a benchmark figure.
+    let catalogue: FigureKind?
+    /// The benchmark figure, nil for a catalogue kind.
+    let bench: Bench?
+
+    init?(argument: String) {
+      catalogue = FigureKind(rawValue: argument)
+      bench = catalogue == nil ? Bench(rawValue: argument) : nil
+      if catalogue == nil && bench == nil { return nil }
+    }
+
+    /// The name as typed.
+    var rawValue: String { catalogue?.rawValue ?? bench!.rawValue }
     /// `--help` lists the catalogue only.
     static var allValueStrings: [String] { FigureKind.allCases.map(\.rawValue) }
   }
@@ -160,7 +173,7 @@ struct Figure: ParsableCommand {
         figures = try Catalogue.make(kind, source, figureOptions)
         folder = options.output ?? "\(lesson.output ?? "Output/\(lesson.name)")/figures"
       } else {
-        figures = [kind == .benchFeatureMaps ? SheetNetFigures.Figure.benchFeatureMaps(theme: figureOptions.theme)
+        figures = [kind.bench == .featureMaps ? SheetNetFigures.Figure.benchFeatureMaps(theme: figureOptions.theme)
                                             : SheetNetFigures.Figure.activationCurves(theme: figureOptions.theme)]
         folder = options.output ?? "Output/bench/figures"
       }
