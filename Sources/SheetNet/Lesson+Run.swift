@@ -77,8 +77,12 @@ public final class LessonRun {
   /// Loss and accuracy on a dataset.
   public func evaluate(_ data: Dataset) -> Evaluation { trainer.evaluate(data) }
 
-  /// `Output/<lesson>` unless the lesson or the command line says otherwise.
-  public var outputFolder: String { lesson.output ?? "Output/\(lesson.name)" }
+  /// `Output/<lesson>` beside the project's `Worksheets/` (`Project.outputRoot`), or the
+  /// lesson's `output:` folder, which is relative to the lesson file like its data.
+  public var outputFolder: String {
+    guard let output = lesson.output else { return "\(Project.outputRoot)/\(lesson.name)" }
+    return output.hasPrefix("/") ? output : ((lesson.path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(output)
+  }
 }
 
 extension Lesson {

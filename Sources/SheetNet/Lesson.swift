@@ -30,8 +30,10 @@ public struct Lesson: Sendable {
   public var epochs: Int
   /// Samples per step.
   public var batchSize: Int
-  /// The output folder (default `Output/<name>`).
+  /// The output folder (default `Output/<name>` beside the project's Worksheets/), relative to the lesson file.
   public var output: String?
+  /// What `sheetnet build` makes of the lesson (its `build:` section; defaults without one).
+  public var build = BuildSpec()
 
   /// What a lesson may say about its data.
   public struct DataSpec: Sendable {
@@ -61,7 +63,7 @@ public struct Lesson: Sendable {
     public var validation = 0.0, test = 0.0
   }
 
-  static let topKeys = ["name", "title", "seed", "data", "network", "loss", "optimizer", "train", "output"]
+  static let topKeys = ["name", "title", "seed", "data", "network", "loss", "optimizer", "train", "output", "build"]
   static let dataKeys = ["dataset", "file", "label_column", "header", "count", "noise", "classes", "x", "y", "labels", "shape", "preprocess", "split", "images", "label_file", "limit"]
   static let datasets = Builtin.real + Generated.kinds + ["csv", "idx", "inline", "none"]
 
@@ -139,6 +141,7 @@ public struct Lesson: Sendable {
       lesson.batchSize = try r.int(optional: train["batch_size"], "batch_size", min: 1, max: Limits.batchSize) ?? 32
     }
     if let o = lesson.output { lesson.output = try lesson.confined(o, r.at(top["output"]!), what: "output folder") }
+    if let b = top["build"] { lesson.build = try BuildSpec.parse(b, r) }
     return lesson
   }
 

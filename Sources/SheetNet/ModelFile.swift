@@ -17,7 +17,9 @@ public struct ModelFile {
   public var optimizer: any Optimizer
   /// The input scaling fitted on the training split.
   public var preprocess: Preprocess
-  /// The lesson it came from (name, path, seed, full text).
+  /// The lesson it came from (name, path, seed, full text). `lessonPath` is relative to the
+  /// model file's folder when the run knew where it was saved (`init(run:savedIn:)`), so a model
+  /// evaluated from any folder finds its lesson and the lesson's data; see `lessonFile(modelPath:)`.
   public var lessonName: String, lessonPath: String, lessonSource: String, seed: UInt64
   /// Class names, index = label.
   public var classes: [String]
@@ -27,14 +29,15 @@ public struct ModelFile {
   /// The SheetNet version that wrote the file (`SheetNetVersion.current`).
   public var writtenBy: String? = nil
 
-  /// A model file for a finished lesson run.
-  public init(run: LessonRun) {
+  /// A model file for a finished lesson run, to be saved in `folder`: the lesson's path is
+  /// recorded relative to it (as given when `folder` is nil).
+  public init(run: LessonRun, savedIn folder: String? = nil) {
     model = run.model
     loss = run.loss
     optimizer = run.optimizer
     preprocess = run.preprocess
     lessonName = run.lesson.name
-    lessonPath = run.lesson.path
+    lessonPath = folder.map { run.lesson.path.isEmpty ? "" : Project.relativePath(run.lesson.path, from: $0) } ?? run.lesson.path
     lessonSource = run.lesson.source
     seed = run.seed
     classes = run.split.train.classNames
@@ -100,6 +103,14 @@ public struct ModelFile {
 
   /// The model-file version this code writes and reads.
   public static let formatVersion = 1
+
+  /// Where the lesson of the model file at `modelPath` lies: `lessonPath` taken from the model
+  /// file's folder (or as written, for a file saved before paths were relative to it).
+  public func lessonFile(modelPath: String) -> String {
+    guard !lessonPath.isEmpty, !lessonPath.hasPrefix("/") else { return lessonPath }
+    let beside = ((modelPath as NSString).deletingLastPathComponent as NSString).appendingPathComponent(lessonPath)
+    return FileManager.default.fileExists(atPath: beside) || !FileManager.default.fileExists(atPath: lessonPath) ? beside : lessonPath
+  }
 
   /// Reads a model file written by `save`, checking all of it first (see `decode`); errors name
   /// the file.

@@ -18,14 +18,17 @@ public enum SavedRunOutcome: Equatable, Sendable {
 
 extension LessonRun {
   /// What this run is made from, as 16 hex digits of FNV-1a (64 bit) over the SheetNet version,
-  /// the seed, the epochs it trains for, the lesson's text and the bytes of its data files. A
+  /// the seed, the epochs it trains for, the lesson's text and its data files (their paths from the
+  /// lesson's folder, and their bytes). A
   /// saved model with the same fingerprint holds exactly the weights training would give.
   public var fingerprint: String {
     var hash = FNV1a()
     hash.add("sheetnet \(SheetNetVersion.current)\nseed \(seed)\nepochs \(trainer.epochs)\n")
     hash.add(lesson.source)
+    let lessonFolder = (lesson.path as NSString).deletingLastPathComponent
     for file in lesson.dataFiles {
-      hash.add("\nfile \(file)\n")
+      // The path as seen from the lesson, so the lesson named from any folder gives one fingerprint.
+      hash.add("\nfile \(Project.relativePath(file, from: lessonFolder.isEmpty ? "." : lessonFolder))\n")
       if let data = FileManager.default.contents(atPath: file) { hash.add(bytes: [UInt8](data)) }
     }
     return hash.hex
@@ -142,6 +145,17 @@ extension History {
       history.epochs.append(record)
     }
     return history
+  }
+}
+
+extension Lesson {
+  /// What a lesson without data is made from: FNV-1a (64 bit) over the SheetNet version and the
+  /// lesson's text (a lesson with data has `LessonRun.fingerprint`, which covers its data too).
+  public var fingerprint: String {
+    var hash = FNV1a()
+    hash.add("sheetnet \(SheetNetVersion.current)\n")
+    hash.add(source)
+    return hash.hex
   }
 }
 

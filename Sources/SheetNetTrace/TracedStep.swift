@@ -55,6 +55,12 @@ public final class TracedStep {
     }
     guard request.step >= 1 && request.step <= Limits.steps else { throw .lesson("--step must be between 1 and \(Limits.grouped(Limits.steps)), got \(request.step)") }
     if let b = request.batch, b < 1 { throw .lesson("--batch must be 1 or more") }
+    let stepsPerEpoch = max(1, (train.count + run.trainer.batchSize - 1) / run.trainer.batchSize)
+    let lastStep = max(run.trainer.epochs, 1) * stepsPerEpoch
+    guard request.step <= lastStep else {
+      let epochs = run.trainer.epochs
+      throw .lesson("--step \(request.step) is past the end of training: \(run.lesson.name) runs \(epochs) epoch\(epochs == 1 ? "" : "s") of \(stepsPerEpoch) step\(stepsPerEpoch == 1 ? "" : "s") (\(lastStep) in all); give --step 1…\(lastStep)")
+    }
     let tracer = Tracer()
     let indices: [Int]? = request.sample.map { [$0 - 1] }
     var checked: [GradientCheck.Result]? = nil

@@ -25,7 +25,7 @@ public enum WorksheetExport {
     return files
   }
 
-  /// Replaces `folder` with one holding exactly `files`: they are written into a temporary
+  /// Replaces `folder` with one holding exactly `files` (names may hold subfolders): they are written into a temporary
   /// folder beside it, which is renamed into place only when every file was written; a failure
   /// leaves the earlier folder as it was. The parent folder is locked meanwhile
   /// (`OutputFolderLock`, which also puts back a folder a killed export had moved aside), and a
@@ -52,8 +52,15 @@ public enum WorksheetExport {
       for r in registrations { SignalCleanup.release(r) }
       SignalCleanup.release(folderRegistration)
     }
-    do {
+    do throws(SheetNetError) {
       for file in files {
+        // A name may hold a subfolder (`figures/training.png`, as `sheetnet build` writes).
+        let sub = (file.name as NSString).deletingLastPathComponent
+        if !sub.isEmpty {
+          guard (try? manager.createDirectory(atPath: temporary + "/" + sub, withIntermediateDirectories: true)) != nil else {
+            throw SheetNetError.io("cannot create \(folder)/\(sub); check the permissions of \(parent)")
+          }
+        }
         registrations.append(SignalCleanup.register(file: temporary + "/" + file.name))
         try AtomicFile.writeDurably(file.bytes, to: temporary + "/" + file.name, shownAs: folder + "/" + file.name)
       }

@@ -21,7 +21,7 @@ struct Evaluate: ParsableCommand {
   func run() {
     guarded {
       let file = try ModelFile.load(model)
-      let (name, dataset) = try Evaluate.dataset(file, data)
+      let (name, dataset) = try Evaluate.dataset(file, modelPath: model, data)
       var set = dataset
       set.x = file.preprocess.apply(set.x)
       if set.x.shape.count == 2, file.model.inputShape.count > 1 { set = try set.reshaped(sample: file.model.inputShape) }
@@ -48,12 +48,14 @@ struct Evaluate: ParsableCommand {
   }
 
   /// The data to evaluate on: the model's own test split, a lesson's, or a CSV file's.
-  static func dataset(_ file: ModelFile, _ data: String?) throws -> (String, Dataset) {
+  /// The lesson text is the model's own; its data paths resolve from where the lesson file lies
+  /// (recorded relative to the model file), so this works from any folder.
+  static func dataset(_ file: ModelFile, modelPath: String, _ data: String?) throws -> (String, Dataset) {
     if let data, data.hasSuffix(".csv") { return (data, try CSVData.load(data)) }
     let lesson: Lesson
-    if let data { lesson = try Lesson.load(data) } else {
+    if let data { lesson = try Lesson.load(try Project.lessonFile(data)) } else {
       guard !file.lessonSource.isEmpty else { throw SheetNetError.model("the model file holds no lesson; pass --data") }
-      lesson = try Lesson.parse(file.lessonSource, path: file.lessonPath)
+      lesson = try Lesson.parse(file.lessonSource, path: file.lessonFile(modelPath: modelPath))
     }
     var streams = Lesson.Streams(seed: file.seed)
     let split = lesson.split(try lesson.loadData(rng: &streams.data), rng: &streams.split)

@@ -155,7 +155,7 @@ struct Figure: ParsableCommand {
       let figures: [SheetNetFigures.Figure]
       let folder: String
       if let kind = kind.catalogue {
-        let lesson = try Lesson.load(options.lesson)
+        let lesson = try options.loadLesson()
         let source: FigureSource
         if lesson.data.dataset == "none" {
           source = try FigureSource(lessonWithoutData: lesson, seed: options.seed)
@@ -171,7 +171,7 @@ struct Figure: ParsableCommand {
           reused = try models.prepare(run, progress: !json)
         }
         figures = try Catalogue.make(kind, source, figureOptions)
-        folder = options.output ?? "\(lesson.output ?? "Output/\(lesson.name)")/figures"
+        folder = options.output ?? "\(source.run?.outputFolder ?? "\(Project.outputRoot)/\(lesson.name)")/figures"
       } else {
         figures = [kind.bench == .featureMaps ? SheetNetFigures.Figure.benchFeatureMaps(theme: figureOptions.theme)
                                             : SheetNetFigures.Figure.activationCurves(theme: figureOptions.theme)]

@@ -8,7 +8,7 @@ struct Summary: ParsableCommand {
     commandName: "summary",
     abstract: "Show a network layer by layer: shapes, weights, multiply-adds and memory.")
 
-  @Argument(help: "A lesson file (Worksheets/*.yaml) or a trained model (Output/<lesson>/model.json).")
+  @Argument(help: "A lesson (xor, Worksheets/xor.yaml) or a trained model (Output/<lesson>/model.json).")
   var source: String
 
   @Option(help: "Seed for the initial weights when summarising a lesson.")
@@ -30,7 +30,7 @@ struct Summary: ParsableCommand {
       let file = try ModelFile.load(source)
       return ("\(file.lessonName) (trained model \(source))", file.model)
     }
-    let lesson = try Lesson.load(source)
+    let lesson = try Lesson.load(try Project.lessonFile(source))
     let title = "\(lesson.name): \(lesson.title)"
     if lesson.data.dataset == "none" {
       var rng = SeededGenerator(seed: seed ?? lesson.seed)

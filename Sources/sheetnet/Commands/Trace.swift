@@ -101,6 +101,16 @@ struct Trace: ParsableCommand {
     }
   }
 
+  /// The trace as trace.txt holds it: every phase and layer, no colour, ASCII, 100 columns.
+  static func plainText(_ traced: TracedStep, digits: Int = 9) -> String {
+    var plain = TraceText()
+    plain.digits = digits
+    plain.color = false
+    plain.unicode = false
+    plain.width = 100
+    return plain.render(traced)
+  }
+
   /// The terminal's width (COLUMNS, then the tty), 100 in a pipe.
   func terminalWidth() -> Int {
     if let c = ProcessInfo.processInfo.environment["COLUMNS"], let n = Int(c), n >= 40 { return n }

@@ -4,20 +4,22 @@ import SheetNet
 
 /// Options every lesson-driven command shares.
 struct LessonOptions: ParsableArguments {
-  @Argument(help: "A lesson file, e.g. Worksheets/xor.yaml.")
+  @Argument(help: "A lesson: its name (xor), its file (Worksheets/xor.yaml) or either without .yaml.")
   var lesson: String
 
   @Option(help: "Seed for the split, initial weights, shuffles and dropout (default: the lesson's).")
   var seed: UInt64?
 
-  @Option(help: "Output folder (default: Output/<lesson>/).")
+  @Option(help: "Output folder (default: Output/<lesson>/ beside the project's Worksheets/, else in the current folder).")
   var output: String?
 
   /// Loads the lesson and prepares its run (data, split, network), or exits with one clear line.
   func run() throws -> LessonRun {
-    let lesson = try Lesson.load(self.lesson)
-    return try LessonRun(lesson, seed: seed)
+    try LessonRun(try loadLesson(), seed: seed)
   }
+
+  /// The lesson the argument names (see `Project.lessonFile`).
+  func loadLesson() throws -> Lesson { try Lesson.load(try Project.lessonFile(lesson)) }
 
   /// The folder this command writes to.
   func folder(for run: LessonRun) -> String { output ?? run.outputFolder }
@@ -93,7 +95,7 @@ struct ModelOptions: ParsableArguments {
     try run.train { bar.update($0) }
     bar.finish()
     var batch = OutputBatch(folder: run.outputFolder)
-    batch.add(ModelFile(run: run).text, as: "model.json")
+    batch.add(ModelFile(run: run, savedIn: run.outputFolder).text, as: "model.json")
     batch.add(run.history.csv(layers: run.model.layers.map(\.name)), as: "history.csv")
     try batch.commit()
     return false

@@ -1,0 +1,273 @@
+import CairoKit
+import Foundation
+import SheetNet
+import SheetNetFigures
+import SheetNetTrace
+import SheetNetWorksheets
+
+/// One lesson built into `Output/<lesson>/`: its model (reused or trained), the traced step
+/// (trace.txt, trace.json), worksheets, figures, exercise sheet and page, all made in memory
+/// first and then put in place as one folder (`WorksheetExport.write`): a lesson whose build
+/// fails leaves its earlier folder exactly as it was.
+struct LessonBuild {
+  /// The lesson file.
+  let path: String
+  /// Rebuild even when `build.json` says the folder is up to date.
+  var force = false
+  /// Train even when a matching model is saved.
+  var retrain = false
+
+  /// What a build did, for the summary table and `build.json`.
+  struct Result {
+    var lesson = "", title = "", folder = ""
+    /// `trained`, `reused`, `up to date` or `no data`.
+    var model = ""
+    /// Files made, by kind: trace, worksheets, figures, exercise, page.
+    var made: [(kind: String, count: Int)] = []
+    /// Seconds per stage: train, trace, export, figures, exercise, write.
+    var seconds: [(stage: String, value: Double)] = []
+
+    /// As one JSON object (what the child process reports).
+    var json: Value {
+      .map([
+        ("lesson", .string(lesson)), ("title", .string(title)), ("folder", .string(folder)), ("model", .string(model)),
+        ("made", .map(made.map { ($0.kind, .number(Double($0.count))) })),
+        ("seconds", .map(seconds.map { ($0.stage, .number(($0.value * 1000).rounded() / 1000)) })),
+      ])
+    }
+
+    /// Read back from `json`.
+    init(_ value: Value) {
+      lesson = value["lesson"]?.string ?? ""
+      title = value["title"]?.string ?? ""
+      folder = value["folder"]?.string ?? ""
+      model = value["model"]?.string ?? ""
+      if case .map(let m)? = value["made"] { made = m.map { ($0.key, Int($0.value.number ?? 0)) } }
+      if case .map(let s)? = value["seconds"] { seconds = s.map { ($0.key, $0.value.number ?? 0) } }
+    }
+
+    init() {}
+  }
+
+  /// Builds the lesson; `progress` hears each stage as it starts (and training's fraction done).
+  func run(progress: @escaping (String, Double?) -> Void) throws -> Result {
+    var result = Result()
+    var clock = DispatchTime.now().uptimeNanoseconds
+    func lap(_ stage: String) {
+      let now = DispatchTime.now().uptimeNanoseconds
+      result.seconds.append((stage, Double(now - clock) / 1e9))
+      clock = now
+    }
+    let lesson = try Lesson.load(path)
+    let spec = lesson.build
+    result.lesson = lesson.name
+    result.title = lesson.title
+    var files: [(name: String, bytes: [UInt8])] = []
+    func add(_ text: String, _ name: String) { files.append((name, Array(text.utf8))) }
+
+    // A lesson without data: only its architecture and its page.
+    guard lesson.data.dataset != "none" else {
+      let folder = lesson.output.map { (((lesson.path as NSString).deletingLastPathComponent) as NSString).appendingPathComponent($0) } ?? "\(Project.outputRoot)/\(lesson.name)"
+      result.folder = folder
+      result.model = "no data"
+      let source = try FigureSource(lessonWithoutData: lesson, seed: nil)
+      progress("figures", nil)
+      let figures = try figureFiles(source, lesson: lesson, trained: false)
+      files += figures
+      result.made.append(("figures", figures.count))
+      lap("figures")
+      try finish(lesson: lesson, folder: folder, fingerprint: lesson.fingerprint, files: &files, result: &result, traceText: nil,
+                 facts: [("Network", source.model.layers.map(\.name).joined(separator: " → ")), ("Parameters", "\(source.model.parameterCount)")])
+      lap("write")
+      return result
+    }
+
+    let run = try LessonRun(lesson)
+    let folder = run.outputFolder
+    result.folder = folder
+    let fingerprint = run.fingerprint
+    if !force, let previous = Self.upToDate(folder: folder, fingerprint: fingerprint, lesson: lesson) {
+      result = previous
+      result.model = "up to date"
+      result.seconds = [("check", Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9)]
+      return result
+    }
+
+    // 1. The model: the saved one when it was made from this very lesson, else training.
+    progress("train", 0)
+    var reused = false
+    if !retrain {
+      do {
+        if case .reused = try run.restoreSaved(modelPath: "\(folder)/model.json") { reused = true }
+      } catch {
+        reused = false  // a damaged saved model is replaced by training
+      }
+    }
+    if !reused {
+      try run.train { p in
+        let all = max(1, p.epochs * p.stepsPerEpoch)
+        progress("train", Double((p.epoch - 1) * p.stepsPerEpoch + p.step) / Double(all))
+      }
+    }
+    result.model = reused ? "reused" : "trained"
+    add(ModelFile(run: run, savedIn: folder).text, "model.json")
+    add(run.history.csv(layers: run.model.layers.map(\.name)), "history.csv")
+    lap("train")
+
+    // 2. The traced step, from the lesson's seeded start (a few steps: cheap), on the lesson's
+    // choice of samples.
+    progress("trace", nil)
+    let fresh = try LessonRun(lesson)
+    let sample = spec.sample ?? (spec.batch == nil && lesson.batchSize > 8 ? 1 : nil)
+    let traced = try TracedStep(fresh, .init(step: spec.step, sample: sample, batch: spec.batch))
+    let text = Trace.plainText(traced)
+    add(text, "trace.txt")
+    add(TraceJSON.document(traced).json() + "\n", "trace.json")
+    result.made.append(("trace", 2))
+    lap("trace")
+
+    // 3. Worksheets of that step.
+    if let format = WorksheetFormat(rawValue: spec.worksheets) {
+      progress("export", nil)
+      let book = try StepWorkbook(traced, limit: format == .csv ? 20 * workbookCellLimit : workbookCellLimit)
+      let sheets = try WorksheetExport.files(book, format: format)
+      files += sheets.map { ("worksheets/\($0.name)", $0.bytes) }
+      result.made.append(("worksheets", sheets.count))
+      lap("export")
+    }
+
+    // 4. Figures of the trained network.
+    progress("figures", nil)
+    let figures = try figureFiles(FigureSource(run: run), lesson: lesson, trained: true)
+    files += figures
+    result.made.append(("figures", figures.count))
+    lap("figures")
+
+    try finish(lesson: lesson, folder: folder, fingerprint: fingerprint, files: &files, result: &result, traceText: text, facts: Self.facts(run))
+    lap("write")
+    return result
+  }
+
+  /// Adds the page and `build.json`, then replaces the lesson's folder with exactly `files`.
+  func finish(lesson: Lesson, folder: String, fingerprint: String, files: inout [(name: String, bytes: [UInt8])],
+              result: inout Result, traceText: String?, facts: [(String, String)]) throws {
+    let page = LessonPage(lesson: lesson, result: result, files: files.map(\.name), traceText: traceText, facts: facts)
+    files.append(("index.html", Array(page.html.utf8)))
+    result.made.append(("page", 1))
+    var manifest = result.json
+    if case .map(var pairs) = manifest {
+      pairs.append(("intent", .string(lesson.intent)))
+      pairs.append(("fingerprint", .string(fingerprint)))
+      pairs.append(("lesson_modified", .number(Self.modified(lesson.path))))
+      pairs.append(("files", .list(files.map { .string($0.name) } + [.string("build.json")])))
+      manifest = .map(pairs)
+    }
+    files.append(("build.json", Array((manifest.json() + "\n").utf8)))
+    try WorksheetExport.write(files, to: folder)
+  }
+
+  /// Every figure asked for (or every kind that applies), as PNG unless the lesson says otherwise.
+  func figureFiles(_ source: FigureSource, lesson: Lesson, trained: Bool) throws -> [(name: String, bytes: [UInt8])] {
+    var out: [(name: String, bytes: [UInt8])] = []
+    let requests = lesson.build.figures ?? FigureKind.allCases.map { BuildSpec.FigureRequest(kind: $0.rawValue, options: [:], location: lesson.path) }
+    let explicit = lesson.build.figures != nil
+    for request in requests {
+      guard let kind = FigureKind(rawValue: request.kind) else {
+        let kinds = FigureKind.allCases.map(\.rawValue)
+        throw SheetNetError.lesson("\(request.location): unknown figure kind '\(request.kind)'\(didYouMean(request.kind, in: kinds)); kinds: \(kinds.joined(separator: ", "))")
+      }
+      let (options, format) = try Self.figureOptions(request, source: source)
+      if !trained && kind != FigureKind.architecture { continue }
+      do {
+        try Catalogue.check(kind, source, options)
+      } catch {
+        if explicit { throw SheetNetError.lesson("\(request.location): \(kind.rawValue): \(error.description)") }
+        continue  // a default kind that does not apply to this lesson
+      }
+      let figures: [SheetNetFigures.Figure]
+      do { figures = try Catalogue.make(kind, source, options) } catch {
+        throw SheetNetError.lesson("\(request.location): \(kind.rawValue): \(error.description)")
+      }
+      for figure in figures {
+        let bytes = try FigureFile.render(figure, as: format, scale: options.theme.defaultScale)
+        out.append(("figures/\(figure.name).\(format.rawValue)", bytes))
+      }
+    }
+    return out
+  }
+
+  /// A figure request's options, checked as `sheetnet figure` checks its own.
+  static func figureOptions(_ request: BuildSpec.FigureRequest, source: FigureSource) throws -> (FigureOptions, ImageFormat) {
+    var options = FigureOptions()
+    var format = ImageFormat.png
+    func bad(_ key: String, _ what: String) -> SheetNetError {
+      .lesson("\(request.location): \(request.kind): '\(key)' \(what), got '\(request.options[key]!.prefix(40))'")
+    }
+    for (key, value) in request.options.sorted(by: { $0.key < $1.key }) {
+      switch key {
+      case "layer": options.layer = value; options.given.insert(.layer)
+      case "sample":
+        guard let n = Int(value), (1...1_000_000_000).contains(n) else { throw bad(key, "counts from 1") }
+        options.sample = n; options.given.insert(.sample)
+      case "at":
+        guard let p = Figure.position(value) else { throw bad(key, "takes ROW,COL counted from 1, e.g. 3,4") }
+        options.at = p; options.given.insert(.at)
+      case "positions":
+        guard let n = Int(value), (1...64).contains(n) else { throw bad(key, "must be between 1 and 64") }
+        options.positions = n; options.given.insert(.positions)
+      case "filter":
+        guard let n = Int(value), (1...1_000_000_000).contains(n) else { throw bad(key, "counts from 1") }
+        options.filter = n; options.given.insert(.filter)
+      case "epochs":
+        guard let list = Figure.epochList(value) else { throw bad(key, "takes up to 6 epochs separated by commas, e.g. 0,1,10,end") }
+        let last = source.run?.trainer.epochs ?? source.lesson.epochs
+        options.epochs = list.map { $0 < 0 ? last : $0 }; options.given.insert(.epochs)
+      case "size":
+        guard let size = Figure.PageSize(rawValue: value) else { throw bad(key, "must be slide or print") }
+        options.theme = size == .slide ? .slide : .print
+      case "format":
+        guard let f = ImageFormat(rawValue: value) else { throw bad(key, "must be png, svg or pdf") }
+        format = f
+      default: break
+      }
+    }
+    return (options, format)
+  }
+
+  /// The previous build's result when `folder/build.json` was made from the same fingerprint,
+  /// the lesson file has not been touched since, and every file it lists is still there.
+  static func upToDate(folder: String, fingerprint: String, lesson: Lesson) -> Result? {
+    guard let data = FileManager.default.contents(atPath: "\(folder)/build.json"),
+          let value = try? Value.parseJSON(String(decoding: data, as: UTF8.self)),
+          value["fingerprint"]?.string == fingerprint,
+          value["lesson_modified"]?.number == modified(lesson.path),
+          case .list(let names)? = value["files"] else { return nil }
+    for name in names {
+      guard let n = name.string, FileManager.default.fileExists(atPath: "\(folder)/\(n)") else { return nil }
+    }
+    return Result(value)
+  }
+
+  /// The lesson file's modification time (seconds since 1970), 0 when unknown.
+  static func modified(_ path: String) -> Double {
+    let date = (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate]) as? Date
+    return date.map { ($0.timeIntervalSince1970 * 1000).rounded() / 1000 } ?? 0
+  }
+
+  /// What the page says of a trained run: network, training and the final loss and accuracy.
+  static func facts(_ run: LessonRun) -> [(String, String)] {
+    var facts: [(String, String)] = [
+      ("Network", run.model.layers.map(\.name).joined(separator: " → ")),
+      ("Parameters", "\(run.model.parameterCount)"),
+      ("Training", "\(run.trainer.epochs) epochs, batches of \(run.trainer.batchSize), \(run.split.train.count) training samples"),
+    ]
+    var sets = [("Training split", run.split.train)]
+    if let v = run.split.validation { sets.append(("Validation split", v)) }
+    if let t = run.split.test { sets.append(("Test split", t)) }
+    for (name, set) in sets {
+      let e = run.evaluate(set)
+      facts.append((name, String(format: "loss %.5f", e.loss) + (e.accuracy.map { String(format: ", accuracy %.2f %%", $0 * 100) } ?? "")))
+    }
+    return facts
+  }
+}
