@@ -6,19 +6,7 @@ import Testing
 /// same figure, byte for byte, as after training; anything that changes the run retrains.
 @Suite(.serialized) struct FigureReuseTests {
   /// Runs the built binary in `folder`: (status, stdout, stderr).
-  func sheetnet(_ arguments: [String], in folder: String) throws -> (Int32, String, String) {
-    let process = Process()
-    process.executableURL = OutputSafetyTests.binary
-    process.arguments = arguments
-    process.currentDirectoryURL = URL(fileURLWithPath: folder)
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
-  }
+  func sheetnet(_ arguments: [String], in folder: String) throws -> (Int32, String, String) { try runSheetnet(arguments, in: folder) }
 
   /// "trained" or "reused", from `--json`.
   func model(_ json: String) -> String? {

@@ -26,3 +26,25 @@ let packageRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent
 
 /// A path inside the package.
 func packagePath(_ relative: String) -> String { packageRoot.appendingPathComponent(relative).path }
+
+/// Runs the built `sheetnet` with `arguments` in `folder` to its end: status, standard output and
+/// standard error (both read as they come, so neither pipe fills up).
+func runSheetnet(_ arguments: [String], in folder: String, environment: [String: String] = [:]) throws -> (Int32, String, String) {
+  let process = Process()
+  process.executableURL = OutputSafetyTests.binary
+  process.arguments = arguments
+  process.currentDirectoryURL = URL(fileURLWithPath: folder)
+  if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+  let out = Pipe(), err = Pipe()
+  process.standardOutput = out
+  process.standardError = err
+  try process.run()
+  final class Box: @unchecked Sendable { var data = Data() }
+  let errors = Box()
+  let reader = Thread { errors.data = err.fileHandleForReading.readDataToEndOfFile() }
+  reader.start()
+  let stdout = out.fileHandleForReading.readDataToEndOfFile()
+  process.waitUntilExit()
+  while !reader.isFinished { usleep(1000) }
+  return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: errors.data, as: UTF8.self))
+}
