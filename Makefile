@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE := -c release --scratch-path .build-release --static-swift-stdlib
 SHEETNET := .build-release/release/sheetnet
 
-.PHONY: deps build release demo test bench bench-compare bench-ab gallery clean
+.PHONY: deps build release demo install test bench bench-compare bench-ab gallery clean
 
 # Installs the Debian packages that are missing (through sudo when not root).
 deps:
@@ -27,13 +27,19 @@ build: deps
 release: deps
 	$(SWIFT) build $(RELEASE) --product sheetnet
 
-# The main job on shipped data: train the digits MLP, print its summary and test accuracy; then
-# the worksheets of Mazur's step and of the digits CNN's third step on one sample.
+# The main job on shipped data: `sheetnet build` over every lesson in Worksheets/ — each trained
+# (or its saved model reused), traced, exported as worksheets, drawn, given an exercise sheet and a
+# page — into Output/<lesson>/ and Output/index.html. A second run finds every lesson up to date.
 demo: release
-	$(SHEETNET) summary Worksheets/digits-mlp.yaml
-	$(SHEETNET) train Worksheets/digits-mlp.yaml
-	$(SHEETNET) export Worksheets/mazur.yaml
-	$(SHEETNET) export Worksheets/digits-cnn.yaml --step 3 --sample 1
+	$(SHEETNET) build
+
+# Puts the release binary in $(PREFIX)/bin (default ~/.local/bin, on PATH in Debian's default
+# ~/.profile once the folder exists).
+PREFIX ?= $(HOME)/.local
+install: release
+	install -d "$(PREFIX)/bin"
+	install -m 755 $(SHEETNET) "$(PREFIX)/bin/sheetnet"
+	@echo "Installed $(PREFIX)/bin/sheetnet"
 
 test: deps
 	$(SWIFT) test
@@ -47,7 +53,9 @@ gallery: release
 # The bench, the sheetnet binary its figure cases run, and a second bench with tracing compiled
 # out (-DSHEETNET_NO_TRACE) in its own scratch folder; then the table, the trace overhead and the
 # worksheet export (Benchmarks/workbooks.py: write times, sizes, LibreOffice's recalculation), and
-# every digits-cnn figure from a saved model against matplotlib (Benchmarks/figures_reused.py).
+# every digits-cnn figure from a saved model against matplotlib (Benchmarks/figures_reused.py), and
+# `sheetnet build` of every lesson from scratch, with nothing changed and with one lesson touched,
+# with the share of each stage (Benchmarks/build.py).
 NOTRACE := -c release --scratch-path .build-release-notrace --static-swift-stdlib -Xswiftc -DSHEETNET_NO_TRACE
 bench: deps
 	$(SWIFT) build $(RELEASE) --product sheetnet-bench
@@ -57,6 +65,7 @@ bench: deps
 	OPENBLAS_NUM_THREADS=1 python3 Benchmarks/trace_overhead.py
 	OPENBLAS_NUM_THREADS=1 python3 Benchmarks/workbooks.py
 	OPENBLAS_NUM_THREADS=1 python3 Benchmarks/figures_reused.py
+	OPENBLAS_NUM_THREADS=1 python3 Benchmarks/build.py
 
 # Has a change made a training step slower? The release sheetnet-bench of BASE (default: the
 # previous commit, built in a scratch worktree) against this tree's, interleaved in one run

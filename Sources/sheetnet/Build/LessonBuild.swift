@@ -169,7 +169,8 @@ struct LessonBuild {
   /// Every figure asked for (or every kind that applies), as PNG unless the lesson says otherwise.
   func figureFiles(_ source: FigureSource, lesson: Lesson, trained: Bool) throws -> [(name: String, bytes: [UInt8])] {
     var out: [(name: String, bytes: [UInt8])] = []
-    let requests = lesson.build.figures ?? FigureKind.allCases.map { BuildSpec.FigureRequest(kind: $0.rawValue, options: [:], location: lesson.path) }
+    let order = Self.defaultFigures + FigureKind.allCases.filter { !Self.defaultFigures.contains($0) }
+    let requests = lesson.build.figures ?? order.map { BuildSpec.FigureRequest(kind: $0.rawValue, location: lesson.path) }
     let explicit = lesson.build.figures != nil
     for request in requests {
       guard let kind = FigureKind(rawValue: request.kind) else {
@@ -195,6 +196,14 @@ struct LessonBuild {
     }
     return out
   }
+
+  /// Every kind, in the order a lecture tells it: the network and how it learned, what it
+  /// decides, what it sees inside, then one step's arithmetic. A lesson without `figures:` gets
+  /// each of these that applies to it.
+  static let defaultFigures: [FigureKind] = [
+    .architecture, .overview, .training, .decisionBoundary, .filmstrip, .confusion, .mistakes, .featureMaps, .filters,
+    .convStep, .activations, .graph, .gradients, .optimizers,
+  ]
 
   /// A figure request's options, checked as `sheetnet figure` checks its own.
   static func figureOptions(_ request: BuildSpec.FigureRequest, source: FigureSource) throws -> (FigureOptions, ImageFormat) {
