@@ -77,12 +77,9 @@ public final class LessonRun {
   /// Loss and accuracy on a dataset.
   public func evaluate(_ data: Dataset) -> Evaluation { trainer.evaluate(data) }
 
-  /// `Output/<lesson>` beside the project's `Worksheets/` (`Project.outputRoot`), or the
-  /// lesson's `output:` folder, which is relative to the lesson file like its data.
-  public var outputFolder: String {
-    guard let output = lesson.output else { return "\(Project.outputRoot)/\(lesson.name)" }
-    return output.hasPrefix("/") ? output : ((lesson.path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(output)
-  }
+  /// Where the lesson's files go (`Lesson.outputFolder`).
+  public var outputFolder: String { lesson.outputFolder }
+
 }
 
 extension Lesson {

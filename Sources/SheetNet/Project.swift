@@ -85,3 +85,12 @@ public enum Project {
     return (ups + target[common...]).joined(separator: "/")
   }
 }
+
+extension Lesson {
+  /// `Output/<lesson>` beside the project's `Worksheets/` (`Project.outputRoot`), or the lesson's
+  /// `output:` folder, which is relative to the lesson file like its data.
+  public var outputFolder: String {
+    guard let output else { return "\(Project.outputRoot)/\(name)" }
+    return output.hasPrefix("/") ? output : ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(output)
+  }
+}

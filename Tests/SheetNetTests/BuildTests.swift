@@ -136,6 +136,18 @@ import Testing
     #expect(!FileManager.default.fileExists(atPath: "\(root)/Output/xor"))
   }
 
+  @Test("bad arguments are refused before anything is built", arguments: [
+    (["build", "xr"], "did you mean"), (["build", "--jobs", "0"], "--jobs"), (["build", "xor", "--jobs", "x"], "jobs"),
+    (["build", "Worksheets"], "folder"),
+  ])
+  func badArguments(_ args: [String], _ expected: String) throws {
+    let root = try project(["xor": try shipped("xor", epochs: 3)])
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let (status, _, err) = try runSheetnet(args, in: root)
+    #expect(status == 1 && err.contains(expected) && err.split(separator: "\n").count == 1, "\(err)")
+    #expect(!FileManager.default.fileExists(atPath: "\(root)/Output"))
+  }
+
   @Test("a lesson is named as xor, xor.yaml, Worksheets/xor or its file, from the project or a folder inside it")
   func lessonNames() throws {
     let root = try project(["xor": try shipped("xor", epochs: 3)])

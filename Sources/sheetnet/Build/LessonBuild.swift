@@ -47,6 +47,14 @@ struct LessonBuild {
     }
 
     init() {}
+
+    /// The previous build's result, as a skipped lesson reports it.
+    func markedUpToDate(seconds: Double) -> Result {
+      var r = self
+      r.model = "up to date"
+      r.seconds = [("check", seconds)]
+      return r
+    }
   }
 
   /// Builds the lesson; `progress` hears each stage as it starts (and training's fraction done).
@@ -67,8 +75,11 @@ struct LessonBuild {
 
     // A lesson without data: only its architecture and its page.
     guard lesson.data.dataset != "none" else {
-      let folder = lesson.output.map { (((lesson.path as NSString).deletingLastPathComponent) as NSString).appendingPathComponent($0) } ?? "\(Project.outputRoot)/\(lesson.name)"
+      let folder = lesson.outputFolder
       result.folder = folder
+      if !force, let previous = Self.upToDate(folder: folder, fingerprint: lesson.fingerprint, lesson: lesson) {
+        return previous.markedUpToDate(seconds: Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9)
+      }
       result.model = "no data"
       let source = try FigureSource(lessonWithoutData: lesson, seed: nil)
       progress("figures", nil)
@@ -87,10 +98,7 @@ struct LessonBuild {
     result.folder = folder
     let fingerprint = run.fingerprint
     if !force, let previous = Self.upToDate(folder: folder, fingerprint: fingerprint, lesson: lesson) {
-      result = previous
-      result.model = "up to date"
-      result.seconds = [("check", Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9)]
-      return result
+      return previous.markedUpToDate(seconds: Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9)
     }
 
     // 1. The model: the saved one when it was made from this very lesson, else training.

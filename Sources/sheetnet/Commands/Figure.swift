@@ -171,7 +171,7 @@ struct Figure: ParsableCommand {
           reused = try models.prepare(run, progress: !json)
         }
         figures = try Catalogue.make(kind, source, figureOptions)
-        folder = options.output ?? "\(source.run?.outputFolder ?? "\(Project.outputRoot)/\(lesson.name)")/figures"
+        folder = options.output ?? "\(lesson.outputFolder)/figures"
       } else {
         figures = [kind.bench == .featureMaps ? SheetNetFigures.Figure.benchFeatureMaps(theme: figureOptions.theme)
                                             : SheetNetFigures.Figure.activationCurves(theme: figureOptions.theme)]
