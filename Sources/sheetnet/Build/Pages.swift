@@ -125,6 +125,17 @@ struct IndexPage {
 
   let entries: [Entry]
 
+  /// The intent's first sentence (up to the first ". " or ": " past 40 characters), for the list.
+  static func firstSentence(_ text: String) -> String {
+    guard text.count > 160 else { return text }
+    var end = text.index(text.startIndex, offsetBy: 40)
+    while end < text.endIndex {
+      if text[end] == ".", text.index(after: end) == text.endIndex || text[text.index(after: end)] == " " { return String(text[...end]) }
+      end = text.index(after: end)
+    }
+    return text
+  }
+
   var html: String {
     var h = ["<!DOCTYPE html>", "<html lang=\"en\">", "<head>", "<meta charset=\"utf-8\">", "<title>SheetNet lessons</title>",
              "<style>\(pageStyle)</style>", "</head>", "<body>", "<h1>SheetNet lessons</h1>",
@@ -135,7 +146,7 @@ struct IndexPage {
         h.append("<a href=\"\(htmlLink(e.folder))/index.html\"><img src=\"\(htmlLink(e.folder + "/" + picture))\" alt=\"\(htmlEscaped(e.folder))\"></a>")
       }
       h.append("<div><h2><a href=\"\(htmlLink(e.folder))/index.html\">\(htmlEscaped(e.title.isEmpty ? e.folder : e.title))</a></h2>")
-      if !e.intent.isEmpty { h.append("<p>\(htmlEscaped(e.intent))</p>") }
+      if !e.intent.isEmpty { h.append("<p>\(htmlEscaped(Self.firstSentence(e.intent)))</p>") }
       if let note = e.note { h.append("<p class=\"meta\">\(htmlEscaped(note))</p>") }
       h.append("</div></div>")
     }
