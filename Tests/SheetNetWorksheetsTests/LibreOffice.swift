@@ -61,10 +61,16 @@ enum LibreOffice {
   struct Run: Sendable, Encodable {
     var edits: [Edit] = []
     var read: [CellRef]
+    /// Also read each cell's text as LibreOffice shows it.
+    var strings = false
+    /// Export the recalculated workbook as HTML to this path (conditional formats applied).
+    var html: String?
     /// A run.
-    init(edits: [Edit] = [], read: [CellRef]) {
+    init(edits: [Edit] = [], read: [CellRef], strings: Bool = false, html: String? = nil) {
       self.edits = edits
       self.read = read
+      self.strings = strings
+      self.html = html
     }
   }
 
@@ -74,6 +80,8 @@ enum LibreOffice {
     var values: [Double?]
     /// Index in `values` → LibreOffice's error number (503 #NUM!, 532 #DIV/0!, …; -1 non-finite).
     var errors: [Int: Int]
+    /// Each read cell's text as shown, when the run asked for `strings`.
+    var strings: [String]?
     /// Seconds spent in `calculateAll`.
     var recalcSeconds: Double
     /// Seconds spent loading the workbook.
@@ -174,7 +182,7 @@ enum LibreOffice {
     }
 
     struct Response: Decodable {
-      struct RunOut: Decodable { var values: [Double?], errors: [[Int]] }
+      struct RunOut: Decodable { var values: [Double?], errors: [[Int]], strings: [String]? }
       var runs: [RunOut], seconds: [Double], load_seconds_per_run: [Double], read_seconds: [Double]
     }
     let response = try JSONDecoder().decode(Response.self, from: Data(contentsOf: resultURL))
@@ -186,7 +194,7 @@ enum LibreOffice {
       var errors: [Int: Int] = [:]
       for pair in run.errors where pair.count == 2 { errors[pair[0]] = pair[1] }
       return RunResult(
-        values: run.values, errors: errors, recalcSeconds: response.seconds[i],
+        values: run.values, errors: errors, strings: run.strings, recalcSeconds: response.seconds[i],
         loadSeconds: response.load_seconds_per_run[i], readSeconds: response.read_seconds[i])
     }
   }
