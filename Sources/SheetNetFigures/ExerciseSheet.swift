@@ -104,7 +104,10 @@ public enum ExerciseSheet {
     let theme = Self.theme
     let accent = Theme.accent
     let key = answers ? "ANSWER KEY · " : ""
-    var area = canvas.page(theme.size, theme, title: key + content.title, subtitle: page == 1 ? content.subtitle : "continued, page \(page) of \(pages)")
+    let width = theme.size.width - 2 * theme.margin
+    let title = truncated(canvas, key + content.title, width, theme.title.sized(theme.labelSize))
+    let subtitle = truncated(canvas, page == 1 ? content.subtitle : "continued, page \(page) of \(pages)", width, theme.note.sized(theme.minimumSize))
+    var area = canvas.page(theme.size, theme, title: title, subtitle: subtitle)
     if answers {
       // A band down the left edge, inside the margin, marks every page of the key.
       canvas.fill(Rect(x: theme.margin - 14, y: theme.margin, width: 6, height: theme.size.height - 2 * theme.margin), accent)

@@ -104,9 +104,9 @@ struct ExerciseCommand: ParsableCommand {
       givens.append(("optimizer", exercise.hyperparameters.map { "\($0.name) = \(minus(Exercise.compact($0.value)))" }))
     }
     let source = exercise.seed.map { "inputs and weights drawn with seed \($0)" } ?? "the lesson's own numbers"
-    let subtitle = "\(exercise.lesson): the first training step on one sample, \(source). Fill each box; the last column gives the decimals asked for."
-    var note = ""
-    if exercise.givensRounded { note = "Some given numbers are shown rounded to \(SheetNetTrace.Exercise.givenDecimals) decimals; the answers use them in full." }
+    let subtitle = "\(exercise.lesson): the first training step on one sample, \(source)."
+    var note = "Fill each box to the decimals in the last column."
+    if exercise.givensRounded { note += " Some givens are shown rounded to \(Exercise.givenDecimals) decimals; the answers use them in full." }
     let entries = Dictionary(exercise.traced.tracer.entries.map { ($0.name, $0.formula) }, uniquingKeysWith: { a, _ in a })
     let rows = exercise.rows.map { r in
       ExerciseSheet.Row(
