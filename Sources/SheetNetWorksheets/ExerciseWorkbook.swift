@@ -4,12 +4,13 @@ import SheetNetTrace
 /// An exercise as a workbook: the sheet `Exercise` shows the given numbers and every quantity of
 /// the step, the blanks as empty yellow boxes; beside each box a check cell says `right` (green)
 /// when the typed value is within half a unit of the last asked digit of the answer, `wrong`
-/// (red) otherwise, and nothing while the box is empty.
+/// (red) otherwise (text that is not a number too), and nothing while the box is empty.
 ///
 /// The answers are not stored as numbers: the traced step's own workbook (`StepWorkbook`, every
 /// quantity a live formula) follows as hidden sheets whose inputs, weights, targets and
 /// hyperparameters are references to the given cells of `Exercise`; a check compares the box
-/// with that formula's result: `IF(ISBLANK(E20),"",IF(ABS(E20-'hidden forward'!B5)<=0.5*10^-4+1E-12,"right","wrong"))`.
+/// with that formula's result:
+/// `IF(ISBLANK(D27),"",IF(ISNUMBER(D27),IF(ABS(D27-'hidden forward'!B14)<=0.5*10^-5+1E-12,"right","wrong"),"wrong"))`.
 public struct ExerciseWorkbook {
   /// The workbook, ready for `XLSX.data`.
   public private(set) var workbook = Workbook()
@@ -68,7 +69,7 @@ public struct ExerciseWorkbook {
         let answer = A1.sheetPrefix(step.workbook.sheets[block.sheet].name) + A1.cell(br, bc)
         let box = A1.cell(row, valueColumn)
         put(valueColumn, .empty, .answerBox)
-        put(checkColumn, .formula(#"IF(ISBLANK(\#(box)),"",IF(ABS(\#(box)-\#(answer))<=0.5*10^-\#(r.decimals)+1E-12,"right","wrong"))"#,
+        put(checkColumn, .formula(#"IF(ISBLANK(\#(box)),"",IF(ISNUMBER(\#(box)),IF(ABS(\#(box)-\#(answer))<=0.5*10^-\#(r.decimals)+1E-12,"right","wrong"),"wrong"))"#,
                                   cached: 0, array: false), .verdict)
         let check = "$" + A1.column(checkColumn) + String(row + 1)
         sheet.conditionalFills.append(ConditionalFill(top: row, left: valueColumn, bottom: row, right: checkColumn,

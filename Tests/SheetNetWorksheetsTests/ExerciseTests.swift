@@ -180,8 +180,9 @@ import Testing
     let victim = shown[book.boxes[wrongIndex].name]!
     var oneWrong = right
     oneWrong[wrongIndex].value = Double(victim.shown)! + 2 * pow(10, -Double(victim.decimals))
-    // And with an empty box: no verdict at all.
-    let empty = Array(right.dropFirst())
+    // And with an empty box: no verdict at all; and text in a box: wrong.
+    var empty = Array(right.dropFirst())
+    empty[empty.count - 1] = LibreOffice.Edit(sheet, book.boxes.last!.row, book.boxes.last!.column, text: "0,5")
     let checks = book.boxes.map { LibreOffice.CellRef(sheet, $0.row, $0.checkColumn) }
     let runs = [right, oneWrong, empty].enumerated().map { n, edits in
       LibreOffice.Run(edits: edits, read: checks, strings: true, html: folder + "/run\(n).html")
@@ -210,7 +211,8 @@ import Testing
         #expect(painted.filter { $0 == green }.count == book.boxes.count - 1)
       default:
         #expect(verdicts[0].isEmpty && painted[0] != green && painted[0] != red, "an empty box: \(verdicts[0]) \(painted[0])")
-        #expect(verdicts.dropFirst().allSatisfy { $0 == "right" })
+        #expect(verdicts.dropFirst().dropLast().allSatisfy { $0 == "right" } && verdicts.last == "wrong", "\(verdicts)")
+        #expect(painted.last == red)
       }
     }
     // The answers are not in the visible sheet: only formulas of hidden sheets hold them.

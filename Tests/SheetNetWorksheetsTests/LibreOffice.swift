@@ -42,18 +42,26 @@ enum LibreOffice {
   /// A number to set before recalculating.
   struct Edit: Sendable, Encodable {
     var cell: CellRef, value: Double
+    /// Text typed instead of a number, when given.
+    var text: String?
     /// Set `cell` to `value`.
     init(_ sheet: String, _ row: Int, _ column: Int, _ value: Double) {
       cell = CellRef(sheet, row, column)
       self.value = value
     }
-    /// As `["Sheet", row, column, value]`.
+    /// Set `cell` to the text `text`.
+    init(_ sheet: String, _ row: Int, _ column: Int, text: String) {
+      cell = CellRef(sheet, row, column)
+      self.value = 0
+      self.text = text
+    }
+    /// As `["Sheet", row, column, value]` (or the text in place of the value).
     func encode(to encoder: any Encoder) throws {
       var c = encoder.unkeyedContainer()
       try c.encode(cell.sheet)
       try c.encode(cell.row)
       try c.encode(cell.column)
-      try c.encode(value)
+      if let text { try c.encode(text) } else { try c.encode(value) }
     }
   }
 

@@ -10,7 +10,7 @@ Run it with the system Python: it needs the `uno` module of Debian's python3-uno
    "profile": "/abs/tmp/dir",             # LibreOffice user profile (-env:UserInstallation)
    "timeout": 300,                        # optional: seconds before soffice is killed
    "pid_file": "/abs/tmp/dir/soffice.pid", # optional: soffice's process group id is written there
-   "runs": [{"edits": [["Sheet", row0, col0, 0.25], ...], "read": [["Sheet", row0, col0], ...],
+   "runs": [{"edits": [["Sheet", row0, col0, 0.25 or "text"], ...], "read": [["Sheet", row0, col0], ...],
              "strings": true,                   # optional: also each read cell's text as shown
              "html": "/abs/out.html"}]}         # optional: the recalculated workbook exported as
                                                 # HTML, conditional formats applied (as rendered)
@@ -241,7 +241,11 @@ def main():
                     return sheets.getByName(name)
 
                 for edit in run.get("edits", []):
-                    sheet(edit[0]).getCellByPosition(int(edit[2]), int(edit[1])).setValue(float(edit[3]))
+                    cell = sheet(edit[0]).getCellByPosition(int(edit[2]), int(edit[1]))
+                    if isinstance(edit[3], str):
+                        cell.setString(edit[3])
+                    else:
+                        cell.setValue(float(edit[3]))
                 t0 = time.monotonic()
                 doc.calculateAll()
                 seconds.append(time.monotonic() - t0)
