@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationXML)
+  import FoundationXML
+#endif
 import SheetNet
 import SheetNetTrace
 import Testing
@@ -138,6 +141,40 @@ import Testing
         #expect(String(describing: error).contains("mazur.yaml") && String(describing: error).contains("at most \(Exercise.valueLimit)"), "\(error)")
       }
     }
+  }
+
+  @Test func theWorkbookPartsAreWellFormedAndBadFillsAreRefused() throws {
+    let e = try Exercise(try lesson("mazur"), blank: .mix, seed: nil)
+    let book = try ExerciseWorkbook(e)
+    let parts = try XLSXTests.parts(try XLSX.data(book.workbook))
+    for (path, data) in parts.sorted(by: { $0.key < $1.key }) {
+      #expect(XMLParser(data: data).parse(), "\(path) is not well-formed XML")
+    }
+    let workbook = String(decoding: parts["xl/workbook.xml"]!, as: UTF8.self)
+    #expect(workbook.contains(#"<sheet name="Exercise" sheetId="1" r:id="rId1"/>"#))
+    #expect(workbook.components(separatedBy: #"state="hidden""#).count - 1 == book.workbook.sheets.count - 1)
+    #expect(workbook.contains(#"<definedName name="learning_rate">&apos;Summary&apos;!$B$"#))
+    let styles = String(decoding: parts["xl/styles.xml"]!, as: UTF8.self)
+    #expect(styles.contains(#"<dxfs count="2"><dxf><font><color rgb="FF006100"/></font><fill><patternFill patternType="solid"><fgColor rgb="FFC6EFCE"/>"#))
+    let sheet = String(decoding: parts["xl/worksheets/sheet1.xml"]!, as: UTF8.self)
+    let first = book.boxes[0]
+    let box = A1.cell(first.row, first.column), check = A1.cell(first.row, first.checkColumn)
+    #expect(sheet.contains(#"<c r="\#(box)" s="\#(XLSX.styleIndex(.answerBox))"/>"#), "an empty styled answer box")
+    #expect(sheet.contains(#"<conditionalFormatting sqref="\#(box):\#(check)"><cfRule type="expression" dxfId="0" priority="1"><formula>$\#(check)=&quot;right&quot;</formula></cfRule></conditionalFormatting>"#))
+    #expect(sheet.contains(#"<f>IF(ISBLANK(\#(box)),&quot;&quot;,IF(ISNUMBER(\#(box)),IF(ABS(\#(box)-&apos;hidden forward&apos;!"#))
+    // The hidden input cells read the given cells of Exercise.
+    let hiddenInput = String(decoding: parts["xl/worksheets/sheet3.xml"]!, as: UTF8.self)
+    #expect(hiddenInput.contains("<f>&apos;Exercise&apos;!$C$"), "the hidden input sheet reads the givens")
+
+    var bad = book.workbook
+    bad.sheets[0].conditionalFills[0].fill = "green"
+    #expect(throws: SheetNetError.self) { try XLSX.data(bad) }
+    bad = book.workbook
+    bad.sheets[0].conditionalFills[0].bottom = -1
+    #expect(throws: SheetNetError.self) { try XLSX.data(bad) }
+    bad = book.workbook
+    bad.sheets[0].hidden = true
+    #expect(throws: SheetNetError.self) { try XLSX.data(bad) }
   }
 
   // MARK: The workbook in LibreOffice
