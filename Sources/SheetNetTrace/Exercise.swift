@@ -221,8 +221,32 @@ public final class Exercise {
       }
     }
     if chosen.isEmpty { throw .lesson("--blank: \(lesson.name)'s step has no quantity of that kind to leave blank") }
-    self.rows = rows.map { var r = $0; r.blank = chosen.contains(r.name); return r }
+    // A later quantity equal to a blank (db = δ on one sample, v = dW at the first step) is left
+    // blank too, and a blank's number is written as its label in later arithmetic (σ(z₁)), so no
+    // answer stands on the sheet.
+    let givenValues = Set(givens.map(\.value.bitPattern))
+    var masks: [UInt64: String] = [:]
+    var marked = rows
+    for n in marked.indices {
+      let bits = marked[n].value.bitPattern
+      if chosen.contains(marked[n].name) || (masks[bits] != nil && !givenValues.contains(bits)) {
+        marked[n].blank = true
+        if !givenValues.contains(bits) && masks[bits] == nil { masks[bits] = marked[n].label }
+      }
+    }
+    self.rows = marked
     self.givens = givens
+    self.masks = masks
+  }
+
+  /// The labels that stand for blank numbers in arithmetic, by the number's bits.
+  let masks: [UInt64: String]
+
+  /// A row's arithmetic with the numbers put in by `number`, each blank's number written as its
+  /// label (`σ(z₁)`, `0.4·a₁ + 0.45·a₂ + 0.6`); the entry's formula when it has none.
+  public func arithmetic(_ row: ExerciseRow, _ number: (Double) -> String) -> String {
+    guard let a = row.arithmetic else { return row.formula }
+    return a.expression { masks[$0.bitPattern] ?? number($0) }
   }
 
   /// `entry[i,j]` with 1-based indices (a batch of one drops the sample index); a scalar is the entry alone.

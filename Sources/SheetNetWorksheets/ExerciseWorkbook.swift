@@ -62,7 +62,7 @@ public struct ExerciseWorkbook {
     let (valueColumn, checkColumn) = (3, 4)
     for r in exercise.rows {
       put(0, .text(r.label)); put(1, .text(r.name), .note)
-      put(2, .text(r.arithmetic.map { $0.expression(Exercise.compact) } ?? r.formula), .note)
+      put(2, .text(exercise.arithmetic(r, Exercise.compact)), .note)
       if r.blank {
         guard let block = step.block(r.entry) else { throw .model("exercise: \(r.entry) has no cell in the step workbook; report this as a SheetNet bug") }
         let (br, bc) = block.cell(r.element)

@@ -38,6 +38,20 @@ import Testing
           let shown = Exercise.format(r.value, decimals: r.decimals).replacingOccurrences(of: "-", with: "−")
           #expect(texts.filter { $0 == shown }.count == visible[shown, default: 0], "\(name) \(r.name) \(shown), blank \(r.blank), key \(answers)")
         }
+        // No blank's answer stands anywhere on the exercise, not even inside later arithmetic
+        // (there its label stands for it: σ(z₁)).
+        if !answers {
+          let tokens = Set(texts.flatMap { $0.split(whereSeparator: { !"0123456789.−".contains($0) }).map { $0.hasPrefix("−") ? String($0.dropFirst()) : String($0) } })
+          // A number may stand there legitimately as a given or a filled quantity of the same value
+          // (with t = 0, ∂L/∂z = a; with x₁ = x₂, dW₁,₁ = dW₁,₂).
+          let filled = exercise.givens + exercise.rows.filter { !$0.blank }
+          let givens = Set(filled.flatMap { [Exercise.compact(abs($0.value)), Exercise.format(abs($0.value), decimals: $0.decimals)] })
+          for r in exercise.blanks {
+            for form in [Exercise.compact(abs(r.value)), Exercise.format(abs(r.value), decimals: r.decimals)] where !givens.contains(form) {
+              #expect(!tokens.contains(form), "\(name) seed \(seed.map(String.init) ?? "-"): the answer of \(r.name) (\(form)) is on the exercise")
+            }
+          }
+        }
       }
     }
   }

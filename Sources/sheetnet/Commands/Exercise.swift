@@ -23,7 +23,9 @@ struct ExerciseCommand: ParsableCommand {
       --blank mix (default): the first layer's z₁ and the a₁ after it, the output δ₁, the first \
       layer's ∂L/∂W₁,₁ and its new W₁,₁. forward: neuron 1 of every layer (z₁, a₁) and the loss. \
       backward: element 1 of every gradient. update: every new weight. Or names separated by commas \
-      as `sheetnet trace` names the entries, with a 1-based index: hidden.forward.z[1],output.update.W[2,1].
+      as `sheetnet trace` names the entries, with a 1-based index: hidden.forward.z[1],output.update.W[2,1]. \
+      A later quantity equal to a blank (db = δ on one sample) is blank too, and later arithmetic \
+      writes a blank's label for its number (σ(z₁)), so no answer stands on the sheet.
 
       --seed N draws the inputs (one decimal, −1…1) and every weight and bias (two decimals, \
       −0.99…0.99) from SheetNet's seeded generator: the same seed gives the same files, byte for byte. \
@@ -111,7 +113,7 @@ struct ExerciseCommand: ParsableCommand {
     let rows = exercise.rows.map { r in
       ExerciseSheet.Row(
         group: "\(r.entry)   \(entries[r.entry] ?? r.formula)", label: r.label,
-        arithmetic: r.arithmetic.map { $0.expression { minus(Exercise.compact($0)) } } ?? r.formula,
+        arithmetic: exercise.arithmetic(r) { minus(Exercise.compact($0)) },
         shown: minus(r.shown), blank: r.blank, decimals: r.decimals)
     }
     return ExerciseSheet.Content(title: "Exercise: \(exercise.title)", subtitle: subtitle, givens: givens, note: note, rows: rows)
