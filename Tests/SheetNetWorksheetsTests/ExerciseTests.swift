@@ -139,6 +139,18 @@ import Testing
     let mazurMix = try Exercise(mazur, blank: .mix, seed: nil)
     let a1 = try #require(mazurMix.rows.first { $0.name == "sigmoid1.forward.a[1]" })
     #expect(mazurMix.arithmetic(a1, Exercise.compact) == "σ(z₁)")
+    // Few weights but a wide input: 61 weights, yet 60 inputs + 60 weights + … given.
+    let wide = NSTemporaryDirectory() + "sheetnet-exercise-wide-\(getpid()).yaml"
+    defer { try? FileManager.default.removeItem(atPath: wide) }
+    let row = "[" + (0..<60).map { _ in "0.5" }.joined(separator: ", ") + "]"
+    try "data: {dataset: inline, x: [\(row)], y: [[1]]}\nnetwork: [{type: dense, units: 1}]\nloss: mse\noptimizer: {type: sgd, learning_rate: 0.1}\ntrain: {epochs: 1, batch_size: 1}\n"
+      .write(toFile: wide, atomically: true, encoding: .utf8)
+    do {
+      _ = try Exercise(try Lesson.load(wide), blank: .mix, seed: nil)
+      Issue.record("a 60-input step was accepted")
+    } catch {
+      #expect(String(describing: error).contains("numbers (122 given"), "\(error)")
+    }
     for big in ["digits-cnn", "iris-mlp"] {
       do {
         _ = try Exercise(try lesson(big), blank: .mix, seed: nil)
