@@ -69,8 +69,8 @@ public struct ExerciseWorkbook {
         let answer = A1.sheetPrefix(step.workbook.sheets[block.sheet].name) + A1.cell(br, bc)
         let box = A1.cell(row, valueColumn)
         put(valueColumn, .empty, .answerBox)
-        put(checkColumn, .formula(#"IF(ISBLANK(\#(box)),"",IF(ISNUMBER(\#(box)),IF(ABS(\#(box)-\#(answer))<=0.5*10^-\#(r.decimals)+1E-12,"right","wrong"),"wrong"))"#,
-                                  cached: 0, array: false), .verdict)
+        put(checkColumn, .textFormula(#"IF(ISBLANK(\#(box)),"",IF(ISNUMBER(\#(box)),IF(ABS(\#(box)-\#(answer))<=0.5*10^-\#(r.decimals)+1E-12,"right","wrong"),"wrong"))"#,
+                                      cached: ""), .verdict)
         let check = "$" + A1.column(checkColumn) + String(row + 1)
         sheet.conditionalFills.append(ConditionalFill(top: row, left: valueColumn, bottom: row, right: checkColumn,
                                                       formula: check + #"="right""#, fill: Self.rightFill, font: Self.rightFont))

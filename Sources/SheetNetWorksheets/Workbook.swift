@@ -88,7 +88,12 @@ public struct Cell: Sendable {
   }
 
   /// Whether the cell holds a formula.
-  public var isFormula: Bool { if case .formula = content { return true }; return false }
+  public var isFormula: Bool {
+    switch content {
+    case .formula, .textFormula: true
+    case .text, .number, .empty: false
+    }
+  }
 }
 
 /// The content of a cell.
@@ -102,6 +107,8 @@ public enum Content: Sendable, Equatable {
   /// one-cell array formula (every formula that reads a range is, so every engine evaluates a
   /// function of a range element by element).
   case formula(String, cached: Double, array: Bool)
+  /// A formula whose result is text (an exercise's `right`/`wrong`), with its cached text.
+  case textFormula(String, cached: String)
   /// No value: an empty cell that only carries its style (an exercise's answer box).
   case empty
 }

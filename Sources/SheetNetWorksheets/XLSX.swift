@@ -489,6 +489,12 @@ public enum XLSX {
         x.markup("</f><v>")
         x.raw(number(cached))
         x.markup("</v></c>")
+      case .textFormula(let f, let cached):
+        x.markup("\" t=\"str\"><f>")
+        x.text(f)
+        x.markup("</f><v>")
+        x.text(cached)
+        x.markup("</v></c>")
       case .empty:
         x.markup("\"/>")
       }

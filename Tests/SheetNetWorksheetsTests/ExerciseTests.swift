@@ -179,7 +179,7 @@ import Testing
     let box = A1.cell(first.row, first.column), check = A1.cell(first.row, first.checkColumn)
     #expect(sheet.contains(#"<c r="\#(box)" s="\#(XLSX.styleIndex(.answerBox))"/>"#), "an empty styled answer box")
     #expect(sheet.contains(#"<conditionalFormatting sqref="\#(box):\#(check)"><cfRule type="expression" dxfId="0" priority="1"><formula>$\#(check)=&quot;right&quot;</formula></cfRule></conditionalFormatting>"#))
-    #expect(sheet.contains(#"<f>IF(ISBLANK(\#(box)),&quot;&quot;,IF(ISNUMBER(\#(box)),IF(ABS(\#(box)-&apos;hidden forward&apos;!"#))
+    #expect(sheet.contains(#"<c r="\#(check)" s="\#(XLSX.styleIndex(.verdict))" t="str"><f>IF(ISBLANK(\#(box)),&quot;&quot;,IF(ISNUMBER(\#(box)),IF(ABS(\#(box)-&apos;hidden forward&apos;!"#))
     // The hidden input cells read the given cells of Exercise.
     let hiddenInput = String(decoding: parts["xl/worksheets/sheet3.xml"]!, as: UTF8.self)
     #expect(hiddenInput.contains("<f>&apos;Exercise&apos;!$C$"), "the hidden input sheet reads the givens")
