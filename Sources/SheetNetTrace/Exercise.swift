@@ -160,9 +160,7 @@ public final class Exercise {
       for i in 0..<e.value.count {
         let v = e.value.data[i]
         let decimals = given ? Exercise.shortDecimals(v) : Exercise.decimals(v)
-        if given && Exercise.shortDecimals(v) >= Exercise.givenDecimals && Exercise.format(v, decimals: decimals) != Exercise.format(v, decimals: 17) {
-          rounded = true
-        }
+        if given && Double(Exercise.format(v, decimals: decimals)) != v { rounded = true }
         let row = ExerciseRow(
           name: Exercise.elementName(e, i), entry: e.name, element: i, layer: e.layer, phase: e.phase,
           label: elementLabel(e.symbol, e.value.shape, i, batch: e.batched && e.value.rank >= 2), formula: e.formula,
@@ -267,7 +265,7 @@ public final class Exercise {
   }
 
   /// The fewest decimals (at most `givenDecimals`) that write `x` exactly as its shortest form,
-  /// e.g. 0.15 → 2; a long decimal gets `givenDecimals`.
+  /// e.g. 0.15 → 2; a longer decimal gets `givenDecimals` (and is shown rounded).
   public static func shortDecimals(_ x: Double) -> Int {
     for d in 0..<givenDecimals where Double(format(x, decimals: d)) == x { return d }
     return givenDecimals

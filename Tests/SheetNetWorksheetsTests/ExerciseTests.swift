@@ -106,6 +106,10 @@ import Testing
     #expect(a.blanks.count == 8 && a.blanks.allSatisfy { $0.phase == .update })
     let own = try Exercise(try lesson("mazur"), blank: .update, seed: nil)
     #expect(own.givens.first { $0.name == "hidden.forward.W[1,1]" }?.value == 0.15)
+    // Mazur's and the seeded numbers are written exactly; xor's drawn weights are long decimals.
+    #expect(!own.givensRounded && !a.givensRounded)
+    #expect(try Exercise(try lesson("xor"), blank: .mix, seed: nil).givensRounded)
+    #expect(try !Exercise(try lesson("xor"), blank: .mix, seed: 1).givensRounded)
   }
 
   @Test func blankChoices() throws {
