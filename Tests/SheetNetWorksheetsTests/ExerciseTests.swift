@@ -348,6 +348,8 @@ import Testing
     }
     let unknown = try sheetnet(["exercise", "Worksheets/mazur.yaml", "--output", a, "--blank", "hidden.forward.q[1]"])
     #expect(unknown.err.contains("did you mean 'hidden.forward.z[1]'"), "\(unknown.err)")
+    let negative = try sheetnet(["exercise", "Worksheets/mazur.yaml", "--output", a, "--seed", "-1"])
+    #expect(negative.err.contains("from 0 to 18446744073709551615"), "\(negative.err)")
     let big = try sheetnet(["exercise", "Worksheets/digits-cnn.yaml", "--output", a])
     #expect(big.err.contains("mazur.yaml") && big.err.contains("xor.yaml"), "\(big.err)")
 

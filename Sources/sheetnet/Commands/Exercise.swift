@@ -38,7 +38,12 @@ struct ExerciseCommand: ParsableCommand {
   @Option(help: "What to leave blank: mix, forward, backward, update, or names separated by commas (e.g. hidden.forward.z[1]).")
   var blank = "mix"
 
-  @Option(help: "Draw short-decimal inputs and weights from this seed (default: the lesson's own numbers).")
+  // Unconditional: `--seed -1` is refused as a value out of range, not as a missing one.
+  @Option(parsing: .unconditional, help: "Draw short-decimal inputs and weights from this seed, 0…18446744073709551615 (default: the lesson's own numbers).",
+          transform: { text in
+            guard let n = UInt64(text) else { throw ValidationError("give a whole number from 0 to 18446744073709551615") }
+            return n
+          })
   var seed: UInt64?
 
   @Option(help: "Output folder (default: Output/<lesson>/exercise/).")
