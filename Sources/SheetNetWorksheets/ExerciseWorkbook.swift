@@ -85,6 +85,7 @@ public struct ExerciseWorkbook {
     sheet.columnWidths = [ColumnWidth(first: 0, last: 0, width: 14), ColumnWidth(first: 1, last: 1, width: 26),
                           ColumnWidth(first: 2, last: 2, width: 48), ColumnWidth(first: 3, last: 4, width: 12)]
     sheet.frozenRows = 1
+    sheet.fitsPageWidth = true
 
     // The step's own workbook, hidden, reading the givens.
     var hidden = step.workbook.sheets

@@ -62,6 +62,8 @@ public struct Sheet: Sendable {
   public var conditionalFills: [ConditionalFill] = []
   /// Whether the sheet is hidden from the tab bar (an exercise's answer sheets).
   public var hidden = false
+  /// Whether it prints landscape, scaled to one page wide (an exercise sheet).
+  public var fitsPageWidth = false
 
   /// An empty sheet.
   public init(name: String, fileName: String) {

@@ -397,6 +397,7 @@ public enum XLSX {
     var x = XMLBytes(capacity: 1024 + 48 * sheet.cells.count)
     x.raw(xmlDeclaration)
     x.raw(#"<worksheet xmlns="\#(mainNamespace)" xmlns:r="\#(relationshipNamespace)">"#)
+    if sheet.fitsPageWidth { x.raw(#"<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>"#) }
 
     // dimension
     if sheet.cells.isEmpty {
@@ -543,6 +544,7 @@ public enum XLSX {
     }
 
     x.raw(#"<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>"#)
+    if sheet.fitsPageWidth { x.raw(#"<pageSetup orientation="landscape" fitToWidth="1" fitToHeight="0"/>"#) }
     x.raw("</worksheet>")
     return x.bytes
   }

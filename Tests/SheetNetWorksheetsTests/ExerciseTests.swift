@@ -184,6 +184,8 @@ import Testing
     #expect(sheet.contains(#"<c r="\#(box)" s="\#(XLSX.styleIndex(.answerBox))"/>"#), "an empty styled answer box")
     #expect(sheet.contains(#"<conditionalFormatting sqref="\#(box):\#(check)"><cfRule type="expression" dxfId="0" priority="1"><formula>$\#(check)=&quot;right&quot;</formula></cfRule></conditionalFormatting>"#))
     #expect(sheet.contains(#"<c r="\#(check)" s="\#(XLSX.styleIndex(.verdict))" t="str"><f>IF(ISBLANK(\#(box)),&quot;&quot;,IF(ISNUMBER(\#(box)),IF(ABS(\#(box)-&apos;hidden forward&apos;!"#))
+    #expect(sheet.hasPrefix(#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>"# + "\n" + #"<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheetPr><pageSetUpPr fitToPage="1"/></sheetPr><dimension"#))
+    #expect(sheet.contains(#"<pageSetup orientation="landscape" fitToWidth="1" fitToHeight="0"/></worksheet>"#))
     // The hidden input cells read the given cells of Exercise.
     let hiddenInput = String(decoding: parts["xl/worksheets/sheet3.xml"]!, as: UTF8.self)
     #expect(hiddenInput.contains("<f>&apos;Exercise&apos;!$C$"), "the hidden input sheet reads the givens")
