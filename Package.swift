@@ -99,7 +99,7 @@ let package = Package(
     .testTarget(name: "SheetNetTests", dependencies: ["SheetNet", "SheetNetTrace", "sheetnet"], exclude: ["Snapshots"], swiftSettings: cpuSettings),
     .testTarget(
       name: "SheetNetWorksheetsTests",
-      dependencies: ["SheetNet", "SheetNetTrace", "SheetNetWorksheets", "sheetnet", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+      dependencies: ["SheetNet", "SheetNetTrace", "SheetNetWorksheets", "SheetNetFigures", "CairoKit", "sheetnet", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
       exclude: ["recalc.py"], swiftSettings: cpuSettings),
     .testTarget(
       name: "SheetNetFiguresTests", dependencies: ["SheetNet", "SheetNetFigures", "CairoKit"],

@@ -38,6 +38,9 @@ public final class Context {
   // MARK: State
 
   /// Pushes the graphics state (transform, source, line and font settings).
+  /// Ends the current page of a document surface and starts the next (the same size).
+  public func showPage() throws(CairoError) { cairo_show_page(pointer); try check("show page") }
+
   public func save() throws(CairoError) { cairo_save(pointer); try check("save") }
   /// Pops the graphics state pushed by `save`.
   public func restore() throws(CairoError) { cairo_restore(pointer); try check("restore") }

@@ -23,6 +23,24 @@ public enum FigureFile {
     }
   }
 
+  /// Several figures of one page size as the pages of one PDF, in order (deterministic, like
+  /// `render`). Throws when `pages` is empty or the sizes differ.
+  public static func pdf(pages: [Figure]) throws(CairoError) -> [UInt8] {
+    guard let first = pages.first, pages.allSatisfy({ $0.size == first.size }) else {
+      throw .invalidSize("a PDF needs at least one page, all of one size")
+    }
+    let surface = try Surface.document(.pdf, width: first.size.width, height: first.size.height)
+    let context = try Context(surface)
+    let canvas = CairoCanvas(context, vector: true, fonts: try FontFaces.load())
+    for figure in pages {
+      figure.draw(canvas)
+      if let error = canvas.error { throw error }
+      try context.check("drawing \(figure.name)")
+      try context.showPage()
+    }
+    return try surface.documentBytes()
+  }
+
   /// The figure drawn on an image surface of scale × its size in pixels (for tests that read pixels).
   public static func pngSurface(_ figure: Figure, scale: Double) throws(CairoError) -> Surface {
     guard scale > 0, scale <= 16 else { throw .invalidSize("--scale must be above 0 and at most 16, not \(scale)") }

@@ -112,6 +112,8 @@ public enum CSV {
       case .text(let s): grid[c.row][c.column] = quoted(neutralised(s))
       case .number(let x): grid[c.row][c.column] = shortestNumber(x)
       case .formula(_, let cached, _): grid[c.row][c.column] = shortestNumber(cached)
+      case .textFormula(_, let cached): grid[c.row][c.column] = quoted(neutralised(cached))
+      case .empty: grid[c.row][c.column] = ""
       }
     }
     var out = ""

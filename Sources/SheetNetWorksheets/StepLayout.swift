@@ -201,7 +201,7 @@ struct StepLayout {
       sheet.cells.append(Cell(row: row, column: c, content, style: style))
       switch content {
       case .number(let x), .formula(_, let x, _): book.numbers[0][key(row, c)] = x
-      case .text: break
+      case .text, .textFormula, .empty: break
       }
     }
     func reference(_ f: Formula) throws(SheetNetError) -> Content {

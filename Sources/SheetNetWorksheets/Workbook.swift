@@ -58,6 +58,12 @@ public struct Sheet: Sendable {
   public var colorScales: [ColorScale] = []
   /// Cells that link to the top-left cell of another sheet.
   public var links: [SheetLink] = []
+  /// Rectangles filled and coloured while a formula holds (an exercise's right/wrong checks).
+  public var conditionalFills: [ConditionalFill] = []
+  /// Whether the sheet is hidden from the tab bar (an exercise's answer sheets).
+  public var hidden = false
+  /// Whether it prints landscape, scaled to one page wide (an exercise sheet).
+  public var fitsPageWidth = false
 
   /// An empty sheet.
   public init(name: String, fileName: String) {
@@ -84,7 +90,12 @@ public struct Cell: Sendable {
   }
 
   /// Whether the cell holds a formula.
-  public var isFormula: Bool { if case .formula = content { return true }; return false }
+  public var isFormula: Bool {
+    switch content {
+    case .formula, .textFormula: true
+    case .text, .number, .empty: false
+    }
+  }
 }
 
 /// The content of a cell.
@@ -98,6 +109,10 @@ public enum Content: Sendable, Equatable {
   /// one-cell array formula (every formula that reads a range is, so every engine evaluates a
   /// function of a range element by element).
   case formula(String, cached: Double, array: Bool)
+  /// A formula whose result is text (an exercise's `right`/`wrong`), with its cached text.
+  case textFormula(String, cached: String)
+  /// No value: an empty cell that only carries its style (an exercise's answer box).
+  case empty
 }
 
 /// How a cell looks.
@@ -114,6 +129,12 @@ public enum CellStyle: Sendable, Equatable {
   case label
   /// A note to the reader (italic).
   case note
+  /// A number shown with exactly this many decimals (0…10; the cell keeps full precision).
+  case decimals(Int)
+  /// An empty box for a student's answer: light yellow fill, a thin border, the number as typed.
+  case answerBox
+  /// A right/wrong verdict: bold, centred.
+  case verdict
 }
 
 /// A column width for columns `first…last` (0-based, inclusive), in characters.
@@ -148,6 +169,27 @@ public struct ColorScale: Sendable, Equatable {
     self.lowColor = lowColor
     self.midColor = midColor
     self.highColor = highColor
+  }
+}
+
+/// A conditional fill over the rectangle rows `top…bottom`, columns `left…right` (0-based,
+/// inclusive): while `formula` (A1 syntax without `=`, written for the top-left cell and shifted
+/// for the others like a relative reference) is true, the cells get `fill` as background and
+/// `font` as text colour (RGB hex, e.g. `C6EFCE`).
+public struct ConditionalFill: Sendable, Equatable {
+  public var top: Int, left: Int, bottom: Int, right: Int
+  public var formula: String
+  public var fill: String, font: String
+
+  /// A conditional fill over one rectangle.
+  public init(top: Int, left: Int, bottom: Int, right: Int, formula: String, fill: String, font: String) {
+    self.top = top
+    self.left = left
+    self.bottom = bottom
+    self.right = right
+    self.formula = formula
+    self.fill = fill
+    self.font = font
   }
 }
 

@@ -25,8 +25,9 @@ public enum XLSX {
     var parts: [(path: String, bytes: [UInt8])] = []
     var sheetParts: [[UInt8]] = []
     sheetParts.reserveCapacity(workbook.sheets.count)
+    let dxfs = differentialStyles(workbook)
     for sheet in workbook.sheets {
-      sheetParts.append(worksheet(sheet, strings: &strings))
+      sheetParts.append(worksheet(sheet, strings: &strings, dxfs: dxfs))
     }
     parts.append(("[Content_Types].xml", contentTypes(sheetCount: workbook.sheets.count)))
     parts.append(("_rels/.rels", Array(packageRelationships.utf8)))
@@ -34,7 +35,7 @@ public enum XLSX {
     parts.append(("docProps/core.xml", Array(coreProperties.utf8)))
     parts.append(("xl/workbook.xml", workbookPart(workbook)))
     parts.append(("xl/_rels/workbook.xml.rels", workbookRelationships(sheetCount: workbook.sheets.count)))
-    parts.append(("xl/styles.xml", Array(styles.utf8)))
+    parts.append(("xl/styles.xml", Array(styles(dxfs: dxfs).utf8)))
     parts.append(("xl/sharedStrings.xml", strings.part()))
     for (i, bytes) in sheetParts.enumerated() {
       parts.append(("xl/worksheets/sheet\(i + 1).xml", bytes))
@@ -50,6 +51,7 @@ public enum XLSX {
   /// Throws for anything Excel or LibreOffice would refuse or repair.
   private static func validate(_ workbook: Workbook) throws {
     if workbook.sheets.isEmpty { throw SheetNetError.io("cannot write the XLSX workbook: it has no sheet") }
+    if workbook.sheets[0].hidden { throw SheetNetError.io("cannot write the XLSX workbook: its first sheet, the one it opens on, is hidden") }
     var seen = Set<String>()
     for sheet in workbook.sheets {
       let name = sheet.name
@@ -82,6 +84,12 @@ public enum XLSX {
         throw SheetNetError.io(
           "cannot write the XLSX workbook: a colour scale of sheet '\(sheet.name)' has no valid rectangle, "
             + "colours or thresholds")
+      }
+      for fill in sheet.conditionalFills
+      where !inRange(fill.top, fill.left) || !inRange(fill.bottom, fill.right)
+        || fill.top > fill.bottom || fill.left > fill.right || !isColor(fill.fill) || !isColor(fill.font) || fill.formula.isEmpty {
+        throw SheetNetError.io(
+          "cannot write the XLSX workbook: a conditional fill of sheet '\(sheet.name)' has no valid rectangle, colours or formula")
       }
       for width in sheet.columnWidths
       where !inRange(0, width.first) || !inRange(0, width.last) || width.first > width.last {
@@ -225,7 +233,9 @@ public enum XLSX {
     for (i, sheet) in workbook.sheets.enumerated() {
       x.raw(#"<sheet name=""#)
       x.attribute(sheet.name)
-      x.raw(#"" sheetId="\#(i + 1)" r:id="rId\#(i + 1)"/>"#)
+      x.raw(#"" sheetId="\#(i + 1)""#)
+      if sheet.hidden { x.raw(#" state="hidden""#) }
+      x.raw(#" r:id="rId\#(i + 1)"/>"#)
     }
     x.raw("</sheets>")
     if !workbook.names.isEmpty {
@@ -268,23 +278,56 @@ public enum XLSX {
     case .title: 3
     case .label: 4
     case .note: 5
+    case .decimals(let d): 6 + min(max(d, 0), maxDecimals)
+    case .answerBox: 7 + maxDecimals
+    case .verdict: 8 + maxDecimals
     }
   }
 
+  /// The most decimals `CellStyle.decimals` shows.
+  static let maxDecimals = 10
+
+  /// The (fill, font) colour pairs of every sheet's conditional fills, each once, in order of
+  /// first use: their index is the `dxfId` a rule names.
+  private static func differentialStyles(_ workbook: Workbook) -> [String] {
+    var seen: [String] = []
+    for sheet in workbook.sheets {
+      for fill in sheet.conditionalFills where !seen.contains(dxfKey(fill)) { seen.append(dxfKey(fill)) }
+    }
+    return seen
+  }
+
+  /// `fill|font`, the key of a conditional fill's differential style.
+  private static func dxfKey(_ fill: ConditionalFill) -> String { argb(fill.fill) + "|" + argb(fill.font) }
+
   /// Fonts: 0 regular, 1 bold, 2 grey italic, 3 italic. Fills: 0 none and 1 gray125 (both
-  /// required), 2 light yellow for inputs. Number format 164 shows 4 decimals.
-  private static let styles: String = {
+  /// required), 2 light yellow for inputs. Number format 164 shows 4 decimals, 165 + d exactly d
+  /// decimals (0…10). Border 1 is thin on every side (answer boxes). `dxfs` are the conditional
+  /// fills' (fill, font) pairs.
+  private static func styles(dxfs: [String]) -> String {
     let font = #"<sz val="11"/><name val="Calibri"/><family val="2"/>"#
-    func xf(numFmt: Int = 0, font: Int = 0, fill: Int = 0) -> String {
-      var s = #"<xf numFmtId="\#(numFmt)" fontId="\#(font)" fillId="\#(fill)" borderId="0" xfId="0""#
+    func xf(numFmt: Int = 0, font: Int = 0, fill: Int = 0, border: Int = 0, centred: Bool = false) -> String {
+      var s = #"<xf numFmtId="\#(numFmt)" fontId="\#(font)" fillId="\#(fill)" borderId="\#(border)" xfId="0""#
       if numFmt != 0 { s += #" applyNumberFormat="1""# }
       if font != 0 { s += #" applyFont="1""# }
       if fill != 0 { s += #" applyFill="1""# }
+      if border != 0 { s += #" applyBorder="1""# }
+      if centred { return s + #" applyAlignment="1"><alignment horizontal="center"/></xf>"# }
       return s + "/>"
     }
+    let fixed = (0...maxDecimals).map { d in
+      #"<numFmt numFmtId="\#(165 + d)" formatCode="\#(d == 0 ? "0" : "0." + String(repeating: "0", count: d))"/>"#
+    }.joined()
+    let dxfPart = dxfs.map { key -> String in
+      let colours = key.split(separator: "|")
+      return #"<dxf><font><color rgb="\#(colours[1])"/></font><fill><patternFill patternType="solid">"#
+        + #"<fgColor rgb="\#(colours[0])"/><bgColor rgb="\#(colours[0])"/></patternFill></fill></dxf>"#
+    }.joined()
+    let thin = #"<left style="thin"><color rgb="FF7F7F7F"/></left><right style="thin"><color rgb="FF7F7F7F"/></right>"#
+      + #"<top style="thin"><color rgb="FF7F7F7F"/></top><bottom style="thin"><color rgb="FF7F7F7F"/></bottom><diagonal/>"#
     return xmlDeclaration
       + #"<styleSheet xmlns="\#(mainNamespace)">"#
-      + #"<numFmts count="1"><numFmt numFmtId="164" formatCode="0.0000"/></numFmts>"#
+      + #"<numFmts count="\#(2 + maxDecimals)"><numFmt numFmtId="164" formatCode="0.0000"/>"# + fixed + "</numFmts>"
       + #"<fonts count="4"><font>\#(font)</font><font><b/>\#(font)</font>"#
       + #"<font><i/><sz val="11"/><color rgb="FF666666"/><name val="Calibri"/><family val="2"/></font>"#
       + #"<font><i/>\#(font)</font></fonts>"#
@@ -292,15 +335,18 @@ public enum XLSX {
       + #"<fill><patternFill patternType="gray125"/></fill>"#
       + #"<fill><patternFill patternType="solid"><fgColor rgb="FFFFF2CC"/><bgColor indexed="64"/></patternFill></fill>"#
       + "</fills>"
-      + #"<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>"#
+      + #"<borders count="2"><border><left/><right/><top/><bottom/><diagonal/></border><border>\#(thin)</border></borders>"#
       + #"<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>"#
-      + #"<cellXfs count="6">"#
+      + #"<cellXfs count="\#(9 + maxDecimals)">"#
       + xf() + xf(numFmt: 164) + xf(numFmt: 164, fill: 2) + xf(font: 1) + xf(font: 2) + xf(font: 3)
+      + (0...maxDecimals).map { xf(numFmt: 165 + $0) }.joined()
+      + xf(fill: 2, border: 1) + xf(font: 1, centred: true)
       + "</cellXfs>"
       + #"<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>"#
-      + #"<dxfs count="0"/><tableStyles count="0" defaultTableStyle="TableStyleMedium2" "#
+      + (dxfs.isEmpty ? #"<dxfs count="0"/>"# : #"<dxfs count="\#(dxfs.count)">"# + dxfPart + "</dxfs>")
+      + #"<tableStyles count="0" defaultTableStyle="TableStyleMedium2" "#
       + #"defaultPivotStyle="PivotStyleLight16"/></styleSheet>"#
-  }()
+  }
 
   // MARK: Shared strings
 
@@ -343,7 +389,7 @@ public enum XLSX {
     return x == 0 ? "0" : Value.jsonNumber(x)
   }
 
-  private static func worksheet(_ sheet: Sheet, strings: inout SharedStrings) -> [UInt8] {
+  private static func worksheet(_ sheet: Sheet, strings: inout SharedStrings, dxfs: [String]) -> [UInt8] {
     let order = cellOrder(sheet.cells)
     var maxColumn = 0
     for cell in sheet.cells { maxColumn = max(maxColumn, cell.column) }
@@ -351,6 +397,7 @@ public enum XLSX {
     var x = XMLBytes(capacity: 1024 + 48 * sheet.cells.count)
     x.raw(xmlDeclaration)
     x.raw(#"<worksheet xmlns="\#(mainNamespace)" xmlns:r="\#(relationshipNamespace)">"#)
+    if sheet.fitsPageWidth { x.raw(#"<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>"#) }
 
     // dimension
     if sheet.cells.isEmpty {
@@ -443,6 +490,14 @@ public enum XLSX {
         x.markup("</f><v>")
         x.raw(number(cached))
         x.markup("</v></c>")
+      case .textFormula(let f, let cached):
+        x.markup("\" t=\"str\"><f>")
+        x.text(f)
+        x.markup("</f><v>")
+        x.text(cached)
+        x.markup("</v></c>")
+      case .empty:
+        x.markup("\"/>")
       }
     }
     if currentRow >= 0 { x.markup("</row>") }
@@ -463,6 +518,15 @@ public enum XLSX {
       }
       x.raw("</colorScale></cfRule></conditionalFormatting>")
     }
+    // conditional fills: expression rules, priorities after the colour scales
+    for (i, fill) in sheet.conditionalFills.enumerated() {
+      x.raw(#"<conditionalFormatting sqref=""#)
+      x.raw(range(fill.top, fill.left, fill.bottom, fill.right))
+      let dxf = dxfs.firstIndex(of: dxfKey(fill)) ?? 0
+      x.raw(#""><cfRule type="expression" dxfId="\#(dxf)" priority="\#(sheet.colorScales.count + i + 1)"><formula>"#)
+      x.text(fill.formula)
+      x.raw("</formula></cfRule></conditionalFormatting>")
+    }
 
     // hyperlinks: internal, so no relationship
     if !sheet.links.isEmpty {
@@ -480,6 +544,7 @@ public enum XLSX {
     }
 
     x.raw(#"<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>"#)
+    if sheet.fitsPageWidth { x.raw(#"<pageSetup orientation="landscape" fitToWidth="1" fitToHeight="0"/>"#) }
     x.raw("</worksheet>")
     return x.bytes
   }

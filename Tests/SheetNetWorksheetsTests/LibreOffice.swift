@@ -42,18 +42,26 @@ enum LibreOffice {
   /// A number to set before recalculating.
   struct Edit: Sendable, Encodable {
     var cell: CellRef, value: Double
+    /// Text typed instead of a number, when given.
+    var text: String?
     /// Set `cell` to `value`.
     init(_ sheet: String, _ row: Int, _ column: Int, _ value: Double) {
       cell = CellRef(sheet, row, column)
       self.value = value
     }
-    /// As `["Sheet", row, column, value]`.
+    /// Set `cell` to the text `text`.
+    init(_ sheet: String, _ row: Int, _ column: Int, text: String) {
+      cell = CellRef(sheet, row, column)
+      self.value = 0
+      self.text = text
+    }
+    /// As `["Sheet", row, column, value]` (or the text in place of the value).
     func encode(to encoder: any Encoder) throws {
       var c = encoder.unkeyedContainer()
       try c.encode(cell.sheet)
       try c.encode(cell.row)
       try c.encode(cell.column)
-      try c.encode(value)
+      if let text { try c.encode(text) } else { try c.encode(value) }
     }
   }
 
@@ -61,10 +69,16 @@ enum LibreOffice {
   struct Run: Sendable, Encodable {
     var edits: [Edit] = []
     var read: [CellRef]
+    /// Also read each cell's text as LibreOffice shows it.
+    var strings = false
+    /// Export the recalculated workbook as HTML to this path (conditional formats applied).
+    var html: String?
     /// A run.
-    init(edits: [Edit] = [], read: [CellRef]) {
+    init(edits: [Edit] = [], read: [CellRef], strings: Bool = false, html: String? = nil) {
       self.edits = edits
       self.read = read
+      self.strings = strings
+      self.html = html
     }
   }
 
@@ -74,6 +88,8 @@ enum LibreOffice {
     var values: [Double?]
     /// Index in `values` → LibreOffice's error number (503 #NUM!, 532 #DIV/0!, …; -1 non-finite).
     var errors: [Int: Int]
+    /// Each read cell's text as shown, when the run asked for `strings`.
+    var strings: [String]?
     /// Seconds spent in `calculateAll`.
     var recalcSeconds: Double
     /// Seconds spent loading the workbook.
@@ -174,7 +190,7 @@ enum LibreOffice {
     }
 
     struct Response: Decodable {
-      struct RunOut: Decodable { var values: [Double?], errors: [[Int]] }
+      struct RunOut: Decodable { var values: [Double?], errors: [[Int]], strings: [String]? }
       var runs: [RunOut], seconds: [Double], load_seconds_per_run: [Double], read_seconds: [Double]
     }
     let response = try JSONDecoder().decode(Response.self, from: Data(contentsOf: resultURL))
@@ -186,7 +202,7 @@ enum LibreOffice {
       var errors: [Int: Int] = [:]
       for pair in run.errors where pair.count == 2 { errors[pair[0]] = pair[1] }
       return RunResult(
-        values: run.values, errors: errors, recalcSeconds: response.seconds[i],
+        values: run.values, errors: errors, strings: run.strings, recalcSeconds: response.seconds[i],
         loadSeconds: response.load_seconds_per_run[i], readSeconds: response.read_seconds[i])
     }
   }

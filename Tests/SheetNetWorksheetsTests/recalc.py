@@ -10,14 +10,17 @@ Run it with the system Python: it needs the `uno` module of Debian's python3-uno
    "profile": "/abs/tmp/dir",             # LibreOffice user profile (-env:UserInstallation)
    "timeout": 300,                        # optional: seconds before soffice is killed
    "pid_file": "/abs/tmp/dir/soffice.pid", # optional: soffice's process group id is written there
-   "runs": [{"edits": [["Sheet", row0, col0, 0.25], ...], "read": [["Sheet", row0, col0], ...]}]}
+   "runs": [{"edits": [["Sheet", row0, col0, 0.25 or "text"], ...], "read": [["Sheet", row0, col0], ...],
+             "strings": true,                   # optional: also each read cell's text as shown
+             "html": "/abs/out.html"}]}         # optional: the recalculated workbook exported as
+                                                # HTML, conditional formats applied (as rendered)
 
 For each run a copy of the workbook is loaded afresh (hidden), the edits are set as numbers,
 every formula is recalculated (`calculateAll`: LibreOffice otherwise keeps an .xlsx's cached
 values) and the listed cells are read as full doubles (a text or empty cell reads as 0).
 RESULT.json:
 
-  {"runs": [{"values": [v or null, ...], "errors": [[index, code], ...]}],
+  {"runs": [{"values": [v or null, ...], "errors": [[index, code], ...], "strings": [...]}],
    "seconds": [recalculation seconds per run], "load_seconds": total seconds loading,
    "load_seconds_per_run": [...], "read_seconds": [...],
    "start_seconds": seconds until soffice answered}
@@ -238,12 +241,23 @@ def main():
                     return sheets.getByName(name)
 
                 for edit in run.get("edits", []):
-                    sheet(edit[0]).getCellByPosition(int(edit[2]), int(edit[1])).setValue(float(edit[3]))
+                    cell = sheet(edit[0]).getCellByPosition(int(edit[2]), int(edit[1]))
+                    if isinstance(edit[3], str):
+                        cell.setString(edit[3])
+                    else:
+                        cell.setValue(float(edit[3]))
                 t0 = time.monotonic()
                 doc.calculateAll()
                 seconds.append(time.monotonic() - t0)
                 t0 = time.monotonic()
-                results.append(read(sheet, run.get("read", [])))
+                result = read(sheet, run.get("read", []))
+                if run.get("strings"):
+                    result["strings"] = [sheet(r[0]).getCellByPosition(int(r[2]), int(r[1])).getString()
+                                         for r in run.get("read", [])]
+                if run.get("html"):
+                    doc.storeToURL(uno.systemPathToFileUrl(os.path.abspath(run["html"])),
+                                   (prop("FilterName", "HTML (StarCalc)"),))
+                results.append(result)
                 read_seconds.append(time.monotonic() - t0)
             finally:
                 try:

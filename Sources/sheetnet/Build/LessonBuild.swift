@@ -151,7 +151,32 @@ struct LessonBuild {
     result.made.append(("figures", figures.count))
     lap("figures")
 
-    try finish(lesson: lesson, folder: folder, fingerprint: fingerprint, files: &files, result: &result, traceText: text, facts: Self.facts(run))
+    // 5. The exercise sheet: asked for, or by default when the network fits a hand sheet.
+    var facts = Self.facts(run)
+    if spec.exercise {
+      progress("exercise", nil)
+      let blank: ExerciseBlank
+      if let text = spec.exerciseBlank {
+        guard let parsed = ExerciseBlank(text) else {
+          throw SheetNetError.lesson("\(spec.location): exercise blank '\(text.prefix(40))' must be mix, forward, backward, update or entry names such as dense1.forward.z[1]")
+        }
+        blank = parsed
+      } else {
+        blank = .mix
+      }
+      do {
+        let sheet = try ExerciseCommand.files(lesson: lesson, blank: blank, seed: spec.exerciseSeed)
+        files += sheet.map { ("exercise/\($0.name)", [UInt8]($0.data)) }
+        result.made.append(("exercise", sheet.count))
+      } catch {
+        let reason = (error as? SheetNetError)?.description ?? "\(error)"
+        if spec.exerciseAsked { throw SheetNetError.lesson("\(spec.location): exercise: \(reason)") }
+        facts.append(("Exercise sheet", "none: " + reason.replacingOccurrences(of: lesson.path + ": ", with: "")))
+      }
+      lap("exercise")
+    }
+
+    try finish(lesson: lesson, folder: folder, fingerprint: fingerprint, files: &files, result: &result, traceText: text, facts: facts)
     lap("write")
     return result
   }
