@@ -81,6 +81,7 @@ import Testing
       let files = manifest["files"]?.list?.compactMap(\.string) ?? []
       #expect(files.contains("index.html") && files.contains("model.json") && files.contains("trace.txt") && files.contains("worksheets/step.xlsx"))
       #expect(files.contains { $0.hasPrefix("figures/") })
+      #expect(["exercise.pdf", "answers.pdf", "exercise.xlsx", "answers.csv"].allSatisfy { files.contains("exercise/" + $0) }, "\(name) fits a hand sheet")
       for f in files { #expect(FileManager.default.fileExists(atPath: "\(root)/Output/\(name)/\(f)"), "\(name)/\(f)") }
       #expect(Set(snapshot("\(root)/Output/\(name)").keys) == Set(files), "the folder holds exactly what build.json lists")
     }
@@ -134,6 +135,19 @@ import Testing
     #expect(err.contains("xor") && err.contains("line") && err.contains(expected), "\(err)")
     #expect(err.split(separator: "\n").count == 1, "\(err)")
     #expect(!FileManager.default.fileExists(atPath: "\(root)/Output/xor"))
+  }
+
+  @Test("a lesson too big for a hand sheet gets none by default, and is refused when it asks for one")
+  func exerciseByDefault() throws {
+    let iris = try shipped("iris-mlp", epochs: 2)
+    let root = try project(["iris-mlp": iris, "asks": iris.replacingOccurrences(of: "title:", with: "name: asks\ntitle:") + "build: {exercise: {blank: forward}}\n"])
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let (status, lessons, err) = try build([], in: root)
+    #expect(status == 1 && lessons["iris-mlp"]?["status"]?.string == "ok")
+    #expect(err.contains("asks") && err.contains("exercise") && err.contains("hand-calculation"), "\(err)")
+    #expect(!FileManager.default.fileExists(atPath: "\(root)/Output/iris-mlp/exercise"))
+    let page = try String(contentsOfFile: "\(root)/Output/iris-mlp/index.html", encoding: .utf8)
+    #expect(page.contains("Exercise sheet") && page.contains("too many"), "the page says why there is none")
   }
 
   @Test("bad arguments are refused before anything is built", arguments: [
