@@ -32,6 +32,11 @@ public struct Lesson: Sendable {
   public var batchSize: Int
   /// The output folder (default `Output/<name>`).
   public var output: String?
+  /// The optimizers the `optimizers` figure compares (`compare:`); empty: SGD, momentum and Adam.
+  public var compare: [OptimizerConfiguration] = []
+  /// What draws `dataset: letters` (see `Letters`): the registered renderer when the lesson was
+  /// read; nil when none is, which a letters lesson reports when it loads its data.
+  public var glyphRenderer: (any GlyphRenderer)? = nil
 
   /// What a lesson may say about its data.
   public struct DataSpec: Sendable {
@@ -48,6 +53,8 @@ public struct Lesson: Sendable {
     public var header: Bool? = nil
     /// Generated sets: number of points, noise 0…1, number of classes.
     public var count = 200, noise = 0.0, classes = 2
+    /// `dataset: letters`: the images' side in pixels.
+    public var size = 20
     /// Inline inputs and targets or labels.
     public var x: Tensor?, y: Tensor?, labels: [Int]?
     /// Shape of one sample, e.g. [1, 8, 8]; default flat.
@@ -61,9 +68,9 @@ public struct Lesson: Sendable {
     public var validation = 0.0, test = 0.0
   }
 
-  static let topKeys = ["name", "title", "seed", "data", "network", "loss", "optimizer", "train", "output"]
-  static let dataKeys = ["dataset", "file", "label_column", "header", "count", "noise", "classes", "x", "y", "labels", "shape", "preprocess", "split", "images", "label_file", "limit"]
-  static let datasets = Builtin.real + Generated.kinds + ["csv", "idx", "inline", "none"]
+  static let topKeys = ["name", "title", "seed", "data", "network", "loss", "optimizer", "train", "output", "compare"]
+  static let dataKeys = ["dataset", "file", "label_column", "header", "count", "noise", "classes", "x", "y", "labels", "shape", "preprocess", "split", "images", "label_file", "limit", "size"]
+  static let datasets = Builtin.real + Generated.kinds + [Letters.kind, "csv", "idx", "inline", "none"]
 
   /// `file` as the lesson wrote it, refused unless it resolves (symbolic links followed) inside
   /// the lesson's folder, the folder above it (the project, for lessons in Worksheets/) or the
@@ -139,6 +146,8 @@ public struct Lesson: Sendable {
       lesson.batchSize = try r.int(optional: train["batch_size"], "batch_size", min: 1, max: Limits.batchSize) ?? 32
     }
     if let o = lesson.output { lesson.output = try lesson.confined(o, r.at(top["output"]!), what: "output folder") }
+    if let c = top["compare"] { lesson.compare = try parseCompare(c, r) }
+    if lesson.data.dataset == Letters.kind { lesson.glyphRenderer = Letters.registered }
     return lesson
   }
 
@@ -203,6 +212,7 @@ public struct Lesson: Sendable {
       d.test = try r.number(optional: split["test"], "test", min: 0, max: 0.9) ?? 0
       guard d.validation + d.test < 0.95 else { throw .lesson("\(r.at(s)): validation + test must leave some data to train on") }
     }
+    try parseLetters(&d, m, node, r)
     if d.dataset == "none" && d.shape == nil { throw .lesson("\(r.at(node)): dataset none needs 'shape', the input of one sample, e.g. [3, 64, 64]") }
     if d.dataset == "csv" && d.file == nil { throw .lesson("\(r.at(node)): dataset csv needs 'file: path/to/data.csv'") }
     if d.dataset == "inline" {
