@@ -20,8 +20,12 @@ struct LessonKeysTests {
 
   @Test("letters: absurd counts and sizes, classes out of range and size on other data are refused by line")
   func hostileLetters() {
-    let huge = message("data: {dataset: letters, count: 1000000, size: 64}\n" + Self.network)
+    let huge = message("data: {dataset: letters, count: 50000, size: 64}\n" + Self.network)
     #expect(huge.hasPrefix("bad.yaml line 1") && huge.contains("20,000,000") && huge.contains("fewer or smaller"), "\(huge)")
+    for count in ["60001", "1000000"] {
+      let m = message("data: {dataset: letters, count: \(count), size: 8}\n" + Self.network)
+      #expect(m.hasPrefix("bad.yaml line 1") && m.contains("at most 60,000 images"), "\(count): \(m)")
+    }
     for size in ["7", "65", "-1", "20.5", "big", "[20, 20]"] {
       let m = message("data: {dataset: letters, size: \(size)}\n" + Self.network)
       #expect(m.hasPrefix("bad.yaml line 1") && m.contains("'size'"), "\(size): \(m)")

@@ -53,6 +53,9 @@ public enum Letters {
   public static let sides = 8...64
   /// Most pixels a generated set may hold in all (count × size², 160 MB as Float64).
   public static let maxPixels = 20_000_000
+  /// Most images a lesson may ask for (drawing one takes some 20 µs; notMNIST's small set has
+  /// about 19,000).
+  public static let maxCount = 60_000
   /// The ranges the per-sample choices are drawn from, uniformly: ink height as a fraction of
   /// the side, slant, and shift as a fraction of the side.
   public static let heights = 0.5...0.8, slants = -0.3...0.3, shifts = -0.1...0.1
@@ -127,8 +130,8 @@ public enum Letters {
 
 extension Lesson {
   /// The letters keys of `data`: `size` (the side, letters only), `classes` (default 10 for
-  /// letters, the first that many of A…J) and `count`, whose images may hold at most
-  /// `Letters.maxPixels` pixels in all.
+  /// letters, the first that many of A…J) and `count` (at most `Letters.maxCount`), whose images
+  /// may hold at most `Letters.maxPixels` pixels in all.
   static func parseLetters(_ d: inout DataSpec, _ m: [String: Node], _ node: Node, _ r: Reader) throws(SheetNetError) {
     guard d.dataset == Letters.kind else {
       if let v = m["size"] { throw .lesson("\(r.at(v)): 'size' is the image side of dataset letters; \(d.dataset) data has none") }
@@ -136,6 +139,9 @@ extension Lesson {
     }
     if let v = m["size"] { d.size = try r.int(v, "size", min: Letters.sides.lowerBound, max: Letters.sides.upperBound) }
     if m["classes"] == nil { d.classes = Letters.alphabet.count }
+    guard d.count <= Letters.maxCount else {
+      throw .lesson("\(r.at(m["count"] ?? node)): letters: 'count' must be at most \(Limits.grouped(Letters.maxCount)) images, got \(Limits.grouped(d.count))")
+    }
     guard d.count * d.size * d.size <= Letters.maxPixels else {
       throw .lesson("\(r.at(node)): letters: \(Limits.grouped(d.count)) images of \(d.size)×\(d.size) would hold \(Limits.grouped(d.count * d.size * d.size)) pixels, more than the \(Limits.grouped(Letters.maxPixels)) a generated set may; ask for fewer or smaller images")
     }

@@ -25,12 +25,10 @@ struct DataDump: ParsableCommand {
       if let t = run.split.test { sets.append(("test", t)) }
       for (name, data) in sets { batch.add(Self.csv(data), as: "\(name).csv") }
       try batch.commit()
-      let shape = data(run).x.shape.dropFirst().map(String.init).joined(separator: "×")
+      let shape = run.split.train.x.shape.dropFirst().map(String.init).joined(separator: "×")
       print("\(sets.map { "\($0.0) \($0.1.count)" }.joined(separator: ", ")) samples of \(shape) written to \(folder)/")
     }
   }
-
-  private func data(_ run: LessonRun) -> Dataset { run.split.train }
 
   /// One header line (`x1, …, xF, label` or `…, y1, …, yK`), then a line per sample; numbers in
   /// the shortest form that reads back to the same Float64.
