@@ -13,7 +13,7 @@ import os, random, re, shutil, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BINARY = os.path.join(ROOT, ".build-release/release/sheetnet")
-SMALL = {"xor", "mazur", "iris-mlp", "spiral"}
+SMALL = {"xor", "mazur", "iris-mlp", "spiral", "momentum-vs-sgd", "overfitting"}
 NUMBERS = ["0", "-1", "1", "0.5", "-0.5", "1e300", "-1e300", "1e-300", "999999999", "2147483648", "9223372036854775807",
            ".nan", ".inf", "-.inf", "1e999", "[]", "[0]", "[[]]", "{}", "''", "null", "true", "-0", "65536", "3.7"]
 

@@ -11,5 +11,8 @@
 // parsing some forty configuration files, costs 5–10 ms a process). libfreetype-dev also comes
 // with libcairo2-dev.
 #include <cairo-ft.h>
+// fontconfig, only to list the machine's fonts for the generated letters (LetterRenderer); it
+// comes with libcairo2-dev (libfontconfig-dev).
+#include <fontconfig/fontconfig.h>
 #include <zlib.h>
 #endif

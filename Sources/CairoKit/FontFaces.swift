@@ -60,13 +60,14 @@ public final class FontFaces {
     return nil
   }
 
-  /// A Cairo font face over a FreeType face of the file at `path`.
-  private static func face(_ path: String) throws(CairoError) -> OpaquePointer {
+  /// A Cairo font face over FreeType face `index` of the file at `path` (index > 0: a face of a
+  /// collection).
+  static func face(_ path: String, index: Int = 0) throws(CairoError) -> OpaquePointer {
     guard freeType.error == 0, let library = freeType.library else {
       throw .font("FreeType could not start (error \(freeType.error))")
     }
     var ftFace: FT_Face? = nil
-    let error = FT_New_Face(library, path, 0, &ftFace)
+    let error = FT_New_Face(library, path, index, &ftFace)
     guard error == 0, let ftFace else { throw .font("FreeType cannot read \(path) (error \(error)); reinstall fonts-dejavu-core") }
     guard let face = cairo_ft_font_face_create_for_ft_face(ftFace, 0) else {
       FT_Done_Face(ftFace)

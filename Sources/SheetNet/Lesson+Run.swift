@@ -20,6 +20,9 @@ public final class LessonRun {
   public var history = History()
   /// The trainer (its generator drives shuffles and masks).
   public var trainer: Trainer
+  /// For data generated outside the engine (letters): a digest of the samples and the fonts,
+  /// which the fingerprint covers; nil for every other dataset.
+  public let dataDigest: String?
 
   /// Loads the data, splits it, builds the network: seed → (split, init, shuffle) streams.
   public init(_ lesson: Lesson, seed: UInt64? = nil) throws(SheetNetError) {
@@ -27,6 +30,7 @@ public final class LessonRun {
     self.seed = seed ?? lesson.seed
     var streams = Lesson.Streams(seed: self.seed)
     let data = try lesson.loadData(rng: &streams.data)
+    dataDigest = lesson.data.dataset == Letters.kind ? Letters.digest(data, fonts: lesson.glyphRenderer?.fonts ?? []) : nil
     var split = lesson.split(data, rng: &streams.split)
     guard split.train.count >= 1 else {
       throw .lesson("\(lesson.path): the split leaves no samples to train on (\(data.count) samples, validation \(lesson.data.validation), test \(lesson.data.test)); hold out less")
@@ -132,6 +136,9 @@ extension Lesson {
       var y = data.y
       if let t = y, t.rows == 1, x.rows > 1, t.count == x.rows { y = t.reshaped([x.rows, 1]) }
       d = Dataset(name: "inline", x: x, labels: data.labels, targets: y)
+    case Letters.kind:
+      guard let renderer = glyphRenderer else { throw Letters.missingRenderer(path) }
+      d = try Letters.make(count: data.count, side: data.size, classes: data.classes, renderer: renderer, rng: &rng)
     default:
       d = Generated.make(data.dataset, count: data.count, noise: data.noise, classes: data.classes, rng: &rng)
     }

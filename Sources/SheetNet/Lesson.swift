@@ -34,6 +34,11 @@ public struct Lesson: Sendable {
   public var output: String?
   /// What `sheetnet build` makes of the lesson (its `build:` section; defaults without one).
   public var build = BuildSpec()
+  /// The optimizers the `optimizers` figure compares (`compare:`); empty: SGD, momentum and Adam.
+  public var compare: [OptimizerConfiguration] = []
+  /// What draws `dataset: letters` (see `Letters`): the registered renderer when the lesson was
+  /// read; nil when none is, which a letters lesson reports when it loads its data.
+  public var glyphRenderer: (any GlyphRenderer)? = nil
 
   /// What a lesson may say about its data.
   public struct DataSpec: Sendable {
@@ -50,6 +55,8 @@ public struct Lesson: Sendable {
     public var header: Bool? = nil
     /// Generated sets: number of points, noise 0…1, number of classes.
     public var count = 200, noise = 0.0, classes = 2
+    /// `dataset: letters`: the images' side in pixels.
+    public var size = 20
     /// Inline inputs and targets or labels.
     public var x: Tensor?, y: Tensor?, labels: [Int]?
     /// Shape of one sample, e.g. [1, 8, 8]; default flat.
@@ -63,9 +70,9 @@ public struct Lesson: Sendable {
     public var validation = 0.0, test = 0.0
   }
 
-  static let topKeys = ["name", "title", "seed", "data", "network", "loss", "optimizer", "train", "output", "build"]
-  static let dataKeys = ["dataset", "file", "label_column", "header", "count", "noise", "classes", "x", "y", "labels", "shape", "preprocess", "split", "images", "label_file", "limit"]
-  static let datasets = Builtin.real + Generated.kinds + ["csv", "idx", "inline", "none"]
+  static let topKeys = ["name", "title", "seed", "data", "network", "loss", "optimizer", "train", "output", "compare", "build"]
+  static let dataKeys = ["dataset", "file", "label_column", "header", "count", "noise", "classes", "x", "y", "labels", "shape", "preprocess", "split", "images", "label_file", "limit", "size"]
+  static let datasets = Builtin.real + Generated.kinds + [Letters.kind, "csv", "idx", "inline", "none"]
 
   /// `file` as the lesson wrote it, refused unless it resolves (symbolic links followed) inside
   /// the lesson's folder, the folder above it (the project, for lessons in Worksheets/) or the
@@ -142,6 +149,8 @@ public struct Lesson: Sendable {
     }
     if let o = lesson.output { lesson.output = try lesson.confined(o, r.at(top["output"]!), what: "output folder") }
     if let b = top["build"] { lesson.build = try BuildSpec.parse(b, r) }
+    if let c = top["compare"] { lesson.compare = try parseCompare(c, r) }
+    if lesson.data.dataset == Letters.kind { lesson.glyphRenderer = Letters.registered }
     return lesson
   }
 
@@ -206,6 +215,7 @@ public struct Lesson: Sendable {
       d.test = try r.number(optional: split["test"], "test", min: 0, max: 0.9) ?? 0
       guard d.validation + d.test < 0.95 else { throw .lesson("\(r.at(s)): validation + test must leave some data to train on") }
     }
+    try parseLetters(&d, m, node, r)
     if d.dataset == "none" && d.shape == nil { throw .lesson("\(r.at(node)): dataset none needs 'shape', the input of one sample, e.g. [3, 64, 64]") }
     if d.dataset == "csv" && d.file == nil { throw .lesson("\(r.at(node)): dataset csv needs 'file: path/to/data.csv'") }
     if d.dataset == "inline" {

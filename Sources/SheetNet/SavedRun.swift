@@ -18,9 +18,9 @@ public enum SavedRunOutcome: Equatable, Sendable {
 
 extension LessonRun {
   /// What this run is made from, as 16 hex digits of FNV-1a (64 bit) over the SheetNet version,
-  /// the seed, the epochs it trains for, the lesson's text and its data files (their paths from the
-  /// lesson's folder, and their bytes). A
-  /// saved model with the same fingerprint holds exactly the weights training would give.
+  /// the seed, the epochs it trains for, the lesson's text and its data files (their paths from
+  /// the lesson's folder, and their bytes; for generated letters, `dataDigest`: the samples and the
+  /// fonts). A saved model with the same fingerprint holds exactly the weights training would give.
   public var fingerprint: String {
     var hash = FNV1a()
     hash.add("sheetnet \(SheetNetVersion.current)\nseed \(seed)\nepochs \(trainer.epochs)\n")
@@ -31,6 +31,7 @@ extension LessonRun {
       hash.add("\nfile \(Project.relativePath(file, from: lessonFolder.isEmpty ? "." : lessonFolder))\n")
       if let data = FileManager.default.contents(atPath: file) { hash.add(bytes: [UInt8](data)) }
     }
+    if let dataDigest { hash.add("\ngenerated \(dataDigest)\n") }
     return hash.hex
   }
 

@@ -47,7 +47,7 @@ public enum FigureKind: String, CaseIterable, Sendable {
     case .confusion: "the confusion matrix on the test split"
     case .graph: "a tiny network's step as a computation graph"
     case .overview: "one sample through a CNN: every layer's maps, then p"
-    case .optimizers: "SGD, momentum and Adam from one seed: loss and first ΔW"
+    case .optimizers: "SGD, momentum and Adam (or the lesson's compare: list) from one seed: loss and first ΔW"
     case .filmstrip: "decision boundary and hidden maps at chosen epochs"
     case .mistakes: "the confusion matrix with its misclassified images"
     }

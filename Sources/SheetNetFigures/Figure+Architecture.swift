@@ -17,7 +17,8 @@ extension Figure {
     let subtitle = "\(parameters) parameters, \(NumberFormat.integer(model.multiplyAdds)) multiply-adds per sample"
     if isDense(model) {
       let classes = source.run.map { run in run.split.train.classNames } ?? []
-      return neuronDiagram(model, theme: options.theme, title: title, subtitle: subtitle + "; edge colour and width: weight w, neuron fill: bias b", classNames: classes)
+      let regression = source.run.map { $0.split.train.labels == nil } ?? false
+      return neuronDiagram(model, theme: options.theme, title: title, subtitle: subtitle + "; edge colour and width: weight w, neuron fill: bias b", classNames: classes, regression: regression)
     }
     return blockDiagram(model, theme: options.theme, title: title, subtitle: subtitle)
   }
@@ -50,7 +51,9 @@ extension Figure {
   /// The neurons-and-edges view of a dense network. Each edge's colour and width come from its
   /// weight and its opacity from |w| / max |w|, drawn weakest first, so the strong connections
   /// stand out; layers over `neuronLimit` units draw their first and last few neurons.
-  public static func neuronDiagram(_ model: Sequential, theme: Theme, title: String, subtitle: String, classNames: [String] = []) -> Figure {
+  /// `regression`: the outputs are target values, not class probabilities: a single output is
+  /// labelled ŷ (not p(class 1)), several are not labelled.
+  public static func neuronDiagram(_ model: Sequential, theme: Theme, title: String, subtitle: String, classNames: [String] = [], regression: Bool = false) -> Figure {
     // The columns: the input, then each dense layer with the layers that follow it (activation, dropout).
     let inputs = model.inputShape[0]
     var columns = [NeuronColumn(header: "input", detail: "\(NumberFormat.integer(inputs)) input\(inputs == 1 ? "" : "s")", units: inputs, dense: nil)]
@@ -73,7 +76,8 @@ extension Figure {
       let bar = ColorBar(colormap: .diverging, scale: scale, title: "w, b")
       let (barRect, rest0) = body.splitRight(bar.width(on: canvas, theme: theme, height: body.height), gap: theme.gap)
       let outputs = columns.last!
-      let outputLabels: [String] = outputs.units == 1 ? ["p(\(classNames.count == 2 ? classNames[1] : "class 1"))"]
+      let outputLabels: [String] = regression ? (outputs.units == 1 ? ["ŷ"] : [])
+        : outputs.units == 1 ? ["p(\(classNames.count == 2 ? classNames[1] : "class 1"))"]
         : (classNames.count == outputs.units ? classNames : [])
       let labelWidth = (outputLabels.map { canvas.measure($0, style: theme.tick).width }.max() ?? 0)
       let (_, rest) = rest0.splitRight(labelWidth, gap: labelWidth > 0 ? theme.gap * 0.4 : 0)

@@ -70,11 +70,23 @@ extension Figure {
           continue
         }
         let bar = ColorBar(colormap: block.colormap, scale: block.scale, title: "a")
-        let barWidth = bar.width(on: canvas, theme: theme, height: inner.height)
-        let (_, mapsRect) = inner.splitRight(barWidth, gap: theme.gap * 0.5)
-        let gap = theme.gap * 0.2
-        let (r, c) = mapsRect.bestGrid(count: block.maps.count, gap: gap)
-        let side = min((mapsRect.width - gap * Double(c - 1)) / Double(c), (mapsRect.height - gap * Double(r - 1)) / Double(r), theme.size.height * 0.3)
+        let gap = theme.gap * 0.2, th = canvas.measure("Ag", style: theme.tick).height
+        // The maps' grid beside a bar `width` wide; the bar is drawn as tall as the maps, whose
+        // ticks (and so labels) may differ from those at the full height: measured again there.
+        func grid(_ width: Double) -> (maps: Rect, r: Int, c: Int, side: Double) {
+          let (_, mapsRect) = inner.splitRight(width, gap: theme.gap * 0.5)
+          let (r, c) = mapsRect.bestGrid(count: block.maps.count, gap: gap)
+          let side = min((mapsRect.width - gap * Double(c - 1)) / Double(c), (mapsRect.height - gap * Double(r - 1)) / Double(r), theme.size.height * 0.3)
+          return (mapsRect, r, c, side)
+        }
+        var barWidth = bar.width(on: canvas, theme: theme, height: inner.height)
+        var (mapsRect, r, c, side) = grid(barWidth)
+        // (`draw` puts its ticks on the bar below the title: th·2.1 less than the rectangle.)
+        let drawnWidth = bar.width(on: canvas, theme: theme, height: max(Double(r) * side + Double(r - 1) * gap, th * 5) - th * 2.1)
+        if drawnWidth > barWidth {
+          barWidth = drawnWidth
+          (mapsRect, r, c, side) = grid(barWidth)
+        }
         let barRect = Rect(x: mapsRect.x + Double(c) * (side + gap) - gap + theme.gap * 0.5, y: mapsRect.y, width: barWidth, height: 0)
         for (k, values) in block.maps.enumerated() {
           let cell = Rect(x: mapsRect.x + Double(k % c) * (side + gap), y: mapsRect.y + Double(k / c) * (side + gap), width: side, height: side)
@@ -82,7 +94,7 @@ extension Figure {
           canvas.stroke(cell, Theme.ink, width: theme.hairline * 0.5)
         }
         let used = Double(r) * side + Double(r - 1) * gap
-        bar.draw(on: canvas, in: Rect(x: barRect.x, y: mapsRect.y, width: barRect.width, height: max(used, canvas.measure("Ag", style: theme.tick).height * 5)), theme: theme)
+        bar.draw(on: canvas, in: Rect(x: barRect.x, y: mapsRect.y, width: barRect.width, height: max(used, th * 5)), theme: theme)
       }
     }
   }

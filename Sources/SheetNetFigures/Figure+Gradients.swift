@@ -596,7 +596,9 @@ extension Figure {
     let width = lines.flatMap { $0 }.map { canvas.measure($0, style: style).width }.max() ?? 0
     let (_, plotRect) = rect.splitRight(width + leader, gap: 0)
     let area = plot.draw(on: canvas, in: plotRect, theme: theme)
-    let height = canvas.measure("Ag", style: style).height + theme.clearance
+    // A twentieth of the clearance more, so rounding in top + j·height never leaves two lines
+    // of a label a hair under the clearance apart.
+    let height = canvas.measure("Ag", style: style).height + theme.clearance * 1.05
     let tallest = Double(lines.map(\.count).max() ?? 1) * height
     let placed = labels.enumerated().compactMap { k, label in label.end.map { (k, plot.map($0.x, $0.y, area).y) } }
     let ys = spread(placed.map(\.1), apart: tallest + theme.clearance, within: (area.y + tallest / 2, area.maxY - tallest / 2))

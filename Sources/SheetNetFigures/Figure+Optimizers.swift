@@ -2,7 +2,7 @@ import Foundation
 import SheetNet
 
 /// `optimizers`: the same seed, the same initial weights and the same mini-batches trained under
-/// SGD, SGD with momentum and Adam. Top: the training loss of every step, a line per optimizer.
+/// SGD, SGD with momentum and Adam, or under the optimizers the lesson lists in `compare:`. Top: the training loss of every step, a line per optimizer.
 /// Bottom: each optimizer's first update ΔW = W′ − W of one layer, side by side on one
 /// symmetric colour scale, so the sizes compare: SGD's is −η·dW, momentum's first is the same
 /// (v starts at 0), Adam's is −η·sign(dW).
@@ -31,7 +31,31 @@ extension Figure {
     var lessons: Bool
     /// A fresh optimizer (no state, step 0).
     var make: () -> any Optimizer
+    /// What its first ΔW is, in lines under its panel.
+    var note: [String] = []
   }
+
+  /// The optimizers a lesson's figure compares: those in its `compare:` list, in that order, or
+  /// else SGD, momentum and Adam (`optimizerChoices(_:)`).
+  static func optimizerChoices(for lesson: Lesson) -> [OptimizerChoice] {
+    guard !lesson.compare.isEmpty else { return optimizerChoices(lesson.optimizer) }
+    let text = { (x: Double) in NumberFormat.shortest(x) }
+    return lesson.compare.map { c in
+      let decay = c.weightDecay > 0 ? ", λ = \(text(c.weightDecay))" : ""
+      switch c.kind {
+      case .adam:
+        return OptimizerChoice(name: "Adam", settings: "η = \(text(c.learningRate))\(decay)", lessons: c == lesson.optimizer, make: c.make, note: adamNote)
+      case .sgd where c.momentum > 0:
+        return OptimizerChoice(name: c.nesterov ? "Nesterov" : "momentum", settings: "η = \(text(c.learningRate)), β = \(text(c.momentum))\(decay)",
+                               lessons: c == lesson.optimizer, make: c.make, note: c.nesterov ? ["step 1: v = g,", "so ΔW = −η·(1 + β)·g"] : momentumNote)
+      case .sgd:
+        return OptimizerChoice(name: "SGD", settings: "η = \(text(c.learningRate))\(decay)", lessons: c == lesson.optimizer, make: c.make, note: sgdNote)
+      }
+    }
+  }
+
+  /// The notes under each default panel: what the first update is.
+  static let sgdNote = ["ΔW = −η·dW"], momentumNote = ["step 1: v = dW,", "so ΔW = −η·dW"], adamNote = ["step 1: m̂ = dW, v̂ = dW²,", "so ΔW = −η·sign(dW)"]
 
   /// SGD, momentum (β = 0.9, or the lesson's) and Adam at the rates a lecturer would use: the
   /// lesson's own rate for its own optimizer; otherwise SGD and momentum at the lesson's SGD rate
@@ -49,10 +73,10 @@ extension Figure {
     momentum.weightDecay = lesson.weightDecay
     adam.weightDecay = lesson.weightDecay
     return [
-      OptimizerChoice(name: "SGD", settings: "η = \(text(sgd.learningRate))", lessons: lesson.kind == .sgd && lesson.momentum == 0, make: sgd.make),
+      OptimizerChoice(name: "SGD", settings: "η = \(text(sgd.learningRate))", lessons: lesson.kind == .sgd && lesson.momentum == 0, make: sgd.make, note: sgdNote),
       OptimizerChoice(name: momentum.nesterov ? "Nesterov" : "momentum", settings: "η = \(text(momentum.learningRate)), β = \(text(momentum.momentum))",
-                      lessons: lesson.kind == .sgd && lesson.momentum > 0, make: momentum.make),
-      OptimizerChoice(name: "Adam", settings: "η = \(text(adam.learningRate))", lessons: lesson.kind == .adam, make: adam.make),
+                      lessons: lesson.kind == .sgd && lesson.momentum > 0, make: momentum.make, note: momentumNote),
+      OptimizerChoice(name: "Adam", settings: "η = \(text(adam.learningRate))", lessons: lesson.kind == .adam, make: adam.make, note: adamNote),
     ]
   }
 
@@ -85,7 +109,7 @@ extension Figure {
   /// each epoch's seeded batches), recording every step's loss and `layer`'s W around step 1.
   static func optimizerTrials(_ run: LessonRun, layer: String, steps: Int) throws(FigureError) -> [OptimizerTrial] {
     var trials: [OptimizerTrial] = []
-    for choice in optimizerChoices(run.lesson.optimizer) {
+    for choice in optimizerChoices(for: run.lesson) {
       let optimizer = choice.make()
       var trainer: Trainer
       do { trainer = try freshTrainer(run, optimizer: optimizer) } catch { throw .lesson(error.description) }
@@ -125,7 +149,7 @@ extension Figure {
     let scale = ColorScale.symmetric(deltas.flatMap(\.data))
     let stepsPerEpoch = (run.split.train.count + batch - 1) / batch
     let epochs = Double(steps) / Double(stepsPerEpoch)
-    let colors = [ClassColors.color(0), ClassColors.color(1), ClassColors.color(2)]
+    let colors = trials.indices.map { ClassColors.color($0) }
     let labels = trials.map { "\($0.choice.name)\n\($0.choice.settings)" }
     let finite = trials.flatMap(\.losses).filter(\.isFinite)
     let first = trials[0].losses.first ?? 1
@@ -133,7 +157,8 @@ extension Figure {
     let top = min(finite.max() ?? 1, 2 * max(first, 1e-12))
     let clipped = (finite.max() ?? 0) > top
     let diverged = trials.filter { $0.losses.last.map { !$0.isFinite } ?? false }.map { "\($0.choice.name) diverged at step \($0.losses.count)" }
-    let notes = [["ΔW = −η·dW"], ["step 1: v = dW,", "so ΔW = −η·dW"], ["step 1: m̂ = dW, v̂ = dW²,", "so ΔW = −η·sign(dW)"]]
+    let notes = trials.map(\.choice.note)
+    let names = run.lesson.compare.isEmpty ? "SGD, momentum and Adam" : listed(trials.map(\.choice.name))
     let lessons = trials.first { $0.choice.lessons }.map { "; the lesson uses \($0.choice.name)" } ?? ""
     let span = epochs >= 1 ? "\(NumberFormat.shortest(epochs, significant: 2)) epoch\(epochs == 1 ? "" : "s")" : "\(NumberFormat.shortest(epochs, significant: 2)) of an epoch"
     let lines = [
@@ -142,7 +167,7 @@ extension Figure {
       "W \(shapeText(trials[0].before.shape)): \(view.description)",
     ]
     return Figure(name: "optimizers", size: theme.size) { canvas in
-      let body = notedPage(canvas, theme, title: "SGD, momentum and Adam from one seed: \(source.name)", lines: lines)
+      let body = notedPage(canvas, theme, title: "\(names) from one seed: \(source.name)", lines: lines)
       // A few rows of weights get more room, so their numbers fit in their cells.
       let few = view.tiles.count == 1 && view.tiles[0].rows <= 4 && view.tiles[0].columns <= 4
       let (plotRect, panelsRect) = body.splitTop(body.height * (few ? 0.46 : 0.6), gap: theme.gap * 0.75)
@@ -180,4 +205,12 @@ extension Figure {
       bar.draw(on: canvas, in: Rect(x: barStrip.x, y: (top + bottom) / 2 - height / 2 - th * 1.6, width: barStrip.width, height: height + th * 1.6), theme: theme)
     }
   }
+}
+
+/// "a and b", "a, b and c"; the same name twice is said once.
+private func listed(_ names: [String]) -> String {
+  var unique: [String] = []
+  for n in names where !unique.contains(n) { unique.append(n) }
+  guard unique.count > 1 else { return unique.first ?? "" }
+  return unique.dropLast().joined(separator: ", ") + " and " + unique.last!
 }

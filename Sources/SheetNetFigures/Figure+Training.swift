@@ -78,7 +78,14 @@ extension Figure {
     var summary = "Epoch \(last.epoch): " + parts.joined(separator: "; ")
     if curves.count == 1 { summary += " (the lesson holds out no data)" }
     return Figure(name: "training", size: theme.size) { canvas in
-      let body = canvas.page(theme.size, theme, title: "Training: \(lesson)", subtitle: summary)
+      // Three splits' numbers may not fit one line: then training and validation on the first,
+      // the rest on a second.
+      let width = theme.size.width - 2 * theme.margin
+      let oneLine = canvas.measure(summary, style: theme.note).width <= width || parts.count < 3
+      let body = oneLine
+        ? canvas.page(theme.size, theme, title: "Training: \(lesson)", subtitle: summary)
+        : notedPage(canvas, theme, title: "Training: \(lesson)",
+                    lines: ["Epoch \(last.epoch): " + parts.prefix(2).joined(separator: "; ") + ";", parts.dropFirst(2).joined(separator: "; ")])
       let panels = classified ? body.columns(2, gap: theme.gap) : [body]
       let epochs = history.map { Double($0.epoch) }
       let xRange = (epochs.first!, epochs.last!)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CairoKit
 import SheetNet
 
 /// The `sheetnet` command: train, summarise, evaluate, trace and draw tiny networks.
@@ -8,11 +9,12 @@ struct SheetNetCommand: ParsableCommand {
     commandName: "sheetnet",
     abstract: "Train tiny networks and show every number of a training step.",
     discussion: "Lessons live in Worksheets/; everything a lesson produces goes to Output/<lesson>/.",
-    subcommands: [Build.self, Train.self, Summary.self, Evaluate.self, Trace.self, Export.self, Figure.self, ExerciseCommand.self, BuildLesson.self])
+    subcommands: [Build.self, Train.self, Summary.self, Evaluate.self, Trace.self, Export.self, Figure.self, ExerciseCommand.self, DataDump.self, BuildLesson.self])
 
-  /// Sets up OpenBLAS (one thread), then runs the command.
+  /// Sets up OpenBLAS (one thread) and the letter renderer (`dataset: letters`), then runs the command.
   static func main() {
     Kernels.useOneThread()
+    LetterRenderer.register()
     do {
       var command = try parseAsRoot()
       try command.run()

@@ -14,6 +14,7 @@ struct LayoutRulesTests {
   /// small ones; a few for the digits, whose figures look the same after 3 epochs as after 20).
   static let lessons: [(String, Int?)] = [
     ("mazur", nil), ("xor", nil), ("iris-mlp", 30), ("spiral", 60), ("digits-mlp", 3), ("digits-cnn", 2), ("tiny-vgg", nil),
+    ("letters-cnn", 1), ("momentum-vs-sgd", nil), ("overfitting", 60),
   ]
 
   /// Kinds to draw: all, or those named in SHEETNET_LAYOUT_KINDS (comma-separated) while working
@@ -23,8 +24,16 @@ struct LayoutRulesTests {
     return only.split(separator: ",").compactMap { FigureKind(rawValue: String($0)) }
   }
 
+  /// Lessons to draw: all, or those named in SHEETNET_LAYOUT_LESSONS (comma-separated) while
+  /// working on a few.
+  static func drawn(_ lesson: String) -> Bool {
+    guard let only = ProcessInfo.processInfo.environment["SHEETNET_LAYOUT_LESSONS"] else { return true }
+    return only.split(separator: ",").contains { $0 == lesson }
+  }
+
   @Test("each kind keeps the rules", arguments: lessons.map(\.0))
   func rules(_ lesson: String) throws {
+    guard Self.drawn(lesson) else { return }
     let epochs = Self.lessons.first { $0.0 == lesson }!.1
     let source = try lessonSource(lesson, epochs: epochs)
     var drawn = 0

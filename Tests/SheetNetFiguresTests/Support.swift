@@ -94,6 +94,7 @@ func xmlError(_ bytes: [UInt8]) -> (any Error)? {
 /// on, whatever happens to Worksheets/).
 func lessonSource(_ name: String, epochs: Int? = nil) throws -> FigureSource {
   let path = name.hasPrefix("test:") ? "Tests/SheetNetFiguresTests/Lessons/\(name.dropFirst(5)).yaml" : "Worksheets/\(name).yaml"
+  LetterRenderer.register()  // as the sheetnet command does at start (dataset: letters)
   let lesson = try Lesson.load(packagePath(path))
   if lesson.data.dataset == "none" { return try FigureSource(lessonWithoutData: lesson, seed: nil) }
   let run = try LessonRun(lesson)
