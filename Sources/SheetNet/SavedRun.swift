@@ -61,6 +61,7 @@ extension LessonRun {
     }
     optimizer.stepCount = saved.optimizer.stepCount
     history = restored
+    self.restored = true
     return .reused(modelPath)
   }
 }
