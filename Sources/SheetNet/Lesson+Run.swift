@@ -23,6 +23,11 @@ public final class LessonRun {
   /// For data generated outside the engine (letters): a digest of the samples and the fonts,
   /// which the fingerprint covers; nil for every other dataset.
   public let dataDigest: String?
+  /// Whether the weights, optimizer state and history came from a saved model (`restoreSaved`).
+  public internal(set) var restored = false
+  /// What the next `train` records for views drawn afterwards (`recordFirstStep`, `observe`).
+  private var firstStep: TracePoint?
+  private var observers: [(epochs: Set<Int>, body: (Int) -> Void)] = []
 
   /// Loads the data, splits it, builds the network: seed → (split, init, shuffle) streams.
   public init(_ lesson: Lesson, seed: UInt64? = nil) throws(SheetNetError) {
@@ -66,9 +71,42 @@ public final class LessonRun {
     trainer = Trainer(model: model, loss: loss, optimizer: optimizer, epochs: lesson.epochs, batchSize: lesson.batchSize, rng: shuffleRNG)
   }
 
-  /// Trains for the lesson's epochs.
+  /// The network is as initialised: no step trained in this process and nothing restored.
+  public var isInitial: Bool { trainer.stepsTaken == 0 && !restored }
+
+  /// Trains for the lesson's epochs. With `trace`, as `Trainer.fit` says (a stopping trace ends
+  /// training there). Without one, a run still `isInitial` also makes what was asked for before:
+  /// step 1 traced (`recordFirstStep`) and the observers called at their epochs (`observe`).
   public func train(trace: TracePoint? = nil, progress: ((TrainingProgress) -> Void)? = nil) throws(SheetNetError) {
-    try trainer.fit(split.train, validation: split.validation, test: split.test, history: &history, trace: trace, progress: progress)
+    guard trace == nil, isInitial, firstStep != nil || !observers.isEmpty else {
+      try trainer.fit(split.train, validation: split.validation, test: split.test, history: &history, trace: trace, progress: progress)
+      return
+    }
+    let observers = observers
+    for o in observers where o.epochs.contains(0) { o.body(0) }
+    try trainer.fit(split.train, validation: split.validation, test: split.test, history: &history, trace: firstStep) { p in
+      progress?(p)
+      guard p.step == p.stepsPerEpoch else { return }
+      for o in observers where o.epochs.contains(p.epoch) { o.body(p.epoch) }
+    }
+  }
+
+  /// Asks the next `train` to trace its step 1 (the planned batch: the same step as without a
+  /// tracer) and to go on training; the point's tracer, location and loss hold the step once it
+  /// has run. Every call returns the same point. Call it while the run `isInitial`: a view then
+  /// reads step 1 from this run instead of training a second one.
+  public func recordFirstStep() -> TracePoint {
+    if let firstStep { return firstStep }
+    let point = TracePoint(step: 1, tracer: Tracer(), continues: true)
+    firstStep = point
+    return point
+  }
+
+  /// Asks the next `train` to call `body(e)` for each epoch e of `epochs` while the network is as
+  /// that epoch left it: e = 0 before the first step, e ≥ 1 after the epoch's last step (before its
+  /// validation and test passes, which change no weight). `body` may run evaluation-mode passes.
+  public func observe(epochs: Set<Int>, _ body: @escaping (Int) -> Void) {
+    observers.append((epochs, body))
   }
 
   /// The set a lesson is judged on: test, else validation, else training.

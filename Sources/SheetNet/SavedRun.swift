@@ -65,6 +65,7 @@ extension LessonRun {
     }
     optimizer.stepCount = saved.optimizer.stepCount
     history = restored
+    self.restored = true
     return .reused(modelPath)
   }
 }

@@ -32,6 +32,21 @@ public struct Arithmetic: Sendable, Equatable, Codable {
     self.result = result
   }
 
+  /// `lhs = a₁·b₁ + a₂·b₂ + … + t₁ + … = result`: the products in order, then the terms; the
+  /// right-hand side reads 0 when there is nothing to add.
+  public init(lhs: String, products: [(Double, Double)], plus terms: [Double] = [], result: Double) {
+    var parts: [String] = [], args: [Double] = []
+    for (a, b) in products {
+      parts.append("{\(args.count)}·{\(args.count + 1)}")
+      args += [a, b]
+    }
+    for t in terms {
+      parts.append("{\(args.count)}")
+      args.append(t)
+    }
+    self.init(lhs: lhs, template: parts.isEmpty ? "0" : parts.joined(separator: " + "), args: args, result: result)
+  }
+
   /// The template with each hole replaced by `format(arg)`; a negative number that follows an
   /// operator is put in parentheses: `0.14·0.4 + (−0.038)·0.5`.
   public func expression(_ format: (Double) -> String) -> String {

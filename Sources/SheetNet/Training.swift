@@ -86,15 +86,36 @@ public final class TracePoint {
   public internal(set) var location: (epoch: Int, step: Int, indices: [Int])?
   /// The batch loss of the traced step.
   public internal(set) var loss: Double?
+  /// Whether training goes on after the traced step (a recording of a step of the run, which then
+  /// runs to its end) instead of stopping there.
+  public let continues: Bool
 
-  /// A trace of step `step`.
-  public init(step: Int, tracer: Tracer?, indices: [Int]? = nil, prefix: Int? = nil, before: ((Tensor, Tensor) -> Void)? = nil) {
+  /// A trace of step `step`; with `continues`, training runs on after it.
+  public init(step: Int, tracer: Tracer?, indices: [Int]? = nil, prefix: Int? = nil, before: ((Tensor, Tensor) -> Void)? = nil,
+              continues: Bool = false) {
     self.step = step
     self.tracer = tracer
     self.indices = indices
     self.prefix = prefix
     self.before = before
+    self.continues = continues
   }
+}
+
+/// Counts the training steps taken by every `Trainer.fit` inside `Trainer.$stepCounter.withValue`
+/// (a task-local value, so parallel tests each see their own): how a test proves that drawing a
+/// figure trains nothing.
+public final class StepCounter: @unchecked Sendable {
+  private let lock = NSLock()
+  private var count = 0
+
+  /// A counter at 0.
+  public init() {}
+
+  /// The steps counted so far.
+  public var steps: Int { lock.withLock { count } }
+
+  func add(_ n: Int) { lock.withLock { count += n } }
 }
 
 /// Mini-batch training with seeded shuffling, a history, and a clear stop on non-finite numbers.
@@ -111,6 +132,10 @@ public struct Trainer {
   public var batchSize: Int
   /// Drives the shuffles and dropout masks.
   public var rng: SeededGenerator
+  /// Training steps this trainer has taken (every `fit` added up).
+  public private(set) var stepsTaken = 0
+  /// Where `fit` counts its steps besides `stepsTaken`, when a caller binds one (nil otherwise).
+  @TaskLocal public static var stepCounter: StepCounter?
 
   /// A trainer.
   public init(model: Sequential, loss: any Loss, optimizer: any Optimizer, epochs: Int, batchSize: Int, rng: SeededGenerator) {
@@ -147,9 +172,10 @@ public struct Trainer {
     // Each step's batch is gathered into two buffers in turn (see `TensorPair`): no allocation.
     var inputs = TensorPair(), targetRows = TensorPair()
     let (sampleShape, targetShape) = (Array(train.x.shape.dropFirst()), Array(targets.shape.dropFirst()))
-    let epochs = trace.map { max(self.epochs, 1 + ($0.step - 1) / max(1, (train.count + batchSize - 1) / batchSize)) } ?? self.epochs
+    let epochs = trace.map { $0.continues ? self.epochs : max(self.epochs, 1 + ($0.step - 1) / max(1, (train.count + batchSize - 1) / batchSize)) } ?? self.epochs
     // Each layer's trainable parameters, listed once: the gradient norms read them every step.
     let trainable = model.layers.map { $0.parameters.filter(\.trainable) }
+    let counter = Trainer.stepCounter
     for epoch in 1...max(epochs, 1) where epochs > 0 {
       let plan = batches(count: train.count)
       var lossSum = 0.0, correct = 0, seen = 0
@@ -169,10 +195,12 @@ public struct Trainer {
         if traced, let edit = trace?.edit { edit(&x, model, optimizer) }
         if traced { trace?.before?(x, t) }
         let (value, out) = model.trainStep(x, t, loss: loss, optimizer: optimizer, step)
-        if traced {
+        stepsTaken += 1
+        counter?.add(1)
+        if traced, let trace {
           step.tracer = nil
-          trace?.loss = value
-          return
+          trace.loss = value
+          if !trace.continues { return }
         }
         do {
           try checkFinite(value, epoch: epoch, step: s + 1, batch: x)

@@ -145,6 +145,8 @@ public struct FigureSource {
   public let run: LessonRun?
   /// The network (the run's, or built from the lesson alone).
   public let model: Sequential
+  /// What the run recorded for the figures while it trained (`Catalogue.prepare`).
+  public let recording = FigureRecording()
 
   /// A source with data.
   public init(run: LessonRun) {
@@ -207,7 +209,8 @@ public enum Catalogue {
     }
   }
 
-  /// The figures of `kind` (one or several pages), from the source as it is now (trained or not).
+  /// The figures of `kind` (one or several pages), from the source as it is now (trained or not),
+  /// reading what `prepare` had the run record; what it did not record is replayed from the seed.
   public static func make(_ kind: FigureKind, _ source: FigureSource, _ options: FigureOptions) throws(FigureError) -> [Figure] {
     try check(kind, source, options)
     switch kind {

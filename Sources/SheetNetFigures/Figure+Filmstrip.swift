@@ -3,8 +3,10 @@ import SheetNet
 /// `filmstrip`: TensorFlow Playground's animation on paper. For a lesson with two inputs and
 /// classes, the class regions with the training points at chosen epochs (columns, default 0,
 /// 1, 10 and the last), and below each the maps of the first hidden layer's neurons at that
-/// epoch. The network is trained afresh from its initial weights with the lesson's seed, in
-/// one run (the same shuffles as `train`), and photographed at the end of each chosen epoch.
+/// epoch. The network is photographed at the end of each chosen epoch while the run trains from
+/// its initial weights: the source's own run when `Catalogue.prepare` asked it to before it
+/// trained; otherwise (a run restored from a saved model, or one that never trains, as for the
+/// `figure` command) a run trained afresh from the lesson's seed, with the same shuffles as `train`.
 extension Figure {
   /// The most columns a filmstrip draws.
   static let filmstripLimit = 6
@@ -51,43 +53,45 @@ extension Figure {
   /// How many of the first hidden layer's neurons a column shows.
   static let filmstripNeurons = 8
 
+  /// The columns' geometry: the region raster's side for `columns` columns, and the neuron maps'.
+  static func filmstripResolution(_ theme: Theme, columns: Int) -> (regions: Int, neurons: Int) {
+    let columnWidth = (theme.size.width - 2 * theme.margin) / Double(columns)
+    return (min(256, regionResolution(side: columnWidth)), 40)
+  }
+
+  /// The photograph of `model` at `epoch`, evaluated through the model alone (with the trainer's
+  /// class threshold: 0.5 on a sigmoid, 0 on logits under binary CE).
+  static func snapshot(_ model: Sequential, _ loss: any Loss, _ train: Dataset, _ bounds: PlaneBounds,
+                       resolution: (regions: Int, neurons: Int), epoch: Int) -> Snapshot {
+    let threshold = (model.layers.last is Sigmoid || !(loss is BinaryCrossEntropy)) ? 0.5 : 0
+    let maps = hiddenMaps(model, bounds, resolution: resolution.neurons, firstLayerOnly: true).first
+    return Snapshot(epoch: epoch, regions: regionRaster(model, bounds, resolution: resolution.regions), neurons: maps,
+                    evaluation: Trainer.evaluate(model: model, loss: loss, data: train, threshold: threshold))
+  }
+
+  /// Asks `run` (still as initialised) to photograph itself at the chosen epochs as it trains.
+  static func recordFilmstrip(_ run: LessonRun, _ recording: FigureRecording, _ options: FigureOptions) throws(FigureError) {
+    let epochs = try filmstripEpochs(run.lesson.epochs, options.epochs)
+    let bounds = PlaneBounds(run.split), resolution = filmstripResolution(options.theme, columns: epochs.count)
+    run.observe(epochs: Set(epochs)) { [unowned run, recording] epoch in
+      recording.snapshots[epoch] = snapshot(run.model, run.loss, run.split.train, bounds, resolution: resolution, epoch: epoch)
+    }
+    recording.snapshotResolution = resolution
+  }
+
   static func filmstrip(_ source: FigureSource, _ options: FigureOptions) throws(FigureError) -> Figure {
     let run = try source.requireRun(.filmstrip)
     let theme = options.theme
     let epochs = try filmstripEpochs(run.lesson.epochs, options.epochs)
     let bounds = PlaneBounds(run.split)
-    let columnWidth = (theme.size.width - 2 * theme.margin) / Double(epochs.count)
-    let g = min(256, regionResolution(side: columnWidth))
-    let small = 40
-    let fresh: LessonRun
-    do {
-      fresh = try LessonRun(run.lesson, seed: run.seed)
-    } catch {
-      throw .lesson(error.description)
-    }
-    // The photographs are taken while the trainer runs, so they evaluate through the model
-    // alone (with the trainer's class threshold: 0.5 on a sigmoid, 0 on logits under binary CE).
-    let model = fresh.model, loss = fresh.loss, train = fresh.split.train
-    let threshold = (model.layers.last is Sigmoid || !(loss is BinaryCrossEntropy)) ? 0.5 : 0
-    func snapshot(_ epoch: Int) -> Snapshot {
-      let maps = hiddenMaps(model, bounds, resolution: small, firstLayerOnly: true).first
-      return Snapshot(epoch: epoch, regions: regionRaster(model, bounds, resolution: g), neurons: maps,
-                      evaluation: Trainer.evaluate(model: model, loss: loss, data: train, threshold: threshold))
-    }
-    var snapshots: [Snapshot] = []
-    if epochs.first == 0 { snapshots.append(snapshot(0)) }
-    if let last = epochs.last, last > 0 {
-      // One training run, photographed after the last step of each chosen epoch (evaluation-mode
-      // forward passes change no weight and no optimizer state).
-      fresh.trainer.epochs = last
-      let steps = (fresh.split.train.count + fresh.lesson.batchSize - 1) / fresh.lesson.batchSize
-      do {
-        try fresh.train { progress in
-          if progress.step == steps && epochs.contains(progress.epoch) { snapshots.append(snapshot(progress.epoch)) }
-        }
-      } catch {
-        throw .lesson(error.description)
-      }
+    let resolution = filmstripResolution(theme, columns: epochs.count)
+    let train = run.split.train
+    let snapshots: [Snapshot]
+    let recorded = source.recording
+    if recorded.snapshotResolution.map({ $0 == resolution }) == true, epochs.allSatisfy({ recorded.snapshots[$0] != nil }) {
+      snapshots = epochs.map { recorded.snapshots[$0]! }  // taken while the source's run trained
+    } else {
+      snapshots = try filmstripReplay(run, epochs, bounds, resolution)
     }
     let classes = max(run.split.train.classes, 2)
     let names = (0..<classes).map { $0 < run.split.train.classNames.count ? run.split.train.classNames[$0] : "class \($0)" }
@@ -157,7 +161,7 @@ extension Figure {
         let gridWidth = Double(perRow) * side + Double(perRow - 1) * mapGap
         for u in 0..<shown {
           let cell = Rect(x: column.midX - gridWidth / 2 + Double(u % perRow) * (side + mapGap), y: top + Double(u / perRow) * (side + mapGap), width: side, height: side)
-          canvas.image(Raster(values: neurons.maps[u], width: small, colormap: scale.0, scale: scale.1), in: cell)
+          canvas.image(Raster(values: neurons.maps[u], width: resolution.neurons, colormap: scale.0, scale: scale.1), in: cell)
           canvas.stroke(cell, Theme.ink, width: theme.hairline * 0.5)
         }
       }
@@ -166,5 +170,36 @@ extension Figure {
         bar.draw(on: canvas, in: Rect(x: barRect.x, y: top - canvas.measure("Ag", style: theme.tick).height * 1.6, width: barRect.width, height: max(barRect.maxY - top + canvas.measure("Ag", style: theme.tick).height * 1.6, canvas.measure("Ag", style: theme.tick).height * 5)), theme: theme)
       }
     }
+  }
+
+  /// The photographs from a run trained afresh from the lesson's seed up to the last epoch shown
+  /// (the source's run did not record them: it was restored, never trained here, or not prepared).
+  static func filmstripReplay(_ run: LessonRun, _ epochs: [Int], _ bounds: PlaneBounds,
+                              _ resolution: (regions: Int, neurons: Int)) throws(FigureError) -> [Snapshot] {
+    let fresh: LessonRun
+    do {
+      fresh = try LessonRun(run.lesson, seed: run.seed)
+    } catch {
+      throw .lesson(error.description)
+    }
+    let model = fresh.model, loss = fresh.loss, train = fresh.split.train
+    var snapshots: [Snapshot] = []
+    if epochs.first == 0 { snapshots.append(snapshot(model, loss, train, bounds, resolution: resolution, epoch: 0)) }
+    if let last = epochs.last, last > 0 {
+      // One training run, photographed after the last step of each chosen epoch (evaluation-mode
+      // forward passes change no weight and no optimizer state).
+      fresh.trainer.epochs = last
+      let steps = (fresh.split.train.count + fresh.lesson.batchSize - 1) / fresh.lesson.batchSize
+      do {
+        try fresh.train { progress in
+          if progress.step == steps && epochs.contains(progress.epoch) {
+            snapshots.append(snapshot(model, loss, train, bounds, resolution: resolution, epoch: progress.epoch))
+          }
+        }
+      } catch {
+        throw .lesson(error.description)
+      }
+    }
+    return snapshots
   }
 }

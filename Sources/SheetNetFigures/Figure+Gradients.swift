@@ -383,24 +383,31 @@ extension Figure {
     return ["momentum's first step has v = \(g) (v starts at 0),", "so ΔW = −η·\(g) as in SGD,", "with η = \(eta)."] + decay
   }
 
-  /// The first training step of a fresh run of the lesson, traced by the engine: each weight
-  /// tensor before the step, its gradient, and the update the optimizer applied. One page when
+  /// The first training step of the lesson, traced by the engine: each weight tensor before the
+  /// step, its gradient, and the update the optimizer applied. The step is the one the source's
+  /// run traced as it trained (`Catalogue.prepare`); a run that did not (restored from a saved
+  /// model, or not prepared) has step 1 replayed alone from the seed, which trains nothing else.
+  /// One page when
   /// every matrix is small enough to write out; else a page per layer (`gradients-step-conv1`),
   /// as with `--layer`.
   static func firstStep(_ source: FigureSource, _ options: FigureOptions) throws(FigureError) -> [Figure] {
     let run = try source.requireRun(.gradients)
     let layers = try weightLayers(source, options)
-    let tracer = Tracer()
-    let point = TracePoint(step: 1, tracer: tracer)
-    let optimizer: any Optimizer
-    do {
-      var trainer = try freshTrainer(run)
-      optimizer = trainer.optimizer
-      var history = History()
-      try trainer.fit(run.split.train, history: &history, trace: point)
-    } catch {
-      throw .lesson(error.description)
+    let optimizer = run.lesson.optimizer.make()  // as it stood before step 1, for the labels
+    let point: TracePoint
+    if let recorded = source.recording.firstStep, recorded.location != nil {
+      point = recorded
+    } else {
+      point = TracePoint(step: 1, tracer: Tracer())
+      do {
+        var trainer = try freshTrainer(run)
+        var history = History()
+        try trainer.fit(run.split.train, history: &history, trace: point)
+      } catch {
+        throw .lesson(error.description)
+      }
     }
+    let tracer = point.tracer!
     var shown: [StepTensors] = []
     for layer in layers {
       let name = layer.name

@@ -59,17 +59,28 @@ extension Figure {
     var row: Int
   }
 
-  static func graph(_ source: FigureSource, _ options: FigureOptions) throws(FigureError) -> Figure {
-    let run = try source.requireRun(.graph)
-    let sample = try sampleIndex(options, in: run.split.train, split: "training")
-    let tracer = Tracer()
-    let point = TracePoint(step: 1, tracer: tracer, indices: [sample])
+  /// Step 1 on training sample `sample` alone, traced: the lesson's first step as the graph draws
+  /// it, which the run's own training (a batch of the planned samples) never takes. It runs on a
+  /// copy of the network as initialised, built from the seed, so the run is left as it is
+  /// (`Catalogue.prepare` takes it before the run trains; `graph` takes it when nobody did).
+  static func graphStep(_ run: LessonRun, sample: Int) throws(FigureError) -> TracePoint {
+    let point = TracePoint(step: 1, tracer: Tracer(), indices: [sample])
     do {
-      let fresh = try LessonRun(source.lesson, seed: run.seed)
-      try fresh.train(trace: point)
+      var trainer = try freshTrainer(run)
+      var history = History()
+      try trainer.fit(run.split.train, history: &history, trace: point)
     } catch {
       throw .lesson(error.description)
     }
+    return point
+  }
+
+  static func graph(_ source: FigureSource, _ options: FigureOptions) throws(FigureError) -> Figure {
+    let run = try source.requireRun(.graph)
+    let sample = try sampleIndex(options, in: run.split.train, split: "training")
+    let point: TracePoint
+    if let recorded = source.recording.graphSteps[sample] { point = recorded } else { point = try graphStep(run, sample: sample) }
+    let tracer = point.tracer!
     func value(_ name: String) -> Tensor? { tracer.entry(name)?.value }
     let param = Color(hex: 0xD6E6F4), plain = Color(hex: 0xF2F2F2), lossFill = Color(hex: 0xFCE3C4)
     func sub(_ shape: [Int], _ i: Int, batch: Bool) -> String { elementLabel("", shape, i, batch: batch) }

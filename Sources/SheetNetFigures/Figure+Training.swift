@@ -17,7 +17,7 @@ extension Figure {
     let history = run.history.epochs
     guard !history.isEmpty else { throw .notApplicable("training needs a trained run; the history is empty") }
     let classified = run.split.train.labels != nil
-    if history.count <= 2 { return try beforeAfter(run, theme: options.theme, lesson: source.name, classified: classified) }
+    if history.count <= 2 { return try beforeAfter(run, source.recording, theme: options.theme, lesson: source.name, classified: classified) }
     return trainingCurves(history, theme: options.theme, lesson: source.name, classified: classified)
   }
 
@@ -165,9 +165,10 @@ extension Figure {
   /// The moments of a run of one or two epochs. With one step an epoch and nothing held out, every
   /// epoch's training loss is the loss before that epoch's update (the engine computes the loss
   /// of the whole training split, then steps), and the trained network evaluated on the training
-  /// split gives the loss after the last one. Otherwise the network as initialised (a fresh run
-  /// from the same seed) and the trained one are both evaluated on every split.
-  static func stages(_ run: LessonRun) throws(FigureError) -> [Stage] {
+  /// split gives the loss after the last one. Otherwise the network as initialised and the trained
+  /// one are both evaluated on every split: the first as the run recorded it before training
+  /// (`Catalogue.prepare`), else on a copy of the initial network rebuilt from the seed.
+  static func stages(_ run: LessonRun, _ recording: FigureRecording) throws(FigureError) -> [Stage] {
     let history = run.history.epochs
     let stepsPerEpoch = (run.split.train.count + run.lesson.batchSize - 1) / run.lesson.batchSize
     var heldOut: [(String, Dataset)] = []
@@ -185,19 +186,28 @@ extension Figure {
       }
       return before + [after]
     }
-    let fresh: LessonRun
-    do {
-      fresh = try LessonRun(run.lesson, seed: run.seed)
-    } catch {
-      throw .lesson(error.description)
+    let initial: [String: Evaluation]
+    if let recorded = recording.initial {
+      initial = recorded
+    } else {
+      do { initial = evaluations(run, as: try freshTrainer(run)) } catch { throw .lesson(error.description) }
     }
-    let initial = [("training", fresh.split.train)] + heldOut.map { name, _ in (name, name == "test" ? fresh.split.test! : fresh.split.validation!) }
-    return [Stage(label: "as initialised", values: initial.map { name, data in let e = fresh.evaluate(data); return (name, e.loss, e.accuracy) }), after]
+    let names = ["training"] + heldOut.map(\.0)
+    return [Stage(label: "as initialised", values: names.map { name in (name, initial[name]!.loss, initial[name]!.accuracy) }), after]
+  }
+
+  /// `network` (the run's trainer, or one holding a copy of its network) evaluated on each of the
+  /// run's splits: `training`, and `validation` and `test` where the lesson holds them out.
+  static func evaluations(_ run: LessonRun, as network: Trainer) -> [String: Evaluation] {
+    var out = ["training": network.evaluate(run.split.train)]
+    if let v = run.split.validation { out["validation"] = network.evaluate(v) }
+    if let t = run.split.test { out["test"] = network.evaluate(t) }
+    return out
   }
 
   /// Loss (and accuracy) before and after a run of one or two epochs, as bars with their values.
-  static func beforeAfter(_ run: LessonRun, theme: Theme, lesson: String, classified: Bool) throws(FigureError) -> Figure {
-    let stages = try stages(run)
+  static func beforeAfter(_ run: LessonRun, _ recording: FigureRecording, theme: Theme, lesson: String, classified: Bool) throws(FigureError) -> Figure {
+    let stages = try stages(run, recording)
     let symbol = run.loss.kind == "half_sse" ? "E" : "L"
     let epochs = run.history.epochs.count
     let first = stages.first!.values[0].loss, final = stages.last!.values[0].loss

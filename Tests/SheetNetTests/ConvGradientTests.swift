@@ -178,12 +178,12 @@ struct ConvExampleTests {
 
   @Test func samePaddingFollowsTensorFlow() {
     // out = ⌈in/s⌉, p = max((out − 1)·s + k − in, 0), ⌊p/2⌋ before.
-    #expect(Conv2D.outputSize(4, kernel: 3, stride: 2, padding: .same)! == (2, 0))
-    #expect(Conv2D.outputSize(5, kernel: 3, stride: 2, padding: .same)! == (3, 1))
-    #expect(Conv2D.outputSize(7, kernel: 4, stride: 1, padding: .same)! == (7, 1))
-    #expect(Conv2D.outputSize(28, kernel: 3, stride: 1, padding: .valid)! == (26, 0))
-    #expect(Conv2D.outputSize(7, kernel: 2, stride: 3, padding: .valid)! == (2, 0))
-    #expect(Conv2D.outputSize(2, kernel: 3, stride: 1, padding: .valid) == nil)
+    #expect(SlidingWindow.outputSize(4, kernel: 3, stride: 2, padding: .same)! == (2, 0))
+    #expect(SlidingWindow.outputSize(5, kernel: 3, stride: 2, padding: .same)! == (3, 1))
+    #expect(SlidingWindow.outputSize(7, kernel: 4, stride: 1, padding: .same)! == (7, 1))
+    #expect(SlidingWindow.outputSize(28, kernel: 3, stride: 1, padding: .valid)! == (26, 0))
+    #expect(SlidingWindow.outputSize(7, kernel: 2, stride: 3, padding: .valid)! == (2, 0))
+    #expect(SlidingWindow.outputSize(2, kernel: 3, stride: 1, padding: .valid) == nil)
   }
 
   @Test func dropoutMaskIsSeededInvertedAndOffAtEvaluation() throws {

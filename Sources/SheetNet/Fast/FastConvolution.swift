@@ -18,6 +18,8 @@ package final class FastConvolution {
   /// positions than there are (else nil: the patches are written out).
   package let inPlace: Kernels.ImplicitConvolution?
 
+  private let sampleShape: [Int]  // one sample's output, [F, outH, outW]
+  private var outputs = TensorPair(), inputGradients = TensorPair()  // z and dx, written in turns (no allocation per step)
   private var patches: [Tensor] = []  // each sample's patches, [C·k_h·k_w, P]
   private var keptPatches = false  // whether `patches` holds every sample of the last forward pass
   private var dcols = Tensor(shape: [0])  // Wᵀ·δ for one sample, [C·k_h·k_w, P]
@@ -26,14 +28,32 @@ package final class FastConvolution {
   package init(_ window: SlidingWindow, filters: Int) {
     self.window = window
     self.filters = filters
+    sampleShape = [filters, window.outH, window.outW]
     inPlace = Kernels.ImplicitConvolution(window).flatMap { $0.overhead <= 1.2 ? $0 : nil }
+  }
+
+  /// z = W·cols + b for a batch x [N, C, H, W] on `route` (the layer's, never `.reference`): the
+  /// next of two buffers, [N, F, outH, outW]. A training step keeps the patches for `backward`
+  /// within the policy's `patchCacheBytes`; an evaluation pass keeps none.
+  package func forward(_ x: Tensor, _ w: Tensor, bias: Tensor?, route: ComputePolicy.Route, _ step: Step) -> Tensor {
+    let budget = step.training ? step.policy.patchCacheBytes : 0
+    return outputs.next(rows: x.rows, sampleShape) { forward(x, w, bias: bias, route: route, patchBudget: budget, into: &$0) }
+  }
+
+  /// Fills dW and db (when `wantsDb`) for δ [N, F, outH, outW] and returns dx [N, C, H, W], or an
+  /// empty tensor unless `wantsDx`; `route` and `x` are those of the forward pass.
+  package func backward(_ delta: Tensor, _ x: Tensor, _ w: Tensor, route: ComputePolicy.Route,
+                        weightGradient dW: inout Tensor, biasGradient db: inout Tensor, wantsDb: Bool, wantsDx: Bool) -> Tensor {
+    inputGradients.next(wantsDx ? x.shape : [0], zeroed: route != .inPlace) { dx in
+      backward(delta, x, w, route: route, weightGradient: &dW, biasGradient: &db, wantsDb: wantsDb, inputGradient: &dx, wantsDx: wantsDx)
+    }
   }
 
   /// z = W·cols + b for every sample into z [N, F, outH, outW] (every element written).
   /// Every sample's patches are kept for `backward` while they take at most `patchBudget` bytes
   /// (N·C·k_h·k_w·outH·outW·8; training passes the policy's budget, evaluation 0); otherwise one
   /// buffer is reused and backward copies the windows again.
-  package func forward(_ x: Tensor, _ w: Tensor, bias: Tensor?, route: ComputePolicy.Route, patchBudget: Int, into z: inout Tensor) {
+  private func forward(_ x: Tensor, _ w: Tensor, bias: Tensor?, route: ComputePolicy.Route, patchBudget: Int, into z: inout Tensor) {
     let g = window, n = x.rows
     if route == .inPlace, let inPlace {
       inPlace.forward(x, w, bias: bias, into: &z)
@@ -53,7 +73,7 @@ package final class FastConvolution {
   /// dW = Σₙ δₙ·colsₙᵀ (samples added in order), db = Σₙ Σᵢⱼ δ when `wantsDb`, and dx (zeroed
   /// first on the im2col route) gains col2im(Wᵀ·δₙ) when `wantsDx`. `route` must be the one
   /// `forward` took.
-  package func backward(_ delta: Tensor, _ x: Tensor, _ w: Tensor, route: ComputePolicy.Route,
+  private func backward(_ delta: Tensor, _ x: Tensor, _ w: Tensor, route: ComputePolicy.Route,
                         weightGradient dW: inout Tensor, biasGradient db: inout Tensor, wantsDb: Bool,
                         inputGradient dx: inout Tensor, wantsDx: Bool) {
     let g = window, n = x.rows, size = filters * g.positions

@@ -24,14 +24,8 @@ public final class Conv2D: Layer {
   public static let namePrefix = "conv"
   public static let keys = ["filters", "kernel", "stride", "padding", "init", "weights", "bias", "use_bias"]
 
-  /// How the layer pads its input: none (`valid`) or enough for out = ⌈in/s⌉ (`same`).
-  public enum Padding: String, Sendable, CaseIterable {
-    /// No padding: out = ⌊(n − k)/s⌋ + 1, every window inside the input.
-    case valid
-    /// Zeros around the input so that out = ⌈n/s⌉ (n itself at stride 1); an odd extra row or
-    /// column of zeros goes after, as Keras pads.
-    case same
-  }
+  /// `valid` (no padding: out = ⌊(n − k)/s⌋ + 1) or `same` (out = ⌈n/s⌉), see `SlidingWindow.Padding`.
+  public typealias Padding = SlidingWindow.Padding
   /// Number of filters, the output channels F.
   public let filters: Int
   /// Kernel height k_h and width k_w.
@@ -56,9 +50,7 @@ public final class Conv2D: Layer {
   private var givenB: (Tensor?, Bool)
   private var x = Tensor(shape: [0])  // cached input, [N, C, H, W]
   private var route = ComputePolicy.Route.reference  // the tier of the last forward pass
-  private var fast: FastConvolution!  // the fast tier's buffers; set by `build`
-  private var outputs = TensorPair(), inputGradients = TensorPair()  // z and dx (fast tier), in turns
-  private var sampleShape: [Int] = []  // one sample's output, [F, outH, outW]; set by `build`
+  private var fast: FastConvolution!  // the fast tier's buffers and scratch; set by `build`
 
   /// A convolution with `filters` kernels of `kernel` = (k_h, k_w).
   public init(filters: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1), padding: Padding = .valid,
@@ -104,34 +96,20 @@ public final class Conv2D: Layer {
   /// outH·outW·filters·C·k_h·k_w per sample.
   public var multiplyAdds: Int { window.map { $0.positions * filters * $0.patch } ?? 0 }
 
-  /// Output size and padding before (above or left) along one axis, or nil when the kernel does
-  /// not fit: valid out = ⌊(in − k)/s⌋ + 1; same out = ⌈in/s⌉, before = ⌊max((out−1)·s + k − in, 0)/2⌋.
-  public static func outputSize(_ size: Int, kernel k: Int, stride s: Int, padding: Padding) -> (out: Int, before: Int)? {
-    switch padding {
-    case .valid: return size >= k ? ((size - k) / s + 1, 0) : nil
-    case .same:
-      let out = (size + s - 1) / s
-      return (out, max((out - 1) * s + k - size, 0) / 2)
-    }
-  }
-
   public func build(inputShape: [Int], rng: inout SeededGenerator) throws(SheetNetError) -> [Int] {
     guard inputShape.count == 3 else {
       throw .shape("\(name) expects images shaped channels×height×width but receives \(shapeText(inputShape)); give the data a shape such as 'shape: [1, 8, 8]'")
     }
     let (c, h, w) = (inputShape[0], inputShape[1], inputShape[2])
     let (kh, kw) = kernel
-    guard let rows = Conv2D.outputSize(h, kernel: kh, stride: stride.height, padding: padding),
-      let columns = Conv2D.outputSize(w, kernel: kw, stride: stride.width, padding: padding)
-    else {
+    guard let g = SlidingWindow(input: inputShape, kernel: kernel, stride: stride, padding: padding) else {
       throw .shape("\(name)'s \(kh)×\(kw) kernel is larger than its \(h)×\(w) input (padding valid); use a smaller 'kernel', 'padding: same', or fewer pooling layers before it")
     }
-    window = SlidingWindow(channels: c, height: h, width: w, kernelH: kh, kernelW: kw, strideH: stride.height,
-                            strideW: stride.width, padTop: rows.before, padLeft: columns.before, outH: rows.out, outW: columns.out)
+    window = g
     let want = [filters, c, kh, kw]
     try Limits.checkParameters(Limits.product(want), name, "weights (\(shapeText(want)))")
-    guard let out = Limits.product([filters, rows.out, columns.out]), out <= Limits.activationsPerSample else {
-      throw .shape("\(name) would output \(filters)×\(rows.out)×\(columns.out) numbers per sample, more than \(Limits.grouped(Limits.activationsPerSample)); use fewer filters or a larger stride")
+    guard let out = Limits.product([filters, g.outH, g.outW]), out <= Limits.activationsPerSample else {
+      throw .shape("\(name) would output \(filters)×\(g.outH)×\(g.outW) numbers per sample, more than \(Limits.grouped(Limits.activationsPerSample)); use fewer filters or a larger stride")
     }
     if let given = givenW.0 {
       // The exact shape, or the same with axes of extent 1 left out ([k_h, k_w] for one filter on one channel).
@@ -144,17 +122,10 @@ public final class Conv2D: Layer {
       let values = initializer.sample(count: want.reduce(1, *), fanIn: c * kh * kw, fanOut: filters * kh * kw, rng: &rng)
       W = Parameter(name: "W", value: Tensor(shape: want, data: values), trainable: givenW.1)
     }
-    var bias = Tensor(shape: [filters])
-    if let given = givenB.0 {
-      if given.count == 1 { bias = Tensor(shape: [filters], repeating: given.data[0]) }
-      else if given.count == filters { bias = given.reshaped([filters]) }
-      else { throw .shape("\(name) has \(filters) filters, so its bias needs \(filters) numbers (or one), but the lesson gives \(given.count)") }
-    }
-    b = Parameter(name: "b", value: bias, trainable: givenB.1)
+    b = Parameter(name: "b", value: try Dense.bias(givenB.0, count: filters, name, "filters"), trainable: givenB.1)
     parameters = useBias ? [W, b] : [W]
-    sampleShape = [filters, rows.out, columns.out]
-    fast = FastConvolution(window, filters: filters)
-    return sampleShape
+    fast = FastConvolution(g, filters: filters)
+    return [filters, g.outH, g.outW]
   }
 
   /// The tier a batch of `n` samples takes under `policy` (asked of `ComputePolicy.route`).
@@ -169,15 +140,11 @@ public final class Conv2D: Layer {
     let g = window!, n = x.rows
     precondition(x.count == n * g.inputSize, "\(name): input \(x.shape) is not N×\(g.channels)×\(g.height)×\(g.width)")
     self.x = x  // [N, C, H, W]
-    let route = route(batch: n, step.policy), bias = useBias ? b.value : nil
-    self.route = route
-    let z: Tensor  // [N, F, outH, outW]
-    if route == .reference {
-      z = Reference.convolution(x, W.value, bias, g)  // the loops of the formula
-    } else {
-      let budget = step.training ? step.policy.patchCacheBytes : 0  // memory to keep patches for backward
-      z = outputs.next(rows: n, sampleShape) { fast.forward(x, W.value, bias: bias, route: route, patchBudget: budget, into: &$0) }
-    }
+    route = route(batch: n, step.policy)
+    let bias = useBias ? b.value : nil
+    let z = route == .reference  // [N, F, outH, outW]
+      ? Reference.convolution(x, W.value, bias, g)  // the loops of the formula
+      : fast.forward(x, W.value, bias: bias, route: route, step)  // im2col or in place, then products
     if let t = step.tracer { traceForward(t, x, z) }
     return z
   }
@@ -192,11 +159,7 @@ public final class Conv2D: Layer {
       if useBias { b.grad = Reference.convolutionBiasGradient(delta, filters: filters, g) }  // db = Σₙ Σᵢⱼ δ, [F]
       dx = wantsDx ? Reference.convolutionInputGradient(delta, W.value, g, batch: n) : Tensor(shape: [0])
     } else {
-      let (x, route) = (x, route)
-      dx = inputGradients.next(wantsDx ? x.shape : [0], zeroed: route != .inPlace) { dx in
-        fast.backward(delta, x, W.value, route: route, weightGradient: &W.grad, biasGradient: &b.grad, wantsDb: useBias,
-                      inputGradient: &dx, wantsDx: wantsDx)
-      }
+      dx = fast.backward(delta, x, W.value, route: route, weightGradient: &W.grad, biasGradient: &b.grad, wantsDb: useBias, wantsDx: wantsDx)
     }
     if let t = step.tracer { traceBackward(t, delta, dx) }
     return dx
@@ -213,20 +176,8 @@ public final class Conv2D: Layer {
     t.record(name, .forward, "z", formula: formula, z) { index in
       // index → (sample, filter, i, j); the window's products over c, u, v, padding included.
       let j = index % g.outW, i = index / g.outW % g.outH, k = index / g.positions % f, s = index / (g.positions * f)
-      var parts: [String] = [], args: [Double] = []
-      for c in 0..<g.channels {
-        for u in 0..<g.kernelH {
-          for v in 0..<g.kernelW {
-            let y = i * g.strideH + u - g.padTop, xx = j * g.strideW + v - g.padLeft
-            let inside = y >= 0 && y < g.height && xx >= 0 && xx < g.width
-            parts.append("{\(args.count)}·{\(args.count + 1)}")
-            args += [inside ? x.data[((s * g.channels + c) * g.height + y) * g.width + xx] : 0,
-                     w.data[((k * g.channels + c) * g.kernelH + u) * g.kernelW + v]]
-          }
-        }
-      }
-      if useBias { parts.append("{\(args.count)}"); args.append(bias.data[k]) }
-      return Arithmetic(lhs: elementLabel("z", z.shape, index), template: parts.joined(separator: " + "), args: args, result: z.data[index])
+      let products = g.taps(i, j).map { p in (g.input(s, p.c, p.y, p.x).map { x.data[$0] } ?? 0, w.data[g.kernel(k, p.c, p.u, p.v)]) }
+      return Arithmetic(lhs: elementLabel("z", z.shape, index), products: products, plus: useBias ? [bias.data[k]] : [], result: z.data[index])
     }
   }
 
@@ -236,44 +187,31 @@ public final class Conv2D: Layer {
     t.record(name, .backward, "dW", batched: false, formula: "∂L/∂W[f,c,u,v] = Σₙ Σᵢ Σⱼ δ[n,f,i,j]·x[n,c,i·s+u−p,j·s+v−p]", dW) { index in
       let v = index % g.kernelW, u = index / g.kernelW % g.kernelH
       let c = index / (g.kernelW * g.kernelH) % g.channels, k = index / g.patch
-      var parts: [String] = [], args: [Double] = []
+      var products: [(Double, Double)] = []
       for s in 0..<n {
         for i in 0..<g.outH {
           for j in 0..<g.outW {
-            let y = i * g.strideH + u - g.padTop, xx = j * g.strideW + v - g.padLeft
-            guard y >= 0 && y < g.height && xx >= 0 && xx < g.width else { continue }
-            parts.append("{\(args.count)}·{\(args.count + 1)}")
-            args += [delta.data[((s * f + k) * g.outH + i) * g.outW + j], x.data[((s * g.channels + c) * g.height + y) * g.width + xx]]
+            guard let cell = g.input(s, c, i * g.strideH + u - g.padTop, j * g.strideW + v - g.padLeft) else { continue }
+            products.append((delta.data[(s * f + k) * g.positions + i * g.outW + j], x.data[cell]))
           }
         }
       }
-      return Arithmetic(lhs: elementLabel("∂L/∂W", dW.shape, index, batch: false),
-                        template: parts.isEmpty ? "0" : parts.joined(separator: " + "), args: args, result: dW.data[index])
+      return Arithmetic(lhs: elementLabel("∂L/∂W", dW.shape, index, batch: false), products: products, result: dW.data[index])
     }
     if useBias {
       let db = b.grad
       t.record(name, .backward, "db", batched: false, formula: "∂L/∂b[f] = Σₙ Σᵢ Σⱼ δ[n,f,i,j]", db) { k in
-        let args = (0..<n).flatMap { s in (0..<g.positions).map { delta.data[(s * f + k) * g.positions + $0] } }
-        return Arithmetic(lhs: elementLabel("∂L/∂b", db.shape, k, batch: false),
-                          template: args.indices.map { "{\($0)}" }.joined(separator: " + "), args: args, result: db.data[k])
+        let terms = (0..<n).flatMap { s in (0..<g.positions).map { delta.data[(s * f + k) * g.positions + $0] } }
+        return Arithmetic(lhs: elementLabel("∂L/∂b", db.shape, k, batch: false), products: [], plus: terms, result: db.data[k])
       }
     }
     t.record(name, .backward, "dx", formula: "∂L/∂x[c,y,x] = Σ_u Σ_v Σ_f δ[f,i,j]·W[f,c,u,v] over the windows (i,j) covering (y,x)", dx) { index in
       let xx = index % g.width, y = index / g.width % g.height
       let c = index / (g.width * g.height) % g.channels, s = index / g.inputSize
-      var parts: [String] = [], args: [Double] = []
-      for u in 0..<g.kernelH {
-        guard let i = SlidingWindow.cover(y, u, pad: g.padTop, stride: g.strideH, out: g.outH) else { continue }
-        for v in 0..<g.kernelW {
-          guard let j = SlidingWindow.cover(xx, v, pad: g.padLeft, stride: g.strideW, out: g.outW) else { continue }
-          for k in 0..<f {
-            parts.append("{\(args.count)}·{\(args.count + 1)}")
-            args += [delta.data[((s * f + k) * g.outH + i) * g.outW + j], w.data[((k * g.channels + c) * g.kernelH + u) * g.kernelW + v]]
-          }
-        }
+      let products = g.covers(y, xx).flatMap { p in
+        (0..<f).map { k in (delta.data[(s * f + k) * g.positions + p.i * g.outW + p.j], w.data[g.kernel(k, c, p.u, p.v)]) }
       }
-      return Arithmetic(lhs: elementLabel("∂L/∂x", dx.shape, index), template: parts.isEmpty ? "0" : parts.joined(separator: " + "),
-                        args: args, result: dx.data[index])
+      return Arithmetic(lhs: elementLabel("∂L/∂x", dx.shape, index), products: products, result: dx.data[index])
     }
   }
 }
@@ -282,23 +220,6 @@ public final class Conv2D: Layer {
 
 extension Conv2D {
   public var outputKey: String { "z" }
-
-  /// Rows and columns of the zero-padded input a worksheet lays out: the padding above and to the
-  /// left, the image, and zeros below and to the right as far as the last window reaches.
-  var paddedSize: (rows: Int, columns: Int) {
-    let g = window!
-    return (max(g.padTop + g.height, (g.outH - 1) * g.strideH + g.kernelH),
-            max(g.padLeft + g.width, (g.outW - 1) * g.strideW + g.kernelW))
-  }
-
-  /// Rows and columns of δ spread out for the backward pass: δ[i,j] at (k_h − 1 + i·s_h,
-  /// k_w − 1 + j·s_w), zeros between (the stride) and a border of k − 1 zeros around, as far as
-  /// the padded input reaches.
-  var spreadSize: (rows: Int, columns: Int) {
-    let g = window!
-    return (max((g.outH - 1) * g.strideH + 1 + 2 * (g.kernelH - 1), g.padTop + g.height + g.kernelH - 1),
-            max((g.outW - 1) * g.strideW + 1 + 2 * (g.kernelW - 1), g.padLeft + g.width + g.kernelW - 1))
-  }
 
   /// The cells of a convolution, built from three helper blocks:
   /// - `xpad`, the input with its zero padding, so every window is a rectangle:
@@ -312,7 +233,7 @@ extension Conv2D {
     let g = window!, f = filters, n = c.batch, x = c.input, useBias = useBias
     let (xpad, w, bias) = (c.entry(.forward, "xpad"), c.entry(.forward, "W"), c.entry(.forward, "b"))
     let (delta, spread, wflip) = (c.entry(.backward, "delta"), c.entry(.backward, "dspread"), c.entry(.backward, "Wflip"))
-    let (hp, wp) = paddedSize, (he, we) = spreadSize
+    let (hp, wp) = g.paddedSize, (he, we) = g.spreadSize  // the padded input, δ spread
     let (dh, dw) = ((g.outH - 1) * g.strideH + 1, (g.outW - 1) * g.strideW + 1)  // δ spread, without its border
     let kernel = { (k: Int, ch: Int, entry: String) in SheetLayout.grid(entry, k * g.channels + ch, height: g.kernelH, width: g.kernelW) }
     switch (phase, key) {
@@ -320,10 +241,8 @@ extension Conv2D {
     case (.forward, "z"):
       let padded = SheetHelper(name: xpad, symbol: "x padded", formula: "the input with \(padding.rawValue) zero padding (p_top \(g.padTop), p_left \(g.padLeft)): every window is a rectangle",
                                shape: [n, g.channels, hp, wp], batched: true) { i in
-        let (q, r, plane) = (i % wp, i / wp % hp, i / (wp * hp))
-        let (y, xx) = (r - g.padTop, q - g.padLeft)
-        guard y >= 0, y < g.height, xx >= 0, xx < g.width else { return .number(0) }
-        return .cell(x, (plane * g.height + y) * g.width + xx)
+        let (q, r, plane) = (i % wp, i / wp % hp, i / (wp * hp))  // plane = n·C + c
+        return g.input(0, plane, r - g.padTop, q - g.padLeft).map { .cell(x, $0) } ?? .number(0)
       }
       return SheetCells(helpers: [padded]) { o in
         let (j, i, k, s) = (o % g.outW, o / g.outW % g.outH, o / g.positions % f, o / (g.positions * f))

@@ -59,6 +59,16 @@ public final class Dense: Layer {
     return (try o.numbers(key), true)
   }
 
+  /// b of `count` numbers: zeros, the lesson's one number repeated, or its `count` numbers.
+  static func bias(_ given: Tensor?, count: Int, _ layer: String, _ what: String) throws(SheetNetError) -> Tensor {
+    guard let given else { return Tensor(shape: [count]) }
+    if given.count == 1 { return Tensor(shape: [count], repeating: given.data[0]) }
+    guard given.count == count else {
+      throw .shape("\(layer) has \(count) \(what), so its bias needs \(count) numbers (or one), but the lesson gives \(given.count)")
+    }
+    return given.reshaped([count])
+  }
+
   public var options: [(key: String, value: Value)] {
     [("units", .number(Double(units))), ("init", .string(initializer.rawValue)), ("use_bias", .bool(useBias))]
   }
@@ -83,13 +93,7 @@ public final class Dense: Layer {
     } else {
       W = Parameter(name: "W", value: Tensor(shape: [units, inputs], data: initializer.sample(count: units * inputs, fanIn: inputs, fanOut: units, rng: &rng)), trainable: givenW.1)
     }
-    var bias = Tensor(shape: [units])
-    if let given = givenB.0 {
-      if given.count == 1 { bias = Tensor(shape: [units], repeating: given.data[0]) }
-      else if given.count == units { bias = given.reshaped([units]) }
-      else { throw .shape("\(name) has \(units) units, so its bias needs \(units) numbers (or one), but the lesson gives \(given.count)") }
-    }
-    b = Parameter(name: "b", value: bias, trainable: givenB.1)
+    b = Parameter(name: "b", value: try Dense.bias(givenB.0, count: units, name, "units"), trainable: givenB.1)
     parameters = useBias ? [W, b] : [W]
     return [units]
   }

@@ -3,6 +3,15 @@
 /// y = i·s_h + u − p_top and columns x = j·s_w + v − p_left for u < k_h, v < k_w; cells outside
 /// 0..<H, 0..<W read 0 (the padding). Both tiers (`Reference` and the fast kernels) read it.
 public struct SlidingWindow: Sendable, Equatable {
+  /// How a layer pads its input: none (`valid`) or enough for out = ⌈in/s⌉ (`same`).
+  public enum Padding: String, Sendable, CaseIterable {
+    /// No padding: out = ⌊(n − k)/s⌋ + 1, every window inside the input.
+    case valid
+    /// Zeros around the input so that out = ⌈n/s⌉ (n itself at stride 1); an odd extra row or
+    /// column of zeros goes after, as Keras pads.
+    case same
+  }
+
   /// Input channels C, height H and width W of one sample.
   public var channels: Int, height: Int, width: Int
   /// Window height k_h and width k_w.
@@ -40,5 +49,68 @@ public struct SlidingWindow: Sendable, Equatable {
     let t = y + pad - u
     guard t >= 0, t % stride == 0, t / stride < out else { return nil }
     return t / stride
+  }
+
+  /// Output size and padding before (above or left) along one axis, or nil when the kernel does
+  /// not fit: valid out = ⌊(in − k)/s⌋ + 1; same out = ⌈in/s⌉, before = ⌊max((out−1)·s + k − in, 0)/2⌋.
+  public static func outputSize(_ size: Int, kernel k: Int, stride s: Int, padding: Padding) -> (out: Int, before: Int)? {
+    switch padding {
+    case .valid: return size >= k ? ((size - k) / s + 1, 0) : nil
+    case .same:
+      let out = (size + s - 1) / s
+      return (out, max((out - 1) * s + k - size, 0) / 2)
+    }
+  }
+
+  /// The sweep of a k_h×k_w kernel at `stride` over one sample of `input` = [C, H, W], padded as
+  /// `padding` says (`outputSize` along each axis); nil when the kernel does not fit.
+  public init?(input: [Int], kernel: (height: Int, width: Int), stride: (height: Int, width: Int), padding: Padding) {
+    guard input.count == 3,
+      let rows = SlidingWindow.outputSize(input[1], kernel: kernel.height, stride: stride.height, padding: padding),
+      let columns = SlidingWindow.outputSize(input[2], kernel: kernel.width, stride: stride.width, padding: padding)
+    else { return nil }
+    self.init(channels: input[0], height: input[1], width: input[2], kernelH: kernel.height, kernelW: kernel.width,
+              strideH: stride.height, strideW: stride.width, padTop: rows.before, padLeft: columns.before, outH: rows.out, outW: columns.out)
+  }
+
+  /// Where x[s, c, y, x] sits in a batch [N, C, H, W], or nil in the padding (the cell reads 0).
+  @inline(__always)
+  public func input(_ s: Int, _ c: Int, _ y: Int, _ x: Int) -> Int? {
+    y >= 0 && y < height && x >= 0 && x < width ? ((s * channels + c) * height + y) * width + x : nil
+  }
+
+  /// The cells window (i, j) reads, in the order its sum runs (channel c, then kernel row u, then
+  /// column v): input row y = i·s_h + u − p_top and column x = j·s_w + v − p_left, padding included.
+  public func taps(_ i: Int, _ j: Int) -> [(c: Int, u: Int, v: Int, y: Int, x: Int)] {
+    (0..<channels).flatMap { c in
+      (0..<kernelH).flatMap { u in (0..<kernelW).map { v in (c, u, v, i * strideH + u - padTop, j * strideW + v - padLeft) } }
+    }
+  }
+
+  /// The windows that read input cell (y, x), in kernel order (u, then v): each with the kernel
+  /// cell (u, v) that lands on it and the window's output position (i, j).
+  public func covers(_ y: Int, _ x: Int) -> [(u: Int, v: Int, i: Int, j: Int)] {
+    (0..<kernelH).flatMap { u -> [(u: Int, v: Int, i: Int, j: Int)] in
+      guard let i = SlidingWindow.cover(y, u, pad: padTop, stride: strideH, out: outH) else { return [] }
+      return (0..<kernelW).compactMap { v in SlidingWindow.cover(x, v, pad: padLeft, stride: strideW, out: outW).map { (u, v, i, $0) } }
+    }
+  }
+
+  /// Where W[f, c, u, v] sits in the kernels [F, C, k_h, k_w].
+  @inline(__always)
+  public func kernel(_ f: Int, _ c: Int, _ u: Int, _ v: Int) -> Int { ((f * channels + c) * kernelH + u) * kernelW + v }
+
+  /// Rows and columns of the zero-padded input a worksheet lays out: the padding above and to the
+  /// left, the image, and zeros below and to the right as far as the last window reaches.
+  public var paddedSize: (rows: Int, columns: Int) {
+    (max(padTop + height, (outH - 1) * strideH + kernelH), max(padLeft + width, (outW - 1) * strideW + kernelW))
+  }
+
+  /// Rows and columns of δ spread out for the backward pass: δ[i,j] at (k_h − 1 + i·s_h,
+  /// k_w − 1 + j·s_w), zeros between (the stride) and a border of k − 1 zeros around, as far as
+  /// the padded input reaches.
+  public var spreadSize: (rows: Int, columns: Int) {
+    (max((outH - 1) * strideH + 1 + 2 * (kernelH - 1), padTop + height + kernelH - 1),
+     max((outW - 1) * strideW + 1 + 2 * (kernelW - 1), padLeft + width + kernelW - 1))
   }
 }

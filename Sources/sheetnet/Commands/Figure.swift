@@ -166,7 +166,9 @@ struct Figure: ParsableCommand {
           let last = source.run?.trainer.epochs ?? lesson.epochs
           figureOptions.epochs = list.map { $0 < 0 ? last : $0 }
         }
-        try Catalogue.check(kind, source, figureOptions)
+        // Checked, and the run asked to record what the figure reads from its training (step 1,
+        // the network as initialised, …), so drawing it below trains nothing a second time.
+        try Catalogue.prepare(kind, source, figureOptions)
         if let run = source.run, kind.needsTraining && !untrained {
           reused = try models.prepare(run, progress: !json)
         }
