@@ -83,7 +83,7 @@ struct LessonBuild {
       result.model = "no data"
       let source = try FigureSource(lessonWithoutData: lesson, seed: nil)
       progress("figures", nil)
-      let figures = try figureFiles(source, lesson: lesson, trained: false)
+      let figures = try figureFiles(try figurePlan(source, lesson: lesson, trained: false), source)
       files += figures
       result.made.append(("figures", figures.count))
       lap("figures")
@@ -111,6 +111,9 @@ struct LessonBuild {
         reused = false  // a damaged saved model is replaced by training
       }
     }
+    // The figures are planned before training, so the one training records what they read.
+    let source = FigureSource(run: run)
+    let plan = try figurePlan(source, lesson: lesson, trained: true)
     if !reused {
       try run.train { p in
         let all = max(1, p.epochs * p.stepsPerEpoch)
@@ -146,7 +149,7 @@ struct LessonBuild {
 
     // 4. Figures of the trained network.
     progress("figures", nil)
-    let figures = try figureFiles(FigureSource(run: run), lesson: lesson, trained: true)
+    let figures = try figureFiles(plan, source)
     files += figures
     result.made.append(("figures", figures.count))
     lap("figures")
@@ -199,9 +202,16 @@ struct LessonBuild {
     try WorksheetExport.write(files, to: folder)
   }
 
-  /// Every figure asked for (or every kind that applies), as PNG unless the lesson says otherwise.
-  func figureFiles(_ source: FigureSource, lesson: Lesson, trained: Bool) throws -> [(name: String, bytes: [UInt8])] {
-    var out: [(name: String, bytes: [UInt8])] = []
+  /// A figure to draw: its kind, options and format, and where the lesson asked for it.
+  struct FigurePlan {
+    var kind: FigureKind, options: FigureOptions, format: ImageFormat, location: String
+  }
+
+  /// The figures asked for (or every kind that applies, in `defaultFigures`' order), each checked
+  /// and prepared (`Catalogue.prepare`), so that the run's one training records what they read.
+  /// Call it before the run trains.
+  func figurePlan(_ source: FigureSource, lesson: Lesson, trained: Bool) throws -> [FigurePlan] {
+    var plan: [FigurePlan] = []
     let order = Self.defaultFigures + FigureKind.allCases.filter { !Self.defaultFigures.contains($0) }
     let requests = lesson.build.figures ?? order.map { BuildSpec.FigureRequest(kind: $0.rawValue, location: lesson.path) }
     let explicit = lesson.build.figures != nil
@@ -213,22 +223,32 @@ struct LessonBuild {
       let (options, format) = try Self.figureOptions(request, source: source)
       if !trained && kind != FigureKind.architecture { continue }
       do {
-        try Catalogue.check(kind, source, options)
+        try Catalogue.prepare(kind, source, options)
       } catch {
         if explicit { throw SheetNetError.lesson("\(request.location): \(kind.rawValue): \(error.description)") }
         continue  // a default kind that does not apply to this lesson
       }
+      plan.append(FigurePlan(kind: kind, options: options, format: format, location: request.location))
+    }
+    return plan
+  }
+
+  /// The planned figures drawn from the run as it is now, as files under `figures/`.
+  func figureFiles(_ plan: [FigurePlan], _ source: FigureSource) throws -> [(name: String, bytes: [UInt8])] {
+    var out: [(name: String, bytes: [UInt8])] = []
+    for item in plan {
       let figures: [SheetNetFigures.Figure]
-      do { figures = try Catalogue.make(kind, source, options) } catch {
-        throw SheetNetError.lesson("\(request.location): \(kind.rawValue): \(error.description)")
+      do { figures = try Catalogue.make(item.kind, source, item.options) } catch {
+        throw SheetNetError.lesson("\(item.location): \(item.kind.rawValue): \(error.description)")
       }
       for figure in figures {
-        let bytes = try FigureFile.render(figure, as: format, scale: options.theme.defaultScale)
-        out.append(("figures/\(figure.name).\(format.rawValue)", bytes))
+        let bytes = try FigureFile.render(figure, as: item.format, scale: item.options.theme.defaultScale)
+        out.append(("figures/\(figure.name).\(item.format.rawValue)", bytes))
       }
     }
     return out
   }
+
 
   /// Every kind, in the order a lecture tells it: the network and how it learned, what it
   /// decides, what it sees inside, then one step's arithmetic. A lesson without `figures:` gets
