@@ -73,10 +73,11 @@ extension Figure {
   static func recordFilmstrip(_ run: LessonRun, _ recording: FigureRecording, _ options: FigureOptions) throws(FigureError) {
     let epochs = try filmstripEpochs(run.lesson.epochs, options.epochs)
     let bounds = PlaneBounds(run.split), resolution = filmstripResolution(options.theme, columns: epochs.count)
+    let key = "\(resolution.regions)×\(resolution.neurons)"
+    if recording.snapshots[key] == nil { recording.snapshots[key] = [:] }
     run.observe(epochs: Set(epochs)) { [unowned run, recording] epoch in
-      recording.snapshots[epoch] = snapshot(run.model, run.loss, run.split.train, bounds, resolution: resolution, epoch: epoch)
+      recording.snapshots[key]![epoch] = snapshot(run.model, run.loss, run.split.train, bounds, resolution: resolution, epoch: epoch)
     }
-    recording.snapshotResolution = resolution
   }
 
   static func filmstrip(_ source: FigureSource, _ options: FigureOptions) throws(FigureError) -> Figure {
@@ -87,9 +88,9 @@ extension Figure {
     let resolution = filmstripResolution(theme, columns: epochs.count)
     let train = run.split.train
     let snapshots: [Snapshot]
-    let recorded = source.recording
-    if recorded.snapshotResolution.map({ $0 == resolution }) == true, epochs.allSatisfy({ recorded.snapshots[$0] != nil }) {
-      snapshots = epochs.map { recorded.snapshots[$0]! }  // taken while the source's run trained
+    let recorded = source.recording.snapshots["\(resolution.regions)×\(resolution.neurons)"] ?? [:]
+    if epochs.allSatisfy({ recorded[$0] != nil }) {
+      snapshots = epochs.map { recorded[$0]! }  // taken while the source's run trained
     } else {
       snapshots = try filmstripReplay(run, epochs, bounds, resolution)
     }

@@ -20,9 +20,9 @@ public final class FigureRecording {
   var initial: [String: Evaluation]?
   /// The graph's traced one-sample steps, by training sample (0-based).
   var graphSteps: [Int: TracePoint] = [:]
-  /// Filmstrip photographs by epoch, and the resolution they were taken at.
-  var snapshots: [Int: Figure.Snapshot] = [:]
-  var snapshotResolution: (regions: Int, neurons: Int)?
+  /// Filmstrip photographs by the resolution they were taken at ("regions×neurons": a page size
+  /// and a number of columns each), then by epoch.
+  var snapshots: [String: [Int: Figure.Snapshot]] = [:]
 
   /// Nothing recorded yet.
   public init() {}

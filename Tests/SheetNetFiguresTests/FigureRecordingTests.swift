@@ -51,6 +51,25 @@ struct FigureRecordingTests {
     }
   }
 
+  @Test("filmstrips for a slide and for print, prepared together, come from one training")
+  func filmstripsOfTwoPages() throws {
+    let run = try run("xor", nil)
+    let source = FigureSource(run: run)
+    var print = options(.print)
+    print.epochs = [0, 2, 5]
+    for o in [options(), print] { try Catalogue.prepare(.filmstrip, source, o) }
+    try run.train()
+    let drawing = StepCounter()
+    let figures = try Trainer.$stepCounter.withValue(drawing) { try [options(), print].map { try Catalogue.make(.filmstrip, source, $0)[0] } }
+    #expect(drawing.steps == 0, "the filmstrips trained \(drawing.steps) steps")
+    let plain = try self.run("xor", nil)
+    try plain.train()
+    let replayed = try [options(), print].map { try Catalogue.make(.filmstrip, FigureSource(run: plain), $0)[0] }
+    for (a, b) in zip(figures, replayed) {
+      #expect(try FigureFile.render(a, as: .svg, scale: 1) == FigureFile.render(b, as: .svg, scale: 1))
+    }
+  }
+
   @Test("a run restored from a saved model records nothing; its figures replay step 1 alone from the seed")
   func restoredRunReplaysOnlyStepOne() throws {
     let trained = try run("digits-mlp", 2)
