@@ -24,7 +24,7 @@ public final class LessonRun {
   /// which the fingerprint covers; nil for every other dataset.
   public let dataDigest: String?
   /// Whether the weights, optimizer state and history came from a saved model (`restoreSaved`).
-  public internal(set) var restored = false
+  package internal(set) var restored = false
   /// What the next `train` records for views drawn afterwards (`recordFirstStep`, `observe`).
   private var firstStep: TracePoint?
   private var observers: [(epochs: Set<Int>, body: (Int) -> Void)] = []
@@ -72,7 +72,7 @@ public final class LessonRun {
   }
 
   /// The network is as initialised: no step trained in this process and nothing restored.
-  public var isInitial: Bool { trainer.stepsTaken == 0 && !restored }
+  package var isInitial: Bool { trainer.stepsTaken == 0 && !restored }
 
   /// Trains for the lesson's epochs. With `trace`, as `Trainer.fit` says (a stopping trace ends
   /// training there). Without one, a run still `isInitial` also makes what was asked for before:
@@ -95,7 +95,7 @@ public final class LessonRun {
   /// tracer) and to go on training; the point's tracer, location and loss hold the step once it
   /// has run. Every call returns the same point. Call it while the run `isInitial`: a view then
   /// reads step 1 from this run instead of training a second one.
-  public func recordFirstStep() -> TracePoint {
+  package func recordFirstStep() -> TracePoint {
     if let firstStep { return firstStep }
     let point = TracePoint(step: 1, tracer: Tracer(), continues: true)
     firstStep = point
@@ -105,7 +105,7 @@ public final class LessonRun {
   /// Asks the next `train` to call `body(e)` for each epoch e of `epochs` while the network is as
   /// that epoch left it: e = 0 before the first step, e ≥ 1 after the epoch's last step (before its
   /// validation and test passes, which change no weight). `body` may run evaluation-mode passes.
-  public func observe(epochs: Set<Int>, _ body: @escaping (Int) -> Void) {
+  package func observe(epochs: Set<Int>, _ body: @escaping (Int) -> Void) {
     observers.append((epochs, body))
   }
 

@@ -88,7 +88,7 @@ public final class TracePoint {
   public internal(set) var loss: Double?
   /// Whether training goes on after the traced step (a recording of a step of the run, which then
   /// runs to its end) instead of stopping there.
-  public let continues: Bool
+  package let continues: Bool
 
   /// A trace of step `step`; with `continues`, training runs on after it.
   public init(step: Int, tracer: Tracer?, indices: [Int]? = nil, prefix: Int? = nil, before: ((Tensor, Tensor) -> Void)? = nil,
@@ -105,15 +105,15 @@ public final class TracePoint {
 /// Counts the training steps taken by every `Trainer.fit` inside `Trainer.$stepCounter.withValue`
 /// (a task-local value, so parallel tests each see their own): how a test proves that drawing a
 /// figure trains nothing.
-public final class StepCounter: @unchecked Sendable {
+package final class StepCounter: @unchecked Sendable {
   private let lock = NSLock()
   private var count = 0
 
   /// A counter at 0.
-  public init() {}
+  package init() {}
 
   /// The steps counted so far.
-  public var steps: Int { lock.withLock { count } }
+  package var steps: Int { lock.withLock { count } }
 
   func add(_ n: Int) { lock.withLock { count += n } }
 }
@@ -133,9 +133,9 @@ public struct Trainer {
   /// Drives the shuffles and dropout masks.
   public var rng: SeededGenerator
   /// Training steps this trainer has taken (every `fit` added up).
-  public private(set) var stepsTaken = 0
+  package private(set) var stepsTaken = 0
   /// Where `fit` counts its steps besides `stepsTaken`, when a caller binds one (nil otherwise).
-  @TaskLocal public static var stepCounter: StepCounter?
+  @TaskLocal package static var stepCounter: StepCounter?
 
   /// A trainer.
   public init(model: Sequential, loss: any Loss, optimizer: any Optimizer, epochs: Int, batchSize: Int, rng: SeededGenerator) {

@@ -58,7 +58,7 @@ public enum Letters {
   public static let maxCount = 60_000
   /// The ranges the per-sample choices are drawn from, uniformly: ink height as a fraction of
   /// the side, slant, and shift as a fraction of the side.
-  public static let heights = 0.5...0.8, slants = -0.3...0.3, shifts = -0.1...0.1
+  package static let heights = 0.5...0.8, slants = -0.3...0.3, shifts = -0.1...0.1
 
   private static let lock = NSLock()
   nonisolated(unsafe) private static var current: (any GlyphRenderer)?
@@ -88,7 +88,7 @@ public enum Letters {
 
   /// The choices for `count` samples: sample i is letter i mod `classes`; its font, height,
   /// slant and shift are drawn from `rng` in that order.
-  public static func glyphs(count: Int, side: Int, classes: Int, fonts: Int, rng: inout SeededGenerator) -> [Glyph] {
+  package static func glyphs(count: Int, side: Int, classes: Int, fonts: Int, rng: inout SeededGenerator) -> [Glyph] {
     let s = Double(side)
     return (0..<count).map { i in
       let font = rng.below(fonts)
