@@ -399,13 +399,7 @@ extension Figure {
       point = recorded
     } else {
       point = TracePoint(step: 1, tracer: Tracer())
-      do {
-        var trainer = try freshTrainer(run)
-        var history = History()
-        try trainer.fit(run.split.train, history: &history, trace: point)
-      } catch {
-        throw .lesson(error.description)
-      }
+      try replayFirstStep(run, point)
     }
     let tracer = point.tracer!
     var shown: [StepTensors] = []

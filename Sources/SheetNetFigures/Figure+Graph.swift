@@ -65,6 +65,13 @@ extension Figure {
   /// (`Catalogue.prepare` takes it before the run trains; `graph` takes it when nobody did).
   static func graphStep(_ run: LessonRun, sample: Int) throws(FigureError) -> TracePoint {
     let point = TracePoint(step: 1, tracer: Tracer(), indices: [sample])
+    try replayFirstStep(run, point)
+    return point
+  }
+
+  /// Runs `point`'s step (step 1) on a fresh trainer built from the run's seed, leaving the run
+  /// as it is: what a figure replays when the command's own training did not record it.
+  static func replayFirstStep(_ run: LessonRun, _ point: TracePoint) throws(FigureError) {
     do {
       var trainer = try freshTrainer(run)
       var history = History()
@@ -72,7 +79,6 @@ extension Figure {
     } catch {
       throw .lesson(error.description)
     }
-    return point
   }
 
   static func graph(_ source: FigureSource, _ options: FigureOptions) throws(FigureError) -> Figure {

@@ -140,29 +140,6 @@ import ZIPFoundation
 
   // MARK: The command
 
-  func sheetnet(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-    let process = Process()
-    var binary = packageRoot.appendingPathComponent(".build/debug/sheetnet")
-    if !FileManager.default.fileExists(atPath: binary.path) {
-      binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("sheetnet")
-    }
-    process.executableURL = binary
-    process.arguments = args
-    process.currentDirectoryURL = packageRoot
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-  }
-
-  func contents(_ folder: String) -> [String: Data] {
-    let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-    return Dictionary(uniqueKeysWithValues: names.map { ($0, FileManager.default.contents(atPath: folder + "/" + $0) ?? Data()) })
-  }
-
   @Test func exportWritesTheFolderAndAFailureLeavesItUntouched() throws {
     let folder = NSTemporaryDirectory() + "sheetnet-export-\(getpid())-\(UUID().uuidString)"
     defer { try? FileManager.default.removeItem(atPath: folder) }

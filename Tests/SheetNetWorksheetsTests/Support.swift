@@ -126,3 +126,28 @@ enum Synthetic {
 func close(_ a: Double, _ b: Double, relative: Double = 1e-9, absolute: Double = 1e-12) -> Bool {
   abs(a - b) <= max(absolute, relative * max(abs(a), abs(b)))
 }
+
+/// Runs the debug `sheetnet` (or the one beside the test runner) in the package folder: status, stdout, stderr.
+func sheetnet(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
+  let process = Process()
+  var binary = packageRoot.appendingPathComponent(".build/debug/sheetnet")
+  if !FileManager.default.fileExists(atPath: binary.path) {
+    binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("sheetnet")
+  }
+  process.executableURL = binary
+  process.arguments = args
+  process.currentDirectoryURL = packageRoot
+  let out = Pipe(), err = Pipe()
+  process.standardOutput = out
+  process.standardError = err
+  try process.run()
+  let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+  process.waitUntilExit()
+  return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+}
+
+/// The files directly in `folder`, by name, with their bytes.
+func contents(_ folder: String) -> [String: Data] {
+  let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+  return Dictionary(uniqueKeysWithValues: names.map { ($0, FileManager.default.contents(atPath: folder + "/" + $0) ?? Data()) })
+}
