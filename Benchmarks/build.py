@@ -5,6 +5,7 @@ the project, three times on the wall clock —
 1. from scratch (no Output/: every lesson trains);
 2. again with nothing changed (every lesson is up to date and skipped);
 3. after touching one lesson's file (that lesson alone rebuilds, reusing its saved model);
+4. with --force (every lesson rebuilt — traced, exported, drawn — from its saved model);
 
 — and, for the build from scratch, the share of the lessons' time each stage took (train,
 trace, export, figures, exercise, write; summed over lessons from `--json`, which each lesson's
@@ -41,6 +42,7 @@ def main():
         later = time.time() + 2
         os.utime(os.path.join(scratch, "Worksheets", touched_name + ".yaml"), (later, later))
         touched, third = build(scratch)
+        forced, fourth = build(scratch, "--force")
 
     print("\n== sheetnet build over every shipped lesson (wall clock, %d cores) ==" % os.cpu_count())
     print(f"  from scratch            {cold:7.2f} s  ({len(report['lessons'])} lessons)")
@@ -49,6 +51,8 @@ def main():
     rebuilt = [l["lesson"] for l in third["lessons"] if l["model"] != "up to date"]
     print(f"  {touched_name}.yaml touched     {touched:7.2f} s  (rebuilt: {', '.join(rebuilt)}; "
           f"model {next(l['model'] for l in third['lessons'] if l['lesson'] == touched_name)})")
+    print(f"  --force                 {forced:7.2f} s  ({sum(l['model'] == 'reused' for l in fourth['lessons'])} models reused, "
+          f"{sum(l['model'] == 'trained' for l in fourth['lessons'])} trained)")
     stages = {}
     for lesson in report["lessons"]:
         for stage, s in lesson.get("seconds", {}).items():
