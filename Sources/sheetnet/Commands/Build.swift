@@ -162,7 +162,7 @@ struct Build: ParsableCommand {
     let widthBar = 20, filled = jobs.isEmpty ? widthBar : widthBar * done / jobs.count
     var line = String(repeating: "█", count: filled) + String(repeating: "░", count: widthBar - filled)
     line += String(format: " %d/%d lessons  %.0f s  ", done, jobs.count, Date().timeIntervalSince(started)) + running.joined(separator: " · ")
-    FileHandle.standardError.write(Data(("\r\u{1B}[2K" + String(line.prefix(160))).utf8))
+    FileHandle.standardError.write(Data(("\r\u{1B}[2K" + String(line.prefix(stderrColumns - 1))).utf8))
   }
 
   /// The summary: lesson, what was made, seconds, model reused or trained, and the outcome.

@@ -55,6 +55,12 @@ func guarded<T>(_ body: () throws -> T) -> T {
 
 /// True when standard error is a terminal (progress bars and colour only then, never with NO_COLOR for colour).
 var stderrIsTerminal: Bool { isatty(2) == 1 }
+/// Standard error's terminal width in columns (80 when it cannot be told): a progress line
+/// longer than this would wrap, and its redraw would no longer overwrite it.
+var stderrColumns: Int {
+  var size = winsize()
+  return ioctl(2, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col >= 20 ? Int(size.ws_col) : 80
+}
 /// True when standard output is a terminal.
 var stdoutIsTerminal: Bool { isatty(1) == 1 }
 /// Colour on standard output: a terminal, and NO_COLOR unset.
