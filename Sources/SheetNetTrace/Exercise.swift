@@ -15,6 +15,9 @@ public enum ExerciseBlank: Sendable, Equatable {
   /// These element names, as the exercise names them (`hidden.forward.z[1]`, `loss.L`).
   case cells([String])
 
+  /// What a blank choice may be, for messages.
+  public static let usage = "mix, forward, backward, update, or quantity names separated by commas such as hidden.forward.z[1]"
+
   /// `forward`, `backward`, `update`, `mix`, or names separated by commas (a comma inside an
   /// index's brackets is part of the name); nil when a name is empty or longer than 200 characters.
   public init?(_ text: String) {
@@ -78,6 +81,18 @@ public struct ExerciseRow: Sendable {
 public final class Exercise {
   /// The most numbers (givens and quantities) a sheet holds: about two printed pages.
   public static let valueLimit = 90
+
+  /// Which lessons suit a sheet, for refusals.
+  static let suits = "exercise sheets suit small networks such as Worksheets/mazur.yaml and Worksheets/xor.yaml"
+
+  /// Why `run`'s network is too large for a hand-calculation sheet (more weights than
+  /// `valueLimit`), or nil when its weights fit. The count does not change with training, so a
+  /// caller holding a trained run asks this before making a fresh one for the sheet.
+  public static func refusal(_ run: LessonRun) -> SheetNetError? {
+    let parameters = run.model.parameterCount
+    guard parameters > valueLimit else { return nil }
+    return .lesson("\(run.lesson.path): \(Limits.grouped(parameters)) weights are too many for a hand-calculation sheet (at most \(valueLimit) numbers); \(suits)")
+  }
   /// Significant digits a computed quantity is shown with (and a blank asks for).
   public static let significantDigits = 5
   /// Decimals a given number is shown with at most (longer ones are rounded, and the sheet says so).
@@ -106,11 +121,8 @@ public final class Exercise {
   /// cell name, or a step that is not finite.
   public init(_ lesson: Lesson, blank: ExerciseBlank, seed: UInt64?) throws(SheetNetError) {
     let run = try LessonRun(lesson)
-    let parameters = run.model.parameterCount
-    let suits = "exercise sheets suit small networks such as Worksheets/mazur.yaml and Worksheets/xor.yaml"
-    guard parameters <= Exercise.valueLimit else {
-      throw .lesson("\(lesson.path): \(Limits.grouped(parameters)) weights are too many for a hand-calculation sheet (at most \(Exercise.valueLimit) numbers); \(suits)")
-    }
+    if let refusal = Exercise.refusal(run) { throw refusal }
+    let suits = Exercise.suits
     var request = TracedStep.Request(step: 1, sample: 1)
     if let seed {
       let features = run.split.train.x.shape.dropFirst().reduce(1, *)

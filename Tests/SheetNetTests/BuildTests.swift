@@ -126,6 +126,10 @@ import Testing
     ("build: {sample: 1, batch: 2}", "not both"),
     ("build: {exercise: {blanks: forward}}", "blank"),
     ("build: {figures: {kind: training}}", "list"),
+    ("build: {figures: [{kind: filmstrip, epochs: '0,x'}]}", "--epochs"),
+    ("build: {figures: [{kind: training, size: poster}]}", "size"),
+    ("build: {exercise: {blank: ','}}", "must be mix"),
+    ("build: {exercise: {blank: dense1.forward.zz}}", "did you mean"),
   ])
   func buildSection(_ section: String, _ expected: String) throws {
     let root = try project(["xor": try shipped("xor", epochs: 5) + section + "\n"])

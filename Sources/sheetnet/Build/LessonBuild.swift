@@ -161,13 +161,15 @@ struct LessonBuild {
       let blank: ExerciseBlank
       if let text = spec.exerciseBlank {
         guard let parsed = ExerciseBlank(text) else {
-          throw SheetNetError.lesson("\(spec.location): exercise blank '\(text.prefix(40))' must be mix, forward, backward, update or entry names such as dense1.forward.z[1]")
+          throw SheetNetError.lesson("\(spec.location): exercise blank '\(text.prefix(40))' must be \(ExerciseBlank.usage)")
         }
         blank = parsed
       } else {
         blank = .mix
       }
       do {
+        // Too many weights is known from this run: no second run is made just to be refused.
+        if let refusal = Exercise.refusal(run) { throw refusal }
         let sheet = try ExerciseCommand.files(lesson: lesson, blank: blank, seed: spec.exerciseSeed)
         files += sheet.map { ("exercise/\($0.name)", [UInt8]($0.data)) }
         result.made.append(("exercise", sheet.count))
@@ -258,43 +260,21 @@ struct LessonBuild {
     .convStep, .activations, .graph, .gradients, .optimizers,
   ]
 
-  /// A figure request's options, checked as `sheetnet figure` checks its own.
+  /// A figure entry's options, read and checked by `sheetnet figure`'s own parser (the entry
+  /// `{kind: conv-step, positions: 2}` is `sheetnet figure conv-step LESSON --positions 2`), so
+  /// the two accept exactly the same values.
   static func figureOptions(_ request: BuildSpec.FigureRequest, source: FigureSource) throws -> (FigureOptions, ImageFormat) {
-    var options = FigureOptions()
-    var format = ImageFormat.png
-    func bad(_ key: String, _ what: String) -> SheetNetError {
-      .lesson("\(request.location): \(request.kind): '\(key)' \(what), got '\(request.options[key]!.prefix(40))'")
+    var arguments = [request.kind, source.lesson.path]
+    for (key, value) in request.options.sorted(by: { $0.key < $1.key }) { arguments += ["--\(key)", value] }
+    let command: Figure
+    do { command = try Figure.parse(arguments) } catch {
+      let message = Figure.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+      throw SheetNetError.lesson("\(request.location): \(request.kind): \(message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message)")
     }
-    for (key, value) in request.options.sorted(by: { $0.key < $1.key }) {
-      switch key {
-      case "layer": options.layer = value; options.given.insert(.layer)
-      case "sample":
-        guard let n = Int(value), (1...1_000_000_000).contains(n) else { throw bad(key, "counts from 1") }
-        options.sample = n; options.given.insert(.sample)
-      case "at":
-        guard let p = Figure.position(value) else { throw bad(key, "takes ROW,COL counted from 1, e.g. 3,4") }
-        options.at = p; options.given.insert(.at)
-      case "positions":
-        guard let n = Int(value), (1...64).contains(n) else { throw bad(key, "must be between 1 and 64") }
-        options.positions = n; options.given.insert(.positions)
-      case "filter":
-        guard let n = Int(value), (1...1_000_000_000).contains(n) else { throw bad(key, "counts from 1") }
-        options.filter = n; options.given.insert(.filter)
-      case "epochs":
-        guard let list = Figure.epochList(value) else { throw bad(key, "takes up to 6 epochs separated by commas, e.g. 0,1,10,end") }
-        let last = source.run?.trainer.epochs ?? source.lesson.epochs
-        options.epochs = list.map { $0 < 0 ? last : $0 }; options.given.insert(.epochs)
-      case "size":
-        guard let size = Figure.PageSize(rawValue: value) else { throw bad(key, "must be slide or print") }
-        options.theme = size == .slide ? .slide : .print
-      case "format":
-        guard let f = ImageFormat(rawValue: value) else { throw bad(key, "must be png, svg or pdf") }
-        format = f
-      default: break
-      }
-    }
-    return (options, format)
+    let options = command.figureOptions(lastEpoch: source.run?.trainer.epochs ?? source.lesson.epochs)
+    return (options, ImageFormat(rawValue: command.format.rawValue)!)
   }
+
 
   /// The previous build's result when `folder/build.json` was made from the same fingerprint,
   /// the lesson file has not been touched since, and every file it lists is still there.

@@ -54,7 +54,7 @@ struct ExerciseCommand: ParsableCommand {
 
   func validate() throws {
     guard ExerciseBlank(blank) != nil else {
-      throw ValidationError("--blank takes mix, forward, backward, update, or quantity names separated by commas such as hidden.forward.z[1]; got '\(blank.prefix(60))'")
+      throw ValidationError("--blank takes \(ExerciseBlank.usage); got '\(blank.prefix(60))'")
     }
   }
 

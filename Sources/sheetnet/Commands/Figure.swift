@@ -138,19 +138,27 @@ struct Figure: ParsableCommand {
     return list
   }
 
+  /// The figure options this command's flags give (`lastEpoch` stands for `end` in --epochs): the
+  /// one translation, which `sheetnet build` uses too for a lesson's figure entries.
+  func figureOptions(lastEpoch: Int) -> FigureOptions {
+    var figureOptions = FigureOptions()
+    figureOptions.theme = size == .slide ? .slide : .print
+    figureOptions.layer = layer
+    if let sample { figureOptions.sample = sample }
+    if let positions { figureOptions.positions = positions }
+    if let filter { figureOptions.filter = filter }
+    figureOptions.at = at.flatMap(Self.position)
+    if let epochs, let list = Self.epochList(epochs) { figureOptions.epochs = list.map { $0 < 0 ? lastEpoch : $0 } }
+    figureOptions.trained = !untrained
+    let given: [(FigureOption, Bool)] = [(.layer, layer != nil), (.sample, sample != nil), (.at, at != nil), (.positions, positions != nil),
+                                         (.filter, filter != nil), (.epochs, epochs != nil)]
+    figureOptions.given = Set(given.filter(\.1).map(\.0))
+    return figureOptions
+  }
+
   func run() {
     guarded {
-      var figureOptions = FigureOptions()
-      figureOptions.theme = size == .slide ? .slide : .print
-      figureOptions.layer = layer
-      if let sample { figureOptions.sample = sample }
-      if let positions { figureOptions.positions = positions }
-      if let filter { figureOptions.filter = filter }
-      figureOptions.at = at.flatMap(Self.position)
-      figureOptions.trained = !untrained
-      let given: [(FigureOption, Bool)] = [(.layer, layer != nil), (.sample, sample != nil), (.at, at != nil), (.positions, positions != nil),
-                                           (.filter, filter != nil), (.epochs, epochs != nil)]
-      figureOptions.given = Set(given.filter(\.1).map(\.0))
+      var figureOptions = figureOptions(lastEpoch: 0)
       var reused: Bool? = nil
       let figures: [SheetNetFigures.Figure]
       let folder: String
@@ -162,10 +170,7 @@ struct Figure: ParsableCommand {
         } else {
           source = FigureSource(run: try LessonRun(lesson, seed: options.seed))
         }
-        if let epochs, let list = Self.epochList(epochs) {
-          let last = source.run?.trainer.epochs ?? lesson.epochs
-          figureOptions.epochs = list.map { $0 < 0 ? last : $0 }
-        }
+        if epochs != nil { figureOptions = self.figureOptions(lastEpoch: source.run?.trainer.epochs ?? lesson.epochs) }
         // Checked, and the run asked to record what the figure reads from its training (step 1,
         // the network as initialised, …), so drawing it below trains nothing a second time.
         try Catalogue.prepare(kind, source, figureOptions)
