@@ -21,7 +21,7 @@ extension Reference {
                 for v in 0..<g.kernelW {
                   let xx = j * g.strideW + v - g.padLeft
                   if xx < 0 || xx >= g.width { continue }
-                  sum += x.data[((s * g.channels + c) * g.height + y) * g.width + xx] * w.data[((k * g.channels + c) * g.kernelH + u) * g.kernelW + v]
+                  sum += x.data[((s * g.channels + c) * g.height + y) * g.width + xx] * w.data[g.kernel(k, c, u, v)]
                 }
               }
             }
@@ -60,7 +60,7 @@ extension Reference {
               }
               sum = s == 0 ? part : sum + part
             }
-            dW.data[((k * g.channels + c) * g.kernelH + u) * g.kernelW + v] = sum
+            dW.data[g.kernel(k, c, u, v)] = sum
           }
         }
       }
@@ -92,7 +92,7 @@ extension Reference {
                 guard let j = SlidingWindow.cover(xx, v, pad: g.padLeft, stride: g.strideW, out: g.outW) else { continue }
                 var cell = 0.0
                 for k in 0..<f {
-                  cell += delta.data[((s * f + k) * g.outH + i) * g.outW + j] * w.data[((k * g.channels + c) * g.kernelH + u) * g.kernelW + v]
+                  cell += delta.data[((s * f + k) * g.outH + i) * g.outW + j] * w.data[g.kernel(k, c, u, v)]
                 }
                 sum += cell
               }
