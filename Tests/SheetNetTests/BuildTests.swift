@@ -106,6 +106,17 @@ import Testing
     before["index.html"] = nil
     #expect(rebuilt == before, "a reused model gives the same files, byte for byte")
 
+    // A damaged build.json (or a listed file gone) is no reason to stop: the lesson is rebuilt.
+    for damage in ["{\"files\": [", "", "[1, 2]", "{\"fingerprint\": 7, \"files\": {}}"] {
+      try damage.write(toFile: "\(root)/Output/xor/build.json", atomically: true, encoding: .utf8)
+      let (code, rebuilt, errors) = try build(["xor"], in: root)
+      #expect(code == 0 && rebuilt["xor"]?["model"]?.string == "reused", "\(damage): \(errors)")
+    }
+    try FileManager.default.removeItem(atPath: "\(root)/Output/xor/figures/training.png")
+    let (_, missing, _) = try build(["xor"], in: root)
+    #expect(missing["xor"]?["model"]?.string == "reused")
+    #expect(FileManager.default.fileExists(atPath: "\(root)/Output/xor/figures/training.png"))
+
     // A lesson built well and then broken keeps its earlier folder exactly.
     let mazurBefore = snapshot("\(root)/Output/mazur")
     let mazurText = try shipped("mazur") + "\nbuild: {figures: [conv-step]}\n"
