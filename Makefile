@@ -41,8 +41,16 @@ install: release
 	install -m 755 $(SHEETNET) "$(PREFIX)/bin/sheetnet"
 	@echo "Installed $(PREFIX)/bin/sheetnet"
 
+# The suite touches nothing outside its own temporary folders: every entry of the checkout's
+# Output/ and Worksheets/ (its path, type and, for a file, its SHA-256) is listed before and after
+# the run, and any difference fails `make test`.
+CHECKOUT_STATE := { find Output Worksheets -printf '%p %y\n'; find Output Worksheets -type f -exec sha256sum {} +; } | LC_ALL=C sort
 test: deps
-	$(SWIFT) test
+	@before=$$(mktemp); $(CHECKOUT_STATE) > $$before; \
+	$(SWIFT) test; status=$$?; \
+	if ! $(CHECKOUT_STATE) | diff -q $$before - >/dev/null; then \
+	  echo "make test changed the checkout's Output/ or Worksheets/ (< before, > after):"; $(CHECKOUT_STATE) | diff $$before - | head -40; status=1; fi; \
+	rm -f $$before; exit $$status
 
 # README's gallery: every kind listed in docs/gallery/gallery.txt, drawn at slide size and scale 1
 # into docs/gallery/ (GalleryTests compares them with what the code draws in `make test`).

@@ -10,18 +10,66 @@ import Glibc
 /// together (a model and its history) adds them all to one `OutputBatch` instead, so that either
 /// all of them are replaced or none is.
 public enum AtomicFile {
-  /// Creates `folder` (and its parents) or throws a message saying what to do.
-  public static func makeFolder(_ folder: String) throws(SheetNetError) {
+  /// Throws the message `makeFolder` would, without creating anything: `folder` is a writable
+  /// folder, or the nearest existing folder above it is (a command checks before it trains).
+  public static func checkCanMake(_ folder: String) throws(SheetNetError) {
+    var url = URL(fileURLWithPath: folder).standardizedFileURL
+    var isDirectory: ObjCBool = false
+    while !FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) {
+      let up = url.deletingLastPathComponent()
+      if up.path == url.path { break }
+      url = up
+    }
+    guard isDirectory.boolValue else { throw .io("\(url.path) is a file, not a folder; choose another --output") }
+    guard FileManager.default.isWritableFile(atPath: url.path) else {
+      throw .io("cannot write to the folder \(url.path); check its permissions or choose another --output")
+    }
+  }
+
+  /// Creates `folder` (and its parents) or throws a message saying what to do. Each folder it
+  /// creates gets a manifest saying SheetNet made it (`FolderManifest`), naming the subfolder it
+  /// made inside it, if any. Returns the folders it created, outermost first.
+  @discardableResult
+  public static func makeFolder(_ folder: String) throws(SheetNetError) -> [String] {
+    var created: [String] = []
     var isDirectory: ObjCBool = false
     if FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) {
       guard isDirectory.boolValue else { throw .io("\(folder) is a file, not a folder; choose another --output") }
     } else {
-      do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
-        throw .io("cannot create the folder \(folder); check its permissions or choose another --output")
+      // The missing folders, from the outermost in.
+      var missing: [String] = []
+      var url = URL(fileURLWithPath: folder).standardizedFileURL
+      while !FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) {
+        missing.insert(url.path, at: 0)
+        let up = url.deletingLastPathComponent()
+        if up.path == url.path { break }
+        url = up
+      }
+      guard isDirectory.boolValue || missing.isEmpty else { throw .io("\(url.path) is a file, not a folder; choose another --output") }
+      for (i, path) in missing.enumerated() {
+        guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
+          throw .io("cannot create the folder \(folder); check its permissions or choose another --output")
+        }
+        var manifest = FolderManifest(created: true)
+        if i + 1 < missing.count { manifest.folders.insert((missing[i + 1] as NSString).lastPathComponent) }
+        let temporary = path + "/" + OwnedName.temporary()
+        try writeDurably(Array(manifest.text.utf8), to: temporary, shownAs: path + "/" + OwnedName.manifest)
+        rename(temporary, path + "/" + OwnedName.manifest)
+        created.append(path)
       }
     }
     guard FileManager.default.isWritableFile(atPath: folder) else {
       throw .io("cannot write to the folder \(folder); check its permissions or choose another --output")
+    }
+    return created
+  }
+
+  /// Removes folders `makeFolder` created (innermost first) while they hold nothing but their
+  /// manifest: a command that failed leaves no trace.
+  static func unmake(_ created: [String]) {
+    for path in created.reversed() {
+      unlink(path + "/" + OwnedName.manifest)
+      rmdir(path)
     }
   }
 
@@ -30,7 +78,7 @@ public enum AtomicFile {
   public static func write(_ bytes: some ContiguousBytes, to path: String) throws(SheetNetError) {
     let folder = (path as NSString).deletingLastPathComponent
     var batch = OutputBatch(folder: folder.isEmpty ? "." : folder)
-    batch.add(bytes, as: (path as NSString).lastPathComponent)
+    try batch.add(bytes, as: (path as NSString).lastPathComponent)
     try batch.commit()
   }
 
@@ -64,48 +112,14 @@ public enum AtomicFile {
   }
 }
 
-/// A hidden name a writer uses beside its target while it writes, `.<target>.<kind>-<pid>`:
-/// `.model.json.tmp-4242` is process 4242's temporary model.json. The process id says whose it
-/// is, so the next writer can tell a live writer's file from one a killed writer left behind.
-public struct SideFile: Equatable, Sendable {
-  /// What the file is for.
-  public enum Kind: String, Sendable {
-    /// The new contents of the target, not yet renamed into place (`.tmp-`).
-    case temporary = "tmp"
-    /// The target's previous contents, moved aside while a folder is replaced (`.old-`).
-    case previous = "old"
-    /// The list of names a batch is renaming into place (`.sheetnet.commit-`).
-    case commitRecord = "commit"
+extension AtomicFile {
+  /// Appends `bytes` to the file at `path` and flushes it to the disk.
+  static func append(_ bytes: [UInt8], to path: String, shownAs shownPath: String) throws(SheetNetError) {
+    let fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+    let written = fd >= 0 ? bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress!, $0.count) } : -1
+    let ok = written == bytes.count && fsync(fd) == 0
+    let reason = String(cString: strerror(errno))
+    if fd >= 0 { close(fd) }
+    guard ok else { throw .io("cannot write \(shownPath) (\(reason)); check the folder's permissions and free space, or choose another --output") }
   }
-
-  /// The name of the file (or folder) this one belongs to.
-  public var target: String
-  /// What this file is for.
-  public var kind: Kind
-  /// The process that made it.
-  public var pid: Int32
-
-  /// The side file of `target` for this process (or `pid`).
-  public init(_ kind: Kind, of target: String, pid: Int32 = getpid()) {
-    self.target = target
-    self.kind = kind
-    self.pid = pid
-  }
-
-  /// Reads a name like `.model.json.tmp-4242`; nil for any other name.
-  public init?(parsing name: String) {
-    guard name.hasPrefix("."), let dash = name.lastIndex(of: "-"), let pid = Int32(name[name.index(after: dash)...]), pid > 0 else { return nil }
-    let stem = name[name.index(after: name.startIndex)..<dash]
-    guard let dot = stem.lastIndex(of: "."), let kind = Kind(rawValue: String(stem[stem.index(after: dot)...])) else { return nil }
-    let target = String(stem[..<dot])
-    guard !target.isEmpty else { return nil }
-    self.init(kind, of: target, pid: pid)
-  }
-
-  /// The file's name: `.<target>.<kind>-<pid>`.
-  public var name: String { ".\(target).\(kind.rawValue)-\(pid)" }
-
-  /// True while the process that made it still runs (or when we may not signal it, which also
-  /// means it exists). A process id can be reused, so "alive" errs on the side of keeping a file.
-  public var writerIsAlive: Bool { kill(pid, 0) == 0 || errno == EPERM }
 }

@@ -76,16 +76,15 @@ public struct Lesson: Sendable {
 
   /// `file` as the lesson wrote it, refused unless it resolves (symbolic links followed) inside
   /// the lesson's folder, the folder above it (the project, for lessons in Worksheets/) or the
-  /// current folder: a shared lesson cannot read or write elsewhere, and the message never shows
-  /// a foreign file's content. Returns the path unchanged.
+  /// current folder: a shared lesson cannot read elsewhere, and the message never shows a
+  /// foreign file's content. Returns the path unchanged.
   func confined(_ file: String, _ location: String, what: String) throws(SheetNetError) -> String {
     let lessonFolder = URL(fileURLWithPath: path.isEmpty ? "./lesson.yaml" : path).deletingLastPathComponent()
     let target = URL(fileURLWithPath: file, relativeTo: lessonFolder).standardizedFileURL.resolvingSymlinksInPath().path
     let roots = [lessonFolder, lessonFolder.deletingLastPathComponent(), URL(fileURLWithPath: FileManager.default.currentDirectoryPath)]
       .map { $0.standardizedFileURL.resolvingSymlinksInPath().path }
     guard roots.contains(where: { target == $0 || target.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }) else {
-      let hint = what == "output folder" ? " or give --output on the command line" : ""
-      throw .lesson("\(location): the \(what) '\(file)' lies outside the lesson's project and the current folder; move it inside\(hint)")
+      throw .lesson("\(location): the \(what) '\(file)' lies outside the lesson's project and the current folder; move it inside")
     }
     return file
   }
@@ -147,7 +146,7 @@ public struct Lesson: Sendable {
       lesson.epochs = try r.int(optional: train["epochs"], "epochs", min: 0, max: Limits.epochs) ?? 10
       lesson.batchSize = try r.int(optional: train["batch_size"], "batch_size", min: 1, max: Limits.batchSize) ?? 32
     }
-    if let o = lesson.output { lesson.output = try lesson.confined(o, r.at(top["output"]!), what: "output folder") }
+    if let o = lesson.output { try lesson.checkOutput(o, r.at(top["output"]!)) }
     if let b = top["build"] { lesson.build = try BuildSpec.parse(b, r) }
     if let c = top["compare"] { lesson.compare = try parseCompare(c, r) }
     if lesson.data.dataset == Letters.kind { lesson.glyphRenderer = Letters.registered }

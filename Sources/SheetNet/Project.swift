@@ -74,6 +74,22 @@ public enum Project {
     throw .lesson("\(name): no such lesson\(didYouMean(typed, in: known)); \(list)")
   }
 
+  /// The absolute `path` with every link in it followed, also where its last parts do not exist
+  /// yet (`Output/link/new`, with `link` leading elsewhere, resolves to where `new` would be made).
+  public static func resolvingLinks(_ path: String) -> String {
+    var existing = URL(fileURLWithPath: path).standardizedFileURL
+    var rest: [String] = []
+    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+    while realpath(existing.path, &buffer) == nil {
+      let up = existing.deletingLastPathComponent()
+      if up.path == existing.path { return path }
+      rest.insert(existing.lastPathComponent, at: 0)
+      existing = up
+    }
+    let base = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    return ([base == "/" ? "" : base] + rest).joined(separator: "/")
+  }
+
   /// `path` relative to the folder `base` (both relative to the current folder or absolute),
   /// e.g. from `Output/xor` to `Worksheets/xor.yaml`: `../../Worksheets/xor.yaml`.
   public static func relativePath(_ path: String, from base: String) -> String {
@@ -87,6 +103,25 @@ public enum Project {
 }
 
 extension Lesson {
+  /// Refuses an `output:` folder that does not resolve (links followed) strictly inside the
+  /// project's `Output/` (the lesson's project, else the current one, else `./Output`), or that
+  /// is, or holds, a folder of lessons: a shared lesson cannot point SheetNet's writes at the
+  /// user's files. The command line's `--output` is the user's own choice and is not held to this.
+  func checkOutput(_ output: String, _ location: String) throws(SheetNetError) {
+    let lessonFolder = URL(fileURLWithPath: path.isEmpty ? "./lesson.yaml" : path).deletingLastPathComponent().standardizedFileURL
+    let outputRoot = Project.root(from: lessonFolder.path).map { $0 + "/Output" } ?? Project.outputRoot
+    func resolved(_ url: URL) -> String { Project.resolvingLinks(url.standardizedFileURL.path) }
+    let root = resolved(URL(fileURLWithPath: outputRoot))
+    let target = resolved(URL(fileURLWithPath: output, relativeTo: lessonFolder))
+    func inside(_ path: String, _ folder: String) -> Bool { path.hasPrefix(folder.hasSuffix("/") ? folder : folder + "/") }
+    let lessonFolders = [resolved(lessonFolder)] + (Project.root(from: lessonFolder.path).map { [resolved(URL(fileURLWithPath: $0 + "/Worksheets"))] } ?? [])
+    let holdsLessons = lessonFolders.contains { $0 == target || inside($0, target) }
+    guard inside(target, root), !holdsLessons else {
+      throw .lesson("\(location): output '\(Terminal.escaped(output))' resolves to \(Terminal.escaped(target)); a lesson's output must be a folder inside \(root)/ (not Output/ itself, nor a folder holding lessons), drop the key for \(Project.relativePath(root, from: lessonFolder.path))/\(name), or give --output on the command line")
+    }
+  }
+
+
   /// `Output/<lesson>` beside the project's `Worksheets/` (`Project.outputRoot`), or the lesson's
   /// `output:` folder, which is relative to the lesson file like its data.
   public var outputFolder: String {

@@ -165,14 +165,16 @@ extension Lesson {
 struct FNV1a {
   private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
 
-  mutating func add(bytes: [UInt8]) {
+  mutating func add(bytes: [UInt8]) { bytes.withUnsafeBytes { add(raw: $0) } }
+
+  mutating func add(_ s: String) { add(bytes: Array(s.utf8)) }
+
+  mutating func add(raw bytes: UnsafeRawBufferPointer) {
     for b in bytes {
       value ^= UInt64(b)
       value = value &* 0x0000_0100_0000_01B3
     }
   }
-
-  mutating func add(_ s: String) { add(bytes: Array(s.utf8)) }
 
   var hex: String {
     let digits = String(value, radix: 16)

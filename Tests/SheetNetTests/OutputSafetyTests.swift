@@ -98,9 +98,9 @@ import Glibc
     return Dictionary(uniqueKeysWithValues: (names ?? all).map { ($0, FileManager.default.contents(atPath: folder + "/" + $0) ?? Data()) })
   }
 
-  /// The side files (temporaries, commit records, folders moved aside) left in `folder`.
+  /// The side files (temporaries, commit records) left in `folder`.
   func sideFiles(_ folder: String) -> [String] {
-    ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { SideFile(parsing: $0) != nil }.sorted()
+    ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter(OwnedName.isTransient).sorted()
   }
 
   /// The inode of `path` (a rename over it changes it), 0 when missing.
@@ -212,7 +212,7 @@ import Glibc
     // under a loaded machine's varying speed can end sooner than its reference, and a signal
     // after its end tests nothing.
     case .random: usleep(UInt32(Double.random(in: 0...(0.6 * runTime)) * 1e6))
-    case .writing: seen = poll(10) { sideFiles(folder).contains { $0.contains(".tmp-") } || !process.isRunning } && process.isRunning
+    case .writing: seen = poll(10) { sideFiles(folder).contains { $0.hasSuffix(".tmp") } || !process.isRunning } && process.isRunning
     case .renaming: seen = poll(10) { inode(folder + "/" + first) != before || !process.isRunning } && inode(folder + "/" + first) != before
     }
     let sent = process.isRunning && kill(process.processIdentifier, signal) == 0
@@ -304,34 +304,35 @@ import Glibc
     // Until then the pair is mixed: the new model.json, the old history.csv.
     #expect(trainPair(out)["model.json"] == trainPair(ref)["model.json"] && trainPair(out)["history.csv"] == first["history.csv"],
             "the kill was meant to land between the renames")
-    #expect(sideFiles(out).count == 2, "\(sideFiles(out))")  // history.csv's temporary and the commit record
+    #expect(sideFiles(out).count == 3, "\(sideFiles(out))")  // history.csv's and the manifest's temporaries, and the commit record
     // The next command writing into the folder (here trace) finishes the renames from the record.
     #expect(try sheetnet(["trace", lesson, "--output", out]).status == 0)
     #expect(trainPair(out) == trainPair(ref) && sideFiles(out).isEmpty)
   }
 
-  @Test func staleTemporariesOfDeadProcessesAreCleanedOnTheNextWrite() throws {
+  @Test func whatAKilledWriterLeftIsCleanedAndNothingElse() throws {
     let folder = scratch("stale")
     defer { try? FileManager.default.removeItem(atPath: folder) }
     let lesson = packagePath("Worksheets/xor.yaml")
     #expect(try sheetnet(["train", lesson, "--output", folder]).status == 0)
     let good = trainPair(folder)
-    // A process id that has ended: a child that ran and was waited for.
-    let child = Process()
-    child.executableURL = URL(fileURLWithPath: "/bin/true")
-    try child.run()
-    child.waitUntilExit()
-    let dead = child.processIdentifier, alive = getpid()
     let garbage = Data("half a file".utf8)
-    for name in [".model.json.tmp-\(dead)", ".history.csv.tmp-\(dead)", ".trace.txt.tmp-\(dead)", ".notes.txt.tmp-\(alive)"] {
-      _ = FileManager.default.createFile(atPath: folder + "/" + name, contents: garbage)
-    }
-    // A commit record cut short (no closing empty line): its writer died before renaming.
-    _ = FileManager.default.createFile(atPath: folder + "/.sheetnet.commit-\(dead)", contents: Data("model.json\n".utf8))
-    try FileManager.default.createDirectory(atPath: folder + "/.worksheets.tmp-\(dead)/deep", withIntermediateDirectories: true)
+    // A writer killed while writing its temporaries: its record names them and is not ready.
+    let (t1, t2) = (".sheetnet-00000000000000a1.tmp", ".sheetnet-00000000000000a2.tmp")
+    for name in [t1, t2] { _ = FileManager.default.createFile(atPath: folder + "/" + name, contents: garbage) }
+    _ = FileManager.default.createFile(atPath: folder + "/.sheetnet-00000000000000a3.commit",
+                                       contents: Data("sheetnet-commit 1\nrename \(t1)\tmodel.json\nrename \(t2)\thistory.csv\n".utf8))
+    // Files of the user's that only look like a writer's side files, and a record that points
+    // at the user's files: none of them is touched.
+    let users = [".draft.tmp-999999", ".thesis.old-999997", ".model.json.tmp-1", ".sheetnet.commit-5", ".sheetnet-notes.tmp",
+                 ".sheetnet-00000000000000b1.tmp.keep", "notes.txt"]
+    for name in users { _ = FileManager.default.createFile(atPath: folder + "/" + name, contents: garbage) }
+    _ = FileManager.default.createFile(atPath: folder + "/.sheetnet-00000000000000a4.commit",
+                                       contents: Data("sheetnet-commit 1\nrename notes.txt\tmodel.json\nrename ../x.tmp\tmodel.json\nremove 0 notes.txt\nready\n".utf8))
     #expect(try sheetnet(["trace", lesson, "--output", folder]).status == 0)
     #expect(trainPair(folder) == good)
-    #expect(sideFiles(folder) == [".notes.txt.tmp-\(alive)"], "a live process's temporary is kept, the dead ones' go")
+    #expect(sideFiles(folder).isEmpty, "\(sideFiles(folder))")
+    for name in users { #expect(FileManager.default.contents(atPath: folder + "/" + name) == garbage, "\(name) was touched") }
   }
 
   // MARK: (d) two writers, one folder
@@ -366,7 +367,7 @@ import Glibc
     let lock = try OutputFolderLock(folder)
     // In this process: a batch with a short wait gives up with one line, and writes nothing.
     var batch = OutputBatch(folder: folder)
-    batch.add("new", as: "a.txt")
+    try batch.add("new", as: "a.txt")
     batch.lockTimeout = 0.3
     let clock = Date()
     #expect(throws: SheetNetError.self) { try batch.commit() }
@@ -385,13 +386,29 @@ import Glibc
     #expect(contents(folder)["a.txt"] == Data("new".utf8))
   }
 
-  @Test func sideFileNamesReadBack() {
-    let side = SideFile(.temporary, of: "model.json", pid: 4242)
-    #expect(side.name == ".model.json.tmp-4242" && SideFile(parsing: side.name) == side)
-    #expect(SideFile(parsing: ".sheetnet.commit-17") == SideFile(.commitRecord, of: "sheetnet", pid: 17))
-    #expect(SideFile(parsing: ".worksheets.old-9")?.kind == .previous)
-    for name in ["model.json", ".model.json", ".model.json.tmp-", ".model.json.tmp-x", "..tmp-3", ".a.bak-3", "model.json.tmp-3"] {
-      #expect(SideFile(parsing: name) == nil, "\(name)")
-    }
+  @Test func commitRecordsKeepOnlySafeLines() {
+    let text = """
+      sheetnet-commit 1
+      made figures
+      rename .sheetnet-0123456789abcdef.tmp\tmodel.json
+      rename figures/.sheetnet-0123456789abcdee.tmp\tfigures/.sheetnet-manifest
+      rename model.json\tnotes.txt
+      rename .sheetnet-0123456789abcdef.tmp\t../outside
+      rename ../.sheetnet-0123456789abcdef.tmp\tx
+      remove 00ff /etc/passwd
+      remove 00ff ../x
+      remove 00ff old.png
+      emptied ../..
+      ready
+
+      """
+    let record = CommitRecord(parsing: text)!
+    #expect(record.ready && record.made == ["figures"] && record.emptied.isEmpty)
+    #expect(record.renames.map { "\($0.temporary)>\($0.target)" } == [".sheetnet-0123456789abcdef.tmp>model.json",
+                                                                       "figures/.sheetnet-0123456789abcdee.tmp>figures/.sheetnet-manifest"])
+    #expect(record.removals.map(\.path) == ["old.png"])
+    #expect(CommitRecord(parsing: "sheetnet-commit 1\nrename .sheetnet-0123456789abcdef.tmp\tmodel.json\nready")?.ready == false,
+            "a last line cut short does not count")
+    #expect(CommitRecord(parsing: "model.json\n\n") == nil)
   }
 }

@@ -7,8 +7,8 @@ import SheetNetWorksheets
 
 /// One lesson built into `Output/<lesson>/`: its model (reused or trained), the traced step
 /// (trace.txt, trace.json), worksheets, figures, exercise sheet and page, all made in memory
-/// first and then put in place as one folder (`WorksheetExport.write`): a lesson whose build
-/// fails leaves its earlier folder exactly as it was.
+/// first and then committed as one batch (`WorksheetExport.write`, `.replaceOwned`): a lesson
+/// whose build fails leaves its earlier folder exactly as it was.
 struct LessonBuild {
   /// The lesson file.
   let path: String
@@ -186,7 +186,8 @@ struct LessonBuild {
     return result
   }
 
-  /// Adds the page and `build.json`, then replaces the lesson's folder with exactly `files`.
+  /// Adds the page and `build.json`, then commits `files` into the lesson's folder, removing
+  /// SheetNet's earlier files that are not among them.
   func finish(lesson: Lesson, folder: String, fingerprint: String, files: inout [(name: String, bytes: [UInt8])],
               result: inout Result, traceText: String?, facts: [(String, String)]) throws {
     let page = LessonPage(lesson: lesson, result: result, files: files.map(\.name), traceText: traceText, facts: facts)
@@ -201,7 +202,7 @@ struct LessonBuild {
       manifest = .map(pairs)
     }
     files.append(("build.json", Array((manifest.json() + "\n").utf8)))
-    try WorksheetExport.write(files, to: folder)
+    try WorksheetExport.write(files, to: folder, mode: .replaceOwned)
   }
 
   /// A figure to draw: its kind, options and format, and where the lesson asked for it.

@@ -15,8 +15,10 @@ struct Build: ParsableCommand {
       and SheetNet version are unchanged since its last build, and whose file was not touched, is \
       up to date and skipped (--force rebuilds it); a rebuilt lesson reuses its saved model when \
       it matches (--retrain trains anyway). A lesson's `build:` section says what to make (README). \
-      Each lesson's folder is replaced whole when its build succeeds and left as it was when it \
-      fails; the other lessons go on, and the command exits with status 1 at the end.
+      When a lesson's build succeeds its folder holds what the build made: SheetNet's earlier \
+      files that it no longer makes are removed, files it did not write are never touched. When \
+      it fails the folder is left as it was; the other lessons go on, and the command exits with \
+      status 1 at the end.
       """)
 
   @Argument(help: "Lessons to build: names (xor) or files (Worksheets/xor.yaml); default: all of Worksheets/.")

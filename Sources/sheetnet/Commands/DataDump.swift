@@ -18,12 +18,11 @@ struct DataDump: ParsableCommand {
     guarded {
       let run = try options.run()
       let folder = options.output ?? "\(run.outputFolder)/data"
-      try AtomicFile.makeFolder(folder)
       var batch = OutputBatch(folder: folder)
       var sets = [("train", run.split.train)]
       if let v = run.split.validation { sets.append(("validation", v)) }
       if let t = run.split.test { sets.append(("test", t)) }
-      for (name, data) in sets { batch.add(Self.csv(data), as: "\(name).csv") }
+      for (name, data) in sets { try batch.add(Self.csv(data), as: "\(name).csv") }
       try batch.commit()
       let shape = run.split.train.x.shape.dropFirst().map(String.init).joined(separator: "×")
       print("\(sets.map { "\($0.0) \($0.1.count)" }.joined(separator: ", ")) samples of \(shape) written to \(folder)/")

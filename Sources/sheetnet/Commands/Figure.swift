@@ -162,6 +162,7 @@ struct Figure: ParsableCommand {
       var reused: Bool? = nil
       let figures: [SheetNetFigures.Figure]
       let folder: String
+      var sourceRun: LessonRun? = nil
       if let kind = kind.catalogue {
         let lesson = try options.loadLesson()
         let source: FigureSource
@@ -176,6 +177,7 @@ struct Figure: ParsableCommand {
         try Catalogue.prepare(kind, source, figureOptions)
         if let run = source.run, kind.needsTraining && !untrained {
           reused = try models.prepare(run, progress: !json)
+          sourceRun = run
         }
         figures = try Catalogue.make(kind, source, figureOptions)
         folder = options.output ?? "\(lesson.outputFolder)/figures"
@@ -188,10 +190,11 @@ struct Figure: ParsableCommand {
       // files together, or none does.
       var batch = OutputBatch(folder: folder)
       for figure in figures {
-        batch.add(try FigureFile.render(figure, as: ImageFormat(rawValue: format.rawValue)!, scale: scale ?? figureOptions.theme.defaultScale),
+        try batch.add(FigureFile.render(figure, as: ImageFormat(rawValue: format.rawValue)!, scale: scale ?? figureOptions.theme.defaultScale),
                   as: "\(figure.name).\(format.rawValue)")
       }
       try batch.commit()
+      if reused == false, let run = sourceRun { try models.save(run, commandOutput: options.output) }
       let written = batch.paths
       if json {
         var pairs: [(key: String, value: Value)] = [("kind", .string(kind.rawValue)), ("files", .list(written.map { .string($0) }))]

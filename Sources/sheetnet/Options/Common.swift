@@ -79,8 +79,8 @@ struct ModelOptions: ParsableArguments {
   }
 
   /// Brings `run` to the end of its training: restores the saved model when it matches, else
-  /// trains (with a progress bar on a terminal) and saves model.json and history.csv in the
-  /// lesson's output folder, so the next command reuses them. Returns true when it reused.
+  /// trains (with a progress bar on a terminal). Returns true when it reused; a command that
+  /// trained saves the model with `save` once its own files are written.
   func prepare(_ run: LessonRun, progress: Bool) throws -> Bool {
     if !retrain {
       let path = model ?? "\(run.outputFolder)/model.json"
@@ -100,10 +100,18 @@ struct ModelOptions: ParsableArguments {
     let bar = ProgressBar(enabled: progress && stderrIsTerminal)
     try run.train { bar.update($0) }
     bar.finish()
-    var batch = OutputBatch(folder: run.outputFolder)
-    batch.add(ModelFile(run: run, savedIn: run.outputFolder).text, as: "model.json")
-    batch.add(run.history.csv(layers: run.model.layers.map(\.name)), as: "history.csv")
-    try batch.commit()
     return false
+  }
+
+  /// Saves a trained run's model.json and history.csv in the lesson's folder, so the next command
+  /// reuses them, but only where that folder is the command's own output and the run is the
+  /// lesson's (its own seed): a command writing elsewhere (`--output`) or with another `--seed`
+  /// saves nothing, and the lesson's folder never holds a model beside files of another run.
+  func save(_ run: LessonRun, commandOutput: String?) throws {
+    guard commandOutput == nil, run.seed == run.lesson.seed else { return }
+    var batch = OutputBatch(folder: run.outputFolder)
+    try batch.add(ModelFile(run: run, savedIn: run.outputFolder).text, as: "model.json")
+    try batch.add(run.history.csv(layers: run.model.layers.map(\.name)), as: "history.csv")
+    try batch.commit()
   }
 }
