@@ -73,16 +73,16 @@ public enum OwnedName {
 /// ```
 /// sheetnet-manifest 1
 /// created yes
-/// file 9ae1c0d2b44f0e13 model.json
+/// file 9ae1c0d2b44f0e13-2863 model.json
 /// folder figures
 /// ```
-/// `created` says SheetNet made the folder; `file` lines give the FNV-1a hash of the bytes it
-/// wrote; `folder` lines name the subfolders it made. A damaged or foreign manifest reads as
-/// none: the folder is then treated as the user's.
+/// `created` says SheetNet made the folder; `file` lines give the fingerprint of the bytes it
+/// wrote (FNV-1a and the byte count); `folder` lines name the subfolders it made. A damaged or
+/// foreign manifest reads as none: the folder is then treated as the user's.
 public struct FolderManifest: Equatable, Sendable {
   /// Whether SheetNet created the folder.
   public var created: Bool
-  /// The files SheetNet wrote here, by name, with the hash of their bytes.
+  /// The files SheetNet wrote here, by name, with the fingerprint of their bytes.
   public var files: [String: String] = [:]
   /// The subfolders SheetNet created here.
   public var folders: Set<String> = []
@@ -92,8 +92,17 @@ public struct FolderManifest: Equatable, Sendable {
 
   /// The manifest of `folder`, or nil when it has none (or an unreadable one).
   public static func read(_ folder: String) -> FolderManifest? {
-    guard let data = FileManager.default.contents(atPath: folder + "/" + OwnedName.manifest) else { return nil }
-    return FolderManifest(parsing: String(decoding: data, as: UTF8.self))
+    guard let text = smallText(at: folder + "/" + OwnedName.manifest) else { return nil }
+    return FolderManifest(parsing: text)
+  }
+
+  /// The text of the regular file at `path` (links not followed) when it is at most 4 MB: a
+  /// manifest or record of a folder SheetNet writes in; anything larger is not SheetNet's.
+  static func smallText(at path: String) -> String? {
+    var info = stat()
+    guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_size <= 4 << 20,
+          let data = FileManager.default.contents(atPath: path) else { return nil }
+    return String(decoding: data, as: UTF8.self)
   }
 
   /// Reads a manifest's text; nil unless it begins with the header and states `created`.
@@ -122,18 +131,44 @@ public struct FolderManifest: Equatable, Sendable {
     return lines.joined(separator: "\n") + "\n"
   }
 
-  /// The hash a manifest records for `bytes`: FNV-1a, 64 bit, as 16 hex digits.
-  public static func hash(_ bytes: some ContiguousBytes) -> String {
+  /// The fingerprint a manifest records for `bytes`: FNV-1a (64 bit) as 16 hex digits, a dash,
+  /// and the byte count (`9ae1c0d2b44f0e13-2863`).
+  public static func fingerprint(_ bytes: some ContiguousBytes) -> String {
     var h = FNV1a()
-    bytes.withUnsafeBytes { h.add(raw: $0) }
-    return h.hex
+    let count = bytes.withUnsafeBytes { raw in
+      h.add(raw: raw)
+      return raw.count
+    }
+    return "\(h.hex)-\(count)"
   }
 
-  /// The hash of the regular file at `path` (never following a link); nil for anything else.
-  static func hash(ofFileAt path: String) -> String? {
+  /// True while the regular file at `path` (a link is never followed) holds exactly the bytes
+  /// `fingerprint` was made from. The size is compared first, so a file of another size is never
+  /// read; one of that size is hashed in 1 MB chunks.
+  static func holds(_ path: String, _ fingerprint: String) -> Bool {
+    guard let dash = fingerprint.lastIndex(of: "-"), let size = Int(fingerprint[fingerprint.index(after: dash)...]) else { return false }
     var info = stat()
-    guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, let data = FileManager.default.contents(atPath: path) else { return nil }
-    return hash(data)
+    guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, Int(info.st_size) == size else { return false }
+    let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var h = FNV1a(), total = 0
+    var chunk = [UInt8](repeating: 0, count: 1 << 20)
+    while true {
+      let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+      if n < 0 && errno == EINTR { continue }
+      guard n >= 0 else { return false }
+      if n == 0 { break }
+      chunk.withUnsafeBytes { h.add(raw: UnsafeRawBufferPointer(rebasing: $0[..<n])) }
+      total += n
+    }
+    return "\(h.hex)-\(total)" == fingerprint
+  }
+
+  /// True when `path` is a regular file (not a link).
+  static func isFile(_ path: String) -> Bool {
+    var info = stat()
+    return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
   }
 }
 
@@ -224,9 +259,9 @@ private struct CommitPlan {
   var made: [String] = []
   /// (temporary, target, bytes), data files first, then manifests; relative paths.
   var renames: [(temporary: String, target: String, bytes: any ContiguousBytes)] = []
-  /// Stale files to remove once renamed (relative path, the hash that proves they are ours), and
+  /// Stale files to remove once renamed (relative path, the fingerprint that proves them ours), and
   /// emptied folders of ours to remove after them.
-  var removals: [(path: String, hash: String)] = []
+  var removals: [(path: String, fingerprint: String)] = []
   var emptied: [String] = []
   /// The batch's folder and the folders above it that `AtomicFile.makeFolder` created for it.
   var created: [String] = []
@@ -308,11 +343,10 @@ private struct CommitPlan {
       var after = folders[i].after
       // Entries whose file is gone are forgotten; in a replacing batch, the ones not written
       // again are removed (while their bytes are still ours) and then forgotten too.
-      for (name, hash) in after.files where byName[name] == nil {
-        let current = FolderManifest.hash(ofFileAt: path + "/" + name)
-        if current == nil { after.files[name] = nil; continue }
+      for (name, fingerprint) in after.files where byName[name] == nil {
+        guard FolderManifest.isFile(path + "/" + name) else { after.files[name] = nil; continue }
         if batch.mode != .add {
-          if current == hash { removals.append((join(folders[i].relative, name), hash)) }
+          if FolderManifest.holds(path + "/" + name, fingerprint) { removals.append((join(folders[i].relative, name), fingerprint)) }
           after.files[name] = nil
         }
       }
@@ -323,7 +357,7 @@ private struct CommitPlan {
         }
       }
       for name in folders[i].names {
-        after.files[name] = FolderManifest.hash(byName[name]!)
+        after.files[name] = FolderManifest.fingerprint(byName[name]!)
         renames.append((join(folders[i].relative, OwnedName.temporary()), join(folders[i].relative, name), byName[name]!))
       }
       for sub in folders[i].subfolders where made.contains(join(folders[i].relative, sub)) { after.folders.insert(sub) }
@@ -339,12 +373,12 @@ private struct CommitPlan {
   private mutating func collectStale(_ relative: String) {
     let path = absolute(relative)
     guard kind(path) == .folder, let manifest = FolderManifest.read(path) else { return }
-    for (name, hash) in manifest.files.sorted(by: { $0.key < $1.key }) where FolderManifest.hash(ofFileAt: path + "/" + name) == hash {
-      removals.append((join(relative, name), hash))
+    for (name, fingerprint) in manifest.files.sorted(by: { $0.key < $1.key }) where FolderManifest.holds(path + "/" + name, fingerprint) {
+      removals.append((join(relative, name), fingerprint))
     }
     for sub in manifest.folders.sorted() { collectStale(join(relative, sub)) }
-    if let hash = FolderManifest.hash(ofFileAt: path + "/" + OwnedName.manifest) {
-      removals.append((join(relative, OwnedName.manifest), hash))
+    if let text = FolderManifest.smallText(at: path + "/" + OwnedName.manifest) {
+      removals.append((join(relative, OwnedName.manifest), FolderManifest.fingerprint(Array(text.utf8))))
     }
     emptied.append(relative)
   }
@@ -416,12 +450,12 @@ private struct CommitPlan {
 /// made; `ready` once every temporary is on the disk.
 struct CommitRecord {
   var renames: [(temporary: String, target: String)]
-  var removals: [(path: String, hash: String)]
+  var removals: [(path: String, fingerprint: String)]
   var emptied: [String]
   var made: [String]
   var ready = false
 
-  init(renames: [(String, String)], removals: [(path: String, hash: String)], emptied: [String], made: [String]) {
+  init(renames: [(String, String)], removals: [(path: String, fingerprint: String)], emptied: [String], made: [String]) {
     self.renames = renames
     self.removals = removals
     self.emptied = emptied
@@ -432,7 +466,7 @@ struct CommitRecord {
     var lines = ["sheetnet-commit 1"]
     lines += made.map { "made \($0)" }
     lines += renames.map { "rename \($0.temporary)\t\($0.target)" }
-    lines += removals.map { "remove \($0.hash) \($0.path)" }
+    lines += removals.map { "remove \($0.fingerprint) \($0.path)" }
     lines += emptied.map { "emptied \($0)" }
     return lines.joined(separator: "\n") + "\n"
   }
@@ -473,7 +507,7 @@ struct CommitRecord {
 
   /// Removes the stale files (while their bytes still match), then the emptied folders.
   func finishRemovals(in folder: String) {
-    for r in removals where FolderManifest.hash(ofFileAt: folder + "/" + r.path) == r.hash { unlink(folder + "/" + r.path) }
+    for r in removals where FolderManifest.holds(folder + "/" + r.path, r.fingerprint) { unlink(folder + "/" + r.path) }
     for e in emptied.reversed() { rmdir(folder + "/" + e) }
   }
 
@@ -553,7 +587,7 @@ public final class OutputFolderLock {
     let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
     for name in names.sorted() where OwnedName.isOwned(name, suffix: "commit") {
       let path = folder + "/" + name
-      if let data = FileManager.default.contents(atPath: path), let record = CommitRecord(parsing: String(decoding: data, as: UTF8.self)) {
+      if let text = FolderManifest.smallText(at: path), let record = CommitRecord(parsing: text) {
         record.recover(in: folder)
         sync()
       }
