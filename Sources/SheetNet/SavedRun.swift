@@ -35,10 +35,13 @@ extension LessonRun {
     return hash.hex
   }
 
-  /// Restores a saved model into this run when its fingerprint is this run's: every parameter's
-  /// value and optimizer state, the optimizer's step count and the history (from `history.csv`
-  /// beside the model file). Returns what happened; throws only when the files are damaged
-  /// (`SheetNetError.model` naming the file).
+  /// Restores a saved model into this run when its fingerprint is this run's and it holds this
+  /// run's very network (`ModelFile.mismatch(with:)`: layers, options, parameter and state
+  /// shapes, loss, optimizer, preprocessing): every parameter's value and optimizer state, the
+  /// optimizer's step count and the history (from `history.csv` beside the model file). All or
+  /// nothing: everything is compared before the first weight is copied, and a file that differs
+  /// anywhere is stale, its first difference named. Returns what happened; throws only when the
+  /// files are damaged (`SheetNetError.model` naming the file).
   public func restoreSaved(modelPath: String) throws(SheetNetError) -> SavedRunOutcome {
     guard FileManager.default.fileExists(atPath: modelPath) else { return .absent }
     let saved = try ModelFile.load(modelPath)
@@ -51,13 +54,17 @@ extension LessonRun {
       else if saved.seed != seed { why = "it was trained with seed \(saved.seed), not \(seed)" }
       return .stale("\(modelPath) was made from something else: \(why)")
     }
+    // The fingerprint says what the run was made from; the file must also be that network.
+    if let why = saved.mismatch(with: self) { return .stale("\(modelPath): \(why)") }
     let historyPath = ((modelPath as NSString).deletingLastPathComponent as NSString).appendingPathComponent("history.csv")
     guard let data = FileManager.default.contents(atPath: historyPath) else {
-      return .stale("\(historyPath) is missing beside the model file")
+      return .stale("\(modelPath) has no history.csv beside it")
     }
     let restored = try History.parse(csv: String(decoding: data, as: UTF8.self), path: historyPath)
+    // Everything matched: every parameter is copied, none is left as initialised.
     for (mine, theirs) in zip(model.layers, saved.model.layers) {
-      for (p, q) in zip(mine.parameters, theirs.parameters) where p.value.shape == q.value.shape {
+      for (p, q) in zip(mine.parameters, theirs.parameters) {
+        precondition(p.name == q.name && p.value.shape == q.value.shape, "restoreSaved: \(p.name) \(p.value.shape) ≠ \(q.name) \(q.value.shape) after the match")
         p.value = q.value
         p.trainable = q.trainable
         p.state = q.state

@@ -69,6 +69,23 @@ import Testing
                 {"type": "sigmoid", "name": "sigmoid1", "options": {}, "parameters": {}}]}
     """
 
+  /// xor as shipped (the catalogue's Worksheets/xor.yaml), trained here: Output/xor/model.json,
+  /// with its fingerprint, and history.csv. Empty when training fails (the cases then fail).
+  static let trainedXor: (model: String, history: String) = {
+    guard let text = try? String(contentsOfFile: packagePath("Worksheets/xor.yaml"), encoding: .utf8),
+          let lesson = try? Lesson.parse(text, path: "Worksheets/xor.yaml"), let run = try? LessonRun(lesson),
+          (try? run.train()) != nil else { return ("", "") }
+    return (ModelFile(run: run, savedIn: "Output/xor").text, run.history.csv(layers: run.model.layers.map(\.name)))
+  }()
+
+  /// A model case on the trained xor whose text has `what` replaced by `with` (its fingerprint
+  /// kept): `arguments` must refuse it as not the lesson's network, naming `mentions`.
+  static func altered(_ label: String, _ what: String, _ with: String, _ arguments: [String], _ mentions: String) -> Case {
+    Case(label: label, files: ["Output/xor/model.json": Array(trainedXor.model.replacingOccurrences(of: what, with: with).utf8),
+                               "Output/xor/history.csv": Array(trainedXor.history.utf8)],
+         arguments: arguments, mentions: mentions)
+  }
+
   static let cases: [Case] = [
     // Lessons.
     lesson("dense with 999,999,999 units", inline + "network: [{type: dense, units: 999999999}]\n", "units"),
@@ -167,6 +184,15 @@ import Testing
     Case(label: "figure --model that does not exist", files: [:], arguments: ["figure", "training", "Worksheets/xor.yaml", "--model", "Output/none/model.json"], mentions: "none/model.json"),
     Case(label: "figure --model of another lesson", files: ["Output/bad/model.json": Array(validModel.utf8), "Output/bad/history.csv": Array("epoch,train_loss,train_accuracy,validation_loss,validation_accuracy,test_loss,test_accuracy\n".utf8)],
          arguments: ["figure", "training", "Worksheets/xor.yaml", "--model", "Output/bad/model.json"], mentions: "--model"),
+    // A trained model altered after training, its fingerprint kept: not the lesson's network.
+    altered("figure --model whose learning rate is not the lesson's", "\"learning_rate\": 0.5", "\"learning_rate\": 0.4",
+            ["figure", "training", "Worksheets/xor.yaml", "--model", "Output/xor/model.json"], "learning_rate 0.4, the lesson says 0.5"),
+    altered("figure --model whose activation is not the lesson's", "\"type\": \"sigmoid\"", "\"type\": \"tanh\"",
+            ["figure", "training", "Worksheets/xor.yaml", "--model", "Output/xor/model.json"], "layer 2 (sigmoid1) is tanh"),
+    altered("evaluate a model whose layer is renamed", "\"name\": \"dense1\"", "\"name\": \"hidden\"",
+            ["evaluate", "Output/xor/model.json"], "layer 1 is named hidden, the lesson names it dense1"),
+    altered("summary of a model whose loss is not the lesson's", "\"loss\": \"binary_cross_entropy\"", "\"loss\": \"mse\"",
+            ["summary", "Output/xor/model.json"], "the loss is mse"),
     Case(label: "figure --model with --retrain", files: [:], arguments: ["figure", "training", "Worksheets/xor.yaml", "--model", "m.json", "--retrain"], mentions: "--retrain"),
     Case(label: "an unknown command", files: [:], arguments: ["trian", "Worksheets/xor.yaml"], mentions: "trian"),
     Case(label: "no lesson given", files: [:], arguments: ["train"], mentions: "lesson"),

@@ -31,6 +31,9 @@ public final class Adam: Optimizer {
      ("epsilon", .number(epsilon)), ("weight_decay", .number(weightDecay))]
   }
 
+  /// m and s, the first and second moments.
+  public var stateKeys: [String] { ["m", "s"] }
+
   public func update(_ p: Parameter, layer: String, tracer: Tracer?) {
     let (b1, b2, eta, eps) = (beta1, beta2, learningRate, epsilon)
     let g = decayedGradient(p)

@@ -11,6 +11,9 @@ public protocol Optimizer: AnyObject, SheetFormulas {
   var stepCount: Int { get set }
   /// The hyper-parameters that rebuild this optimizer (for model files and summaries).
   var options: [(key: String, value: Value)] { get }
+  /// The state tensors it keeps in every trainable parameter once it has stepped (what a model
+  /// file saved after training holds; `ModelFile.mismatch` checks them).
+  var stateKeys: [String] { get }
   /// Applies one update to `parameter` of layer `layer`, recording it when `tracer` is attached.
   func update(_ parameter: Parameter, layer: String, tracer: Tracer?)
   /// The hyper-parameters a worksheet puts in named cells, with the value of the traced step and

@@ -28,6 +28,9 @@ public final class SGD: Optimizer {
      ("weight_decay", .number(weightDecay))]
   }
 
+  /// v, the velocity, with momentum; none for plain SGD.
+  public var stateKeys: [String] { momentum == 0 ? [] : ["v"] }
+
   public func update(_ p: Parameter, layer: String, tracer: Tracer?) {
     let eta = learningRate, mu = momentum
     let g = decayedGradient(p)

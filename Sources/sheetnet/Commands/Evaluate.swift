@@ -22,6 +22,9 @@ struct Evaluate: ParsableCommand {
     guarded {
       let file = try ModelFile.load(model)
       let (name, dataset) = try Evaluate.dataset(file, modelPath: model, data)
+      // Only the network its lesson makes is evaluated (its input shape: the lesson's data, read
+      // above; with --data the shape check below speaks for the other data).
+      try requireItsLesson(file, path: model, inputShape: data == nil ? Array(dataset.x.shape.dropFirst()) : file.model.inputShape)
       var set = dataset
       set.x = file.preprocess.apply(set.x)
       if set.x.shape.count == 2, file.model.inputShape.count > 1 { set = try set.reshaped(sample: file.model.inputShape) }

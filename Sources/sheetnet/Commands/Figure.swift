@@ -15,7 +15,8 @@ struct Figure: ParsableCommand {
       \(FigureKind.allCases.map { "  \($0.rawValue.padding(toLength: 18, withPad: " ", startingAt: 0)) \($0.summary)" }.joined(separator: "\n"))
 
       Figures that show a trained network reuse Output/<lesson>/model.json and history.csv when \
-      they were made from the same lesson text, data, seed and SheetNet version; otherwise the \
+      they were made from the same lesson text, data, seed and SheetNet version and hold the \
+      lesson's very network (layers, options, shapes, loss, optimizer); otherwise the \
       lesson is trained first and both are saved for the next figure (--retrain forces training, \
       --model names another model file). The same seed gives the same figure, byte for byte. \
       Files go to Output/<lesson>/figures/<kind>.<format> unless --output names another folder; \

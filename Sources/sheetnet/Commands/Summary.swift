@@ -28,6 +28,7 @@ struct Summary: ParsableCommand {
   static func load(_ source: String, seed: UInt64?) throws -> (String, Sequential) {
     if source.hasSuffix(".json") {
       let file = try ModelFile.load(source)
+      try requireItsLesson(file, path: source)
       return ("\(file.lessonName) (trained model \(source))", file.model)
     }
     let lesson = try Lesson.load(try Project.lessonFile(source))

@@ -66,9 +66,19 @@ var stdoutIsTerminal: Bool { isatty(1) == 1 }
 /// Colour on standard output: a terminal, and NO_COLOR unset.
 var useColor: Bool { stdoutIsTerminal && ProcessInfo.processInfo.environment["NO_COLOR"] == nil }
 
+/// Refuses a model file that is not the network its own lesson makes (a layer, option, shape,
+/// loss or optimizer changed since training; `ModelFile.mismatchWithItsLesson`), naming the first
+/// difference. `inputShape`: the lesson's samples' shape when the command has it (nil reads the
+/// lesson's data to learn it).
+func requireItsLesson(_ file: ModelFile, path: String, inputShape: [Int]? = nil) throws {
+  if let why = try file.mismatchWithItsLesson(modelPath: path, inputShape: inputShape) {
+    throw SheetNetError.model("\(path): \(why); use the model the lesson made (sheetnet train \(file.lessonName) writes it)")
+  }
+}
+
 /// Whether a command reuses a saved model or trains: `--model FILE`, `--retrain`.
 struct ModelOptions: ParsableArguments {
-  @Option(help: "Reuse this model file (default: Output/<lesson>/model.json when it was made from the same lesson text, data, seed and SheetNet version).")
+  @Option(help: "Reuse this model file (default: Output/<lesson>/model.json when it was made from the same lesson text, data, seed and SheetNet version, and holds the lesson's very network).")
   var model: String?
 
   @Flag(help: "Train the lesson even when a matching model is saved.")
@@ -90,7 +100,9 @@ struct ModelOptions: ParsableArguments {
         case .absent:
           if model != nil { throw SheetNetError.model("--model \(path): no such file; train the lesson first (sheetnet train), or drop --model") }
         case .stale(let why):
-          if model != nil { throw SheetNetError.model("--model: \(why); use the lesson it came from, or --retrain") }
+          // `why` names the file and its first difference from this run (what it was made from,
+          // or a layer, option or shape that is not the lesson's).
+          if model != nil { throw SheetNetError.model("--model \(why); use the model the lesson made, or --retrain") }
         }
       } catch let error as SheetNetError where model == nil {
         // A damaged saved model in the default place is replaced by training, not fatal.
