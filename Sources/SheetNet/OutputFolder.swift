@@ -155,7 +155,7 @@ public struct FolderManifest: Equatable, Sendable {
     var h = FNV1a(), total = 0
     var chunk = [UInt8](repeating: 0, count: 1 << 20)
     while true {
-      let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+      let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
       if n < 0 && errno == EINTR { continue }
       guard n >= 0 else { return false }
       if n == 0 { break }
