@@ -30,7 +30,7 @@ public enum AtomicFile {
   public static func write(_ bytes: some ContiguousBytes, to path: String) throws(SheetNetError) {
     let folder = (path as NSString).deletingLastPathComponent
     var batch = OutputBatch(folder: folder.isEmpty ? "." : folder)
-    batch.add(bytes, as: (path as NSString).lastPathComponent)
+    try batch.add(bytes, as: (path as NSString).lastPathComponent)
     try batch.commit()
   }
 

@@ -43,16 +43,18 @@ public struct OutputBatch {
     self.folder = folder
   }
 
-  /// Adds a file named `name` (a name inside the folder, not a path) holding `bytes`.
-  public mutating func add(_ bytes: some ContiguousBytes, as name: String) {
-    precondition(!name.isEmpty && !name.contains("/") && !name.contains("\n") && name != "." && name != "..",
-                 "a batch holds file names inside its folder, not paths: \(name)")
+  /// Adds a file named `name` (a name inside the folder, not a path) holding `bytes`; throws
+  /// `.io` for a name that is a path, empty, `.`, `..` or holds a control character.
+  public mutating func add(_ bytes: some ContiguousBytes, as name: String) throws(SheetNetError) {
+    guard !name.isEmpty, name != ".", name != "..", !name.contains("/"), !name.unicodeScalars.contains(where: Terminal.isControl) else {
+      throw .io("cannot write '\(name)' into \(folder): a file's name may not be empty, '.', '..', hold '/' or a control character; rename what it is named after")
+    }
     files.append((name, bytes))
   }
 
   /// Adds a text file, written as UTF-8.
-  public mutating func add(_ text: String, as name: String) {
-    add(Array(text.utf8), as: name)
+  public mutating func add(_ text: String, as name: String) throws(SheetNetError) {
+    try add(Array(text.utf8), as: name)
   }
 
   /// The path of the file named `name`.

@@ -77,8 +77,8 @@ struct FigureRecordingTests {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sheetnet-recording-\(UUID().uuidString)").path
     defer { try? FileManager.default.removeItem(atPath: folder) }
     var batch = OutputBatch(folder: folder)
-    batch.add(ModelFile(run: trained).text, as: "model.json")
-    batch.add(trained.history.csv(layers: trained.model.layers.map(\.name)), as: "history.csv")
+    try batch.add(ModelFile(run: trained).text, as: "model.json")
+    try batch.add(trained.history.csv(layers: trained.model.layers.map(\.name)), as: "history.csv")
     try batch.commit()
 
     let restored = try run("digits-mlp", 2)

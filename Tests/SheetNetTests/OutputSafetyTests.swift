@@ -366,7 +366,7 @@ import Glibc
     let lock = try OutputFolderLock(folder)
     // In this process: a batch with a short wait gives up with one line, and writes nothing.
     var batch = OutputBatch(folder: folder)
-    batch.add("new", as: "a.txt")
+    try batch.add("new", as: "a.txt")
     batch.lockTimeout = 0.3
     let clock = Date()
     #expect(throws: SheetNetError.self) { try batch.commit() }

@@ -23,7 +23,7 @@ struct DataDump: ParsableCommand {
       var sets = [("train", run.split.train)]
       if let v = run.split.validation { sets.append(("validation", v)) }
       if let t = run.split.test { sets.append(("test", t)) }
-      for (name, data) in sets { batch.add(Self.csv(data), as: "\(name).csv") }
+      for (name, data) in sets { try batch.add(Self.csv(data), as: "\(name).csv") }
       try batch.commit()
       let shape = run.split.train.x.shape.dropFirst().map(String.init).joined(separator: "×")
       print("\(sets.map { "\($0.0) \($0.1.count)" }.joined(separator: ", ")) samples of \(shape) written to \(folder)/")

@@ -63,7 +63,7 @@ struct ExerciseCommand: ParsableCommand {
       let lesson = try Lesson.load(self.lesson)
       let made = try Self.make(lesson: lesson, blank: ExerciseBlank(blank)!, seed: seed)
       var batch = OutputBatch(folder: output ?? "\(lesson.output ?? "Output/\(lesson.name)")/exercise")
-      for file in made.files { batch.add(file.data, as: file.name) }
+      for file in made.files { try batch.add(file.data, as: file.name) }
       try batch.commit()
       if json {
         let blanks: [Value] = made.exercise.blanks.map { .map([("name", .string($0.name)), ("answer", .number($0.value)), ("shown", .string($0.shown))]) }

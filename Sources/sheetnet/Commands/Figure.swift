@@ -188,7 +188,7 @@ struct Figure: ParsableCommand {
       // files together, or none does.
       var batch = OutputBatch(folder: folder)
       for figure in figures {
-        batch.add(try FigureFile.render(figure, as: ImageFormat(rawValue: format.rawValue)!, scale: scale ?? figureOptions.theme.defaultScale),
+        try batch.add(try FigureFile.render(figure, as: ImageFormat(rawValue: format.rawValue)!, scale: scale ?? figureOptions.theme.defaultScale),
                   as: "\(figure.name).\(format.rawValue)")
       }
       try batch.commit()

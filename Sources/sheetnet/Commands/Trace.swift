@@ -92,8 +92,8 @@ struct Trace: ParsableCommand {
         plain.unicode = false
         plain.width = 100
         var batch = OutputBatch(folder: options.folder(for: run))
-        batch.add(plain.render(traced), as: "trace.txt")
-        batch.add(document, as: "trace.json")
+        try batch.add(plain.render(traced), as: "trace.txt")
+        try batch.add(document, as: "trace.json")
         try batch.commit()
       }
       print(shown, terminator: "")

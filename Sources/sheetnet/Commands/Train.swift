@@ -36,8 +36,8 @@ struct Train: ParsableCommand {
       let results = TrainingResults(run: run, seconds: seconds)
       // The model and its history are one batch: both replaced, or neither.
       var batch = OutputBatch(folder: folder)
-      batch.add(ModelFile(run: run, savedIn: folder).text, as: "model.json")
-      batch.add(run.history.csv(layers: run.model.layers.map(\.name)), as: "history.csv")
+      try batch.add(ModelFile(run: run, savedIn: folder).text, as: "model.json")
+      try batch.add(run.history.csv(layers: run.model.layers.map(\.name)), as: "history.csv")
       try batch.commit()
       if json {
         print(results.json.json())

@@ -101,8 +101,8 @@ struct ModelOptions: ParsableArguments {
     try run.train { bar.update($0) }
     bar.finish()
     var batch = OutputBatch(folder: run.outputFolder)
-    batch.add(ModelFile(run: run, savedIn: run.outputFolder).text, as: "model.json")
-    batch.add(run.history.csv(layers: run.model.layers.map(\.name)), as: "history.csv")
+    try batch.add(ModelFile(run: run, savedIn: run.outputFolder).text, as: "model.json")
+    try batch.add(run.history.csv(layers: run.model.layers.map(\.name)), as: "history.csv")
     try batch.commit()
     return false
   }
