@@ -14,10 +14,11 @@ public enum SheetNetError: Error, Equatable, CustomStringConvertible {
   /// A file or folder could not be read or written.
   case io(String)
 
-  /// The one line shown to the user.
+  /// The one line shown to the user, its control characters escaped (`\e`, `\n`; see
+  /// `Terminal.escaped`): a message quoting a lesson's text cannot break the line or drive the terminal.
   public var description: String {
     switch self {
-    case .lesson(let m), .shape(let m), .data(let m), .training(let m), .model(let m), .io(let m): m
+    case .lesson(let m), .shape(let m), .data(let m), .training(let m), .model(let m), .io(let m): Terminal.escaped(m)
     }
   }
 }

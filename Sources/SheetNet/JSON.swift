@@ -70,7 +70,9 @@ extension Value {
       case "\r": out += "\\r"
       case "\t": out += "\\t"
       default:
-        if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
+        // Every control character escaped (C0 as JSON requires, DEL and C1 too), so JSON shown
+        // on a terminal cannot drive it.
+        if Terminal.isControl(u) { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
       }
     }
     out += "\""

@@ -123,8 +123,10 @@ public struct Lesson: Sendable {
       seed: UInt64(try r.int(optional: top["seed"], "seed", min: 0, max: Int.max) ?? 1),
       data: DataSpec(dataset: "inline"), layers: [], loss: "cross_entropy", optimizer: OptimizerConfiguration(kind: .sgd),
       epochs: 10, batchSize: 32, output: try r.string(optional: top["output"], "output"))
-    guard lesson.name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }), !lesson.name.isEmpty else {
-      throw .lesson("\(path): name '\(lesson.name)' may hold only letters, digits, '-', '_' and '.' (it names the output folder)")
+    // The name names the output folder: data, never a path (`..` would be the project itself).
+    if let problem = Names.problem(lesson.name) {
+      let given = top["name"].map { "\(r.at($0)): name" } ?? "\(path): the lesson's name (its file name without .yaml)"
+      throw .lesson("\(given) \(Names.quoted(lesson.name)) \(problem); it names the output folder, so \(Names.rule)")
     }
     guard let dataNode = top["data"] else { throw .lesson("\(path): needs a 'data' section (e.g. data: {dataset: digits})") }
     lesson.data = try parseData(dataNode, r)
@@ -231,6 +233,7 @@ public struct Lesson: Sendable {
       throw .lesson("\(r.at(node)): 'network' must be a list of layers, e.g. - {type: dense, units: 10}")
     }
     var layers: [LayerOptions] = []
+    var named: [(layer: Int, name: String, location: String)] = []
     for (i, item) in seq.enumerated() {
       var kind: String
       var values: [(key: String, value: Value)] = []
@@ -253,9 +256,42 @@ public struct Lesson: Sendable {
         let hint = type.keys.isEmpty ? "; \(kind) takes no options" : didYouMean(k, in: type.keys) + "  (valid: \(type.keys.joined(separator: ", ")))"
         throw .lesson("\(r.at(item)): layer \(i + 1) (\(kind)): unknown key '\(k)'\(hint)")
       }
+      if let node = item.mapping?["name"] {
+        let location = "\(r.at(node)): layer \(i + 1) (\(kind))"
+        let name = try r.string(node, "name")
+        try Names.check(name, location)
+        values = values.map { $0.key == "name" ? ("name", .string(name)) : $0 }  // `name: 12` is the name "12"
+        if name != kind { named.append((i + 1, name, location)) }  // a layer named its kind is named as if unnamed
+      }
       layers.append(LayerOptions(kind: kind, index: i + 1, values: values, location: r.at(item)))
     }
+    try checkUnique(named, layers)
     return layers
+  }
+
+  /// Refuses two layers of one name and a name that is the automatic name of another layer
+  /// (`dense2` given to a relu while the second unnamed dense layer is dense2), comparing names
+  /// without regard to case (file systems and spreadsheets that ignore case would mix `H` and `h`).
+  static func checkUnique(_ named: [(layer: Int, name: String, location: String)], _ layers: [LayerOptions]) throws(SheetNetError) {
+    let explicit = Set(named.map(\.layer))
+    var automatic: [String: Int] = [:], counts: [String: Int] = [:]
+    for l in layers where !explicit.contains(l.index) {
+      let stem = layerKinds[l.kind]!.namePrefix
+      counts[stem, default: 0] += 1
+      automatic["\(stem)\(counts[stem]!)"] = l.index
+    }
+    var seen: [String: (layer: Int, name: String)] = [:]
+    for n in named {
+      let key = n.name.lowercased()
+      if let earlier = seen[key] {
+        let same = earlier.name == n.name ? "is also the name of" : "differs only in case from '\(earlier.name)' of"
+        throw .lesson("\(n.location): name \(Names.quoted(n.name)) \(same) layer \(earlier.layer); give each layer its own name")
+      }
+      if let other = automatic[key] {
+        throw .lesson("\(n.location): name \(Names.quoted(n.name)) is the automatic name of layer \(other) (\(layers[other - 1].kind)); choose another name, or name layer \(other) too")
+      }
+      seen[key] = (n.layer, n.name)
+    }
   }
 
   static func parseOptimizer(_ node: Node, _ r: Reader) throws(SheetNetError) -> (String, [(key: String, value: Value)]) {

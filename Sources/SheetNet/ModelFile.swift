@@ -181,6 +181,7 @@ public struct ModelFile {
       fingerprint = try Self.text(l["fingerprint"], "the lesson's \"fingerprint\"")
       writtenBy = try Self.text(l["sheetnet"], "the lesson's \"sheetnet\" version")
       lessonName = try Self.text(l["name"], "the lesson's \"name\"") ?? lessonName
+      if let problem = Names.problem(lessonName) { throw .model("the lesson's \"name\" \(Names.quoted(lessonName)) \(problem); \(Names.rule)") }
       lessonPath = try Self.text(l["path"], "the lesson's \"path\"") ?? ""
       lessonSource = try Self.text(l["source"], "the lesson's \"source\"") ?? ""
       seed = try Self.seed(l["seed"])
@@ -202,6 +203,7 @@ public struct ModelFile {
     var layers: [any Layer] = []
     var stored: [[(name: String, value: Tensor, trainable: Bool, state: [String: Tensor])]] = []
     var total = 0
+    var layerNames: [String: Int] = [:]
     for (i, entry) in layerList.enumerated() {
       guard case .map = entry else { throw .model("layer \(i + 1) must be a map with \"type\", \"name\", \"options\" and \"parameters\", got \(Self.describe(entry))") }
       try Self.keys(of: entry, "layer \(i + 1)", allowed: ["type", "name", "options", "parameters"])
@@ -210,7 +212,13 @@ public struct ModelFile {
         throw .model("layer \(i + 1) has unknown type '\(kind)'\(didYouMean(kind, in: Array(layerKinds.keys)))  (valid: \(layerKinds.keys.sorted().joined(separator: ", ")))")
       }
       let name = try Self.text(entry["name"], "layer \(i + 1)'s \"name\"")
-      if let name, name.isEmpty { throw .model("layer \(i + 1)'s \"name\" is empty") }
+      if let name {
+        // Names become file and sheet names: the lesson's rule, and each its own (ignoring case).
+        if let problem = Names.problem(name) { throw .model("layer \(i + 1) (\(kind)): name \(Names.quoted(name)) \(problem); \(Names.rule)") }
+        if let earlier = layerNames.updateValue(i + 1, forKey: name.lowercased()) {
+          throw .model("layer \(i + 1) (\(kind)): name \(Names.quoted(name)) is also the name of layer \(earlier); the file is damaged, train the lesson again")
+        }
+      }
       let label = "layer \(i + 1) (\(name ?? kind))"
       var options: [(key: String, value: Value)] = []
       if let o = entry["options"] {

@@ -59,7 +59,7 @@ public enum OwnedName {
     let parts = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
     for part in parts {
       let bad = part.isEmpty || part == "." || part == ".." || part.hasPrefix(prefix) || part.utf8.count > 255
-        || part.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7f || (0x80..<0xa0).contains($0.value) }
+        || part.unicodeScalars.contains(where: Terminal.isControl)
       if bad {
         throw .io("'\(Terminal.escaped(path))' cannot name an output file: file names are made of safe parts (no '/', '.', '..', control characters or empty parts)")
       }
@@ -318,7 +318,7 @@ private struct CommitPlan {
       if batch.mode == .replaceOwned && before?.created != true {
         let foreign = entries.filter { before?.files[$0] == nil && before?.folders.contains($0) != true }.sorted()
         if !foreign.isEmpty {
-          let shown = foreign.prefix(3).map(Terminal.escaped).joined(separator: ", ") + (foreign.count > 3 ? ", …" : "")
+          let shown = foreign.prefix(3).map { Terminal.escaped($0) }.joined(separator: ", ") + (foreign.count > 3 ? ", …" : "")
           throw .io("\(path) holds files sheetnet did not write (\(shown)); sheetnet replaces only folders it made: move them away, or choose another output folder")
         }
       }
@@ -593,27 +593,6 @@ public final class OutputFolderLock {
       }
       unlink(path)
     }
-  }
-}
-
-/// Control characters shown as escapes: text from a lesson (titles, class names) reaches the
-/// terminal and messages as `\e[31m`, never as the bytes that would drive the terminal.
-public enum Terminal {
-  /// `text` with every C0 and C1 control character and DEL written as an escape (`\n`, `\t`,
-  /// `\e`, `\u{9b}`).
-  public static func escaped(_ text: some StringProtocol) -> String {
-    var out = ""
-    for scalar in text.unicodeScalars {
-      switch scalar.value {
-      case 0x0a: out += "\\n"
-      case 0x09: out += "\\t"
-      case 0x0d: out += "\\r"
-      case 0x1b: out += "\\e"
-      case 0..<0x20, 0x7f, 0x80..<0xa0: out += "\\u{\(String(scalar.value, radix: 16))}"
-      default: out.unicodeScalars.append(scalar)
-      }
-    }
-    return out
   }
 }
 

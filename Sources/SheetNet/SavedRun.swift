@@ -99,7 +99,7 @@ extension History {
   /// back the same doubles), empty where a split is absent; `layers` orders the gradient-norm columns.
   public func csv(layers: [String]) -> String {
     let normLayers = layers.filter { name in epochs.contains { $0.gradientNorms[name] != nil } }
-    var out = (Self.csvColumns + normLayers.map { "gradient_norm:\($0)" }).joined(separator: ",") + "\n"
+    var out = (Self.csvColumns + normLayers.map { CSVCell.text("gradient_norm:\($0)") }).joined(separator: ",") + "\n"
     func cell(_ x: Double?) -> String { x.map(Value.jsonNumber) ?? "" }
     for e in epochs {
       let fields = ["\(e.epoch)", cell(e.trainLoss), cell(e.trainAccuracy), cell(e.validationLoss), cell(e.validationAccuracy),

@@ -46,18 +46,28 @@ public final class Sequential {
 
   /// Names the layers, checks that each one's input fits and draws initial weights.
   /// Layers already named by the lesson keep their names; others become their name stem + count
-  /// (dense1, conv1, maxpool1).
+  /// (dense1, conv1, maxpool1), skipping a name already taken. Every name must then keep the
+  /// rule of `Names` and differ from the others (ignoring case), since names become file and
+  /// sheet names; lessons and model files check theirs when read, with file and line.
   @discardableResult
   public func build(inputShape: [Int], rng: inout SeededGenerator) throws(SheetNetError) -> Sequential {
     self.inputShape = inputShape
     var counts: [String: Int] = [:]
     var used = Set<String>()
-    for layer in layers where layer.name != layer.kind { used.insert(layer.name) }
+    for layer in layers where layer.name != layer.kind { used.insert(layer.name.lowercased()) }
     for layer in layers where layer.name == layer.kind {
       let stem = type(of: layer).namePrefix
       var n = 0
       repeat { n = counts[stem, default: 0] + 1; counts[stem] = n } while used.contains("\(stem)\(n)")
       layer.name = "\(stem)\(n)"
+    }
+    var owner: [String: Int] = [:]
+    for (i, layer) in layers.enumerated() {
+      let label = "layer \(i + 1) (\(layer.kind)): name \(Names.quoted(layer.name))"
+      if let problem = Names.problem(layer.name) { throw .lesson("\(label) \(problem); \(Names.rule)") }
+      if let earlier = owner.updateValue(i + 1, forKey: layer.name.lowercased()) {
+        throw .lesson("\(label) is also the name of layer \(earlier) (names are compared ignoring case); give each layer its own name")
+      }
     }
     shapes = []
     var shape = inputShape

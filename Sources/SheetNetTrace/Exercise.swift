@@ -301,12 +301,12 @@ public final class Exercise {
   }
 
   /// answers.csv: one line per blank — its name, label, the answer at full precision (shortest
-  /// round-trip digits), as shown, the decimals asked for and the accepted distance.
+  /// round-trip digits), as shown, the decimals asked for and the accepted distance. Name and
+  /// label are text cells, guarded as every CSV's (`CSVCell.text`); the rest are numbers.
   public var answersCSV: String {
     var out = "name,label,answer,shown,decimals,tolerance\r\n"
     for r in blanks {
-      out += [r.name, r.label, Value.jsonNumber(r.value), r.shown, String(r.decimals), Value.jsonNumber(r.tolerance)]
-        .map { $0.contains(",") || $0.contains("\"") ? "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : $0 }
+      out += ([r.name, r.label].map(CSVCell.text) + [Value.jsonNumber(r.value), r.shown, String(r.decimals), Value.jsonNumber(r.tolerance)])
         .joined(separator: ",") + "\r\n"
     }
     return out

@@ -52,7 +52,7 @@ public struct TraceText {
     var out: [String] = []
     let run = traced.run
     let who = traced.samples.count == 1 ? "sample \(traced.samples[0] + 1)" : "\(traced.samples.count) samples"
-    out.append(bold("Trace of \(run.lesson.name), step \(traced.step) (epoch \(traced.epoch), step \(traced.stepInEpoch) of the epoch), \(who) of the training split, seed \(run.seed)"))
+    out.append(bold("Trace of \(Terminal.escaped(run.lesson.name)), step \(traced.step) (epoch \(traced.epoch), step \(traced.stepInEpoch) of the epoch), \(who) of the training split, seed \(run.seed)"))
     let hyper = run.optimizer.options.compactMap { (key, value) -> String? in
       switch value {
       case .number(let x): return x == 0 && key != "learning_rate" ? nil : "\(key) \(number(x))"

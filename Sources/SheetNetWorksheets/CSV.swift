@@ -46,7 +46,7 @@ extension StepWorkbook {
     for b in blocks where b.isEntry {
       let parts = b.name.split(separator: ".", maxSplits: 2).map(String.init)
       let (layer, phase) = parts.count == 2 ? (parts[0], parts[0]) : (parts[0], parts[1])
-      let prefix = [b.name, layer, phase, b.symbol].map { CSV.quoted(CSV.neutralised($0)) }.joined(separator: ",") + ","
+      let prefix = [b.name, layer, phase, b.symbol].map(CSVCell.text).joined(separator: ",") + ","
       let count = b.shape.reduce(1, *)
       var index = b.shape.map { _ in 1 }  // 1-based, counted up like an odometer
       for i in 0..<count {
@@ -66,7 +66,8 @@ extension StepWorkbook {
   }
 }
 
-/// RFC 4180 writing.
+/// RFC 4180 writing; every text field goes through the engine's one guard, `CSVCell.text`
+/// (a leading `'` on text a spreadsheet would run as a formula, quotes where needed).
 public enum CSV {
   /// One field.
   public enum Field {
@@ -81,25 +82,12 @@ public enum CSV {
       out += row.map { field -> String in
         switch field {
         case .number(let x): shortestNumber(x)
-        case .text(let s): quoted(neutralised(s))
+        case .text(let s): CSVCell.text(s)
         }
       }.joined(separator: ",")
       out += "\r\n"
     }
     return out
-  }
-
-  /// Text that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, a tab or
-  /// a carriage return) gets a leading apostrophe, so it stays text.
-  public static func neutralised(_ s: String) -> String {
-    guard let first = s.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) else { return s }
-    return "'" + s
-  }
-
-  /// A field in double quotes (quotes doubled) when it holds a comma, a quote or a line break.
-  public static func quoted(_ s: String) -> String {
-    guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) else { return s }
-    return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
   }
 
   /// A sheet as a rectangle of fields: every row as wide as the widest, empty cells empty,
@@ -109,10 +97,10 @@ public enum CSV {
     var grid = Array(repeating: Array(repeating: "", count: columns), count: rows)
     for c in sheet.cells {
       switch c.content {
-      case .text(let s): grid[c.row][c.column] = quoted(neutralised(s))
+      case .text(let s): grid[c.row][c.column] = CSVCell.text(s)
       case .number(let x): grid[c.row][c.column] = shortestNumber(x)
       case .formula(_, let cached, _): grid[c.row][c.column] = shortestNumber(cached)
-      case .textFormula(_, let cached): grid[c.row][c.column] = quoted(neutralised(cached))
+      case .textFormula(_, let cached): grid[c.row][c.column] = CSVCell.text(cached)
       case .empty: grid[c.row][c.column] = ""
       }
     }

@@ -232,7 +232,7 @@ public enum XLSX {
     x.raw(#"<workbookPr/><bookViews><workbookView activeTab="0"/></bookViews><sheets>"#)
     for (i, sheet) in workbook.sheets.enumerated() {
       x.raw(#"<sheet name=""#)
-      x.attribute(sheet.name)
+      x.attribute(sheet.name, xstring: true)  // ST_Xstring: a layer named _x0041_ must not become "A"
       x.raw(#"" sheetId="\#(i + 1)""#)
       if sheet.hidden { x.raw(#" state="hidden""#) }
       x.raw(#" r:id="rId\#(i + 1)"/>"#)
@@ -535,9 +535,9 @@ public enum XLSX {
       for (n, link) in links.enumerated() {
         if n + 1 < links.count, (links[n + 1].row, links[n + 1].column) == (link.row, link.column) { continue }
         x.raw(#"<hyperlink ref="\#(A1.cell(link.row, link.column))" location=""#)
-        x.attribute(A1.sheetPrefix(link.sheet) + "A1")
+        x.attribute(A1.sheetPrefix(link.sheet) + "A1", xstring: true)
         x.raw(#"" display=""#)
-        x.attribute(link.sheet)
+        x.attribute(link.sheet, xstring: true)
         x.raw(#""/>"#)
       }
       x.raw("</hyperlinks>")
@@ -616,7 +616,10 @@ struct XMLBytes {
   mutating func text(_ s: String, xstring: Bool = false) { escape(s, attribute: false, xstring: xstring) }
 
   /// An attribute value (in double quotes): as text, and tab and line feed as character references.
-  mutating func attribute(_ s: String) { escape(s, attribute: true, xstring: false) }
+  /// `xstring` as for `text`: for attributes of type ST_Xstring (ECMA-376 Part 1 §22.9.2.19),
+  /// which readers decode — a sheet's name, a hyperlink's location and display text. Formulas
+  /// (`<f>`, defined names, conditional formulas) are read as written and take no `_x005F_`.
+  mutating func attribute(_ s: String, xstring: Bool = false) { escape(s, attribute: true, xstring: xstring) }
 
   private mutating func escape(_ s: String, attribute: Bool, xstring: Bool) {
     var s = s

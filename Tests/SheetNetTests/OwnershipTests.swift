@@ -194,4 +194,18 @@ import Testing
     #expect(status == 1 && err.split(separator: "\n").count == 1, "\(err)")
     #expect(!FileManager.default.fileExists(atPath: root + "/Output/xor"))
   }
+
+  @Test("a layer name is never a path: nothing is written outside the project")
+  func layerNameIsNotAPath() throws {
+    let text = try xor(with: "").replacingOccurrences(of: "{type: dense, units: 2", with: "{type: dense, name: ../../../../outside/pwned, units: 2")
+    #expect(text.contains("pwned"))
+    let (base, root) = try project(extra: ["bad": text])
+    defer { try? FileManager.default.removeItem(atPath: base) }
+    let before = snapshot(base)
+    for command in [["build", "bad"], ["figure", "gradients", "bad"], ["figure", "graph", "bad"], ["export", "bad"]] {
+      let (status, _, err) = try runSheetnet(command, in: root)
+      #expect(status == 1 && err.split(separator: "\n").count == 1 && err.contains("name"), "\(command): \(err)")
+      #expect(snapshot(base) == before, "\(command): files changed")
+    }
+  }
 }

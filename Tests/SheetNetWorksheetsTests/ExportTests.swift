@@ -74,25 +74,30 @@ import ZIPFoundation
 
   static let hostileName = #"=HYPERLINK("http://x","y")"#
 
+  /// A layer named as a formula is refused when the lesson is read (names keep `Names`' rule);
+  /// the most formula-like names the rule allows start with '-' (`-1-1`, `-A1`), and stay text.
   @Test func aHostileLayerNameStaysInertText() throws {
-    let yaml = """
+    func lesson(_ first: String, _ second: String) -> String {
+      """
       data: {dataset: inline, x: [[0, 1], [1, 0]], labels: [0, 1]}
       network:
-        - {type: dense, units: 2, name: '\(Self.hostileName)'}
-        - {type: dense, units: 1, name: '+SUM(1,2)'}
+        - {type: dense, units: 2, name: '\(first)'}
+        - {type: dense, units: 1, name: '\(second)'}
         - sigmoid
       loss: binary_cross_entropy
       optimizer: {type: sgd, learning_rate: 0.1}
       """
-    let book = try StepWorkbook(try tracedYAML(yaml))
+    }
+    #expect(throws: SheetNetError.self) { try tracedYAML(lesson(Self.hostileName, "+SUM(1,2)")) }
+    let book = try StepWorkbook(try tracedYAML(lesson("-1-1", "-A1")))
     for (name, text) in book.csvFiles() {
       for field in parseCSV(text).joined() {
         #expect(!["=", "+", "-", "@", "\t", "\r"].contains(where: { field.hasPrefix($0) }) || Double(field) != nil, "\(name): '\(field)' would run as a formula")
       }
-      #expect(!text.contains("\n=") && !text.contains(",=") && !text.contains(",+SUM"), "\(name)")
+      #expect(!text.contains("\n-A1") && !text.contains(",-A1") && !text.contains(",-1-1"), "\(name)")
     }
     #expect(book.workbook.sheets.allSatisfy { !$0.name.contains(where: { "[]:*?/\\".contains($0) }) && $0.name.count <= 31 })
-    // In the workbook the name is a shared string, and no formula calls HYPERLINK.
+    // In the workbook the names are shared strings, and formulas name their sheets in quotes.
     let archive = try Archive(data: Data(try XLSX.data(book.workbook)), accessMode: .read)
     var xml: [String: String] = [:]
     for entry in archive {
@@ -100,10 +105,13 @@ import ZIPFoundation
       _ = try archive.extract(entry) { data.append($0) }
       xml[entry.path] = String(decoding: data, as: UTF8.self)
     }
-    #expect(xml["xl/sharedStrings.xml"]!.contains("=HYPERLINK(&quot;http://x&quot;,&quot;y&quot;)"))
+    #expect(xml["xl/sharedStrings.xml"]!.contains("<t>-A1.forward.z</t>"))
+    var quoted = 0
     for (path, text) in xml where path.hasPrefix("xl/worksheets/") {
-      #expect(!text.contains("HYPERLINK("), "\(path) holds the name outside a shared string")
+      #expect(!text.contains("<f>-A1") && !text.contains("<f>-1-1") && !text.contains("(-A1") && !text.contains("(-1-1"), "\(path) holds a name outside quotes")
+      quoted += text.components(separatedBy: "&apos;-1-1 forward&apos;!").count - 1
     }
+    #expect(quoted > 0)
   }
 
   @Test func theSameStepGivesTheSameBytes() throws {

@@ -19,6 +19,20 @@ func tracedYAML(_ yaml: String, name: String = "synthetic", step: Int = 1, batch
 
 /// Lessons that between them use every layer, loss and optimizer option a workbook writes.
 enum Synthetic {
+  /// A layer named `_x0041_`, which OOXML readers would decode to "A" where text is an ST_Xstring.
+  static let escapeLike = """
+    seed: 2
+    data: {dataset: inline, x: [[0, 0], [0, 1], [1, 0], [1, 1]], labels: [0, 1, 1, 0]}
+    network:
+      - {type: dense, units: 2, name: _x0041_}
+      - sigmoid
+      - {type: dense, units: 1}
+      - sigmoid
+    loss: binary_cross_entropy
+    optimizer: {type: sgd, learning_rate: 0.5}
+    train: {epochs: 2, batch_size: 2}
+    """
+
   /// Conv with stride 2 and valid padding, bias, avg-pool, leaky ReLU, tanh, dropout, dense batch
   /// norm, softmax cross-entropy; SGD with Nesterov momentum and weight decay.
   static let convZoo = """

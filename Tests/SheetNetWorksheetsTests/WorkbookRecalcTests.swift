@@ -24,6 +24,7 @@ import Testing
     Case(label: "conv zoo step 2", lesson: "conv-zoo", step: 2, yaml: Synthetic.convZoo),
     Case(label: "pool zoo step 2", lesson: "pool-zoo", step: 2, yaml: Synthetic.poolZoo),
     Case(label: "strided step 2", lesson: "strided", step: 2, yaml: Synthetic.strided),
+    Case(label: "a layer named _x0041_ step 2", lesson: "escape-like", step: 2, yaml: Synthetic.escapeLike),
   ]
 
   /// The three edits a student makes, one per run, each with what the engine does for it.

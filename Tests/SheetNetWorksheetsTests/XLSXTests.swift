@@ -1,5 +1,6 @@
 import Foundation
 import SheetNet
+import SheetNetTrace
 import SheetNetWorksheets
 import Testing
 import ZIPFoundation
@@ -110,6 +111,25 @@ import FoundationXML
     let strings = String(decoding: parts["xl/sharedStrings.xml"] ?? Data(), as: UTF8.self)
     #expect(strings.contains("a &lt;b&gt; &amp; &quot;c&quot; &apos;d&apos; _x005F_x0041_ tab\tend"))
     #expect(strings.contains(#"count="6" uniqueCount="6""#))
+  }
+
+  /// A layer named `_x0041_` (a legal name that reads as an OOXML escape): its sheets keep the
+  /// name, written `_x005F_x0041_ …` where the format decodes escapes (a sheet's name, a link's
+  /// location and text, shared strings), and formulas name it as written (`<f>` is not decoded).
+  @Test func aLayerNamedLikeAnEscapeKeepsItsSheetName() throws {
+    let traced = try tracedYAML(Synthetic.escapeLike, name: "escape-like")
+    let book = try StepWorkbook(traced)
+    #expect(book.workbook.sheets.map(\.name).contains("_x0041_ forward"))
+    let parts = try Self.parts(XLSX.data(book.workbook))
+    let workbook = String(decoding: parts["xl/workbook.xml"] ?? Data(), as: UTF8.self)
+    #expect(workbook.contains(#"<sheet name="_x005F_x0041_ forward""#))
+    #expect(!workbook.contains(#"<sheet name="_x0041_"#))
+    let sheets = parts.filter { $0.key.hasPrefix("xl/worksheets/") }.map { String(decoding: $0.value, as: UTF8.self) }.joined()
+    #expect(sheets.contains("<f>IF(&apos;_x0041_ forward&apos;!"))
+    #expect(!sheets.contains("&apos;_x005F_x0041_ forward&apos;!B"))  // formulas are not escaped
+    #expect(sheets.contains(#"location="&apos;_x005F_x0041_ forward&apos;!A1" display="_x005F_x0041_ forward""#))
+    let strings = String(decoding: parts["xl/sharedStrings.xml"] ?? Data(), as: UTF8.self)
+    #expect(strings.contains("_x005F_x0041_.forward.z") && !strings.contains(">_x0041_.forward.z"))
   }
 
   @Test func xmlEscapingDropsForbiddenCharacters() throws {

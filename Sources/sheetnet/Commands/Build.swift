@@ -100,10 +100,10 @@ struct Build: ParsableCommand {
         ("index", index.map { .string($0) } ?? .null), ("seconds", .number((total * 1000).rounded() / 1000)),
       ]).json())
     } else {
-      print(Build.table(jobs))
-      print(String(format: "%d lesson%@ in %.1f s", jobs.count, jobs.count == 1 ? "" : "s", total) + (index.map { "; open \($0)" } ?? ""))
+      printEscaped(Build.table(jobs))
+      printEscaped(String(format: "%d lesson%@ in %.1f s", jobs.count, jobs.count == 1 ? "" : "s", total) + (index.map { "; open \($0)" } ?? ""))
     }
-    for job in jobs { if let e = job.error { FileHandle.standardError.write(Data("sheetnet: error: \(job.name): \(e)\n".utf8)) } }
+    for job in jobs { if let e = job.error { FileHandle.standardError.write(Data("sheetnet: error: \(Terminal.escaped("\(job.name): \(e)"))\n".utf8)) } }
     if jobs.contains(where: { $0.error != nil }) { Foundation.exit(1) }
   }
 
@@ -159,7 +159,7 @@ struct Build: ParsableCommand {
   static func drawProgress(_ jobs: [Job], started: Date) {
     let done = jobs.filter { $0.stage == "done" || $0.stage == "failed" }.count
     let running = jobs.filter { !["waiting", "done", "failed"].contains($0.stage) }.map { job in
-      job.name + " " + job.stage + (job.fraction.map { String(format: " %.0f%%", $0 * 100) } ?? "")
+      Terminal.escaped(job.name + " " + job.stage) + (job.fraction.map { String(format: " %.0f%%", $0 * 100) } ?? "")
     }
     let widthBar = 20, filled = jobs.isEmpty ? widthBar : widthBar * done / jobs.count
     var line = String(repeating: "█", count: filled) + String(repeating: "░", count: widthBar - filled)
@@ -172,7 +172,7 @@ struct Build: ParsableCommand {
     var rows = [["lesson", "made", "seconds", "model", ""]]
     for job in jobs {
       let made = job.result?.made.filter { $0.count > 0 }.map { $0.kind == "page" || $0.kind == "exercise" ? $0.kind : "\($0.count) \($0.kind)" }.joined(separator: ", ") ?? "—"
-      rows.append([job.name, job.error == nil ? made : "—", String(format: "%.1f", job.seconds), job.result?.model ?? "—", job.error == nil ? "ok" : "FAILED"])
+      rows.append([Terminal.escaped(job.name), job.error == nil ? made : "—", String(format: "%.1f", job.seconds), job.result?.model ?? "—", job.error == nil ? "ok" : "FAILED"])
     }
     let widths = (0..<5).map { c in rows.map { $0[c].count }.max() ?? 0 }
     return rows.map { row in

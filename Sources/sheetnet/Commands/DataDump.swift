@@ -25,7 +25,7 @@ struct DataDump: ParsableCommand {
       for (name, data) in sets { try batch.add(Self.csv(data), as: "\(name).csv") }
       try batch.commit()
       let shape = run.split.train.x.shape.dropFirst().map(String.init).joined(separator: "×")
-      print("\(sets.map { "\($0.0) \($0.1.count)" }.joined(separator: ", ")) samples of \(shape) written to \(folder)/")
+      printEscaped("\(sets.map { "\($0.0) \($0.1.count)" }.joined(separator: ", ")) samples of \(shape) written to \(folder)/")
     }
   }
 

@@ -44,7 +44,7 @@ struct Evaluate: ParsableCommand {
         print(Value.map([("model", .string(model)), ("data", .string(name)), ("samples", .number(Double(set.count))),
                          ("loss", .number(e.loss)), ("accuracy", e.accuracy.map { .number($0) } ?? .null)]).json())
       } else {
-        print("\(file.lessonName) on \(name) (\(set.count) samples): loss \(String(format: "%.5f", e.loss))"
+        printEscaped("\(file.lessonName) on \(name) (\(set.count) samples): loss \(String(format: "%.5f", e.loss))"
           + (e.accuracy.map { String(format: ", accuracy %.2f%%", $0 * 100) } ?? ""))
       }
     }

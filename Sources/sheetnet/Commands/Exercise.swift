@@ -69,7 +69,7 @@ struct ExerciseCommand: ParsableCommand {
         let blanks: [Value] = made.exercise.blanks.map { .map([("name", .string($0.name)), ("answer", .number($0.value)), ("shown", .string($0.shown))]) }
         print(Value.map([("files", .list(batch.paths.map { .string($0) })), ("blanks", .list(blanks))]).json())
       } else {
-        for path in batch.paths { print(path) }
+        for path in batch.paths { printEscaped(path) }
       }
     }
   }

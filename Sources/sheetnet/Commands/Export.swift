@@ -51,7 +51,7 @@ struct Export: ParsableCommand {
         ])
         print(document.json())
       } else {
-        print("Worksheets of step \(stepOptions.step) written to \(folder)/: \(sheets) sheets, \(book.workbook.cellCount) cells, \(book.workbook.formulaCount) formulas"
+        printEscaped("Worksheets of step \(stepOptions.step) written to \(folder)/: \(sheets) sheets, \(book.workbook.cellCount) cells, \(book.workbook.formulaCount) formulas"
               + (format == .csv ? "" : "; open step.xlsx and change a yellow cell"))
       }
     }

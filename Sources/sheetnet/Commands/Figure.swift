@@ -202,7 +202,7 @@ struct Figure: ParsableCommand {
         if let reused { pairs.append(("model", .string(reused ? "reused" : "trained"))) }
         print(Value.map(pairs).json())
       } else {
-        for path in written { print(path) }
+        for path in written { printEscaped(path) }
       }
     }
   }

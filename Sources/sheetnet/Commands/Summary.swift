@@ -20,7 +20,7 @@ struct Summary: ParsableCommand {
   func run() {
     guarded {
       let (title, model) = try Summary.load(source, seed: seed)
-      print(json ? Summary.json(model).json() : "\(title)\n\n" + Summary.table(model))
+      if json { print(Summary.json(model).json()) } else { printEscaped("\(title)\n\n" + Summary.table(model)) }
     }
   }
 

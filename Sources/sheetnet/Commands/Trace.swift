@@ -97,7 +97,7 @@ struct Trace: ParsableCommand {
         try batch.commit()
       }
       print(shown, terminator: "")
-      if save && !json { print("Trace written to \(options.folder(for: run))/trace.txt and trace.json") }
+      if save && !json { printEscaped("Trace written to \(options.folder(for: run))/trace.txt and trace.json") }
     }
   }
 

@@ -27,7 +27,7 @@ struct Train: ParsableCommand {
       if let epochs { run.trainer.epochs = epochs }
       let folder = options.folder(for: run)
       try AtomicFile.checkCanMake(folder)
-      if !json { print("\(run.lesson.name): \(run.lesson.title.isEmpty ? run.lesson.path : run.lesson.title) (seed \(run.seed))") }
+      if !json { printEscaped("\(run.lesson.name): \(run.lesson.title.isEmpty ? run.lesson.path : run.lesson.title) (seed \(run.seed))") }
       let bar = ProgressBar(enabled: !json && stderrIsTerminal)
       let start = Date()
       try run.train { bar.update($0) }
@@ -42,8 +42,8 @@ struct Train: ParsableCommand {
       if json {
         print(results.json.json())
       } else {
-        print(results.table)
-        print("Model written to \(batch.path(of: "model.json")); history to \(batch.path(of: "history.csv"))")
+        printEscaped(results.table)
+        printEscaped("Model written to \(batch.path(of: "model.json")); history to \(batch.path(of: "history.csv"))")
       }
     }
   }

@@ -41,9 +41,16 @@ struct StepOptions: ParsableArguments {
   }
 }
 
-/// Prints a SheetNet error as one line on standard error and exits with status 1.
+/// Prints text of several lines to standard output with every control character but the line
+/// feed escaped (`Terminal.escaped`): lesson titles, names and paths cannot drive the terminal.
+func printEscaped(_ text: String) {
+  print(Terminal.escaped(text, keepingLineBreaks: true))
+}
+
+/// Prints a SheetNet error as one line on standard error (control characters escaped) and exits
+/// with status 1.
 func fail(_ error: any Error) -> Never {
-  let message = (error as? SheetNetError)?.description ?? String(describing: error)
+  let message = Terminal.escaped((error as? SheetNetError)?.description ?? String(describing: error))
   FileHandle.standardError.write(Data("sheetnet: error: \(message)\n".utf8))
   exit(1)
 }
@@ -106,7 +113,7 @@ struct ModelOptions: ParsableArguments {
         }
       } catch let error as SheetNetError where model == nil {
         // A damaged saved model in the default place is replaced by training, not fatal.
-        FileHandle.standardError.write(Data("sheetnet: note: retraining: \(error.description)\n".utf8))
+        FileHandle.standardError.write(Data("sheetnet: note: retraining: \(error.description)\n".utf8))  // escaped by SheetNetError
       }
     }
     let bar = ProgressBar(enabled: progress && stderrIsTerminal)
