@@ -152,11 +152,14 @@ import Testing
 
   @Test func aBatchRefusesAPathInsteadOfCrashing() throws {
     var batch = OutputBatch(folder: NSTemporaryDirectory() + "sheetnet-names-never-written")
-    for name in ["../x", "a/b", "", ".", "..", "a\nb", "a\u{1B}b"] {
+    for name in ["../x", "a/../../b", "/etc/x", "a//b", "a/", "", ".", "..", "a\nb", "a\u{1B}b", ".sheetnet-manifest", "f/.sheetnet-0123456789abcdef.tmp"] {
       #expect(throws: SheetNetError.self, "\(Terminal.escaped(name))") { try batch.add("x", as: name) }
     }
+    // A subfolder inside the batch's folder is a path SheetNet makes itself (figures/x.png).
     try batch.add("x", as: "gradients-step-_x0041_.png")
-    #expect(batch.paths.count == 1)
+    try batch.add("x", as: "figures/training.png")
+    #expect(throws: SheetNetError.self) { try batch.add("y", as: "figures/training.png") }
+    #expect(batch.paths.count == 2)
   }
 
   @Test func terminalTextShowsControlCharactersAsEscapes() {
