@@ -51,9 +51,19 @@ public final class LessonRun {
     if let v = split.validation { split.validation!.x = preprocess.apply(v.x) }
     if let t = split.test { split.test!.x = preprocess.apply(t.x) }
     self.split = split
-    model = try lesson.makeModel(inputShape: Array(data.x.shape.dropFirst()), rng: &initRNG)
+    model = try lesson.makeModel(inputShape: Array(data.x.shape.dropFirst()), vocabulary: data.isTokens ? data.vocabulary.count : nil, rng: &initRNG)
     let outputs = model.outputShape.reduce(1, *)
-    if let labels = data.labels, data.explicitTargets == nil {
+    if data.isTokens {
+      let (T, V) = (data.x.columns, data.vocabulary.count)
+      guard lesson.loss == TokenCrossEntropy.kind else {
+        throw .lesson("\(lesson.path): token sequences are scored at every position; use loss: token_cross_entropy")
+      }
+      guard model.outputShape == [T, V] else {
+        throw .shape("\(lesson.path): the data has sequences of \(T) tokens from a vocabulary of \(V), so the network must give \(T)×\(V) scores (one per token at each position), but the last layer (\(model.layers.last!.name)) gives \(shapeText(model.outputShape)); end with a dense layer of \(V) units and a softmax")
+      }
+    } else if lesson.loss == TokenCrossEntropy.kind {
+      throw .lesson("\(lesson.path): loss token_cross_entropy scores token sequences; use it with dataset: sequences or text")
+    } else if let labels = data.labels, data.explicitTargets == nil {
       let classes = (labels.max() ?? 0) + 1
       guard outputs == classes || (outputs == 1 && classes <= 2) else {
         throw .shape("\(lesson.path): the data has \(classes) classes but the last layer (\(model.layers.last!.name)) gives \(outputs) outputs; give the last dense layer \(classes) units")
@@ -174,6 +184,24 @@ extension Lesson {
       var y = data.y
       if let t = y, t.rows == 1, x.rows > 1, t.count == x.rows { y = t.reshaped([x.rows, 1]) }
       d = Dataset(name: "inline", x: x, labels: data.labels, targets: y)
+    case "sequences":
+      d = Sequences.task(data.task, length: data.length, vocabulary: data.vocabulary, count: data.count, rng: &rng)
+    case "text":
+      var text = data.text ?? ""
+      var name = "\(path): text"
+      if let file = data.file {
+        let resolved = try resolve(file)
+        guard let bytes = FileManager.default.contents(atPath: resolved) else { throw .data("\(resolved): cannot read it; check the path in 'file'") }
+        guard bytes.count <= 8 << 20, let decoded = String(data: bytes, encoding: .utf8) else {
+          throw .data("\(resolved): not UTF-8 text of at most 8 MB; give a plain UTF-8 text file")
+        }
+        (text, name) = (decoded, resolved)
+      }
+      d = try Sequences.text(text, name: name, context: data.context, count: data.countGiven ? data.count : nil,
+                             stride: data.stride ?? data.context, rng: &rng)
+      guard d.count * data.context <= Lesson.maxTokens else {
+        throw .data("\(name): \(d.count) windows of \(data.context) characters are more than the \(Limits.grouped(Lesson.maxTokens)) tokens a lesson may hold; give 'count' or a larger 'stride'")
+      }
     case Letters.kind:
       guard let renderer = glyphRenderer else { throw Letters.missingRenderer(path) }
       d = try Letters.make(count: data.count, side: data.size, classes: data.classes, renderer: renderer, rng: &rng)
@@ -184,11 +212,13 @@ extension Lesson {
     return d
   }
 
-  /// The network this lesson describes, built for `inputShape` with weights drawn from `rng`.
-  public func makeModel(inputShape: [Int], rng: inout SeededGenerator) throws(SheetNetError) -> Sequential {
+  /// The network this lesson describes, built for `inputShape` with weights drawn from `rng`;
+  /// `vocabulary` (token data) sizes the layers that read token ids when the lesson does not.
+  public func makeModel(inputShape: [Int], vocabulary: Int? = nil, rng: inout SeededGenerator) throws(SheetNetError) -> Sequential {
     var built: [any Layer] = []
     for options in layers {
       let layer = try layerKinds[options.kind]!.init(options: options)
+      if let vocabulary, let reader = layer as? any TokenInput, reader.vocabulary == nil { reader.vocabulary = vocabulary }
       if let name = options.values.first(where: { $0.key == "name" })?.value.string { layer.name = name }
       built.append(layer)
     }

@@ -57,6 +57,11 @@ public struct Lesson: Sendable {
     public var count = 200, noise = 0.0, classes = 2
     /// `dataset: letters`: the images' side in pixels.
     public var size = 20
+    /// `dataset: sequences`: the task (reverse, sort, copy), the symbols per sample (L) and how
+    /// many distinct symbols; `dataset: text`: the window's length, the step between windows
+    /// (default: the context), the text inline instead of a `file`. `count` given or not.
+    public var task = "reverse", length = 4, vocabulary = 10, context = 32
+    public var stride: Int?, text: String?, countGiven = false
     /// Inline inputs and targets or labels.
     public var x: Tensor?, y: Tensor?, labels: [Int]?
     /// Shape of one sample, e.g. [1, 8, 8]; default flat.
@@ -71,8 +76,11 @@ public struct Lesson: Sendable {
   }
 
   static let topKeys = ["name", "title", "seed", "data", "network", "loss", "optimizer", "train", "output", "compare", "build"]
-  static let dataKeys = ["dataset", "file", "label_column", "header", "count", "noise", "classes", "x", "y", "labels", "shape", "preprocess", "split", "images", "label_file", "limit", "size"]
-  static let datasets = Builtin.real + Generated.kinds + [Letters.kind, "csv", "idx", "inline", "none"]
+  static let dataKeys = ["dataset", "file", "label_column", "header", "count", "noise", "classes", "x", "y", "labels", "shape", "preprocess", "split", "images", "label_file", "limit", "size",
+                         "task", "length", "vocabulary", "context", "stride", "text"]
+  static let datasets = Builtin.real + Generated.kinds + [Letters.kind, "sequences", "text", "csv", "idx", "inline", "none"]
+  /// The most tokens (samples × positions) a sequence or text dataset may hold.
+  static let maxTokens = 10_000_000
 
   /// `file` as the lesson wrote it, refused unless it resolves (symbolic links followed) inside
   /// the lesson's folder, the folder above it (the project, for lessons in Worksheets/) or the
@@ -217,6 +225,7 @@ public struct Lesson: Sendable {
       guard d.validation + d.test < 0.95 else { throw .lesson("\(r.at(s)): validation + test must leave some data to train on") }
     }
     try parseLetters(&d, m, node, r)
+    try parseSequences(&d, m, node, r)
     if d.dataset == "none" && d.shape == nil { throw .lesson("\(r.at(node)): dataset none needs 'shape', the input of one sample, e.g. [3, 64, 64]") }
     if d.dataset == "csv" && d.file == nil { throw .lesson("\(r.at(node)): dataset csv needs 'file: path/to/data.csv'") }
     if d.dataset == "inline" {
@@ -228,16 +237,50 @@ public struct Lesson: Sendable {
     return d
   }
 
+  /// The keys of `dataset: sequences` (task, length, vocabulary) and `dataset: text` (file or
+  /// text, context, stride), refused on other datasets.
+  static func parseSequences(_ d: inout DataSpec, _ m: [String: Node], _ node: Node, _ r: Reader) throws(SheetNetError) {
+    let own: [String: [String]] = ["sequences": ["task", "length", "vocabulary"], "text": ["context", "stride", "text"]]
+    for (dataset, keys) in own where d.dataset != dataset {
+      if let k = keys.first(where: { m[$0] != nil }) { throw .lesson("\(r.at(m[k]!)): '\(k)' belongs to dataset \(dataset), not \(d.dataset)") }
+    }
+    d.countGiven = m["count"] != nil
+    guard d.dataset == "sequences" || d.dataset == "text" else { return }
+    if d.dataset == "sequences" {
+      guard let t = m["task"] else { throw .lesson("\(r.at(node)): dataset sequences needs 'task' (\(Sequences.tasks.joined(separator: ", ")))") }
+      d.task = try r.string(t, "task")
+      guard Sequences.tasks.contains(d.task) else {
+        throw .lesson("\(r.at(t)): unknown task '\(d.task)'\(didYouMean(d.task, in: Sequences.tasks))  (valid: \(Sequences.tasks.joined(separator: ", ")))")
+      }
+      if let v = m["length"] { d.length = try r.int(v, "length", min: 1, max: 64) }
+      if let v = m["vocabulary"] { d.vocabulary = try r.int(v, "vocabulary", min: 2, max: Sequences.maxSymbols) }
+      if !d.countGiven { d.count = 2000 }
+    } else {
+      if let v = m["text"] { d.text = try r.string(v, "text") }
+      guard (d.file == nil) != (d.text == nil) else { throw .lesson("\(r.at(node)): dataset text needs 'file: a UTF-8 text file' or 'text: \"…\"', one of the two") }
+      if let v = m["context"] { d.context = try r.int(v, "context", min: 1, max: 512) }
+      if let v = m["stride"] { d.stride = try r.int(v, "stride", min: 1, max: 1_000_000) }
+    }
+    let positions = d.dataset == "sequences" ? 2 * d.length - 1 : d.context
+    if d.countGiven, d.count * positions > maxTokens {
+      throw .lesson("\(r.at(m["count"]!)): \(d.count) samples of \(positions) tokens are more than the \(Limits.grouped(maxTokens)) tokens a lesson may hold; use fewer")
+    }
+    if d.preprocess != "none" { throw .lesson("\(r.at(m["preprocess"]!)): token ids are not scaled; drop 'preprocess'") }
+    if d.shape != nil { throw .lesson("\(r.at(m["shape"]!)): a token sequence's shape is its length; drop 'shape'") }
+  }
+
   static func parseLayers(_ node: Node, _ r: Reader) throws(SheetNetError) -> [LayerOptions] {
     guard case .sequence(let seq) = node, seq.count > 0 else {
       throw .lesson("\(r.at(node)): 'network' must be a list of layers, e.g. - {type: dense, units: 10}")
     }
     var layers: [LayerOptions] = []
     var named: [(layer: Int, name: String, location: String)] = []
-    for (i, item) in seq.enumerated() {
+    for (i, (item, marker)) in try flattenedResiduals(Array(seq), r).enumerated() {
       var kind: String
       var values: [(key: String, value: Value)] = []
-      if let s = item.string {
+      if let marker {
+        kind = marker
+      } else if let s = item.string {
         kind = s
       } else if let m = item.mapping {
         guard let t = m["type"]?.string else {
@@ -267,6 +310,24 @@ public struct Lesson: Sendable {
     }
     try checkUnique(named, layers)
     return layers
+  }
+
+  /// The network's items with each `- residual: [layers]` written out as a `skip` marker, its
+  /// layers (blocks may nest) and a `residual` marker (`Skip`, `Residual`), each marker carrying
+  /// the block's node for its line.
+  static func flattenedResiduals(_ items: [Node], _ r: Reader, depth: Int = 0) throws(SheetNetError) -> [(Node, String?)] {
+    var out: [(Node, String?)] = []
+    for item in items {
+      guard let m = item.mapping, m["residual"] != nil else { out.append((item, nil)); continue }
+      guard m.count == 1, case .sequence(let inner) = m["residual"]!, !inner.isEmpty else {
+        throw .lesson("\(r.at(item)): a residual block is '- residual: [layers]', a list of the block's layers and nothing else")
+      }
+      guard depth < 16 else { throw .lesson("\(r.at(item)): residual blocks nest more than 16 deep; flatten them") }
+      out.append((item, Skip.kind))
+      out += try flattenedResiduals(Array(inner), r, depth: depth + 1)
+      out.append((item, Residual.kind))
+    }
+    return out
   }
 
   /// Refuses two layers of one name and a name that is the automatic name of another layer

@@ -3,6 +3,7 @@ nonisolated(unsafe) public let layerKinds: [String: any Layer.Type] = {
   let all: [any Layer.Type] = [
     Dense.self, ReLU.self, LeakyReLU.self, Sigmoid.self, Tanh.self, Softmax.self,
     Conv2D.self, MaxPool2D.self, AvgPool2D.self, Flatten.self, Dropout.self, BatchNorm.self,
+    Skip.self, Residual.self,
   ]
   return Dictionary(uniqueKeysWithValues: all.map { ($0.kind, $0) })
 }()
@@ -69,6 +70,16 @@ public final class Sequential {
         throw .lesson("\(label) is also the name of layer \(earlier) (names are compared ignoring case); give each layer its own name")
       }
     }
+    // Each residual block's end finds its start: the nearest skip not yet closed.
+    var open: [Skip] = []
+    for layer in layers {
+      if let skip = layer as? Skip { open.append(skip) }
+      if let residual = layer as? Residual {
+        guard let skip = open.popLast() else { throw .lesson("\(residual.name) ends a residual block that never began; write the block as - residual: [layers]") }
+        residual.skip = skip
+      }
+    }
+    if let unclosed = open.first { throw .lesson("\(unclosed.name) begins a residual block that never ends; write the block as - residual: [layers]") }
     shapes = []
     var shape = inputShape
     for (i, layer) in layers.enumerated() {

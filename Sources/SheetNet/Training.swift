@@ -48,10 +48,13 @@ public struct History: Codable, Equatable, Sendable {
 public struct Evaluation: Sendable {
   /// Mean loss over the samples.
   public var loss: Double
-  /// Fraction of samples classified correctly (nil for regression targets).
+  /// Fraction of samples classified correctly (nil for regression targets); for token
+  /// sequences, the fraction of counted positions whose most likely token is the target.
   public var accuracy: Double?
-  /// The predicted class of each sample.
+  /// The predicted class of each sample (for token sequences: of each position, in order).
   public var predictions: [Int]
+  /// For token sequences: the fraction of samples right at every position that counts.
+  public var sequenceAccuracy: Double? = nil
 }
 
 /// Where a training run is, for a progress bar.
@@ -178,7 +181,7 @@ public struct Trainer {
     let counter = Trainer.stepCounter
     for epoch in 1...max(epochs, 1) where epochs > 0 {
       let plan = batches(count: train.count)
-      var lossSum = 0.0, correct = 0, seen = 0
+      var lossSum = 0.0, correct = 0, seen = 0, positions = 0
       // Σ over the epoch's steps of each layer's gradient norm (trainable parameters only).
       var normSums = [Double](repeating: 0, count: model.layers.count)
       for (s, planned) in plan.enumerated() {
@@ -215,12 +218,18 @@ public struct Trainer {
         if let labels {
           let predicted = predictedClasses(out, threshold: threshold)
           for (k, i) in indices.enumerated() where predicted[k] == labels[i] { correct += 1 }
+        } else if train.isTokens {
+          let score = tokenScore(out, t)
+          correct += score.right
+          positions += score.counted
         }
+        let judged = train.isTokens ? positions : seen  // samples, or positions that count
         progress?(TrainingProgress(epoch: epoch, epochs: epochs, step: s + 1, stepsPerEpoch: plan.count,
-                           loss: lossSum / Double(seen), accuracy: Double(correct) / Double(seen)))
+                           loss: lossSum / Double(seen), accuracy: Double(correct) / Double(max(judged, 1))))
       }
+      let judged = train.isTokens ? positions : seen
       var record = EpochRecord(epoch: epoch, trainLoss: lossSum / Double(max(seen, 1)),
-                               trainAccuracy: Double(correct) / Double(max(seen, 1)), gradientNorms: [:])
+                               trainAccuracy: Double(correct) / Double(max(judged, 1)), gradientNorms: [:])
       for (l, layer) in model.layers.enumerated() where !trainable[l].isEmpty {
         record.gradientNorms[layer.name] = normSums[l] / Double(max(plan.count, 1))
       }
@@ -251,18 +260,31 @@ public struct Trainer {
     var total = 0.0
     var predictions: [Int] = []
     var start = 0
+    var tokens = (right: 0, counted: 0, sequencesRight: 0)
     while start < data.count {
       let indices = Array(start..<min(start + 256, data.count))
       let y = model.forward(data.x.gathering(rows: indices), step)
-      total += loss.value(output: y, target: targets.gathering(rows: indices), last: model.layers.last) * Double(indices.count)
-      predictions += predictedClasses(y, threshold: threshold)
+      let t = targets.gathering(rows: indices)
+      total += loss.value(output: y, target: t, last: model.layers.last) * Double(indices.count)
+      if data.isTokens {
+        predictions += y.reshaped([y.count / max(y.shape.last ?? 1, 1), y.shape.last ?? 1]).argmaxRows()
+        let score = tokenScore(y, t)
+        tokens = (tokens.right + score.right, tokens.counted + score.counted, tokens.sequencesRight + score.sequencesRight)
+      } else {
+        predictions += predictedClasses(y, threshold: threshold)
+      }
       start += indices.count
     }
     var accuracy: Double? = nil
     if let labels = data.labels, !labels.isEmpty {
       accuracy = Double(Swift.zip(predictions, labels).filter { $0 == $1 }.count) / Double(labels.count)
     }
-    return Evaluation(loss: total / Double(max(data.count, 1)), accuracy: accuracy, predictions: predictions)
+    var evaluation = Evaluation(loss: total / Double(max(data.count, 1)), accuracy: accuracy, predictions: predictions)
+    if data.isTokens {
+      evaluation.accuracy = Double(tokens.right) / Double(max(tokens.counted, 1))
+      evaluation.sequenceAccuracy = Double(tokens.sequencesRight) / Double(max(data.count, 1))
+    }
+    return evaluation
   }
 
   /// Stops training with a message naming the epoch, the step and the first layer where a

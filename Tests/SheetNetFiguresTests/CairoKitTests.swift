@@ -125,7 +125,7 @@ struct CairoKitTests {
     try FigureFile.write(sampleFigure(), as: .svg, to: path)
     #expect(FileManager.default.fileExists(atPath: path))
     let leftovers = try FileManager.default.contentsOfDirectory(atPath: (path as NSString).deletingLastPathComponent)
-    #expect(leftovers == ["sample.svg"])
+    #expect(leftovers.sorted() == [".sheetnet-manifest", "sample.svg"], "the figure and the manifest of the folder SheetNet made, no temporary")
     #expect(throws: CairoError.self) { try FigureFile.write(sampleFigure(), as: .svg, to: "/proc/sheetnet-cannot/x.svg") }
   }
 

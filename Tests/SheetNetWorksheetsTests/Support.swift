@@ -160,8 +160,8 @@ func sheetnet(_ args: [String]) throws -> (status: Int32, out: String, err: Stri
   return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
 }
 
-/// The files directly in `folder`, by name, with their bytes.
+/// The files directly in `folder`, by name, with their bytes (SheetNet's manifest aside).
 func contents(_ folder: String) -> [String: Data] {
-  let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+  let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0 != ".sheetnet-manifest" }
   return Dictionary(uniqueKeysWithValues: names.map { ($0, FileManager.default.contents(atPath: folder + "/" + $0) ?? Data()) })
 }

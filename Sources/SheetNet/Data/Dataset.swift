@@ -15,15 +15,23 @@ public struct Dataset: Sendable {
   public var explicitTargets: Tensor?
   /// Class names, index = label (may be empty).
   public var classNames: [String]
+  /// For token sequences (`dataset: sequences` or `text`): each token id's text, id = index.
+  /// x then holds ids [N, T] and the targets the next token's id at every position [N, T], −1
+  /// where a position does not count (`Sequences`); empty for every other dataset.
+  public var vocabulary: [String]
 
   /// A dataset; give `labels` or `targets`.
-  public init(name: String, x: Tensor, labels: [Int]? = nil, targets: Tensor? = nil, classNames: [String] = []) {
+  public init(name: String, x: Tensor, labels: [Int]? = nil, targets: Tensor? = nil, classNames: [String] = [], vocabulary: [String] = []) {
     self.name = name
     self.x = x
     self.labels = labels
     self.explicitTargets = targets
     self.classNames = classNames
+    self.vocabulary = vocabulary
   }
+
+  /// True for token sequences: ids in, the next token's id out at each position.
+  public var isTokens: Bool { !vocabulary.isEmpty }
 
   /// Number of samples.
   public var count: Int { x.rows }
@@ -45,7 +53,7 @@ public struct Dataset: Sendable {
   /// The samples at `indices`, in that order.
   public func subset(_ indices: [Int]) -> Dataset {
     Dataset(name: name, x: x.gathering(rows: indices), labels: labels.map { l in indices.map { l[$0] } },
-            targets: explicitTargets?.gathering(rows: indices), classNames: classNames)
+            targets: explicitTargets?.gathering(rows: indices), classNames: classNames, vocabulary: vocabulary)
   }
 
   /// The same samples with each sample reshaped, e.g. [64] → [1, 8, 8].

@@ -548,7 +548,7 @@ package enum Kernels {
   /// s[n] = Σₖ e^(z[n,k] − m[n]) summed in k order; m and s are returned per row, so that the
   /// cross-entropy loss reuses them (its log-sum-exp is m + log s, bit for bit).
   package static func softmax(_ z: Tensor, into a: inout Tensor, maxima m: inout [Double], sums s: inout [Double]) {
-    let rows = z.rows, k = z.columns
+    let k = z.rank >= 3 ? z.shape.last! : z.columns, rows = k == 0 ? 0 : z.count / k  // over the last axis
     precondition(a.count == z.count, "softmax: \(z.shape) into \(a.shape)")
     m.removeAll(keepingCapacity: true)
     s.removeAll(keepingCapacity: true)

@@ -1,6 +1,7 @@
 import Foundation
 
-/// Softmax over each sample's values: aₖ = e^(zₖ − m) / Σⱼ e^(zⱼ − m), m = maxⱼ zⱼ.
+/// Softmax over each sample's values: aₖ = e^(zₖ − m) / Σⱼ e^(zⱼ − m), m = maxⱼ zⱼ. For a
+/// sequence ([T, K] per sample) it is taken over the last axis: one distribution per position.
 ///
 /// Subtracting the row maximum m changes nothing mathematically and keeps every exponent ≤ 0.
 /// Backward on its own: ∂L/∂zₖ = aₖ·(∂L/∂aₖ − Σⱼ aⱼ·∂L/∂aⱼ). Followed by the cross-entropy loss,
@@ -22,8 +23,8 @@ public final class Softmax: Layer {
   public convenience init(options: LayerOptions) throws(SheetNetError) { self.init() }
 
   public func build(inputShape: [Int], rng: inout SeededGenerator) throws(SheetNetError) -> [Int] {
-    guard inputShape.count == 1 else {
-      throw .shape("\(name) expects a flat vector of scores but receives \(shapeText(inputShape)); put a flatten and a dense layer before it")
+    guard inputShape.count == 1 || inputShape.count == 2 else {
+      throw .shape("\(name) expects a vector of scores (or one per position, [T, K]) but receives \(shapeText(inputShape)); put a flatten and a dense layer before it")
     }
     return inputShape
   }
@@ -39,7 +40,7 @@ public final class Softmax: Layer {
     z = x
     a = outputs.next(x.shape) { Kernels.softmax(x, into: &$0, maxima: &maxima, sums: &sums) }
     if let t = step.tracer {
-      let (z, a, k) = (z, a, x.columns)
+      let (z, a, k) = (z, a, x.shape.last ?? 1)
       t.record(name, .forward, "a", formula: "aₖ = e^(zₖ − m) / Σⱼ e^(zⱼ − m), m = maxⱼ zⱼ", a) { i in
         let n = i / k
         let m = (0..<k).map { z.data[n * k + $0] }.max()!
@@ -53,8 +54,8 @@ public final class Softmax: Layer {
 
   public func backward(_ delta: Tensor, _ step: Step) -> Tensor {
     var dz = Tensor(shape: delta.shape)
-    let k = delta.columns
-    for n in 0..<delta.rows {
+    let k = delta.shape.last ?? 1
+    for n in 0..<(k == 0 ? 0 : delta.count / k) {  // one row per sample, or per position
       var dot = 0.0
       for j in 0..<k { dot += a.data[n * k + j] * delta.data[n * k + j] }
       for j in 0..<k { dz.data[n * k + j] = a.data[n * k + j] * (delta.data[n * k + j] - dot) }
@@ -75,6 +76,7 @@ extension Softmax {
   public func sheetCells(_ phase: Phase, _ key: String, _ c: SheetContext) -> SheetCells? {
     let (z, a, delta) = (c.input, c.entry(.forward, "a"), c.delta)
     let k = c.shape(z).last ?? 1
+    guard c.shape(z).count <= 2 else { return nil }  // one distribution per position: no formulas yet
     switch (phase, key) {
     case (.forward, "a"):
       return SheetCells { i in Softmax.cell(logits: z, i, classes: k) }

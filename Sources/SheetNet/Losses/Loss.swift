@@ -31,4 +31,5 @@ extension Loss {
 public let lossKinds: [String: any Loss] = [
   CrossEntropy.kind: CrossEntropy(), BinaryCrossEntropy.kind: BinaryCrossEntropy(),
   MeanSquaredError.kind: MeanSquaredError(), HalfSquaredError.kind: HalfSquaredError(),
+  TokenCrossEntropy.kind: TokenCrossEntropy(),
 ]
