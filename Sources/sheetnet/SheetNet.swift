@@ -9,7 +9,7 @@ struct SheetNetCommand: ParsableCommand {
     commandName: "sheetnet",
     abstract: "Train tiny networks and show every number of a training step.",
     discussion: "Lessons live in Worksheets/; everything a lesson produces goes to Output/<lesson>/.",
-    subcommands: [Build.self, Train.self, Summary.self, Evaluate.self, Trace.self, Export.self, Figure.self, ExerciseCommand.self, DataDump.self, BuildLesson.self])
+    subcommands: [Build.self, Train.self, Summary.self, Evaluate.self, Trace.self, Export.self, Figure.self, Sample.self, ExerciseCommand.self, DataDump.self, BuildLesson.self])
 
   /// Sets up OpenBLAS (one thread) and the letter renderer (`dataset: letters`), then runs the command.
   static func main() {

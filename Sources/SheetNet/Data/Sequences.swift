@@ -82,3 +82,10 @@ public protocol TokenInput: Layer {
   /// V, the number of distinct tokens.
   var vocabulary: Int? { get set }
 }
+
+/// A layer whose positions may or may not read later positions (self-attention): `sample` needs
+/// every such layer causal.
+public protocol CausalityReporting {
+  /// True when position t reads only positions ≤ t.
+  var isCausal: Bool { get }
+}

@@ -35,17 +35,19 @@ struct Evaluate: ParsableCommand {
       if let labels = set.labels, let top = labels.max(), set.explicitTargets == nil, top >= max(outputs, 2) {
         throw SheetNetError.data("\(name) has a label \(top), but the model gives \(outputs) output\(outputs == 1 ? "" : "s") (classes 0…\(max(outputs, 2) - 1)); evaluate it on data of the classes it was trained on")
       }
-      if let t = set.explicitTargets, t.columns != outputs {
+      if let t = set.explicitTargets, !set.isTokens, t.columns != outputs {
         throw SheetNetError.data("\(name) has targets of \(t.columns) columns, but the model gives \(outputs) outputs")
       }
       let threshold = (file.model.layers.last is Sigmoid || !(file.loss is BinaryCrossEntropy)) ? 0.5 : 0
       let e = Trainer.evaluate(model: file.model, loss: file.loss, data: set, threshold: threshold)
       if json {
         print(Value.map([("model", .string(model)), ("data", .string(name)), ("samples", .number(Double(set.count))),
-                         ("loss", .number(e.loss)), ("accuracy", e.accuracy.map { .number($0) } ?? .null)]).json())
+                         ("loss", .number(e.loss)), ("accuracy", e.accuracy.map { .number($0) } ?? .null),
+                         ("sequence_accuracy", e.sequenceAccuracy.map { .number($0) } ?? .null)]).json())
       } else {
         printEscaped("\(file.lessonName) on \(name) (\(set.count) samples): loss \(String(format: "%.5f", e.loss))"
-          + (e.accuracy.map { String(format: ", accuracy %.2f%%", $0 * 100) } ?? ""))
+          + (e.accuracy.map { String(format: e.sequenceAccuracy == nil ? ", accuracy %.2f%%" : ", token accuracy %.2f%%", $0 * 100) } ?? "")
+          + (e.sequenceAccuracy.map { String(format: ", whole sequences %.2f%%", $0 * 100) } ?? ""))
       }
     }
   }
