@@ -21,7 +21,7 @@ public indirect enum Formula: Sendable, Equatable {
   case neg(Formula)
   /// a > b, a ≥ b, a = b (1 or 0).
   case greater(Formula, Formula), greaterOrEqual(Formula, Formula), equal(Formula, Formula)
-  /// A worksheet function: SUMPRODUCT, SUM, MAX, EXP, LN, SQRT, TANH, ABS, IF, TRANSPOSE.
+  /// A worksheet function: SUMPRODUCT, SUM, AVERAGE, MAX, EXP, LN, SQRT, TANH, ABS, IF, TRANSPOSE.
   case call(String, [Formula])
 
   /// a + b + … (0 for none), left to right.

@@ -214,13 +214,14 @@ extension Figure {
     case is Flatten: return ("flatten", plain)
     case let d as Dropout: return ("dropout \(NumberFormat.shortest(d.rate))", plain)
     case is BatchNorm: return ("batch norm", plain)
+    case is LayerNorm: return ("layer norm", plain)
     case is Softmax: return ("softmax", plain)
     case let a as any Activation: return (type(of: a).symbol, plain)
     default: return (layer.kind, plain)
     }
   }
 
-  /// One block of the diagram: a layer with the element-wise layers after it (batch norm,
+  /// One block of the diagram: a layer with the element-wise layers after it (batch norm, layer norm,
   /// activation, softmax, dropout), its output shape and its parameters (theirs included).
   struct Block {
     var name: String
@@ -237,7 +238,7 @@ extension Figure {
     var blocks = [Block(name: "input", lines: [], shape: model.inputShape, parameters: 0, fill: .white, input: true)]
     for (layer, shape) in zip(model.layers, model.shapes) {
       let (text, fill) = blockDescription(layer)
-      let joins = (layer is BatchNorm || layer is any Activation || layer is Softmax || layer is Dropout) && !(blocks.last!.input)
+      let joins = (layer is BatchNorm || layer is LayerNorm || layer is any Activation || layer is Softmax || layer is Dropout) && !(blocks.last!.input)
       if joins {
         blocks[blocks.count - 1].lines.append(text)
         blocks[blocks.count - 1].parameters += layer.parameterCount

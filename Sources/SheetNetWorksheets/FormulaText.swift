@@ -150,6 +150,9 @@ struct FormulaText {
       for a in args where name != "IF" { values.append(try evaluate(a, value)) }
       switch name {
       case "SUM": return .scalar(values.reduce(0) { $0 + $1.elements.reduce(0, +) })
+      case "AVERAGE":
+        let all = values.flatMap(\.elements)
+        return .scalar(all.reduce(0, +) / Double(all.count))
       case "MAX": return .scalar(values.flatMap(\.elements).max() ?? 0)
       case "SUMPRODUCT":
         var product = values[0]

@@ -288,6 +288,7 @@ import Testing
         - {type: dropout, rate: 0.1}
         - flatten
         - {type: dense, units: 10}
+        - layer_norm
         - softmax
       train: {epochs: 1}
 
@@ -322,8 +323,9 @@ import Testing
       }
     }
     // conv2d: filters, kernel, stride, padding, init, use_bias; batch_norm: momentum, epsilon;
-    // leaky_relu: alpha; the poolings: size, stride; dropout: rate; dense: units, init, use_bias.
-    #expect(checked.count == 17, "\(checked)")
+    // leaky_relu: alpha; the poolings: size, stride; dropout: rate; dense: units, init, use_bias;
+    // layer_norm: epsilon.
+    #expect(checked.count == 18, "\(checked)")
   }
 
   /// An option's value as the error line writes it.

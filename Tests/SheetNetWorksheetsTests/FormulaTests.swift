@@ -19,6 +19,8 @@ import Testing
     ("strided step 2", { try tracedYAML(Synthetic.strided, step: 2) }),
     ("binary step 2", { try tracedYAML(Synthetic.binary, step: 2) }),
     ("logits", { try tracedYAML(Synthetic.logits) }),
+    ("layer norm step 2", { try tracedYAML(Synthetic.layerNorm, step: 2) }),
+    ("layer norm on sequences step 2", { try tracedYAML(Synthetic.layerNormSequence, step: 2) }),
   ]
 
   @Test(arguments: 0..<cases.count)

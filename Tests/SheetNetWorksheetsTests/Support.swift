@@ -104,6 +104,44 @@ enum Synthetic {
     train: {epochs: 3, batch_size: 1}
     """
 
+  /// Layer norm on flat vectors (one column of d cells per sample) between two dense layers.
+  static let layerNorm = """
+    seed: 6
+    data:
+      dataset: inline
+      x: [[0.2, 0.9, 0.4], [0.8, 0.1, 0.5], [0.6, 0.3, 0.9], [0.1, 0.7, 0.2]]
+      labels: [0, 1, 1, 0]
+    network:
+      - {type: dense, units: 4}
+      - layer_norm
+      - {type: dense, units: 2}
+      - softmax
+    loss: cross_entropy
+    optimizer: {type: sgd, learning_rate: 0.5}
+    train: {epochs: 3, batch_size: 4}
+    """
+
+  /// Layer norm on sequences: each sample 3 tokens × 4 features (a grid per sample), then
+  /// flatten, dense, softmax; γ and β moved by Adam before the traced step.
+  static let layerNormSequence = """
+    seed: 8
+    data:
+      dataset: inline
+      x: [[0.1, 0.5, 0.9, 0.2, 0.4, 0.8, 0.3, 0.7, 0.6, 0.0, 1.0, 0.5],
+          [0.9, 0.1, 0.3, 0.8, 0.6, 0.2, 0.7, 0.4, 0.5, 1.0, 0.0, 0.45],
+          [0.5, 0.5, 0.2, 0.9, 0.1, 0.3, 0.6, 0.8, 0.4, 0.7, 0.2, 0.9]]
+      labels: [0, 1, 0]
+      shape: [3, 4]
+    network:
+      - {type: layer_norm, epsilon: 0.001}
+      - flatten
+      - {type: dense, units: 2}
+      - softmax
+    loss: cross_entropy
+    optimizer: {type: adam, learning_rate: 0.05}
+    train: {epochs: 3, batch_size: 3}
+    """
+
   /// Binary cross-entropy after a sigmoid, SGD with plain momentum.
   static let binary = """
     seed: 2

@@ -49,7 +49,7 @@ struct Summary: ParsableCommand {
     case "avg_pool2d": "Y avg"
     case "flatten": "|||||"
     case "dropout": " | ||"
-    case "batch_norm": " μ|σ "
+    case "batch_norm", "layer_norm": " μ|σ "
     default: "  ~  "
     }
   }
