@@ -32,7 +32,7 @@ struct ExerciseCommand: ParsableCommand {
       Without it the lesson's own numbers are used. A sheet holds at most \(SheetNetTrace.Exercise.valueLimit) numbers.
       """)
 
-  @Argument(help: "A lesson file, e.g. Worksheets/mazur.yaml.")
+  @Argument(help: "A lesson: its name (mazur), its file (Worksheets/mazur.yaml) or either without .yaml.")
   var lesson: String
 
   @Option(help: "What to leave blank: mix, forward, backward, update, or names separated by commas (e.g. hidden.forward.z[1]).")
@@ -60,7 +60,7 @@ struct ExerciseCommand: ParsableCommand {
 
   func run() {
     guarded {
-      let lesson = try Lesson.load(self.lesson)
+      let lesson = try Lesson.load(try Project.lessonFile(self.lesson))
       let made = try Self.make(lesson: lesson, blank: ExerciseBlank(blank)!, seed: seed)
       var batch = OutputBatch(folder: output ?? "\(lesson.outputFolder)/exercise")
       for file in made.files { try batch.add(file.data, as: file.name) }
