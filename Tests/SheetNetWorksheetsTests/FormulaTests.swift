@@ -19,6 +19,8 @@ import Testing
     ("strided step 2", { try tracedYAML(Synthetic.strided, step: 2) }),
     ("binary step 2", { try tracedYAML(Synthetic.binary, step: 2) }),
     ("logits", { try tracedYAML(Synthetic.logits) }),
+    ("attention step 2", { try tracedYAML(Synthetic.attention, step: 2) }),
+    ("attention plain step 2", { try tracedYAML(Synthetic.attentionPlain, step: 2) }),
   ]
 
   @Test(arguments: 0..<cases.count)

@@ -25,6 +25,8 @@ import Testing
     Case(label: "pool zoo step 2", lesson: "pool-zoo", step: 2, yaml: Synthetic.poolZoo),
     Case(label: "strided step 2", lesson: "strided", step: 2, yaml: Synthetic.strided),
     Case(label: "a layer named _x0041_ step 2", lesson: "escape-like", step: 2, yaml: Synthetic.escapeLike),
+    Case(label: "attention step 2", lesson: "attention", step: 2, yaml: Synthetic.attention),
+    Case(label: "attention plain step 2", lesson: "attention-plain", step: 2, yaml: Synthetic.attentionPlain),
   ]
 
   /// The three edits a student makes, one per run, each with what the engine does for it.

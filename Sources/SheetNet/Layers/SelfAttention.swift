@@ -28,6 +28,9 @@ import Foundation
 /// attn_mask = triu(ones(T, T), diagonal 1). Without `use_bias` there are no biases (bias=False).
 /// Only the initial weights differ (SheetNet draws each matrix Glorot-uniform by itself).
 ///
+/// The key bias bk never changes y: it adds q·bk/√dₖ to every score of a query's row, which the
+/// softmax ignores, so ∂L/∂bk is 0 but for rounding (~1e-17); kept because PyTorch has it.
+///
 /// One plain reference implementation (loops in index order, no BLAS): the numbers the trace
 /// explains. Cost per sample: 4·T·d·h·dₖ multiply-adds for the projections, T²·dₖ per head for
 /// the scores and T²·dₖ per head for the weighted sums (T(T+1)/2·dₖ when causal).
@@ -404,6 +407,165 @@ extension SelfAttention {
   /// The output entry is y.
   public var outputKey: String { "y" }
 
-  /// No worksheet formulas yet: the workbook writer refuses a network holding this layer.
-  public func sheetCells(_ phase: Phase, _ key: String, _ c: SheetContext) -> SheetCells? { nil }
+  /// Each sample's tokens [T, ·] are a grid with a row per token, s and A a T × T grid per sample
+  /// and head (a row per query, a column per key), so a head's block of a token is part of a row:
+  ///
+  ///     q[n,t,c] = SUMPRODUCT(Wq row c, x row t) + bq[c]          (k, v alike)
+  ///     s = SUMPRODUCT(q row i, k row j of the head's columns) / SQRT(dₖ)
+  ///     A = EXP(s − MAX(row)) / SUMPRODUCT(EXP(row − MAX(row)))   over the keys the query sees; 0 where masked
+  ///     o = SUMPRODUCT(TRANSPOSE(A row i), v column c),  H = o,  y = SUMPRODUCT(Wo row j, H row t) + bo[j]
+  ///     dA = SUMPRODUCT(dH row i, v row j),  dS = A·(dA − SUMPRODUCT(dA row, A row))
+  ///     dq = SUMPRODUCT(TRANSPOSE(dS row i), k column c)/SQRT(dₖ),  dk = SUMPRODUCT(dS column j, q column c)/SQRT(dₖ)
+  ///     dv = SUMPRODUCT(A column j, dH column c);  dW = Σₙ SUMPRODUCT(g column c, input column i);  db = SUM(g columns)
+  ///     dx = SUMPRODUCT(dq row t, TRANSPOSE(Wq column i)) + … (k) + … (v)
+  ///
+  /// The weights and biases are editable; the mask is constants (1 kept, 0 masked).
+  public func sheetCells(_ phase: Phase, _ key: String, _ c: SheetContext) -> SheetCells? {
+    let (n, t, d, w, size, h, causal, useBias) = (c.batch, tokens, modelWidth, width, headSize!, heads, causal, useBias)
+    let x = c.input, delta = c.entry(.backward, "delta")
+    func e(_ key: String) -> String { c.entry(.forward, key) }
+    func g(_ key: String) -> String { c.entry(.backward, key) }
+    /// Token `token` of sample `sample` in a [N, T, width] entry: `count` cells from column `first`.
+    func tokenRow(_ entry: String, _ sample: Int, _ token: Int, from first: Int = 0, _ count: Int, width: Int) -> Formula {
+      let start = (sample * t + token) * width + first
+      return .range(entry, start, start + count - 1)
+    }
+    /// Column `column` of sample `sample`'s tokens `rows` in a [N, T, width] entry.
+    func tokenColumn(_ entry: String, _ sample: Int, _ column: Int, _ rows: Range<Int>, width: Int) -> Formula {
+      .range(entry, (sample * t + rows.lowerBound) * width + column, (sample * t + rows.upperBound - 1) * width + column)
+    }
+    /// Row `query` (the keys `keys`) of grid `grid` = sample·h + head in an [N, h, T, T] entry.
+    func scoreRow(_ entry: String, _ grid: Int, _ query: Int, _ keys: Range<Int>) -> Formula {
+      .range(entry, (grid * t + query) * t + keys.lowerBound, (grid * t + query) * t + keys.upperBound - 1)
+    }
+    /// Column `key` (the queries `queries`) of grid `grid` in an [N, h, T, T] entry.
+    func scoreColumn(_ entry: String, _ grid: Int, _ key: Int, _ queries: Range<Int>) -> Formula {
+      .range(entry, (grid * t + queries.lowerBound) * t + key, (grid * t + queries.upperBound - 1) * t + key)
+    }
+    /// Column `column` of an unbatched [rows, columns] matrix.
+    func matrixColumn(_ entry: String, _ column: Int, rows: Int, columns: Int) -> Formula {
+      .range(entry, column, (rows - 1) * columns + column)
+    }
+    func seen(_ query: Int) -> Range<Int> { 0..<(causal ? query + 1 : t) }  // the keys a query sees
+    func seeing(_ key: Int) -> Range<Int> { (causal ? key : 0)..<t }  // the queries that see a key
+    let root = Formula.sqrt(.number(Double(size)))
+    /// Element i of an [N, h, T, T] value as (grid, query, key, sample, head).
+    func place(_ i: Int) -> (grid: Int, query: Int, key: Int, sample: Int, head: Int) {
+      let grid = i / (t * t)
+      return (grid, i / t % t, i % t, grid / h, grid % h)
+    }
+    /// x·Wᵀ + b for a projection of a [N, T, inputs] entry: element i of [N, T, outputs].
+    func projection(_ weights: String, _ bias: String, _ input: String, inputs: Int, outputs: Int) -> SheetCells {
+      SheetCells { i in
+        let (row, column) = (i / outputs, i % outputs)
+        let dot = Formula.sumProduct(SheetLayout.row(weights, column, length: inputs), tokenRow(input, row / t, row % t, inputs, width: inputs))
+        return useBias ? dot + .cell(bias, column) : dot
+      }
+    }
+    /// Σₙ SUMPRODUCT(g column c, input column i) for a weight gradient [outputs, inputs].
+    func weightGradient(_ grad: String, _ input: String, outputs: Int, inputs: Int) -> SheetCells {
+      SheetCells { i in
+        let (column, j) = (i / inputs, i % inputs)
+        return .sum((0..<n).map { .sumProduct(tokenColumn(grad, $0, column, 0..<t, width: outputs), tokenColumn(input, $0, j, 0..<t, width: inputs)) })
+      }
+    }
+    /// SUM over every sample's column c of g.
+    func biasGradient(_ grad: String, outputs: Int) -> SheetCells {
+      SheetCells { column in .call("SUM", (0..<n).map { tokenColumn(grad, $0, column, 0..<t, width: outputs) }) }
+    }
+    switch (phase, key) {
+    case (.forward, "Wq"), (.forward, "Wk"), (.forward, "Wv"), (.forward, "Wo"),
+      (.forward, "bq"), (.forward, "bk"), (.forward, "bv"), (.forward, "bo"):
+      return .input
+    case (.forward, "q"): return projection(e("Wq"), e("bq"), x, inputs: d, outputs: w)
+    case (.forward, "k"): return projection(e("Wk"), e("bk"), x, inputs: d, outputs: w)
+    case (.forward, "v"): return projection(e("Wv"), e("bv"), x, inputs: d, outputs: w)
+    case (.forward, "s"):
+      return SheetCells { i in
+        let p = place(i)
+        return .sumProduct(tokenRow(e("q"), p.sample, p.query, from: p.head * size, size, width: w),
+                           tokenRow(e("k"), p.sample, p.key, from: p.head * size, size, width: w)) / root
+      }
+    case (.forward, "mask"): return SheetCells { i in .number(i % t <= i / t ? 1 : 0) }
+    case (.forward, "A"):
+      return SheetCells { i in
+        let p = place(i)
+        guard seen(p.query).contains(p.key) else { return .number(0) }
+        let row = scoreRow(e("s"), p.grid, p.query, seen(p.query))
+        let m = Formula.call("MAX", [row])
+        return .exp(.cell(e("s"), i) - m) / .call("SUMPRODUCT", [.exp(row - m)])
+      }
+    case (.forward, "o"):
+      return SheetCells { i in
+        let (cell, column) = (i / size, i % size)  // cell = grid·T + query
+        let (grid, query) = (cell / t, cell % t)
+        return .sumProduct(.call("TRANSPOSE", [scoreRow(e("A"), grid, query, seen(query))]),
+                           tokenColumn(e("v"), grid / h, grid % h * size + column, seen(query), width: w))
+      }
+    case (.forward, "h"):
+      return SheetCells { i in
+        let (row, column) = (i / w, i % w)
+        return .cell(e("o"), (((row / t) * h + column / size) * t + row % t) * size + column % size)
+      }
+    case (.forward, "y"): return projection(e("Wo"), e("bo"), e("h"), inputs: w, outputs: d)
+    case (.backward, "delta"): return SheetCells { [upstream = c.delta] i in .cell(upstream, i) }
+    case (.backward, "dWo"): return weightGradient(delta, e("h"), outputs: d, inputs: w)
+    case (.backward, "dbo"): return biasGradient(delta, outputs: d)
+    case (.backward, "dH"):
+      return SheetCells { i in
+        let (row, column) = (i / w, i % w)
+        return .sumProduct(tokenRow(delta, row / t, row % t, d, width: d), .call("TRANSPOSE", [matrixColumn(e("Wo"), column, rows: d, columns: w)]))
+      }
+    case (.backward, "dA"):
+      return SheetCells { i in
+        let p = place(i)
+        guard seen(p.query).contains(p.key) else { return .number(0) }
+        return .sumProduct(tokenRow(g("dH"), p.sample, p.query, from: p.head * size, size, width: w),
+                           tokenRow(e("v"), p.sample, p.key, from: p.head * size, size, width: w))
+      }
+    case (.backward, "dS"):
+      return SheetCells { i in
+        let p = place(i)
+        guard seen(p.query).contains(p.key) else { return .number(0) }
+        let rowsum = Formula.sumProduct(scoreRow(g("dA"), p.grid, p.query, seen(p.query)), scoreRow(e("A"), p.grid, p.query, seen(p.query)))
+        return .cell(e("A"), i) * (.cell(g("dA"), i) - rowsum)
+      }
+    case (.backward, "dq"):
+      return SheetCells { i in
+        let (row, column) = (i / w, i % w)
+        let (sample, query) = (row / t, row % t)
+        return .sumProduct(.call("TRANSPOSE", [scoreRow(g("dS"), sample * h + column / size, query, seen(query))]),
+                           tokenColumn(e("k"), sample, column, seen(query), width: w)) / root
+      }
+    case (.backward, "dk"):
+      return SheetCells { i in
+        let (row, column) = (i / w, i % w)
+        let (sample, key) = (row / t, row % t)
+        return .sumProduct(scoreColumn(g("dS"), sample * h + column / size, key, seeing(key)),
+                           tokenColumn(e("q"), sample, column, seeing(key), width: w)) / root
+      }
+    case (.backward, "dv"):
+      return SheetCells { i in
+        let (row, column) = (i / w, i % w)
+        let (sample, key) = (row / t, row % t)
+        return .sumProduct(scoreColumn(e("A"), sample * h + column / size, key, seeing(key)),
+                           tokenColumn(g("dH"), sample, column, seeing(key), width: w))
+      }
+    case (.backward, "dWq"): return weightGradient(g("dq"), x, outputs: w, inputs: d)
+    case (.backward, "dWk"): return weightGradient(g("dk"), x, outputs: w, inputs: d)
+    case (.backward, "dWv"): return weightGradient(g("dv"), x, outputs: w, inputs: d)
+    case (.backward, "dbq"): return biasGradient(g("dq"), outputs: w)
+    case (.backward, "dbk"): return biasGradient(g("dk"), outputs: w)
+    case (.backward, "dbv"): return biasGradient(g("dv"), outputs: w)
+    case (.backward, "dx"):
+      return SheetCells { i in
+        let (row, column) = (i / d, i % d)
+        return .sum(["dq", "dk", "dv"].map { key in
+          .sumProduct(tokenRow(g(key), row / t, row % t, w, width: w),
+                      .call("TRANSPOSE", [matrixColumn(e("W" + key.dropFirst()), column, rows: w, columns: d)]))
+        })
+      }
+    default: return nil
+    }
+  }
 }
