@@ -313,7 +313,6 @@ public final class SelfAttention: Layer {
     let (x, q, k, v, A, joined) = (x, q, k, v, A, joined)
     let (t, d, w, size, h, causal, rows) = (tokens, modelWidth, width, headSize!, heads, causal, x.rows * tokens)
     let (wq, wk, wv, wo) = (Wq.value, Wk.value, Wv.value, Wo.value)
-    let root = Double(size).squareRoot()
     /// ∂L/∂W[c,i] = Σ over every token of every sample of g[·,c]·input[·,i], for g [N, T, out] and input [N, T, in].
     func weightGradient(_ key: String, _ grad: Tensor, _ g: Tensor, _ gName: String, _ input: Tensor, _ inputName: String) {
       let (outs, ins) = (grad.shape[0], grad.shape[1])
@@ -381,12 +380,11 @@ public final class SelfAttention: Layer {
     perHead("dv", dv, formula: "dv[j,c] = Σᵢ A[h,i,j]·dH[i,c]\(overQueries) (dv = Aᵀ·dO; h the head of column c)", scaled: false) { sample, j, c in
       ((causal ? j : 0)..<t).map { (A.data[grid(sample, c / size, $0, j)], dH.data[at(sample, $0, c)]) }
     }
-    let xs = x
-    weightGradient("dWq", Wq.grad, dq, "dq", xs, "x")
+    weightGradient("dWq", Wq.grad, dq, "dq", x, "x")
     if useBias { biasGradient("dbq", bq.grad, dq, "dq") }
-    weightGradient("dWk", Wk.grad, dk, "dk", xs, "x")
+    weightGradient("dWk", Wk.grad, dk, "dk", x, "x")
     if useBias { biasGradient("dbk", bk.grad, dk, "dk") }
-    weightGradient("dWv", Wv.grad, dv, "dv", xs, "x")
+    weightGradient("dWv", Wv.grad, dv, "dv", x, "x")
     if useBias { biasGradient("dbv", bv.grad, dv, "dv") }
     tracer.record(name, .backward, "dx", formula: "∂L/∂x[t,i] = Σ_c dq[t,c]·Wq[c,i] + Σ_c dk[t,c]·Wk[c,i] + Σ_c dv[t,c]·Wv[c,i]", dx) { i in
       let (row, j) = (i / d, i % d)
