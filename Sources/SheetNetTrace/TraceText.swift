@@ -157,8 +157,9 @@ public struct TraceText {
 
   // MARK: Heatmaps
 
-  /// The value as 2-D maps: [N, C, H, W] shows the first sample's channels (up to 8), [R, C] the
-  /// matrix itself (up to 64 rows), [N, F] the first rows. Colour on a terminal, blocks or plain
+  /// The value as 2-D maps: [N, C, H, W] shows the first sample's channels (up to 8), [N, T, d]
+  /// each sample's tokens (up to 8 samples), [R, C] the matrix itself (up to 64 rows), [N, F]
+  /// the first rows. Colour on a terminal, blocks or plain
   /// characters otherwise; each map is scaled to its own range, written beneath it.
   public func heatmap(_ t: Tensor, batched: Bool = true) -> [String] {
     var maps: [(title: String, rows: Int, cols: Int, values: [Double])] = []
@@ -168,6 +169,15 @@ public struct TraceText {
       for p in 0..<planes {
         let title = batched ? "sample 1, channel \(p + 1)" : (c == 1 ? "filter \(p + 1)" : "filter \(p / c + 1), channel \(p % c + 1)")
         maps.append((title, h, w, Array(t.data[p * h * w ..< (p + 1) * h * w])))
+      }
+    } else if t.rank == 3 {
+      // Tokens [N, T, d]: each sample's T × d grid (up to 8 samples, 64 tokens), a row per token.
+      let (r, c) = (t.shape[1], t.shape[2])
+      guard c <= max(width - 8, 16) else { return ["(too wide for a heatmap: \(c) columns)"] }
+      for p in 0..<min(t.shape[0], 8) {
+        let rows = min(r, 64)
+        let title = (batched ? "sample \(p + 1)" : "slice \(p + 1)") + (rows < r ? ", rows 1…\(rows) of \(r)" : "")
+        maps.append((title, rows, c, Array(t.data[p * r * c ..< p * r * c + rows * c])))
       }
     } else if t.rank >= 2 {
       let rows = min(t.rows, 64), cols = t.columns

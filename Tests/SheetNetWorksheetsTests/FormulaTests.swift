@@ -21,6 +21,8 @@ import Testing
     ("logits", { try tracedYAML(Synthetic.logits) }),
     ("layer norm step 2", { try tracedYAML(Synthetic.layerNorm, step: 2) }),
     ("layer norm on sequences step 2", { try tracedYAML(Synthetic.layerNormSequence, step: 2) }),
+    ("attention step 2", { try tracedYAML(Synthetic.attention, step: 2) }),
+    ("attention plain step 2", { try tracedYAML(Synthetic.attentionPlain, step: 2) }),
   ]
 
   @Test(arguments: 0..<cases.count)

@@ -172,6 +172,44 @@ enum Synthetic {
     optimizer: {type: sgd, learning_rate: 0.3}
     train: {epochs: 2, batch_size: 3}
     """
+
+  /// Causal self-attention with two heads on 3 tokens of 4, then flatten and dense; SGD with
+  /// momentum. (Not Adam: ∂L/∂bk is 0 but for rounding, ~1e-17, and Adam's step m/(√s + ε)
+  /// turns that noise into ~lr·1e-9 moves of bk that a spreadsheet's rounding cannot repeat.)
+  static let attention = """
+    seed: 6
+    data:
+      dataset: inline
+      shape: [3, 4]
+      x: [[0.5, -1, 0.25, 2, 1, 0, -0.5, 1, 0, 1, 1, -1], [1, 1, 0, 0, -1, 0.5, 0.5, 0, 2, -1, 0, 1],
+          [0, 0, 1, 1, 0.5, 0.5, -1, 2, 1, 0, 0, -1], [-1, 2, 0, 1, 1, 1, 0.5, -0.5, 0, 0, 2, 1]]
+      labels: [0, 1, 0, 1]
+    network:
+      - {type: self_attention, heads: 2, causal: true}
+      - flatten
+      - {type: dense, units: 2}
+      - softmax
+    loss: cross_entropy
+    optimizer: {type: sgd, learning_rate: 0.1, momentum: 0.9}
+    train: {epochs: 3, batch_size: 2}
+    """
+
+  /// Self-attention without mask or biases, one head wider than the tokens (dₖ = 3, d = 2); SGD.
+  static let attentionPlain = """
+    seed: 8
+    data:
+      dataset: inline
+      shape: [4, 2]
+      x: [[0.1, 0.9, 0.3, 0.7, 0.5, 0.2, 0.8, 0.4], [0.6, 0.0, 1.0, 0.3, 0.5, 0.7, 0.9, 0.2]]
+      y: [[0.2, 0.8], [0.7, 0.1]]
+    network:
+      - {type: self_attention, head_size: 3, use_bias: false}
+      - flatten
+      - {type: dense, units: 2}
+    loss: mse
+    optimizer: {type: sgd, learning_rate: 0.3}
+    train: {epochs: 2, batch_size: 2}
+    """
 }
 
 /// |a − b| within `relative` of the larger magnitude, or within `absolute` near zero.

@@ -27,6 +27,8 @@ import Testing
     Case(label: "a layer named _x0041_ step 2", lesson: "escape-like", step: 2, yaml: Synthetic.escapeLike),
     Case(label: "layer norm step 2", lesson: "layer-norm", step: 2, yaml: Synthetic.layerNorm),
     Case(label: "layer norm on sequences step 2", lesson: "layer-norm-sequence", step: 2, yaml: Synthetic.layerNormSequence),
+    Case(label: "attention step 2", lesson: "attention", step: 2, yaml: Synthetic.attention),
+    Case(label: "attention plain step 2", lesson: "attention-plain", step: 2, yaml: Synthetic.attentionPlain),
   ]
 
   /// The three edits a student makes, one per run, each with what the engine does for it.
