@@ -567,3 +567,8 @@ extension SelfAttention {
     }
   }
 }
+
+extension SelfAttention: CausalityReporting {
+  /// True with `causal: true`: query t reads keys 1 … t only.
+  public var isCausal: Bool { causal }
+}
