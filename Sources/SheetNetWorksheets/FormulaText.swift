@@ -159,6 +159,8 @@ struct FormulaText {
       case "LN": return map(values[0], Foundation.log)
       case "SQRT": return map(values[0]) { $0.squareRoot() }
       case "TANH": return map(values[0], Foundation.tanh)
+      case "ERF": return map(values[0], Foundation.erf)
+      case "PI": return .scalar(Double.pi)
       case "ABS": return map(values[0], Swift.abs)
       case "TRANSPOSE":
         guard case .array(let rows) = values[0], let width = rows.first?.count else { return values[0] }
