@@ -144,7 +144,7 @@ struct FormulaText {
     case .neg(let a): return map(try evaluate(a, value)) { -$0 }
     case .greater(let a, let b): return .scalar(try scalar(a) > scalar(b) ? 1 : 0)
     case .greaterOrEqual(let a, let b): return .scalar(try scalar(a) >= scalar(b) ? 1 : 0)
-    case .equal(let a, let b): return .scalar(try scalar(a) == scalar(b) ? 1 : 0)
+    case .equal(let a, let b): return try zip2(try evaluate(a, value), try evaluate(b, value)) { $0 == $1 ? 1 : 0 }  // element-wise on a range
     case .call(let name, let args):
       var values: [Value] = []
       for a in args where name != "IF" { values.append(try evaluate(a, value)) }

@@ -19,6 +19,10 @@ import Testing
     ("strided step 2", { try tracedYAML(Synthetic.strided, step: 2) }),
     ("binary step 2", { try tracedYAML(Synthetic.binary, step: 2) }),
     ("logits", { try tracedYAML(Synthetic.logits) }),
+    ("sequence step 2", { try tracedYAML(Synthetic.sequence, step: 2) }),
+    ("sequence step 2 --batch 1", { try tracedYAML(Synthetic.sequence, step: 2, batch: 1) }),
+    ("tokens step 2", { try tracedYAML(Synthetic.tokens, step: 2) }),
+    ("tokens step 1 --batch 3", { try tracedYAML(Synthetic.tokens, batch: 3) }),
   ]
 
   @Test(arguments: 0..<cases.count)

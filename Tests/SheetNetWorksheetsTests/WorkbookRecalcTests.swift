@@ -25,6 +25,8 @@ import Testing
     Case(label: "pool zoo step 2", lesson: "pool-zoo", step: 2, yaml: Synthetic.poolZoo),
     Case(label: "strided step 2", lesson: "strided", step: 2, yaml: Synthetic.strided),
     Case(label: "a layer named _x0041_ step 2", lesson: "escape-like", step: 2, yaml: Synthetic.escapeLike),
+    Case(label: "sequence step 2", lesson: "sequence", step: 2, yaml: Synthetic.sequence),
+    Case(label: "tokens step 2 --batch 3", lesson: "tokens", step: 2, batch: 3, yaml: Synthetic.tokens),
   ]
 
   /// The three edits a student makes, one per run, each with what the engine does for it.

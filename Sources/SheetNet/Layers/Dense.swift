@@ -29,6 +29,7 @@ public final class Dense: Layer {
   private var givenB: (Tensor?, Bool)
   private var x = Tensor(shape: [0])  // cached input, [N, inputs] or [N, T, inputs]
   private var positions = 1  // T: vectors per sample (1 for a flat input)
+  private var isSequence = false  // whether one sample is [T, inputs] rather than [inputs]
   private var route = ComputePolicy.Route.reference  // the tier of the last forward pass
   private var outputs = TensorPair(), inputGradients = TensorPair()  // z and dx, reused in turns
   private lazy var sampleShape = [units]  // one sample's output: [units] or [T, units]
@@ -88,7 +89,8 @@ public final class Dense: Layer {
       throw .shape("\(name) expects a flat vector (or one vector per position, T×inputs) but receives \(shapeText(inputShape)); put a flatten layer before it")
     }
     let inputs = inputShape[inputShape.count - 1]
-    positions = inputShape.count == 2 ? inputShape[0] : 1
+    isSequence = inputShape.count == 2
+    positions = isSequence ? inputShape[0] : 1
     try Limits.checkParameters(Limits.product([units, inputs]), name, "weights (\(units) units × \(inputs) inputs)")
     if let w = givenW.0 {
       let want = [units, inputs]
@@ -102,7 +104,7 @@ public final class Dense: Layer {
     }
     b = Parameter(name: "b", value: try Dense.bias(givenB.0, count: units, name, "units"), trainable: givenB.1)
     parameters = useBias ? [W, b] : [W]
-    sampleShape = inputShape.count == 2 ? [positions, units] : [units]
+    sampleShape = isSequence ? [positions, units] : [units]
     return sampleShape
   }
 
@@ -155,7 +157,7 @@ public final class Dense: Layer {
     let (w, bias, n, units, useBias) = (W.value, b.value, W.value.shape[1], units, useBias)  // n = inputs
     t.record(name, .forward, "W", batched: false, formula: "W: \(units)×\(n) weights, row j feeds neuron j", w)
     if useBias { t.record(name, .forward, "b", batched: false, formula: "b: one bias per neuron", bias) }
-    let each = positions > 1 ? " at each position t" : ""
+    let each = isSequence ? " at each position t" : ""
     t.record(name, .forward, "z", formula: (useBias ? "zⱼ = Σᵢ Wⱼᵢ·xᵢ + bⱼ" : "zⱼ = Σᵢ Wⱼᵢ·xᵢ") + each, z) { i in
       let (s, j) = (i / units, i % units)  // s: the row, sample n (flat) or n·T + t
       var args: [Double] = []
@@ -171,9 +173,9 @@ public final class Dense: Layer {
 
   private func traceBackward(_ t: Tracer, _ delta: Tensor, _ dx: Tensor) {
     let (x, w, dW, n, units) = (x, W.value, W.grad, W.value.shape[1], units)  // n = inputs
-    let (rows, sum) = (x.count / max(n, 1), positions > 1 ? "Σₙ Σₜ" : "Σₙ")  // N·T rows: (n, t) at n·T + t
+    let (rows, sum) = (x.count / max(n, 1), isSequence ? "Σₙ Σₜ" : "Σₙ")  // N·T rows: (n, t) at n·T + t
     t.record(name, .backward, "delta", symbol: "δ", formula: "δ = ∂L/∂z (from the layer above)", delta)
-    t.record(name, .backward, "dW", batched: false, formula: positions > 1 ? "∂L/∂Wⱼᵢ = Σₙ Σₜ δₙₜⱼ·xₙₜᵢ" : "∂L/∂Wⱼᵢ = Σₙ δₙⱼ·xₙᵢ", dW) { i in
+    t.record(name, .backward, "dW", batched: false, formula: isSequence ? "∂L/∂Wⱼᵢ = Σₙ Σₜ δₙₜⱼ·xₙₜᵢ" : "∂L/∂Wⱼᵢ = Σₙ δₙⱼ·xₙᵢ", dW) { i in
       let (j, k) = (i / n, i % n)
       let parts = (0..<rows).map { "{\(2 * $0)}·{\(2 * $0 + 1)}" }
       let args = (0..<rows).flatMap { [delta.data[$0 * units + j], x.data[$0 * n + k]] }
@@ -181,12 +183,12 @@ public final class Dense: Layer {
     }
     if useBias {
       let db = b.grad
-      t.record(name, .backward, "db", batched: false, formula: "∂L/∂bⱼ = \(sum) δ\(positions > 1 ? "ₙₜⱼ" : "ₙⱼ")", db) { j in
+      t.record(name, .backward, "db", batched: false, formula: "∂L/∂bⱼ = \(sum) δ\(isSequence ? "ₙₜⱼ" : "ₙⱼ")", db) { j in
         Arithmetic(lhs: elementLabel("∂L/∂b", db.shape, j, batch: false), template: (0..<rows).map { "{\($0)}" }.joined(separator: " + "),
                    args: (0..<rows).map { delta.data[$0 * units + j] }, result: db.data[j])
       }
     }
-    t.record(name, .backward, "dx", formula: "∂L/∂xᵢ = Σⱼ δⱼ·Wⱼᵢ" + (positions > 1 ? " at each position t" : ""), dx) { i in
+    t.record(name, .backward, "dx", formula: "∂L/∂xᵢ = Σⱼ δⱼ·Wⱼᵢ" + (isSequence ? " at each position t" : ""), dx) { i in
       let (s, k) = (i / n, i % n)  // s: the row n or n·T + t
       let parts = (0..<units).map { "{\(2 * $0)}·{\(2 * $0 + 1)}" }
       let args = (0..<units).flatMap { [delta.data[s * units + $0], w.data[$0 * n + k]] }
@@ -203,10 +205,13 @@ extension Dense {
   /// z[n,j] = SUMPRODUCT(TRANSPOSE(W row j), x column n) + b[j]; δ copied from the layer above;
   /// dW[j,i] = SUMPRODUCT(δ row j, x row i) (both across the samples); db[j] = SUM(δ row j);
   /// dx[n,i] = SUMPRODUCT(δ column n, W column i). W and b are editable.
-  /// On a sequence input ([T, inputs] per sample) there are no formulas yet: nil, so the workbook
-  /// writer refuses the step with one line.
+  ///
+  /// On a sequence ([T, inputs] per sample, each sample a T × inputs grid, see `SheetLayout`):
+  /// z[n,t,j] = SUMPRODUCT(W row j, x row t of grid n) + b[j]; dW[j,i] = Σₙ SUMPRODUCT(δ column j,
+  /// x column i) of grid n; db[j] = SUM of δ column j of every grid; dx[n,t,i] =
+  /// SUMPRODUCT(TRANSPOSE(δ row t of grid n), W column i).
   public func sheetCells(_ phase: Phase, _ key: String, _ c: SheetContext) -> SheetCells? {
-    guard positions == 1 else { return nil }
+    if isSequence { return sequenceCells(phase, key, c) }
     let (units, inputs, n) = (units, W.value.shape[1], c.batch)
     let (w, bias, x) = (c.entry(.forward, "W"), c.entry(.forward, "b"), c.input)
     let delta = c.entry(.backward, "delta"), useBias = useBias
@@ -230,6 +235,37 @@ extension Dense {
       return SheetCells { i in
         let (s, k) = (i / inputs, i % inputs)
         return .sumProduct(SheetLayout.column(delta, sample: s, length: units), .range(w, k, (units - 1) * inputs + k))
+      }
+    default: return nil
+    }
+  }
+
+  /// The cells on a sequence: row r = n·T + t of x, z, δ and dx is row t of sample n's grid.
+  private func sequenceCells(_ phase: Phase, _ key: String, _ c: SheetContext) -> SheetCells? {
+    let (units, inputs, n, T) = (units, W.value.shape[1], c.batch, positions)
+    let (w, bias, x) = (c.entry(.forward, "W"), c.entry(.forward, "b"), c.input)
+    let delta = c.entry(.backward, "delta"), useBias = useBias
+    // Column j of sample s's T × width grid of a value [N, T, width].
+    func column(_ entry: String, _ s: Int, _ j: Int, width: Int) -> Formula { .range(entry, s * T * width + j, (s * T + T - 1) * width + j) }
+    switch (phase, key) {
+    case (.forward, "W"), (.forward, "b"): return .input
+    case (.forward, "z"):
+      return SheetCells { i in
+        let (r, j) = (i / units, i % units)
+        let dot = Formula.sumProduct(SheetLayout.row(w, j, length: inputs), SheetLayout.row(x, r, length: inputs))
+        return useBias ? dot + .cell(bias, j) : dot
+      }
+    case (.backward, "delta"): return SheetCells { [upstream = c.delta] i in .cell(upstream, i) }
+    case (.backward, "dW"):
+      return SheetCells { i in
+        let (j, k) = (i / inputs, i % inputs)
+        return .sum((0..<n).map { s in .sumProduct(column(delta, s, j, width: units), column(x, s, k, width: inputs)) })
+      }
+    case (.backward, "db"): return SheetCells { j in .call("SUM", (0..<n).map { column(delta, $0, j, width: units) }) }
+    case (.backward, "dx"):
+      return SheetCells { i in
+        let (r, k) = (i / inputs, i % inputs)
+        return .sumProduct(.call("TRANSPOSE", [SheetLayout.row(delta, r, length: units)]), .range(w, k, (units - 1) * inputs + k))
       }
     default: return nil
     }

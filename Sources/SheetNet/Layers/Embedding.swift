@@ -146,11 +146,35 @@ public final class Embedding: Layer {
 // MARK: Worksheet
 
 extension Embedding {
-  /// E is editable; the lookup and the scatter-add have no worksheet formulas yet (the workbook
-  /// writer refuses a step that needs them, with one line).
+  /// The lookup as a one-hot row times E: a helper column lists the token ids 0 … V − 1, and
+  /// a[n,t,j] = SUMPRODUCT((ids = x[n,t])·E column j), which picks row x[n,t] of E (and gives 0
+  /// for an id that is no token, as the engine does). The scatter-add: dE[v,j] =
+  /// Σₙ SUMPRODUCT((x column n = v)·δ column j of sample n's grid), the δ of the positions holding
+  /// token v. E is editable; δ is copied from the layer above.
   public func sheetCells(_ phase: Phase, _ key: String, _ c: SheetContext) -> SheetCells? {
+    let (V, d, n, x) = (E.value.rows, size, c.batch, c.input)
+    let T = sampleShape[0]
+    let (e, ids, delta) = (c.entry(.forward, "E"), c.entry(.forward, "ids"), c.entry(.backward, "delta"))
+    let tokens = Formula.range(ids, 0, V - 1)
     switch (phase, key) {
     case (.forward, "E"): return .input
+    case (.forward, "a"):
+      let helper = SheetHelper(name: ids, symbol: "ids", formula: "the token ids 0 … \(V - 1), one per row of E", shape: [V], batched: false) { v in
+        .number(Double(v))
+      }
+      return SheetCells(helpers: [helper]) { i in
+        let (p, j) = (i / d, i % d)  // position p = n·T + t, column j
+        return .call("SUMPRODUCT", [.equal(tokens, .cell(x, p)) * .range(e, j, (V - 1) * d + j)])
+      }
+    case (.backward, "delta"): return SheetCells { [upstream = c.delta] i in .cell(upstream, i) }
+    case (.backward, "dE"):
+      return SheetCells { i in
+        let (v, j) = (i / d, i % d)
+        return .sum((0..<n).map { s in
+          .call("SUMPRODUCT", [.equal(SheetLayout.column(x, sample: s, length: T), .number(Double(v)))
+                                 * .range(delta, s * T * d + j, (s * T + T - 1) * d + j)])
+        })
+      }
     default: return nil
     }
   }
