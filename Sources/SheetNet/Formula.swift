@@ -19,9 +19,9 @@ public indirect enum Formula: Sendable, Equatable {
   case add(Formula, Formula), sub(Formula, Formula), mul(Formula, Formula), div(Formula, Formula), pow(Formula, Formula)
   /// −a.
   case neg(Formula)
-  /// a > b, a ≥ b, a = b (1 or 0).
+  /// a > b, a ≥ b, a = b (1 or 0; a = b of a range and a number compares each cell, as SUMPRODUCT reads it).
   case greater(Formula, Formula), greaterOrEqual(Formula, Formula), equal(Formula, Formula)
-  /// A worksheet function: SUMPRODUCT, SUM, AVERAGE, MAX, EXP, LN, SQRT, TANH, ABS, IF, TRANSPOSE.
+  /// A worksheet function: SUMPRODUCT, SUM, AVERAGE, MAX, EXP, LN, SQRT, TANH, ERF, PI, ABS, IF, TRANSPOSE.
   case call(String, [Formula])
 
   /// a + b + … (0 for none), left to right.

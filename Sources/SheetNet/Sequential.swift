@@ -3,7 +3,7 @@ nonisolated(unsafe) public let layerKinds: [String: any Layer.Type] = {
   let all: [any Layer.Type] = [
     Dense.self, ReLU.self, LeakyReLU.self, Sigmoid.self, Tanh.self, Softmax.self,
     Conv2D.self, MaxPool2D.self, AvgPool2D.self, Flatten.self, Dropout.self, BatchNorm.self, LayerNorm.self,
-    SelfAttention.self, Skip.self, Residual.self,
+    Embedding.self, Positional.self, GELU.self, SelfAttention.self, Skip.self, Residual.self,
   ]
   return Dictionary(uniqueKeysWithValues: all.map { ($0.kind, $0) })
 }()

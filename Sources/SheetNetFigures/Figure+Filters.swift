@@ -15,7 +15,8 @@ extension Figure {
     guard let first = model.layers.first(where: { $0 is Dense || $0 is Conv2D }) else {
       throw .notApplicable("filters shows first-layer weights, but \(source.lesson.path) has no dense or conv2d layer")
     }
-    guard first is Conv2D || (first === model.layers.first && imageShape(model.inputShape) != nil) else {
+    // A dense first layer draws its rows as images of a flat input (a 2-D input is a sequence to it).
+    guard first is Conv2D || (first === model.layers.first && model.inputShape.count == 1 && imageShape(model.inputShape) != nil) else {
       throw .notApplicable("filters draws first-layer weights as images, but the \(shapeText(model.inputShape)) inputs of \(source.lesson.path) are not an image; try architecture or gradients")
     }
   }

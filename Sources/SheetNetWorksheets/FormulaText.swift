@@ -144,7 +144,7 @@ struct FormulaText {
     case .neg(let a): return map(try evaluate(a, value)) { -$0 }
     case .greater(let a, let b): return .scalar(try scalar(a) > scalar(b) ? 1 : 0)
     case .greaterOrEqual(let a, let b): return .scalar(try scalar(a) >= scalar(b) ? 1 : 0)
-    case .equal(let a, let b): return .scalar(try scalar(a) == scalar(b) ? 1 : 0)
+    case .equal(let a, let b): return try zip2(try evaluate(a, value), try evaluate(b, value)) { $0 == $1 ? 1 : 0 }  // element-wise on a range
     case .call(let name, let args):
       var values: [Value] = []
       for a in args where name != "IF" { values.append(try evaluate(a, value)) }
@@ -162,6 +162,8 @@ struct FormulaText {
       case "LN": return map(values[0], Foundation.log)
       case "SQRT": return map(values[0]) { $0.squareRoot() }
       case "TANH": return map(values[0], Foundation.tanh)
+      case "ERF": return map(values[0], Foundation.erf)
+      case "PI": return .scalar(Double.pi)
       case "ABS": return map(values[0], Swift.abs)
       case "TRANSPOSE":
         guard case .array(let rows) = values[0], let width = rows.first?.count else { return values[0] }

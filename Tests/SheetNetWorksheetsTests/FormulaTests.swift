@@ -23,6 +23,10 @@ import Testing
     ("layer norm on sequences step 2", { try tracedYAML(Synthetic.layerNormSequence, step: 2) }),
     ("attention step 2", { try tracedYAML(Synthetic.attention, step: 2) }),
     ("attention plain step 2", { try tracedYAML(Synthetic.attentionPlain, step: 2) }),
+    ("sequence step 2", { try tracedYAML(Synthetic.sequence, step: 2) }),
+    ("sequence step 2 --batch 1", { try tracedYAML(Synthetic.sequence, step: 2, batch: 1) }),
+    ("tokens step 2", { try tracedYAML(Synthetic.tokens, step: 2) }),
+    ("tokens step 1 --batch 3", { try tracedYAML(Synthetic.tokens, batch: 3) }),
   ]
 
   @Test(arguments: 0..<cases.count)

@@ -210,6 +210,50 @@ enum Synthetic {
     optimizer: {type: sgd, learning_rate: 0.3}
     train: {epochs: 2, batch_size: 2}
     """
+
+  /// Sequences of 3 positions × 2 numbers: dense on the last axis, GELU, a learned and a
+  /// sinusoidal positional table, dense again per position, then flatten and a classifier.
+  static let sequence = """
+    seed: 6
+    data:
+      dataset: inline
+      x: [[0.2, -0.4, 0.9, 0.1, -0.7, 0.5], [0.6, 0.3, -0.2, -0.8, 0.4, 0.0], [-0.5, 0.7, 0.1, 0.3, 0.9, -0.1]]
+      labels: [0, 1, 2]
+      shape: [3, 2]
+    network:
+      - {type: dense, units: 4}
+      - gelu
+      - positional
+      - {type: positional, kind: sinusoidal}
+      - {type: dense, units: 2, use_bias: false}
+      - flatten
+      - {type: dense, units: 3}
+      - softmax
+    loss: cross_entropy
+    optimizer: {type: sgd, learning_rate: 0.3, momentum: 0.5}
+    train: {epochs: 2, batch_size: 2}
+    """
+
+  /// Token ids (inline, 4 positions, 5 tokens, token 3 twice in one sample): embedding,
+  /// learned positions, dense per position, GELU, then flatten and a classifier.
+  static let tokens = """
+    seed: 8
+    data:
+      dataset: inline
+      x: [[0, 1, 2, 1], [3, 3, 0, 4], [2, 4, 1, 0], [1, 0, 3, 2]]
+      labels: [0, 1, 2, 1]
+    network:
+      - {type: embedding, size: 3, vocabulary: 5}
+      - positional
+      - {type: dense, units: 2}
+      - gelu
+      - flatten
+      - {type: dense, units: 3}
+      - softmax
+    loss: cross_entropy
+    optimizer: {type: sgd, learning_rate: 0.5}
+    train: {epochs: 2, batch_size: 2}
+    """
 }
 
 /// |a − b| within `relative` of the larger magnitude, or within `absolute` near zero.

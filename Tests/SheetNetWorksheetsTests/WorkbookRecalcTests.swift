@@ -29,6 +29,8 @@ import Testing
     Case(label: "layer norm on sequences step 2", lesson: "layer-norm-sequence", step: 2, yaml: Synthetic.layerNormSequence),
     Case(label: "attention step 2", lesson: "attention", step: 2, yaml: Synthetic.attention),
     Case(label: "attention plain step 2", lesson: "attention-plain", step: 2, yaml: Synthetic.attentionPlain),
+    Case(label: "sequence step 2", lesson: "sequence", step: 2, yaml: Synthetic.sequence),
+    Case(label: "tokens step 2 --batch 3", lesson: "tokens", step: 2, batch: 3, yaml: Synthetic.tokens),
   ]
 
   /// The three edits a student makes, one per run, each with what the engine does for it.

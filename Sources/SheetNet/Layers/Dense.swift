@@ -4,6 +4,11 @@
 /// the batch is the first axis of x and z. Backward, with δ = ∂L/∂z:
 /// dW = δᵀ·x, db = Σₙ δₙ, dx = δ·W. Sums run in index order (`Reference.matrixProduct`; the fast
 /// tier sums the same way below 64³ multiply-adds, see `ComputePolicy`).
+///
+/// On a sequence (one vector per position, [T, inputs] per sample) the layer acts on the last
+/// axis, the same W and b at every position: z[n,t,:] = x[n,t,:]·Wᵀ + b, [T, units] per sample.
+/// The batch is then read as N·T rows of `inputs` numbers (row n·T + t), so every formula above
+/// holds with the rows in place of the samples: dW = Σₙ Σₜ δ[n,t,:]ᵀ·x[n,t,:], db = Σₙ Σₜ δ[n,t,:].
 public final class Dense: Layer {
   public static let kind = "dense"
   public static let keys = ["units", "init", "weights", "bias", "use_bias"]
@@ -22,10 +27,12 @@ public final class Dense: Layer {
 
   private var givenW: (Tensor?, Bool)
   private var givenB: (Tensor?, Bool)
-  private var x = Tensor(shape: [0])  // cached input, [N, inputs]
+  private var x = Tensor(shape: [0])  // cached input, [N, inputs] or [N, T, inputs]
+  private var positions = 1  // T: vectors per sample (1 for a flat input)
+  private var isSequence = false  // whether one sample is [T, inputs] rather than [inputs]
   private var route = ComputePolicy.Route.reference  // the tier of the last forward pass
   private var outputs = TensorPair(), inputGradients = TensorPair()  // z and dx, reused in turns
-  private lazy var sampleShape = [units]  // one sample's output
+  private lazy var sampleShape = [units]  // one sample's output: [units] or [T, units]
 
   /// A dense layer of `units` neurons.
   public init(_ units: Int, initializer: Initializer = .glorot, useBias: Bool = true,
@@ -75,13 +82,15 @@ public final class Dense: Layer {
 
   /// W, then b when used; set by `build`.
   public private(set) var parameters: [Parameter] = []
-  public var multiplyAdds: Int { W.value.count }
+  public var multiplyAdds: Int { positions * W.value.count }
 
   public func build(inputShape: [Int], rng: inout SeededGenerator) throws(SheetNetError) -> [Int] {
-    guard inputShape.count == 1 else {
-      throw .shape("\(name) expects a flat vector but receives \(shapeText(inputShape)); put a flatten layer before it")
+    guard inputShape.count == 1 || inputShape.count == 2 else {
+      throw .shape("\(name) expects a flat vector (or one vector per position, T×inputs) but receives \(shapeText(inputShape)); put a flatten layer before it")
     }
-    let inputs = inputShape[0]
+    let inputs = inputShape[inputShape.count - 1]
+    isSequence = inputShape.count == 2
+    positions = isSequence ? inputShape[0] : 1
     try Limits.checkParameters(Limits.product([units, inputs]), name, "weights (\(units) units × \(inputs) inputs)")
     if let w = givenW.0 {
       let want = [units, inputs]
@@ -95,20 +104,29 @@ public final class Dense: Layer {
     }
     b = Parameter(name: "b", value: try Dense.bias(givenB.0, count: units, name, "units"), trainable: givenB.1)
     parameters = useBias ? [W, b] : [W]
-    return [units]
+    sampleShape = isSequence ? [positions, units] : [units]
+    return sampleShape
+  }
+
+  /// x as rows of `inputs` numbers: itself when flat [N, inputs], else [N·T, inputs] (the same
+  /// storage under another shape, no copy).
+  private func asRows(_ t: Tensor, _ width: Int) -> Tensor {
+    t.rank == 2 ? t : t.reshaped([t.count / width, width])
   }
 
   public func forward(_ x: Tensor, _ step: Step) -> Tensor {
-    self.x = x  // [N, inputs]
-    route = step.policy.route(.product(multiplyAdds: x.rows * W.value.count))  // M·N·K = N·units·inputs
-    let z: Tensor  // [N, units]
+    self.x = x  // [N, inputs] or [N, T, inputs]
+    let rows = asRows(x, W.value.shape[1])  // [N·T, inputs]
+    route = step.policy.route(.product(multiplyAdds: rows.rows * W.value.count))  // M·N·K = N·T·units·inputs
+    let z: Tensor  // [N, units] or [N, T, units]
     if case .fast(let products) = route {
       z = outputs.next(rows: x.rows, sampleShape) { z in
-        Kernels.gemm(x, W.value, transposeB: true, into: &z, path: products)
+        Kernels.gemm(rows, W.value, transposeB: true, into: &z, path: products)
         if useBias { Kernels.addBias(b.value, to: &z) }
       }
     } else {
-      z = Reference.matrixProduct(x, W.value, transposeB: true, plus: useBias ? b.value : nil)  // x·Wᵀ + b
+      let product = Reference.matrixProduct(rows, W.value, transposeB: true, plus: useBias ? b.value : nil)  // x·Wᵀ + b
+      z = x.rank == 2 ? product : product.reshaped([x.rows] + sampleShape)
     }
     if let t = step.tracer { traceForward(t, x, z) }
     return z
@@ -116,18 +134,19 @@ public final class Dense: Layer {
 
   /// Fills dW and db; returns dx unless `step` says nobody needs it (then an empty tensor).
   public func backward(_ delta: Tensor, _ step: Step) -> Tensor {
-    // delta: [N, units] = ∂L/∂z
+    // delta: [N, units] or [N, T, units] = ∂L/∂z; as rows [N·T, units] beside x's rows [N·T, inputs]
+    let (deltaRows, xRows) = (asRows(delta, units), asRows(x, W.value.shape[1]))
     let fast: Kernels.Path? = if case .fast(let products) = route { products } else { nil }
     if let fast {
-      Kernels.gemm(delta, transposeA: true, x, into: &W.grad, path: fast)  // dW = δᵀ·x, [units, inputs]
+      Kernels.gemm(deltaRows, transposeA: true, xRows, into: &W.grad, path: fast)  // dW = δᵀ·x, [units, inputs]
       if useBias { Kernels.sumRows(delta, into: &b.grad) }  // db = Σₙ δₙ, [units]
     } else {
-      W.grad = Reference.matrixProduct(delta, transposeA: true, x)  // dW = δᵀ·x
+      W.grad = Reference.matrixProduct(deltaRows, transposeA: true, xRows)  // dW = δᵀ·x
       if useBias { b.grad = Reference.biasGradient(delta, channels: units) }  // db = Σₙ δₙ
     }
     guard step.computesInputGradient else { return Tensor(shape: [0]) }
-    let dx = fast.map { path in inputGradients.next(x.shape) { Kernels.gemm(delta, W.value, into: &$0, path: path) } }
-      ?? Reference.matrixProduct(delta, W.value)  // dx = δ·W, [N, inputs]
+    let dx = fast.map { path in inputGradients.next(x.shape) { Kernels.gemm(deltaRows, W.value, into: &$0, path: path) } }
+      ?? Reference.matrixProduct(deltaRows, W.value).reshaped(x.shape)  // dx = δ·W, [N, inputs] or [N, T, inputs]
     if let t = step.tracer { traceBackward(t, delta, dx) }
     return dx
   }
@@ -135,11 +154,12 @@ public final class Dense: Layer {
   // MARK: Trace
 
   private func traceForward(_ t: Tracer, _ x: Tensor, _ z: Tensor) {
-    let (w, bias, n, units, useBias) = (W.value, b.value, x.columns, units, useBias)
+    let (w, bias, n, units, useBias) = (W.value, b.value, W.value.shape[1], units, useBias)  // n = inputs
     t.record(name, .forward, "W", batched: false, formula: "W: \(units)×\(n) weights, row j feeds neuron j", w)
     if useBias { t.record(name, .forward, "b", batched: false, formula: "b: one bias per neuron", bias) }
-    t.record(name, .forward, "z", formula: useBias ? "zⱼ = Σᵢ Wⱼᵢ·xᵢ + bⱼ" : "zⱼ = Σᵢ Wⱼᵢ·xᵢ", z) { i in
-      let (s, j) = (i / units, i % units)
+    let each = isSequence ? " at each position t" : ""
+    t.record(name, .forward, "z", formula: (useBias ? "zⱼ = Σᵢ Wⱼᵢ·xᵢ + bⱼ" : "zⱼ = Σᵢ Wⱼᵢ·xᵢ") + each, z) { i in
+      let (s, j) = (i / units, i % units)  // s: the row, sample n (flat) or n·T + t
       var args: [Double] = []
       var parts: [String] = []
       for k in 0..<n {
@@ -152,9 +172,10 @@ public final class Dense: Layer {
   }
 
   private func traceBackward(_ t: Tracer, _ delta: Tensor, _ dx: Tensor) {
-    let (x, w, dW, n, units, rows) = (x, W.value, W.grad, x.columns, units, x.rows)
+    let (x, w, dW, n, units) = (x, W.value, W.grad, W.value.shape[1], units)  // n = inputs
+    let (rows, sum) = (x.count / max(n, 1), isSequence ? "Σₙ Σₜ" : "Σₙ")  // N·T rows: (n, t) at n·T + t
     t.record(name, .backward, "delta", symbol: "δ", formula: "δ = ∂L/∂z (from the layer above)", delta)
-    t.record(name, .backward, "dW", batched: false, formula: "∂L/∂Wⱼᵢ = Σₙ δₙⱼ·xₙᵢ", dW) { i in
+    t.record(name, .backward, "dW", batched: false, formula: isSequence ? "∂L/∂Wⱼᵢ = Σₙ Σₜ δₙₜⱼ·xₙₜᵢ" : "∂L/∂Wⱼᵢ = Σₙ δₙⱼ·xₙᵢ", dW) { i in
       let (j, k) = (i / n, i % n)
       let parts = (0..<rows).map { "{\(2 * $0)}·{\(2 * $0 + 1)}" }
       let args = (0..<rows).flatMap { [delta.data[$0 * units + j], x.data[$0 * n + k]] }
@@ -162,13 +183,13 @@ public final class Dense: Layer {
     }
     if useBias {
       let db = b.grad
-      t.record(name, .backward, "db", batched: false, formula: "∂L/∂bⱼ = Σₙ δₙⱼ", db) { j in
+      t.record(name, .backward, "db", batched: false, formula: "∂L/∂bⱼ = \(sum) δ\(isSequence ? "ₙₜⱼ" : "ₙⱼ")", db) { j in
         Arithmetic(lhs: elementLabel("∂L/∂b", db.shape, j, batch: false), template: (0..<rows).map { "{\($0)}" }.joined(separator: " + "),
                    args: (0..<rows).map { delta.data[$0 * units + j] }, result: db.data[j])
       }
     }
-    t.record(name, .backward, "dx", formula: "∂L/∂xᵢ = Σⱼ δⱼ·Wⱼᵢ", dx) { i in
-      let (s, k) = (i / n, i % n)
+    t.record(name, .backward, "dx", formula: "∂L/∂xᵢ = Σⱼ δⱼ·Wⱼᵢ" + (isSequence ? " at each position t" : ""), dx) { i in
+      let (s, k) = (i / n, i % n)  // s: the row n or n·T + t
       let parts = (0..<units).map { "{\(2 * $0)}·{\(2 * $0 + 1)}" }
       let args = (0..<units).flatMap { [delta.data[s * units + $0], w.data[$0 * n + k]] }
       return Arithmetic(lhs: elementLabel("∂L/∂x", dx.shape, i), template: parts.joined(separator: " + "), args: args, result: dx.data[i])
@@ -184,7 +205,13 @@ extension Dense {
   /// z[n,j] = SUMPRODUCT(TRANSPOSE(W row j), x column n) + b[j]; δ copied from the layer above;
   /// dW[j,i] = SUMPRODUCT(δ row j, x row i) (both across the samples); db[j] = SUM(δ row j);
   /// dx[n,i] = SUMPRODUCT(δ column n, W column i). W and b are editable.
+  ///
+  /// On a sequence ([T, inputs] per sample, each sample a T × inputs grid, see `SheetLayout`):
+  /// z[n,t,j] = SUMPRODUCT(W row j, x row t of grid n) + b[j]; dW[j,i] = Σₙ SUMPRODUCT(δ column j,
+  /// x column i) of grid n; db[j] = SUM of δ column j of every grid; dx[n,t,i] =
+  /// SUMPRODUCT(TRANSPOSE(δ row t of grid n), W column i).
   public func sheetCells(_ phase: Phase, _ key: String, _ c: SheetContext) -> SheetCells? {
+    if isSequence { return sequenceCells(phase, key, c) }
     let (units, inputs, n) = (units, W.value.shape[1], c.batch)
     let (w, bias, x) = (c.entry(.forward, "W"), c.entry(.forward, "b"), c.input)
     let delta = c.entry(.backward, "delta"), useBias = useBias
@@ -208,6 +235,37 @@ extension Dense {
       return SheetCells { i in
         let (s, k) = (i / inputs, i % inputs)
         return .sumProduct(SheetLayout.column(delta, sample: s, length: units), .range(w, k, (units - 1) * inputs + k))
+      }
+    default: return nil
+    }
+  }
+
+  /// The cells on a sequence: row r = n·T + t of x, z, δ and dx is row t of sample n's grid.
+  private func sequenceCells(_ phase: Phase, _ key: String, _ c: SheetContext) -> SheetCells? {
+    let (units, inputs, n, T) = (units, W.value.shape[1], c.batch, positions)
+    let (w, bias, x) = (c.entry(.forward, "W"), c.entry(.forward, "b"), c.input)
+    let delta = c.entry(.backward, "delta"), useBias = useBias
+    // Column j of sample s's T × width grid of a value [N, T, width].
+    func column(_ entry: String, _ s: Int, _ j: Int, width: Int) -> Formula { .range(entry, s * T * width + j, (s * T + T - 1) * width + j) }
+    switch (phase, key) {
+    case (.forward, "W"), (.forward, "b"): return .input
+    case (.forward, "z"):
+      return SheetCells { i in
+        let (r, j) = (i / units, i % units)
+        let dot = Formula.sumProduct(SheetLayout.row(w, j, length: inputs), SheetLayout.row(x, r, length: inputs))
+        return useBias ? dot + .cell(bias, j) : dot
+      }
+    case (.backward, "delta"): return SheetCells { [upstream = c.delta] i in .cell(upstream, i) }
+    case (.backward, "dW"):
+      return SheetCells { i in
+        let (j, k) = (i / inputs, i % inputs)
+        return .sum((0..<n).map { s in .sumProduct(column(delta, s, j, width: units), column(x, s, k, width: inputs)) })
+      }
+    case (.backward, "db"): return SheetCells { j in .call("SUM", (0..<n).map { column(delta, $0, j, width: units) }) }
+    case (.backward, "dx"):
+      return SheetCells { i in
+        let (r, k) = (i / inputs, i % inputs)
+        return .sumProduct(.call("TRANSPOSE", [SheetLayout.row(delta, r, length: units)]), .range(w, k, (units - 1) * inputs + k))
       }
     default: return nil
     }
