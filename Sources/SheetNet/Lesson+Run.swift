@@ -129,6 +129,9 @@ public final class LessonRun {
   /// Loss and accuracy on a dataset.
   public func evaluate(_ data: Dataset) -> Evaluation { trainer.evaluate(data) }
 
+  /// V for token data (what sizes an embedding the lesson leaves unsized), else nil.
+  public var vocabularySize: Int? { split.train.isTokens ? split.train.vocabulary.count : nil }
+
   /// Where the lesson's files go (`Lesson.outputFolder`).
   public var outputFolder: String { lesson.outputFolder }
 

@@ -27,11 +27,14 @@ extension ModelFile {
     guard !lessonSource.isEmpty else { return nil }
     let lesson = try Lesson.parse(lessonSource, path: lessonFile(modelPath: modelPath))
     var streams = Lesson.Streams(seed: seed)
-    let shape = inputShape ?? (try? lesson.loadData(rng: &streams.data)).map { Array($0.x.shape.dropFirst()) } ?? model.inputShape
+    let data = try? lesson.loadData(rng: &streams.data)
+    let shape = inputShape ?? data.map { Array($0.x.shape.dropFirst()) } ?? model.inputShape
     if shape != model.inputShape { return Self.differs("the input shape", shapeText(model.inputShape), shapeText(shape)) }
     var rng = SeededGenerator(seed: seed)
     let network: Sequential
-    do { network = try lesson.makeModel(inputShape: shape, rng: &rng) } catch {
+    // Token data size the embedding from their vocabulary (the file's classes, when the data cannot be read).
+    let vocabulary = data.map { $0.isTokens ? $0.vocabulary.count : nil } ?? (classes.isEmpty ? nil : classes.count)
+    do { network = try lesson.makeModel(inputShape: shape, vocabulary: vocabulary, rng: &rng) } catch {
       return "the lesson's network does not build on the input shape \(shapeText(shape)) (\(error.description))"
     }
     let expected: Preprocess

@@ -77,6 +77,7 @@ public final class Sequential {
       if let residual = layer as? Residual {
         guard let skip = open.popLast() else { throw .lesson("\(residual.name) ends a residual block that never began; write the block as - residual: [layers]") }
         residual.skip = skip
+        skip.residual = residual
       }
     }
     if let unclosed = open.first { throw .lesson("\(unclosed.name) begins a residual block that never ends; write the block as - residual: [layers]") }

@@ -536,7 +536,7 @@ extension Figure {
   /// already split and scaled: the same numbers a fresh run would load).
   static func freshTrainer(_ run: LessonRun, optimizer: (any Optimizer)? = nil) throws(SheetNetError) -> Trainer {
     var streams = Lesson.Streams(seed: run.seed)
-    let model = try run.lesson.makeModel(inputShape: run.model.inputShape, rng: &streams.initial)
+    let model = try run.lesson.makeModel(inputShape: run.model.inputShape, vocabulary: run.vocabularySize, rng: &streams.initial)
     return Trainer(model: model, loss: run.loss, optimizer: optimizer ?? run.lesson.optimizer.make(), epochs: run.lesson.epochs,
                    batchSize: run.lesson.batchSize, rng: streams.shuffle)
   }

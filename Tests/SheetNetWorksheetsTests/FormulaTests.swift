@@ -26,6 +26,7 @@ import Testing
     ("sequence step 2", { try tracedYAML(Synthetic.sequence, step: 2) }),
     ("sequence step 2 --batch 1", { try tracedYAML(Synthetic.sequence, step: 2, batch: 1) }),
     ("tokens step 2", { try tracedYAML(Synthetic.tokens, step: 2) }),
+    ("transformer step 2", { try tracedYAML(Synthetic.transformer, step: 2) }),
     ("tokens step 1 --batch 3", { try tracedYAML(Synthetic.tokens, batch: 3) }),
   ]
 

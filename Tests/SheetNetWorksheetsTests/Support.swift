@@ -234,6 +234,32 @@ enum Synthetic {
     train: {epochs: 2, batch_size: 2}
     """
 
+  /// A one-block causal transformer on the reverse task (2 symbols, vocabulary 4: T = 3): embedding,
+  /// learned positions, a pre-norm attention block and a feed-forward block (residual sums), a final
+  /// layer norm, the per-position softmax and token cross-entropy (the question's position masked),
+  /// Adam. Attention without biases: ∂L/∂bk is 0 but for rounding, which Adam would magnify.
+  static let transformer = """
+    seed: 3
+    data: {dataset: sequences, task: reverse, length: 2, vocabulary: 4, count: 8}
+    network:
+      - {type: embedding, size: 4}
+      - positional
+      - residual:
+          - layer_norm
+          - {type: self_attention, heads: 2, causal: true, use_bias: false}
+      - residual:
+          - layer_norm
+          - {type: dense, units: 6}
+          - gelu
+          - {type: dense, units: 4}
+      - layer_norm
+      - {type: dense, units: 4}
+      - softmax
+    loss: token_cross_entropy
+    optimizer: {type: adam, learning_rate: 0.01}
+    train: {epochs: 2, batch_size: 2}
+    """
+
   /// Token ids (inline, 4 positions, 5 tokens, token 3 twice in one sample): embedding,
   /// learned positions, dense per position, GELU, then flatten and a classifier.
   static let tokens = """

@@ -31,6 +31,7 @@ import Testing
     Case(label: "attention plain step 2", lesson: "attention-plain", step: 2, yaml: Synthetic.attentionPlain),
     Case(label: "sequence step 2", lesson: "sequence", step: 2, yaml: Synthetic.sequence),
     Case(label: "tokens step 2 --batch 3", lesson: "tokens", step: 2, batch: 3, yaml: Synthetic.tokens),
+    Case(label: "transformer step 2", lesson: "transformer", step: 2, yaml: Synthetic.transformer),
   ]
 
   /// The three edits a student makes, one per run, each with what the engine does for it.

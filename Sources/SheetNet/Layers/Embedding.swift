@@ -179,3 +179,5 @@ extension Embedding {
     }
   }
 }
+
+extension Embedding: TokenInput {}

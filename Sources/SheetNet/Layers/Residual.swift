@@ -17,6 +17,8 @@ public final class Skip: Layer {
   var skipDelta = Tensor(shape: [0])
   /// The block's input shape, per sample.
   private(set) var shape: [Int] = []
+  /// The block's end, linked by `Sequential.build`.
+  weak var residual: Residual?
 
   /// The start of a residual block.
   public init() {}
@@ -48,8 +50,19 @@ public final class Skip: Layer {
     return dx
   }
 
-  /// No worksheet formulas yet: a workbook of a network with a residual block is refused.
-  public func sheetCells(_ phase: Phase, _ key: String, _ c: SheetContext) -> SheetCells? { nil }
+  /// a = x (a copy of the input's cell); δ copied from the block's first layer;
+  /// ∂L/∂x = δ + the residual layer's δ (the skip path), cell by cell.
+  public func sheetCells(_ phase: Phase, _ key: String, _ c: SheetContext) -> SheetCells? {
+    switch (phase, key) {
+    case (.forward, "a"): return SheetCells { [x = c.input] i in .cell(x, i) }
+    case (.backward, "delta"): return SheetCells { [upstream = c.delta] i in .cell(upstream, i) }
+    case (.backward, "dx"):
+      guard let residual else { return nil }
+      let (delta, skip) = (c.entry(.backward, "delta"), Tracer.name(residual.name, .backward, "delta"))
+      return SheetCells { i in .cell(delta, i) + .cell(skip, i) }
+    default: return nil
+    }
+  }
 }
 
 /// The end of a residual block: a = x + f(x), x the input its `Skip` kept. Backward it passes δ
@@ -98,6 +111,15 @@ public final class Residual: Layer {
     return delta
   }
 
-  /// No worksheet formulas yet: a workbook of a network with a residual block is refused.
-  public func sheetCells(_ phase: Phase, _ key: String, _ c: SheetContext) -> SheetCells? { nil }
+  /// a = x + f(x), the skip layer's cell plus the block's; δ copied from the layer above.
+  public func sheetCells(_ phase: Phase, _ key: String, _ c: SheetContext) -> SheetCells? {
+    switch (phase, key) {
+    case (.forward, "a"):
+      guard let skip else { return nil }
+      let (x, f) = (Tracer.name(skip.name, .forward, "a"), c.input)
+      return SheetCells { i in .cell(x, i) + .cell(f, i) }
+    case (.backward, "delta"): return SheetCells { [upstream = c.delta] i in .cell(upstream, i) }
+    default: return nil
+    }
+  }
 }

@@ -76,7 +76,7 @@ extension Softmax {
   public func sheetCells(_ phase: Phase, _ key: String, _ c: SheetContext) -> SheetCells? {
     let (z, a, delta) = (c.input, c.entry(.forward, "a"), c.delta)
     let k = c.shape(z).last ?? 1
-    guard c.shape(z).count <= 2 else { return nil }  // one distribution per position: no formulas yet
+    if c.shape(z).count == 3 { return perPosition(phase, key, z: z, a: a, delta: delta, shape: c.shape(z)) }
     switch (phase, key) {
     case (.forward, "a"):
       return SheetCells { i in Softmax.cell(logits: z, i, classes: k) }
@@ -86,6 +86,24 @@ extension Softmax {
         let dot = Formula.sumProduct(SheetLayout.column(a, sample: s, length: k), SheetLayout.column(delta, sample: s, length: k))
         return .cell(a, i) * (.cell(delta, i) - dot)
       }
+    default: return nil
+    }
+  }
+
+  /// For a sequence ([N, T, K]: a T × K grid per sample) each position's row of K scores:
+  /// aₖ = EXP(zₖ − MAX(row)) / SUMPRODUCT(EXP(row − MAX(row))); ∂L/∂zₖ = aₖ·(∂L/∂aₖ − SUMPRODUCT(a row, ∂L/∂a row)).
+  func perPosition(_ phase: Phase, _ key: String, z: String, a: String, delta: String, shape: [Int]) -> SheetCells? {
+    let (t, k) = (shape[1], shape[2])
+    func row(_ entry: String, _ i: Int) -> Formula {
+      SheetLayout.window(entry, grid: i / (t * k), height: t, width: k, row: (i % (t * k)) / k, column: 0, rows: 1, columns: k)
+    }
+    switch (phase, key) {
+    case (.forward, "a"):
+      return SheetCells { i in
+        let m = Formula.call("MAX", [row(z, i)])
+        return .exp(.cell(z, i) - m) / .call("SUMPRODUCT", [.exp(row(z, i) - m)])
+      }
+    case (.backward, "dz"): return SheetCells { i in .cell(a, i) * (.cell(delta, i) - .sumProduct(row(a, i), row(delta, i))) }
     default: return nil
     }
   }

@@ -75,8 +75,48 @@ public struct TokenCrossEntropy: Loss {
     }
   }
 
-  /// No worksheet formulas yet: a workbook of a sequence lesson is refused with one line.
-  public func sheetCells(_ phase: Phase, _ key: String, _ c: SheetContext) -> SheetCells? { nil }
+  /// The targets t are editable ids ([N, T], a column per sample). Helpers: the one-hot rows
+  /// [t = k] per position (a T × V grid per sample), whether each position counts (t ≥ 0) and
+  /// M, their sum; per position ℓ = IF(t ≥ 0, MAX(z) + LN(SUMPRODUCT(EXP(z − MAX(z)))) −
+  /// SUMPRODUCT(z, onehot), 0) over its row of logits; L = SUM(ℓ)/M; ∂L/∂zₖ = IF(t ≥ 0, (aₖ −
+  /// onehotₖ)/M, 0) with a the softmax layer's output (or the softmax of the outputs).
+  public func sheetCells(_ phase: Phase, _ key: String, _ c: SheetContext) -> SheetCells? {
+    let fused = c.lastKind == Softmax.kind
+    let z = fused ? c.lastInput : c.input
+    let shape = c.shape(z)
+    guard shape.count == 3 else { return nil }
+    let (n, positions, v) = (shape[0], shape[1], shape[2])
+    let name = { (key: String) in Tracer.name("loss", .loss, key) }
+    let (t, hot, counts, m, perPosition) = (name("t"), name("onehot"), name("counts"), name("M"), name("per_position"))
+    func row(_ entry: String, _ p: Int) -> Formula {
+      SheetLayout.window(entry, grid: p / positions, height: positions, width: v, row: p % positions, column: 0, rows: 1, columns: v)
+    }
+    let onehot = SheetHelper(name: hot, symbol: "onehot", formula: "onehotₖ = 1 where k is the target token, else 0",
+                             shape: [n, positions, v], batched: true) { i in .when(.equal(.number(Double(i % v)), .cell(t, i / v)), .number(1), .number(0)) }
+    let counted = SheetHelper(name: counts, symbol: "counts", formula: "1 where the position has a target (t ≥ 0), 0 where it is masked",
+                              shape: [n, positions], batched: true) { p in .when(.greaterOrEqual(.cell(t, p), .number(0)), .number(1), .number(0)) }
+    let total = SheetHelper(name: m, symbol: "M", formula: "M = the number of positions that count", shape: [1], batched: false) { _ in
+      .call("SUM", [.range(counts, 0, n * positions - 1)])
+    }
+    switch key {
+    case "t": return .input
+    case "L":
+      let terms = SheetHelper(name: perPosition, symbol: "ℓ", formula: "ℓ = m + log Σₖ e^(zₖ − m) − z[t] at a position that counts, 0 where masked",
+                              shape: [n, positions], batched: true) { p in
+        let top = Formula.call("MAX", [row(z, p)])
+        let loss = top + .call("LN", [.call("SUMPRODUCT", [.exp(row(z, p) - top)])]) - .sumProduct(row(z, p), row(hot, p))
+        return .when(.greaterOrEqual(.cell(t, p), .number(0)), loss, .number(0))
+      }
+      return SheetCells(helpers: [onehot, counted, total, terms]) { _ in .call("SUM", [.range(perPosition, 0, n * positions - 1)]) / .cell(m, 0) }
+    case "dz", "dy":
+      let a = c.input
+      return SheetCells { i in
+        let ai = fused ? Formula.cell(a, i) : .exp(.cell(z, i) - .call("MAX", [row(z, i / v)])) / .call("SUMPRODUCT", [.exp(row(z, i / v) - .call("MAX", [row(z, i / v)]))])
+        return .when(.greaterOrEqual(.cell(t, i / v), .number(0)), (ai - .cell(hot, i)) / .cell(m, 0), .number(0))
+      }
+    default: return nil
+    }
+  }
 }
 
 /// How many positions of scores `y` ([N, T, V]) pick their target id (`t`, [N, T], −1 masked), how

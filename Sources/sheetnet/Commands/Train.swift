@@ -53,14 +53,14 @@ struct Train: ParsableCommand {
 struct TrainingResults {
   let run: LessonRun
   let seconds: Double
-  let sets: [(name: String, evaluation: Evaluation)]
+  let sets: [(name: String, evaluation: Evaluation, samples: Int)]
 
   init(run: LessonRun, seconds: Double) {
     self.run = run
     self.seconds = seconds
-    var sets = [("train", run.evaluate(run.split.train))]
-    if let v = run.split.validation { sets.append(("validation", run.evaluate(v))) }
-    if let t = run.split.test { sets.append(("test", run.evaluate(t))) }
+    var sets = [("train", run.evaluate(run.split.train), run.split.train.count)]
+    if let v = run.split.validation { sets.append(("validation", run.evaluate(v), v.count)) }
+    if let t = run.split.test { sets.append(("test", run.evaluate(t), t.count)) }
     self.sets = sets
   }
 
@@ -69,20 +69,27 @@ struct TrainingResults {
       ("lesson", .string(run.lesson.name)), ("seed", .number(Double(run.seed))),
       ("epochs", .number(Double(run.history.epochs.count))), ("parameters", .number(Double(run.model.parameterCount))),
     ]
-    for (name, e) in sets {
-      pairs.append((name, .map([("loss", .number(e.loss)), ("accuracy", e.accuracy.map { .number($0) } ?? .null), ("samples", .number(Double(e.predictions.count)))])))
+    for (name, e, samples) in sets {
+      var set: [(key: String, value: Value)] = [("loss", .number(e.loss)), ("accuracy", e.accuracy.map { .number($0) } ?? .null), ("samples", .number(Double(samples)))]
+      if let s = e.sequenceAccuracy { set.append(("sequence_accuracy", .number(s))) }
+      pairs.append((name, .map(set)))
     }
     pairs.append(("seconds", .number((seconds * 1000).rounded() / 1000)))
     return .map(pairs)
   }
 
+  /// Whether the lesson's data are token sequences (accuracy is then per position).
+  var tokens: Bool { run.split.train.isTokens }
+
   var table: String {
     var lines = ["After \(run.history.epochs.count) epochs (\(String(format: "%.2f", seconds)) s, \(run.model.parameterCount) parameters):",
-                 "              loss    accuracy   samples"]
-    for (name, e) in sets {
+                 "              loss    accuracy   samples" + (tokens ? "   whole sequences" : "")]
+    for (name, e, samples) in sets {
       let acc = e.accuracy.map { String(format: "%8.2f%%", $0 * 100) } ?? "       —"
-      lines.append("  " + name.padding(toLength: 10, withPad: " ", startingAt: 0) + String(format: " %8.5f  ", e.loss) + acc + String(format: "  %7d", e.predictions.count))
+      lines.append("  " + name.padding(toLength: 10, withPad: " ", startingAt: 0) + String(format: " %8.5f  ", e.loss) + acc + String(format: "  %7d", samples)
+                   + (e.sequenceAccuracy.map { String(format: "   %8.2f%%", $0 * 100) } ?? ""))
     }
+    if tokens { lines.append("(accuracy: the positions that count whose likeliest token is the target)") }
     return lines.joined(separator: "\n")
   }
 }
