@@ -31,6 +31,8 @@ struct Build: ParsableCommand {
   @Flag(help: "Train every lesson even when a matching model is saved.")
   var retrain = false
 
+  @OptionGroup var timeLimit: TimeLimitOptions
+
   @Flag(help: "Print the summary as JSON.")
   var json = false
 
@@ -71,7 +73,7 @@ struct Build: ParsableCommand {
       group.enter()
       Thread.detachNewThread {
         slots.wait()
-        Build.runChild(job, executable: executable, force: force, retrain: retrain, lock: lock)
+        Build.runChild(job, executable: executable, force: force, retrain: retrain, noTimeLimit: timeLimit.noTimeLimit, lock: lock)
         slots.signal()
         group.leave()
       }
@@ -106,11 +108,11 @@ struct Build: ParsableCommand {
   }
 
   /// Runs `sheetnet build-lesson` for one lesson and follows what it reports.
-  static func runChild(_ job: Job, executable: URL, force: Bool, retrain: Bool, lock: NSLock) {
+  static func runChild(_ job: Job, executable: URL, force: Bool, retrain: Bool, noTimeLimit: Bool, lock: NSLock) {
     let start = Date()
     let process = Process()
     process.executableURL = executable
-    process.arguments = ["build-lesson", job.path] + (force ? ["--force"] : []) + (retrain ? ["--retrain"] : [])
+    process.arguments = ["build-lesson", job.path] + (force ? ["--force"] : []) + (retrain ? ["--retrain"] : []) + (noTimeLimit ? ["--no-time-limit"] : [])
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
@@ -230,10 +232,12 @@ struct BuildLesson: ParsableCommand {
   @Flag(help: "Train even when a matching model is saved.")
   var retrain = false
 
+  @OptionGroup var timeLimit: TimeLimitOptions
+
   func run() {
     guarded {
       var last = Date.distantPast
-      let build = LessonBuild(path: try Project.lessonFile(lesson), force: force, retrain: retrain)
+      let build = LessonBuild(path: try Project.lessonFile(lesson), force: force, retrain: retrain, timeLimit: timeLimit.limit)
       let result = try build.run { stage, fraction in
         let now = Date()
         guard fraction == nil || fraction == 0 || now.timeIntervalSince(last) > 0.2 else { return }
