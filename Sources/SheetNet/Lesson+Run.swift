@@ -23,6 +23,8 @@ public final class LessonRun {
   /// For data generated outside the engine (letters): a digest of the samples and the fonts,
   /// which the fingerprint covers; nil for every other dataset.
   public let dataDigest: String?
+  /// Bytes the data takes as the run holds it (`Limits.dataBytes`).
+  public let dataBytes: Int
   /// Whether the weights, optimizer state and history came from a saved model (`restoreSaved`).
   package internal(set) var restored = false
   /// What the next `train` records for views drawn afterwards (`recordFirstStep`, `observe`).
@@ -34,7 +36,13 @@ public final class LessonRun {
     self.lesson = lesson
     self.seed = seed ?? lesson.seed
     var streams = Lesson.Streams(seed: self.seed)
+    if let (samples, features) = lesson.generatedSize {
+      try Limits.checkMemory(Limits.saturated(Limits.processBytes, plus: Limits.dataBytes(samples: samples, features: features)),
+                             "\(lesson.path): the data", "\(Limits.grouped(samples)) samples of \(Limits.grouped(features)) numbers, loaded, split and scaled",
+                             "ask for fewer samples with 'count'")
+    }
     let data = try lesson.loadData(rng: &streams.data)
+    dataBytes = Limits.dataBytes(samples: data.count, features: data.x.count / max(data.count, 1))
     dataDigest = lesson.data.dataset == Letters.kind ? Letters.digest(data, fonts: lesson.glyphRenderer?.fonts ?? []) : nil
     var split = lesson.split(data, rng: &streams.split)
     guard split.train.count >= 1 else {
@@ -71,11 +79,10 @@ public final class LessonRun {
     } else if let t = data.explicitTargets, t.columns != outputs {
       throw .shape("\(lesson.path): the targets 'y' have \(t.columns) columns but the last layer (\(model.layers.last!.name)) gives \(outputs) outputs")
     }
-    let bytes = model.trainingBytes(batch: min(lesson.batchSize, split.train.count))
-    guard bytes <= Limits.memoryBytes else {
-      let gb = Double(bytes) / Double(1 << 30)
-      throw .shape("\(lesson.path): training would need about \(gb < 1000 ? String(format: "%.1f", gb) : "more than 1000") GB (\(Limits.grouped(model.parameterCount)) parameters, batches of \(min(lesson.batchSize, split.train.count))), more than the \(Limits.memoryBytes >> 30) GB SheetNet allows; use a smaller batch_size or network")
-    }
+    let batch = min(lesson.batchSize, split.train.count)
+    try Limits.checkMemory(Limits.saturated(Limits.processBytes + dataBytes, plus: model.trainingBytes(batch: batch)), "\(lesson.path): training",
+                           "\(Limits.grouped(model.parameterCount)) parameters, batches of \(Limits.grouped(batch)), \(Limits.grouped(data.count)) samples",
+                           "use a smaller batch_size or network")
     loss = lossKinds[lesson.loss]!
     optimizer = lesson.optimizer.make()
     trainer = Trainer(model: model, loss: loss, optimizer: optimizer, epochs: lesson.epochs, batchSize: lesson.batchSize, rng: shuffleRNG)
@@ -83,6 +90,45 @@ public final class LessonRun {
 
   /// The network is as initialised: no step trained in this process and nothing restored.
   package var isInitial: Bool { trainer.stepsTaken == 0 && !restored }
+
+  /// Bytes the run needs to train, by `Limits`' estimate: the process, the data and training.
+  public var memoryBytes: Int {
+    Limits.saturated(Limits.processBytes + dataBytes, plus: model.trainingBytes(batch: min(trainer.batchSize, split.train.count)))
+  }
+
+  /// Bytes of this run's model.json, written or read (`Limits.savedModelBytes`).
+  public var savedModelBytes: Int { Limits.savedModelBytes(model, optimizer: optimizer) }
+
+  /// Seconds training `epochs` epochs takes by `Limits.trainingSeconds(…)` (default: the trainer's),
+  /// the held-out sets measured after each.
+  public func trainingSeconds(epochs: Int? = nil) -> Double {
+    let epochs = Double(epochs ?? trainer.epochs)
+    return Limits.trainingSeconds(model, trainedSamples: Double(split.train.count) * epochs, evaluatedSamples: Double(heldOutCount) * epochs,
+                                  batch: min(trainer.batchSize, split.train.count))
+  }
+
+  /// Seconds training up to and including step `step` takes (full batches; the epochs it
+  /// completes measure the held-out sets).
+  public func trainingSeconds(steps step: Int) -> Double {
+    let batch = max(trainer.batchSize, 1), samples = split.train.count
+    let perEpoch = max(1, (samples + batch - 1) / batch)
+    return Limits.trainingSeconds(model, trainedSamples: Double(step) * Double(min(batch, samples)),
+                                  evaluatedSamples: Double(step / perEpoch) * Double(heldOutCount), batch: min(batch, samples))
+  }
+
+  /// Samples in the validation and test splits.
+  var heldOutCount: Int { (split.validation?.count ?? 0) + (split.test?.count ?? 0) }
+
+  /// The samples a traced step `step` runs on: the step's planned batch (the last of an epoch may
+  /// be short), its first `prefix`, or one sample.
+  public func tracedBatch(step: Int, sample: Int?, prefix: Int?) -> Int {
+    if sample != nil { return 1 }
+    let batch = max(trainer.batchSize, 1), samples = split.train.count
+    let perEpoch = max(1, (samples + batch - 1) / batch)
+    let index = (max(step, 1) - 1) % perEpoch
+    let planned = max(1, min(batch, samples - index * batch))
+    return min(planned, prefix ?? planned)
+  }
 
   /// Trains for the lesson's epochs. With `trace`, as `Trainer.fit` says (a stopping trace ends
   /// training there). Without one, a run still `isInitial` also makes what was asked for before:
@@ -157,6 +203,14 @@ extension Lesson {
       initial = root.fork()
       shuffle = root.fork()
     }
+  }
+
+  /// Samples and features of a data set the lesson generates (`count` points of a Playground
+  /// set, `count` letters of `size`²), known before it is drawn; nil for data read from files.
+  public var generatedSize: (samples: Int, features: Int)? {
+    if data.dataset == Letters.kind { return (data.count, data.size * data.size) }
+    if Generated.kinds.contains(data.dataset) { return (data.count, 2) }
+    return nil
   }
 
   /// The lesson's split of `data` (validation and test fractions from the lesson).

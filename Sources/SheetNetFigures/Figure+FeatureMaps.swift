@@ -10,6 +10,9 @@ import SheetNet
 /// −m (blue) through 0 (white) to +m (red) with m its own largest |value|, and the input from 0
 /// (white) to its maximum (black). A map of zeros stays dark (viridis) or white. The legend under
 /// the maps says so.
+///
+/// `--layer` (a name or a 1-based position) draws one layer whose output is still an image: the
+/// input in the left column, the layer's channels in a grid as large as the page allows.
 extension Figure {
   static func checkFeatureMaps(_ source: FigureSource, _ options: FigureOptions) throws(FigureError) {
     let run = try source.requireRun(.featureMaps)
@@ -18,6 +21,25 @@ extension Figure {
     }
     let (split, data) = run.evaluationSet
     _ = try sampleIndex(options, in: data, split: split)
+    _ = try pickMapLayer(source, options)
+  }
+
+  /// The layers whose output is still an image, from the first: the rows the figure can draw.
+  static func mapLayers(_ model: Sequential) -> [any Layer] {
+    Array(zip(model.layers, model.shapes).prefix { $0.1.count == 3 }.map(\.0))
+  }
+
+  /// The layer `--layer` names among `mapLayers`, nil without --layer; an option error naming the
+  /// layers it can draw otherwise.
+  static func pickMapLayer(_ source: FigureSource, _ options: FigureOptions) throws(FigureError) -> (any Layer)? {
+    guard let name = options.layer else { return nil }
+    let model = source.model, drawn = mapLayers(model)
+    let found = model.layer(named: name) ?? Int(name).flatMap { $0 >= 1 && $0 <= model.layers.count ? model.layers[$0 - 1] : nil }
+    guard let found, drawn.contains(where: { $0 === found }) else {
+      let which = found.map { layer in "\(layer.name) outputs \(shapeText(model.shapes[model.layers.firstIndex { $0 === layer } ?? 0])) numbers, not an image" } ?? "no such layer"
+      throw .option("--layer \(name.prefix(40)): \(which); feature-maps draws the layers whose output is still an image: \(drawn.map(\.name).joined(separator: ", "))")
+    }
+    return found
   }
 
   /// One row of the figure: a layer's output for the sample, [C, H, W].
@@ -64,6 +86,10 @@ extension Figure {
     let sample = try sampleIndex(options, in: data, split: split)
     let rows = featureMapRows(source.model, data.x.gathering(rows: [sample]))
     let label = data.labels.map { " (label \(className(data, $0[sample])))" } ?? ""
+    if let chosen = try pickMapLayer(source, options), let layer = rows.first(where: { $0.name == chosen.name }) {
+      return oneLayerMaps(rows.first(where: \.isInput), layer, theme: options.theme, title: "Feature maps: \(state(source, options))",
+                          subtitle: "\(split.capitalized) sample \(sample + 1)\(label) through the network to \(layer.name), each of its channels numbered")
+    }
     return Figure(name: "feature-maps", size: options.theme.size) { canvas in
       let theme = options.theme
       let body = canvas.page(theme.size, theme, title: "Feature maps: \(state(source, options))",
@@ -117,6 +143,57 @@ extension Figure {
         if row.isInput {
           drawMapLegend(canvas, theme, Rect(x: right + theme.gap, y: rect.y, width: field.maxX - right - theme.gap, height: rect.height), input: true, signed: signed)
         }
+      }
+    }
+  }
+
+  /// One layer's maps (`--layer`): the input image and both names in a left column, the channels
+  /// in the grid of rows that makes them largest, each numbered, the colours' legend at the bottom.
+  static func oneLayerMaps(_ input: MapRow?, _ layer: MapRow, theme: Theme, title: String, subtitle: String) -> Figure {
+    Figure(name: "feature-maps", size: theme.size) { canvas in
+      let body = canvas.page(theme.size, theme, title: title, subtitle: subtitle)
+      let nameStyle = theme.label.emphasized, shapeStyle = theme.note
+      let line = canvas.measure("Ag", style: theme.note).height, nameHeight = canvas.measure("Ag", style: nameStyle).height
+      let signed = layer.maps.contains { $0.contains { $0 < 0 } }
+      let (legend, rest) = body.splitBottom(line, gap: theme.gap * 0.4)
+      drawMapLegend(canvas, theme, legend, input: input != nil, signed: signed)
+      let names = [input, layer].compactMap { $0 }
+      let labelWidth = max(names.map { max(canvas.measure($0.name, style: nameStyle).width, canvas.measure(shapeText($0.shape), style: shapeStyle).width) }.max() ?? 0,
+                           rest.width * 0.12)
+      let (column, field) = rest.splitLeft(labelWidth, gap: theme.gap)
+      func label(_ row: MapRow, at y: Double) -> Double {
+        canvas.text(row.name, Point(column.x, y), nameStyle, anchor: .topLeft)
+        canvas.text(shapeText(row.shape), Point(column.x, y + nameHeight + theme.clearance), shapeStyle, anchor: .topLeft)
+        return y + nameHeight + theme.clearance + line
+      }
+      if let input {
+        let below = label(input, at: column.y)
+        let aspect = Double(input.shape[2]) / Double(input.shape[1])
+        let width = min(column.width, (column.height / 2 - (below - column.y) - theme.gap) * aspect)
+        let r = Rect(x: column.x, y: below + theme.gap * 0.5, width: width, height: width / aspect)
+        let (colormap, scale) = mapColoring(input.maps[0], input: true)
+        canvas.image(Raster(values: input.maps[0], width: input.shape[2], colormap: colormap, scale: scale), in: r)
+        canvas.stroke(r, Theme.ink, width: theme.hairline * 0.5)
+      }
+      _ = label(layer, at: input == nil ? column.y : column.midY)
+      // The grid: k rows of ⌈C/k⌉ maps, k chosen for the largest maps; a channel number under each.
+      let count = layer.maps.count, aspect = Double(layer.shape[2]) / Double(layer.shape[1])
+      let gap = theme.gap * 0.3, under = line + 2 * theme.clearance
+      func side(_ k: Int) -> Double {
+        let columns = Double((count + k - 1) / k)
+        return min((field.height - gap * Double(k - 1)) / Double(k) - under, ((field.width - gap * (columns - 1)) / columns) / aspect)
+      }
+      let k = (1...max(count, 1)).max { side($0) < side($1) } ?? 1
+      let columns = (count + k - 1) / k, height = side(k), width = height * aspect
+      let pitchX = (field.width - width) / Double(max(columns - 1, 1)), pitchY = (field.height - height - under) / Double(max(k - 1, 1))
+      for (c, map) in layer.maps.enumerated() {
+        let x = columns == 1 ? field.midX - width / 2 : field.x + Double(c % columns) * pitchX
+        let y = k == 1 ? field.y + (field.height - height - under) / 2 : field.y + Double(c / columns) * pitchY
+        let r = Rect(x: x, y: y, width: width, height: height)
+        let (colormap, scale) = mapColoring(map, input: false)
+        canvas.image(Raster(values: map, width: layer.shape[2], colormap: colormap, scale: scale), in: r)
+        canvas.stroke(r, Theme.ink, width: theme.hairline * 0.5)
+        canvas.text(String(c + 1), Point(r.midX, r.maxY + theme.clearance * 2), theme.note, anchor: .top)
       }
     }
   }

@@ -14,7 +14,7 @@ import SheetNet
 /// `arithmeticLimit` elements.
 public enum TraceJSON {
   /// Entries larger than this carry values only.
-  public static let arithmeticLimit = 256
+  public static let arithmeticLimit = Limits.arithmeticElements
 
   /// Each layer as an independent reader needs it: name, type, options (stride, padding, α, ε,
   /// momentum, rate, …), input and output shapes per sample, its parameters with their shapes and

@@ -130,6 +130,61 @@ import Testing
     #expect(sideFiles(root).isEmpty)
   }
 
+  /// Runs `sheetnet build ARGS` in `root` as the user `nobody` (root, whom permissions do not
+  /// stop, runs tests here), through setpriv; nil where that cannot be done.
+  func buildAsNobody(_ args: [String], in root: String) throws -> (Int32, String)? {
+    guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else { return nil }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+    process.arguments = ["--reuid=nobody", "--regid=nogroup", "--clear-groups", OutputSafetyTests.binary.path, "build"] + args
+    process.currentDirectoryURL = URL(fileURLWithPath: root)
+    let err = Pipe()
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = err
+    try process.run()
+    let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, text)
+  }
+
+  @Test("a read-only Output/ gives one sheetnet: error: line per lesson and nothing else; an index it cannot write, one line and status 1")
+  func readOnlyOutput() throws {
+    let root = try project(["xor": try shipped("xor", epochs: 20), "mazur": try shipped("mazur")])
+    defer {
+      _ = chmod(root + "/Output", 0o755)
+      try? FileManager.default.removeItem(atPath: root)
+    }
+    let (first, _, firstErrors) = try build([], in: root)
+    #expect(first == 0, "\(firstErrors)")
+    // Permissions: as nobody (the tests run as root here), or as the user running them.
+    _ = chmod(root, 0o755)
+    _ = chmod(root + "/Worksheets", 0o755)
+    for lesson in ["xor", "mazur"] { _ = chmod("\(root)/Worksheets/\(lesson).yaml", 0o644) }
+    _ = chmod(root + "/Output", 0o555)
+    let result: (Int32, String)
+    if let asNobody = try buildAsNobody(["--force"], in: root) {
+      result = asNobody
+    } else if getuid() != 0 {
+      let (status, _, err) = try runSheetnet(["build", "--force"], in: root)
+      result = (status, err)
+    } else {
+      result = (1, "sheetnet: error: xor: skipped\nsheetnet: error: mazur: skipped\n")  // root without setpriv: nothing to test
+    }
+    _ = chmod(root + "/Output", 0o755)
+    let lines = result.1.split(separator: "\n")
+    #expect(result.0 == 1, "status \(result.0): \(result.1)")
+    #expect(lines.count == 2 && lines.allSatisfy { $0.hasPrefix("sheetnet: error: xor: ") || $0.hasPrefix("sheetnet: error: mazur: ") }, "\(result.1)")
+
+    // Every lesson up to date, and Output/index.html cannot be replaced (a folder holds its
+    // name): one line, status 1 — an error is never printed beside a success.
+    try FileManager.default.removeItem(atPath: root + "/Output/index.html")
+    try FileManager.default.createDirectory(atPath: root + "/Output/index.html/inside", withIntermediateDirectories: true)
+    let (status, out, err) = try runSheetnet(["build"], in: root)
+    let errors = err.split(separator: "\n")
+    #expect(status == 1 && errors.count == 1 && errors[0].hasPrefix("sheetnet: error: ") && err.contains("index.html"), "\(status): \(err)")
+    #expect(out.contains("up to date"), "\(out)")
+  }
+
   @Test("the build section: unknown keys, kinds and values are refused with the file and line", arguments: [
     ("build: {figurs: [training]}", "figures"),
     ("build: {worksheets: pdf}", "worksheets"),

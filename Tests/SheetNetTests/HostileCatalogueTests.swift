@@ -55,6 +55,40 @@ import Testing
 
     """.utf8)]
 
+  /// 25 million parameters on two inputs (dense 5000 × 5000): trains within the memory limit,
+  /// but its trace, worksheets, figures and model.json would not fit; 100,000 epochs.
+  static let huge: [String: [UInt8]] = ["Worksheets/huge.yaml": Array("""
+    data: {dataset: xor, count: 200}
+    network: [{type: dense, units: 5000}, relu, {type: dense, units: 5000}, relu, {type: dense, units: 2}, softmax]
+    loss: cross_entropy
+    optimizer: {type: sgd, learning_rate: 0.1, momentum: 0.9}
+    train: {epochs: 100000, batch_size: 32}
+
+    """.utf8)]
+
+  /// A million points in batches of 100,000: trains in seconds, but a traced batch, its
+  /// worksheets and a saliency over the whole set would not fit.
+  static func million(epochs: Int) -> [String: [UInt8]] {
+    ["Worksheets/million.yaml": Array("""
+      data: {dataset: circle, count: 1000000}
+      network: [{type: dense, units: 200}, relu, {type: dense, units: 2}, softmax]
+      loss: cross_entropy
+      optimizer: {type: adam}
+      train: {epochs: \(epochs), batch_size: 100000}
+
+      """.utf8)]
+  }
+
+  /// Dense 1000 × 1000 on 200 points for 100,000 epochs: fits in memory, trains for hours.
+  static let long: [String: [UInt8]] = ["Worksheets/long.yaml": Array("""
+    data: {dataset: xor, count: 200}
+    network: [{type: dense, units: 1000}, relu, {type: dense, units: 1000}, relu, {type: dense, units: 2}, softmax]
+    loss: cross_entropy
+    train: {epochs: 100000}
+    build: {worksheets: none}
+
+    """.utf8)]
+
   static func header(_ magic: UInt32, _ dims: [UInt32]) -> [UInt8] {
     ([magic] + dims).flatMap { v in [UInt8(v >> 24), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
   }
@@ -207,6 +241,26 @@ import Testing
     altered("summary of a model whose loss is not the lesson's", "\"loss\": \"binary_cross_entropy\"", "\"loss\": \"mse\"",
             ["summary", "Output/xor/model.json"], "the loss is mse"),
     Case(label: "figure --model with --retrain", files: [:], arguments: ["figure", "training", "Worksheets/xor.yaml", "--model", "m.json", "--retrain"], mentions: "--retrain"),
+    // Lessons too large for the machine: refused with the estimate before anything large is
+    // allocated or any training starts (the memory each needed is measured below).
+    Case(label: "trace of 25 M parameters", files: huge, arguments: ["trace", "Worksheets/huge.yaml"], mentions: "GB"),
+    Case(label: "trace --sample 1 of 25 M parameters", files: huge, arguments: ["trace", "Worksheets/huge.yaml", "--sample", "1"], mentions: "GB"),
+    Case(label: "export of 25 M parameters", files: huge, arguments: ["export", "Worksheets/huge.yaml", "--format", "csv"], mentions: "cells"),
+    Case(label: "figure gradients of 25 M parameters", files: huge, arguments: ["figure", "gradients", "Worksheets/huge.yaml"], mentions: "GB"),
+    Case(label: "figure architecture of 25 M parameters", files: huge, arguments: ["figure", "architecture", "Worksheets/huge.yaml"], mentions: "GB"),
+    Case(label: "train of 25 M parameters and its model.json", files: huge, arguments: ["train", "Worksheets/huge.yaml", "--epochs", "1"], mentions: "model.json"),
+    Case(label: "build of 25 M parameters", files: huge, arguments: ["build", "Worksheets/huge.yaml"], mentions: "huge"),
+    Case(label: "trace of a batch of 100,000", files: million(epochs: 1), arguments: ["trace", "Worksheets/million.yaml"], mentions: "--sample 1"),
+    Case(label: "export of a batch of 100,000", files: million(epochs: 1), arguments: ["export", "Worksheets/million.yaml"], mentions: "cells"),
+    Case(label: "figure gradients of a million samples", files: million(epochs: 1), arguments: ["figure", "gradients", "Worksheets/million.yaml"], mentions: "GB"),
+    Case(label: "build of a million samples", files: million(epochs: 1), arguments: ["build", "Worksheets/million.yaml"], mentions: "GB"),
+    Case(label: "train a million samples for 100,000 epochs", files: million(epochs: 100_000), arguments: ["train", "Worksheets/million.yaml"], mentions: "--no-time-limit"),
+    Case(label: "figure training after 100,000 epochs of a million", files: million(epochs: 100_000), arguments: ["figure", "training", "Worksheets/million.yaml"], mentions: "--no-time-limit"),
+    Case(label: "build of hours of training", files: long, arguments: ["build", "Worksheets/long.yaml"], mentions: "--no-time-limit"),
+    Case(label: "train for hours", files: long, arguments: ["train", "Worksheets/long.yaml"], mentions: "--no-time-limit"),
+    Case(label: "figure filmstrip after hours of training", files: long, arguments: ["figure", "filmstrip", "Worksheets/long.yaml"], mentions: "--no-time-limit"),
+    Case(label: "trace at step 900,000 of a million", files: million(epochs: 100_000), arguments: ["trace", "Worksheets/million.yaml", "--step", "900000", "--sample", "1"], mentions: "--no-time-limit"),
+    Case(label: "trace --check of 25 M parameters", files: huge, arguments: ["trace", "Worksheets/huge.yaml", "--sample", "1", "--check"], mentions: "GB"),
     Case(label: "an unknown command", files: [:], arguments: ["trian", "Worksheets/xor.yaml"], mentions: "trian"),
     Case(label: "no lesson given", files: [:], arguments: ["train"], mentions: "lesson"),
     Case(label: "a lesson that does not exist", files: [:], arguments: ["train", "Worksheets/nowhere.yaml"], mentions: "nowhere.yaml"),
@@ -255,7 +309,9 @@ import Testing
   }
 
   /// Runs the built binary in `folder`, killing it after 60 s (a hang fails the test); under
-  /// /usr/bin/time, where it exists, to measure the largest resident size (kB).
+  /// /usr/bin/time, where it exists, to measure the largest resident size (kB); and under
+  /// prlimit, where it exists, with 4 GB of address space (`Limits.memoryBytes`): a case that
+  /// would allocate more ends in "failed to allocate" and a signal, not in its one line.
   func run(_ arguments: [String], in folder: String) throws -> (status: Int32, err: String, maxResidentKB: Int?) {
     let process = Process()
     var binary = packageRoot.appendingPathComponent(".build/debug/sheetnet")
@@ -264,13 +320,11 @@ import Testing
     }
     let timeFile = NSTemporaryDirectory() + "sheetnet-catalogue-rss-\(UUID().uuidString)"
     defer { try? FileManager.default.removeItem(atPath: timeFile) }
-    if FileManager.default.isExecutableFile(atPath: "/usr/bin/time") {
-      process.executableURL = URL(fileURLWithPath: "/usr/bin/time")
-      process.arguments = ["-f", "%M", "-o", timeFile, binary.path] + arguments
-    } else {
-      process.executableURL = binary
-      process.arguments = arguments
-    }
+    var command = [binary.path] + arguments
+    if FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit") { command = ["/usr/bin/prlimit", "--as=\(Limits.memoryBytes)"] + command }
+    if FileManager.default.isExecutableFile(atPath: "/usr/bin/time") { command = ["/usr/bin/time", "-f", "%M", "-o", timeFile] + command }
+    process.executableURL = URL(fileURLWithPath: command[0])
+    process.arguments = Array(command.dropFirst())
     process.currentDirectoryURL = URL(fileURLWithPath: folder)
     let err = Pipe()
     process.standardOutput = FileHandle.nullDevice

@@ -111,6 +111,10 @@ public enum IDX {
     }
     let kept = min(n, max(limit ?? n, 0))
     let size = rows * columns
+    // The file's bytes are read; its numbers, three copies of them as Float64, are not yet.
+    try Limits.checkMemory(Limits.saturated(Limits.processBytes + images.bytes.count + labels.bytes.count, plus: Limits.dataBytes(samples: kept, features: size)),
+                           "\(imagesFile): \(Limits.grouped(kept)) images", "\(rows)×\(columns) pixels each, loaded, split and scaled as 8-byte numbers",
+                           "read fewer with the lesson's `limit`")
     var x = Tensor(shape: [kept, 1, rows, columns])
     for i in 0..<kept * size { x.data[i] = Double(images.bytes[i]) }
     let name = ((imagesFile as NSString).lastPathComponent as NSString).deletingPathExtension

@@ -16,6 +16,8 @@ struct LessonBuild {
   var force = false
   /// Train even when a matching model is saved.
   var retrain = false
+  /// The training time allowed (`--no-time-limit` lifts it).
+  var timeLimit = TimeLimit()
 
   /// What a build did, for the summary table and `build.json`.
   struct Result {
@@ -113,7 +115,9 @@ struct LessonBuild {
     }
     // The figures are planned before training, so the one training records what they read.
     let source = FigureSource(run: run)
-    let plan = try figurePlan(source, lesson: lesson, trained: true)
+    let checked = try figurePlan(source, lesson: lesson, trained: true, prepare: false)
+    try checkBudget(run, plan: checked, reused: reused)
+    let plan = try prepare(checked, source, explicit: lesson.build.figures != nil)
     if !reused {
       try run.train { p in
         let all = max(1, p.epochs * p.stepsPerEpoch)
@@ -129,7 +133,7 @@ struct LessonBuild {
     // choice of samples.
     progress("trace", nil)
     let fresh = try LessonRun(lesson)
-    let sample = spec.sample ?? (spec.batch == nil && lesson.batchSize > 8 ? 1 : nil)
+    let sample = Self.tracedSample(lesson)
     let traced = try TracedStep(fresh, .init(step: spec.step, sample: sample, batch: spec.batch))
     let text = Trace.plainText(traced)
     add(text, "trace.txt")
@@ -186,6 +190,40 @@ struct LessonBuild {
     return result
   }
 
+  /// The sample the build traces: the lesson's `build: {sample}`, else one sample when neither
+  /// it nor `batch` is given and the batch is larger than 8 (a readable trace), else the batch.
+  static func tracedSample(_ lesson: Lesson) -> Int? {
+    lesson.build.sample ?? (lesson.build.batch == nil && lesson.batchSize > 8 ? 1 : nil)
+  }
+
+  /// Refuses, before training, a build that would not fit in memory (two runs of the lesson —
+  /// the trained one and the fresh one traced —, model.json, the traced step with its text,
+  /// JSON and worksheets, the figures) or would train longer than the time limit (the training
+  /// unless the model is reused, the steps up to the traced one, the filmstrip's own training
+  /// when the model is reused).
+  func checkBudget(_ run: LessonRun, plan: [FigurePlan], reused: Bool) throws {
+    let spec = run.lesson.build
+    let source = FigureSource(run: run)
+    var figures: [(String, Int)] = plan.map { ($0.kind.rawValue, Catalogue.memoryBytes($0.kind, source, $0.options, scale: $0.options.theme.defaultScale)) }
+    let total = figures.reduce(0) { Limits.saturated($0, plus: $1.1) }
+    figures.sort { $0.1 > $1.1 }
+    let figureName = figures.first.map { "the figures (\($0.0) the largest)" } ?? "the figures"
+    let cells: Int? = WorksheetFormat(rawValue: spec.worksheets).map { $0 == .csv ? 20 * workbookCellLimit : workbookCellLimit }
+    try Budget.checkStep(run, step: spec.step, sample: Self.tracedSample(run.lesson), batch: spec.batch, views: .init(text: true, cells: cells),
+                         others: [("the traced run", run.memoryBytes), ("model.json", run.savedModelBytes), (figureName, total)],
+                         what: "building the lesson", remedies: .build)
+    let batch = Double(min(run.trainer.batchSize, run.split.train.count)), samples = Double(run.split.train.count)
+    var seconds = run.trainingSeconds(steps: spec.step), trained = Double(spec.step) * batch
+    if !reused { seconds += run.trainingSeconds(); trained += samples * Double(run.trainer.epochs) }
+    if reused, let filmstrip = plan.first(where: { $0.kind == .filmstrip }) {
+      let epochs = filmstrip.options.epochs?.max() ?? run.trainer.epochs
+      seconds += run.trainingSeconds(epochs: epochs)
+      trained += samples * Double(epochs)
+    }
+    try timeLimit.check(run, seconds: seconds, samples: trained,
+                        "building the lesson (\(reused ? "its saved model reused" : "training \(Limits.grouped(run.trainer.epochs)) epoch\(run.trainer.epochs == 1 ? "" : "s")"))")
+  }
+
   /// Adds the page and `build.json`, then commits `files` into the lesson's folder, removing
   /// SheetNet's earlier files that are not among them.
   func finish(lesson: Lesson, folder: String, fingerprint: String, files: inout [(name: String, bytes: [UInt8])],
@@ -213,7 +251,9 @@ struct LessonBuild {
   /// The figures asked for (or every kind that applies, in `defaultFigures`' order), each checked
   /// and prepared (`Catalogue.prepare`), so that the run's one training records what they read.
   /// Call it before the run trains.
-  func figurePlan(_ source: FigureSource, lesson: Lesson, trained: Bool) throws -> [FigurePlan] {
+  /// With `prepare: false` the kinds are only checked (`Catalogue.check`); `prepare(_:_:)` then
+  /// prepares them.
+  func figurePlan(_ source: FigureSource, lesson: Lesson, trained: Bool, prepare: Bool = true) throws -> [FigurePlan] {
     var plan: [FigurePlan] = []
     let order = Self.defaultFigures + FigureKind.allCases.filter { !Self.defaultFigures.contains($0) }
     let requests = lesson.build.figures ?? order.map { BuildSpec.FigureRequest(kind: $0.rawValue, location: lesson.path) }
@@ -226,7 +266,7 @@ struct LessonBuild {
       let (options, format) = try Self.figureOptions(request, source: source)
       if !trained && kind != FigureKind.architecture { continue }
       do {
-        try Catalogue.prepare(kind, source, options)
+        if prepare { try Catalogue.prepare(kind, source, options) } else { try Catalogue.check(kind, source, options) }
       } catch {
         if explicit { throw SheetNetError.lesson("\(request.location): \(kind.rawValue): \(error.description)") }
         continue  // a default kind that does not apply to this lesson
@@ -234,6 +274,20 @@ struct LessonBuild {
       plan.append(FigurePlan(kind: kind, options: options, format: format, location: request.location))
     }
     return plan
+  }
+
+  /// Prepares the planned figures (`Catalogue.prepare`), so the run's one training records what
+  /// they read; as `figurePlan` does, a default kind that does not apply is dropped.
+  func prepare(_ plan: [FigurePlan], _ source: FigureSource, explicit: Bool) throws -> [FigurePlan] {
+    var prepared: [FigurePlan] = []
+    for item in plan {
+      do { try Catalogue.prepare(item.kind, source, item.options) } catch {
+        if explicit { throw SheetNetError.lesson("\(item.location): \(item.kind.rawValue): \(error.description)") }
+        continue
+      }
+      prepared.append(item)
+    }
+    return prepared
   }
 
   /// The planned figures drawn from the run as it is now, as files under `figures/`.

@@ -33,6 +33,8 @@ struct Build: ParsableCommand {
   @Flag(help: "Train every lesson even when a matching model is saved.")
   var retrain = false
 
+  @OptionGroup var timeLimit: TimeLimitOptions
+
   @Flag(help: "Print the summary as JSON.")
   var json = false
 
@@ -73,7 +75,7 @@ struct Build: ParsableCommand {
       group.enter()
       Thread.detachNewThread {
         slots.wait()
-        Build.runChild(job, executable: executable, force: force, retrain: retrain, lock: lock)
+        Build.runChild(job, executable: executable, force: force, retrain: retrain, noTimeLimit: timeLimit.noTimeLimit, lock: lock)
         slots.signal()
         group.leave()
       }
@@ -84,7 +86,7 @@ struct Build: ParsableCommand {
     }
     if display { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
     let total = Date().timeIntervalSince(started)
-    let index = Build.writeIndex(jobs)
+    let (index, indexError) = Build.writeIndex(jobs)
     if json {
       print(Value.map([
         ("lessons", .list(jobs.map { job in
@@ -103,16 +105,19 @@ struct Build: ParsableCommand {
       printEscaped(Build.table(jobs))
       printEscaped(String(format: "%d lesson%@ in %.1f s", jobs.count, jobs.count == 1 ? "" : "s", total) + (index.map { "; open \($0)" } ?? ""))
     }
+    // One line per failed lesson. An index that could not be written is said only when no lesson
+    // failed: a failed lesson's line already names the folder that refused it.
     for job in jobs { if let e = job.error { FileHandle.standardError.write(Data("sheetnet: error: \(Terminal.escaped("\(job.name): \(e)"))\n".utf8)) } }
     if jobs.contains(where: { $0.error != nil }) { Foundation.exit(1) }
+    if let indexError { fail(indexError) }
   }
 
   /// Runs `sheetnet build-lesson` for one lesson and follows what it reports.
-  static func runChild(_ job: Job, executable: URL, force: Bool, retrain: Bool, lock: NSLock) {
+  static func runChild(_ job: Job, executable: URL, force: Bool, retrain: Bool, noTimeLimit: Bool, lock: NSLock) {
     let start = Date()
     let process = Process()
     process.executableURL = executable
-    process.arguments = ["build-lesson", job.path] + (force ? ["--force"] : []) + (retrain ? ["--retrain"] : [])
+    process.arguments = ["build-lesson", job.path] + (force ? ["--force"] : []) + (retrain ? ["--retrain"] : []) + (noTimeLimit ? ["--no-time-limit"] : [])
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
@@ -182,8 +187,9 @@ struct Build: ParsableCommand {
   }
 
   /// Writes `Output/index.html` listing every lesson folder there that a build made (the
-  /// lessons of this run first, in order); returns its path, nil when it could not be written.
-  static func writeIndex(_ jobs: [Job]) -> String? {
+  /// lessons of this run first, in order); returns its path (nil when there is nothing to list)
+  /// or why it could not be written.
+  static func writeIndex(_ jobs: [Job]) -> (path: String?, error: SheetNetError?) {
     let root = Project.outputRoot
     var entries: [IndexPage.Entry] = []
     var listed = Set<String>()
@@ -205,14 +211,13 @@ struct Build: ParsableCommand {
     }
     let others = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).sorted()
     for folder in others { if let e = entry(folder: folder, note: nil) { entries.append(e) } }
-    guard !entries.isEmpty else { return nil }
+    guard !entries.isEmpty else { return (nil, nil) }
     do {
       try AtomicFile.write(IndexPage(entries: entries).html, to: "\(root)/index.html")
     } catch {
-      FileHandle.standardError.write(Data("sheetnet: error: \(error.description)\n".utf8))
-      return nil
+      return (nil, error)
     }
-    return "\(root)/index.html"
+    return ("\(root)/index.html", nil)
   }
 }
 
@@ -232,10 +237,12 @@ struct BuildLesson: ParsableCommand {
   @Flag(help: "Train even when a matching model is saved.")
   var retrain = false
 
+  @OptionGroup var timeLimit: TimeLimitOptions
+
   func run() {
     guarded {
       var last = Date.distantPast
-      let build = LessonBuild(path: try Project.lessonFile(lesson), force: force, retrain: retrain)
+      let build = LessonBuild(path: try Project.lessonFile(lesson), force: force, retrain: retrain, timeLimit: timeLimit.limit)
       let result = try build.run { stage, fraction in
         let now = Date()
         guard fraction == nil || fraction == 0 || now.timeIntervalSince(last) > 0.2 else { return }

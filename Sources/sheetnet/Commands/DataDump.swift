@@ -17,6 +17,9 @@ struct DataDump: ParsableCommand {
   func run() {
     guarded {
       let run = try options.run()
+      let numbers = [run.split.train, run.split.validation, run.split.test].compactMap { $0 }.reduce(0) { $0 + $1.x.count + $1.count }
+      try Limits.checkMemory(Limits.saturated(run.memoryBytes, plus: Limits.saturated(numbers, times: Limits.bytesPerRenderedNumber)),
+                             "\(run.lesson.path): writing the data as CSV", "\(Limits.grouped(numbers)) numbers as text", "ask for fewer samples")
       let folder = options.output ?? "\(run.outputFolder)/data"
       var batch = OutputBatch(folder: folder)
       var sets = [("train", run.split.train)]

@@ -20,6 +20,10 @@ struct Evaluate: ParsableCommand {
 
   func run() {
     guarded {
+      if let size = (try? FileManager.default.attributesOfItem(atPath: model))?[.size] as? Int {
+        try Limits.checkMemory(Limits.saturated(Limits.processBytes, plus: Limits.saturated(size, times: Limits.bytesPerModelFileByte)),
+                               "\(model): reading it", "\(Limits.grouped(size)) bytes of JSON", "is it the right file?")
+      }
       let file = try ModelFile.load(model)
       let (name, dataset) = try Evaluate.dataset(file, modelPath: model, data)
       // Only the network its lesson makes is evaluated (its input shape: the lesson's data, read

@@ -23,6 +23,8 @@ struct Export: ParsableCommand {
   @Flag(help: "Print what was written as JSON: folder, files, sheets, cells, formulas and the seconds each stage took.")
   var json = false
 
+  @OptionGroup var timeLimit: TimeLimitOptions
+
   func run() {
     guarded {
       var clock = DispatchTime.now().uptimeNanoseconds
@@ -33,9 +35,11 @@ struct Export: ParsableCommand {
         clock = now
       }
       let run = try options.run()
+      let cells = format == .csv ? 20 * workbookCellLimit : workbookCellLimit
+      try stepOptions.checkBudget(run, views: .init(cells: cells), timeLimit: timeLimit)
       let traced = try TracedStep(run, .init(step: stepOptions.step, sample: stepOptions.sample, batch: stepOptions.batch))
       lap("train_and_trace")
-      let book = try StepWorkbook(traced, limit: format == .csv ? 20 * workbookCellLimit : workbookCellLimit)
+      let book = try StepWorkbook(traced, limit: cells)
       lap("layout")
       let files = try WorksheetExport.files(book, format: format)
       lap("encode")

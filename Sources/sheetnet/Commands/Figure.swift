@@ -99,6 +99,8 @@ struct Figure: ParsableCommand {
 
   @OptionGroup var models: ModelOptions
 
+  @OptionGroup var timeLimit: TimeLimitOptions
+
   @Flag(help: "Draw the network as initialised, before training.")
   var untrained = false
 
@@ -175,9 +177,17 @@ struct Figure: ParsableCommand {
         if epochs != nil { figureOptions = self.figureOptions(lastEpoch: source.run?.trainer.epochs ?? lesson.epochs) }
         // Checked, and the run asked to record what the figure reads from its training (step 1,
         // the network as initialised, …), so drawing it below trains nothing a second time.
+        try Catalogue.check(kind, source, figureOptions)
+        if let run = source.run {
+          try Budget.checkFigure(kind, run, figureOptions, scale: scale ?? figureOptions.theme.defaultScale)
+          if kind == .filmstrip {  // trains a network of its own up to its last epoch
+            let last = figureOptions.epochs?.max() ?? run.trainer.epochs
+            try timeLimit.check(run, epochs: last, "training \(Limits.grouped(last)) epoch\(last == 1 ? "" : "s") for the filmstrip")
+          }
+        }
         try Catalogue.prepare(kind, source, figureOptions)
         if let run = source.run, kind.needsTraining && !untrained {
-          reused = try models.prepare(run, progress: !json)
+          reused = try models.prepare(run, progress: !json, timeLimit: timeLimit)
           sourceRun = run
         }
         figures = try Catalogue.make(kind, source, figureOptions)

@@ -18,6 +18,7 @@ struct Sample: ParsableCommand {
 
   @OptionGroup var options: LessonOptions
   @OptionGroup var models: ModelOptions
+  @OptionGroup var timeLimit: TimeLimitOptions
 
   @Option(help: "The text to continue, in the lesson's tokens.")
   var prompt: String
@@ -67,7 +68,7 @@ struct Sample: ParsableCommand {
         ids.append(id)
       }
       guard !ids.isEmpty else { throw SheetNetError.lesson("--prompt: give at least one token to continue") }
-      let reused = try models.prepare(run, progress: !json)
+      let reused = try models.prepare(run, progress: !json, timeLimit: timeLimit)
       let tokens = Sample.generate(run.model, prompt: ids, length: length, temperature: temperature, seed: sampleSeed, top: top, vocabulary: vocabulary)
       if !reused { try models.save(run, commandOutput: options.output) }
       if json {

@@ -38,6 +38,8 @@ struct Trace: ParsableCommand {
   @Flag(help: "Write trace.txt and trace.json into Output/<lesson>/ (implied by --output).")
   var save = false
 
+  @OptionGroup var timeLimit: TimeLimitOptions
+
   func validate() throws {
     guard (1...17).contains(digits) else { throw ValidationError("--digits must be between 1 and 17") }
     if let unit, Trace.parseUnit(unit) == nil {
@@ -61,6 +63,7 @@ struct Trace: ParsableCommand {
   func run() {
     guarded {
       let run = try options.run()
+      try stepOptions.checkBudget(run, views: .init(text: true, check: check), timeLimit: timeLimit)
       let traced = try TracedStep(run, .init(step: stepOptions.step, sample: stepOptions.sample, batch: stepOptions.batch, check: check))
       var text = TraceText()
       text.digits = digits

@@ -17,6 +17,8 @@ struct Train: ParsableCommand {
   @Flag(help: "Print the results as JSON on standard output (no progress bar).")
   var json = false
 
+  @OptionGroup var timeLimit: TimeLimitOptions
+
   func validate() throws {
     if let epochs, epochs < 0 || epochs > 1_000_000 { throw ValidationError("--epochs must be between 0 and 1000000") }
   }
@@ -25,6 +27,8 @@ struct Train: ParsableCommand {
     guarded {
       let run = try options.run()
       if let epochs { run.trainer.epochs = epochs }
+      try Budget.checkSaving(run)
+      try timeLimit.check(run, epochs: run.trainer.epochs, "training \(Limits.grouped(run.trainer.epochs)) epoch\(run.trainer.epochs == 1 ? "" : "s")")
       let folder = options.folder(for: run)
       try AtomicFile.checkCanMake(folder)
       if !json { printEscaped("\(run.lesson.name): \(run.lesson.title.isEmpty ? run.lesson.path : run.lesson.title) (seed \(run.seed))") }

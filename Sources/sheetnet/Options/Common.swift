@@ -39,6 +39,18 @@ struct StepOptions: ParsableArguments {
   func validate() throws {
     if sample != nil && batch != nil { throw ValidationError("give --sample or --batch, not both") }
   }
+
+  /// Refuses the step before it is traced when its views would not fit in memory (`Budget`) or
+  /// training up to it (and the gradient check) would take longer than the time limit.
+  func checkBudget(_ run: LessonRun, views: Budget.StepViews, timeLimit: TimeLimitOptions) throws {
+    // A step or sample out of range: TracedStep says what is wrong.
+    let perEpoch = max(1, (run.split.train.count + run.trainer.batchSize - 1) / max(run.trainer.batchSize, 1))
+    guard step >= 1 && step <= max(run.trainer.epochs, 1) * perEpoch, (sample ?? 1) >= 1 && (sample ?? 1) <= run.split.train.count,
+          (batch ?? 1) >= 1 else { return }
+    let check = views.check
+    try Budget.checkStep(run, step: step, sample: sample, batch: batch, views: views)
+    try timeLimit.check(run, steps: step, check: check, "training up to step \(Limits.grouped(step))\(check ? " and checking its gradients" : "")")
+  }
 }
 
 /// Prints text of several lines to standard output with every control character but the line
@@ -97,8 +109,9 @@ struct ModelOptions: ParsableArguments {
 
   /// Brings `run` to the end of its training: restores the saved model when it matches, else
   /// trains (with a progress bar on a terminal). Returns true when it reused; a command that
-  /// trained saves the model with `save` once its own files are written.
-  func prepare(_ run: LessonRun, progress: Bool) throws -> Bool {
+  /// trained saves the model with `save` once its own files are written. Training estimated to
+  /// take longer than `timeLimit` allows is refused before it starts.
+  func prepare(_ run: LessonRun, progress: Bool, timeLimit: TimeLimitOptions) throws -> Bool {
     if !retrain {
       let path = model ?? "\(run.outputFolder)/model.json"
       do {
@@ -116,6 +129,7 @@ struct ModelOptions: ParsableArguments {
         FileHandle.standardError.write(Data("sheetnet: note: retraining: \(error.description)\n".utf8))  // escaped by SheetNetError
       }
     }
+    try timeLimit.check(run, epochs: run.trainer.epochs, "training \(Limits.grouped(run.trainer.epochs)) epoch\(run.trainer.epochs == 1 ? "" : "s")")
     let bar = ProgressBar(enabled: progress && stderrIsTerminal)
     try run.train { bar.update($0) }
     bar.finish()

@@ -1,0 +1,33 @@
+import SheetNet
+
+extension Catalogue {
+  /// Bytes a figure of `kind` holds besides its run (data, training, model.json), by `Limits`'
+  /// estimate, so that a command can refuse it before drawing: its pages (`Limits.bytesPerPixel`
+  /// for the page being drawn, and each page kept encoded, at most 4 bytes a pixel), the
+  /// network's outputs on the evaluation split, and what the kind computes of its own — step 1
+  /// traced (`gradients`), a forward and backward pass over the whole evaluation split
+  /// (`gradients`' saliency of inputs that are not images), a second network trained
+  /// (`optimizers`, `filmstrip`).
+  public static func memoryBytes(_ kind: FigureKind, _ source: FigureSource, _ options: FigureOptions, scale: Double) -> Int {
+    let size = options.theme.size
+    let pixels = Int(min(size.width * size.height * scale * scale, 1e15))
+    let model = source.model
+    let weightLayers = model.layers.filter { $0 is Dense || $0 is Conv2D }.count
+    let pages = kind == .convStep ? options.positions : kind == .gradients ? weightLayers + 2 : kind == .filters ? 2 : 1
+    var bytes = Limits.saturated(Limits.saturated(pixels, times: Limits.bytesPerPixel), plus: Limits.saturated(pixels, times: 4 * pages))
+    guard let run = source.run else { return bytes }
+    let evaluation = run.evaluationSet.data.count
+    let outputs = model.outputShape.reduce(1, *)
+    bytes = Limits.saturated(bytes, plus: Limits.saturated(evaluation, times: 8 * max(outputs, 1)))
+    let batch = min(run.trainer.batchSize, run.split.train.count)
+    switch kind {
+    case .gradients:
+      bytes = Limits.saturated(bytes, plus: Limits.traceSize(model, optimizer: run.optimizer, batch: batch).heldBytes)
+      if Figure.imageShape(model.inputShape) == nil { bytes = Limits.saturated(bytes, plus: model.trainingBytes(batch: evaluation)) }
+    case .optimizers, .filmstrip:
+      bytes = Limits.saturated(bytes, plus: model.trainingBytes(batch: batch))
+    default: break
+    }
+    return bytes
+  }
+}
