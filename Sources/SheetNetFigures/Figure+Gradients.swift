@@ -27,7 +27,9 @@ extension Figure {
   }
 
   static func gradients(_ source: FigureSource, _ options: FigureOptions) throws(FigureError) -> [Figure] {
-    var pages = [try saliency(source, options)] + (try firstStep(source, options))
+    // Token ids carry no gradient (∂L/∂x is not defined for an id): no saliency page for them.
+    let tokens = source.run?.split.train.isTokens == true
+    var pages = (tokens ? [] : [try saliency(source, options)]) + (try firstStep(source, options))
     if options.trained, let run = source.run, !run.history.epochs.isEmpty { pages.append(gradientNorms(source, run.history, options.theme)) }
     return pages
   }

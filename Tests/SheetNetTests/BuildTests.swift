@@ -31,15 +31,6 @@ import Testing
     return (status, lessons, err)
   }
 
-  /// Every file under `folder` with its bytes.
-  func snapshot(_ folder: String) -> [String: Data] {
-    var out: [String: Data] = [:]
-    let e = FileManager.default.enumerator(atPath: folder)
-    while let name = e?.nextObject() as? String {
-      if let d = FileManager.default.contents(atPath: "\(folder)/\(name)") { out[name] = d }
-    }
-    return out
-  }
 
   /// Names a writer leaves only while it writes (temporaries, commit records).
   func sideFiles(_ root: String) -> [String] {

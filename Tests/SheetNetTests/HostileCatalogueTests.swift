@@ -266,18 +266,6 @@ import Testing
     Case(label: "a lesson that does not exist", files: [:], arguments: ["train", "Worksheets/nowhere.yaml"], mentions: "nowhere.yaml"),
   ]
 
-  /// Every file under `folder` with its bytes (relative paths).
-  func snapshot(_ folder: String) -> [String: Data] {
-    var out: [String: Data] = [:]
-    guard let walker = FileManager.default.enumerator(atPath: folder) else { return out }
-    while let path = walker.nextObject() as? String {
-      var isDirectory: ObjCBool = false
-      if FileManager.default.fileExists(atPath: folder + "/" + path, isDirectory: &isDirectory), !isDirectory.boolValue {
-        out[path] = FileManager.default.contents(atPath: folder + "/" + path) ?? Data()
-      }
-    }
-    return out
-  }
 
   @Test func theCatalogueHoldsAtLeastSixtyInputs() { #expect(Self.cases.count >= 60) }
 

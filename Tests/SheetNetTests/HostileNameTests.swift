@@ -197,18 +197,6 @@ import Testing
     return (root, project)
   }
 
-  /// Every file under `folder` with its bytes.
-  func snapshot(_ folder: String) -> [String: Data] {
-    var out: [String: Data] = [:]
-    guard let walker = FileManager.default.enumerator(atPath: folder) else { return out }
-    while let path = walker.nextObject() as? String {
-      var isDirectory: ObjCBool = false
-      if FileManager.default.fileExists(atPath: folder + "/" + path, isDirectory: &isDirectory), !isDirectory.boolValue {
-        out[path] = FileManager.default.contents(atPath: folder + "/" + path) ?? Data()
-      }
-    }
-    return out
-  }
 
   static let commandCases: [Case] = [
     Case(name: "../../../../outside/pwned", says: "holds '/'"),

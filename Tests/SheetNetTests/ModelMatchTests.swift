@@ -179,15 +179,6 @@ import Testing
     return (root, model, evaluation.1)
   }
 
-  /// Every file under `folder` with its bytes.
-  func snapshot(_ folder: String) -> [String: Data] {
-    var out: [String: Data] = [:]
-    let e = FileManager.default.enumerator(atPath: folder)
-    while let name = e?.nextObject() as? String {
-      if let d = FileManager.default.contents(atPath: "\(folder)/\(name)") { out[name] = d }
-    }
-    return out
-  }
 
   /// Every parameter's values, bit for bit.
   func weights(_ run: LessonRun) -> [[UInt64]] { run.model.layers.flatMap(\.parameters).map { $0.value.data.map(\.bitPattern) } }

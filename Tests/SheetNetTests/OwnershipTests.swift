@@ -25,18 +25,6 @@ import Testing
     return (base, root)
   }
 
-  /// Every file under `folder` (hidden ones too, links not followed) with its bytes.
-  func snapshot(_ folder: String) -> [String: Data] {
-    var out: [String: Data] = [:]
-    guard let walker = FileManager.default.enumerator(atPath: folder) else { return out }
-    while let path = walker.nextObject() as? String {
-      let full = folder + "/" + path
-      if let kind = try? FileManager.default.attributesOfItem(atPath: full)[.type] as? FileAttributeType, kind == .typeRegular {
-        out[path] = FileManager.default.contents(atPath: full) ?? Data()
-      }
-    }
-    return out
-  }
 
   /// Every file of `before` is in `after` with the same bytes.
   func kept(_ before: [String: Data], _ after: [String: Data], _ label: String, sourceLocation: SourceLocation = #_sourceLocation) {

@@ -48,3 +48,17 @@ func runSheetnet(_ arguments: [String], in folder: String, environment: [String:
   while !reader.isFinished { usleep(1000) }
   return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: errors.data, as: UTF8.self))
 }
+
+/// Every regular file under `folder` (hidden ones too; links not followed), by relative path,
+/// with its bytes: what a test compares before and after a command to see what it touched.
+func snapshot(_ folder: String) -> [String: Data] {
+  var out: [String: Data] = [:]
+  guard let walker = FileManager.default.enumerator(atPath: folder) else { return out }
+  while let path = walker.nextObject() as? String {
+    let full = folder + "/" + path
+    if let kind = try? FileManager.default.attributesOfItem(atPath: full)[.type] as? FileAttributeType, kind == .typeRegular {
+      out[path] = FileManager.default.contents(atPath: full) ?? Data()
+    }
+  }
+  return out
+}
