@@ -269,6 +269,11 @@ import Testing
 
   @Test func theCatalogueHoldsAtLeastSixtyInputs() { #expect(Self.cases.count >= 60) }
 
+  @Test func readmeStatesTheCatalogueSize() throws {
+    let readme = try String(contentsOfFile: packagePath("README.md"), encoding: .utf8).replacingOccurrences(of: "\n", with: " ")
+    #expect(readme.contains("`HostileCatalogueTests` runs \(Self.cases.count) bad inputs"), "README's count is not the catalogue's \(Self.cases.count)")
+  }
+
   @Test(arguments: cases)
   func aHostileInputGivesOneLineAndTouchesNothing(_ c: Case) throws {
     // A scratch project: Worksheets/xor.yaml, the case's files, and earlier good output.
