@@ -47,6 +47,27 @@ public struct TraceText {
 
   // MARK: Whole step
 
+  /// For token data, each traced sample as its tokens (the characters behind the ids the entries
+  /// show) and, under them, the token each position should predict (· where it does not count).
+  func tokens(_ traced: TracedStep) -> [String] {
+    let data = traced.run.split.train
+    guard data.isTokens, let targets = data.explicitTargets else { return [] }
+    let (t, vocabulary) = (data.x.columns, data.vocabulary)
+    func shown(_ id: Double) -> String {
+      let i = Int(id)
+      guard id >= 0, id == id.rounded(), i < vocabulary.count else { return "·" }
+      return Terminal.escaped(vocabulary[i] == " " ? "␣" : vocabulary[i])
+    }
+    var lines = ["tokens (ids \(vocabulary.count == 1 ? "0" : "0…\(vocabulary.count - 1)") are " + vocabulary.prefix(40).map { Terminal.escaped($0 == " " ? "␣" : $0) }.joined(separator: " ")
+                 + (vocabulary.count > 40 ? " …" : "") + "):"]
+    for n in traced.samples.prefix(8) {
+      lines.append("  sample \(n + 1)  x: " + (0..<t).map { shown(data.x.data[n * t + $0]) }.joined(separator: " "))
+      lines.append(String(repeating: " ", count: "  sample \(n + 1)".count) + "  t: " + (0..<t).map { shown(targets.data[n * t + $0]) }.joined(separator: " "))
+    }
+    if traced.samples.count > 8 { lines.append("  … \(traced.samples.count - 8) more samples") }
+    return lines
+  }
+
   /// The whole step as text.
   public func render(_ traced: TracedStep) -> String {
     var out: [String] = []
@@ -61,6 +82,7 @@ public struct TraceText {
       }
     }
     out += wrap("loss \(run.loss.kind) · optimizer \(run.optimizer.kind) (\(hyper.joined(separator: ", "))) · η is the learning rate", indent: "")
+    out += tokens(traced)
     var current: Phase? = nil
     for entry in traced.entries(phase: phase, layer: layer) {
       if entry.phase != current {
