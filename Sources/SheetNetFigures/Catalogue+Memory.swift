@@ -7,7 +7,8 @@ extension Catalogue {
   /// network's outputs on the evaluation split, and what the kind computes of its own — step 1
   /// traced (`gradients`), a forward and backward pass over the whole evaluation split
   /// (`gradients`' saliency of inputs that are not images), a second network trained
-  /// (`optimizers`, `filmstrip`).
+  /// (`optimizers`, `filmstrip`), E's rows copied and centred and its d×d covariance twice over
+  /// (`embeddings`).
   public static func memoryBytes(_ kind: FigureKind, _ source: FigureSource, _ options: FigureOptions, scale: Double) -> Int {
     let size = options.theme.size
     let pixels = Int(min(size.width * size.height * scale * scale, 1e15))
@@ -26,6 +27,12 @@ extension Catalogue {
       if Figure.imageShape(model.inputShape) == nil { bytes = Limits.saturated(bytes, plus: model.trainingBytes(batch: evaluation)) }
     case .optimizers, .filmstrip:
       bytes = Limits.saturated(bytes, plus: model.trainingBytes(batch: batch))
+    case .embeddings:
+      for case let e as Embedding in model.layers {
+        let (v, d) = (e.vocabulary ?? 0, e.size)
+        let numbers = Limits.saturated(Limits.saturated(v, times: 2 * d), plus: Limits.saturated(d, times: 4 * d))
+        bytes = Limits.saturated(bytes, plus: Limits.saturated(numbers, times: 8))
+      }
     default: break
     }
     return bytes

@@ -32,6 +32,9 @@ public enum FigureKind: String, CaseIterable, Sendable {
   case filmstrip
   /// The confusion matrix with the misclassified test images drawn inside their cells.
   case mistakes
+  /// An embedding layer's token vectors (rows of E) projected on their two principal
+  /// directions, each point labelled with its token.
+  case embeddings
 
   /// One line for `--help`.
   public var summary: String {
@@ -50,6 +53,7 @@ public enum FigureKind: String, CaseIterable, Sendable {
     case .optimizers: "SGD, momentum and Adam (or the lesson's compare: list) from one seed: loss and first ΔW"
     case .filmstrip: "decision boundary and hidden maps at chosen epochs"
     case .mistakes: "the confusion matrix with its misclassified images"
+    case .embeddings: "token vectors of an embedding layer on their 2 principal axes"
     }
   }
 
@@ -60,7 +64,7 @@ public enum FigureKind: String, CaseIterable, Sendable {
     case .featureMaps: [.layer, .sample]
     case .gradients: [.layer, .sample]
     case .graph, .overview: [.sample]
-    case .optimizers: [.layer]
+    case .optimizers, .embeddings: [.layer]
     case .filmstrip: [.epochs]
     case .activations, .filters, .architecture, .training, .decisionBoundary, .confusion, .mistakes: []
     }
@@ -206,6 +210,7 @@ public enum Catalogue {
     case .optimizers: try Figure.checkOptimizers(source, options)
     case .filmstrip: try Figure.checkFilmstrip(source, options)
     case .mistakes: try Figure.checkMistakes(source)
+    case .embeddings: try Figure.checkEmbeddings(source, options)
     }
   }
 
@@ -228,6 +233,7 @@ public enum Catalogue {
     case .optimizers: return [try Figure.optimizers(source, options)]
     case .filmstrip: return [try Figure.filmstrip(source, options)]
     case .mistakes: return [try Figure.mistakes(source, options)]
+    case .embeddings: return [try Figure.embeddings(source, options)]
     }
   }
 }

@@ -311,7 +311,7 @@ struct LessonBuild {
   /// decides, what it sees inside, then one step's arithmetic. A lesson without `figures:` gets
   /// each of these that applies to it.
   static let defaultFigures: [FigureKind] = [
-    .architecture, .overview, .training, .decisionBoundary, .filmstrip, .confusion, .mistakes, .featureMaps, .filters,
+    .architecture, .overview, .training, .decisionBoundary, .filmstrip, .confusion, .mistakes, .featureMaps, .filters, .embeddings,
     .convStep, .activations, .graph, .gradients, .optimizers,
   ]
 
