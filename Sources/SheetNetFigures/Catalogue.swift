@@ -32,6 +32,9 @@ public enum FigureKind: String, CaseIterable, Sendable {
   case filmstrip
   /// The confusion matrix with the misclassified test images drawn inside their cells.
   case mistakes
+  /// One sample's attention weights: a heat map per head of each self-attention layer, query
+  /// tokens by key tokens, labelled with the tokens' characters.
+  case attention
 
   /// One line for `--help`.
   public var summary: String {
@@ -50,6 +53,7 @@ public enum FigureKind: String, CaseIterable, Sendable {
     case .optimizers: "SGD, momentum and Adam (or the lesson's compare: list) from one seed: loss and first ΔW"
     case .filmstrip: "decision boundary and hidden maps at chosen epochs"
     case .mistakes: "the confusion matrix with its misclassified images"
+    case .attention: "one sample's attention weights, a map per head, tokens on both axes"
     }
   }
 
@@ -57,7 +61,7 @@ public enum FigureKind: String, CaseIterable, Sendable {
   public var options: Set<FigureOption> {
     switch self {
     case .convStep: [.layer, .sample, .at, .positions, .filter]
-    case .featureMaps: [.layer, .sample]
+    case .featureMaps, .attention: [.layer, .sample]
     case .gradients: [.layer, .sample]
     case .graph, .overview: [.sample]
     case .optimizers: [.layer]
@@ -206,6 +210,7 @@ public enum Catalogue {
     case .optimizers: try Figure.checkOptimizers(source, options)
     case .filmstrip: try Figure.checkFilmstrip(source, options)
     case .mistakes: try Figure.checkMistakes(source)
+    case .attention: try Figure.checkAttention(source, options)
     }
   }
 
@@ -228,6 +233,7 @@ public enum Catalogue {
     case .optimizers: return [try Figure.optimizers(source, options)]
     case .filmstrip: return [try Figure.filmstrip(source, options)]
     case .mistakes: return [try Figure.mistakes(source, options)]
+    case .attention: return try Figure.attention(source, options)
     }
   }
 }
