@@ -8,13 +8,14 @@ extension Catalogue {
   /// traced (`gradients`), a forward and backward pass over the whole evaluation split
   /// (`gradients`' saliency of inputs that are not images), a second network trained
   /// (`optimizers`, `filmstrip`), E's rows copied and centred and its d×d covariance twice over
-  /// (`embeddings`).
+  /// (`embeddings`), one sample's forward pass (`attention`, a page per attention layer).
   public static func memoryBytes(_ kind: FigureKind, _ source: FigureSource, _ options: FigureOptions, scale: Double) -> Int {
     let size = options.theme.size
     let pixels = Int(min(size.width * size.height * scale * scale, 1e15))
     let model = source.model
     let weightLayers = model.layers.filter { $0 is Dense || $0 is Conv2D }.count
-    let pages = kind == .convStep ? options.positions : kind == .gradients ? weightLayers + 2 : kind == .filters ? 2 : 1
+    let pages = kind == .convStep ? options.positions : kind == .gradients ? weightLayers + 2 : kind == .filters ? 2
+      : kind == .attention ? (options.layer == nil ? max(1, Figure.attentionLayers(model).count) : 1) : 1
     var bytes = Limits.saturated(Limits.saturated(pixels, times: Limits.bytesPerPixel), plus: Limits.saturated(pixels, times: 4 * pages))
     guard let run = source.run else { return bytes }
     let evaluation = run.evaluationSet.data.count
@@ -25,6 +26,8 @@ extension Catalogue {
     case .gradients:
       bytes = Limits.saturated(bytes, plus: Limits.traceSize(model, optimizer: run.optimizer, batch: batch).heldBytes)
       if Figure.imageShape(model.inputShape) == nil { bytes = Limits.saturated(bytes, plus: model.trainingBytes(batch: evaluation)) }
+    case .attention:  // one sample's forward pass, every layer's cache (A is h·T² per attention layer)
+      bytes = Limits.saturated(bytes, plus: model.trainingBytes(batch: 1))
     case .optimizers, .filmstrip:
       bytes = Limits.saturated(bytes, plus: model.trainingBytes(batch: batch))
     case .embeddings:

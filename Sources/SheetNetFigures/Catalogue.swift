@@ -35,6 +35,9 @@ public enum FigureKind: String, CaseIterable, Sendable {
   /// An embedding layer's token vectors (rows of E) projected on their two principal
   /// directions, each point labelled with its token.
   case embeddings
+  /// One sample's attention weights: a heat map per head of each self-attention layer, query
+  /// tokens by key tokens, labelled with the tokens' characters.
+  case attention
 
   /// One line for `--help`.
   public var summary: String {
@@ -54,6 +57,7 @@ public enum FigureKind: String, CaseIterable, Sendable {
     case .filmstrip: "decision boundary and hidden maps at chosen epochs"
     case .mistakes: "the confusion matrix with its misclassified images"
     case .embeddings: "token vectors of an embedding layer on their 2 principal axes"
+    case .attention: "one sample's attention weights, a map per head, tokens on both axes"
     }
   }
 
@@ -61,7 +65,7 @@ public enum FigureKind: String, CaseIterable, Sendable {
   public var options: Set<FigureOption> {
     switch self {
     case .convStep: [.layer, .sample, .at, .positions, .filter]
-    case .featureMaps: [.layer, .sample]
+    case .featureMaps, .attention: [.layer, .sample]
     case .gradients: [.layer, .sample]
     case .graph, .overview: [.sample]
     case .optimizers, .embeddings: [.layer]
@@ -211,6 +215,7 @@ public enum Catalogue {
     case .filmstrip: try Figure.checkFilmstrip(source, options)
     case .mistakes: try Figure.checkMistakes(source)
     case .embeddings: try Figure.checkEmbeddings(source, options)
+    case .attention: try Figure.checkAttention(source, options)
     }
   }
 
@@ -234,6 +239,7 @@ public enum Catalogue {
     case .filmstrip: return [try Figure.filmstrip(source, options)]
     case .mistakes: return [try Figure.mistakes(source, options)]
     case .embeddings: return [try Figure.embeddings(source, options)]
+    case .attention: return try Figure.attention(source, options)
     }
   }
 }

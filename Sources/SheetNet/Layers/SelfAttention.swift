@@ -61,6 +61,11 @@ public final class SelfAttention: Layer {
   private var x = Tensor(shape: [0]), q = Tensor(shape: [0]), k = Tensor(shape: [0]), v = Tensor(shape: [0])
   private var s = Tensor(shape: [0]), A = Tensor(shape: [0]), o = Tensor(shape: [0]), joined = Tensor(shape: [0])
 
+  /// The attention weights A of the last forward pass, [N, h, T, T]: row i of a head's grid is
+  /// query token i's softmax over the keys (0 for a masked key). For figures, which show the
+  /// engine's numbers rather than recompute them.
+  public var attentionWeights: Tensor { A }
+
   /// A self-attention layer of `heads` heads of `headSize` columns (d/h when nil).
   public init(heads: Int = 1, headSize: Int? = nil, causal: Bool = false, useBias: Bool = true) {
     precondition(heads >= 1 && (headSize ?? 1) >= 1, "SelfAttention needs heads ≥ 1 and head_size ≥ 1, got \(heads), \(headSize ?? 0)")
