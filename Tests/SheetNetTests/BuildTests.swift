@@ -125,18 +125,11 @@ import Testing
   /// stop, runs tests here), through setpriv; nil where that cannot be done.
   func buildAsNobody(_ args: [String], in root: String) throws -> (Int32, String)? {
     guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else { return nil }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-    process.arguments = ["--reuid=nobody", "--regid=nogroup", "--clear-groups", OutputSafetyTests.binary.path, "build"] + args
-    process.currentDirectoryURL = URL(fileURLWithPath: root)
-    let err = Pipe()
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = err
-    try process.run()
-    let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return (process.terminationStatus, text)
+    let (status, _, err) = try runProcess(URL(fileURLWithPath: "/usr/bin/setpriv"),
+                                          ["--reuid=nobody", "--regid=nogroup", "--clear-groups", OutputSafetyTests.binary.path, "build"] + args, in: root)
+    return (status, err)
   }
+
 
   @Test("a read-only Output/ gives one sheetnet: error: line per lesson and nothing else; an index it cannot write, one line and status 1")
   func readOnlyOutput() throws {

@@ -30,8 +30,14 @@ func packagePath(_ relative: String) -> String { packageRoot.appendingPathCompon
 /// Runs the built `sheetnet` with `arguments` in `folder` to its end: status, standard output and
 /// standard error (both read as they come, so neither pipe fills up).
 func runSheetnet(_ arguments: [String], in folder: String, environment: [String: String] = [:]) throws -> (Int32, String, String) {
+  try runProcess(OutputSafetyTests.binary, arguments, in: folder, environment: environment)
+}
+
+/// Runs `executable` with `arguments` in `folder` to its end: status, standard output and standard
+/// error (both read as they come, so neither pipe fills up).
+func runProcess(_ executable: URL, _ arguments: [String], in folder: String, environment: [String: String] = [:]) throws -> (Int32, String, String) {
   let process = Process()
-  process.executableURL = OutputSafetyTests.binary
+  process.executableURL = executable
   process.arguments = arguments
   process.currentDirectoryURL = URL(fileURLWithPath: folder)
   if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
