@@ -216,6 +216,9 @@ extension Figure {
     case is BatchNorm: return ("batch norm", plain)
     case is LayerNorm: return ("layer norm", plain)
     case is Softmax: return ("softmax", plain)
+    case let e as Embedding: return ("embedding \(e.size)", dense)
+    case let p as Positional: return (p.encoding == .learned ? "+ position" : "+ sin position", plain)
+    case let a as SelfAttention: return ("\(a.heads) head\(a.heads == 1 ? "" : "s")\(a.causal ? " causal" : "")", conv)
     case let a as any Activation: return (type(of: a).symbol, plain)
     default: return (layer.kind, plain)
     }
@@ -232,29 +235,89 @@ extension Figure {
     var input = false
   }
 
+  /// A residual block drawn as a frame around its blocks `first...last`, ending in a "+" (its
+  /// `residual` layer) that a skip arrow from the block's input reaches; `height` counts the
+  /// frames nested inside it (0: none), so outer frames are drawn larger.
+  struct Frame {
+    var first: Int
+    var last: Int
+    var height = 0
+  }
+
+  /// True for a layer that joins the block before it: element-wise layers, and the positional
+  /// encoding (added to the embedding before it).
+  static func joins(_ layer: any Layer) -> Bool {
+    layer is BatchNorm || layer is LayerNorm || layer is any Activation || layer is Softmax || layer is Dropout || layer is Positional
+  }
+
   /// The blocks of a network: the input, then one per layer that changes the shape or has
-  /// weights; element-wise layers join the block before them.
-  static func blocks(_ model: Sequential) -> [Block] {
+  /// weights; element-wise layers join the block before them, or, when a residual block's frame
+  /// separates them from it (a pre-norm block's layer norm), the block after them.
+  static func blocks(_ model: Sequential) -> [Block] { blocksAndFrames(model).blocks }
+
+  /// The blocks, and the residual blocks as frames around them (`skip` and `residual` layers
+  /// draw no block of their own).
+  static func blocksAndFrames(_ model: Sequential) -> (blocks: [Block], frames: [Frame]) {
     var blocks = [Block(name: "input", lines: [], shape: model.inputShape, parameters: 0, fill: .white, input: true)]
+    var frames: [Frame] = []
+    var open: [Int] = []  // the first block of each open residual block
+    var pending: Block? = nil  // element-wise layers cut off from the block before them
+    var canJoin = false  // whether the last block may take the next element-wise layer
+    func flush() {
+      if let p = pending { blocks.append(p) }
+      pending = nil
+    }
     for (layer, shape) in zip(model.layers, model.shapes) {
-      let (text, fill) = blockDescription(layer)
-      let joins = (layer is BatchNorm || layer is LayerNorm || layer is any Activation || layer is Softmax || layer is Dropout) && !(blocks.last!.input)
-      if joins {
-        blocks[blocks.count - 1].lines.append(text)
-        blocks[blocks.count - 1].parameters += layer.parameterCount
+      if layer is Skip {
+        flush()
+        open.append(blocks.count)
+        canJoin = false
+        continue
+      }
+      if layer is Residual {
+        flush()
+        let first = open.popLast() ?? 1
+        let inner = frames.filter { $0.first >= first }.map { $0.height + 1 }.max() ?? 0
+        frames.append(Frame(first: first, last: blocks.count - 1, height: inner))
         blocks[blocks.count - 1].shape = shape
+        canJoin = false
+        continue
+      }
+      let (text, fill) = blockDescription(layer)
+      if joins(layer) && (canJoin || blocks.last!.input) && pending == nil {
+        if blocks.last!.input {
+          blocks.append(Block(name: layer.name, lines: [text], shape: shape, parameters: layer.parameterCount, fill: fill))
+          canJoin = true
+        } else {
+          blocks[blocks.count - 1].lines.append(text)
+          blocks[blocks.count - 1].parameters += layer.parameterCount
+          blocks[blocks.count - 1].shape = shape
+        }
+      } else if joins(layer) {
+        if pending == nil { pending = Block(name: layer.name, lines: [], shape: shape, parameters: 0, fill: fill) }
+        pending!.lines.append(text)
+        pending!.parameters += layer.parameterCount
+        pending!.shape = shape
       } else {
-        blocks.append(Block(name: layer.name, lines: [text], shape: shape, parameters: layer.parameterCount, fill: fill))
+        var b = Block(name: layer.name, lines: [text], shape: shape, parameters: layer.parameterCount, fill: fill)
+        if let p = pending {
+          b.lines = p.lines + b.lines
+          b.parameters += p.parameters
+        }
+        pending = nil
+        blocks.append(b)
+        canJoin = true
       }
     }
-    return blocks
+    flush()
+    return (blocks, frames)
   }
 
   /// Blocks in one row, left to right, sized to fill the page: each with its name and what it
   /// does on top, a sketch of its output (C slabs of H×W, drawn to scale against the largest H;
   /// a vector as a bar) in the middle, and its output shape and parameter count below.
   public static func blockDiagram(_ model: Sequential, theme: Theme, title: String, subtitle: String) -> Figure {
-    let blocks = blocks(model)
+    let (blocks, frames) = blocksAndFrames(model)
     let spatial = blocks.compactMap { $0.shape.count == 3 ? $0.shape[1] : nil }.max() ?? 1
     let longest = blocks.map { $0.shape.reduce(1, *) }.max() ?? 1
     return Figure(name: "architecture", size: theme.size) { canvas in
@@ -262,6 +325,30 @@ extension Figure {
       let nameStyle = theme.tick.emphasized, style = theme.tick, note = theme.note
       let line = canvas.measure("Ag", style: style).height + theme.clearance * 2
       let pad = theme.tickSize * 0.3
+      // The row: blocks, and for each residual block the left edge of its frame ("open") and the
+      // "+" that ends it ("close"), with the frame's right edge just after the "+".
+      enum Item { case block(Int), open(Int), close(Int) }
+      var items: [Item] = []
+      for i in blocks.indices {
+        items += frames.indices.filter { frames[$0].first == i }.sorted { frames[$0].height > frames[$1].height }.map { Item.open($0) }
+        items.append(.block(i))
+        items += frames.indices.filter { frames[$0].last == i }.sorted { frames[$0].height < frames[$1].height }.map { Item.close($0) }
+      }
+      let framePad = theme.tickSize * 0.5, plusSize = theme.tickSize
+      // The space before item k: an arrow, or a frame's padding inside its left edge, plus the
+      // padding after a "+" before its frame's right edge.
+      func gap(_ k: Int, _ arrow: Double) -> Double {
+        guard k > 0 else { return 0 }
+        var g = 0.0
+        if case .close = items[k - 1] { g += framePad }
+        if case .open = items[k - 1], !isClose(items[k]) { g += framePad } else { g += arrow }
+        return g
+      }
+      func isClose(_ item: Item) -> Bool { if case .close = item { return true } else { return false } }
+      // Everything in the row but the blocks: arrows, frame padding and "+" signs.
+      func fixed(_ arrow: Double) -> Double {
+        items.indices.map { gap($0, arrow) }.reduce(0, +) + Double(frames.count) * plusSize
+      }
       // Each block's text: the parameter count on one line, or on two ("16,910" over "params")
       // when one row would not fit otherwise.
       // Level 0 writes each on one line; level 1 puts the count over "params"; level 2 also
@@ -282,30 +369,76 @@ extension Figure {
       var arrow = max(theme.gap * 0.5, theme.tickSize * 0.9)
       var split = 0
       var needed = widths(split: 0)
-      while split < 2 && needed.reduce(0, +) + arrow * Double(blocks.count - 1) > body.width {
+      while split < 2 && needed.reduce(0, +) + fixed(arrow) > body.width {
         split += 1
         needed = widths(split: split)
       }
       // Still too wide: shorter arrows, then every block narrowed in proportion (its text may
       // then touch its sides, but the row stays on the page).
-      if needed.reduce(0, +) + arrow * Double(blocks.count - 1) > body.width { arrow = theme.tickSize * 0.6 }
-      let room = body.width - arrow * Double(blocks.count - 1)
+      if needed.reduce(0, +) + fixed(arrow) > body.width { arrow = theme.tickSize * 0.6 }
+      let room = body.width - fixed(arrow)
       if needed.reduce(0, +) > room { needed = needed.map { $0 * room / needed.reduce(0, +) } }
       // Spread what is left of the width over the blocks, evenly.
       let spare = max(0, room - needed.reduce(0, +))
       let boxWidths = needed.map { $0 + spare / Double(blocks.count) }
       let topLines = Double(blocks.map { texts($0, split: split).top.count }.max() ?? 1)
       let bottomLines = Double(blocks.map { texts($0, split: split).bottom.count }.max() ?? 1)
-      let sketchTop = body.y + pad + topLines * line + pad
-      let sketchBottom = body.maxY - pad - bottomLines * line - pad
+      // Room above the blocks for the frames (outer ones larger) and the skip arrows over them.
+      let levels = Double((frames.map(\.height).max() ?? -1) + 1)
+      let blockTop = body.y + (frames.isEmpty ? 0 : framePad * (levels + 0.5) + theme.hairline * 2)
+      let blockBottom = body.maxY - framePad * levels
+      let sketchTop = blockTop + pad + topLines * line + pad
+      let sketchBottom = blockBottom - pad - bottomLines * line - pad
       let sketchHeight = max(0, sketchBottom - sketchTop)
-      var x = body.x + max(0, (body.width - boxWidths.reduce(0, +) - arrow * Double(blocks.count - 1)) / 2)
+      var x = body.x + max(0, (body.width - boxWidths.reduce(0, +) - fixed(arrow)) / 2)
       var previous: Rect? = nil
       let middle = (sketchTop + sketchBottom) / 2
+      let head = min(theme.tickSize * 0.6, arrow * 0.5)
+      // Where each item starts, then the frames (outer first, under the blocks) with their skip
+      // arrows: from the block's input, over the frame, down into its "+".
+      var starts: [Double] = []
+      for k in items.indices {
+        x += gap(k, arrow)
+        starts.append(x)
+        switch items[k] {
+        case .block(let i): x += boxWidths[i]
+        case .close: x += plusSize
+        case .open: break
+        }
+      }
+      var plusCenters: [Int: Point] = [:]
+      for (k, item) in items.enumerated() { if case .close(let f) = item { plusCenters[f] = Point(starts[k] + plusSize / 2, middle) } }
+      for f in frames.indices.sorted(by: { frames[$0].height > frames[$1].height }) {
+        guard let k = items.firstIndex(where: { if case .open(f) = $0 { return true } else { return false } }), let plus = plusCenters[f] else { continue }
+        let level = Double(frames[f].height + 1)
+        let frame = Rect(x: starts[k], y: blockTop - framePad * level, width: plus.x + plusSize / 2 + framePad - starts[k], height: blockBottom - blockTop + framePad * level * 2)
+        let shape = Path.roundedRect(frame, radius: framePad)
+        canvas.fill(shape, Color(hex: 0xF3EEF8).mixed(with: .white, 0.3 * Double(frames[f].height)))
+        canvas.stroke(shape, Theme.muted, width: theme.hairline, dash: [theme.tickSize * 0.3, theme.tickSize * 0.2])
+        let start = Point(starts[k] - gap(k, arrow) / 2, middle), top = frame.y - framePad / 2
+        var skip = Path()
+        skip.move(to: start)
+        skip.line(to: Point(start.x, top))
+        skip.line(to: Point(plus.x, top))
+        canvas.stroke(skip, Theme.ink, width: theme.hairline * 1.5)
+        canvas.fill(Path.circle(start, radius: theme.hairline * 2), Theme.ink)
+        canvas.arrow(Point(plus.x, top), Point(plus.x, plus.y - plusSize / 2 - 1), Theme.ink, width: theme.hairline * 1.5, head: head)
+      }
       // One scale for every sketch: the largest H×W fills 75% of the narrowest block.
       let largestSide = min(((boxWidths.min() ?? 0) - pad * 2) * 0.75, sketchHeight * 0.8)
-      for (b, width) in zip(blocks, boxWidths) {
-        let r = Rect(x: x, y: body.y, width: width, height: body.height)
+      for (k, item) in items.enumerated() {
+        if case .close(let f) = item, let plus = plusCenters[f] {
+          let r = Rect(x: plus.x - plusSize / 2, y: plus.y - plusSize / 2, width: plusSize, height: plusSize)
+          if let p = previous { canvas.arrow(Point(p.maxX + 2, middle), Point(r.x - 2, middle), Theme.ink, width: theme.hairline * 1.5, head: head) }
+          canvas.fill(Path.circle(plus, radius: plusSize / 2), .white)
+          canvas.stroke(Path.circle(plus, radius: plusSize / 2), Theme.ink, width: theme.hairline * 1.5)
+          canvas.line(Point(plus.x - plusSize * 0.3, plus.y), Point(plus.x + plusSize * 0.3, plus.y), Theme.ink, width: theme.hairline * 1.5)
+          canvas.line(Point(plus.x, plus.y - plusSize * 0.3), Point(plus.x, plus.y + plusSize * 0.3), Theme.ink, width: theme.hairline * 1.5)
+          previous = r
+        }
+        guard case .block(let index) = item else { continue }
+        let (b, width) = (blocks[index], boxWidths[index])
+        let r = Rect(x: starts[k], y: blockTop, width: width, height: blockBottom - blockTop)
         canvas.fill(Path.roundedRect(r, radius: theme.tickSize * 0.4), b.fill.mixed(with: .white, 0.35))
         canvas.stroke(Path.roundedRect(r, radius: theme.tickSize * 0.4), Theme.ink, width: theme.hairline)
         let t = texts(b, split: split)
@@ -343,10 +476,9 @@ extension Figure {
           canvas.stroke(bar, Theme.ink, width: theme.hairline)
         }
         if let p = previous {
-          canvas.arrow(Point(p.maxX + 2, middle), Point(r.x - 2, middle), Theme.ink, width: theme.hairline * 1.5, head: min(theme.tickSize * 0.6, arrow * 0.5))
+          canvas.arrow(Point(p.maxX + 2, middle), Point(r.x - 2, middle), Theme.ink, width: theme.hairline * 1.5, head: head)
         }
         previous = r
-        x += width + arrow
       }
     }
   }
