@@ -8,7 +8,8 @@ extension Catalogue {
   /// traced (`gradients`), a forward and backward pass over the whole evaluation split
   /// (`gradients`' saliency of inputs that are not images), a second network trained
   /// (`optimizers`, `filmstrip`), E's rows copied and centred and its d×d covariance twice over
-  /// (`embeddings`), one sample's forward pass (`attention`, a page per attention layer).
+  /// (`embeddings`), one sample's forward pass (`attention`, a page per attention layer), a forward pass of one
+  /// sequence per generated token (`generation`, each step's caches replacing the last's).
   public static func memoryBytes(_ kind: FigureKind, _ source: FigureSource, _ options: FigureOptions, scale: Double) -> Int {
     let size = options.theme.size
     let pixels = Int(min(size.width * size.height * scale * scale, 1e15))
@@ -26,7 +27,7 @@ extension Catalogue {
     case .gradients:
       bytes = Limits.saturated(bytes, plus: Limits.traceSize(model, optimizer: run.optimizer, batch: batch).heldBytes)
       if Figure.imageShape(model.inputShape) == nil { bytes = Limits.saturated(bytes, plus: model.trainingBytes(batch: evaluation)) }
-    case .attention:  // one sample's forward pass, every layer's cache (A is h·T² per attention layer)
+    case .attention, .generation:  // one sample's forward pass, every layer's cache (A is h·T² per attention layer)
       bytes = Limits.saturated(bytes, plus: model.trainingBytes(batch: 1))
     case .optimizers, .filmstrip:
       bytes = Limits.saturated(bytes, plus: model.trainingBytes(batch: batch))

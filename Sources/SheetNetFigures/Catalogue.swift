@@ -38,6 +38,9 @@ public enum FigureKind: String, CaseIterable, Sendable {
   /// One sample's attention weights: a heat map per head of each self-attention layer, query
   /// tokens by key tokens, labelled with the tokens' characters.
   case attention
+  /// A trained token lesson continuing a question by greedy decoding: the tokens coloured by the
+  /// network's probability, and the least sure step's alternatives.
+  case generation
 
   /// One line for `--help`.
   public var summary: String {
@@ -58,6 +61,7 @@ public enum FigureKind: String, CaseIterable, Sendable {
     case .mistakes: "the confusion matrix with its misclassified images"
     case .embeddings: "token vectors of an embedding layer on their 2 principal axes"
     case .attention: "one sample's attention weights, a map per head, tokens on both axes"
+    case .generation: "greedy decoding from a question: each token's probability, the least sure step's alternatives"
     }
   }
 
@@ -67,7 +71,7 @@ public enum FigureKind: String, CaseIterable, Sendable {
     case .convStep: [.layer, .sample, .at, .positions, .filter]
     case .featureMaps, .attention: [.layer, .sample]
     case .gradients: [.layer, .sample]
-    case .graph, .overview: [.sample]
+    case .graph, .overview, .generation: [.sample]
     case .optimizers, .embeddings: [.layer]
     case .filmstrip: [.epochs]
     case .activations, .filters, .architecture, .training, .decisionBoundary, .confusion, .mistakes: []
@@ -216,6 +220,7 @@ public enum Catalogue {
     case .mistakes: try Figure.checkMistakes(source)
     case .embeddings: try Figure.checkEmbeddings(source, options)
     case .attention: try Figure.checkAttention(source, options)
+    case .generation: try Figure.checkGeneration(source, options)
     }
   }
 
@@ -240,6 +245,7 @@ public enum Catalogue {
     case .mistakes: return [try Figure.mistakes(source, options)]
     case .embeddings: return [try Figure.embeddings(source, options)]
     case .attention: return try Figure.attention(source, options)
+    case .generation: return [try Figure.generation(source, options)]
     }
   }
 }

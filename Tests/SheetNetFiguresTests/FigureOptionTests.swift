@@ -38,9 +38,9 @@ struct FigureOptionTests {
   }
 
   /// A lesson each kind applies to: the figure tests' small CNN (8@3×3 same on 8×8, pool, 16@3×3
-  /// valid, dense 10) for the image kinds, XOR for the plane's, attention-reverse for attention.
+  /// valid, dense 10) for the image kinds, XOR for the plane's, attention-reverse for attention and generation.
   static func lesson(for kind: FigureKind) -> String {
-    [.embeddings, .attention].contains(kind) ? "attention-reverse" : [.graph, .optimizers, .filmstrip, .decisionBoundary].contains(kind) ? "xor" : "test:small-cnn"
+    [.embeddings, .attention, .generation].contains(kind) ? "attention-reverse" : [.graph, .optimizers, .filmstrip, .decisionBoundary].contains(kind) ? "xor" : "test:small-cnn"
   }
 
   /// Every (kind, option) pair.
@@ -54,7 +54,7 @@ struct FigureOptionTests {
 
   @Test("the table covers every kind and every option") func coverage() {
     #expect(Self.cases.count == FigureKind.allCases.count * FigureOption.allCases.count)
-    #expect(Self.cases.filter(\.read).count == 16)  // each option a kind reads
+    #expect(Self.cases.filter(\.read).count == 17)  // each option a kind reads
   }
 
   @Test(arguments: cases)

@@ -312,7 +312,7 @@ struct LessonBuild {
   /// each of these that applies to it.
   static let defaultFigures: [FigureKind] = [
     .architecture, .overview, .training, .decisionBoundary, .filmstrip, .confusion, .mistakes, .featureMaps, .filters, .embeddings,
-    .attention, .convStep, .activations, .graph, .gradients, .optimizers,
+    .attention, .generation, .convStep, .activations, .graph, .gradients, .optimizers,
   ]
 
   /// A figure entry's options, read and checked by `sheetnet figure`'s own parser (the entry

@@ -44,12 +44,6 @@ struct Sample: ParsableCommand {
     guard (0...10).contains(top) else { throw ValidationError("--top must be between 0 and 10") }
   }
 
-  /// One generated token: its text, its probability, and the alternatives with theirs.
-  struct Token {
-    var text: String, probability: Double
-    var alternatives: [(text: String, probability: Double)]
-  }
-
   func run() {
     guarded {
       let run = try options.run()
@@ -69,7 +63,7 @@ struct Sample: ParsableCommand {
       }
       guard !ids.isEmpty else { throw SheetNetError.lesson("--prompt: give at least one token to continue") }
       let reused = try models.prepare(run, progress: !json, timeLimit: timeLimit)
-      let tokens = Sample.generate(run.model, prompt: ids, length: length, temperature: temperature, seed: sampleSeed, top: top, vocabulary: vocabulary)
+      let tokens = Generation.sample(model: run.model, prompt: ids, length: length, temperature: temperature, seed: sampleSeed, top: top, vocabulary: vocabulary)
       if !reused { try models.save(run, commandOutput: options.output) }
       if json {
         print(Value.map([
@@ -88,42 +82,5 @@ struct Sample: ParsableCommand {
         }
       }
     }
-  }
-
-  /// Generates `length` tokens after `prompt` (ids): at each step the network reads the last T
-  /// tokens, right-padded with token 0 when fewer, and the next token is drawn from
-  /// softmax(z / temperature) at the last real position (the argmax at temperature 0).
-  static func generate(_ model: Sequential, prompt: [Int], length: Int, temperature: Double, seed: UInt64, top: Int, vocabulary: [String]) -> [Token] {
-    let T = model.inputShape.first ?? 1, V = vocabulary.count
-    var rng = SeededGenerator(seed: seed)
-    var sequence = prompt, out: [Token] = []
-    let step = Step(training: false)
-    for _ in 0..<length {
-      let window = Array(sequence.suffix(T))
-      let x = Tensor(shape: [1, T], data: (0..<T).map { $0 < window.count ? Double(window[$0]) : 0 })
-      let y = model.forward(x, step)
-      let p = window.count - 1
-      // The scores z at the last real position: the logits before the softmax layer when there is one.
-      let scores = (model.layers.last as? Softmax)?.z ?? y
-      let z = (0..<V).map { scores.data[p * V + $0] }
-      let probabilities = Softmax.probabilities(Tensor(shape: [1, V], data: z)).data
-      let next: Int
-      if temperature == 0 {
-        next = probabilities.indices.max { probabilities[$0] < probabilities[$1] }!
-      } else {
-        let tempered = Softmax.probabilities(Tensor(shape: [1, V], data: z.map { $0 / temperature })).data
-        var u = rng.unit(), chosen = V - 1
-        for k in 0..<V {
-          u -= tempered[k]
-          if u < 0 { chosen = k; break }
-        }
-        next = chosen
-      }
-      let ranked = probabilities.indices.sorted { probabilities[$0] > probabilities[$1] || (probabilities[$0] == probabilities[$1] && $0 < $1) }
-      let alternatives = ranked.filter { $0 != next }.prefix(top).map { (vocabulary[$0], probabilities[$0]) }
-      out.append(Token(text: vocabulary[next], probability: probabilities[next], alternatives: alternatives))
-      sequence.append(next)
-    }
-    return out
   }
 }
