@@ -363,7 +363,9 @@ struct LessonBuild {
     if let t = run.split.test { sets.append(("Test split", t)) }
     for (name, set) in sets {
       let e = run.evaluate(set)
-      facts.append((name, String(format: "loss %.5f", e.loss) + (e.accuracy.map { String(format: ", accuracy %.2f %%", $0 * 100) } ?? "")))
+      facts.append((name, String(format: "loss %.5f", e.loss)
+        + (e.accuracy.map { String(format: e.sequenceAccuracy == nil ? ", accuracy %.2f %%" : ", token accuracy %.2f %%", $0 * 100) } ?? "")
+        + (e.sequenceAccuracy.map { String(format: ", whole sequences %.2f %%", $0 * 100) } ?? "")))
     }
     return facts
   }
