@@ -22,13 +22,7 @@ public struct CrossEntropy: Loss {
     let cached = (last as? Softmax).flatMap { $0.maxima.count == z.rows ? ($0.maxima, $0.sums) : nil }
     var total = 0.0
     for n in 0..<z.rows {
-      var m = -Double.infinity, sum = 0.0
-      if let cached {
-        (m, sum) = (cached.0[n], cached.1[n])
-      } else {
-        for j in 0..<k { m = max(m, z.data[n * k + j]) }
-        for j in 0..<k { sum += exp(z.data[n * k + j] - m) }
-      }
+      let (m, sum) = cached.map { ($0.0[n], $0.1[n]) } ?? maxAndSum(z, start: n * k, width: k)
       var tz = 0.0, tsum = 0.0
       for j in 0..<k {
         tz += t.data[n * k + j] * z.data[n * k + j]

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A loss L(y, t) averaged over the batch, and where backpropagation starts.
 public protocol Loss: Sendable, SheetFormulas {
   /// The word lesson files use (`cross_entropy`).
@@ -33,3 +35,12 @@ public let lossKinds: [String: any Loss] = [
   MeanSquaredError.kind: MeanSquaredError(), HalfSquaredError.kind: HalfSquaredError(),
   TokenCrossEntropy.kind: TokenCrossEntropy(),
 ]
+
+/// m = maxₖ zₖ and s = Σₖ e^(zₖ − m) over the `width` logits of z starting at `start`: one row's
+/// log-sum-exp, log Σₖ e^zₖ = m + log s, in the softmax's own order (the cross-entropy losses).
+func maxAndSum(_ z: Tensor, start: Int, width: Int) -> (m: Double, s: Double) {
+  var m = -Double.infinity, s = 0.0
+  for j in 0..<width { m = max(m, z.data[start + j]) }
+  for j in 0..<width { s += exp(z.data[start + j] - m) }
+  return (m, s)
+}

@@ -32,13 +32,7 @@ public struct TokenCrossEntropy: Loss {
     var total = 0.0, m = 0
     for p in 0..<positions {
       guard let c = Self.target(t, p, classes: v) else { continue }
-      var top = -Double.infinity, sum = 0.0
-      if let cached {
-        (top, sum) = (cached.0[p], cached.1[p])
-      } else {
-        for k in 0..<v { top = max(top, z.data[p * v + k]) }
-        for k in 0..<v { sum += exp(z.data[p * v + k] - top) }
-      }
+      let (top, sum) = cached.map { ($0.0[p], $0.1[p]) } ?? maxAndSum(z, start: p * v, width: v)
       total += top + log(sum) - z.data[p * v + c]
       m += 1
     }
