@@ -88,10 +88,10 @@ public struct Lesson: Sendable {
   /// foreign file's content. Returns the path unchanged.
   func confined(_ file: String, _ location: String, what: String) throws(SheetNetError) -> String {
     let lessonFolder = URL(fileURLWithPath: path.isEmpty ? "./lesson.yaml" : path).deletingLastPathComponent()
-    let target = URL(fileURLWithPath: file, relativeTo: lessonFolder).standardizedFileURL.resolvingSymlinksInPath().path
+    let target = Project.resolvingLinks(URL(fileURLWithPath: file, relativeTo: lessonFolder).standardizedFileURL.path)
     let roots = [lessonFolder, lessonFolder.deletingLastPathComponent(), URL(fileURLWithPath: FileManager.default.currentDirectoryPath)]
-      .map { $0.standardizedFileURL.resolvingSymlinksInPath().path }
-    guard roots.contains(where: { target == $0 || target.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }) else {
+      .map { Project.resolvingLinks($0.standardizedFileURL.path) }
+    guard roots.contains(where: { target == $0 || Project.isInside(target, $0) }) else {
       throw .lesson("\(location): the \(what) '\(file)' lies outside the lesson's project and the current folder; move it inside")
     }
     return file

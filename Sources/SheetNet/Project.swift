@@ -90,6 +90,11 @@ public enum Project {
     return ([base == "/" ? "" : base] + rest).joined(separator: "/")
   }
 
+  /// True when the absolute `path` lies strictly inside `folder` (both already resolved).
+  public static func isInside(_ path: String, _ folder: String) -> Bool {
+    path.hasPrefix(folder.hasSuffix("/") ? folder : folder + "/")
+  }
+
   /// `path` relative to the folder `base` (both relative to the current folder or absolute),
   /// e.g. from `Output/xor` to `Worksheets/xor.yaml`: `../../Worksheets/xor.yaml`.
   public static func relativePath(_ path: String, from base: String) -> String {
@@ -113,10 +118,9 @@ extension Lesson {
     func resolved(_ url: URL) -> String { Project.resolvingLinks(url.standardizedFileURL.path) }
     let root = resolved(URL(fileURLWithPath: outputRoot))
     let target = resolved(URL(fileURLWithPath: output, relativeTo: lessonFolder))
-    func inside(_ path: String, _ folder: String) -> Bool { path.hasPrefix(folder.hasSuffix("/") ? folder : folder + "/") }
     let lessonFolders = [resolved(lessonFolder)] + (Project.root(from: lessonFolder.path).map { [resolved(URL(fileURLWithPath: $0 + "/Worksheets"))] } ?? [])
-    let holdsLessons = lessonFolders.contains { $0 == target || inside($0, target) }
-    guard inside(target, root), !holdsLessons else {
+    let holdsLessons = lessonFolders.contains { $0 == target || Project.isInside($0, target) }
+    guard Project.isInside(target, root), !holdsLessons else {
       throw .lesson("\(location): output '\(Terminal.escaped(output))' resolves to \(Terminal.escaped(target)); a lesson's output must be a folder inside \(root)/ (not Output/ itself, nor a folder holding lessons), drop the key for \(Project.relativePath(root, from: lessonFolder.path))/\(name), or give --output on the command line")
     }
   }

@@ -40,15 +40,7 @@ extension Figure {
 
   /// A token as a label: its character, with a space and a line break made visible.
   static func tokenLabel(_ id: Double, _ vocabulary: [String], position: Int) -> String {
-    guard !vocabulary.isEmpty else { return String(position + 1) }
-    let i = Int(id)
-    guard id == id.rounded(), i >= 0, i < vocabulary.count else { return "?" }
-    switch vocabulary[i] {
-    case " ": return "␣"
-    case "\n": return "↵"
-    case "\t": return "⇥"
-    case let c: return c
-    }
+    vocabulary.isEmpty ? String(position + 1) : Sequences.shown(id: id, vocabulary)
   }
 
   static func attention(_ source: FigureSource, _ options: FigureOptions) throws(FigureError) -> [Figure] {

@@ -27,7 +27,7 @@ extension Figure {
     let rows = (0..<v).map { Array(E.data[$0 * d..<($0 + 1) * d]) }
     let pca = EmbeddingProjection(rows: rows)
     let vocabulary = run.split.train.vocabulary
-    let labels = (0..<v).map { $0 < vocabulary.count ? tokenLabel(vocabulary[$0]) : "#\($0)" }
+    let labels = (0..<v).map { $0 < vocabulary.count ? Sequences.shown(vocabulary[$0]) : "#\($0)" }
     let (share1, share2) = (NumberFormat.percent(pca.shares.0), NumberFormat.percent(pca.shares.1))
     let subtitle = "\(layer.name): \(v) tokens × \(d) numbers, centred, seen along the 2 directions of most variance"
     let xs = pca.coordinates.map(\.0), ys = pca.coordinates.map(\.1)
@@ -68,17 +68,6 @@ extension Figure {
         canvas.fill(Path.circle(p, radius: radius), Theme.accent)
         canvas.text(labels[k], Point(boxes[k].x, boxes[k].y), style, anchor: .topLeft)
       }
-    }
-  }
-
-  /// A token as a label that can be seen: a space as ␣, a newline as ↵, a tab as ⇥.
-  static func tokenLabel(_ token: String) -> String {
-    switch token {
-    case " ": "␣"
-    case "\n": "↵"
-    case "\t": "⇥"
-    case "": "∅"
-    default: token
     }
   }
 

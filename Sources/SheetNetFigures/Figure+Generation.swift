@@ -46,7 +46,7 @@ extension Figure {
     let vocabulary = run.split.train.vocabulary
     let (prompt, length) = generationPrompt(run, sample: sample)
     let tokens = Generation.sample(model: source.model, prompt: prompt, length: length, temperature: 0, seed: 1, top: generationAlternatives, vocabulary: vocabulary)
-    let promptLabels = prompt.map { tokenLabel(Double($0), vocabulary, position: 0) }
+    let promptLabels = prompt.map { Sequences.shown(id: Double($0), vocabulary) }
     let shown = promptLabels.joined()
     let title = "Greedy decoding by \(state(source, options)), from “\(shown.count > 24 ? String(shown.prefix(23)) + "…" : shown)”"
     let subtitle = "prompt: the question of \(split) sample \(options.sample); then each step's likeliest token; colour and number: p"
@@ -58,7 +58,7 @@ extension Figure {
   public static func generationRow(prompt: [String], generated: [GeneratedToken], vocabulary: [String], theme: Theme, title: String, subtitle: String) -> Figure {
     let label = { (text: String) -> String in
       guard let id = vocabulary.firstIndex(of: text) else { return text }
-      return tokenLabel(Double(id), vocabulary, position: 0)
+      return Sequences.shown(id: Double(id), vocabulary)
     }
     let labels = prompt + generated.map { label($0.text) }
     let n = labels.count, first = prompt.count

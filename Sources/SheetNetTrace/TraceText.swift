@@ -53,12 +53,8 @@ public struct TraceText {
     let data = traced.run.split.train
     guard data.isTokens, let targets = data.explicitTargets else { return [] }
     let (t, vocabulary) = (data.x.columns, data.vocabulary)
-    func shown(_ id: Double) -> String {
-      let i = Int(id)
-      guard id >= 0, id == id.rounded(), i < vocabulary.count else { return "·" }
-      return Terminal.escaped(vocabulary[i] == " " ? "␣" : vocabulary[i])
-    }
-    var lines = ["tokens (ids \(vocabulary.count == 1 ? "0" : "0…\(vocabulary.count - 1)") are " + vocabulary.prefix(40).map { Terminal.escaped($0 == " " ? "␣" : $0) }.joined(separator: " ")
+    func shown(_ id: Double) -> String { id < 0 ? "·" : Terminal.escaped(Sequences.shown(id: id, vocabulary)) }
+    var lines = ["tokens (ids \(vocabulary.count == 1 ? "0" : "0…\(vocabulary.count - 1)") are " + vocabulary.prefix(40).map { Terminal.escaped(Sequences.shown($0)) }.joined(separator: " ")
                  + (vocabulary.count > 40 ? " …" : "") + "):"]
     for n in traced.samples.prefix(8) {
       lines.append("  sample \(n + 1)  x: " + (0..<t).map { shown(data.x.data[n * t + $0]) }.joined(separator: " "))

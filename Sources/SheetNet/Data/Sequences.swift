@@ -67,6 +67,24 @@ public enum Sequences {
     return Dataset(name: name, x: x, targets: y, classNames: vocabulary, vocabulary: vocabulary)
   }
 
+  /// A token as traces and figures show it: its character, with a space, a line break, a tab and
+  /// an empty token made visible (␣ ↵ ⇥ ∅).
+  public static func shown(_ token: String) -> String {
+    switch token {
+    case " ": "␣"
+    case "\n": "↵"
+    case "\t": "⇥"
+    case "": "∅"
+    default: token
+    }
+  }
+
+  /// The token of `id` in `vocabulary`, shown as `shown(_:)` does; "?" for an id that is no token.
+  public static func shown(id: Double, _ vocabulary: [String]) -> String {
+    let i = Int(exactly: id) ?? -1
+    return i >= 0 && i < vocabulary.count ? shown(vocabulary[i]) : "?"
+  }
+
   /// `ids` as their tokens, joined: [3, 1] with vocabulary "0"…"9" → "31".
   public static func spelled(_ ids: some Sequence<Double>, _ vocabulary: [String]) -> String {
     ids.map { id in
