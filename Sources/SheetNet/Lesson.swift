@@ -62,6 +62,8 @@ public struct Lesson: Sendable {
     /// (default: the context), the text inline instead of a `file`. `count` given or not.
     public var task = "reverse", length = 4, vocabulary = 10, context = 32
     public var stride: Int?, text: String?, countGiven = false
+    /// True for the datasets of token sequences (`sequences`, `text`).
+    public var isTokens: Bool { dataset == "sequences" || dataset == "text" }
     /// Inline inputs and targets or labels.
     public var x: Tensor?, y: Tensor?, labels: [Int]?
     /// Shape of one sample, e.g. [1, 8, 8]; default flat.
@@ -245,7 +247,7 @@ public struct Lesson: Sendable {
       if let k = keys.first(where: { m[$0] != nil }) { throw .lesson("\(r.at(m[k]!)): '\(k)' belongs to dataset \(dataset), not \(d.dataset)") }
     }
     d.countGiven = m["count"] != nil
-    guard d.dataset == "sequences" || d.dataset == "text" else { return }
+    guard d.isTokens else { return }
     if d.dataset == "sequences" {
       guard let t = m["task"] else { throw .lesson("\(r.at(node)): dataset sequences needs 'task' (\(Sequences.tasks.joined(separator: ", ")))") }
       d.task = try r.string(t, "task")

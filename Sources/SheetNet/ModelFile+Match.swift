@@ -27,13 +27,13 @@ extension ModelFile {
     guard !lessonSource.isEmpty else { return nil }
     let lesson = try Lesson.parse(lessonSource, path: lessonFile(modelPath: modelPath))
     var streams = Lesson.Streams(seed: seed)
-    let data = try? lesson.loadData(rng: &streams.data)
-    let shape = inputShape ?? data.map { Array($0.x.shape.dropFirst()) } ?? model.inputShape
+    let shape = inputShape ?? (try? lesson.loadData(rng: &streams.data)).map { Array($0.x.shape.dropFirst()) } ?? model.inputShape
     if shape != model.inputShape { return Self.differs("the input shape", shapeText(model.inputShape), shapeText(shape)) }
     var rng = SeededGenerator(seed: seed)
     let network: Sequential
-    // Token data size the embedding from their vocabulary (the file's classes, when the data cannot be read).
-    let vocabulary = data.map { $0.isTokens ? $0.vocabulary.count : nil } ?? (classes.isEmpty ? nil : classes.count)
+    // Token data size an embedding the lesson leaves unsized from their vocabulary, which a model
+    // file records as its classes (no second reading of the data).
+    let vocabulary = lesson.data.isTokens && !classes.isEmpty ? classes.count : nil
     do { network = try lesson.makeModel(inputShape: shape, vocabulary: vocabulary, rng: &rng) } catch {
       return "the lesson's network does not build on the input shape \(shapeText(shape)) (\(error.description))"
     }
