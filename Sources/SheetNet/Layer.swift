@@ -96,6 +96,9 @@ public protocol Layer: AnyObject, SheetFormulas {
   func backward(_ delta: Tensor, _ step: Step) -> Tensor
   /// Multiply-adds per sample in the forward pass.
   var multiplyAdds: Int { get }
+  /// Numbers a layer keeps per sample besides its output during a step (attention's scores and
+  /// weights, h·T² each): what the memory estimate adds to the outputs.
+  var cachedNumbersPerSample: Int { get }
   /// The key of the trace entry holding this layer's output (`z` for dense and conv, else `a`).
   var outputKey: String { get }
   /// The key of the trace entry holding ∂L/∂x, this layer's input gradient (`dz` for
@@ -114,6 +117,8 @@ extension Layer {
   public var parameters: [Parameter] { [] }
   /// No arithmetic by default.
   public var multiplyAdds: Int { 0 }
+  /// Nothing kept besides the output by default.
+  public var cachedNumbersPerSample: Int { 0 }
   /// Most layers call their output `a`.
   public var outputKey: String { "a" }
   /// Most layers call their input gradient `dx`.

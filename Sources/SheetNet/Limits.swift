@@ -11,8 +11,8 @@ import Foundation
 /// - the process itself: `processBytes`;
 /// - the data: 8 × samples × features × 3 (as loaded, split, scaled) + `bytesPerSample` per sample
 ///   (labels, index lists, a generated set's points) — `dataBytes`;
-/// - training: 8 × (4 × parameters + 6 × batch × (the input and every layer's output per
-///   sample)): value, gradient and two optimizer states; outputs and gradients in two buffers
+/// - training: 8 × (4 × parameters + 6 × batch × (the input, every layer's output and what a layer
+///   keeps besides, `Layer.cachedNumbersPerSample`, per sample)): value, gradient and two optimizer states; outputs and gradients in two buffers
 ///   each and the layer caches — `Sequential.trainingBytes`;
 /// - a saved model (model.json written or read): `bytesPerSavedNumber` × (parameters + optimizer
 ///   state) — `savedModelBytes`; any model file read: `bytesPerModelFileByte` × its size;

@@ -107,9 +107,10 @@ public final class Sequential {
   public var multiplyAdds: Int { layers.reduce(0) { $0 + $1.multiplyAdds } }
 
   /// Bytes a training run needs by `Limits`' estimate: 8 bytes × (4 × parameters + 6 × batch ×
-  /// (the input and every layer's output per sample)).
+  /// (the input, every layer's output and what layers keep besides, per sample)).
   public func trainingBytes(batch: Int) -> Int {
-    let activations = ([inputShape] + shapes).reduce(0) { $0 + (Limits.product($1) ?? Int.max / 64) }
+    let outputs = ([inputShape] + shapes).reduce(0) { $0 + (Limits.product($1) ?? Int.max / 64) }
+    let activations = min(layers.reduce(outputs) { Limits.saturated($0, plus: $1.cachedNumbersPerSample) }, Int.max / 64)
     let (perBatch, o1) = activations.multipliedReportingOverflow(by: max(batch, 1))
     let numbers = o1 ? Int.max / 16 : min(4 * parameterCount + 6 * min(perBatch, Int.max / 16), Int.max / 16)
     return numbers * 8

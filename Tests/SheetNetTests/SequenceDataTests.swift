@@ -114,5 +114,13 @@ import Testing
     refused("data: {dataset: circle}\nnetwork: [{type: dense, units: 4}, {residual: [{type: dense, units: 3}]}, {type: dense, units: 2}]\n", "give back the shape")
     refused("data: {dataset: circle}\nnetwork: [{type: dense, units: 4}, residual, {type: dense, units: 2}]\n", "never began")
     refused("data: {dataset: circle}\nnetwork: [{type: dense, units: 4}, skip, {type: dense, units: 2}]\n", "never ends")
+    // Attention keeps h·T² scores and weights per sample, which no output shape shows.
+    let long = "data: {dataset: text, text: \"" + String(repeating: "abcdefgh", count: 80) + "\", context: 512, stride: 8}\n"
+    let net = { (heads: Int, batch: Int) in
+      long + "network: [{type: embedding, size: 16}, {type: self_attention, heads: \(heads), head_size: 1}, {type: dense, units: 8}, softmax]\n"
+        + "loss: token_cross_entropy\ntrain: {batch_size: \(batch)}\n"
+    }
+    refused(net(4096, 1), "attention weights per sample")
+    refused(net(8, 100_000), "GB")
   }
 }

@@ -88,6 +88,12 @@ public final class SelfAttention: Layer {
   }
 
   /// 4·T·d·h·dₖ (projections) + h·T²·dₖ (scores) + h·dₖ·(T² or T(T+1)/2 when causal) (weighted sums).
+  /// s, A and, backward, dA and dS (h·T² each), o (h·T·dₖ), and x, q, k, v, H (T × d or h·dₖ each).
+  public var cachedNumbersPerSample: Int {
+    let grids = Limits.product([4, heads, tokens, tokens]) ?? Int.max / 64
+    return min(grids + heads * tokens * (headSize ?? 0) + 5 * tokens * max(width, modelWidth), Int.max / 64)
+  }
+
   public var multiplyAdds: Int {
     let dk = headSize ?? 0, seen = causal ? tokens * (tokens + 1) / 2 : tokens * tokens
     return 4 * tokens * modelWidth * width + heads * tokens * tokens * dk + heads * seen * dk
