@@ -158,7 +158,8 @@ extension Limits {
   ///
   /// With n samples, per-sample sizes in₀ (input), inₗ and outₗ of layer l, |p| per parameter,
   /// s optimizer states, d = 1 with weight decay:
-  /// - values ≤ n·in₀ (x) + Σₗ n·(3·outₗ + inₗ) (z or a, δ, a mask or the max-pool winners; dx)
+  /// - values ≤ n·in₀ (x) + Σₗ n·(3·outₗ + inₗ + cₗ) (z or a, δ, a mask or the max-pool winners;
+  ///   dx; cₗ what the layer keeps besides, `Layer.cachedNumbersPerSample`, which it also traces)
   ///   + Σₚ |p|·(3 + d + 2·s) (value, gradient, new value; g; each state before and after)
   ///   + 6 per batch-norm channel (μ, σ², the running statistics before and after) + 2·n·K + 1
   ///   (targets, ∂L/∂z, L);
@@ -201,6 +202,7 @@ extension Limits {
       let inSize = i == 0 ? input : product(model.shapes[i - 1]) ?? Int.max / 4
       let outSize = product(model.shapes[i]) ?? Int.max / 4
       add(&size.values, times(n, saturated(times(3, outSize), plus: inSize)))
+      add(&size.values, times(n, layer.cachedNumbersPerSample))  // attention's s, A, dA, dS, q, k, v, …
       add(&size.atLeast, times(n, outSize))
       add(&size.kept, times(n, saturated(inSize, plus: outSize)))
       let weights = layer.parameterCount
