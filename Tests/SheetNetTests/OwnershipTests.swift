@@ -90,6 +90,30 @@ import Testing
     kept(project, snapshot(root), "export --output $PWD")
   }
 
+  @Test("a manifest someone else wrote or damaged gives SheetNet no file it did not write")
+  func hostileManifests() throws {
+    let (base, root) = try project()
+    defer { try? FileManager.default.removeItem(atPath: base) }
+    let fake = FolderManifest.fingerprint(Array("not these bytes".utf8))
+    let manifests = [
+      // Claims the user's files (with the wrong bytes), names outside the folder and a control character.
+      "sheetnet-manifest 1\ncreated yes\nfile \(fake) notes.txt\nfile \(fake) ../keep.txt\nfile \(fake) /etc/passwd\nfile \(fake) a\u{1B}b\nfolder ..\nfolder ../..\n",
+      "sheetnet-manifest 1\ncreated maybe\nfile \(fake) notes.txt\n",  // damaged: not a manifest
+      String(repeating: "x", count: 5 << 20),  // too large to be SheetNet's
+    ]
+    for manifest in manifests {
+      try manifest.write(toFile: root + "/docs/.sheetnet-manifest", atomically: false, encoding: .utf8)
+      let before = snapshot(base).filter { !$0.key.hasSuffix(".sheetnet-manifest") && !$0.key.hasPrefix("proj/docs/") || $0.key.hasSuffix("notes.txt") || $0.key.hasSuffix("-999999") }
+      #expect(try runSheetnet(["export", "xor", "--output", "docs", "--format", "csv"], in: root).0 == 0)
+      #expect(try runSheetnet(["export", "xor", "--output", "docs", "--format", "xlsx"], in: root).0 == 0)
+      kept(before, snapshot(base), "export over a hostile manifest")
+      #expect(FileManager.default.fileExists(atPath: root + "/docs/step.xlsx"))
+      for name in try FileManager.default.contentsOfDirectory(atPath: root + "/docs") where name.hasSuffix(".csv") || name == "step.xlsx" {
+        try FileManager.default.removeItem(atPath: root + "/docs/" + name)
+      }
+    }
+  }
+
   @Test("a file of SheetNet's name that SheetNet did not write is never replaced")
   func sameNameNotOurs() throws {
     let (base, root) = try project()
