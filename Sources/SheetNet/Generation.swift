@@ -22,6 +22,20 @@ public struct GeneratedToken: Sendable {
 
 /// Token-by-token generation from a trained sequence network (a language model's sampling loop).
 public enum Generation {
+  /// `text` as ids of `vocabulary`, one character a token. Throws one line naming `source` (the
+  /// option or lesson line the text came from) and the first character that is no token.
+  public static func ids(_ text: String, _ vocabulary: [String], source: String, lesson: String) throws(SheetNetError) -> [Int] {
+    var ids: [Int] = []
+    for character in text {
+      guard let id = vocabulary.firstIndex(of: String(character)) else {
+        throw .lesson("\(source): '\(Terminal.escaped(String(character)))' is not in \(lesson)'s vocabulary (\(Terminal.escaped(vocabulary.joined())))")
+      }
+      ids.append(id)
+    }
+    guard !ids.isEmpty else { throw .lesson("\(source): give at least one token to continue") }
+    return ids
+  }
+
   /// Generates `length` tokens after `prompt` (ids). At each step the network reads the last T
   /// tokens (T, its sequence length), right-padded with token 0 when fewer (a causal network never
   /// reads the padding), in evaluation mode; z are the scores at the last real position — the

@@ -12,6 +12,7 @@ import Yams
 ///     - training
 ///     - {kind: conv-step, layer: conv1, positions: 2}
 ///   exercise: {blank: forward, seed: 3}   # or none; default: when the network fits a hand sheet
+///   generate: {prompt: "And God said", length: 300, temperature: 0.8, seed: 1}   # or none
 /// ```
 public struct BuildSpec: Sendable, Equatable {
   /// One figure to draw: its kind and the options `sheetnet figure` would take, as written.
@@ -49,13 +50,35 @@ public struct BuildSpec: Sendable, Equatable {
   public var exerciseSeed: UInt64? = nil
   /// True when the lesson asked for an exercise sheet explicitly (then a lesson too large for one is an error).
   public var exerciseAsked = false
+  /// The page's generated text (`generate:`); nil: a text lesson's defaults, none for other lessons.
+  public var generate: Generate? = nil
+  /// False with `generate: none`.
+  public var generates = true
   /// Where the section is, for messages.
   public var location = ""
+
+  /// What the lesson page continues, and how: `sheetnet sample LESSON --prompt P --length N
+  /// --temperature T --sample-seed S` prints the same tokens (a token lesson with a causal network).
+  public struct Generate: Sendable, Equatable {
+    /// The text continued, in the lesson's tokens; nil: the first half of the first evaluation sample's window.
+    public var prompt: String? = nil
+    /// Tokens generated (1…10,000).
+    public var length = 300
+    /// The softmax temperature (0…100; 0 takes the likeliest token).
+    public var temperature = 0.8
+    /// Seed of the draws.
+    public var seed: UInt64 = 1
+    /// Where it was asked for (`file line N`), or the lesson's path for the defaults.
+    public var location = ""
+
+    /// The defaults.
+    public init() {}
+  }
 
   /// The defaults.
   public init() {}
 
-  static let keys = ["step", "sample", "batch", "worksheets", "figures", "exercise"]
+  static let keys = ["step", "sample", "batch", "worksheets", "figures", "exercise", "generate"]
   static let figureKeys = ["kind", "layer", "sample", "at", "positions", "filter", "epochs", "size", "format"]
   static let worksheetFormats = ["both", "csv", "xlsx", "none"]
 
@@ -106,6 +129,24 @@ public struct BuildSpec: Sendable, Equatable {
         spec.exerciseAsked = true
         spec.exerciseBlank = try r.string(optional: e["blank"], "blank")
         spec.exerciseSeed = try r.int(optional: e["seed"], "seed", min: 0, max: Int.max).map { UInt64($0) }
+      }
+    }
+    if let v = m["generate"] {
+      if v.bool == false || v.string == "none" {
+        spec.generates = false
+      } else {
+        let g = try r.map(v, "generate", allowed: ["prompt", "length", "temperature", "seed"])
+        var generate = Generate()
+        generate.location = r.at(v)
+        if let p = g["prompt"] {
+          let prompt = try r.string(p, "prompt")
+          guard !prompt.isEmpty, prompt.count <= 10_000 else { throw .lesson("\(r.at(p)): 'prompt' must hold 1 to 10000 characters of the lesson's tokens") }
+          generate.prompt = prompt
+        }
+        generate.length = try r.int(optional: g["length"], "length", min: 1, max: 10_000) ?? generate.length
+        generate.temperature = try r.number(optional: g["temperature"], "temperature", min: 0, max: 100) ?? generate.temperature
+        generate.seed = try r.int(optional: g["seed"], "seed", min: 0, max: Int.max).map { UInt64($0) } ?? generate.seed
+        spec.generate = generate
       }
     }
     return spec

@@ -53,7 +53,8 @@ public struct Evaluation: Sendable {
   public var accuracy: Double?
   /// The predicted class of each sample (for token sequences: of each position, in order).
   public var predictions: [Int]
-  /// For token sequences: the fraction of samples right at every position that counts.
+  /// For the sequence tasks (`Dataset.answersWhole`): the fraction of samples right at every
+  /// position that counts; nil for text windows, where no sample is one answer.
   public var sequenceAccuracy: Double? = nil
 }
 
@@ -282,7 +283,7 @@ public struct Trainer {
     var evaluation = Evaluation(loss: total / Double(max(data.count, 1)), accuracy: accuracy, predictions: predictions)
     if data.isTokens {
       evaluation.accuracy = Double(tokens.right) / Double(max(tokens.counted, 1))
-      evaluation.sequenceAccuracy = Double(tokens.sequencesRight) / Double(max(data.count, 1))
+      if data.answersWhole { evaluation.sequenceAccuracy = Double(tokens.sequencesRight) / Double(max(data.count, 1)) }
     }
     return evaluation
   }

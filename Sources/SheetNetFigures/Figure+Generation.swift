@@ -26,8 +26,9 @@ extension Figure {
     _ = try sampleIndex(options, in: data, split: split)
   }
 
-  /// The prompt (ids) and how many tokens follow it, for evaluation sample `sample` (0-based).
-  static func generationPrompt(_ run: LessonRun, sample: Int) -> (prompt: [Int], length: Int) {
+  /// The prompt (ids) and how many tokens follow it, for evaluation sample `sample` (0-based):
+  /// a task's question, or the first half of a text window.
+  public static func generationPrompt(_ run: LessonRun, sample: Int) -> (prompt: [Int], length: Int) {
     let data = run.evaluationSet.data
     let t = data.x.count / max(data.count, 1)
     let row = (0..<t).map { Int(data.x.data[sample * t + $0]) }

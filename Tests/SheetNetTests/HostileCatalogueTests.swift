@@ -55,6 +55,20 @@ import Testing
 
     """.utf8)]
 
+  /// A tiny character model of inline text (tokens a, b, c), its attention causal or not, with `build: {generate: …}`.
+  static func textLesson(causal: Bool, generate: String) -> [String: [UInt8]] {
+    ["Worksheets/text.yaml": Array("""
+      seed: 1
+      data: {dataset: text, text: "abcabcabcabcabcabc", context: 3, stride: 1}
+      network: [{type: embedding, size: 2}, {type: self_attention, heads: 1, causal: \(causal)}, {type: dense, units: 3}, softmax]
+      loss: token_cross_entropy
+      optimizer: {type: adam, learning_rate: 0.01}
+      train: {epochs: 1, batch_size: 4}
+      build: {worksheets: none, figures: none, exercise: none, generate: \(generate)}
+
+      """.utf8)]
+  }
+
   /// 25 million parameters on two inputs (dense 5000 × 5000): trains within the memory limit,
   /// but its trace, worksheets, figures and model.json would not fit; 100,000 epochs.
   static let huge: [String: [UInt8]] = ["Worksheets/huge.yaml": Array("""
@@ -256,6 +270,16 @@ import Testing
     Case(label: "build of a million samples", files: million(epochs: 1), arguments: ["build", "Worksheets/million.yaml"], mentions: "GB"),
     Case(label: "train a million samples for 100,000 epochs", files: million(epochs: 100_000), arguments: ["train", "Worksheets/million.yaml"], mentions: "--no-time-limit"),
     Case(label: "figure training after 100,000 epochs of a million", files: million(epochs: 100_000), arguments: ["figure", "training", "Worksheets/million.yaml"], mentions: "--no-time-limit"),
+    // The page's generated text (`build: generate`): checked when the lesson is read, its prompt
+    // against the vocabulary once the data is.
+    lesson("generate with an empty prompt", inline + net + "build: {generate: {prompt: ''}}\n", "'prompt' must hold"),
+    lesson("generate of 0 tokens", inline + net + "build: {generate: {length: 0}}\n", "length"),
+    lesson("generate at a negative temperature", inline + net + "build: {generate: {temperature: -1}}\n", "temperature"),
+    lesson("generate with an unknown key", inline + net + "build: {generate: {tokens: 5}}\n", "tokens"),
+    Case(label: "build generating from a prompt outside the vocabulary", files: textLesson(causal: true, generate: "{prompt: 'abz'}"),
+         arguments: ["build", "Worksheets/text.yaml"], mentions: "'z' is not in text's vocabulary"),
+    Case(label: "build generating from a network that reads ahead", files: textLesson(causal: false, generate: "{prompt: ab}"),
+         arguments: ["build", "Worksheets/text.yaml"], mentions: "causal: true"),
     Case(label: "build of hours of training", files: long, arguments: ["build", "Worksheets/long.yaml"], mentions: "--no-time-limit"),
     Case(label: "train for hours", files: long, arguments: ["train", "Worksheets/long.yaml"], mentions: "--no-time-limit"),
     Case(label: "figure filmstrip after hours of training", files: long, arguments: ["figure", "filmstrip", "Worksheets/long.yaml"], mentions: "--no-time-limit"),

@@ -19,6 +19,9 @@ public struct Dataset: Sendable {
   /// x then holds ids [N, T] and the targets the next token's id at every position [N, T], −1
   /// where a position does not count (`Sequences`); empty for every other dataset.
   public var vocabulary: [String]
+  /// Whether each token sample is one question with one answer (`dataset: sequences`), so that
+  /// whole-sequence accuracy means something; false for text windows and every other dataset.
+  public var answersWhole = false
 
   /// A dataset; give `labels` or `targets`.
   public init(name: String, x: Tensor, labels: [Int]? = nil, targets: Tensor? = nil, classNames: [String] = [], vocabulary: [String] = []) {
@@ -52,8 +55,10 @@ public struct Dataset: Sendable {
 
   /// The samples at `indices`, in that order.
   public func subset(_ indices: [Int]) -> Dataset {
-    Dataset(name: name, x: x.gathering(rows: indices), labels: labels.map { l in indices.map { l[$0] } },
-            targets: explicitTargets?.gathering(rows: indices), classNames: classNames, vocabulary: vocabulary)
+    var part = Dataset(name: name, x: x.gathering(rows: indices), labels: labels.map { l in indices.map { l[$0] } },
+                       targets: explicitTargets?.gathering(rows: indices), classNames: classNames, vocabulary: vocabulary)
+    part.answersWhole = answersWhole
+    return part
   }
 
   /// The same samples with each sample reshaped, e.g. [64] → [1, 8, 8].

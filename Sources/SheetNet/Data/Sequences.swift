@@ -39,7 +39,9 @@ public enum Sequences {
         if t >= length - 1 { y.data[n * T + t] = Double(sequence[t + 1]) }
       }
     }
-    return Dataset(name: task, x: x, targets: y, classNames: symbols(vocabulary), vocabulary: symbols(vocabulary))
+    var tasks = Dataset(name: task, x: x, targets: y, classNames: symbols(vocabulary), vocabulary: symbols(vocabulary))
+    tasks.answersWhole = true
+    return tasks
   }
 
   /// Windows of `context` characters of `text`: x = c_i … c_{i+T−1}, targets c_{i+1} … c_{i+T}

@@ -158,7 +158,11 @@ struct LessonBuild {
     result.made.append(("figures", figures.count))
     lap("figures")
 
-    // 5. The exercise sheet: asked for, or by default when the network fits a hand sheet.
+    // 5. Text the trained network generates, for the page (token lessons; `generate:`).
+    let generated = try Self.generatedText(run, lesson)
+    if generated != nil { lap("generate") }
+
+    // 6. The exercise sheet: asked for, or by default when the network fits a hand sheet.
     var facts = Self.facts(run)
     if spec.exercise {
       progress("exercise", nil)
@@ -185,7 +189,8 @@ struct LessonBuild {
       lap("exercise")
     }
 
-    try finish(lesson: lesson, folder: folder, fingerprint: fingerprint, files: &files, result: &result, traceText: text, facts: facts)
+    try finish(lesson: lesson, folder: folder, fingerprint: fingerprint, files: &files, result: &result, traceText: text, facts: facts,
+               generated: generated)
     lap("write")
     return result
   }
@@ -227,8 +232,9 @@ struct LessonBuild {
   /// Adds the page and `build.json`, then commits `files` into the lesson's folder, removing
   /// SheetNet's earlier files that are not among them.
   func finish(lesson: Lesson, folder: String, fingerprint: String, files: inout [(name: String, bytes: [UInt8])],
-              result: inout Result, traceText: String?, facts: [(String, String)]) throws {
-    let page = LessonPage(lesson: lesson, result: result, files: files.map(\.name), traceText: traceText, facts: facts)
+              result: inout Result, traceText: String?, facts: [(String, String)], generated: LessonPage.Generated? = nil) throws {
+    var page = LessonPage(lesson: lesson, result: result, files: files.map(\.name), traceText: traceText, facts: facts)
+    page.generated = generated
     files.append(("index.html", Array(page.html.utf8)))
     result.made.append(("page", 1))
     var manifest = result.json
@@ -351,6 +357,29 @@ struct LessonBuild {
     return date.map { ($0.timeIntervalSince1970 * 1000).rounded() / 1000 } ?? 0
   }
 
+  /// The text the page shows a token lesson's network generate: `build: {generate: …}`, or for
+  /// `dataset: text` the defaults (the first evaluation window's first half continued by 300
+  /// characters at temperature 0.8, seed 1); nil for other lessons and with `generate: none`.
+  /// The tokens are `Generation.sample`'s, as `sheetnet sample` draws them.
+  static func generatedText(_ run: LessonRun, _ lesson: Lesson) throws -> LessonPage.Generated? {
+    let vocabulary = run.split.train.vocabulary
+    guard lesson.build.generates, !vocabulary.isEmpty, lesson.build.generate != nil || lesson.data.dataset == "text" else { return nil }
+    var asked = lesson.build.generate ?? BuildSpec.Generate()
+    if asked.location.isEmpty { asked.location = lesson.build.location.isEmpty ? lesson.path : lesson.build.location }
+    if let open = run.model.layers.first(where: { ($0 as? any CausalityReporting)?.isCausal == false }) {
+      guard lesson.build.generate == nil else {
+        throw SheetNetError.lesson("\(asked.location): generate: \(open.name) reads the positions after each one, so the network cannot generate one token at a time; give it causal: true, or drop 'generate'")
+      }
+      return nil
+    }
+    let prompt = try asked.prompt.map { try Generation.ids($0, vocabulary, source: "\(asked.location): generate: prompt", lesson: lesson.name) }
+      ?? SheetNetFigures.Figure.generationPrompt(run, sample: 0).prompt
+    let tokens = Generation.sample(model: run.model, prompt: prompt, length: asked.length, temperature: asked.temperature,
+                                   seed: asked.seed, top: 0, vocabulary: vocabulary)
+    return LessonPage.Generated(prompt: prompt.map { vocabulary[$0] }.joined(), text: tokens.map(\.text).joined(), options: asked,
+                                lesson: lesson.name)
+  }
+
   /// What the page says of a trained run: network, training and the final loss and accuracy.
   static func facts(_ run: LessonRun) -> [(String, String)] {
     var facts: [(String, String)] = [
@@ -364,8 +393,13 @@ struct LessonBuild {
     for (name, set) in sets {
       let e = run.evaluate(set)
       facts.append((name, String(format: "loss %.5f", e.loss)
-        + (e.accuracy.map { String(format: e.sequenceAccuracy == nil ? ", accuracy %.2f %%" : ", token accuracy %.2f %%", $0 * 100) } ?? "")
+        + (e.accuracy.map { String(format: set.isTokens ? ", token accuracy %.2f %%" : ", accuracy %.2f %%", $0 * 100) } ?? "")
         + (e.sequenceAccuracy.map { String(format: ", whole sequences %.2f %%", $0 * 100) } ?? "")))
+    }
+    // What a token network must beat: counting models fitted on the training split (CountingBaselines).
+    if let (name, set) = sets.dropFirst().first, let b = CountingBaselines.measure(train: run.split.train, on: set) {
+      facts.append(("Counting baselines", String(format: "on the %@: unigram loss %.5f, bigram loss %.5f (training split's counts, add-one)",
+                                                 name.lowercased(), b.unigram, b.bigram)))
     }
     return facts
   }

@@ -32,6 +32,7 @@ let pageStyle = """
   figure { margin: 1.2rem 0; break-inside: avoid; } figure img { max-width: 100%; height: auto; border: 1px solid #ddd; }
   figcaption { color: #555; font-size: .9rem; } table { border-collapse: collapse; } td, th { padding: .2rem .8rem; text-align: left; border-bottom: 1px solid #eee; }
   pre { font-family: "DejaVu Sans Mono", monospace; font-size: .75rem; background: #f7f7f7; padding: .8rem; overflow-x: auto; white-space: pre; }
+  pre.generated { white-space: pre-wrap; font-size: .85rem; }
   ul.files { columns: 3; font-size: .9rem; } .lesson { display: flex; gap: 1rem; margin: 1.2rem 0; break-inside: avoid; }
   .lesson img { width: 16rem; height: auto; border: 1px solid #ddd; } a { color: #1f5fa8; }
   @media print { body { max-width: none; margin: 0; } pre { white-space: pre-wrap; font-size: 7pt; } a { color: inherit; } }
@@ -49,6 +50,20 @@ struct LessonPage {
   let traceText: String?
   /// Facts shown under the title: network, training, final metrics.
   var facts: [(String, String)] = []
+  /// Text the trained network generated (token lessons), shown after the figures.
+  var generated: Generated? = nil
+
+  /// A prompt and the tokens the network drew after it.
+  struct Generated {
+    var prompt: String, text: String, options: BuildSpec.Generate, lesson: String
+
+    /// The command that prints the same tokens, or nil when the prompt cannot be typed on one line.
+    var command: String? {
+      guard !prompt.contains(where: { $0.isNewline || ($0.asciiValue.map { $0 < 32 } ?? false) }) else { return nil }
+      let quoted = "'" + prompt.replacingOccurrences(of: "'", with: "'\\''") + "'"
+      return "sheetnet sample \(lesson) --prompt \(quoted) --length \(options.length) --temperature \(options.temperature) --sample-seed \(options.seed)"
+    }
+  }
 
   /// A trace longer than this is cut on the page (trace.txt holds it whole).
   static let traceLimit = 400_000
@@ -77,6 +92,14 @@ struct LessonPage {
           h.append("<figure><a href=\"\(htmlLink(f))\"><img src=\"\(htmlLink(f))\" alt=\"\(htmlEscaped(name)) figure of \(htmlEscaped(lesson.name))\"></a><figcaption>\(htmlEscaped(name))</figcaption></figure>")
         }
       }
+    }
+    if let generated {
+      h.append("<h2>Generated text</h2>")
+      let draw = generated.options.temperature == 0 ? "taking the likeliest token each time"
+        : "drawing each token from softmax(z / \(generated.options.temperature)) (seed \(generated.options.seed))"
+      h.append("<p>The trained network continues the prompt (bold) for \(generated.options.length) tokens, one at a time, \(htmlEscaped(draw)).</p>")
+      h.append("<pre class=\"generated\"><b>\(htmlEscaped(generated.prompt))</b>\(htmlEscaped(generated.text))</pre>")
+      if let command = generated.command { h.append("<p>The same tokens, each with its probability: <code>\(htmlEscaped(command))</code></p>") }
     }
     let exercise = files.filter { $0.hasPrefix("exercise/") }
     if !exercise.isEmpty {

@@ -50,7 +50,7 @@ struct Evaluate: ParsableCommand {
                          ("sequence_accuracy", e.sequenceAccuracy.map { .number($0) } ?? .null)]).json())
       } else {
         printEscaped("\(file.lessonName) on \(name) (\(set.count) samples): loss \(String(format: "%.5f", e.loss))"
-          + (e.accuracy.map { String(format: e.sequenceAccuracy == nil ? ", accuracy %.2f%%" : ", token accuracy %.2f%%", $0 * 100) } ?? "")
+          + (e.accuracy.map { String(format: set.isTokens ? ", token accuracy %.2f%%" : ", accuracy %.2f%%", $0 * 100) } ?? "")
           + (e.sequenceAccuracy.map { String(format: ", whole sequences %.2f%%", $0 * 100) } ?? ""))
       }
     }

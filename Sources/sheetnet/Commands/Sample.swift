@@ -54,14 +54,7 @@ struct Sample: ParsableCommand {
       if let open = run.model.layers.first(where: { ($0 as? any CausalityReporting)?.isCausal == false }) {
         throw SheetNetError.lesson("\(run.lesson.path): \(open.name) lets every position read the positions after it, so its predictions cannot be sampled one token at a time; give it causal: true")
       }
-      var ids: [Int] = []
-      for character in prompt {
-        guard let id = vocabulary.firstIndex(of: String(character)) else {
-          throw SheetNetError.lesson("--prompt: '\(Terminal.escaped(String(character)))' is not in \(run.lesson.name)'s vocabulary (\(Terminal.escaped(vocabulary.joined())))")
-        }
-        ids.append(id)
-      }
-      guard !ids.isEmpty else { throw SheetNetError.lesson("--prompt: give at least one token to continue") }
+      let ids = try Generation.ids(prompt, vocabulary, source: "--prompt", lesson: run.lesson.name)
       let reused = try models.prepare(run, progress: !json, timeLimit: timeLimit)
       let tokens = Generation.sample(model: run.model, prompt: ids, length: length, temperature: temperature, seed: sampleSeed, top: top, vocabulary: vocabulary)
       if !reused { try models.save(run, commandOutput: options.output) }
@@ -77,8 +70,9 @@ struct Sample: ParsableCommand {
       } else {
         printEscaped(prompt + "│" + tokens.map(\.text).joined())
         for (i, t) in tokens.enumerated() {
-          let others = t.alternatives.map { "'\($0.text)' \(String(format: "%.3f", $0.probability))" }.joined(separator: ", ")
-          printEscaped(String(format: "%4d  '%@'  p = %.4f", i + 1, t.text, t.probability) + (others.isEmpty ? "" : "   (then \(others))"))
+          // One token a line: a space, a line break or a tab shown as ␣ ↵ ⇥ (Sequences.shown).
+          let others = t.alternatives.map { "'\(Sequences.shown($0.text))' \(String(format: "%.3f", $0.probability))" }.joined(separator: ", ")
+          printEscaped(String(format: "%4d  '%@'  p = %.4f", i + 1, Sequences.shown(t.text), t.probability) + (others.isEmpty ? "" : "   (then \(others))"))
         }
       }
     }

@@ -87,7 +87,7 @@ struct TrainingResults {
 
   var table: String {
     var lines = ["After \(run.history.epochs.count) epochs (\(String(format: "%.2f", seconds)) s, \(run.model.parameterCount) parameters):",
-                 "              loss    accuracy   samples" + (tokens ? "   whole sequences" : "")]
+                 "              loss    accuracy   samples" + (run.split.train.answersWhole ? "   whole sequences" : "")]
     for (name, e, samples) in sets {
       let acc = e.accuracy.map { String(format: "%8.2f%%", $0 * 100) } ?? "       —"
       lines.append("  " + name.padding(toLength: 10, withPad: " ", startingAt: 0) + String(format: " %8.5f  ", e.loss) + acc + String(format: "  %7d", samples)
