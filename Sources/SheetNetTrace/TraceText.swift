@@ -64,6 +64,15 @@ public struct TraceText {
     return lines
   }
 
+  /// Each traced sample's input tokens as shown (one short label a position), for the rows of
+  /// token heat maps; empty for other data.
+  func tokenLabels(_ traced: TracedStep) -> [[String]] {
+    let data = traced.run.split.train
+    guard data.isTokens else { return [] }
+    let t = data.x.columns
+    return traced.samples.map { n in (0..<t).map { Terminal.escaped(Sequences.shown(id: data.x.data[n * t + $0], data.vocabulary)) } }
+  }
+
   /// The whole step as text.
   public func render(_ traced: TracedStep) -> String {
     var out: [String] = []
@@ -80,13 +89,16 @@ public struct TraceText {
     out += wrap("loss \(run.loss.kind) · optimizer \(run.optimizer.kind) (\(hyper.joined(separator: ", "))) · η is the learning rate", indent: "")
     out += tokens(traced)
     var current: Phase? = nil
+    let labels = tokenLabels(traced)
     for entry in traced.entries(phase: phase, layer: layer) {
       if entry.phase != current {
         current = entry.phase
         out.append("")
         out.append(bold("── \(entry.phase.rawValue) " + String(repeating: "─", count: max(4, min(width, 80) - entry.phase.rawValue.count - 4))))
       }
-      out += render(entry)
+      let attention = traced.run.model.layer(named: entry.layer) as? SelfAttention
+      out += render(entry, tokens: labels, heads: attention != nil)
+      if let attention { out += workedRow(entry, attention, tokens: labels.first ?? []) }
     }
     let frozen = traced.frozen
     if !frozen.isEmpty && (phase == nil || phase == .update) && (layer == nil || frozen.contains { $0.hasPrefix(layer! + ".") }) {
@@ -101,8 +113,10 @@ public struct TraceText {
     return out.joined(separator: "\n") + "\n"
   }
 
-  /// One entry: its heading, then equations, values, or statistics and a heatmap.
-  public func render(_ entry: TraceEntry) -> [String] {
+  /// One entry: its heading, then equations, values, or statistics and a heatmap. `tokens` (each
+  /// traced sample's tokens) label the rows of token maps; `heads` names an attention layer's
+  /// [N, h, T, ·] planes heads.
+  public func render(_ entry: TraceEntry, tokens: [[String]] = [], heads: Bool = false) -> [String] {
     var out = [heading(entry)]
     let v = entry.value
     let batched = isBatched(entry)
@@ -117,7 +131,7 @@ public struct TraceText {
     } else {
       let s = v.stats
       out.append("    min \(number(s.min))   mean \(number(s.mean))   max \(number(s.max))   ‖·‖₂ \(number(v.norm))")
-      out += heatmap(v, batched: batched).map { "    " + $0 }
+      out += heatmap(v, batched: batched, tokens: batched ? tokens : [], heads: heads).map { "    " + $0 }
       if entry.explain != nil { out.append("    (expand one element with --unit \(entry.layer):INDEX)") }
     }
     return out
@@ -126,6 +140,30 @@ public struct TraceText {
   /// Whether the value carries the batch first (activations and their gradients do; parameters,
   /// their gradients, updates and optimizer state do not), as the layer that recorded it says.
   func isBatched(_ e: TraceEntry) -> Bool { e.batched && e.value.rank >= 2 }
+
+  /// An attention layer's arithmetic for one query, written out under its map: head 1's row of the
+  /// last token of sample 1 (the query that sees every key, masked or not) in s, A, o, dA and dS,
+  /// and that token's head-1 columns of q, k, v, dq, dk and dv. Rows of more than 16 keys or
+  /// columns are left to `--unit`.
+  func workedRow(_ entry: TraceEntry, _ layer: SelfAttention, tokens: [String]) -> [String] {
+    let v = entry.value
+    guard isBatched(entry), let explain = entry.explain, v.count > equationLimit, v.rank == 3 || v.rank == 4 else { return [] }
+    let t = v.shape[v.rank == 4 ? 2 : 1], row = v.shape[v.rank - 1]
+    guard t >= 1 else { return [] }
+    let query = t - 1, token = query < tokens.count ? " ‘\(tokens[query])’" : ""
+    let first: Int, count: Int
+    if v.rank == 4 {  // [N, h, T, T or dₖ]: head 1, query T
+      (first, count) = (query * row, row)
+    } else {  // [N, T, h·dₖ or d]: token T, head 1's columns (q, k, v and their gradients), else all
+      let perHead = ["q", "k", "v", "dq", "dk", "dv"].contains(entry.symbol) ? layer.headSize ?? row : row
+      (first, count) = (query * row, min(perHead, row))
+    }
+    guard count <= 16 else { return ["    (too long to write out here: expand one row with --unit \(entry.layer):INDEX)"] }
+    let what = v.rank == 4 ? "head 1, query \(t)\(token), every key" : "token \(t)\(token)" + (count < row ? ", head 1's \(count) columns" : "")
+    var out = ["    worked out for \(what):"]
+    for i in first..<(first + count) { out += wrap(equation(explain(i)), indent: "      ") }
+    return out
+  }
 
   func heading(_ e: TraceEntry) -> String {
     let name = color ? "\u{1B}[36m\(e.name)\u{1B}[0m" : e.name
@@ -179,14 +217,18 @@ public struct TraceText {
   /// each sample's tokens (up to 8 samples), [R, C] the matrix itself (up to 64 rows), [N, F]
   /// the first rows. Colour on a terminal, blocks or plain
   /// characters otherwise; each map is scaled to its own range, written beneath it.
-  public func heatmap(_ t: Tensor, batched: Bool = true) -> [String] {
-    var maps: [(title: String, rows: Int, cols: Int, values: [Double])] = []
+  ///
+  /// `tokens` (each sample's tokens) label the rows of a token map, [N, T, d] or an attention
+  /// layer's [N, h, T, ·] (`heads`: its planes are heads, each row a query token).
+  public func heatmap(_ t: Tensor, batched: Bool = true, tokens: [[String]] = [], heads: Bool = false) -> [String] {
+    var maps: [(title: String, rows: Int, cols: Int, values: [Double], labels: [String])] = []
     if t.rank == 4 {
       let (c, h, w) = (t.shape[1], t.shape[2], t.shape[3])
       let planes = batched ? min(c, 8) : min(t.shape[0] * c, 16)
+      let labels = heads && tokens.first?.count == h ? tokens[0] : []
       for p in 0..<planes {
-        let title = batched ? "sample 1, channel \(p + 1)" : (c == 1 ? "filter \(p + 1)" : "filter \(p / c + 1), channel \(p % c + 1)")
-        maps.append((title, h, w, Array(t.data[p * h * w ..< (p + 1) * h * w])))
+        let title = batched ? "sample 1, \(heads ? "head" : "channel") \(p + 1)" : (c == 1 ? "filter \(p + 1)" : "filter \(p / c + 1), channel \(p % c + 1)")
+        maps.append((title, h, w, Array(t.data[p * h * w ..< (p + 1) * h * w]), labels))
       }
     } else if t.rank == 3 {
       // Tokens [N, T, d]: each sample's T × d grid (up to 8 samples, 64 tokens), a row per token.
@@ -195,27 +237,30 @@ public struct TraceText {
       for p in 0..<min(t.shape[0], 8) {
         let rows = min(r, 64)
         let title = (batched ? "sample \(p + 1)" : "slice \(p + 1)") + (rows < r ? ", rows 1…\(rows) of \(r)" : "")
-        maps.append((title, rows, c, Array(t.data[p * r * c ..< p * r * c + rows * c])))
+        let labels = p < tokens.count && tokens[p].count == r ? Array(tokens[p].prefix(rows)) : []
+        maps.append((title, rows, c, Array(t.data[p * r * c ..< p * r * c + rows * c]), labels))
       }
     } else if t.rank >= 2 {
       let rows = min(t.rows, 64), cols = t.columns
       guard cols <= max(width - 8, 16) else { return ["(too wide for a heatmap: \(cols) columns)"] }
-      maps.append(("rows 1…\(rows) of \(t.rows)", rows, cols, Array(t.data[0..<(rows * cols)])))
+      maps.append(("rows 1…\(rows) of \(t.rows)", rows, cols, Array(t.data[0..<(rows * cols)]), []))
     } else {
       return []
     }
     var out: [String] = []
     let widest = maps.map(\.cols).max() ?? 1
+    // A token's label before its row: the widest label, then a space.
+    let labelWidth = maps.flatMap(\.labels).map(\.count).max().map { $0 + 1 } ?? 0
     // Two characters a cell (square-looking) when that fits the line, one otherwise.
-    let cellWidth = (color || unicode) && widest * 2 <= width - 8 ? 2 : 1
-    let perRow = max(1, (width - 4) / (widest * cellWidth + 3))
+    let cellWidth = (color || unicode) && widest * 2 <= width - 8 - labelWidth ? 2 : 1
+    let perRow = max(1, (width - 4) / (widest * cellWidth + 3 + labelWidth))
     for start in stride(from: 0, to: maps.count, by: perRow) {
       let group = Array(maps[start..<min(start + perRow, maps.count)])
       let height = group.map(\.rows).max() ?? 0
       for r in 0..<height {
         var line = ""
         for m in group {
-          var cells = ""
+          var cells = labelWidth == 0 ? "" : (r < m.labels.count ? m.labels[r] : "").padding(toLength: labelWidth, withPad: " ", startingAt: 0)
           let lo = m.values.min() ?? 0, hi = m.values.max() ?? 0
           for c in 0..<m.cols {
             cells += r < m.rows ? cell(m.values[r * m.cols + c], lo: lo, hi: hi, width: cellWidth) : String(repeating: " ", count: cellWidth)

@@ -263,6 +263,32 @@ struct SelfAttentionTests {
     #expect(s["values"]?.list?.compactMap(\.number).map(\.bitPattern) == (try entry(.forward, "A")).value.data.map(\.bitPattern))
   }
 
+  @Test("the default trace of attention-reverse labels token rows with their characters and writes out head 1's last query row")
+  func tracedLesson() throws {
+    let run = try LessonRun(try Lesson.load(packagePath("Worksheets/attention-reverse.yaml")))
+    let traced = try TracedStep(run, .init(sample: 1))
+    let text = TraceText().render(traced)
+    let data = run.split.train
+    let n = traced.samples[0], t = data.x.columns
+    let tokens = (0..<t).map { Sequences.shown(id: data.x.data[n * t + $0], data.vocabulary) }
+    let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    // The A map: a row per query, led by its token; head 1 and head 2 side by side.
+    let a = try #require(lines.firstIndex { $0.hasPrefix("attention1.forward.A  ") })
+    for (i, token) in tokens.enumerated() { #expect(lines[a + 2 + i].hasPrefix("    \(token) "), "row \(i + 1): \(lines[a + 2 + i])") }
+    #expect(lines[a + 2 + t].contains("sample 1, head 1: ") && lines[a + 2 + t].contains("sample 1, head 2: "), "\(lines[a + 2 + t])")
+    // Worked out under it: head 1's row of the last query, one equation per key, the engine's weights summing to 1.
+    let worked = try #require(lines[a...].firstIndex { $0.hasPrefix("    worked out for head 1, query \(t) ‘\(tokens[t - 1])’") })
+    let A = try #require(traced.tracer.entry(Tracer.name("attention1", .forward, "A"))).value
+    let row = (0..<t).map { A.data[(t - 1) * t + $0] }  // sample 1, head 1, query T
+    #expect(abs(row.reduce(0, +) - 1) < 1e-15)
+    let body = lines[worked...].prefix(60).joined(separator: " ")
+    for (j, weight) in row.enumerated() {
+      #expect(body.contains("A[1,\(t),\(j + 1)] = e^(") && body.contains("= \(TraceText.format(weight, digits: 9))"), "key \(j + 1)")
+    }
+    // q of the last token: head 1's columns written out, d products each.
+    #expect(text.contains("worked out for token \(t) ‘\(tokens[t - 1])’, head 1's 8 columns:"))
+  }
+
   /// The value of an equation whose template is a sum of products over (…) / √n, a softmax
   /// e^(a − m) / (e^(b − m) + …) or A·(dA − (…)), with SheetNet's grouping; nil for text.
   static func evaluate(_ a: Arithmetic) -> Double? {

@@ -86,7 +86,8 @@ struct TrainingResults {
   var tokens: Bool { run.split.train.isTokens }
 
   var table: String {
-    var lines = ["After \(run.history.epochs.count) epochs (\(String(format: "%.2f", seconds)) s, \(run.model.parameterCount) parameters):",
+    let epochs = run.history.epochs.count
+    var lines = ["After \(epochs) epoch\(epochs == 1 ? "" : "s") (\(String(format: "%.2f", seconds)) s, \(run.model.parameterCount) parameters):",
                  "              loss    accuracy   samples" + (run.split.train.answersWhole ? "   whole sequences" : "")]
     for (name, e, samples) in sets {
       let acc = e.accuracy.map { String(format: "%8.2f%%", $0 * 100) } ?? "       —"
