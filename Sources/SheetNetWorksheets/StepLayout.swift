@@ -228,7 +228,9 @@ struct StepLayout {
       let perSample = max(count / max(block.batched ? block.shape[0] : 1, 1), 1)
       for g in 0..<count {
         let (r, c) = block.placement.gridLabel(g)
-        put(r, c, block.symbol + " " + gridLabel(block, g))
+        // An attention layer's [N, h, T, ·] grids are one per sample and head.
+        let perHead = block.shape.count == 4 && block.batched && traced.run.model.layer(named: TokenLabels.owner(block.name).layer) is any TokenGrids
+        put(r, c, block.symbol + " " + (perHead ? gridLabel(block, g).replacingOccurrences(of: "channel", with: "head") : gridLabel(block, g)))
         let samples = block.batched ? [g / perSample] : single
         let top = block.cell(g * h * w).row
         if block.placement.headerRows > 0 {
