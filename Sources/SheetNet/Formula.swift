@@ -160,6 +160,16 @@ public protocol SheetFormulas {
   func sheetCells(_ phase: Phase, _ key: String, _ context: SheetContext) -> SheetCells?
 }
 
+/// An owner of [·, T, T] grids over token positions (attention), so a worksheet can label them:
+/// row i of such a grid belongs to query token i and column j to key token j, and some grids hold
+/// one probability distribution per row (a row sum written beside them shows it is 1).
+public protocol TokenGrids {
+  /// The keys of this owner's entries whose grids have a query per row and a key per column.
+  var queryKeyEntries: Set<String> { get }
+  /// The keys of this owner's entries whose every row sums to 1 (softmax weights).
+  var distributionEntries: Set<String> { get }
+}
+
 // MARK: Layout conventions the formulas rely on
 
 /// Where each element of a value sits in a worksheet, as far as formulas need to know:

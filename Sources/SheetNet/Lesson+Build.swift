@@ -12,6 +12,7 @@ import Yams
 ///     - training
 ///     - {kind: conv-step, layer: conv1, positions: 2}
 ///   exercise: {blank: forward, seed: 3}   # or none; default: when the network fits a hand sheet
+///   # a part of the step alone: exercise: {focus: [attention1.forward.s], given: [attention1.forward.q, …]}
 ///   generate: {prompt: "And God said", length: 300, temperature: 0.8, seed: 1}   # or none
 /// ```
 public struct BuildSpec: Sendable, Equatable {
@@ -48,6 +49,8 @@ public struct BuildSpec: Sendable, Equatable {
   public var exerciseBlank: String? = nil
   /// `--seed` of the exercise sheet.
   public var exerciseSeed: UInt64? = nil
+  /// `--focus` and `--given` of the exercise sheet: trace entries (empty: the whole step, the usual givens).
+  public var exerciseFocus: [String] = [], exerciseGiven: [String] = []
   /// True when the lesson asked for an exercise sheet explicitly (then a lesson too large for one is an error).
   public var exerciseAsked = false
   /// The page's generated text (`generate:`); nil: a text lesson's defaults, none for other lessons.
@@ -125,10 +128,23 @@ public struct BuildSpec: Sendable, Equatable {
       } else if v.bool == true {
         spec.exerciseAsked = true
       } else {
-        let e = try r.map(v, "exercise", allowed: ["blank", "seed"])
+        let e = try r.map(v, "exercise", allowed: ["blank", "seed", "focus", "given"])
         spec.exerciseAsked = true
         spec.exerciseBlank = try r.string(optional: e["blank"], "blank")
         spec.exerciseSeed = try r.int(optional: e["seed"], "seed", min: 0, max: Int.max).map { UInt64($0) }
+        /// A list of entry names, or one string of names separated by commas.
+        func names(_ key: String) throws(SheetNetError) -> [String] {
+          guard let node = e[key] else { return [] }
+          var items: [String] = []
+          if let list = node.sequence { for item in list { items.append(try r.string(item, key)) } } else { items = [try r.string(node, key)] }
+          let names = items.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) } }
+          guard !names.isEmpty, names.count <= 64, names.allSatisfy({ !$0.isEmpty && $0.count <= 200 }) else {
+            throw .lesson("\(r.at(node)): '\(key)' must be 1 to 64 trace entry names, e.g. [attention1.forward.s, attention1.forward.A]")
+          }
+          return names
+        }
+        spec.exerciseFocus = try names("focus")
+        spec.exerciseGiven = try names("given")
       }
     }
     if let v = m["generate"] {

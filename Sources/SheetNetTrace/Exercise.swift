@@ -12,11 +12,13 @@ public enum ExerciseBlank: Sendable, Equatable {
   case backward
   /// Every new weight and every optimizer state of the update.
   case update
-  /// These element names, as the exercise names them (`hidden.forward.z[1]`, `loss.L`).
+  /// These element names, as the exercise names them (`hidden.forward.z[1]`, `loss.L`); `:` in
+  /// place of an index stands for every index along that axis (`attention1.forward.A[1,3,:]`,
+  /// the weights of query 3 over every key).
   case cells([String])
 
   /// What a blank choice may be, for messages.
-  public static let usage = "mix, forward, backward, update, or quantity names separated by commas such as hidden.forward.z[1]"
+  public static let usage = "mix, forward, backward, update, or quantity names separated by commas such as hidden.forward.z[1] (':' for a whole axis, as in attention1.forward.A[1,3,:])"
 
   /// `forward`, `backward`, `update`, `mix`, or names separated by commas (a comma inside an
   /// index's brackets is part of the name); nil when a name is empty or longer than 200 characters.
@@ -37,6 +39,31 @@ public enum ExerciseBlank: Sendable, Equatable {
       guard !names.isEmpty, names.allSatisfy({ !$0.isEmpty && $0.count <= 200 }) else { return nil }
       self = .cells(names)
     }
+  }
+}
+
+/// The part of the step an exercise works on: by default the whole step, the usual numbers
+/// given (the input, the weights and optimizer state before the step, the targets); with a
+/// focus, only the focused entries are the sheet's quantities and only the `given` entries its
+/// given numbers, so one piece of a larger network (a row of attention) fits a page.
+public struct ExerciseFocus: Sendable, Equatable {
+  /// The trace entries whose elements are the sheet's quantities, shown in step order (empty:
+  /// every quantity of the step).
+  public var entries: [String]
+  /// The trace entries shown as given numbers instead of the usual ones (empty: the usual).
+  public var given: [String]
+
+  /// A focus on `entries` with `given` given; both empty: the whole step.
+  public init(entries: [String] = [], given: [String] = []) {
+    self.entries = entries
+    self.given = given
+  }
+
+  /// Entry names separated by commas (spaces around them ignored); nil when one is empty or
+  /// longer than 200 characters.
+  public static func names(_ text: String) -> [String]? {
+    let names = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+    return names.allSatisfy({ !$0.isEmpty && $0.count <= 200 }) ? names : nil
   }
 }
 
@@ -116,25 +143,43 @@ public final class Exercise {
   /// The blank rows.
   public var blanks: [ExerciseRow] { rows.filter(\.blank) }
 
+  /// Whether the sheet works on part of the step (a focus).
+  public let isFocused: Bool
+
+  /// For a token lesson, the sample's tokens as the sheet names them: `tokens a a b`, each as
+  /// `Sequences.shown` shows it; nil for other data.
+  public var tokens: String? {
+    let data = traced.run.split.train
+    guard data.isTokens, let x = traced.tracer.entry("input.forward.x") else { return nil }
+    return "tokens " + x.value.data.map { Sequences.shown(id: $0, data.vocabulary) }.joined(separator: " ")
+  }
+
   /// Traces the lesson's first step on one sample (with the seeded numbers when `seed` is given)
   /// and marks the blanks. Throws one line for a lesson too big for a sheet, an unknown or given
   /// cell name, or a step that is not finite.
-  public init(_ lesson: Lesson, blank: ExerciseBlank, seed: UInt64?) throws(SheetNetError) {
+  public init(_ lesson: Lesson, blank: ExerciseBlank, seed: UInt64?, focus: ExerciseFocus = ExerciseFocus()) throws(SheetNetError) {
     let run = try LessonRun(lesson)
     if let refusal = Exercise.refusal(run) { throw refusal }
     let suits = Exercise.suits
     var request = TracedStep.Request(step: 1, sample: 1)
     if let seed {
+      // Token ids stay the lesson's (a drawn id would be no token); the tables that stand for a
+      // token or a position (embedding E, learned P) are what such a network reads, so they are
+      // drawn as inputs are.
+      let tokens = run.split.train.isTokens
       let features = run.split.train.x.shape.dropFirst().reduce(1, *)
       var rng = SeededGenerator(seed: seed)
-      let x = (0..<features).map { _ in Double(rng.below(21) - 10) / 10 }
+      let x = tokens ? nil : (0..<features).map { _ in Double(rng.below(21) - 10) / 10 }
       var weights: [[Double]] = []
       for layer in run.model.layers {
-        for p in layer.parameters { weights.append((0..<p.value.count).map { _ in Double(rng.below(199) - 99) / 100 }) }
+        let readsTokens = tokens && (layer is Embedding || layer is Positional)
+        for p in layer.parameters {
+          weights.append((0..<p.value.count).map { _ in readsTokens ? Double(rng.below(21) - 10) / 10 : Double(rng.below(199) - 99) / 100 })
+        }
       }
       let drawn = weights
       request.edit = { batch, model, _ in
-        batch = Tensor(shape: batch.shape, data: x)
+        if let x { batch = Tensor(shape: batch.shape, data: x) }
         var n = 0
         for layer in model.layers {
           for p in layer.parameters {
@@ -152,13 +197,28 @@ public final class Exercise {
     self.lesson = lesson.name
     self.title = lesson.title.isEmpty ? lesson.name : lesson.title
     self.seed = seed
-    hyperparameters = run.optimizer.sheetNames.filter { $0.name == "learning_rate" || $0.value != 0 }
 
     // Givens: the input, each layer's parameters before the step, optimizer state before it, targets.
     let parameterEntries = Set(run.model.layers.flatMap { layer in layer.parameters.map { Tracer.name(layer.name, .forward, $0.name) } })
-    func isGiven(_ e: TraceEntry) -> Bool {
+    func isUsuallyGiven(_ e: TraceEntry) -> Bool {
       e.name == "input.forward.x" || e.name == "loss.t" || parameterEntries.contains(e.name) || (e.phase == .update && e.name.hasSuffix(".before"))
     }
+    // A focus names entries of this step: each must exist, the givens and the quantities apart.
+    let entryNames = traced.tracer.entries.map(\.name)
+    for name in focus.entries + focus.given where !entryNames.contains(name) {
+      throw .lesson("exercise focus: no entry named '\(name.prefix(60))' in \(lesson.name)'s step\(didYouMean(name, in: entryNames)); the names are those of `sheetnet trace`, e.g. \(entryNames.prefix(3).joined(separator: ", "))")
+    }
+    if let both = focus.entries.first(where: focus.given.contains) {
+      throw .lesson("exercise focus: \(both) is named as given and as a quantity to work out; name it once")
+    }
+    if let given = focus.entries.first(where: { name in traced.tracer.entry(name).map(isUsuallyGiven) ?? false }) {
+      throw .lesson("exercise focus: \(given) is a given number (an input, a weight before the step or a target), not computed; list it under 'given'")
+    }
+    let focused = !focus.entries.isEmpty
+    // The optimizer's numbers, when the sheet works on the update (a focus on the forward pass needs none).
+    let updates = !focused || focus.entries.contains { traced.tracer.entry($0)?.phase == .update }
+    hyperparameters = updates ? run.optimizer.sheetNames.filter { $0.name == "learning_rate" || $0.value != 0 } : []
+    func isGiven(_ e: TraceEntry) -> Bool { focus.given.isEmpty ? isUsuallyGiven(e) : focus.given.contains(e.name) }
     // The first layer's ∂L/∂x is no part of the update; a δ that only copies the value above is shown once.
     let firstInputGradient = run.model.layers.first.map { Tracer.name($0.name, .backward, $0.inputGradientKey) }
     var givens: [ExerciseRow] = [], rows: [ExerciseRow] = []
@@ -167,12 +227,16 @@ public final class Exercise {
     for e in traced.tracer.entries {
       let given = isGiven(e)
       defer { earlier.append(e.value.data) }
-      let copiedDelta = e.phase == .backward && e.symbol == "δ" && e.explain == nil && earlier.contains(e.value.data)
-      if !given && (e.name == firstInputGradient || copiedDelta) { continue }
+      if focused {
+        if !given && !focus.entries.contains(e.name) { continue }
+      } else {
+        let copiedDelta = e.phase == .backward && e.symbol == "δ" && e.explain == nil && earlier.contains(e.value.data)
+        if !given && (e.name == firstInputGradient || copiedDelta || (!focus.given.isEmpty && isUsuallyGiven(e))) { continue }
+      }
       for i in 0..<e.value.count {
         let v = e.value.data[i]
         let decimals = given ? Exercise.shortDecimals(v) : Exercise.decimals(v)
-        if given && Double(Exercise.format(v, decimals: decimals)) != v { rounded = true }
+        if given && !Exercise.showsExactly(v, decimals: decimals) { rounded = true }
         let row = ExerciseRow(
           name: Exercise.elementName(e, i), entry: e.name, element: i, layer: e.layer, phase: e.phase,
           label: elementLabel(e.symbol, e.value.shape, i, batch: e.batched && e.value.rank >= 2), formula: e.formula,
@@ -220,7 +284,14 @@ public final class Exercise {
       for r in rows where r.phase == .update { chosen.insert(r.name) }
     case .cells(let wanted):
       let givenNames = Set(givens.map(\.name))
-      for w in wanted {
+      for w in wanted where w.contains(":") {
+        let matching = names.filter { Exercise.matches($0, w) }
+        guard !matching.isEmpty else {
+          throw .lesson("--blank: no quantity matches '\(w.prefix(60))' in \(lesson.name)'s step; ':' stands for every index along one axis, e.g. \(names.first(where: { $0.contains(",") }).map(Exercise.wildcardExample) ?? "dense1.forward.z[:]")")
+        }
+        chosen.formUnion(matching)
+      }
+      for w in wanted where !w.contains(":") {
         // A scalar may be written with its index: loss.L[1] is loss.L.
         let name = names.contains(w) ? w : w.hasSuffix("[1]") && names.contains(String(w.dropLast(3))) ? String(w.dropLast(3)) : nil
         if let name { chosen.insert(name); continue }
@@ -247,6 +318,7 @@ public final class Exercise {
     self.rows = marked
     self.givens = givens
     self.masks = masks
+    isFocused = focused
   }
 
   /// The labels that stand for blank numbers in arithmetic, by the number's bits.
@@ -277,10 +349,39 @@ public final class Exercise {
   }
 
   /// The fewest decimals (at most `givenDecimals`) that write `x` exactly as its shortest form,
-  /// e.g. 0.15 → 2; a longer decimal gets `givenDecimals` (and is shown rounded).
+  /// e.g. 0.15 → 2; a longer decimal gets `givenDecimals` (and is shown rounded). A number that
+  /// short decimals made by arithmetic (0.3 + 0.1 = 0.30000000000000004, a given q = W·x) is
+  /// within binary rounding of its short form and counts as it (`showsExactly`).
   public static func shortDecimals(_ x: Double) -> Int {
-    for d in 0..<givenDecimals where Double(format(x, decimals: d)) == x { return d }
+    for d in 0..<givenDecimals where showsExactly(x, decimals: d) { return d }
     return givenDecimals
+  }
+
+  /// Whether `x` written with `decimals` places reads back as `x`, but for binary rounding
+  /// (within 10⁻¹² of its magnitude, far below any digit a sheet asks for).
+  public static func showsExactly(_ x: Double, decimals: Int) -> Bool {
+    guard let shown = Double(format(x, decimals: decimals)) else { return false }
+    return shown == x || abs(shown - x) <= 1e-12 * max(abs(x), 1e-300)
+  }
+
+  /// Whether the element name `name` (`attention1.forward.A[1,3,2]`) fits `pattern`, whose `:`
+  /// indices stand for any index (`attention1.forward.A[1,3,:]`).
+  public static func matches(_ name: String, _ pattern: String) -> Bool {
+    func split(_ s: String) -> (String, [Substring])? {
+      guard s.hasSuffix("]"), let open = s.firstIndex(of: "[") else { return nil }
+      return (String(s[..<open]), s[s.index(after: open)..<s.index(before: s.endIndex)].split(separator: ",", omittingEmptySubsequences: false))
+    }
+    guard let element = split(name), let wanted = split(pattern), element.0 == wanted.0, element.1.count == wanted.1.count else { return false }
+    return zip(element.1, wanted.1).allSatisfy { index, want in
+      let w = want.trimmingCharacters(in: .whitespaces)
+      return w == ":" || index == w
+    }
+  }
+
+  /// `name` with its last index made `:`: `dense1.forward.W[2,1]` → `dense1.forward.W[2,:]`.
+  static func wildcardExample(_ name: String) -> String {
+    guard let comma = name.lastIndex(of: ",") else { return name }
+    return name[...comma] + ":]"
   }
 
   /// `x` with `decimals` places (0…17), ASCII minus, never `-0`.

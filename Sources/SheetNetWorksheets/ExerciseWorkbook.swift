@@ -31,7 +31,7 @@ public struct ExerciseWorkbook {
       sheet.cells.append(Cell(row: row, column: column, content, style: style))
     }
     put(0, .text("Exercise: \(exercise.title)"), .title); row += 1
-    put(0, .text("One training step of \(exercise.lesson) on one sample, \(exercise.seed.map { "numbers drawn with seed \($0)" } ?? "the lesson's own numbers"). Fill every yellow box."), .note); row += 1
+    put(0, .text("One training step of \(exercise.lesson) on one sample\(exercise.tokens.map { " (\($0))" } ?? ""), \(exercise.seed.map { "numbers drawn with seed \($0)" } ?? "the lesson's own numbers")\(exercise.isFocused ? ", worked on in part" : ""). Fill every yellow box."), .note); row += 1
     put(0, .text("The check beside a box turns green (right) when your value is within half a unit of the last digit asked for, red (wrong) otherwise; an empty box is not checked."), .note); row += 2
 
     // Givens: the cells the hidden sheets read.
@@ -87,9 +87,10 @@ public struct ExerciseWorkbook {
     sheet.frozenRows = 1
     sheet.fitsPageWidth = true
 
-    // The step's own workbook, hidden, reading the givens.
+    // The step's own workbook, hidden, reading the givens (a focus's given q, k, v replace
+    // their formulas too, so every check follows the numbers the sheet gives).
     var hidden = step.workbook.sheets
-    for block in step.blocks where block.editable {
+    for block in step.blocks where block.isEntry {
       for i in 0..<block.shape.reduce(1, *) {
         guard let ref = givenCell["\(block.name)#\(i)"] else { continue }
         let (r, c) = block.cell(i)

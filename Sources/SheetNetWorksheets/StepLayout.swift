@@ -61,9 +61,17 @@ struct StepLayout {
 
     var shapes: [String: [Int]] = [:]
     var pending: [Pending] = []
+    let tokens = TokenLabels(traced)
     func place(_ name: String, isEntry: Bool, sheet: Int, symbol: String, formula: String, shape: [Int], batched: Bool,
                cells: ((Int) -> Formula)?, values: Tensor?) {
-      let placement = Placement.of(shape, batched: batched, at: cursor[sheet])
+      var placement = Placement.of(shape, batched: batched, at: cursor[sheet])
+      if case .grids = placement.kind {
+        // An attention grid's key tokens or the vocabulary go in a header row; softmax weights
+        // get a row-sum column beside each grid (under its own header).
+        let sums = TokenLabels.sumsRows(name, model: run.model)
+        if sums || tokens?.axes(name, shape: shape, batched: batched).columns != nil { placement.headerRows = 1 }
+        if sums { placement.trailingColumns = 1 }
+      }
       cursor[sheet] += placement.height + 1
       book.blockIndex[name] = book.blocks.count
       book.blocks.append(Block(name: name, isEntry: isEntry, sheet: sheet, symbol: symbol, formula: formula, shape: shape,
@@ -117,7 +125,7 @@ struct StepLayout {
       sheet.cells.append(Cell(row: row, column: 0, .text(block.name), style: .title))
       let describe = block.isEntry ? block.formula : "helper: " + block.formula
       sheet.cells.append(Cell(row: row, column: 1, .text(describe + "  [" + shapeText(block.shape) + "]" + (block.editable ? "  (editable)" : "")), style: .note))
-      labels(block, into: &sheet)
+      labels(block, tokens, into: &sheet)
       let count = block.shape.reduce(1, *)
       var low = Double.infinity, high = -Double.infinity
       for i in 0..<count {
@@ -146,14 +154,35 @@ struct StepLayout {
         high = max(high, v)
       }
       if count > 1, high > low {
-        let rect = block.rectangle
-        if low >= 0 {
-          sheet.colorScales.append(ColorScale(top: rect.top, left: rect.left, bottom: rect.bottom, right: rect.right, low: 0, mid: nil,
-                                              high: high, lowColor: "FFFFFF", highColor: "3B528B"))
-        } else {
-          let m = max(-low, high)
-          sheet.colorScales.append(ColorScale(top: rect.top, left: rect.left, bottom: rect.bottom, right: rect.right, low: -m, mid: 0,
-                                              high: m, lowColor: "2166AC", highColor: "B2182B"))
+        // One scale over the block, or one per grid when columns beside the grids (row sums)
+        // must keep their own look; every grid on the block's one range of values.
+        var rectangles = [block.rectangle]
+        if block.placement.trailingColumns > 0, case .grids(let grids, _, _, _) = block.placement.kind {
+          rectangles = (0..<grids).map { block.placement.gridRectangle($0) }
+        }
+        for rect in rectangles {
+          if low >= 0 {
+            sheet.colorScales.append(ColorScale(top: rect.top, left: rect.left, bottom: rect.bottom, right: rect.right, low: 0, mid: nil,
+                                                high: high, lowColor: "FFFFFF", highColor: "3B528B"))
+          } else {
+            let m = max(-low, high)
+            sheet.colorScales.append(ColorScale(top: rect.top, left: rect.left, bottom: rect.bottom, right: rect.right, low: -m, mid: 0,
+                                                high: m, lowColor: "2166AC", highColor: "B2182B"))
+          }
+        }
+      }
+      // Row sums beside each grid of a distribution (attention's A): a live SUM of the row, 1.
+      if block.placement.trailingColumns > 0, case .grids(let grids, let h, let w, _) = block.placement.kind {
+        for g in 0..<grids {
+          for r in 0..<h {
+            let first = (g * h + r) * w
+            let f = Formula.call("SUM", [.range(block.name, first, first + w - 1)])
+            guard case .scalar(let v) = try text.evaluate(f, { values[$0][key($1, $2)] ?? 0 }) else { continue }
+            let (row, column) = block.cell(first + w - 1)
+            sheet.cells.append(Cell(row: row, column: column + 1, .formula(try text.text(f, on: block.sheet), cached: v, array: f.readsRange), style: .number))
+            book.formulas[.init(sheet: block.sheet, row: row, column: column + 1)] = f
+            values[block.sheet][key(row, column + 1)] = v
+          }
         }
       }
       book.workbook.sheets[block.sheet] = sheet
@@ -170,23 +199,45 @@ struct StepLayout {
     try summary(into: &book, text: text, output: output)
   }
 
-  /// Row and column labels of a block.
-  private func labels(_ block: Block, into sheet: inout Sheet) {
+  /// Row and column labels of a block; in a token lesson the tokens themselves (see `TokenLabels`).
+  private func labels(_ block: Block, _ tokens: TokenLabels?, into sheet: inout Sheet) {
     let row = block.placement.titleRow
+    func put(_ r: Int, _ c: Int, _ text: String) { sheet.cells.append(Cell(row: r, column: c, .text(text), style: .label)) }
+    let axes: (rows: TokenLabels.Axis?, columns: TokenLabels.Axis?) = tokens?.axes(block.name, shape: block.shape, batched: block.batched) ?? (nil, nil)
+    /// The label of index `k` along an axis that stands for tokens, for the traced samples `samples`.
+    func token(_ axis: TokenLabels.Axis?, _ k: Int, samples: [Int], column: Bool = false) -> String? {
+      guard let tokens, let axis else { return nil }
+      switch axis {
+      case .positions, .keys: return tokens.position(k, samples: samples)
+      case .vocabulary: return column ? tokens.vocabularyColumn(k) : tokens.vocabularyRow(k)
+      }
+    }
+    let single = traced.samples.count == 1 ? [0] : []  // an unbatched grid over positions names one sample's tokens
     switch block.placement.kind {
-    case .scalar: sheet.cells.append(Cell(row: row + 1, column: 0, .text(block.symbol), style: .label))
+    case .scalar: put(row + 1, 0, block.symbol)
     case .column(let count):
-      for k in 0..<count { sheet.cells.append(Cell(row: row + 1 + k, column: 0, .text(block.symbol + subscripted(k + 1)), style: .label)) }
+      for k in 0..<count { put(row + 1 + k, 0, token(axes.rows, k, samples: single) ?? block.symbol + subscripted(k + 1)) }
     case .samples(let n, let k):
-      for s in 0..<n { sheet.cells.append(Cell(row: row + 1, column: 1 + s, .text("sample \(s + 1)"), style: .label)) }
-      for j in 0..<k { sheet.cells.append(Cell(row: row + 2 + j, column: 0, .text(block.symbol + subscripted(j + 1)), style: .label)) }
+      for s in 0..<n { put(row + 1, 1 + s, "sample \(s + 1)") }
+      let named = n <= 4 ? Array(0..<n) : []  // beyond four samples the grids name each sample's tokens
+      for j in 0..<k { put(row + 2 + j, 0, token(axes.rows, j, samples: named) ?? block.symbol + subscripted(j + 1)) }
     case .matrix(let rows, let columns):
-      for i in 0..<columns { sheet.cells.append(Cell(row: row + 1, column: 1 + i, .text("i=\(i + 1)"), style: .label)) }
-      for j in 0..<rows { sheet.cells.append(Cell(row: row + 2 + j, column: 0, .text(block.symbol + " j=\(j + 1)"), style: .label)) }
-    case .grids(let count, _, _, _):
+      for i in 0..<columns { put(row + 1, 1 + i, token(axes.columns, i, samples: single, column: true) ?? "i=\(i + 1)") }
+      for j in 0..<rows { put(row + 2 + j, 0, token(axes.rows, j, samples: single) ?? block.symbol + " j=\(j + 1)") }
+    case .grids(let count, let h, let w, _):
+      let perSample = max(count / max(block.batched ? block.shape[0] : 1, 1), 1)
       for g in 0..<count {
         let (r, c) = block.placement.gridLabel(g)
-        sheet.cells.append(Cell(row: r, column: c, .text(block.symbol + " " + gridLabel(block, g)), style: .label))
+        // An attention layer's [N, h, T, ·] grids are one per sample and head.
+        let perHead = block.shape.count == 4 && block.batched && traced.run.model.layer(named: TokenLabels.owner(block.name).layer) is any TokenGrids
+        put(r, c, block.symbol + " " + (perHead ? gridLabel(block, g).replacingOccurrences(of: "channel", with: "head") : gridLabel(block, g)))
+        let samples = block.batched ? [g / perSample] : single
+        let top = block.cell(g * h * w).row
+        if block.placement.headerRows > 0 {
+          for j in 0..<w { if let text = token(axes.columns, j, samples: samples, column: true) { put(top - 1, c + j, text) } }
+          if block.placement.trailingColumns > 0 { put(top - 1, c + w, "Σ row") }
+        }
+        for i in 0..<h { if let text = token(axes.rows, i, samples: samples) { put(top + i, c - 1, text) } }
       }
     }
   }

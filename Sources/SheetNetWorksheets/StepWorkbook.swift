@@ -44,6 +44,15 @@ public struct Placement: Sendable {
   public var kind: Kind
   /// The row of the block's title; the first data column is 1 (column A holds labels).
   public var titleRow: Int
+  /// Grids only: rows between a grid's label and the grid (1 for a row of column labels, such as
+  /// an attention grid's key tokens), and columns after each grid's last (1 for its row sums).
+  /// Both 0 by default; the blank column before each grid holds its row labels when it has any.
+  public var headerRows = 0, trailingColumns = 0
+
+  /// Rows from one band of grids to the next: the label row, the header rows, the grid.
+  private func band(_ h: Int) -> Int { 1 + headerRows + h }
+  /// Columns from one grid to the next: the grid, its trailing columns, a blank column.
+  private func stride(_ w: Int) -> Int { w + trailingColumns + 1 }
 
   /// The 0-based (row, column) of element `i`.
   public func cell(_ i: Int) -> (row: Int, column: Int) {
@@ -54,7 +63,7 @@ public struct Placement: Sendable {
     case .matrix(_, let columns): return (titleRow + 2 + i / columns, 1 + i % columns)
     case .grids(_, let h, let w, let across):
       let (g, r, c) = (i / (h * w), i / w % h, i % w)
-      return (titleRow + 1 + g / across * (h + 1) + 1 + r, 1 + g % across * (w + 1) + c)
+      return (titleRow + 1 + g / across * band(h) + 1 + headerRows + r, 1 + g % across * stride(w) + c)
     }
   }
 
@@ -65,11 +74,11 @@ public struct Placement: Sendable {
     case .column(let count): 1 + count
     case .samples(_, let k): 2 + k
     case .matrix(let rows, _): 2 + rows
-    case .grids(let count, let h, _, let across): 1 + (count + across - 1) / across * (h + 1)
+    case .grids(let count, let h, _, let across): 1 + (count + across - 1) / across * band(h)
     }
   }
 
-  /// The rectangle of data cells.
+  /// The rectangle of data cells (for grids with trailing columns, their columns included).
   public var rectangle: (top: Int, left: Int, bottom: Int, right: Int) {
     switch kind {
     case .scalar: (titleRow + 1, 1, titleRow + 1, 1)
@@ -77,17 +86,24 @@ public struct Placement: Sendable {
     case .samples(let n, let k): (titleRow + 2, 1, titleRow + 1 + k, n)
     case .matrix(let rows, let columns): (titleRow + 2, 1, titleRow + 1 + rows, columns)
     case .grids(let count, let h, let w, let across):
-      (titleRow + 2, 1, titleRow + (count + across - 1) / across * (h + 1), min(count, across) * (w + 1) - 1)
+      (titleRow + 2 + headerRows, 1, titleRow + (count + across - 1) / across * band(h), min(count, across) * stride(w) - 1)
     }
+  }
+
+  /// The rectangle of grid `g`'s data cells alone (the whole block for a layout without grids).
+  public func gridRectangle(_ g: Int) -> (top: Int, left: Int, bottom: Int, right: Int) {
+    guard case .grids(_, let h, let w, _) = kind else { return rectangle }
+    let first = cell(g * h * w)
+    return (first.row, first.column, first.row + h - 1, first.column + w - 1)
   }
 
   /// At most this many grids side by side (8 kernels or feature maps across, like a figure).
   public static let gridsAcross = 8
 
-  /// The top-left cell of grid `g`'s label (the row above the grid).
+  /// The top-left cell of grid `g`'s label (the row above the grid and its header rows).
   public func gridLabel(_ g: Int) -> (row: Int, column: Int) {
     guard case .grids(_, let h, let w, let across) = kind else { return (titleRow + 1, 0) }
-    return (titleRow + 1 + g / across * (h + 1), 1 + g % across * (w + 1))
+    return (titleRow + 1 + g / across * band(h), 1 + g % across * stride(w))
   }
 
   /// The layout of a value of `shape` (`batched`: first axis is the batch) titled at `row`.

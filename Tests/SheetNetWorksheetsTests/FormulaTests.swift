@@ -28,6 +28,8 @@ import Testing
     ("tokens step 2", { try tracedYAML(Synthetic.tokens, step: 2) }),
     ("transformer step 2", { try tracedYAML(Synthetic.transformer, step: 2) }),
     ("tokens step 1 --batch 3", { try tracedYAML(Synthetic.tokens, batch: 3) }),
+    ("attention-reverse --sample 1", { try tracedLesson("attention-reverse", sample: 1) }),
+    ("attention-by-hand step 2", { try tracedLesson("attention-by-hand", step: 2) }),
   ]
 
   @Test(arguments: 0..<cases.count)

@@ -32,6 +32,8 @@ import Testing
     Case(label: "sequence step 2", lesson: "sequence", step: 2, yaml: Synthetic.sequence),
     Case(label: "tokens step 2 --batch 3", lesson: "tokens", step: 2, batch: 3, yaml: Synthetic.tokens),
     Case(label: "transformer step 2", lesson: "transformer", step: 2, yaml: Synthetic.transformer),
+    Case(label: "attention-reverse --sample 1", lesson: "attention-reverse", sample: 1),
+    Case(label: "attention-by-hand step 2", lesson: "attention-by-hand", step: 2),
   ]
 
   /// The three edits a student makes, one per run, each with what the engine does for it.

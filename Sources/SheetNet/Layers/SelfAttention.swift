@@ -579,6 +579,13 @@ extension SelfAttention {
   }
 }
 
+extension SelfAttention: TokenGrids {
+  /// s, the mask, A, dA and dS: row i is query token i, column j key token j.
+  public var queryKeyEntries: Set<String> { ["s", "mask", "A", "dA", "dS"] }
+  /// A: each row is a softmax over the keys the query sees, Σⱼ A[h,i,j] = 1.
+  public var distributionEntries: Set<String> { ["A"] }
+}
+
 extension SelfAttention: CausalityReporting {
   /// True with `causal: true`: query t reads keys 1 … t only.
   public var isCausal: Bool { causal }

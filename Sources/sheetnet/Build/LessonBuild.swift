@@ -178,7 +178,8 @@ struct LessonBuild {
       do {
         // Too many weights is known from this run: no second run is made just to be refused.
         if let refusal = Exercise.refusal(run) { throw refusal }
-        let sheet = try ExerciseCommand.files(lesson: lesson, blank: blank, seed: spec.exerciseSeed)
+        let focus = ExerciseFocus(entries: spec.exerciseFocus, given: spec.exerciseGiven)
+        let sheet = try ExerciseCommand.files(lesson: lesson, blank: blank, seed: spec.exerciseSeed, focus: focus)
         files += sheet.map { ("exercise/\($0.name)", [UInt8]($0.data)) }
         result.made.append(("exercise", sheet.count))
       } catch {

@@ -29,7 +29,15 @@ struct ExerciseCommand: ParsableCommand {
 
       --seed N draws the inputs (one decimal, −1…1) and every weight and bias (two decimals, \
       −0.99…0.99) from SheetNet's seeded generator: the same seed gives the same files, byte for byte. \
-      Without it the lesson's own numbers are used. A sheet holds at most \(SheetNetTrace.Exercise.valueLimit) numbers.
+      Without it the lesson's own numbers are used; a token lesson keeps its tokens, and its \
+      embedding (and learned positions) are drawn as inputs are. A sheet holds at most \(SheetNetTrace.Exercise.valueLimit) numbers.
+
+      --focus ENTRIES works on part of the step alone: the sheet's quantities are those trace \
+      entries (in step order), its givens the entries of --given (default: the usual). For one row of \
+      attention: --focus attention1.forward.s,attention1.forward.A,attention1.forward.o \
+      --given attention1.forward.q,attention1.forward.k,attention1.forward.v \
+      --blank 'attention1.forward.s[1,3,:],attention1.forward.A[1,3,:],attention1.forward.o[1,3,:]' \
+      (':' stands for every index along an axis).
       """)
 
   @Argument(help: "A lesson: its name (mazur), its file (Worksheets/mazur.yaml) or either without .yaml.")
@@ -46,6 +54,12 @@ struct ExerciseCommand: ParsableCommand {
           })
   var seed: UInt64?
 
+  @Option(help: "Work on these trace entries alone, separated by commas (e.g. attention1.forward.s,attention1.forward.A).")
+  var focus: String?
+
+  @Option(help: "Give these trace entries, separated by commas, instead of the inputs, weights and targets.")
+  var given: String?
+
   @Option(help: "Output folder (default: Output/<lesson>/exercise/).")
   var output: String?
 
@@ -56,12 +70,22 @@ struct ExerciseCommand: ParsableCommand {
     guard ExerciseBlank(blank) != nil else {
       throw ValidationError("--blank takes \(ExerciseBlank.usage); got '\(blank.prefix(60))'")
     }
+    for (flag, value) in [("--focus", focus), ("--given", given)] {
+      if let value, ExerciseFocus.names(value) == nil {
+        throw ValidationError("\(flag) takes trace entry names separated by commas, such as attention1.forward.s; got '\(value.prefix(60))'")
+      }
+    }
+  }
+
+  /// The focus of --focus and --given.
+  var exerciseFocus: ExerciseFocus {
+    ExerciseFocus(entries: focus.flatMap(ExerciseFocus.names) ?? [], given: given.flatMap(ExerciseFocus.names) ?? [])
   }
 
   func run() {
     guarded {
       let lesson = try Lesson.load(try Project.lessonFile(self.lesson))
-      let made = try Self.make(lesson: lesson, blank: ExerciseBlank(blank)!, seed: seed)
+      let made = try Self.make(lesson: lesson, blank: ExerciseBlank(blank)!, seed: seed, focus: exerciseFocus)
       var batch = OutputBatch(folder: output ?? "\(lesson.outputFolder)/exercise")
       for file in made.files { try batch.add(file.data, as: file.name) }
       try batch.commit()
@@ -78,13 +102,13 @@ struct ExerciseCommand: ParsableCommand {
   /// batch: exercise.pdf, answers.pdf, exercise.xlsx, answers.csv (in that order). Throws
   /// `SheetNetError` (one line) for a lesson too big for a sheet, an unknown or given name in
   /// `blank`, or a failure to draw or encode.
-  static func files(lesson: Lesson, blank: ExerciseBlank, seed: UInt64?) throws -> [(name: String, data: Data)] {
-    try make(lesson: lesson, blank: blank, seed: seed).files
+  static func files(lesson: Lesson, blank: ExerciseBlank, seed: UInt64?, focus: ExerciseFocus = ExerciseFocus()) throws -> [(name: String, data: Data)] {
+    try make(lesson: lesson, blank: blank, seed: seed, focus: focus).files
   }
 
   /// The exercise and its files.
-  static func make(lesson: Lesson, blank: ExerciseBlank, seed: UInt64?) throws -> (exercise: SheetNetTrace.Exercise, files: [(name: String, data: Data)]) {
-    let exercise = try SheetNetTrace.Exercise(lesson, blank: blank, seed: seed)
+  static func make(lesson: Lesson, blank: ExerciseBlank, seed: UInt64?, focus: ExerciseFocus = ExerciseFocus()) throws -> (exercise: SheetNetTrace.Exercise, files: [(name: String, data: Data)]) {
+    let exercise = try SheetNetTrace.Exercise(lesson, blank: blank, seed: seed, focus: focus)
     let content = sheetContent(exercise)
     var files: [(name: String, data: Data)] = []
     do {
@@ -111,7 +135,8 @@ struct ExerciseCommand: ParsableCommand {
       givens.append(("optimizer", exercise.hyperparameters.map { "\($0.name) = \(minus(Exercise.compact($0.value)))" }))
     }
     let source = exercise.seed.map { "inputs and weights drawn with seed \($0)" } ?? "the lesson's own numbers"
-    let subtitle = "\(exercise.lesson): the first training step on one sample, \(source)."
+    let part = exercise.isFocused ? " (part of it)" : ""
+    let subtitle = "\(exercise.lesson): the first training step\(part) on one sample\(exercise.tokens.map { " (\($0))" } ?? ""), \(source)."
     var note = "Fill each box to the decimals in the last column."
     if exercise.givensRounded { note += " Some givens are shown rounded to \(Exercise.givenDecimals) decimals; the answers use them in full." }
     let entries = Dictionary(exercise.traced.tracer.entries.map { ($0.name, $0.formula) }, uniquingKeysWith: { a, _ in a })
