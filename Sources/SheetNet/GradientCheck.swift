@@ -33,8 +33,10 @@ public enum GradientCheck {
     return h.finalize()
   }
 
-  /// Largest relative error between two gradients of the same shape.
+  /// Largest relative error between two gradients of the same shape: maxᵢ |gᵢ − nᵢ| / max(|gᵢ| + |nᵢ|, 1e-4).
+  /// +∞ when the counts differ or there is nothing to compare, so a missing or empty gradient never passes.
   public static func relativeError(_ g: Tensor, _ n: Tensor) -> Double {
+    guard g.count == n.count, g.count > 0 else { return .infinity }
     var worst = 0.0
     for i in 0..<g.count {
       let a = g.data[i], b = n.data[i]

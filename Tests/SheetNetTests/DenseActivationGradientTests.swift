@@ -32,6 +32,15 @@ struct DenseActivationGradientTests {
     }
   }
 
+  @Test("the gradient check cannot pass on nothing: an empty or mismatched gradient is an infinite error")
+  func checkNeedsNumbers() {
+    #expect(GradientCheck.relativeError(Tensor(shape: [0]), Tensor(shape: [0])) == .infinity)
+    #expect(GradientCheck.relativeError(Tensor(shape: [2], data: [1, 2]), Tensor(shape: [3], data: [1, 2, 3])) == .infinity)
+    #expect(GradientCheck.relativeError(Tensor(shape: [0]), Tensor(shape: [2], data: [1, 2])) == .infinity)
+    // |1 − 1.5| / (1 + 1.5) = 0.2; the error is the worst element's.
+    #expect(GradientCheck.relativeError(Tensor(shape: [2], data: [1, 2]), Tensor(shape: [2], data: [1.5, 2])) == 0.2)
+  }
+
   @Test func activationEdgeValues() {
     #expect(ReLU().apply(-1) == 0 && ReLU().apply(0) == 0 && ReLU().apply(1) == 1)
     #expect(ReLU().slope(z: 0, a: 0) == 0)

@@ -29,6 +29,7 @@ struct MazurTests {
     let hidden = run.model.layers[0] as! Dense, output = run.model.layers[2] as! Dense
     let expectedOutput = [0.35891648, 0.408666186, 0.511301270, 0.561370121]  // w5 w6 w7 w8
     let expectedHidden = [0.149780716, 0.19956143, 0.24975114, 0.29950229]  // w1 w2 w3 w4
+    #expect(output.W.value.count == expectedOutput.count && hidden.W.value.count == expectedHidden.count)
     for (got, want) in zip(output.W.value.data, expectedOutput) { #expect(abs(got - want) < 5e-9, "\(got) vs \(want)") }
     for (got, want) in zip(hidden.W.value.data, expectedHidden) { #expect(abs(got - want) < 5e-9, "\(got) vs \(want)") }
     #expect(hidden.b.value.data == [0.35, 0.35] && output.b.value.data == [0.6, 0.6])  // frozen
