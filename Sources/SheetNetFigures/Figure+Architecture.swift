@@ -313,9 +313,12 @@ extension Figure {
     return (blocks, frames)
   }
 
-  /// Blocks in one row, left to right, sized to fill the page: each with its name and what it
+  /// Blocks in a row, left to right, sized to fill the page: each with its name and what it
   /// does on top, a sketch of its output (C slabs of H×W, drawn to scale against the largest H;
-  /// a vector as a bar) in the middle, and its output shape and parameter count below.
+  /// a vector as a bar) in the middle, and its output shape and parameter count below. A network
+  /// too long for one row (its texts on two lines and short arrows) wraps onto as few rows as
+  /// fit, broken between residual blocks, never inside one, as evenly as can be; an arrow runs
+  /// from each row's end to the next row's start.
   public static func blockDiagram(_ model: Sequential, theme: Theme, title: String, subtitle: String) -> Figure {
     let (blocks, frames) = blocksAndFrames(model)
     let spatial = blocks.compactMap { $0.shape.count == 3 ? $0.shape[1] : nil }.max() ?? 1
@@ -335,8 +338,8 @@ extension Figure {
         items += frames.indices.filter { frames[$0].last == i }.sorted { frames[$0].height < frames[$1].height }.map { Item.close($0) }
       }
       let framePad = theme.tickSize * 0.5, plusSize = theme.tickSize
-      // The space before item k: an arrow, or a frame's padding inside its left edge, plus the
-      // padding after a "+" before its frame's right edge.
+      // The space before item k (not the first of its row): an arrow, or a frame's padding inside
+      // its left edge, plus the padding after a "+" before its frame's right edge.
       func gap(_ k: Int, _ arrow: Double) -> Double {
         guard k > 0 else { return 0 }
         var g = 0.0
@@ -345,9 +348,55 @@ extension Figure {
         return g
       }
       func isClose(_ item: Item) -> Bool { if case .close = item { return true } else { return false } }
-      // Everything in the row but the blocks: arrows, frame padding and "+" signs.
-      func fixed(_ arrow: Double) -> Double {
-        items.indices.map { gap($0, arrow) }.reduce(0, +) + Double(frames.count) * plusSize
+      // A row after the first starts with the arrow from the row above (its bend, then an
+      // arrow's length); a row before the last ends with an arrow's length (after the frame's
+      // padding when it ends in a "+").
+      func leading(_ first: Int, _ arrow: Double) -> Double { first > 0 ? arrow * 1.5 : 0 }
+      func trailing(_ end: Int, _ arrow: Double) -> Double {
+        end < items.count ? arrow + (isClose(items[end - 1]) ? framePad : 0) : 0
+      }
+      // Everything in the row of items first..<end but the blocks: arrows, frame padding and "+" signs.
+      func fixed(_ first: Int, _ end: Int, _ arrow: Double) -> Double {
+        leading(first, arrow) + trailing(end, arrow) + (first + 1..<max(end, first + 1)).map { gap($0, arrow) }.reduce(0, +)
+          + Double(items[first..<end].filter(isClose).count) * plusSize
+      }
+      func blocksIn(_ first: Int, _ end: Int) -> [Int] {
+        items[first..<end].compactMap { if case .block(let i) = $0 { return i } else { return nil } }
+      }
+      func rowWidth(_ first: Int, _ end: Int, _ widths: [Double], _ arrow: Double) -> Double {
+        blocksIn(first, end).map { widths[$0] }.reduce(0, +) + fixed(first, end, arrow)
+      }
+      // Rows break only where no frame is open.
+      var depth = 0
+      var breaks = [0]
+      for (k, item) in items.enumerated() {
+        if case .open = item { depth += 1 }
+        if case .close = item { depth -= 1 }
+        if depth == 0 && k + 1 < items.count { breaks.append(k + 1) }
+      }
+      breaks.append(items.count)
+      // `count` rows whose widest is as narrow as can be: best[j][e] is the widest of the
+      // first j rows when they end at breaks[e], and where the j-th row starts.
+      func partition(_ count: Int, _ widths: [Double], _ arrow: Double) -> (rows: [Range<Int>], width: Double)? {
+        var best = [[(width: Double, from: Int)?]](repeating: [(width: Double, from: Int)?](repeating: nil, count: breaks.count), count: count + 1)
+        best[0][0] = (0, 0)
+        for j in stride(from: 1, through: count, by: 1) {
+          for e in 1..<breaks.count {
+            for b in 0..<e {
+              guard let before = best[j - 1][b] else { continue }
+              let width = max(before.width, rowWidth(breaks[b], breaks[e], widths, arrow))
+              if best[j][e].map({ width < $0.width }) ?? true { best[j][e] = (width, b) }
+            }
+          }
+        }
+        guard let last = best[count][breaks.count - 1] else { return nil }
+        var rows: [Range<Int>] = [], e = breaks.count - 1
+        for j in stride(from: count, through: 1, by: -1) {
+          let b = best[j][e]!.from
+          rows.insert(breaks[b]..<breaks[e], at: 0)
+          e = b
+        }
+        return (rows, last.width)
       }
       // Each block's text: the parameter count on one line, or on two ("16,910" over "params")
       // when one row would not fit otherwise.
@@ -366,119 +415,162 @@ extension Figure {
           return (w.max() ?? 0) + pad * 2
         }
       }
-      var arrow = max(theme.gap * 0.5, theme.tickSize * 0.9)
-      var split = 0
-      var needed = widths(split: 0)
-      while split < 2 && needed.reduce(0, +) + fixed(arrow) > body.width {
-        split += 1
-        needed = widths(split: split)
-      }
-      // Still too wide: shorter arrows, then every block narrowed in proportion (its text may
-      // then touch its sides, but the row stays on the page).
-      if needed.reduce(0, +) + fixed(arrow) > body.width { arrow = theme.tickSize * 0.6 }
-      let room = body.width - fixed(arrow)
-      if needed.reduce(0, +) > room { needed = needed.map { $0 * room / needed.reduce(0, +) } }
-      // Spread what is left of the width over the blocks, evenly.
-      let spare = max(0, room - needed.reduce(0, +))
-      let boxWidths = needed.map { $0 + spare / Double(blocks.count) }
-      let topLines = Double(blocks.map { texts($0, split: split).top.count }.max() ?? 1)
-      let bottomLines = Double(blocks.map { texts($0, split: split).bottom.count }.max() ?? 1)
-      // Room above the blocks for the frames (outer ones larger) and the skip arrows over them.
+      // The fewest rows that fit: in each, texts on one line, then counts over "params", then
+      // shapes on two lines, then shorter arrows; more rows only while their blocks keep room for
+      // their texts and a sketch.
+      let normalArrow = max(theme.gap * 0.5, theme.tickSize * 0.9), shortArrow = theme.tickSize * 0.6
       let levels = Double((frames.map(\.height).max() ?? -1) + 1)
-      let blockTop = body.y + (frames.isEmpty ? 0 : framePad * (levels + 0.5) + theme.hairline * 2)
-      let blockBottom = body.maxY - framePad * levels
-      let sketchTop = blockTop + pad + topLines * line + pad
-      let sketchBottom = blockBottom - pad - bottomLines * line - pad
-      let sketchHeight = max(0, sketchBottom - sketchTop)
-      var x = body.x + max(0, (body.width - boxWidths.reduce(0, +) - fixed(arrow)) / 2)
-      var previous: Rect? = nil
-      let middle = (sketchTop + sketchBottom) / 2
-      let head = min(theme.tickSize * 0.6, arrow * 0.5)
-      // Where each item starts, then the frames (outer first, under the blocks) with their skip
-      // arrows: from the block's input, over the frame, down into its "+".
-      var starts: [Double] = []
-      for k in items.indices {
-        x += gap(k, arrow)
-        starts.append(x)
-        switch items[k] {
-        case .block(let i): x += boxWidths[i]
-        case .close: x += plusSize
-        case .open: break
+      let frameTop = frames.isEmpty ? 0 : framePad * (levels + 0.5) + theme.hairline * 2
+      let rowGap = theme.gap
+      func lineCounts(_ split: Int) -> (top: Double, bottom: Double) {
+        (Double(blocks.map { texts($0, split: split).top.count }.max() ?? 1), Double(blocks.map { texts($0, split: split).bottom.count }.max() ?? 1))
+      }
+      func rowsFit(_ count: Int, _ split: Int) -> Bool {
+        let (top, bottom) = lineCounts(split)
+        let row = frameTop + framePad * levels + pad * 4 + (top + bottom + 1.5) * line
+        return Double(count) * row + rowGap * Double(count - 1) <= body.height
+      }
+      var chosen: (rows: [Range<Int>], split: Int, arrow: Double)? = nil
+      search: for count in 1...max(1, breaks.count - 1) {
+        for (split, arrow) in [(0, normalArrow), (1, normalArrow), (2, normalArrow), (2, shortArrow)] where count == 1 || rowsFit(count, split) {
+          if let p = partition(count, widths(split: split), arrow), p.width <= body.width {
+            chosen = (p.rows, split, arrow)
+            break search
+          }
         }
+        if count > 1 && !rowsFit(count, 2) { break }
       }
-      var plusCenters: [Int: Point] = [:]
-      for (k, item) in items.enumerated() { if case .close(let f) = item { plusCenters[f] = Point(starts[k] + plusSize / 2, middle) } }
-      for f in frames.indices.sorted(by: { frames[$0].height > frames[$1].height }) {
-        guard let k = items.firstIndex(where: { if case .open(f) = $0 { return true } else { return false } }), let plus = plusCenters[f] else { continue }
-        let level = Double(frames[f].height + 1)
-        let frame = Rect(x: starts[k], y: blockTop - framePad * level, width: plus.x + plusSize / 2 + framePad - starts[k], height: blockBottom - blockTop + framePad * level * 2)
-        let shape = Path.roundedRect(frame, radius: framePad)
-        canvas.fill(shape, Color(hex: 0xF3EEF8).mixed(with: .white, 0.3 * Double(frames[f].height)))
-        canvas.stroke(shape, Theme.muted, width: theme.hairline, dash: [theme.tickSize * 0.3, theme.tickSize * 0.2])
-        let start = Point(starts[k] - gap(k, arrow) / 2, middle), top = frame.y - framePad / 2
-        var skip = Path()
-        skip.move(to: start)
-        skip.line(to: Point(start.x, top))
-        skip.line(to: Point(plus.x, top))
-        canvas.stroke(skip, Theme.ink, width: theme.hairline * 1.5)
-        canvas.fill(Path.circle(start, radius: theme.hairline * 2), Theme.ink)
-        canvas.arrow(Point(plus.x, top), Point(plus.x, plus.y - plusSize / 2 - 1), Theme.ink, width: theme.hairline * 1.5, head: head)
+      // Nothing fits: as many rows as the height allows, every block narrowed in proportion (its
+      // text may then touch its sides, but the rows stay on the page).
+      let fallback = (1...max(1, breaks.count - 1)).last { $0 == 1 || rowsFit($0, 2) } ?? 1
+      let (rows, split, arrow) = chosen ?? ((partition(fallback, widths(split: 2), shortArrow) ?? partition(1, widths(split: 2), shortArrow)!).rows, 2, shortArrow)
+      let needed = widths(split: split)
+      // Each row spreads what is left of the width over its blocks, evenly.
+      var boxWidths = needed
+      for row in rows {
+        let inRow = blocksIn(row.lowerBound, row.upperBound)
+        let room = body.width - fixed(row.lowerBound, row.upperBound, arrow), sum = inRow.map { needed[$0] }.reduce(0, +)
+        for i in inRow { boxWidths[i] = sum > room ? needed[i] * room / sum : needed[i] + (room - sum) / Double(max(inRow.count, 1)) }
       }
+      let (topLines, bottomLines) = lineCounts(split)
+      let rowHeight = (body.height - rowGap * Double(rows.count - 1)) / Double(rows.count)
       // One scale for every sketch: the largest H×W fills 75% of the narrowest block.
-      let largestSide = min(((boxWidths.min() ?? 0) - pad * 2) * 0.75, sketchHeight * 0.8)
-      for (k, item) in items.enumerated() {
-        if case .close(let f) = item, let plus = plusCenters[f] {
-          let r = Rect(x: plus.x - plusSize / 2, y: plus.y - plusSize / 2, width: plusSize, height: plusSize)
-          if let p = previous { canvas.arrow(Point(p.maxX + 2, middle), Point(r.x - 2, middle), Theme.ink, width: theme.hairline * 1.5, head: head) }
-          canvas.fill(Path.circle(plus, radius: plusSize / 2), .white)
-          canvas.stroke(Path.circle(plus, radius: plusSize / 2), Theme.ink, width: theme.hairline * 1.5)
-          canvas.line(Point(plus.x - plusSize * 0.3, plus.y), Point(plus.x + plusSize * 0.3, plus.y), Theme.ink, width: theme.hairline * 1.5)
-          canvas.line(Point(plus.x, plus.y - plusSize * 0.3), Point(plus.x, plus.y + plusSize * 0.3), Theme.ink, width: theme.hairline * 1.5)
+      let sketchRoom = max(0, rowHeight - frameTop - framePad * levels - pad * 4 - (topLines + bottomLines) * line)
+      let largestSide = min(((boxWidths.min() ?? 0) - pad * 2) * 0.75, sketchRoom * 0.8)
+      let head = min(theme.tickSize * 0.6, arrow * 0.5)
+      var outgoing: Point? = nil  // where the row above ends, for the arrow down to the next
+      for (r, row) in rows.enumerated() {
+        let area = Rect(x: body.x, y: body.y + Double(r) * (rowHeight + rowGap), width: body.width, height: rowHeight)
+        // Room above the blocks for the frames (outer ones larger) and the skip arrows over them.
+        let blockTop = area.y + frameTop
+        let blockBottom = area.maxY - framePad * levels
+        let sketchTop = blockTop + pad + topLines * line + pad
+        let sketchBottom = blockBottom - pad - bottomLines * line - pad
+        let sketchHeight = max(0, sketchBottom - sketchTop)
+        let middle = (sketchTop + sketchBottom) / 2
+        let rowStart = body.x + max(0, (body.width - rowWidth(row.lowerBound, row.upperBound, boxWidths, arrow)) / 2)
+        var previous: Rect? = nil
+        // The arrow from the row above: right past its end, down between the rows, left to this
+        // row's start and down to its middle (the arrow into the first block is drawn with it).
+        if let from = outgoing {
+          let bend = from.x - 2 + (body.maxX - from.x) / 2, between = area.y - rowGap / 2, x = rowStart + arrow * 0.25
+          var path = Path()
+          path.move(to: from)
+          path.line(to: Point(bend, from.y))
+          path.line(to: Point(bend, between))
+          path.line(to: Point(x, between))
+          path.line(to: Point(x, middle))
+          canvas.stroke(path, Theme.ink, width: theme.hairline * 1.5)
+          previous = Rect(x: x - 2, y: middle, width: 0, height: 0)
+        }
+        // Where each item starts, then the frames (outer first, under the blocks) with their skip
+        // arrows: from the block's input, over the frame, down into its "+".
+        func before(_ k: Int) -> Double { k == row.lowerBound ? leading(k, arrow) : gap(k, arrow) }
+        var starts: [Int: Double] = [:]
+        var x = rowStart
+        for k in row {
+          x += before(k)
+          starts[k] = x
+          switch items[k] {
+          case .block(let i): x += boxWidths[i]
+          case .close: x += plusSize
+          case .open: break
+          }
+        }
+        var plusCenters: [Int: Point] = [:]
+        for k in row { if case .close(let f) = items[k] { plusCenters[f] = Point(starts[k]! + plusSize / 2, middle) } }
+        for f in frames.indices.sorted(by: { frames[$0].height > frames[$1].height }) {
+          guard let k = row.first(where: { if case .open(f) = items[$0] { return true } else { return false } }), let plus = plusCenters[f], let left = starts[k] else { continue }
+          let level = Double(frames[f].height + 1)
+          let frame = Rect(x: left, y: blockTop - framePad * level, width: plus.x + plusSize / 2 + framePad - left, height: blockBottom - blockTop + framePad * level * 2)
+          let shape = Path.roundedRect(frame, radius: framePad)
+          canvas.fill(shape, Color(hex: 0xF3EEF8).mixed(with: .white, 0.3 * Double(frames[f].height)))
+          canvas.stroke(shape, Theme.muted, width: theme.hairline, dash: [theme.tickSize * 0.3, theme.tickSize * 0.2])
+          let start = Point(left - before(k) / 2, middle), top = frame.y - framePad / 2
+          var skip = Path()
+          skip.move(to: start)
+          skip.line(to: Point(start.x, top))
+          skip.line(to: Point(plus.x, top))
+          canvas.stroke(skip, Theme.ink, width: theme.hairline * 1.5)
+          canvas.fill(Path.circle(start, radius: theme.hairline * 2), Theme.ink)
+          canvas.arrow(Point(plus.x, top), Point(plus.x, plus.y - plusSize / 2 - 1), Theme.ink, width: theme.hairline * 1.5, head: head)
+        }
+        for k in row {
+          let item = items[k]
+          if case .close(let f) = item, let plus = plusCenters[f] {
+            let r = Rect(x: plus.x - plusSize / 2, y: plus.y - plusSize / 2, width: plusSize, height: plusSize)
+            if let p = previous { canvas.arrow(Point(p.maxX + 2, middle), Point(r.x - 2, middle), Theme.ink, width: theme.hairline * 1.5, head: head) }
+            canvas.fill(Path.circle(plus, radius: plusSize / 2), .white)
+            canvas.stroke(Path.circle(plus, radius: plusSize / 2), Theme.ink, width: theme.hairline * 1.5)
+            canvas.line(Point(plus.x - plusSize * 0.3, plus.y), Point(plus.x + plusSize * 0.3, plus.y), Theme.ink, width: theme.hairline * 1.5)
+            canvas.line(Point(plus.x, plus.y - plusSize * 0.3), Point(plus.x, plus.y + plusSize * 0.3), Theme.ink, width: theme.hairline * 1.5)
+            previous = r
+          }
+          guard case .block(let index) = item, let left = starts[k] else { continue }
+          let (b, width) = (blocks[index], boxWidths[index])
+          let r = Rect(x: left, y: blockTop, width: width, height: blockBottom - blockTop)
+          canvas.fill(Path.roundedRect(r, radius: theme.tickSize * 0.4), b.fill.mixed(with: .white, 0.35))
+          canvas.stroke(Path.roundedRect(r, radius: theme.tickSize * 0.4), Theme.ink, width: theme.hairline)
+          let t = texts(b, split: split)
+          for (i, s) in t.top.enumerated() {
+            let st = i == 0 ? nameStyle : style
+            canvas.text(s, Point(r.midX, r.y + pad + Double(i) * line + theme.clearance), canvas.fitting(s, width: width - pad, st, minimum: theme.minimumSize), anchor: .top)
+          }
+          let shapeLines = split > 1 && b.shape.count == 3 ? 2 : 1
+          for (i, s) in t.bottom.enumerated() {
+            let st = i < shapeLines ? style : note
+            canvas.text(s, Point(r.midX, sketchBottom + pad + Double(i) * line + theme.clearance), canvas.fitting(s, width: width - pad, st, minimum: theme.minimumSize), anchor: .top)
+          }
+          // The sketch of the block's output.
+          let room = Rect(x: r.x + pad, y: sketchTop, width: width - pad * 2, height: sketchHeight)
+          let tint = b.input ? Color(hex: 0xBBBBBB) : b.fill.mixed(with: Theme.ink, 0.12)
+          if b.shape.count == 3 {
+            let (c, h, w) = (b.shape[0], b.shape[1], b.shape[2])
+            let slabs = min(c, 6)
+            let side = largestSide * max(0.2, Double(h) / Double(spatial))
+            let aspect = Double(w) / Double(max(h, 1))
+            let step = slabs > 1 ? min(side * 0.15, (room.width - side * aspect) / Double(slabs - 1)) : 0
+            let span = side * aspect + step * Double(slabs - 1)
+            for k in 0..<slabs {
+              let slab = Rect(x: room.midX - span / 2 + Double(k) * step, y: middle - side / 2 - Double(slabs - 1 - k) * step * 0.6 + Double(slabs - 1) * step * 0.3,
+                              width: side * aspect, height: side)
+              canvas.fill(slab, tint.mixed(with: .white, 0.25 * Double(slabs - 1 - k) / Double(max(slabs - 1, 1))))
+              canvas.stroke(slab, Theme.ink, width: theme.hairline)
+            }
+          } else {
+            let n = b.shape.reduce(1, *)
+            let fraction: Double = (log(Double(max(n, 1))) + 1) / (log(Double(max(longest, 2))) + 1)
+            let height: Double = room.height * 0.85 * (0.15 + 0.85 * fraction)
+            let bar = Rect(x: room.midX - min(room.width * 0.3, theme.tickSize * 0.8) / 2, y: middle - height / 2, width: min(room.width * 0.3, theme.tickSize * 0.8), height: height)
+            canvas.fill(bar, tint)
+            canvas.stroke(bar, Theme.ink, width: theme.hairline)
+          }
+          if let p = previous {
+            canvas.arrow(Point(p.maxX + 2, middle), Point(r.x - 2, middle), Theme.ink, width: theme.hairline * 1.5, head: head)
+          }
           previous = r
         }
-        guard case .block(let index) = item else { continue }
-        let (b, width) = (blocks[index], boxWidths[index])
-        let r = Rect(x: starts[k], y: blockTop, width: width, height: blockBottom - blockTop)
-        canvas.fill(Path.roundedRect(r, radius: theme.tickSize * 0.4), b.fill.mixed(with: .white, 0.35))
-        canvas.stroke(Path.roundedRect(r, radius: theme.tickSize * 0.4), Theme.ink, width: theme.hairline)
-        let t = texts(b, split: split)
-        for (i, s) in t.top.enumerated() {
-          let st = i == 0 ? nameStyle : style
-          canvas.text(s, Point(r.midX, r.y + pad + Double(i) * line + theme.clearance), canvas.fitting(s, width: width - pad, st, minimum: theme.minimumSize), anchor: .top)
-        }
-        let shapeLines = split > 1 && b.shape.count == 3 ? 2 : 1
-        for (i, s) in t.bottom.enumerated() {
-          let st = i < shapeLines ? style : note
-          canvas.text(s, Point(r.midX, sketchBottom + pad + Double(i) * line + theme.clearance), canvas.fitting(s, width: width - pad, st, minimum: theme.minimumSize), anchor: .top)
-        }
-        // The sketch of the block's output.
-        let room = Rect(x: r.x + pad, y: sketchTop, width: width - pad * 2, height: sketchHeight)
-        let tint = b.input ? Color(hex: 0xBBBBBB) : b.fill.mixed(with: Theme.ink, 0.12)
-        if b.shape.count == 3 {
-          let (c, h, w) = (b.shape[0], b.shape[1], b.shape[2])
-          let slabs = min(c, 6)
-          let side = largestSide * max(0.2, Double(h) / Double(spatial))
-          let aspect = Double(w) / Double(max(h, 1))
-          let step = slabs > 1 ? min(side * 0.15, (room.width - side * aspect) / Double(slabs - 1)) : 0
-          let span = side * aspect + step * Double(slabs - 1)
-          for k in 0..<slabs {
-            let slab = Rect(x: room.midX - span / 2 + Double(k) * step, y: middle - side / 2 - Double(slabs - 1 - k) * step * 0.6 + Double(slabs - 1) * step * 0.3,
-                            width: side * aspect, height: side)
-            canvas.fill(slab, tint.mixed(with: .white, 0.25 * Double(slabs - 1 - k) / Double(max(slabs - 1, 1))))
-            canvas.stroke(slab, Theme.ink, width: theme.hairline)
-          }
-        } else {
-          let n = b.shape.reduce(1, *)
-          let fraction: Double = (log(Double(max(n, 1))) + 1) / (log(Double(max(longest, 2))) + 1)
-          let height: Double = room.height * 0.85 * (0.15 + 0.85 * fraction)
-          let bar = Rect(x: room.midX - min(room.width * 0.3, theme.tickSize * 0.8) / 2, y: middle - height / 2, width: min(room.width * 0.3, theme.tickSize * 0.8), height: height)
-          canvas.fill(bar, tint)
-          canvas.stroke(bar, Theme.ink, width: theme.hairline)
-        }
-        if let p = previous {
-          canvas.arrow(Point(p.maxX + 2, middle), Point(r.x - 2, middle), Theme.ink, width: theme.hairline * 1.5, head: head)
-        }
-        previous = r
+        outgoing = previous.map { Point($0.maxX + 2, middle) }
       }
     }
   }

@@ -53,53 +53,83 @@ extension Figure {
     let tokens = x.count
     let labels = (0..<tokens).map { tokenLabel(x.data[$0], data.vocabulary, position: $0) }
     let spelled = data.isTokens ? labels.joined() : "\(tokens) tokens"
-    let shown = spelled.count > 24 ? String(spelled.prefix(23)) + "…" : spelled
     let all = attentionLayers(source.model)
     return layers.map { layer in
       let a = layer.attentionWeights
       let (h, t) = (a.shape[1], a.shape[2])
       let grids = (0..<h).map { head in Array(a.data[head * t * t..<(head + 1) * t * t]) }
       let position = (all.firstIndex { $0 === layer } ?? 0) + 1
+      // The titles, longest first: the page writes the first that fits, so a long sample or a
+      // long lesson name shortens the sample shown ("…") rather than running off the page.
+      func title(_ which: String, _ limit: Int?) -> String {
+        let on = limit.map { ", on “\(spelled.count > $0 ? String(spelled.prefix($0 - 1)) + "…" : spelled)”" } ?? ""
+        return "Attention of \(layer.name)\(which), \(h) head\(h == 1 ? "" : "s")\(on): \(state(source, options))"
+      }
       let which = all.count > 1 ? " (attention layer \(position) of \(all.count))" : ""
-      let title = "Attention of \(layer.name)\(which), \(h) head\(h == 1 ? "" : "s"), on “\(shown)”: \(state(source, options))"
+      let short = all.count > 1 ? " (layer \(position) of \(all.count))" : ""
+      let titles = [title(which, 24)] + [24, 16, 12, 8].map { title(short, $0) } + [title(short, nil)]
       let masked = layer.causal ? "; hatched: masked (key after query)" : ""
-      let subtitle = "\(split) sample \(options.sample); rows: query token, columns: key token; each row sums to 1\(masked)"
+      let sample = "\(split) sample \(options.sample)"
+      let subtitles = ["\(sample); rows: query token, columns: key token; each row sums to 1\(masked)",
+                       "\(sample); rows: queries, columns: keys; each row sums to 1\(masked)",
+                       "\(sample); rows: queries, columns: keys; each row sums to 1\(layer.causal ? "; hatched: masked" : "")"]
       let name = layers.count > 1 || all.count > 1 ? "attention-\(layer.name)" : "attention"
-      return attentionMaps(grids, tokens: labels, causal: layer.causal, theme: options.theme, name: name, title: title, subtitle: subtitle)
+      return attentionMaps(grids, tokens: labels, causal: layer.causal, theme: options.theme, name: name, titles: titles, subtitles: subtitles)
     }
   }
 
-  /// The weights of one layer's heads (each T×T, row-major), side by side under one title, with
-  /// a colour bar 0…1 on the right.
-  public static func attentionMaps(_ grids: [[Double]], tokens: [String], causal: Bool, theme: Theme, name: String = "attention", title: String, subtitle: String) -> Figure {
+  /// The weights of one layer's heads (each T×T, row-major) under one title, with a colour bar
+  /// 0…1 on the right. The heads sit in the rows of panels that give the largest grids (the
+  /// longest shorter side; fewer rows on a tie), and each grid fills its panel, square
+  /// when the panel nearly is: many heads or a long context still use the page, their cells then
+  /// wider than tall or taller than wide. `titles` and `subtitles` are tried longest first
+  /// (`Canvas.page(_:_:titles:subtitles:)`).
+  public static func attentionMaps(_ grids: [[Double]], tokens: [String], causal: Bool, theme: Theme, name: String = "attention", titles: [String], subtitles: [String]) -> Figure {
     let t = tokens.count
     return Figure(name: name, size: theme.size) { canvas in
-      let body = canvas.page(theme.size, theme, title: title, subtitle: subtitle)
+      let body = canvas.page(theme.size, theme, titles: titles, subtitles: subtitles)
       let scale = ColorScale(lower: 0, upper: 1)
       let bar = ColorBar(colormap: .viridis, scale: scale, title: "A[i, j]")
       let barWidth = bar.width(on: canvas, theme: theme)
       let lh = canvas.measure("Ag", style: theme.label).height, th = canvas.measure("Ag", style: theme.tick).height
       let tokenWidth = tokens.map { canvas.measure($0, style: theme.tick).width }.max() ?? 0
       let left = tokenWidth + theme.gap * 0.3  // the query tokens left of each grid
-      let axis = lh + theme.gap * 0.3  // "query" written up the first grid's left side
+      let axis = lh + theme.gap * 0.3  // "query" written up the left side of each row of grids
       let top = lh + theme.gap * 0.3 + th + theme.gap * 0.25  // head title, then the key tokens
-      let panels = Double(max(grids.count, 1))
+      let rowGap = theme.gap * 0.5
+      let heads = max(grids.count, 1)
       let room = body.width - axis - barWidth - theme.gap
-      let panelWidth = (room - theme.gap * (panels - 1)) / panels
-      let side = max(0, min(panelWidth - left, body.height - top))
-      // Square cells when the page is wide enough; else as wide as the panel allows.
-      let gridWidth = max(0, panelWidth - left), gridHeight = max(0, body.height - top)
-      let square = min(side, gridWidth) == side && gridWidth - side < theme.gap * 4
-      let (w, hgt) = square ? (side, side) : (gridWidth, gridHeight)
-      let used = axis + panels * (left + w) + theme.gap * (panels - 1) + theme.gap + barWidth
-      var x0 = body.x + max(0, (body.width - used) / 2)
+      // The grid's room in an arrangement of `columns` panels a row.
+      func gridRoom(_ columns: Int) -> (width: Double, height: Double) {
+        let rows = Double((heads + columns - 1) / columns), c = Double(columns)
+        return (max(0, (room - theme.gap * (c - 1)) / c - left), max(0, (body.height - rows * top - rowGap * (rows - 1)) / rows))
+      }
+      // r rows of ⌈h / r⌉ panels: the r whose grids' shorter side is longest, the fewest rows on a tie.
+      var columns = heads
+      for r in 2...max(heads, 2) where r <= heads {
+        let (a, b) = (gridRoom((heads + r - 1) / r), gridRoom(columns))
+        if min(a.width, a.height) > min(b.width, b.height) { columns = (heads + r - 1) / r }
+      }
+      let rows = (heads + columns - 1) / columns
+      let (gridWidth, gridHeight) = gridRoom(columns)
+      let square = abs(gridWidth - gridHeight) < theme.gap * 4
+      let (w, hgt) = square ? (min(gridWidth, gridHeight), min(gridWidth, gridHeight)) : (gridWidth, gridHeight)
+      let used = axis + Double(columns) * (left + w) + theme.gap * Double(columns - 1) + theme.gap + barWidth
+      let x0 = body.x + max(0, (body.width - used) / 2)
+      // Head k's grid: row k / columns, column k % columns.
+      func gridRect(_ k: Int) -> Rect {
+        let (row, column) = (Double(k / columns), Double(k % columns))
+        return Rect(x: x0 + axis + column * (left + w + theme.gap) + left, y: body.y + row * (top + hgt + rowGap) + top, width: w, height: hgt)
+      }
       let grey = Color(hex: 0xD9D9D9), hatch = Color(hex: 0x9A9A9A)
       var vertical = theme.label
       vertical.vertical = true
-      canvas.text("query", Point(x0, body.y + top + hgt / 2), vertical, anchor: Anchor(x: 0.5, y: 0))
-      x0 += axis
+      for row in 0..<rows {
+        let grid = gridRect(row * columns)
+        canvas.text("query", Point(x0, grid.midY), vertical, anchor: Anchor(x: 0.5, y: 0))
+      }
       for (head, values) in grids.enumerated() {
-        let grid = Rect(x: x0 + left, y: body.y + top, width: w, height: hgt)
+        let grid = gridRect(head)
         let cellW = w / Double(t), cellH = hgt / Double(t)
         func cell(_ i: Int, _ j: Int) -> Rect { Rect(x: grid.x + cellW * Double(j), y: grid.y + cellH * Double(i), width: cellW, height: cellH) }
         let hidden = { (i: Int, j: Int) in causal && j > i }
@@ -117,7 +147,7 @@ extension Figure {
         // The numbers, as large as the cells allow (up to the tick size), never under the cell minimum.
         var size = min(theme.tickSize, cellH * 0.5)
         while size > theme.cellMinimum && canvas.measure("0.00", style: TextStyle(size: size)).width > cellW * 0.9 { size = max(theme.cellMinimum, size - 0.5) }
-        let fits = canvas.measure("0.00", style: TextStyle(size: size)).width <= cellW * 0.9 && canvas.measure("0", style: TextStyle(size: size)).height <= cellH * 0.9
+        let fits = size >= theme.cellMinimum && canvas.measure("0.00", style: TextStyle(size: size)).width <= cellW * 0.9 && canvas.measure("0", style: TextStyle(size: size)).height <= cellH * 0.9
         if fits {
           for i in 0..<t {
             for j in 0..<t where !hidden(i, j) {
@@ -137,12 +167,13 @@ extension Figure {
             canvas.text(tokens[k], Point(grid.x - theme.gap * 0.3, cell(k, 0).midY), theme.tick, anchor: .right)
           }
         }
-        var headStyle = canvas.fitting("head \(head + 1) (columns: keys)", width: w, theme.label, minimum: theme.minimumSize)
-        headStyle.bold = true
-        canvas.text("head \(head + 1) (columns: keys)", Point(grid.midX, body.y), headStyle, anchor: .top)
-        x0 = grid.maxX + theme.gap
+        // "head 2 (columns: keys)", or "head 2" where that is too long.
+        let caption = canvas.firstFitting(["head \(head + 1) (columns: keys)", "head \(head + 1)"], width: w, theme.label.emphasized, minimum: theme.minimumSize)
+        canvas.text(caption.text, Point(grid.midX, grid.y - top), caption.style, anchor: .top)
       }
-      bar.draw(on: canvas, in: Rect(x: x0, y: body.y + top, width: barWidth, height: hgt), theme: theme)
+      let (first, last) = (gridRect(0), gridRect(heads - 1))
+      let barX = x0 + axis + Double(columns) * (left + w + theme.gap)
+      bar.draw(on: canvas, in: Rect(x: barX, y: first.y, width: barWidth, height: last.maxY - first.y), theme: theme)
     }
   }
 }

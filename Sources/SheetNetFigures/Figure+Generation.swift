@@ -70,13 +70,32 @@ extension Figure {
       let barWidth = bar.width(on: canvas, theme: theme, height: body.height)
       let (barRect, main) = body.splitRight(barWidth, gap: theme.gap)
       let lh = canvas.measure("Ag", style: theme.label).height, th = canvas.measure("Ag", style: theme.tick).height
-      // The token row: group labels, boxes, then p under each generated box.
-      let (rowArea, tableArea) = main.splitTop(main.height * 0.42, gap: theme.gap)
-      let slot = main.width / Double(max(n, 1))
-      let inner = slot * 0.9
-      let boxHeight = max(0, min(inner * 1.1, rowArea.height - lh - th - theme.gap * 0.6))
-      let boxTop = rowArea.y + lh + theme.gap * 0.3
-      func box(_ k: Int) -> Rect { Rect(x: main.x + slot * Double(k) + (slot - inner) / 2, y: boxTop, width: inner, height: boxHeight) }
+      // The token rows: group labels, boxes, then p under each generated box. Many tokens wrap
+      // onto as many lines as give the largest boxes (the rows then take up to 60 % of the
+      // height, the table the rest), so a long prompt reads like text instead of a thin strip.
+      let overhead = lh + th + theme.gap * 0.6, lineGap = theme.gap * 0.3
+      func layout(_ lines: Int) -> (perLine: Int, inner: Double, box: Double) {
+        let perLine = (n + lines - 1) / max(lines, 1)
+        let inner = main.width / Double(max(perLine, 1)) * 0.9
+        let share = (main.height * 0.6 - lineGap * Double(lines - 1)) / Double(lines)
+        return (perLine, inner, max(0, min(inner * 1.1, share - overhead)))
+      }
+      var lines = 1
+      for l in stride(from: 2, through: max(n, 1), by: 1) {
+        let (a, b) = (layout(l), layout(lines))
+        if min(a.inner, a.box) > min(b.inner, b.box) { lines = l }
+      }
+      let (perLine, inner, fitted) = layout(lines)
+      let rowsHeight = lines == 1 ? main.height * 0.42 : Double(lines) * (fitted + overhead) + lineGap * Double(lines - 1)
+      let (rowArea, tableArea) = main.splitTop(max(main.height * 0.42, rowsHeight), gap: theme.gap)
+      let slot = main.width / Double(max(perLine, 1))
+      let boxHeight = lines == 1 ? max(0, min(inner * 1.1, rowArea.height - overhead)) : fitted
+      // Line l's top (its group labels) and box top.
+      func lineTop(_ l: Int) -> Double { rowArea.y + Double(l) * (boxHeight + overhead + lineGap) }
+      func boxTop(_ l: Int) -> Double { lineTop(l) + lh + theme.gap * 0.3 }
+      func box(_ k: Int) -> Rect {
+        Rect(x: main.x + slot * Double(k % perLine) + (slot - inner) / 2, y: boxTop(k / perLine), width: inner, height: boxHeight)
+      }
       var tokenSize = min(theme.titleSize * 1.4, boxHeight * 0.6)
       while tokenSize > theme.minimumSize && labels.contains(where: { canvas.measure($0, style: TextStyle(size: tokenSize)).width > inner * 0.85 }) { tokenSize -= 0.5 }
       tokenSize = max(tokenSize, theme.minimumSize)
@@ -96,14 +115,17 @@ extension Figure {
           canvas.stroke(r.inset(-theme.hairline * 2), Theme.accent, width: theme.lineWidth)
         }
       }
-      // "prompt" and "generated" above their boxes, with a bracket line.
+      // "prompt" and "generated" above their boxes on each line, with a bracket line.
       for (name, range) in [("prompt", 0..<first), ("generated", first..<n)] where !range.isEmpty {
-        let a = box(range.lowerBound).x, b = box(range.upperBound - 1).maxX
-        let style = canvas.fitting(name, width: b - a, theme.label, minimum: theme.minimumSize)
-        if canvas.measure(name, style: style).width <= b - a {
-          canvas.text(name, Point((a + b) / 2, rowArea.y), style, anchor: .top)
+        for l in range.lowerBound / perLine...(range.upperBound - 1) / perLine {
+          let part = max(range.lowerBound, l * perLine)..<min(range.upperBound, (l + 1) * perLine)
+          let a = box(part.lowerBound).x, b = box(part.upperBound - 1).maxX
+          let style = canvas.fitting(name, width: b - a, theme.label, minimum: theme.minimumSize)
+          if canvas.measure(name, style: style).width <= b - a {
+            canvas.text(name, Point((a + b) / 2, lineTop(l)), style, anchor: .top)
+          }
+          canvas.line(Point(a, boxTop(l) - theme.gap * 0.15), Point(b, boxTop(l) - theme.gap * 0.15), Theme.muted, width: theme.hairline)
         }
-        canvas.line(Point(a, boxTop - theme.gap * 0.15), Point(b, boxTop - theme.gap * 0.15), Theme.muted, width: theme.hairline)
       }
       // The least sure generated token and its alternatives: a bar per token on a grey track.
       if let w = weakest {

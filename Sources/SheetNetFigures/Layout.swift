@@ -107,6 +107,27 @@ extension Canvas {
     return below
   }
 
+  /// `page` with the first of `titles` (longest first) that fits the page's width at no less than
+  /// the label size, and the first of `subtitles` that fits at the minimum size; the last of each
+  /// when none does.
+  public func page(_ size: Size, _ theme: Theme, titles: [String], subtitles: [String]) -> Rect {
+    let width = Rect(size).inset(theme.margin).width
+    let title = firstFitting(titles, width: width, theme.title, minimum: theme.labelSize).text
+    let subtitle = firstFitting(subtitles, width: width, theme.note, minimum: theme.minimumSize).text
+    return page(size, theme, title: title, subtitle: subtitle)
+  }
+
+  /// The first of `candidates` (longest first) that fits `width` in `style`, shrunk down to
+  /// `minimum` if need be, with the style it fits at; the last one, at `minimum`, when none fits.
+  public func firstFitting(_ candidates: [String], width: Double, _ style: TextStyle, minimum: Double) -> (text: String, style: TextStyle) {
+    for text in candidates {
+      let fitted = fitting(text, width: width, style, minimum: minimum)
+      if measure(text, style: fitted).width <= width { return (text, fitted) }
+    }
+    let last = candidates.last ?? ""
+    return (last, fitting(last, width: width, style, minimum: minimum))
+  }
+
   /// Writes a panel title centred above `rect` and returns the rest of `rect` below it.
   public func titled(_ rect: Rect, _ title: String, _ theme: Theme, bold: Bool = false) -> Rect {
     var style = fitting(title, width: rect.width, theme.label, minimum: theme.minimumSize)

@@ -85,6 +85,40 @@ struct AttentionFigureTests {
     }
   }
 
+  @Test("4 heads of 32 tokens fill the page (grids over 40 % of it), every k-th token on the axes in order, a title that fits, the rules kept")
+  func manyTokens() throws {
+    let (t, h) = (32, 4)
+    let tokens = "abcdefghijklmnopqrstuvwxyzABCDEF".map(String.init)
+    // Causal rows of equal weights: query i spreads 1 over keys 0…i.
+    let grid = (0..<t * t).map { k in k % t <= k / t ? 1 / Double(k / t + 1) : 0 }
+    let long = "Attention of attention1 (attention layer 1 of 2), 4 heads, on “abcdefghijklmnopqrstuvw…”: a-long-lesson, after 10 epochs"
+    let short = "Attention of attention1, 4 heads: a-long-lesson, after 10 epochs"
+    for theme in Theme.all {
+      let figure = Figure.attentionMaps(Array(repeating: grid, count: h), tokens: tokens, causal: true, theme: theme,
+                                        titles: [long, short], subtitles: ["rows: query token, columns: key token; each row sums to 1"])
+      try expectReadable(figure, theme)
+      let canvas = try record(figure)
+      #expect(canvas.texts.first?.string == short, "\(theme.name): the title that fits is written")
+      let grids = canvas.images.filter { $0.raster.width == t && $0.raster.height == t }.map(\.rect)
+      #expect(grids.count == h)
+      let content = Rect(theme.size).inset(theme.margin)
+      let share = grids.map { $0.width * $0.height }.reduce(0, +) / (content.width * content.height)
+      #expect(share > 0.4, "\(theme.name): the grids cover \(share) of the page")
+      // Every k-th token from the first, in order: k the same along an axis of every head.
+      func everyKth(_ labels: [String]) -> Bool {
+        guard labels.count >= 2, let k = tokens.firstIndex(of: labels[1]) else { return false }
+        return labels == stride(from: 0, to: t, by: k).map { tokens[$0] }
+      }
+      for g in grids {
+        let keys = canvas.texts.filter { $0.box.maxY <= g.y && $0.box.maxY > g.y - theme.gap * 0.5 && $0.box.midX > g.x && $0.box.midX < g.maxX }
+          .sorted { $0.box.midX < $1.box.midX }.map(\.string)
+        let queries = canvas.texts.filter { $0.box.maxX <= g.x && $0.box.maxX > g.x - theme.gap * 0.5 && $0.box.midY > g.y && $0.box.midY < g.maxY }
+          .sorted { $0.box.midY < $1.box.midY }.map(\.string)
+        #expect(everyKth(keys) && everyKth(queries), "\(theme.name): keys \(keys), queries \(queries)")
+      }
+    }
+  }
+
   @Test("--layer takes the attention layer by name or position and refuses another layer in one line")
   func layer() throws {
     let source = try #require(Self.source)

@@ -60,6 +60,27 @@ struct GenerationFigureTests {
     }
   }
 
+  @Test("a 16-token prompt and 16 generated tokens wrap onto two lines of boxes that read in order, and keep the rules")
+  func longPrompt() throws {
+    let vocabulary = "abcdefghijklmnopqrstuvwxyz".map(String.init)
+    let prompt = (0..<16).map { vocabulary[$0] }
+    let generated = (0..<16).map { k in
+      GeneratedToken(text: vocabulary[(k * 7) % 26], id: (k * 7) % 26, probability: 0.3 + 0.04 * Double(k),
+                     alternatives: (1...5).map { (vocabulary[(k * 7 + $0) % 26], 0.1 / Double($0)) })
+    }
+    for theme in Theme.all {
+      let figure = Figure.generationRow(prompt: prompt, generated: generated, vocabulary: vocabulary, theme: theme, title: "Greedy decoding", subtitle: "colour and number: p")
+      try expectReadable(figure, theme)
+      let canvas = try record(figure)
+      let size = canvas.texts.filter { !$0.style.bold }.map(\.style.size).max()!
+      let boxes = canvas.texts.filter { !$0.style.bold && $0.style.size == size }
+      #expect(Set(boxes.map { Int($0.box.midY.rounded()) }).count == 2, "\(theme.name): the tokens are not on two lines")
+      let read = boxes.sorted { ($0.box.midY, $0.box.midX) < ($1.box.midY, $1.box.midX) }.map(\.string)
+      #expect(read == prompt + generated.map(\.text), "\(theme.name): \(read)")
+      #expect(canvas.texts.filter { $0.string == "prompt" }.count == 1 && canvas.texts.filter { $0.string == "generated" }.count == 1)
+    }
+  }
+
   @Test("a lesson without tokens is refused in one sentence")
   func refusal() throws {
     let source = try lessonSource("xor", epochs: 0)

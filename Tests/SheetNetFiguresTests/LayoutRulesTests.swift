@@ -15,7 +15,7 @@ struct LayoutRulesTests {
   static let lessons: [(String, Int?)] = [
     ("mazur", nil), ("xor", nil), ("iris-mlp", 30), ("spiral", 60), ("digits-mlp", 3), ("digits-cnn", 2), ("tiny-vgg", nil),
     ("letters-cnn", 1), ("momentum-vs-sgd", nil), ("overfitting", 60), ("attention-reverse", 3),
-    ("attention-by-hand", nil),
+    ("attention-by-hand", nil), ("tiny-gpt", 1),
   ]
 
   /// Kinds to draw: all, or those named in SHEETNET_LAYOUT_KINDS (comma-separated) while working

@@ -211,7 +211,7 @@ struct PlotFigureTests {
     #expect(png.count < 1_000_000, "\(png.count) bytes")
   }
 
-  @Test("conv networks are one row of blocks, whatever their length", arguments: ["test:small-cnn", "digits-cnn", "tiny-vgg"])
+  @Test("conv networks up to tiny-vgg's nine blocks stay in one row", arguments: ["test:small-cnn", "digits-cnn", "tiny-vgg"])
   func blocksInOneRow(_ lesson: String) throws {
     let source = try lessonSource(lesson, epochs: 0)
     for theme in Theme.all {
@@ -223,6 +223,26 @@ struct PlotFigureTests {
       #expect(blocks.count >= 6)
       #expect(Set(blocks.map { Int($0.y.rounded()) }).count == 1, "\(lesson) (\(theme.name)): blocks on several rows")
       #expect(blocks.allSatisfy { $0.maxX <= theme.size.width - theme.margin + 0.5 })
+    }
+  }
+
+  @Test("a network too long for one row (tiny-gpt's two transformer blocks) wraps onto two rows, broken between residual blocks, read in order")
+  func blocksWrap() throws {
+    let source = try lessonSource("tiny-gpt", epochs: 0)
+    let names = ["input", "embedding1", "attention1", "dense1", "dense2", "attention2", "dense3", "dense4", "dense5"]
+    for theme in Theme.all {
+      let figure = try Catalogue.make(.architecture, source, options(theme, trained: false))[0]
+      try expectReadable(figure, theme)
+      let canvas = try record(figure)
+      let drawn = canvas.texts.filter { $0.style.bold && names.contains($0.string) }
+      #expect(Set(drawn.map { Int($0.box.y.rounded()) }).count == 2, "\(theme.name): the blocks are not on two rows")
+      #expect(drawn.sorted { ($0.box.y, $0.box.x) < ($1.box.y, $1.box.x) }.map(\.string) == names)
+      // The four residual frames (dashed), each within one row.
+      let frames = canvas.operations.compactMap { op -> Rect? in
+        if case .stroke(let path, _, _, let dash) = op, !dash.isEmpty { return path.bounds }
+        return nil
+      }
+      #expect(frames.count == 4 && frames.allSatisfy { $0.height < theme.size.height / 2 }, "\(theme.name): \(frames)")
     }
   }
 
