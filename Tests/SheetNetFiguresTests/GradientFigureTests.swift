@@ -167,6 +167,36 @@ struct GradientFigureTests {
     #expect(bars.count == 3, "a colour bar per panel")
   }
 
+  @Test("a transformer's first step: the embedding's E and attention's Wq, Wk, Wv, Wo each get a page of the traced value, gradient and update")
+  func sequenceWeights() throws {
+    let source = try lessonSource("attention-reverse", epochs: 0)
+    let pages = try Catalogue.make(.gradients, source, options(trained: false))
+    #expect(pages.map(\.name) == ["gradients-step-embedding1", "gradients-step-attention1-Wq", "gradients-step-attention1-Wk",
+                                   "gradients-step-attention1-Wv", "gradients-step-attention1-Wo", "gradients-step-dense1"])
+    let tracer = try Self.tracedFirstStep(source)
+    for (page, (layer, symbol)) in zip(pages, [("embedding1", "E"), ("attention1", "Wq"), ("attention1", "Wk"), ("attention1", "Wv"), ("attention1", "Wo")]) {
+      let w = try #require(tracer.entry("\(layer).forward.\(symbol)")?.value), dw = try #require(tracer.entry("\(layer).backward.d\(symbol)")?.value)
+      var delta = try #require(tracer.entry("\(layer).update.\(symbol)")?.value)
+      for i in 0..<delta.count { delta.data[i] -= w.data[i] }
+      let canvas = try record(page)
+      let maps = canvas.images.filter { $0.raster.width == w.shape[1] && $0.raster.height == w.shape[0] }
+      #expect(maps.count == 3, "\(page.name)")
+      guard maps.count == 3 else { continue }
+      for (map, tensor) in zip(maps, [w, dw, delta]) {
+        #expect(map.raster == Raster(values: tensor.data, width: w.shape[1], colormap: .diverging, scale: .symmetric(tensor.data)), "\(page.name)")
+      }
+      #expect(canvas.texts("∂L/∂\(symbol), the gradient").count == 1, "\(page.name): the panels name \(symbol)")
+      try expectReadable(page, .slide)
+    }
+    // Head h's rows of Wq are said, and E's rows are the tokens.
+    #expect(try record(pages[1]).texts.contains { $0.string.contains("head 1: 1–8, head 2: 9–16") })
+    #expect(try record(pages[0]).texts.contains { $0.string.contains("rows: token ids 0–9 (0 1 2 3 4 5 6 7 8 9)") })
+    // --layer picks the attention layer by name.
+    var o = options(trained: false)
+    o.layer = "attention1"
+    #expect(try Catalogue.make(.gradients, source, o).map(\.name).filter { $0.hasPrefix("gradients-step") }.count == 4)
+  }
+
   @Test("the note under ΔW explains Adam's first step exactly when the optimizer is Adam",
         arguments: [("mazur", false), ("xor", false), ("iris-mlp", true), ("test:small-cnn", true)])
   func adamNote(_ lesson: String, _ adam: Bool) throws {
