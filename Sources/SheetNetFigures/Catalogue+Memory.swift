@@ -14,7 +14,7 @@ extension Catalogue {
     let size = options.theme.size
     let pixels = Int(min(size.width * size.height * scale * scale, 1e15))
     let model = source.model
-    let weightLayers = model.layers.filter { $0 is Dense || $0 is Conv2D }.count
+    let weightLayers = model.layers.map { Figure.weightNames($0).count }.reduce(0, +)
     let pages = kind == .convStep ? options.positions : kind == .gradients ? weightLayers + 2 : kind == .filters ? 2
       : kind == .attention ? (options.layer == nil ? max(1, Figure.attentionLayers(model).count) : 1) : 1
     var bytes = Limits.saturated(Limits.saturated(pixels, times: Limits.bytesPerPixel), plus: Limits.saturated(pixels, times: 4 * pages))

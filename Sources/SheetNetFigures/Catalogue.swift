@@ -20,10 +20,13 @@ public enum FigureKind: String, CaseIterable, Sendable {
   case decisionBoundary = "decision-boundary"
   /// The confusion matrix on the test split.
   case confusion
-  /// A tiny network's traced step as a computation graph, value and gradient in every node.
+  /// A tiny network's traced step as a computation graph, value and gradient in every node (a
+  /// token network's a token vector at a time).
   case graph
   /// A CNN as one sample flows through it: each layer's real feature maps as thumbnails, with
-  /// shapes, parameter counts and the predicted class probabilities at the end.
+  /// shapes, parameter counts and the predicted class probabilities at the end; or a token
+  /// network as one sequence flows through it: each layer's [T, d] output, a row per token, the
+  /// attention heads, and each position's prediction.
   case overview
   /// The same seed and batches under SGD, momentum and Adam: loss against step, and each one's
   /// first ΔW of one layer.
@@ -54,8 +57,8 @@ public enum FigureKind: String, CaseIterable, Sendable {
     case .training: "loss and accuracy curves, training and validation"
     case .decisionBoundary: "class regions of a 2-D input; a map per hidden neuron"
     case .confusion: "the confusion matrix on the test split"
-    case .graph: "a tiny network's step as a computation graph"
-    case .overview: "one sample through a CNN: every layer's maps, then p"
+    case .graph: "a tiny network's step as a computation graph (token networks: token by token)"
+    case .overview: "one sample through a CNN, or one sequence through a token network: every layer, then p"
     case .optimizers: "SGD, momentum and Adam (or the lesson's compare: list) from one seed: loss and first ΔW"
     case .filmstrip: "decision boundary and hidden maps at chosen epochs"
     case .mistakes: "the confusion matrix with its misclassified images"

@@ -121,7 +121,6 @@ extension Figure {
         let (row, column) = (Double(k / columns), Double(k % columns))
         return Rect(x: x0 + axis + column * (left + w + theme.gap) + left, y: body.y + row * (top + hgt + rowGap) + top, width: w, height: hgt)
       }
-      let grey = Color(hex: 0xD9D9D9), hatch = Color(hex: 0x9A9A9A)
       var vertical = theme.label
       vertical.vertical = true
       for row in 0..<rows {
@@ -132,30 +131,7 @@ extension Figure {
         let grid = gridRect(head)
         let cellW = w / Double(t), cellH = hgt / Double(t)
         func cell(_ i: Int, _ j: Int) -> Rect { Rect(x: grid.x + cellW * Double(j), y: grid.y + cellH * Double(i), width: cellW, height: cellH) }
-        let hidden = { (i: Int, j: Int) in causal && j > i }
-        let pixels = (0..<t * t).map { k in hidden(k / t, k % t) ? grey : Colormap.viridis(scale(values[k])) }
-        canvas.image(Raster(width: t, height: t, pixels: pixels), in: grid)
-        for i in 0..<t {  // hatch the masked cells: two diagonals of each
-          for j in 0..<t where hidden(i, j) {
-            let r = cell(i, j)
-            canvas.line(Point(r.x, r.maxY), Point(r.maxX, r.y), hatch, width: theme.hairline)
-            canvas.line(Point(r.x, r.midY), Point(r.midX, r.y), hatch, width: theme.hairline)
-            canvas.line(Point(r.midX, r.maxY), Point(r.maxX, r.midY), hatch, width: theme.hairline)
-          }
-        }
-        canvas.stroke(grid, Theme.ink, width: theme.hairline)
-        // The numbers, as large as the cells allow (up to the tick size), never under the cell minimum.
-        var size = min(theme.tickSize, cellH * 0.5)
-        while size > theme.cellMinimum && canvas.measure("0.00", style: TextStyle(size: size)).width > cellW * 0.9 { size = max(theme.cellMinimum, size - 0.5) }
-        let fits = size >= theme.cellMinimum && canvas.measure("0.00", style: TextStyle(size: size)).width <= cellW * 0.9 && canvas.measure("0", style: TextStyle(size: size)).height <= cellH * 0.9
-        if fits {
-          for i in 0..<t {
-            for j in 0..<t where !hidden(i, j) {
-              let v = values[i * t + j]
-              canvas.text(NumberFormat.fixed(v, digits: 2), cell(i, j).center, TextStyle(size: size, color: Colormap.viridis(scale(v)).legibleText))
-            }
-          }
-        }
+        drawAttentionCells(canvas, theme, grid, values, tokens: t, causal: causal, numbers: true)
         // Tokens: every one when they fit, else every k-th.
         let rowStep = max(1, Int((th * 1.05 / max(cellH, 1e-9)).rounded(.up)))
         let columnStep = max(1, Int(((tokenWidth + theme.clearance * 2) / max(cellW, 1e-9)).rounded(.up)))
@@ -174,6 +150,41 @@ extension Figure {
       let (first, last) = (gridRect(0), gridRect(heads - 1))
       let barX = x0 + axis + Double(columns) * (left + w + theme.gap)
       bar.draw(on: canvas, in: Rect(x: barX, y: first.y, width: barWidth, height: last.maxY - first.y), theme: theme)
+    }
+  }
+
+  /// One head's weights A (T×T, row-major) filling `grid`: viridis from 0 to 1, masked cells
+  /// (causal, key after query) grey with hatching and no number, an outline, and with `numbers`
+  /// A[i, j] written in each cell when it fits (as large as the cell allows up to the tick size,
+  /// never under the theme's cell minimum).
+  static func drawAttentionCells(_ canvas: any Canvas, _ theme: Theme, _ grid: Rect, _ values: [Double], tokens t: Int, causal: Bool, numbers: Bool) {
+    let scale = ColorScale(lower: 0, upper: 1)
+    let grey = Color(hex: 0xD9D9D9), hatch = Color(hex: 0x9A9A9A)
+    let cellW = grid.width / Double(t), cellH = grid.height / Double(t)
+    func cell(_ i: Int, _ j: Int) -> Rect { Rect(x: grid.x + cellW * Double(j), y: grid.y + cellH * Double(i), width: cellW, height: cellH) }
+    let hidden = { (i: Int, j: Int) in causal && j > i }
+    let pixels = (0..<t * t).map { k in hidden(k / t, k % t) ? grey : Colormap.viridis(scale(values[k])) }
+    canvas.image(Raster(width: t, height: t, pixels: pixels), in: grid)
+    for i in 0..<t {  // hatch the masked cells: two diagonals of each
+      for j in 0..<t where hidden(i, j) {
+        let r = cell(i, j)
+        canvas.line(Point(r.x, r.maxY), Point(r.maxX, r.y), hatch, width: theme.hairline)
+        canvas.line(Point(r.x, r.midY), Point(r.midX, r.y), hatch, width: theme.hairline)
+        canvas.line(Point(r.midX, r.maxY), Point(r.maxX, r.midY), hatch, width: theme.hairline)
+      }
+    }
+    canvas.stroke(grid, Theme.ink, width: theme.hairline)
+    guard numbers else { return }
+    var size = min(theme.tickSize, cellH * 0.5)
+    while size > theme.cellMinimum && canvas.measure("0.00", style: TextStyle(size: size)).width > cellW * 0.9 { size = max(theme.cellMinimum, size - 0.5) }
+    let fits = size >= theme.cellMinimum && canvas.measure("0.00", style: TextStyle(size: size)).width <= cellW * 0.9
+      && canvas.measure("0", style: TextStyle(size: size)).height <= cellH * 0.9
+    guard fits else { return }
+    for i in 0..<t {
+      for j in 0..<t where !hidden(i, j) {
+        let v = values[i * t + j]
+        canvas.text(NumberFormat.fixed(v, digits: 2), cell(i, j).center, TextStyle(size: size, color: Colormap.viridis(scale(v)).legibleText))
+      }
     }
   }
 }

@@ -8,22 +8,35 @@ import SheetNet
 /// Tiny weight matrices (at most 4 × 4) share one page, a row each, every number written in its
 /// cell. Larger ones get a page each (a wide matrix's three panels stacked) and are drawn readably: a conv layer's k×k kernels as
 /// tiles (filters × input channels), a dense layer on an image as each unit's weights laid out
-/// like that image, any other matrix as its top-left block; the page says what is shown.
+/// like that image, any other matrix as its top-left block; the page says what is shown. Sequence
+/// layers count too: an embedding's E (a row per token) and self-attention's Wq, Wk, Wv and Wo,
+/// a page per matrix (`gradients-step-attention1-Wq`).
 extension Figure {
   static func checkGradients(_ source: FigureSource, _ options: FigureOptions) throws(FigureError) {
     let run = try source.requireRun(.gradients)
     let (split, data) = run.evaluationSet
     _ = try sampleIndex(options, in: data, split: split)
     if try weightLayers(source, options).isEmpty {
-      throw .notApplicable("gradients shows weight grids, but \(source.lesson.path) has no dense or conv2d layer; try activations")
+      throw .notApplicable("gradients shows weight grids, but \(source.lesson.path) has no dense, conv2d, embedding or self_attention layer; try activations")
     }
   }
 
-  /// The layers with a weight grid W: the first three, or the one `--layer` names.
+  /// The weight matrices of a layer the first-step pages draw, by parameter name: W of a dense or
+  /// conv2d layer, E of an embedding, Wq, Wk, Wv and Wo of self-attention; none for other layers.
+  static func weightNames(_ layer: any Layer) -> [String] {
+    switch layer {
+    case is Dense, is Conv2D: ["W"]
+    case is Embedding: ["E"]
+    case is SelfAttention: ["Wq", "Wk", "Wv", "Wo"]
+    default: []
+    }
+  }
+
+  /// The layers with weight matrices: the first three, or the one `--layer` names.
   static func weightLayers(_ source: FigureSource, _ options: FigureOptions) throws(FigureError) -> [any Layer] {
-    let all = source.model.layers.filter { $0 is Dense || $0 is Conv2D }
+    let all = source.model.layers.filter { !weightNames($0).isEmpty }
     guard options.layer != nil else { return Array(all.prefix(3)) }
-    return [try pick(options.layer, in: source.model, among: all, what: "layers with weights (dense, conv2d)")]
+    return [try pick(options.layer, in: source.model, among: all, what: "layers with weights (dense, conv2d, embedding, self_attention)")]
   }
 
   static func gradients(_ source: FigureSource, _ options: FigureOptions) throws(FigureError) -> [Figure] {
@@ -361,6 +374,8 @@ extension Figure {
   struct StepTensors {
     /// The layer's name.
     var layer: String
+    /// The matrix's symbol: W, or E, Wq, Wk, Wv, Wo.
+    var symbol = "W"
     /// W before the step, dW = ∂L/∂W, and ΔW = W′ − W (the optimizer's update).
     var w: Tensor, dw: Tensor, delta: Tensor
     /// How they are drawn.
@@ -407,32 +422,52 @@ extension Figure {
     var shown: [StepTensors] = []
     for layer in layers {
       let name = layer.name
-      guard let w = tracer.entry("\(name).forward.W")?.value, let dw = tracer.entry("\(name).backward.dW")?.value else { continue }
-      let updated = tracer.entry("\(name).update.W")?.value ?? w
-      var delta = updated
-      for i in 0..<delta.count { delta.data[i] = updated.data[i] - w.data[i] }
-      shown.append(StepTensors(layer: name, w: w, dw: dw, delta: delta, view: weightView(layer, shape: w.shape, in: source.model)))
+      for symbol in weightNames(layer) {
+        guard let w = tracer.entry("\(name).forward.\(symbol)")?.value, let dw = tracer.entry("\(name).backward.d\(symbol)")?.value else { continue }
+        let updated = tracer.entry("\(name).update.\(symbol)")?.value ?? w
+        var delta = updated
+        for i in 0..<delta.count { delta.data[i] = updated.data[i] - w.data[i] }
+        var view = weightView(layer, shape: w.shape, in: source.model)
+        if symbol == "E" {
+          // E's rows are the tokens, its columns each token's d numbers.
+          let vocabulary = run.split.train.vocabulary
+          let tokens = w.shape[0] <= 12 && !vocabulary.isEmpty ? " (\(vocabulary.prefix(w.shape[0]).map(Sequences.shown).joined(separator: " ")))" : ""
+          view.description = view.whole ? "rows: token ids 0–\(w.shape[0] - 1)\(tokens), columns: each token's \(w.shape[1]) numbers"
+            : "rows: token ids, columns: each token's numbers; " + view.description
+        }
+        if let attention = layer as? SelfAttention, let dk = attention.headSize, view.whole {
+          // Head h owns dₖ consecutive rows of Wq, Wk, Wv and dₖ consecutive columns of Wo.
+          let blocks = (0..<attention.heads).map { "head \($0 + 1): \($0 * dk + 1)–\(($0 + 1) * dk)" }.joined(separator: ", ")
+          view.description = symbol == "Wo" ? "rows: outputs, columns: H's columns (\(blocks))"
+            : "rows: \(symbol.dropFirst())'s columns (\(blocks)), columns: the token's \(w.shape[1]) inputs"
+        }
+        shown.append(StepTensors(layer: name, symbol: symbol, w: w, dw: dw, delta: delta, view: view))
+      }
     }
     let samples = point.location?.indices.count ?? 0
     let loss = point.loss.map { NumberFormat.significant($0, 4) } ?? "?"
     let rate = "η = \(NumberFormat.shortest(optimizer.learningRate))"
     let name = optimizer is Adam ? "Adam" : (optimizer as? SGD).map { $0.momentum == 0 ? "SGD" : "SGD with momentum \(NumberFormat.shortest($0.momentum))" } ?? optimizer.kind
-    let more = source.model.layers.filter { $0 is Dense || $0 is Conv2D }.count - shown.count
+    let more = source.model.layers.filter { !weightNames($0).isEmpty }.count - layers.count
     let moreNote = more > 0 && options.layer == nil ? "; \(more) more layer\(more == 1 ? "" : "s"): choose with --layer" : ""
     let batch = "Batch of \(samples) sample\(samples == 1 ? "" : "s"), L = \(loss), \(name), \(rate)"
     let scaleNote = "each panel on its own colour scale, ± its largest |value|"
     let initial = "W as initialised (seed \(run.seed))"
     let note = ["ΔW:"] + firstUpdateNote(optimizer)
-    let tiny = shown.allSatisfy { $0.view.whole && $0.w.shape[0] <= combinedMatrix && $0.w.count / $0.w.shape[0] <= combinedMatrix }
+    let tiny = shown.allSatisfy { $0.symbol == "W" && $0.view.whole && $0.w.shape[0] <= combinedMatrix && $0.w.count / $0.w.shape[0] <= combinedMatrix }
     if options.layer == nil && tiny {
       let lines = ["\(batch); \(initial)\(moreNote)", "Rows: units, columns: inputs; \(scaleNote)"]
       return [stepPage(name: "gradients-step", title: "Weights, gradients and updates: \(source.name), first training step",
                        lines: lines, shown, headers: true, note: note, theme: options.theme)]
     }
     return shown.map { s in
-      let lines = ["\(batch); \(initial)\(moreNote)", "W \(shapeText(s.w.shape)): \(s.view.description)", scaleNote.prefix(1).uppercased() + scaleNote.dropFirst()]
-      return stepPage(name: "gradients-step-\(s.layer)", title: "Weights, gradients and updates of \(s.layer): \(source.name), first training step",
-                      lines: lines, [s], headers: false, note: note, theme: options.theme)
+      let single = weightNames(source.model.layer(named: s.layer)!).count == 1
+      let lines = ["\(batch); \(initial.replacingOccurrences(of: "W as", with: "\(s.symbol) as"))\(moreNote)", "\(s.symbol) \(shapeText(s.w.shape)): \(s.view.description)",
+                   scaleNote.prefix(1).uppercased() + scaleNote.dropFirst()]
+      let title = s.symbol == "W" ? "Weights, gradients and updates of \(s.layer): \(source.name), first training step"
+        : "\(single ? s.layer : "\(s.layer)'s \(s.symbol)") in the first training step: \(source.name)"
+      return stepPage(name: single ? "gradients-step-\(s.layer)" : "gradients-step-\(s.layer)-\(s.symbol)", title: title,
+                      lines: lines, [s], headers: false, note: s.symbol == "W" ? note : note.map { $0.replacingOccurrences(of: "W", with: s.symbol) }, theme: options.theme)
     }
   }
 
@@ -470,7 +505,10 @@ extension Figure {
           rest = right
         }
         let size = headers ? " (\(shapeText(row.w.shape)))" : row.view.transposed ? "ᵀ" : ""
-        let panels = [("W" + size + ", before", row.w), ("∂L/∂W, the gradient", row.dw), ("ΔW = W′ − W, the update", row.delta)]
+        let w = row.symbol
+        // A longer symbol (Wq) drops the last words of the update's title, which print could not fit.
+        let update = w == "W" || w == "E" ? "Δ\(w) = \(w)′ − \(w), the update" : "Δ\(w) = \(w)′ − \(w)"
+        let panels = [(w + size + ", before", row.w), ("∂L/∂\(w), the gradient", row.dw), (update, row.delta)]
         let bars = panels.map { ColorBar(colormap: .diverging, scale: ColorScale.symmetric($0.1.data), title: "") }
         let tile = row.view.tiles[0]
         if rows.count == 1 && row.view.tiles.count == 1 && tile.columns >= 3 * tile.rows {

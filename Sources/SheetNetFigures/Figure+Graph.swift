@@ -7,12 +7,15 @@ import SheetNet
 /// Layout: the values flow left to right along the top (x, z¹, a¹, …, the loss); each layer's
 /// parameters (W, b) hang below in one group per layer, a column per unit. Every edge leaves its
 /// node at its own port and ends in an arrowhead at its own port of the node it feeds.
+///
+/// A token network's graph is drawn a token vector at a time (`sequenceGraph`).
 extension Figure {
   /// The largest network the graph draws legibly.
   static let graphLimits = (parameters: 24, units: 4)
 
   static func checkGraph(_ source: FigureSource, _ options: FigureOptions) throws(FigureError) {
     let run = try source.requireRun(.graph)
+    if run.split.train.isTokens { return try checkSequenceGraph(source, options) }
     let model = source.model
     guard isDense(model), !model.layers.contains(where: { $0 is Dropout }) else {
       throw .notApplicable("graph draws dense networks scalar by scalar; \(source.lesson.path) has other layers, try architecture or `sheetnet trace`")
@@ -83,6 +86,7 @@ extension Figure {
 
   static func graph(_ source: FigureSource, _ options: FigureOptions) throws(FigureError) -> Figure {
     let run = try source.requireRun(.graph)
+    if run.split.train.isTokens { return try sequenceGraph(source, options) }
     let sample = try sampleIndex(options, in: run.split.train, split: "training")
     let point: TracePoint
     if let recorded = source.recording.graphSteps[sample] { point = recorded } else { point = try graphStep(run, sample: sample) }

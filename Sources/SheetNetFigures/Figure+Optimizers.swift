@@ -168,9 +168,39 @@ extension Figure {
     ]
     return Figure(name: "optimizers", size: theme.size) { canvas in
       let body = notedPage(canvas, theme, title: "\(names) from one seed: \(source.name)", lines: lines)
-      // A few rows of weights get more room, so their numbers fit in their cells.
+      // The panels' height: from 40 % of the page (54 % for a few rows of weights, so their
+      // numbers fit in their cells), grown while their blocks are held back by the height, until
+      // the blocks fill the panels' width (a single matrix: until its cells are at most 1.5 times
+      // as wide as tall) or the plot is down to half the page or to what its one-line labels need.
       let few = view.tiles.count == 1 && view.tiles[0].rows <= 4 && view.tiles[0].columns <= 4
-      let (plotRect, panelsRect) = body.splitTop(body.height * (few ? 0.46 : 0.6), gap: theme.gap * 0.75)
+      let th = canvas.measure("Ag", style: theme.tick).height
+      let bar = ColorBar(colormap: .diverging, scale: scale, title: "ΔW")
+      let lineHeight = canvas.measure("Ag", style: theme.note).height + theme.clearance
+      let estimatedBar = max(bar.width(on: canvas, theme: theme, height: body.height * 0.4), bar.width(on: canvas, theme: theme, height: th * 3))
+      let cellWidth = (body.width - estimatedBar - theme.gap * 0.5 - theme.gap * Double(trials.count - 1)) / Double(trials.count)
+      let noteLines = notes.map { wrapped($0, width: cellWidth, style: theme.note, on: canvas).count }.max() ?? 0
+      let titleHeight = canvas.measure("Ag", style: theme.label).height + theme.gap * 0.3
+      let around = Double(noteLines) * lineHeight + theme.gap * 0.3 + titleHeight + th
+      let tile = view.tiles[0], natural = Double(tile.columns) / Double(tile.rows)
+      func filled(_ panels: Double) -> Bool {
+        let block = weightsBlock(view, in: Rect(x: 0, y: 0, width: cellWidth, height: max(0, panels - around)), theme: theme)
+        guard block.width >= cellWidth * 0.95 else { return false }
+        return view.tiles.count > 1 || block.width / max(block.height, 1e-9) <= natural * 1.5
+      }
+      // The plot keeps room for its line labels (a line each, or two: name, then settings) above
+      // its tick labels and axis title.
+      let gap = theme.gap * 0.75
+      let labelLine = th + theme.clearance * 1.05
+      let axis = th * 1.5 + canvas.measure("Ag", style: theme.label).height + theme.gap
+      let plotNeeds = { (lines: Int) in Double(lines * trials.count) * labelLine + axis }
+      let most = max(body.height * (few ? 0.54 : 0.4) - gap, min(body.height * 0.5, body.height - plotNeeds(1)) - gap)
+      let least = body.height * (few ? 0.54 : 0.4) - gap
+      var panelsHeight = least
+      while panelsHeight < most && !filled(panelsHeight) { panelsHeight = min(most, panelsHeight + theme.tickSize * 0.5) }
+      let (plotRect, panelsRect) = body.splitTop(body.height - panelsHeight - gap, gap: gap)
+      // Labels on one line when the panels took room the two-line labels needed.
+      let oneLine = panelsHeight > least && plotRect.height < plotNeeds(2)
+      let labels = oneLine ? trials.map { "\($0.choice.name), \($0.choice.settings)" } : labels
       var plot = Plot(x: (1, Double(max(steps, 2))), y: (0, Ticks.padded(0, top).1), xTitle: "step", yTitle: "loss L", series: [])
       plot.wholeX = true
       plot.xStep = wholeStep(span: Double(max(steps, 2) - 1), width: plotRect.width * 0.75, theme: theme)
@@ -181,17 +211,14 @@ extension Figure {
         (labels[k], colors[k], trial.losses.indices.last { trial.losses[$0].isFinite }.map { (x: Double($0 + 1), y: min(trial.losses[$0], top)) })
       }, in: plotRect, on: canvas, theme: theme)
       // The three first updates, one shared scale and one bar.
-      let bar = ColorBar(colormap: .diverging, scale: scale, title: "ΔW")
-      let th = canvas.measure("Ag", style: theme.tick).height
       let barWidth = max(bar.width(on: canvas, theme: theme, height: panelsRect.height), bar.width(on: canvas, theme: theme, height: th * 3))
       let (barStrip, panels) = panelsRect.splitRight(barWidth, gap: theme.gap * 0.5)
       let cells = panels.columns(trials.count, gap: theme.gap)
-      let lineHeight = canvas.measure("Ag", style: theme.note).height + theme.clearance
       let wrappedNotes = notes.map { wrapped($0, width: cells[0].width, style: theme.note, on: canvas) }
-      let noteLines = wrappedNotes.map(\.count).max() ?? 0
+      let shownLines = wrappedNotes.map(\.count).max() ?? 0
       var blocks: [Rect] = []
       for (k, cell) in cells.enumerated() {
-        let (noteStrip, rest) = cell.splitBottom(Double(noteLines) * lineHeight, gap: theme.gap * 0.3)
+        let (noteStrip, rest) = cell.splitBottom(Double(shownLines) * lineHeight, gap: theme.gap * 0.3)
         let content = canvas.titled(rest, "\(trials[k].choice.name), \(trials[k].choice.settings)", theme, bold: true)
         let block = weightsBlock(view, in: content.inset(top: th / 2, bottom: th / 2), theme: theme)
         drawWeights(view, deltas[k].data, scale: scale, block: block, on: canvas, theme: theme)

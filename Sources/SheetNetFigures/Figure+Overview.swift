@@ -8,12 +8,14 @@ import SheetNet
 /// probabilities p as a bar list, the predicted class filled in the accent colour and the true
 /// class outlined.
 ///
-/// Thumbnails are coloured like `feature-maps`: each map over its own range.
+/// Thumbnails are coloured like `feature-maps`: each map over its own range. A token network's
+/// overview (a row per token through every layer) is drawn by `sequenceOverview`.
 extension Figure {
   static func checkOverview(_ source: FigureSource, _ options: FigureOptions) throws(FigureError) {
     let run = try source.requireRun(.overview)
+    if run.split.train.isTokens { return try checkSequenceOverview(source, options) }
     guard source.model.layers.contains(where: { $0 is Conv2D }), source.model.inputShape.count == 3 else {
-      throw .notApplicable("overview follows an image through a CNN's feature maps, but \(source.lesson.path) has no conv2d layer; try architecture")
+      throw .notApplicable("overview follows an image through a CNN's feature maps or a token sequence through its layers, but \(source.lesson.path) has no conv2d layer and no tokens; try architecture")
     }
     guard run.split.train.labels != nil else {
       throw .notApplicable("overview ends with class probabilities, but \(source.lesson.path) gives target values (y); try feature-maps")
@@ -57,6 +59,7 @@ extension Figure {
 
   static func overview(_ source: FigureSource, _ options: FigureOptions) throws(FigureError) -> Figure {
     let run = try source.requireRun(.overview)
+    if run.split.train.isTokens { return try sequenceOverview(source, options) }
     let (split, data) = run.evaluationSet
     let sample = try sampleIndex(options, in: data, split: split)
     let (columns, p) = overviewColumns(source.model, data.x.gathering(rows: [sample]))

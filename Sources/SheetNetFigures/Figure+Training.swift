@@ -16,9 +16,14 @@ extension Figure {
     let run = try source.requireRun(.training)
     let history = run.history.epochs
     guard !history.isEmpty else { throw .notApplicable("training needs a trained run; the history is empty") }
-    let classified = run.split.train.labels != nil
-    if history.count <= 2 { return try beforeAfter(run, source.recording, theme: options.theme, lesson: source.name, classified: classified) }
-    return trainingCurves(history, theme: options.theme, lesson: source.name, classified: classified)
+    // A token lesson's accuracy is the share of scored positions whose likeliest token is the target.
+    let tokens = run.split.train.isTokens
+    let classified = run.split.train.labels != nil || tokens
+    let accuracyName = tokens ? "token accuracy" : "accuracy"
+    if history.count <= 2 {
+      return try beforeAfter(run, source.recording, theme: options.theme, lesson: source.name, classified: classified, accuracyName: accuracyName)
+    }
+    return trainingCurves(history, theme: options.theme, lesson: source.name, classified: classified, accuracyName: accuracyName)
   }
 
   // MARK: Curves
@@ -62,17 +67,17 @@ extension Figure {
     return all.filter { $0.loss.contains { $0 != nil } }
   }
 
-  /// Loss (and accuracy when the lesson has classes) against the epoch, one line per split with
-  /// its name at its right end. Loss goes on a log scale when it spans more than two decades; up
-  /// to 30 epochs also get dots.
-  public static func trainingCurves(_ history: [EpochRecord], theme: Theme, lesson: String, classified: Bool) -> Figure {
+  /// Loss (and accuracy when the lesson has classes or tokens, named `accuracyName`) against the
+  /// epoch, one line per split with its name at its right end. Loss goes on a log scale when it
+  /// spans more than two decades; up to 30 epochs also get dots.
+  public static func trainingCurves(_ history: [EpochRecord], theme: Theme, lesson: String, classified: Bool, accuracyName: String = "accuracy") -> Figure {
     let curves = trainingSeries(history)
     let last = history.last!
     var parts: [String] = []
     for curve in curves {
       guard let loss = curve.loss.last ?? nil else { continue }
       var part = "\(curve.name) loss \(NumberFormat.significant(loss, 3))"
-      if classified, let a = curve.accuracy.last ?? nil { part += ", accuracy \(NumberFormat.percent(a))" }
+      if classified, let a = curve.accuracy.last ?? nil { part += ", \(accuracyName) \(NumberFormat.percent(a))" }
       parts.append(part)
     }
     var summary = "Epoch \(last.epoch): " + parts.joined(separator: "; ")
@@ -113,7 +118,7 @@ extension Figure {
       guard classified else { return }
       let accuracies = curves.flatMap { $0.accuracy.compactMap { $0 } }
       let (alo, _) = Ticks.padded(max(0, (accuracies.min() ?? 0) - 0.02), 1)
-      var accuracyPlot = Plot(x: xRange, y: (max(0, alo), 1), xTitle: "epoch", yTitle: "accuracy", series: series(curves.map(\.accuracy)))
+      var accuracyPlot = Plot(x: xRange, y: (max(0, alo), 1), xTitle: "epoch", yTitle: accuracyName, series: series(curves.map(\.accuracy)))
       accuracyPlot.percentY = true
       accuracyPlot.wholeX = true
       labelledPlot(canvas, accuracyPlot, panels[1], curves, curves.map(\.accuracy), theme)
@@ -206,7 +211,7 @@ extension Figure {
   }
 
   /// Loss (and accuracy) before and after a run of one or two epochs, as bars with their values.
-  static func beforeAfter(_ run: LessonRun, _ recording: FigureRecording, theme: Theme, lesson: String, classified: Bool) throws(FigureError) -> Figure {
+  static func beforeAfter(_ run: LessonRun, _ recording: FigureRecording, theme: Theme, lesson: String, classified: Bool, accuracyName: String = "accuracy") throws(FigureError) -> Figure {
     let stages = try stages(run, recording)
     let symbol = run.loss.kind == "half_sse" ? "E" : "L"
     let epochs = run.history.epochs.count
@@ -219,7 +224,7 @@ extension Figure {
       barChart(canvas, canvas.titled(panels[0], "Loss \(symbol) (\(lossName(run.loss.kind)))", theme, bold: true), stages,
                value: { $0.loss }, format: { NumberFormat.significant($0, 4) }, percent: false, theme: theme)
       guard classified else { return }
-      barChart(canvas, canvas.titled(panels[1], "Accuracy", theme, bold: true), stages,
+      barChart(canvas, canvas.titled(panels[1], accuracyName.prefix(1).uppercased() + accuracyName.dropFirst(), theme, bold: true), stages,
                value: { $0.accuracy ?? 0 }, format: { NumberFormat.percent($0) }, percent: true, theme: theme)
     }
   }

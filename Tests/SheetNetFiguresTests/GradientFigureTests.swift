@@ -20,6 +20,86 @@ struct GradientFigureTests {
     }
   }
 
+  /// A token network small enough to work by hand: by default 3 tokens, d = 2, one causal head.
+  static func tinyTokens(data: String = "{dataset: sequences, task: reverse, length: 2, vocabulary: 3, count: 30}",
+                         network: [String] = ["{type: embedding, size: 2}", "{type: self_attention, heads: 1, causal: true}", "{type: dense, units: 3}", "softmax"]) throws -> FigureSource {
+    let layers = network.map { "  " + ($0.hasPrefix(" ") ? $0 : "- " + $0) }.joined(separator: "\n")
+    let lesson = try Lesson.parse("""
+      data: \(data)
+      network:
+      \(layers)
+      loss: token_cross_entropy
+      optimizer: {type: sgd, learning_rate: 0.5}
+      train: {epochs: 1, batch_size: 10}
+      """, path: "tiny.yaml")
+    let run = try LessonRun(lesson)
+    try run.train()
+    return FigureSource(run: run)
+  }
+
+  @Test("a tiny token network's graph: each token's vector and ∂L/∂ of it are the engine's traced step, L and p(t) too", arguments: [1, 2])
+  func sequenceGraph(_ sample: Int) throws {
+    let source = try Self.tinyTokens()
+    var o = options()
+    o.sample = sample
+    let canvas = try record(try Catalogue.make(.graph, source, o)[0])
+    // The engine's own step 1 on this sequence alone, traced (Figure.graphStep replays it from the seed).
+    let point = try Figure.graphStep(source.run!, sample: sample - 1)
+    let tracer = point.tracer!
+    let text = { (v: Double) -> String in
+      guard abs(v) < 0.1 else { return NumberFormat.shortest(v, significant: 2) }
+      let s = NumberFormat.shortest((v * 1000).rounded() / 1000, significant: 2)
+      return s == "−0" ? "0" : s
+    }
+    // Columns: embedding1 (a, δ), attention1 (y, δ), dense1 (z, δ = ∂L/∂z, the loss fused with the softmax).
+    let entries = [("embedding1", "a"), ("attention1", "y"), ("dense1", "z")]
+    let nodes = canvas.operations.compactMap { op -> Rect? in
+      if case .fill(let path, let c) = op, c == Color(hex: 0xF2F2F2) { return path.bounds }
+      return nil
+    }
+    #expect(nodes.count == 3 * entries.count)
+    guard nodes.count == 3 * entries.count else { return }
+    for (c, (layer, key)) in entries.enumerated() {
+      let value = try #require(tracer.entry("\(layer).forward.\(key)")?.value), delta = try #require(tracer.entry("\(layer).backward.delta")?.value)
+      let d = value.count / 3
+      for k in 0..<3 {
+        let inside = canvas.texts.filter { nodes[c * 3 + k].contains($0.box, tolerance: 0.5) }.sorted { $0.box.midY < $1.box.midY }
+        let values = inside.filter { $0.style.color == Theme.ink }.map(\.string), grads = inside.filter { $0.style.color == Theme.muted }.map(\.string)
+        #expect(values == (0..<d).map { text(value.data[k * d + $0]) }, "\(layer), token \(k + 1)")
+        #expect(grads == (0..<d).map { text(delta.data[k * d + $0]) }, "\(layer), token \(k + 1): ∂L/∂")
+      }
+    }
+    #expect(canvas.texts("L = \(NumberFormat.shortest(point.loss!, significant: 3))").count == 1)
+    // reverse with L = 2: position 1 is masked, positions 2 and 3 scored; p(t) is the softmax's.
+    #expect(canvas.texts("not scored").count == 1)
+    let p = try #require(tracer.entry("softmax1.forward.a")?.value), t = try #require(tracer.entry("loss.t")?.value)
+    for k in 1..<3 {
+      let target = Int(t.data[k])
+      #expect(canvas.texts("p(\(target)) = \(NumberFormat.shortest(p.data[k * 3 + target], significant: 2))").count == 1, "position \(k + 1)")
+    }
+    // Attention's edges: query i reads keys 1…i (causal), 1 + 2 + 3 = 6 curves into its column.
+    let attentionX = nodes[3].x
+    let into = canvas.operations.filter { op in
+      if case .stroke(let path, _, _, _) = op, case .curve(_, _, let end)? = path.elements.last { return abs(end.x + Theme.slide.tickSize * 0.45 - attentionX) < 3 }
+      return false
+    }
+    #expect(into.count == 6)
+  }
+
+  @Test("the token graph keeps the layout rules at its limits (a residual block, d = 4; 4 tokens of 3)", arguments: [Theme.slide, .print])
+  func sequenceGraphLayout(_ theme: Theme) throws {
+    let block = try Self.tinyTokens(network: ["{type: embedding, size: 4}", "residual:", "    - {type: self_attention, heads: 2, causal: true}",
+                                              "{type: dense, units: 3}", "softmax"])
+    let long = try Self.tinyTokens(data: "{dataset: text, text: abcabcbacbcacabbcaacbbac, context: 4, stride: 1}",
+                                   network: ["{type: embedding, size: 3}", "{type: self_attention, heads: 1, causal: true}", "{type: dense, units: 3}", "softmax"])
+    #expect(long.model.inputShape == [4])
+    for source in [try Self.tinyTokens(), block, long] {
+      try expectReadable(try Catalogue.make(.graph, source, options(theme))[0], theme)
+    }
+    let canvas = try record(try Catalogue.make(.graph, block, options(theme))[0])
+    #expect(canvas.texts("⊕ residual1").count == 1 && canvas.texts("x + f(x)").count == 1)
+  }
+
   @Test("the first-step grids write the traced ∂L/∂W in their own cells")
   func firstStepGrids() throws {
     let source = try lessonSource("mazur", epochs: 0)
@@ -167,6 +247,36 @@ struct GradientFigureTests {
     #expect(bars.count == 3, "a colour bar per panel")
   }
 
+  @Test("a transformer's first step: the embedding's E and attention's Wq, Wk, Wv, Wo each get a page of the traced value, gradient and update")
+  func sequenceWeights() throws {
+    let source = try lessonSource("attention-reverse", epochs: 0)
+    let pages = try Catalogue.make(.gradients, source, options(trained: false))
+    #expect(pages.map(\.name) == ["gradients-step-embedding1", "gradients-step-attention1-Wq", "gradients-step-attention1-Wk",
+                                   "gradients-step-attention1-Wv", "gradients-step-attention1-Wo", "gradients-step-dense1"])
+    let tracer = try Self.tracedFirstStep(source)
+    for (page, (layer, symbol)) in zip(pages, [("embedding1", "E"), ("attention1", "Wq"), ("attention1", "Wk"), ("attention1", "Wv"), ("attention1", "Wo")]) {
+      let w = try #require(tracer.entry("\(layer).forward.\(symbol)")?.value), dw = try #require(tracer.entry("\(layer).backward.d\(symbol)")?.value)
+      var delta = try #require(tracer.entry("\(layer).update.\(symbol)")?.value)
+      for i in 0..<delta.count { delta.data[i] -= w.data[i] }
+      let canvas = try record(page)
+      let maps = canvas.images.filter { $0.raster.width == w.shape[1] && $0.raster.height == w.shape[0] }
+      #expect(maps.count == 3, "\(page.name)")
+      guard maps.count == 3 else { continue }
+      for (map, tensor) in zip(maps, [w, dw, delta]) {
+        #expect(map.raster == Raster(values: tensor.data, width: w.shape[1], colormap: .diverging, scale: .symmetric(tensor.data)), "\(page.name)")
+      }
+      #expect(canvas.texts("∂L/∂\(symbol), the gradient").count == 1, "\(page.name): the panels name \(symbol)")
+      try expectReadable(page, .slide)
+    }
+    // Head h's rows of Wq are said, and E's rows are the tokens.
+    #expect(try record(pages[1]).texts.contains { $0.string.contains("head 1: 1–8, head 2: 9–16") })
+    #expect(try record(pages[0]).texts.contains { $0.string.contains("rows: token ids 0–9 (0 1 2 3 4 5 6 7 8 9)") })
+    // --layer picks the attention layer by name.
+    var o = options(trained: false)
+    o.layer = "attention1"
+    #expect(try Catalogue.make(.gradients, source, o).map(\.name).filter { $0.hasPrefix("gradients-step") }.count == 4)
+  }
+
   @Test("the note under ΔW explains Adam's first step exactly when the optimizer is Adam",
         arguments: [("mazur", false), ("xor", false), ("iris-mlp", true), ("test:small-cnn", true)])
   func adamNote(_ lesson: String, _ adam: Bool) throws {
@@ -269,7 +379,7 @@ struct GradientFigureTests {
 
   @Test("refusals for gradients, filters and graph", arguments: [
     (FigureKind.filters, "iris-mlp", "not an image"), (.graph, "digits-mlp", "at most 24 parameters"), (.graph, "digits-cnn", "other layers"),
-    (.filters, "tiny-vgg", "needs data"),
+    (.filters, "tiny-vgg", "needs data"), (.graph, "attention-reverse", "at most 4 tokens of at most 4 numbers (12 in all) and 4 layers"),
   ])
   func refusals(_ kind: FigureKind, _ lesson: String, _ phrase: String) throws {
     let source = try lessonSource(lesson, epochs: 0)

@@ -32,9 +32,8 @@ struct LayoutRulesTests {
     return only.split(separator: ",").contains { $0 == lesson }
   }
 
-  /// Known exceptions, each a defect to mend (issue 21's figures that mislead): `optimizers` on a
-  /// 32×16 first layer draws its three ΔW panels small and leaves 26 % of the slide empty.
-  static let known: Set<String> = ["attention-reverse optimizers slide"]
+  /// Known exceptions, each a defect to mend (none at present).
+  static let known: Set<String> = []
 
   @Test("each kind keeps the rules", arguments: lessons.map(\.0))
   func rules(_ lesson: String) throws {

@@ -73,6 +73,25 @@ struct PlotFigureTests {
     }
   }
 
+  @Test("a token lesson's training figure has a token-accuracy panel whose dots are History's token accuracies")
+  func tokenAccuracy() throws {
+    let source = try lessonSource("attention-reverse", epochs: 4)
+    let history = source.run!.history.epochs
+    let canvas = try record(try Catalogue.make(.training, source, options())[0])
+    #expect(canvas.texts("token accuracy").count == 1, "the accuracy axis is named")
+    #expect(canvas.texts.contains { $0.string.contains("token accuracy \(NumberFormat.percent(history.last!.testAccuracy!))") })
+    let mid = Theme.slide.size.width / 2
+    let training = dots(canvas, Color(hex: 0x0072B2)).filter { $0.center.x > mid }.sorted { $0.center.x < $1.center.x }
+    try #require(training.count == history.count)
+    // One linear map from accuracy to y holds for every dot: 0 % and 100 % are the axis's ends.
+    let (a, b) = (training.first!, training.last!)
+    let slope = (b.center.y - a.center.y) / (history.last!.trainAccuracy - history.first!.trainAccuracy)
+    for (dot, record) in zip(training, history) {
+      #expect(abs(dot.center.y - (a.center.y + slope * (record.trainAccuracy - history.first!.trainAccuracy))) < 0.01)
+    }
+    #expect(history.allSatisfy { $0.trainAccuracy > 0 && $0.trainAccuracy <= 1 })
+  }
+
   @Test("one epoch of one step shows the loss before and after the step, from the engine")
   func mazurBeforeAfter() throws {
     let source = try lessonSource("mazur")
