@@ -36,6 +36,8 @@ STEP_CASES = [
     ("step/cnn-a", "step/cnn-a", "CNN A 1×28×28 conv 8, pool, conv 16, pool, dense 10; batch 32, SGD"),
     ("step/cnn-b", "step/cnn-b", "CNN B 3×32×32 keras-sequential-ascii; batch 32, Adam"),
     ("step/transformer", "step/transformer", "Transformer V 65, d 64, T 32, 2 blocks of 4 causal heads; batch 16, Adam"),
+    ("step/transformer/swift", "step/transformer", "  the same, SheetNet's products all in spreadsheet order (the reference's numbers)"),
+    ("step/transformer/fused", "step/transformer", "  the same, SheetNet's products all fused multiply-adds in Swift"),
 ]
 
 # Figures, each a whole process on the wall clock: (SheetNet case id, matplotlib case id, label).
