@@ -2,7 +2,8 @@
 """SheetNet against NumPy (and PyTorch and matplotlib when installed), measured in the same run.
 
 Runs `.build-release/release/sheetnet-bench --json` (build it with `make bench`), then
-numpy_mlp.py, numpy_cnn.py, torch_mlp.py, torch_cnn.py and matplotlib_figures.py with --json,
+numpy_mlp.py, numpy_cnn.py, torch_mlp.py, torch_cnn.py, torch_transformer.py and
+matplotlib_figures.py with --json,
 and prints the cases side by side with ratios (reference ms / SheetNet ms: above 1 means
 SheetNet is faster).
 
@@ -34,6 +35,9 @@ STEP_CASES = [
     ("step/mlp-784-128-10/swift", "step/mlp-784-128-10", "  the same, SheetNet with pure-Swift products only"),
     ("step/cnn-a", "step/cnn-a", "CNN A 1×28×28 conv 8, pool, conv 16, pool, dense 10; batch 32, SGD"),
     ("step/cnn-b", "step/cnn-b", "CNN B 3×32×32 keras-sequential-ascii; batch 32, Adam"),
+    ("step/transformer", "step/transformer", "Transformer V 65, d 64, T 32, 2 blocks of 4 causal heads; batch 16, Adam"),
+    ("step/transformer/swift", "step/transformer", "  the same, SheetNet's products all in spreadsheet order (the reference's numbers)"),
+    ("step/transformer/fused", "step/transformer", "  the same, SheetNet's products all fused multiply-adds in Swift"),
 ]
 
 # Figures, each a whole process on the wall clock: (SheetNet case id, matplotlib case id, label).
@@ -55,7 +59,7 @@ GEMM_COLUMNS = [
 # (key, column name, scripts); a key's scripts share a column.
 REFERENCES = [
     ("numpy", "NumPy", ["numpy_mlp.py", "numpy_cnn.py"]),
-    ("torch", "PyTorch", ["torch_mlp.py", "torch_cnn.py"]),
+    ("torch", "PyTorch", ["torch_mlp.py", "torch_cnn.py", "torch_transformer.py"]),
     ("matplotlib", "matplotlib", ["matplotlib_figures.py"]),
 ]
 ONCE = {"matplotlib_figures.py": ["--repetitions", "10"]}  # first round only, with these options

@@ -19,6 +19,10 @@ func allCases() -> [BenchCase] {
   // Convolutional networks on random images (Cases+CNN.swift).
   cases.append(cnnA())
   cases.append(cnnB())
+  // A small transformer language model (Cases+Transformer.swift).
+  cases.append(transformerStep())
+  cases.append(transformerStep(id: "step/transformer/swift", label: "Transformer, every product in spreadsheet order", products: .swift))
+  cases.append(transformerStep(id: "step/transformer/fused", label: "Transformer, every product fused multiply-add in Swift", products: .fused))
   // The shipped lessons' steps, untraced and traced (Cases+Lessons.swift).
   cases += lessonCases()
   // Square products, every path.
@@ -45,6 +49,8 @@ func allRatios() -> [Ratio] {
     Ratio(id: "step/mlp-64-32-10/automatic-vs-blas", label: "MLP 64-32-10 step: default paths / all OpenBLAS", numerator: "step/mlp-64-32-10", denominator: "step/mlp-64-32-10/blas"),
     Ratio(id: "step/mlp-784-128-10/swift-vs-automatic", label: "MLP 784-128-10 step: all spreadsheet order / default paths", numerator: "step/mlp-784-128-10/swift", denominator: "step/mlp-784-128-10"),
     Ratio(id: "step/mlp-784-128-10/blas-vs-automatic", label: "MLP 784-128-10 step: all OpenBLAS / default paths", numerator: "step/mlp-784-128-10/blas", denominator: "step/mlp-784-128-10"),
+    Ratio(id: "step/transformer/swift-vs-automatic", label: "Transformer step: all spreadsheet order / default paths", numerator: "step/transformer/swift", denominator: "step/transformer"),
+    Ratio(id: "step/transformer/fused-vs-automatic", label: "Transformer step: all fused / default paths", numerator: "step/transformer/fused", denominator: "step/transformer"),
     Ratio(id: "lesson/digits-cnn/untraced-vs-traced", label: "digits CNN step: untraced / traced (= trace cost)", numerator: "lesson/digits-cnn/untraced", denominator: "lesson/digits-cnn/traced"),
     Ratio(id: "lesson/digits-mlp/untraced-vs-traced", label: "digits MLP step: untraced / traced (= trace cost)", numerator: "lesson/digits-mlp/untraced", denominator: "lesson/digits-mlp/traced"),
   ] + [64, 128, 256].flatMap { n in

@@ -46,6 +46,38 @@ struct BufferReuseTests {
     #expect(spacerAddresses.allSatisfy { !held.contains($0) }, "a buffer a layer should hold was freed and reused")
   }
 
+  /// A transformer's layers too: layer norm's x̂ and GELU's output alternate between two buffers;
+  /// attention's weights A are written where the last step's were, as nothing else holds them.
+  @Test func transformerLayersReuseTheirMemory() throws {
+    var rng = SeededGenerator(seed: 4)
+    let (attention, norm, gelu) = (SelfAttention(heads: 2, causal: true), LayerNorm(), GELU())
+    let model = try Sequential {
+      Embedding(size: 8, vocabulary: 5)
+      Positional()
+      Skip()
+      norm
+      attention
+      Residual()
+      Dense(16)
+      gelu
+      Dense(5)
+      Softmax()
+    }.build(inputShape: [6], rng: &rng)
+    let x = Tensor(shape: [3, 6], data: (0..<18).map { Double($0 % 5) }), t = Tensor(shape: [3, 6], data: (0..<18).map { Double(($0 + 1) % 5) })
+    let (loss, optimizer, step) = (TokenCrossEntropy(), Adam(learningRate: 0.01), Step(training: true))
+    var alternating: [[UnsafeRawPointer?]] = [], weights: [UnsafeRawPointer?] = []
+    for _ in 0..<6 {
+      _ = model.trainStep(x, t, loss: loss, optimizer: optimizer, step)
+      alternating.append([address(norm.xhat), address(gelu.a)])
+      weights.append(address(attention.attentionWeights))
+    }
+    for i in 0..<2 {
+      for k in 2..<6 { #expect(alternating[k][i] == alternating[k - 2][i], "output \(i): step \(k + 1) writes where step \(k - 1) did") }
+      #expect(alternating[1][i] != alternating[0][i], "output \(i): consecutive steps use different buffers")
+    }
+    #expect(Set(weights).count == 1, "A moved: \(weights)")
+  }
+
   @Test func aTensorStillHeldIsNeverOverwritten() throws {
     // Keeping a step's output past the next steps is safe: the buffer is copied before writing.
     var rng = SeededGenerator(seed: 6)

@@ -237,6 +237,20 @@ struct SequenceLayerTests {
     #expect(template == "({1} + {2}·{3})" && args.count == 3 && args[1] == 1)
   }
 
+  /// GELU's pass keeps u = 1 + erf(z/√2) so that backward needs no second erf: a = ½·z·u and
+  /// ∂L/∂z = δ·(½·u + z·φ(z)) must still be `apply` and δ·`slope` bit for bit, in every step.
+  @Test func geluPassIsApplyAndSlopeBitForBit() {
+    let g = GELU()
+    for seed in UInt64(1)...3 {
+      let z = randomTensor([4, 5, 17], seed: seed, lo: -6, hi: 6), delta = randomTensor([4, 5, 17], seed: seed + 10)
+      let a = g.forward(z, Step(training: true)), dz = g.backward(delta, Step(training: true))
+      for i in 0..<z.count {
+        #expect(a.data[i].bitPattern == g.apply(z.data[i]).bitPattern, "a at \(z.data[i])")
+        #expect(dz.data[i].bitPattern == (delta.data[i] * g.slope(z: z.data[i], a: a.data[i])).bitPattern, "∂L/∂z at \(z.data[i])")
+      }
+    }
+  }
+
   static let elementWise: [@Sendable () -> any Layer] = [{ GELU() }, { ReLU() }, { Tanh() }, { Sigmoid() }, { LeakyReLU(alpha: 0.1) }]
 
   @Test(arguments: 0..<5, [[2, 6], [2, 3, 4]])

@@ -217,6 +217,23 @@ struct TwoTierTests {
     #expect(found.isEmpty, "\(shape) \(training ? "training" : "evaluation"): \(found)")
   }
 
+  // MARK: Layer norm
+
+  /// Vectors and sequences, one feature and several (past 8 and 16), batches of 1 and several.
+  static let layerNormShapes: [[Int]] = [[1, 1], [5, 17], [3, 1, 9], [2, 7, 33], [4, 16, 64]]
+
+  @Test("layer norm: both tiers, bit for bit (a, dx, dγ, dβ)", arguments: layerNormShapes)
+  func layerNorm(_ shape: [Int]) throws {
+    let make = {
+      let layer = try built(LayerNorm(epsilon: 1e-3), Array(shape.dropFirst()))
+      layer.gamma.value = randomTensor(layer.gamma.value.shape, seed: 61, lo: 0.5, hi: 1.5)
+      layer.beta.value = randomTensor(layer.beta.value.shape, seed: 62)
+      return layer as any Layer
+    }
+    let found = try Self.check(make, randomTensor(shape, seed: 63, lo: -2, hi: 3), policy: .fast, .bitForBit)
+    #expect(found.isEmpty, "\(shape): \(found)")
+  }
+
   // MARK: The comparison can fail
 
   @Test("a broken reference tier is caught (SHEETNET_BREAK_TIER=pool adds 1e-9 to one element)")

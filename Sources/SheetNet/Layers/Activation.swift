@@ -13,6 +13,9 @@ public protocol Activation: Layer {
   func apply(_ z: Double) -> Double
   /// f′(z), given z and a = f(z).
   func slope(z: Double, a: Double) -> Double
+  /// a[i] = f(z[i]) for every element (by default `apply` element by element; an activation
+  /// whose slope reuses part of f keeps that part here).
+  func activate(_ z: Tensor, into a: inout Tensor)
   /// dz[i] = δ[i]·f′(z[i]) for every element (by default from z and a in one pass; an
   /// activation whose slope needs only a reads less).
   func slopes(_ delta: Tensor, into dz: inout Tensor)
@@ -37,7 +40,7 @@ extension Activation {
 
   public func forward(_ x: Tensor, _ step: Step) -> Tensor {
     z = x
-    let out = buffers.outputs.next(x.shape) { Kernels.map(x, into: &$0) { apply($0) } }
+    let out = buffers.outputs.next(x.shape) { activate(x, into: &$0) }
     a = out
     if let t = step.tracer {
       let (z, a, symbol) = (z, a, Self.symbol)
@@ -46,6 +49,10 @@ extension Activation {
       }
     }
     return out
+  }
+
+  public func activate(_ z: Tensor, into a: inout Tensor) {
+    Kernels.map(z, into: &a) { apply($0) }
   }
 
   public func slopes(_ delta: Tensor, into dz: inout Tensor) {

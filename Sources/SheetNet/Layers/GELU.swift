@@ -16,6 +16,9 @@ public final class GELU: Activation {
   public var name = "gelu"
   public var z = Tensor(shape: [0]), a = Tensor(shape: [0])
   public var buffers = (outputs: TensorPair(), inputGradients: TensorPair())
+  /// u = 1 + erf(z/√2) = 2Φ(z) of the last forward pass: a = ½·z·u forward and Φ(z) = ½·u
+  /// backward share one erf per element (the same numbers as calling `apply` and `slope`).
+  private var onePlusErf = Tensor(shape: [0]), onePlusErfs = TensorPair()
 
   /// A GELU layer.
   public init() {}
@@ -30,6 +33,17 @@ public final class GELU: Activation {
   public func apply(_ z: Double) -> Double { 0.5 * z * (1 + erf(z / 2.0.squareRoot())) }
   /// Φ(z) + z·φ(z).
   public func slope(z: Double, a: Double) -> Double { GELU.Phi(z) + z * GELU.phi(z) }
+
+  /// a = ½·z·u with u = 1 + erf(z/√2), kept for `slopes`.
+  public func activate(_ z: Tensor, into a: inout Tensor) {
+    onePlusErf = onePlusErfs.next(z.shape) { u in Kernels.map(z, into: &u) { 1 + erf($0 / 2.0.squareRoot()) } }
+    Kernels.zip(z, onePlusErf, into: &a) { z, u in 0.5 * z * u }
+  }
+
+  /// ∂L/∂z = ∂L/∂a · (Φ(z) + z·φ(z)) with Φ(z) = ½·u from forward: no second erf.
+  public func slopes(_ delta: Tensor, into dz: inout Tensor) {
+    Kernels.zip(delta, z, onePlusErf, into: &dz) { delta, z, u in delta * (0.5 * u + z * GELU.phi(z)) }
+  }
   /// (Φ(z) + z·φ(z)) with the three numbers: Φ(z), z, φ(z).
   public func slopeArithmetic(z: Double, a: Double) -> (template: String, args: [Double]) {
     ("({1} + {2}·{3})", [GELU.Phi(z), z, GELU.phi(z)])

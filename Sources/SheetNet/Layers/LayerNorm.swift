@@ -14,6 +14,8 @@
 ///
 /// A batch [N, d] or [N, T, d] (row-major) is N or N·T rows of d numbers. Every sum runs in index
 /// order (features in order within a row; rows in order for dγ and dβ), as the trace writes it.
+/// Two tiers (`ComputePolicy.route(.normalization)`): the loops below, or `Kernels.layerNorm…`
+/// (Kernels+LayerNorm.swift), the same arithmetic in the same order over raw buffers, bit for bit.
 /// μ and σ² have the input's shape with the last axis 1 ([N, 1], [N, T, 1]), as PyTorch's
 /// `x.mean(-1, keepdim=True)`. Images [C, H, W] are refused: flatten them, or use batch norm.
 public final class LayerNorm: Layer {
@@ -41,6 +43,7 @@ public final class LayerNorm: Layer {
   private var sequence = false  // whether a sample is [T, d] (a stack of grids in a worksheet)
   private var means = TensorPair(), variances = TensorPair(), xhats = TensorPair(), outputs = TensorPair()  // μ, σ², x̂, a in turns
   private var dxhats = TensorPair(), inputGradients = TensorPair()  // dx̂, dx in turns
+  private var route = ComputePolicy.Route.reference  // the tier of the last forward pass
 
   /// A layer normalisation layer.
   public init(epsilon: Double = 1e-5) {
@@ -75,8 +78,24 @@ public final class LayerNorm: Layer {
   public func forward(_ x: Tensor, _ step: Step) -> Tensor {
     let d = features, rows = x.count / max(features, 1)  // N·T rows of d
     precondition(rows * d == x.count && x.count == x.rows * tokens * d, "\(name): input \(x.shape) is not rows of \(tokens)×\(d) values per sample")
-    let (g, b, eps, size) = (gamma.value.data, beta.value.data, epsilon, Double(d))
     let statistics = Array(x.shape.dropLast()) + [1]  // [N, 1] or [N, T, 1]
+    route = step.policy.route(.normalization)
+    if case .fast = route {  // the same arithmetic in the same order over raw buffers (Kernels+LayerNorm.swift)
+      var output: Tensor?
+      mean = means.next(statistics) { mu in
+        variance = variances.next(statistics) { sigma2 in
+          xhat = xhats.next(x.shape) { xh in
+            output = outputs.next(x.shape) { a in
+              Kernels.layerNorm(x, features: d, gamma: gamma.value, beta: beta.value, epsilon: epsilon,
+                                mean: &mu, variance: &sigma2, xhat: &xh, a: &a)  // μ, σ², x̂, a
+            }
+          }
+        }
+      }
+      if let t = step.tracer { traceForward(t, x, output!) }
+      return output!
+    }
+    let (g, b, eps, size) = (gamma.value.data, beta.value.data, epsilon, Double(d))
     let mu = means.next(statistics) { mu in
       for r in 0..<rows {
         var sum = 0.0
@@ -101,7 +120,9 @@ public final class LayerNorm: Layer {
       }
     }
     let a = outputs.next(x.shape) { a in
-      for i in 0..<x.count { a.data[i] = g[i % d] * xh.data[i] + b[i % d] }  // a = γ·x̂ + β
+      for r in 0..<rows {
+        for j in 0..<d { a.data[r * d + j] = g[j] * xh.data[r * d + j] + b[j] }  // a = γ·x̂ + β
+      }
     }
     (mean, variance, xhat) = (mu, sigma2, xh)
     if let t = step.tracer { traceForward(t, x, a) }
@@ -112,6 +133,19 @@ public final class LayerNorm: Layer {
   public func backward(_ delta: Tensor, _ step: Step) -> Tensor {
     let d = features, rows = delta.count / max(features, 1)
     precondition(delta.count == xhat.count, "\(name): δ \(delta.shape) does not fit the last input \(xhat.shape)")
+    if case .fast = route {  // as below, over raw buffers (Kernels+LayerNorm.swift)
+      Kernels.layerNormParameterGradients(delta, xhat: xhat, features: d, dgamma: &gamma.grad, dbeta: &beta.grad)  // dγ, dβ
+      guard step.computesInputGradient else { return Tensor(shape: [0]) }
+      var dx: Tensor?
+      dxhat = dxhats.next(delta.shape) { dxh in
+        dx = inputGradients.next(delta.shape) {
+          Kernels.layerNormInputGradient(delta, xhat: xhat, features: d, gamma: gamma.value, variance: variance, epsilon: epsilon,
+                                         dxhat: &dxh, dx: &$0)  // dx̂, dx
+        }
+      }
+      if let t = step.tracer { traceBackward(t, delta, dx!) }
+      return dx!
+    }
     let xh = xhat
     gamma.grad.withElements { dgamma in
       beta.grad.withElements { dbeta in
@@ -127,7 +161,9 @@ public final class LayerNorm: Layer {
     guard step.computesInputGradient else { return Tensor(shape: [0]) }
     let (g, sigma2, eps, size) = (gamma.value.data, variance, epsilon, Double(d))
     let dxh = dxhats.next(delta.shape) { dxh in
-      for i in 0..<delta.count { dxh.data[i] = delta.data[i] * g[i % d] }  // dx̂ = δ⊙γ
+      for r in 0..<rows {
+        for j in 0..<d { dxh.data[r * d + j] = delta.data[r * d + j] * g[j] }  // dx̂ = δ⊙γ
+      }
     }
     let dx = inputGradients.next(delta.shape) { dx in
       for r in 0..<rows {

@@ -86,7 +86,10 @@ public final class Positional: Layer {
     // x: [N, T, d]; P: [T, d]
     let p = P.value
     let a = outputs.next(x.shape) { a in
-      for k in 0..<x.count { a.data[k] = x.data[k] + p.data[k % p.count] }  // a[n, t, j] = x[n, t, j] + P[t, j]
+      for sample in 0..<x.rows {
+        let first = sample * p.count  // a[n, t, j] = x[n, t, j] + P[t, j]
+        for k in 0..<p.count { a.data[first + k] = x.data[first + k] + p.data[k] }
+      }
     }
     if let t = step.tracer { traceForward(t, x, a) }
     return a

@@ -19,6 +19,7 @@ public final class Skip: Layer {
   private(set) var shape: [Int] = []
   /// The block's end, linked by `Sequential.build`.
   weak var residual: Residual?
+  private var inputGradients = TensorPair()  // dx, in turns
 
   /// The start of a residual block.
   public init() {}
@@ -38,8 +39,7 @@ public final class Skip: Layer {
 
   /// ∂L/∂x = δ (through the block) + δ_skip (along the skip path).
   public func backward(_ delta: Tensor, _ step: Step) -> Tensor {
-    var dx = delta
-    for i in 0..<dx.count { dx.data[i] += skipDelta.data[i] }
+    let dx = inputGradients.next(delta.shape) { Kernels.zip(delta, skipDelta, into: &$0, +) }
     if let t = step.tracer {
       let (delta, skip, dx) = (delta, skipDelta, dx)
       t.record(name, .backward, "delta", symbol: "δ", formula: "δ = ∂L/∂x through the block's layers", delta)
@@ -74,6 +74,7 @@ public final class Residual: Layer {
   public var options: [(key: String, value: Value)] { [] }
   /// The block's start, linked by `Sequential.build` (the nearest open `skip` before it).
   weak var skip: Skip?
+  private var outputs = TensorPair()  // a, in turns
 
   /// The end of a residual block.
   public init() {}
@@ -90,10 +91,8 @@ public final class Residual: Layer {
   /// a = x + f(x).
   public func forward(_ f: Tensor, _ step: Step) -> Tensor {
     let x = skip!.x
-    var a = f
-    for i in 0..<a.count { a.data[i] += x.data[i] }
+    let a = outputs.next(f.shape) { Kernels.zip(f, x, into: &$0, +) }
     if let t = step.tracer {
-      let a = a
       t.record(name, .forward, "a", formula: "a = x + f(x): the block's input plus what its layers give", a) { i in
         Arithmetic(lhs: elementLabel("a", a.shape, i), template: "{0} + {1}", args: [x.data[i], f.data[i]], result: a.data[i])
       }

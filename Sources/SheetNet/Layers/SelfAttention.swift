@@ -31,9 +31,16 @@ import Foundation
 /// The key bias bk never changes y: it adds q·bk/√dₖ to every score of a query's row, which the
 /// softmax ignores, so ∂L/∂bk is 0 but for rounding (~1e-17); kept because PyTorch has it.
 ///
-/// One plain reference implementation (loops in index order, no BLAS): the numbers the trace
-/// explains. Cost per sample: 4·T·d·h·dₖ multiply-adds for the projections, T²·dₖ per head for
-/// the scores and T²·dₖ per head for the weighted sums (T(T+1)/2·dₖ when causal).
+/// Two tiers, chosen once per pass by `ComputePolicy.route(.product(…))` (as `Dense`): the
+/// reference loops below (index order, no BLAS: the numbers the trace explains), or the fast
+/// tier, whose four projections and their gradients are `Kernels.gemm` products on the route's
+/// path and whose per-head core is `Kernels.attentionForward` / `attentionBackward`
+/// (Kernels+Attention.swift), writing into memory kept between steps. The core always sums as
+/// the loops do, so with `.swift` products (every product below 64³ multiply-adds under
+/// `.automatic`) the fast tier gives the reference's numbers bit for bit; with fused or OpenBLAS
+/// products the projections may differ in the last bits (≤ 1e-12 relative in the tests).
+/// Cost per sample: 4·T·d·h·dₖ multiply-adds for the projections, T²·dₖ per head for the scores
+/// and T²·dₖ per head for the weighted sums (T(T+1)/2·dₖ when causal).
 public final class SelfAttention: Layer {
   public static let kind = "self_attention"
   public static let namePrefix = "attention"
@@ -60,6 +67,13 @@ public final class SelfAttention: Layer {
   // The last forward pass: x, q, k, v and H [N, T, ·]; s and A [N, h, T, T]; o [N, h, T, dₖ].
   private var x = Tensor(shape: [0]), q = Tensor(shape: [0]), k = Tensor(shape: [0]), v = Tensor(shape: [0])
   private var s = Tensor(shape: [0]), A = Tensor(shape: [0]), o = Tensor(shape: [0]), joined = Tensor(shape: [0])
+  // The fast tier's backward values, kept so that the next step writes into the same memory:
+  // dH, dq, dk, dv [N, T, h·dₖ]; dA, dS [N, h, T, T].
+  private var dH = Tensor(shape: [0]), dA = Tensor(shape: [0]), dS = Tensor(shape: [0])
+  private var dq = Tensor(shape: [0]), dk = Tensor(shape: [0]), dv = Tensor(shape: [0])
+  private var route = ComputePolicy.Route.reference  // the tier of the last forward pass
+  private var outputs = TensorPair(), inputGradients = TensorPair()  // the fast tier's y and dx, in turns
+  private var sampleShape = [0, 0]  // one sample's output [T, d], set by `build`
 
   /// The attention weights A of the last forward pass, [N, h, T, T]: row i of a head's grid is
   /// query token i's softmax over the keys (0 for a masked key). For figures, which show the
@@ -115,7 +129,7 @@ public final class SelfAttention: Layer {
       throw .shape("\(name) would hold \(heads) heads × \(t)×\(t) attention weights per sample, more than the \(Limits.grouped(Limits.activationsPerSample)) a layer may; use fewer tokens or heads")
     }
     try Limits.checkParameters(Limits.product([4, w, d]), name, "weights (4 matrices of \(w)×\(d))")
-    (tokens, width, modelWidth) = (t, w, d)
+    (tokens, width, modelWidth, sampleShape) = (t, w, d, [t, d])
     func matrix(_ name: String, _ rows: Int, _ columns: Int) -> Parameter {
       Parameter(name: name, value: Tensor(shape: [rows, columns], data: Initializer.glorot.sample(count: rows * columns, fanIn: columns, fanOut: rows, rng: &rng)))
     }
@@ -130,9 +144,18 @@ public final class SelfAttention: Layer {
   @inline(__always) func visible(_ i: Int) -> Int { causal ? i + 1 : tokens }
 
   public func forward(_ x: Tensor, _ step: Step) -> Tensor {
-    let (n, t, d, w, dk, h) = (x.rows, tokens, modelWidth, width, headSize!, heads)
+    let (n, t, d, w) = (x.rows, tokens, modelWidth, width)
     precondition(x.count == n * t * d, "\(name): input \(x.shape) is not [N, \(t), \(d)]")
     self.x = x
+    route = step.policy.route(.product(multiplyAdds: n * t * w * d))  // each projection: M·N·K = N·T·h·dₖ·d
+    let y = if case .fast(let products) = route { fastForward(x, products) } else { referenceForward(x) }
+    if let tracer = step.tracer { traceForward(tracer, y) }
+    return y
+  }
+
+  /// The reference tier: the projections by `Reference.matrixProduct`, the heads in plain loops.
+  private func referenceForward(_ x: Tensor) -> Tensor {
+    let (n, t, d, w, dk, h) = (x.rows, tokens, modelWidth, width, headSize!, heads)
     let rows = x.reshaped([n * t, d])  // every token a row
     func project(_ W: Parameter, _ b: Parameter) -> Tensor {  // x·Wᵀ + b, [N, T, h·dₖ]
       Reference.matrixProduct(rows, W.value, transposeB: true, plus: useBias ? b.value : nil).reshaped([n, t, w])
@@ -168,14 +191,44 @@ public final class SelfAttention: Layer {
         }
       }
     }
-    let y = Reference.matrixProduct(joined.reshaped([n * t, w]), Wo.value, transposeB: true, plus: useBias ? bo.value : nil)
+    Reference.breakIfAsked("attention", &joined)
+    return Reference.matrixProduct(joined.reshaped([n * t, w]), Wo.value, transposeB: true, plus: useBias ? bo.value : nil)
       .reshaped([n, t, d])  // y = H·Woᵀ + bo
-    if let tracer = step.tracer { traceForward(tracer, y) }
-    return y
+  }
+
+  /// The fast tier: q, k, v and y by `Kernels.gemm` on `products` (biases added after each sum),
+  /// the heads by `Kernels.attentionForward`, into the memory of the last pass.
+  private func fastForward(_ x: Tensor, _ products: Kernels.Path) -> Tensor {
+    let (n, t, d, w, dk, h) = (x.rows, tokens, modelWidth, width, headSize!, heads)
+    let tokenRows = (offset: 0, rows: n * t, columns: d)  // x [N, T, d] as N·T rows
+    func project(_ W: Parameter, _ b: Parameter, into out: inout Tensor) {  // x·Wᵀ + b, [N, T, h·dₖ]
+      Self.reuse(&out, [n, t, w])
+      Kernels.gemm(x, block: tokenRows, W.value, block: (0, w, d), transposeB: true, into: &out, path: products)
+      if useBias { Kernels.addBias(b.value, to: &out) }
+    }
+    project(Wq, bq, into: &q)
+    project(Wk, bk, into: &k)
+    project(Wv, bv, into: &v)
+    Self.reuse(&s, [n, h, t, t])
+    Self.reuse(&A, [n, h, t, t])
+    Self.reuse(&o, [n, h, t, dk])
+    Self.reuse(&joined, [n, t, w])
+    Kernels.attentionForward(q: q, k: k, v: v, heads: h, headSize: dk, causal: causal, scores: &s, weights: &A, heads: &o, joined: &joined)
+    return outputs.next(rows: n, sampleShape) { y in  // y = H·Woᵀ + bo
+      Kernels.gemm(joined, block: (0, n * t, w), Wo.value, block: (0, d, w), transposeB: true, into: &y, path: products)
+      if useBias { Kernels.addBias(bo.value, to: &y) }
+    }
+  }
+
+  /// `t` as a tensor of `shape` whose every element the caller overwrites: itself when it has
+  /// that shape already (no allocation; copied first only if a trace still holds it).
+  private static func reuse(_ t: inout Tensor, _ shape: [Int]) {
+    if t.shape != shape { t = Tensor(overwrittenShape: shape) }
   }
 
   /// Fills every parameter's gradient; returns dx unless `step` says nobody needs it (then an empty tensor).
   public func backward(_ delta: Tensor, _ step: Step) -> Tensor {
+    if case .fast(let products) = route { return fastBackward(delta, step, products) }
     let (n, t, d, w, size, h) = (x.rows, tokens, modelWidth, width, headSize!, heads)
     let deltaRows = delta.reshaped([n * t, d]), joinedRows = joined.reshaped([n * t, w])
     Wo.grad = Reference.matrixProduct(deltaRows, transposeA: true, joinedRows)  // dWo = Σ δᵀ·H, [d, h·dₖ]
@@ -238,6 +291,43 @@ public final class SelfAttention: Layer {
       let (fromQ, fromK, fromV) = (Reference.matrixProduct(dqRows, Wq.value), Reference.matrixProduct(dkRows, Wk.value),
                                    Reference.matrixProduct(dvRows, Wv.value))
       dx = Tensor(shape: x.shape, data: (0..<x.count).map { fromQ.data[$0] + fromK.data[$0] + fromV.data[$0] })
+    }
+    if let tracer = step.tracer { traceBackward(tracer, delta, dH, dA, dS, dq, dk, dv, dx) }
+    return dx
+  }
+
+  /// The fast tier of `backward`: the projections' gradients by `Kernels.gemm` on the forward
+  /// pass's path, the heads by `Kernels.attentionBackward`; dx = dq·Wq + dk·Wk + dv·Wv added in
+  /// that order (each product summed whole, then added, as the reference does).
+  private func fastBackward(_ delta: Tensor, _ step: Step, _ products: Kernels.Path) -> Tensor {
+    let (n, t, d, w, size, h) = (x.rows, tokens, modelWidth, width, headSize!, heads)
+    let (tokenRows, headRows) = ((offset: 0, rows: n * t, columns: d), (offset: 0, rows: n * t, columns: w))
+    Kernels.gemm(delta, block: tokenRows, transposeA: true, joined, block: headRows, into: &Wo.grad, path: products)  // dWo = Σ δᵀ·H
+    if useBias { Kernels.sumRows(delta, into: &bo.grad) }  // dbo = Σ δ, [d]
+    Self.reuse(&dH, [n, t, w])
+    Kernels.gemm(delta, block: tokenRows, Wo.value, block: (0, d, w), into: &dH, path: products)  // dH = δ·Wo
+    Self.reuse(&dA, [n, h, t, t])
+    Self.reuse(&dS, [n, h, t, t])
+    Self.reuse(&dq, [n, t, w])
+    Self.reuse(&dk, [n, t, w])
+    Self.reuse(&dv, [n, t, w])
+    Kernels.attentionBackward(dH: dH, q: q, k: k, v: v, weights: A, heads: h, headSize: size, causal: causal,
+                              dA: &dA, dS: &dS, dq: &dq, dk: &dk, dv: &dv)
+    Kernels.gemm(dq, block: headRows, transposeA: true, x, block: tokenRows, into: &Wq.grad, path: products)  // dWq = Σ dqᵀ·x
+    Kernels.gemm(dk, block: headRows, transposeA: true, x, block: tokenRows, into: &Wk.grad, path: products)
+    Kernels.gemm(dv, block: headRows, transposeA: true, x, block: tokenRows, into: &Wv.grad, path: products)
+    if useBias {
+      Kernels.sumRows(dq, into: &bq.grad)  // dbq = Σ dq, [h·dₖ]
+      Kernels.sumRows(dk, into: &bk.grad)
+      Kernels.sumRows(dv, into: &bv.grad)
+    }
+    var dx = Tensor(shape: [0])
+    if step.computesInputGradient {  // dx = dq·Wq + dk·Wk + dv·Wv
+      dx = inputGradients.next(x.shape) { g in
+        Kernels.gemm(dq, block: headRows, Wq.value, block: (0, w, d), into: &g, path: products)
+        Kernels.gemm(dk, block: headRows, Wk.value, block: (0, w, d), into: &g, accumulate: true, path: products)
+        Kernels.gemm(dv, block: headRows, Wv.value, block: (0, w, d), into: &g, accumulate: true, path: products)
+      }
     }
     if let tracer = step.tracer { traceBackward(tracer, delta, dH, dA, dS, dq, dk, dv, dx) }
     return dx

@@ -8,10 +8,10 @@ import Foundation
 ///
 /// Nothing here touches a raw buffer or reuses memory: each function returns new tensors.
 public enum Reference {
-  /// Which reference operation to break on purpose (`pool`, `conv`, `product`, `norm`): its first
-  /// output element gains 1e-9, so a two-tier comparison must fail. Off (nil) unless the
-  /// environment sets SHEETNET_BREAK_TIER; a test binds it for one task only
-  /// (`Reference.$brokenTier.withValue("pool") { … }`).
+  /// Which reference operation to break on purpose (`pool`, `conv`, `product`, `norm`, and
+  /// `attention`, self-attention's heads H): its first output element gains 1e-9, so a two-tier
+  /// comparison must fail. Off (nil) unless the environment sets SHEETNET_BREAK_TIER; a test
+  /// binds it for one task only (`Reference.$brokenTier.withValue("pool") { … }`).
   @TaskLocal package static var brokenTier: String? = ProcessInfo.processInfo.environment["SHEETNET_BREAK_TIER"]
 
   /// Adds 1e-9 to the first element of `t` when `brokenTier` names `operation`.
