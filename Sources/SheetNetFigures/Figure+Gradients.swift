@@ -432,8 +432,10 @@ extension Figure {
           // E's rows are the tokens, its columns each token's d numbers.
           let vocabulary = run.split.train.vocabulary
           let tokens = w.shape[0] <= 12 && !vocabulary.isEmpty ? " (\(vocabulary.prefix(w.shape[0]).map(Sequences.shown).joined(separator: " ")))" : ""
+          let tile = view.tiles[0], (ids, numbers) = view.transposed ? (tile.columns, tile.rows) : (tile.rows, tile.columns)
+          let block = "token ids 0–\(ids - 1) of \(w.shape[0]), numbers 1–\(numbers) of \(w.shape[1]) (a block)"
           view.description = view.whole ? "rows: token ids 0–\(w.shape[0] - 1)\(tokens), columns: each token's \(w.shape[1]) numbers"
-            : "rows: token ids, columns: each token's numbers; " + view.description
+            : view.transposed ? "shown as Eᵀ: " + block : block
         }
         if let attention = layer as? SelfAttention, let dk = attention.headSize, view.whole {
           // Head h owns dₖ consecutive rows of Wq, Wk, Wv and dₖ consecutive columns of Wo.

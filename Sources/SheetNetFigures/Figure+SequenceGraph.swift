@@ -34,7 +34,7 @@ extension Figure {
     let columns = graphColumns(model).count
     guard model.inputShape.count == 1, tokens <= limits.tokens, widest <= limits.width, tokens * widest <= limits.numbers, columns <= limits.columns,
           !model.layers.contains(where: { $0 is Dropout }) else {
-      throw .notApplicable("graph draws a token network token by token for at most \(limits.tokens) tokens of at most \(limits.width) numbers (\(limits.numbers) in all) and \(limits.columns) layers (skip and the final softmax aside); \(source.lesson.path) has \(tokens) tokens of up to \(widest) numbers and \(columns) layers; try overview or architecture, or `sheetnet trace` for every number")
+      throw .notApplicable("graph draws a token network token by token for at most \(limits.tokens) tokens of at most \(limits.width) numbers (\(limits.numbers) in all) and \(limits.columns) layers (skip and the final softmax aside); \(source.lesson.path) has \(tokens) tokens of up to \(widest) numbers and \(columns) layers; \(suggestion([.overview, .attention, .architecture], for: source)), or `sheetnet trace` for every number")
     }
     _ = try sampleIndex(options, in: run.split.train, split: "training")
   }

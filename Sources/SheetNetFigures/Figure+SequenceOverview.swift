@@ -191,8 +191,13 @@ extension Figure {
     let free = body.height - headerHeight - theme.gap - 2 * line
     let sideByWidth = (body.width - fixedWidth) / Double(max(headCount, 1))
     let sideByHeight = max(free - Double(t) * line * 1.25, min(Double(t) * line, free - Double(t) * line))
-    let side = heads.isEmpty ? 0 : max(0, min(sideByWidth, sideByHeight))
-    let pitch = heads.isEmpty ? (body.height - headerHeight) / Double(t) : min(max((free - side) / Double(t), line), line * 1.8)
+    var side = heads.isEmpty ? 0 : max(0, min(sideByWidth, sideByHeight))
+    var pitch = heads.isEmpty ? (body.height - headerHeight) / Double(t) : min(max((free - side) / Double(t), line), line * 1.8)
+    if !heads.isEmpty && pitch * Double(t) < free * 0.55 {
+      // Few tokens: the rows take up to 55 % of the height, and the heads' squares what is left.
+      pitch = max(pitch, free * 0.55 / Double(t))
+      side = max(0, min(side, free - pitch * Double(t)))
+    }
     let rowsTop = body.y + headerHeight
     func rowY(_ i: Int) -> Double { rowsTop + (Double(i) + 0.5) * pitch }
     let rowsHeight = pitch * Double(t)
@@ -288,7 +293,9 @@ extension Figure {
     // tokens above it, the query tokens left of it.
     guard !heads.isEmpty else { return }
     let bandRect = Rect(x: body.x, y: rowsTop + rowsHeight + theme.gap, width: body.width, height: body.maxY - (rowsTop + rowsHeight + theme.gap))
-    let headWidth = queryWidth + theme.clearance * 4 + side
+    // A head's grid is `side` tall and, where the band has room, up to 1.6 times as wide.
+    let gridWidth = max(side, min(sideByWidth - queryWidth - theme.clearance * 4, side * 1.6))
+    let headWidth = queryWidth + theme.clearance * 4 + gridWidth
     // The heads start far enough right for the map notes when the mark notes still fit after the bar.
     let groupsWidth = heads.map { Double($0.grids.count) * headWidth + Double($0.grids.count - 1) * theme.gap * 0.5 + theme.gap }.reduce(0, +)
     let roomy = notesWidth(mapNotes) + groupsWidth + barWidth + theme.gap + notesWidth(markNotes) <= bandRect.width
@@ -303,13 +310,13 @@ extension Figure {
       canvas.line(Point(columnRects[k].midX, rowsTop + rowsHeight), Point(columnRects[k].midX, bandRect.y), Theme.muted, width: theme.hairline, dash: [3, 3])
       for (h, values) in grids.enumerated() {
         let gx = x0 + Double(h) * (headWidth + theme.gap * 0.5) + queryWidth + theme.clearance * 4
-        let grid = Rect(x: gx, y: bandRect.y + 2 * line, width: side, height: side)
+        let grid = Rect(x: gx, y: bandRect.y + 2 * line, width: gridWidth, height: side)
         drawAttentionCells(canvas, theme, grid, values, tokens: t, causal: layer.causal, numbers: false)
-        let cell = side / Double(t)
-        let step = max(1, Int((line * 0.95 / max(cell, 1e-9)).rounded(.up)))
+        let (cellW, cellH) = (gridWidth / Double(t), side / Double(t))
+        let step = max(1, Int((line * 0.95 / max(cellH, 1e-9)).rounded(.up)))
         for j in stride(from: 0, to: t, by: step) {
-          canvas.text(tokens[j], Point(grid.x + (Double(j) + 0.5) * cell, grid.y - theme.clearance * 2), theme.tick, anchor: .bottom)
-          canvas.text(tokens[j], Point(grid.x - theme.clearance * 3, grid.y + (Double(j) + 0.5) * cell), theme.tick, anchor: .right)
+          canvas.text(tokens[j], Point(grid.x + (Double(j) + 0.5) * cellW, grid.y - theme.clearance * 2), theme.tick, anchor: .bottom)
+          canvas.text(tokens[j], Point(grid.x - theme.clearance * 3, grid.y + (Double(j) + 0.5) * cellH), theme.tick, anchor: .right)
         }
         let name = heads.count > 1 ? "\(layer.name) head \(h + 1)" : "head \(h + 1)"
         canvas.text(name, Point(grid.midX, bandRect.y), canvas.fitting(name, width: headWidth, nameStyle, minimum: theme.minimumSize), anchor: .top)
