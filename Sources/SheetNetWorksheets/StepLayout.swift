@@ -362,7 +362,7 @@ struct StepLayout {
       "Change an input: a yellow cell (gold border) on the input sheet, a pixel or a feature, or a target there.",
       "Change a weight or a hyperparameter: a yellow cell on a forward sheet, or learning_rate above.",
       "Watch the loss and the prediction here recompute, every gradient on the backward sheets",
-      "and every new weight on the update sheets. Coloured cells are computed: a heat map, blue below 0, red above.",
+      "and every new weight on the update sheets. Coloured cells are computed (a heat map: blue below 0, red above, purple from 0 up).",
     ]
     for line in lines { put(0, .text(line), .note); row += 1 }
     row += 1
