@@ -12,6 +12,7 @@ import Yams
 ///     - training
 ///     - {kind: conv-step, layer: conv1, positions: 2}
 ///   exercise: {blank: forward, seed: 3}   # or none; default: when the network fits a hand sheet
+///   # lock: true protects the answer sheets of exercise.xlsx (as --lock)
 ///   # a part of the step alone: exercise: {focus: [attention1.forward.s], given: [attention1.forward.q, …]}
 ///   generate: {prompt: "And God said", length: 300, temperature: 0.8, seed: 1}   # or none
 /// ```
@@ -49,6 +50,8 @@ public struct BuildSpec: Sendable, Equatable {
   public var exerciseBlank: String? = nil
   /// `--seed` of the exercise sheet.
   public var exerciseSeed: UInt64? = nil
+  /// `--lock` of the exercise sheet: its answer sheets protected, for graded use.
+  public var exerciseLock = false
   /// `--focus` and `--given` of the exercise sheet: trace entries (empty: the whole step, the usual givens).
   public var exerciseFocus: [String] = [], exerciseGiven: [String] = []
   /// True when the lesson asked for an exercise sheet explicitly (then a lesson too large for one is an error).
@@ -128,8 +131,12 @@ public struct BuildSpec: Sendable, Equatable {
       } else if v.bool == true {
         spec.exerciseAsked = true
       } else {
-        let e = try r.map(v, "exercise", allowed: ["blank", "seed", "focus", "given"])
+        let e = try r.map(v, "exercise", allowed: ["blank", "seed", "focus", "given", "lock"])
         spec.exerciseAsked = true
+        if let lock = e["lock"] {
+          guard let b = lock.bool else { throw .lesson("\(r.at(lock)): 'lock' must be true or false") }
+          spec.exerciseLock = b
+        }
         spec.exerciseBlank = try r.string(optional: e["blank"], "blank")
         spec.exerciseSeed = try r.int(optional: e["seed"], "seed", min: 0, max: Int.max).map { UInt64($0) }
         /// A list of entry names, or one string of names separated by commas.

@@ -2,13 +2,20 @@ import SheetNet
 
 /// The CSV views of a step workbook (RFC 4180: comma-separated, CRLF line ends, fields with a
 /// comma, quote or line break in double quotes): one file per sheet, `index.csv` and `entries.csv`.
+///
+/// Each file starts with a UTF-8 byte-order mark, so Excel opened by a double click reads the
+/// symbols (z₁, ∂, Σ, η) as UTF-8 rather than the system's code page; pandas and Python's
+/// `utf-8-sig` drop it. Each file's first line is its header: the column names of index.csv and
+/// entries.csv (the tables a program reads), and the spreadsheet's column letters (`,A,B,C`…
+/// after a leading `row` field) for a sheet, whose lines are then the sheet's rows, each led by
+/// its row number: `pandas.read_csv(f, index_col="row").loc[14, "B"]` is the sheet's B14.
 extension StepWorkbook {
   /// Every CSV file by name, in order: the sheets (`00-summary.csv`, `01-input.csv`, …), then
   /// `index.csv` (where each entry sits) and `entries.csv` (one tidy row per element).
   public func csvFiles() -> [(name: String, text: String)] {
-    var files = workbook.sheets.map { ($0.fileName, CSV.sheet($0)) }
-    files.append(("index.csv", indexCSV()))
-    files.append(("entries.csv", entriesCSV()))
+    var files = workbook.sheets.map { ($0.fileName, CSV.byteOrderMark + CSV.sheet($0)) }
+    files.append(("index.csv", CSV.byteOrderMark + indexCSV()))
+    files.append(("entries.csv", CSV.byteOrderMark + entriesCSV()))
     return files
   }
 
@@ -69,6 +76,9 @@ extension StepWorkbook {
 /// RFC 4180 writing; every text field goes through the engine's one guard, `CSVCell.text`
 /// (a leading `'` on text a spreadsheet would run as a formula, quotes where needed).
 public enum CSV {
+  /// U+FEFF, written first in every CSV file (three bytes in UTF-8: EF BB BF).
+  public static let byteOrderMark = "\u{FEFF}"
+
   /// One field.
   public enum Field {
     case text(String)
@@ -90,8 +100,9 @@ public enum CSV {
     return out
   }
 
-  /// A sheet as a rectangle of fields: every row as wide as the widest, empty cells empty,
-  /// formula cells as their cached values.
+  /// A sheet as a rectangle of fields under a header line `row,A,B,…`: each line the sheet's row
+  /// number, then its cells, every line as wide as the widest, empty cells empty, formula cells as
+  /// their cached values.
   static func sheet(_ sheet: Sheet) -> String {
     let rows = (sheet.cells.map(\.row).max() ?? -1) + 1, columns = (sheet.cells.map(\.column).max() ?? -1) + 1
     var grid = Array(repeating: Array(repeating: "", count: columns), count: rows)
@@ -104,8 +115,8 @@ public enum CSV {
       case .empty: grid[c.row][c.column] = ""
       }
     }
-    var out = ""
-    for row in grid { out += row.joined(separator: ",") + "\r\n" }
+    var out = (["row"] + (0..<columns).map(A1.column)).joined(separator: ",") + "\r\n"
+    for (r, row) in grid.enumerated() { out += String(r + 1) + "," + row.joined(separator: ",") + "\r\n" }
     return out
   }
 }

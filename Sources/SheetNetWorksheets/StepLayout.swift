@@ -1,3 +1,4 @@
+import Foundation
 import SheetNet
 import SheetNetTrace
 
@@ -62,6 +63,7 @@ struct StepLayout {
     var shapes: [String: [Int]] = [:]
     var pending: [Pending] = []
     let tokens = TokenLabels(traced)
+    let axisNames = AxisNames(traced)
     func place(_ name: String, isEntry: Bool, sheet: Int, symbol: String, formula: String, shape: [Int], batched: Bool,
                cells: ((Int) -> Formula)?, values: Tensor?) {
       var placement = Placement.of(shape, batched: batched, at: cursor[sheet])
@@ -125,9 +127,11 @@ struct StepLayout {
       sheet.cells.append(Cell(row: row, column: 0, .text(block.name), style: .title))
       let describe = block.isEntry ? block.formula : "helper: " + block.formula
       sheet.cells.append(Cell(row: row, column: 1, .text(describe + "  [" + shapeText(block.shape) + "]" + (block.editable ? "  (editable)" : "")), style: .note))
-      labels(block, tokens, into: &sheet)
+      labels(block, tokens, axisNames, into: &sheet)
       let count = block.shape.reduce(1, *)
       var low = Double.infinity, high = -Double.infinity
+      var contents: [Content] = []
+      contents.reserveCapacity(count)
       for i in 0..<count {
         let (r, c) = block.cell(i)
         let v: Double
@@ -143,19 +147,26 @@ struct StepLayout {
             }
             v = x
           }
-          sheet.cells.append(Cell(row: r, column: c, .formula(written, cached: v, array: f.readsRange), style: .number))
+          contents.append(.formula(written, cached: v, array: f.readsRange))
           book.formulas[.init(sheet: block.sheet, row: r, column: c)] = f
         } else {
           v = pending[b].values?.data[i] ?? 0
-          sheet.cells.append(Cell(row: r, column: c, .number(v), style: .input))
+          contents.append(.number(v))
         }
         values[block.sheet][key(r, c)] = v
         low = min(low, v)
         high = max(high, v)
       }
-      if count > 1, high > low {
-        // One scale over the block, or one per grid when columns beside the grids (row sums)
-        // must keep their own look; every grid on the block's one range of values.
+      // Each entry's own number format (see `NumberFormat.entry`).
+      let format = NumberFormat.entry((0..<count).map { values[block.sheet][key(block.cell($0).row, block.cell($0).column)] ?? 0 }, editable: block.editable)
+      for (i, content) in contents.enumerated() {
+        let (r, c) = block.cell(i), v = values[block.sheet][key(r, c)] ?? 0
+        sheet.cells.append(Cell(row: r, column: c, content, style: block.editable ? .input(format(v)) : .number(format(v))))
+      }
+      if count > 1, high > low, !block.editable {
+        // A heat map over computed cells only (editable cells keep their yellow look): one scale
+        // over the block, or one per grid when columns beside the grids (row sums) must keep
+        // their own look; every grid on the block's one range of values.
         var rectangles = [block.rectangle]
         if block.placement.trailingColumns > 0, case .grids(let grids, _, _, _) = block.placement.kind {
           rectangles = (0..<grids).map { block.placement.gridRectangle($0) }
@@ -163,11 +174,11 @@ struct StepLayout {
         for rect in rectangles {
           if low >= 0 {
             sheet.colorScales.append(ColorScale(top: rect.top, left: rect.left, bottom: rect.bottom, right: rect.right, low: 0, mid: nil,
-                                                high: high, lowColor: "FFFFFF", highColor: "3B528B"))
+                                                high: high, lowColor: "FFFFFF", highColor: ColorScale.sequentialHigh))
           } else {
             let m = max(-low, high)
             sheet.colorScales.append(ColorScale(top: rect.top, left: rect.left, bottom: rect.bottom, right: rect.right, low: -m, mid: 0,
-                                                high: m, lowColor: "2166AC", highColor: "B2182B"))
+                                                high: m, lowColor: ColorScale.divergingLow, highColor: ColorScale.divergingHigh))
           }
         }
       }
@@ -179,7 +190,7 @@ struct StepLayout {
             let f = Formula.call("SUM", [.range(block.name, first, first + w - 1)])
             guard case .scalar(let v) = try text.evaluate(f, { values[$0][key($1, $2)] ?? 0 }) else { continue }
             let (row, column) = block.cell(first + w - 1)
-            sheet.cells.append(Cell(row: row, column: column + 1, .formula(try text.text(f, on: block.sheet), cached: v, array: f.readsRange), style: .number))
+            sheet.cells.append(Cell(row: row, column: column + 1, .formula(try text.text(f, on: block.sheet), cached: v, array: f.readsRange), style: .number(.fixed(NumberFormat.significantDigits - 1))))
             book.formulas[.init(sheet: block.sheet, row: row, column: column + 1)] = f
             values[block.sheet][key(row, column + 1)] = v
           }
@@ -189,18 +200,18 @@ struct StepLayout {
     }
 
     for s in 1..<book.workbook.sheets.count {
-      let width = book.blocks.filter { $0.sheet == s }.map { $0.rectangle.right }.max() ?? 1
       book.workbook.sheets[s].cells.insert(Cell(row: 0, column: 0, .text("\(book.workbook.sheets[s].name): \(run.lesson.name), step \(traced.step)"), style: .title), at: 0)
-      book.workbook.sheets[s].columnWidths = [ColumnWidth(first: 0, last: 0, width: 24), ColumnWidth(first: 1, last: max(width, 1), width: 10)]
+      book.workbook.sheets[s].columnWidths = columnWidths(book.workbook.sheets[s], labels: 24)
       book.workbook.sheets[s].frozenRows = 1
       book.workbook.sheets[s].frozenColumns = 1
+      book.workbook.sheets[s].print = printSetup(book.workbook.sheets[s], fit: .width)
     }
     book.numbers = values
     try summary(into: &book, text: text, output: output)
   }
 
   /// Row and column labels of a block; in a token lesson the tokens themselves (see `TokenLabels`).
-  private func labels(_ block: Block, _ tokens: TokenLabels?, into sheet: inout Sheet) {
+  private func labels(_ block: Block, _ tokens: TokenLabels?, _ names: AxisNames, into sheet: inout Sheet) {
     let row = block.placement.titleRow
     func put(_ r: Int, _ c: Int, _ text: String) { sheet.cells.append(Cell(row: r, column: c, .text(text), style: .label)) }
     let axes: (rows: TokenLabels.Axis?, columns: TokenLabels.Axis?) = tokens?.axes(block.name, shape: block.shape, batched: block.batched) ?? (nil, nil)
@@ -216,14 +227,26 @@ struct StepLayout {
     switch block.placement.kind {
     case .scalar: put(row + 1, 0, block.symbol)
     case .column(let count):
-      for k in 0..<count { put(row + 1 + k, 0, token(axes.rows, k, samples: single) ?? block.symbol + subscripted(k + 1)) }
+      for k in 0..<count {
+        let own = [names.row(block, k), names.parameter(block, k)].compactMap { $0 }
+        put(row + 1 + k, 0, token(axes.rows, k, samples: single) ?? ([block.symbol + subscripted(k + 1)] + own).joined(separator: " · "))
+      }
     case .samples(let n, let k):
       for s in 0..<n { put(row + 1, 1 + s, "sample \(s + 1)") }
       let named = n <= 4 ? Array(0..<n) : []  // beyond four samples the grids name each sample's tokens
-      for j in 0..<k { put(row + 2 + j, 0, token(axes.rows, j, samples: named) ?? block.symbol + subscripted(j + 1)) }
+      for j in 0..<k {
+        let own = names.row(block, j).map { " · " + $0 } ?? ""
+        put(row + 2 + j, 0, token(axes.rows, j, samples: named) ?? block.symbol + subscripted(j + 1) + own)
+      }
     case .matrix(let rows, let columns):
-      for i in 0..<columns { put(row + 1, 1 + i, token(axes.columns, i, samples: single, column: true) ?? "i=\(i + 1)") }
-      for j in 0..<rows { put(row + 2 + j, 0, token(axes.rows, j, samples: single) ?? block.symbol + " j=\(j + 1)") }
+      for i in 0..<columns {
+        put(row + 1, 1 + i, token(axes.columns, i, samples: single, column: true) ?? "i=\(i + 1)" + (names.column(block, i).map { " · " + $0 } ?? ""))
+      }
+      for j in 0..<rows {
+        let own = (0..<columns).compactMap { names.parameter(block, j * columns + $0) }.joined(separator: " ")
+        let label = [block.symbol + " j=\(j + 1)", names.row(block, j), own.isEmpty ? nil : own].compactMap { $0 }.joined(separator: " · ")
+        put(row + 2 + j, 0, token(axes.rows, j, samples: single) ?? label)
+      }
     case .grids(let count, let h, let w, _):
       let perSample = max(count / max(block.batched ? block.shape[0] : 1, 1), 1)
       for g in 0..<count {
@@ -265,24 +288,43 @@ struct StepLayout {
     put(0, .text("samples"), .label)
     put(1, .text("rows " + traced.samples.map { String($0 + 1) }.joined(separator: ", ") + " of the training split (seed \(run.seed))")); row += 2
 
+    /// A number's own format: as typed when editable and short, else 9 significant digits.
+    func shown(_ content: Content, editable: Bool = false) -> CellStyle {
+      guard case .number(let v) = content else {
+        if case .formula(_, let v, _) = content { return .number(NumberFormat.entry([v], editable: false)(v)) }
+        return .plain
+      }
+      return editable ? .input(NumberFormat.entry([v], editable: true)(v)) : .number(NumberFormat.entry([v], editable: false)(v))
+    }
     put(0, .text("Hyperparameters"), .title); put(1, .text("named cells: change one and every update recomputes"), .note); row += 1
     for (name, value, meaning) in run.optimizer.sheetNames {
-      put(0, .text(name), .label); put(1, .number(value), .input); put(2, .text(meaning), .note)
+      put(0, .text(name), .label); put(1, .number(value), shown(.number(value), editable: true)); put(2, .text(meaning), .note)
       book.workbook.names.append(DefinedName(name: name, sheet: 0, row: row, column: 1))
       row += 1
     }
     row += 1
 
     put(0, .text("Loss"), .title); row += 1
-    put(0, .text("L (\(run.loss.kind))"), .label); put(1, try reference(.cell("loss.L", 0)), .number); put(2, .text(type(of: run.loss).formula), .note)
+    let loss = try reference(.cell("loss.L", 0))
+    put(0, .text("L (\(run.loss.kind))"), .label); put(1, loss, shown(loss)); put(2, .text(type(of: run.loss).formula), .note)
     row += 2
 
     let y = text.index[output].map { book.blocks[$0] }, t = text.index["loss.t"].map { book.blocks[$0] }
+    let classNames = AxisNames(traced).classes
     if let y, let t, y.shape.count == 2 {
       let (n, k) = (y.shape[0], y.shape[1])
       put(0, .text("Prediction against target"), .title); row += 1
       let classes = k > 1 && run.loss is CrossEntropy
-      let headers = classes ? ["predicted class", "target class", "p(predicted)"]
+      let named = classes && classNames.count == k
+      // The class names in a row of their own, for INDEX to read (classes counted from 0).
+      var namesRange = ""
+      if named {
+        put(0, .text("classes (counted from 0)"), .label)
+        for (c, name) in classNames.enumerated() { put(1 + c, .text(name)) }
+        namesRange = "$B$\(row + 1):$" + A1.column(k) + "$\(row + 1)"
+        row += 1
+      }
+      let headers = classes ? (named ? ["predicted", "target", "p(predicted)"] : ["predicted class (from 0)", "target class (from 0)", "p(predicted)"])
         : (0..<k).map { "y" + subscripted($0 + 1) } + (0..<k).map { "t" + subscripted($0 + 1) }
       put(0, .text("sample"), .label)
       for (c, h) in headers.enumerated() { put(1 + c, .text(h), .label) }
@@ -291,13 +333,23 @@ struct StepLayout {
         put(0, .text("sample \(s + 1) (row \(traced.samples[s] + 1))"), .label)
         if classes {
           let (ys, ts) = (SheetLayout.column(output, sample: s, length: k), SheetLayout.column("loss.t", sample: s, length: k))
-          put(1, try reference(.call("MATCH", [.call("MAX", [ys]), ys, .number(0)]) - .number(1)), .number)
-          put(2, try reference(.call("MATCH", [.call("MAX", [ts]), ts, .number(0)]) - .number(1)), .number)
-          put(3, try reference(.call("MAX", [ys])), .number)
+          for (c, column) in [ys, ts].enumerated() {
+            let position = Formula.call("MATCH", [.call("MAX", [column]), column, .number(0)])
+            if named {
+              // The class's name: INDEX over the names row at the largest entry's position.
+              guard case .formula(_, let at, _) = try reference(position) else { continue }
+              put(1 + c, .textFormula("INDEX(" + namesRange + "," + (try text.text(position, on: 0)) + ")", cached: classNames[max(0, min(k - 1, Int(at) - 1))]))
+            } else {
+              put(1 + c, try reference(position - .number(1)), .number(.fixed(0)))
+            }
+          }
+          let p = try reference(.call("MAX", [ys]))
+          put(3, p, shown(p))
         } else {
           for j in 0..<k {
-            put(1 + j, try reference(.cell(output, s * k + j)), .number)
-            put(1 + k + j, try reference(.cell("loss.t", s * k + j)), .number)
+            let (yj, tj) = (try reference(.cell(output, s * k + j)), try reference(.cell("loss.t", s * k + j)))
+            put(1 + j, yj, shown(yj))
+            put(1 + k + j, tj, shown(tj))
           }
         }
         row += 1
@@ -307,9 +359,10 @@ struct StepLayout {
 
     put(0, .text("What to change and what to watch"), .title); row += 1
     let lines = [
-      "Change an input: a yellow cell on the input sheet (a pixel or a feature), or a target there.",
+      "Change an input: a yellow cell (gold border) on the input sheet, a pixel or a feature, or a target there.",
       "Change a weight or a hyperparameter: a yellow cell on a forward sheet, or learning_rate above.",
-      "Watch the loss and the prediction here, every gradient on the backward sheets and every new weight on the update sheets recompute.",
+      "Watch the loss and the prediction here recompute, every gradient on the backward sheets",
+      "and every new weight on the update sheets. Coloured cells are computed (a heat map: blue below 0, red above, purple from 0 up).",
     ]
     for line in lines { put(0, .text(line), .note); row += 1 }
     row += 1
@@ -324,8 +377,76 @@ struct StepLayout {
       row += 1
     }
     sheet.columnWidths = [ColumnWidth(first: 0, last: 0, width: 30), ColumnWidth(first: 1, last: 12, width: 14)]
+    sheet.print = printSetup(sheet, fit: .page)
+    sheet.print.titleRows = 0
     book.workbook.sheets[0] = sheet
   }
+}
+
+/// Column widths in characters: column A `labels` wide, every other column as wide as its widest
+/// number as its format shows it (or its widest short label), at least 8; equal neighbours joined.
+func columnWidths(_ sheet: Sheet, labels: Double) -> [ColumnWidth] {
+  var widest: [Int: Int] = [:]
+  for cell in sheet.cells where cell.column > 0 {
+    let n: Int
+    switch (cell.content, cell.style) {
+    case (.number(let v), .number(let f)), (.number(let v), .input(let f)), (.formula(_, let v, _), .number(let f)), (.formula(_, let v, _), .input(let f)):
+      n = f.shownLength(v)
+    case (.text(let t), .label): n = min(t.count, 16)
+    default: continue
+    }
+    widest[cell.column] = max(widest[cell.column] ?? 0, n)
+  }
+  var widths = [ColumnWidth(first: 0, last: 0, width: labels)]
+  for (column, n) in widest.sorted(by: { $0.key < $1.key }) {
+    let w = Double(max(n + 2, 8))
+    if let last = widths.last, widths.count > 1, last.last == column - 1, last.width == w { widths[widths.count - 1].last = column } else {
+      widths.append(ColumnWidth(first: column, last: column, width: w))
+    }
+  }
+  return widths
+}
+
+/// How a sheet prints: its cells (and the empty columns its text runs on into) as the print area,
+/// scaled by `fit`, the title row on every page, and in the orientation that takes fewer pages
+/// (portrait on a tie): a wide sheet scaled to one page wide goes landscape, a tall narrow one
+/// stays portrait, where a page holds more rows.
+func printSetup(_ sheet: Sheet, fit: PrintSetup.Fit) -> PrintSetup {
+  func width(_ column: Int) -> Double { sheet.columnWidths.last { $0.first <= column && column <= $0.last }?.width ?? 8.43 }
+  var bottom = 0, right = 0
+  for cell in sheet.cells {
+    bottom = max(bottom, cell.row)
+    var last = cell.column
+    if case .text(let t) = cell.content {
+      // Text runs on to the right; a bold or italic character is about 1.1 digits wide.
+      var room = width(last)
+      while room < 1.1 * Double(t.count) { last += 1; room += width(last) }
+    }
+    right = max(right, last)
+  }
+  var setup = PrintSetup()
+  setup.area = (0, 0, bottom, right)
+  setup.fit = fit
+  setup.titleRows = 1
+  let wide = (0...right).reduce(0) { $0 + width($1) }
+  /// (Characters across, rows down) of a page in each orientation.
+  let (portrait, landscape) = ((PrintSetup.portraitCharacters, PrintSetup.portraitRows), (PrintSetup.landscapeCharacters, PrintSetup.landscapeRows))
+  /// The scale one page wide (at least the smallest a spreadsheet prints).
+  func widthScale(_ page: (Double, Double)) -> Double { fit == .none ? 1 : max(min(1, page.0 / wide), PrintSetup.smallestScale) }
+  /// That scale, but at most `tallScale` when the sheet is taller than a page: a long narrow sheet prints small too.
+  func scale(_ page: (Double, Double)) -> Double {
+    fit == .width && Double(bottom + 1) * widthScale(page) > page.1 ? min(widthScale(page), PrintSetup.tallScale) : widthScale(page)
+  }
+  func pages(_ page: (Double, Double)) -> (high: Double, total: Double) {
+    let high = ceil(Double(bottom + 1) * scale(page) / page.1)
+    return (high, high * ceil(wide * scale(page) / page.0))
+  }
+  setup.landscape = pages(landscape).total < pages(portrait).total
+  // As many pages high as that scale takes, when it is smaller than fitting the width alone;
+  // else 0 (as many as fitting the width takes).
+  let page = setup.landscape ? landscape : portrait
+  if scale(page) < widthScale(page) { setup.pagesHigh = Int(pages(page).high) }
+  return setup
 }
 
 /// Which grid `g` of a block is, in words: "sample 1, channel 3", "filter 2, channel 1".

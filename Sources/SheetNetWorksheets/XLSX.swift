@@ -96,6 +96,12 @@ public enum XLSX {
         throw SheetNetError.io(
           "cannot write the XLSX workbook: a column width of sheet '\(sheet.name)' covers no valid columns")
       }
+      if let a = sheet.print.area, !inRange(a.top, a.left) || !inRange(a.bottom, a.right) || a.top > a.bottom || a.left > a.right {
+        throw SheetNetError.io("cannot write the XLSX workbook: the print area of sheet '\(sheet.name)' is no valid rectangle")
+      }
+      if !(0..<maxRows).contains(sheet.print.titleRows) || !(0..<maxColumns).contains(sheet.print.titleColumns) {
+        throw SheetNetError.io("cannot write the XLSX workbook: the print titles of sheet '\(sheet.name)' are outside the sheet")
+      }
     }
     var definedNames = Set<String>()
     for name in workbook.names {
@@ -229,7 +235,9 @@ public enum XLSX {
     var x = XMLBytes(capacity: 1024 + 120 * (workbook.sheets.count + workbook.names.count))
     x.raw(xmlDeclaration)
     x.raw(#"<workbook xmlns="\#(mainNamespace)" xmlns:r="\#(relationshipNamespace)">"#)
-    x.raw(#"<workbookPr/><bookViews><workbookView activeTab="0"/></bookViews><sheets>"#)
+    x.raw("<workbookPr/>")
+    if workbook.locksStructure { x.raw(#"<workbookProtection lockStructure="1"/>"#) }
+    x.raw(#"<bookViews><workbookView activeTab="0"/></bookViews><sheets>"#)
     for (i, sheet) in workbook.sheets.enumerated() {
       x.raw(#"<sheet name=""#)
       x.attribute(sheet.name, xstring: true)  // ST_Xstring: a layer named _x0041_ must not become "A"
@@ -238,8 +246,25 @@ public enum XLSX {
       x.raw(#" r:id="rId\#(i + 1)"/>"#)
     }
     x.raw("</sheets>")
-    if !workbook.names.isEmpty {
+    // Each sheet's print area and print titles: names local to the sheet (`localSheetId`).
+    var printNames: [(name: String, sheet: Int, text: String)] = []
+    for (i, sheet) in workbook.sheets.enumerated() {
+      let prefix = A1.sheetPrefix(sheet.name)
+      if let a = sheet.print.area {
+        printNames.append(("_xlnm.Print_Area", i, prefix + "$" + A1.column(a.left) + "$\(a.top + 1):$" + A1.column(a.right) + "$\(a.bottom + 1)"))
+      }
+      var titles: [String] = []
+      if sheet.print.titleColumns > 0 { titles.append(prefix + "$A:$" + A1.column(sheet.print.titleColumns - 1)) }
+      if sheet.print.titleRows > 0 { titles.append(prefix + "$1:$\(sheet.print.titleRows)") }
+      if !titles.isEmpty { printNames.append(("_xlnm.Print_Titles", i, titles.joined(separator: ","))) }
+    }
+    if !workbook.names.isEmpty || !printNames.isEmpty {
       x.raw("<definedNames>")
+      for p in printNames {
+        x.raw(#"<definedName name="\#(p.name)" localSheetId="\#(p.sheet)">"#)
+        x.text(p.text)
+        x.raw("</definedName>")
+      }
       for name in workbook.names {
         x.raw(#"<definedName name=""#)
         x.attribute(name.name)
@@ -269,23 +294,39 @@ public enum XLSX {
 
   // MARK: Styles
 
-  /// The index in `cellXfs` of each style (0 is the default and is not written on cells).
+  /// The index in `cellXfs` of each style (0 is the default and is not written on cells); a
+  /// formula cell of a protected sheet takes the same style's variant that hides the formula,
+  /// `styleCount` further on.
   static func styleIndex(_ style: CellStyle) -> Int {
     switch style {
     case .plain: 0
-    case .number: 1
-    case .input: 2
-    case .title: 3
-    case .label: 4
-    case .note: 5
-    case .decimals(let d): 6 + min(max(d, 0), maxDecimals)
-    case .answerBox: 7 + maxDecimals
-    case .verdict: 8 + maxDecimals
+    case .title: 1
+    case .label: 2
+    case .note: 3
+    case .answerBox: 4
+    case .verdict: 5
+    case .number(let f): 6 + formatIndex(f)
+    case .input(let f): 6 + NumberFormat.all.count + formatIndex(f)
     }
   }
 
-  /// The most decimals `CellStyle.decimals` shows.
-  static let maxDecimals = 10
+  /// Styles before their formula-hiding variants.
+  static var styleCount: Int { 6 + 2 * NumberFormat.all.count }
+
+  /// The position of `format` in `NumberFormat.all` (decimals clamped to 0…10).
+  private static func formatIndex(_ format: NumberFormat) -> Int {
+    switch format {
+    case .general: 0
+    case .fixed(let d): 1 + min(max(d, 0), 10)
+    case .scientific: 12
+    }
+  }
+
+  /// The `numFmtId` of a format: General is built in (0), the others are ours from 164 on.
+  private static func formatID(_ format: NumberFormat) -> Int {
+    let i = formatIndex(format)
+    return i == 0 ? 0 : 163 + i
+  }
 
   /// The (fill, font) colour pairs of every sheet's conditional fills, each once, in order of
   /// first use: their index is the `dxfId` a rule names.
@@ -301,52 +342,64 @@ public enum XLSX {
   private static func dxfKey(_ fill: ConditionalFill) -> String { argb(fill.fill) + "|" + argb(fill.font) }
 
   /// Fonts: 0 regular, 1 bold, 2 grey italic, 3 italic. Fills: 0 none and 1 gray125 (both
-  /// required), 2 light yellow for inputs. Number format 164 shows 4 decimals, 165 + d exactly d
-  /// decimals (0…10). Border 1 is thin on every side (answer boxes). `dxfs` are the conditional
-  /// fills' (fill, font) pairs.
+  /// required), 2 light yellow for editable cells and answer boxes. Borders: 1 thin grey (answer
+  /// boxes), 2 thin dark gold (editable cells: a colour scale paints fills, never borders).
+  /// Number formats from 164: `NumberFormat.all` but General. The styles of `styleIndex`, then the
+  /// same again with hidden formulas (for protected sheets); answer boxes are unlocked. `dxfs` are
+  /// the conditional fills' (fill, font) pairs.
   private static func styles(dxfs: [String]) -> String {
     let font = #"<sz val="11"/><name val="Calibri"/><family val="2"/>"#
-    func xf(numFmt: Int = 0, font: Int = 0, fill: Int = 0, border: Int = 0, centred: Bool = false) -> String {
+    func xf(numFmt: Int = 0, font: Int = 0, fill: Int = 0, border: Int = 0, centred: Bool = false, unlocked: Bool = false, hidden: Bool = false) -> String {
       var s = #"<xf numFmtId="\#(numFmt)" fontId="\#(font)" fillId="\#(fill)" borderId="\#(border)" xfId="0""#
       if numFmt != 0 { s += #" applyNumberFormat="1""# }
       if font != 0 { s += #" applyFont="1""# }
       if fill != 0 { s += #" applyFill="1""# }
       if border != 0 { s += #" applyBorder="1""# }
-      if centred { return s + #" applyAlignment="1"><alignment horizontal="center"/></xf>"# }
-      return s + "/>"
+      if centred { s += #" applyAlignment="1""# }
+      if unlocked || hidden { s += #" applyProtection="1""# }
+      var inner = centred ? #"<alignment horizontal="center"/>"# : ""
+      if unlocked || hidden { inner += "<protection" + (unlocked ? #" locked="0""# : "") + (hidden ? #" hidden="1""# : "") + "/>" }
+      return s + (inner.isEmpty ? "/>" : ">" + inner + "</xf>")
     }
-    let fixed = (0...maxDecimals).map { d in
-      #"<numFmt numFmtId="\#(165 + d)" formatCode="\#(d == 0 ? "0" : "0." + String(repeating: "0", count: d))"/>"#
-    }.joined()
+    func all(hidden: Bool) -> [String] {
+      [xf(hidden: hidden), xf(font: 1, hidden: hidden), xf(font: 2, hidden: hidden), xf(font: 3, hidden: hidden),
+       xf(fill: 2, border: 1, unlocked: true, hidden: hidden), xf(font: 1, centred: true, hidden: hidden)]
+        + NumberFormat.all.map { xf(numFmt: formatID($0), hidden: hidden) }
+        + NumberFormat.all.map { xf(numFmt: formatID($0), fill: 2, border: 2, hidden: hidden) }
+    }
+    let formats = NumberFormat.all.dropFirst().map { #"<numFmt numFmtId="\#(formatID($0))" formatCode="\#($0.code)"/>"# }
     let dxfPart = dxfs.map { key -> String in
       let colours = key.split(separator: "|")
       return #"<dxf><font><color rgb="\#(colours[1])"/></font><fill><patternFill patternType="solid">"#
         + #"<fgColor rgb="\#(colours[0])"/><bgColor rgb="\#(colours[0])"/></patternFill></fill></dxf>"#
     }.joined()
-    let thin = #"<left style="thin"><color rgb="FF7F7F7F"/></left><right style="thin"><color rgb="FF7F7F7F"/></right>"#
-      + #"<top style="thin"><color rgb="FF7F7F7F"/></top><bottom style="thin"><color rgb="FF7F7F7F"/></bottom><diagonal/>"#
+    func edges(_ style: String, _ colour: String) -> String {
+      ["left", "right", "top", "bottom"].map { #"<\#($0) style="\#(style)"><color rgb="\#(colour)"/></\#($0)>"# }.joined() + "<diagonal/>"
+    }
+    let xfs = all(hidden: false) + all(hidden: true)
     return xmlDeclaration
       + #"<styleSheet xmlns="\#(mainNamespace)">"#
-      + #"<numFmts count="\#(2 + maxDecimals)"><numFmt numFmtId="164" formatCode="0.0000"/>"# + fixed + "</numFmts>"
+      + #"<numFmts count="\#(formats.count)">"# + formats.joined() + "</numFmts>"
       + #"<fonts count="4"><font>\#(font)</font><font><b/>\#(font)</font>"#
       + #"<font><i/><sz val="11"/><color rgb="FF666666"/><name val="Calibri"/><family val="2"/></font>"#
       + #"<font><i/>\#(font)</font></fonts>"#
       + #"<fills count="3"><fill><patternFill patternType="none"/></fill>"#
       + #"<fill><patternFill patternType="gray125"/></fill>"#
-      + #"<fill><patternFill patternType="solid"><fgColor rgb="FFFFF2CC"/><bgColor indexed="64"/></patternFill></fill>"#
+      + #"<fill><patternFill patternType="solid"><fgColor rgb="FF\#(editableFill)"/><bgColor indexed="64"/></patternFill></fill>"#
       + "</fills>"
-      + #"<borders count="2"><border><left/><right/><top/><bottom/><diagonal/></border><border>\#(thin)</border></borders>"#
+      + #"<borders count="3"><border><left/><right/><top/><bottom/><diagonal/></border>"#
+      + "<border>" + edges("thin", "FF7F7F7F") + "</border><border>" + edges("thin", "FF" + editableBorder) + "</border></borders>"
       + #"<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>"#
-      + #"<cellXfs count="\#(9 + maxDecimals)">"#
-      + xf() + xf(numFmt: 164) + xf(numFmt: 164, fill: 2) + xf(font: 1) + xf(font: 2) + xf(font: 3)
-      + (0...maxDecimals).map { xf(numFmt: 165 + $0) }.joined()
-      + xf(fill: 2, border: 1) + xf(font: 1, centred: true)
-      + "</cellXfs>"
+      + #"<cellXfs count="\#(xfs.count)">"# + xfs.joined() + "</cellXfs>"
       + #"<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>"#
       + (dxfs.isEmpty ? #"<dxfs count="0"/>"# : #"<dxfs count="\#(dxfs.count)">"# + dxfPart + "</dxfs>")
       + #"<tableStyles count="0" defaultTableStyle="TableStyleMedium2" "#
       + #"defaultPivotStyle="PivotStyleLight16"/></styleSheet>"#
   }
+
+  /// The fill of editable cells and answer boxes (light yellow), and the border of editable cells
+  /// (dark gold), RGB.
+  public static let editableFill = "FFF2CC", editableBorder = "BF9000"
 
   // MARK: Shared strings
 
@@ -397,7 +450,7 @@ public enum XLSX {
     var x = XMLBytes(capacity: 1024 + 48 * sheet.cells.count)
     x.raw(xmlDeclaration)
     x.raw(#"<worksheet xmlns="\#(mainNamespace)" xmlns:r="\#(relationshipNamespace)">"#)
-    if sheet.fitsPageWidth { x.raw(#"<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>"#) }
+    if sheet.print.fit != .none { x.raw(#"<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>"#) }
 
     // dimension
     if sheet.cells.isEmpty {
@@ -459,7 +512,7 @@ public enum XLSX {
       x.markup("<c r=\"")
       x.bytes.append(contentsOf: letters[cell.column])
       x.int(cell.row + 1)
-      let style = styleIndex(cell.style)
+      let style = styleIndex(cell.style) + (sheet.protected && cell.isFormula ? styleCount : 0)
       if style != 0 {
         x.markup("\" s=\"")
         x.int(style)
@@ -502,6 +555,7 @@ public enum XLSX {
     }
     if currentRow >= 0 { x.markup("</row>") }
     x.raw("</sheetData>")
+    if sheet.protected { x.raw(#"<sheetProtection sheet="1" objects="1" scenarios="1"/>"#) }
 
     // conditionalFormatting: colour scales, priorities 1, 2, … in order
     for (i, scale) in sheet.colorScales.enumerated() {
@@ -544,7 +598,12 @@ public enum XLSX {
     }
 
     x.raw(#"<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>"#)
-    if sheet.fitsPageWidth { x.raw(#"<pageSetup orientation="landscape" fitToWidth="1" fitToHeight="0"/>"#) }
+    let print = sheet.print
+    if print.fit != .none || print.landscape {
+      x.raw(#"<pageSetup orientation="\#(print.landscape ? "landscape" : "portrait")""#)
+      if print.fit != .none { x.raw(#" fitToWidth="1" fitToHeight="\#(print.fit == .page ? 1 : max(print.pagesHigh, 0))""#) }
+      x.raw("/>")
+    }
     x.raw("</worksheet>")
     return x.bytes
   }

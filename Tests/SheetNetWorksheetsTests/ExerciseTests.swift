@@ -241,7 +241,7 @@ import Testing
     let victim = shown[book.boxes[wrongIndex].name]!
     var oneWrong = right
     oneWrong[wrongIndex].value = Double(victim.shown)! + 2 * pow(10, -Double(victim.decimals))
-    // And with an empty box: no verdict at all; and text in a box: wrong.
+    // And with an empty box: no verdict at all; and text in a box (a decimal comma): not a number.
     var empty = Array(right.dropFirst())
     empty[empty.count - 1] = LibreOffice.Edit(sheet, book.boxes.last!.row, book.boxes.last!.column, text: "0,5")
     let checks = book.boxes.map { LibreOffice.CellRef(sheet, $0.row, $0.checkColumn) }
@@ -272,7 +272,7 @@ import Testing
         #expect(painted.filter { $0 == green }.count == book.boxes.count - 1)
       default:
         #expect(verdicts[0].isEmpty && painted[0] != green && painted[0] != red, "an empty box: \(verdicts[0]) \(painted[0])")
-        #expect(verdicts.dropFirst().dropLast().allSatisfy { $0 == "right" } && verdicts.last == "wrong", "\(verdicts)")
+        #expect(verdicts.dropFirst().dropLast().allSatisfy { $0 == "right" } && verdicts.last == ExerciseWorkbook.notANumber, "\(verdicts)")
         #expect(painted.last == red)
       }
     }
@@ -283,6 +283,39 @@ import Testing
         Issue.record("the answer of \(blank.name) stands on the exercise sheet at row \(cell.row)")
       }
     }
+  }
+
+  /// `--lock`: the structure protected (the answer sheets stay hidden), every sheet protected with
+  /// its formulas hidden, the answer boxes alone unlocked; and LibreOffice still checks typed answers.
+  @Test func aLockedWorkbookProtectsItsAnswers() throws {
+    let e = try Exercise(try lesson("mazur"), blank: .mix, seed: nil)
+    let open = try XLSXTests.parts(try XLSX.data(try ExerciseWorkbook(e).workbook)).mapValues { String(decoding: $0, as: UTF8.self) }
+    #expect(!open["xl/workbook.xml"]!.contains("workbookProtection") && !open.values.contains { $0.contains("<sheetProtection") })
+    let book = try ExerciseWorkbook(e, lock: true)
+    let bytes = try XLSX.data(book.workbook)
+    let parts = try XLSXTests.parts(bytes).mapValues { String(decoding: $0, as: UTF8.self) }
+    #expect(parts["xl/workbook.xml"]!.contains(#"<workbookPr/><workbookProtection lockStructure="1"/><bookViews>"#))
+    for i in book.workbook.sheets.indices {
+      #expect(parts["xl/worksheets/sheet\(i + 1).xml"]!.contains(#"</sheetData><sheetProtection sheet="1" objects="1" scenarios="1"/>"#), "sheet \(i + 1)")
+    }
+    // The check cell's style hides its formula; the box's is unlocked.
+    let styles = parts["xl/styles.xml"]!.components(separatedBy: "<cellXfs")[1].components(separatedBy: "<xf ").dropFirst().map { $0 }
+    let verdict = styles[XLSX.styleIndex(.verdict) + XLSX.styleCount], box = styles[XLSX.styleIndex(.answerBox)]
+    #expect(verdict.contains(#"<protection hidden="1"/>"#) && box.contains(#"<protection locked="0"/>"#), "\(verdict) \(box)")
+    let first = book.boxes[0], sheet = parts["xl/worksheets/sheet1.xml"]!
+    #expect(sheet.contains(#"<c r="\#(A1.cell(first.row, first.checkColumn))" s="\#(XLSX.styleIndex(.verdict) + XLSX.styleCount)" t="str">"#))
+    #expect(sheet.contains(#"<c r="\#(A1.cell(first.row, first.column))" s="\#(XLSX.styleIndex(.answerBox))"/>"#))
+
+    guard LibreOffice.required(by: "aLockedWorkbookProtectsItsAnswers") else { return }
+    let folder = NSTemporaryDirectory() + "sheetnet-locked-\(getpid())-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    try Data(bytes).write(to: URL(fileURLWithPath: folder + "/exercise.xlsx"))
+    let shown = Dictionary(uniqueKeysWithValues: e.blanks.map { ($0.name, $0) })
+    let edits = book.boxes.map { LibreOffice.Edit(ExerciseWorkbook.sheetName, $0.row, $0.column, Double(shown[$0.name]!.shown)!) }
+    let checks = book.boxes.map { LibreOffice.CellRef(ExerciseWorkbook.sheetName, $0.row, $0.checkColumn) }
+    let result = try LibreOffice.recalc(workbook: folder + "/exercise.xlsx", runs: [.init(edits: edits, read: checks, strings: true)])
+    #expect(result[0].strings?.allSatisfy { $0 == "right" } == true, "\(result[0].strings ?? [])")
   }
 
   // MARK: The command

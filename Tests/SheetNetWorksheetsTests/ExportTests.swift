@@ -8,10 +8,12 @@ import ZIPFoundation
 /// CSV worksheets read back to the trace's numbers bit for bit; text never runs as a formula;
 /// the same step gives the same bytes; the command writes all or nothing.
 @Suite struct ExportTests {
-  /// Splits RFC 4180 text into rows of fields (quotes and doubled quotes honoured).
+  /// Splits RFC 4180 text into rows of fields (quotes and doubled quotes honoured), after the
+  /// byte-order mark every file starts with.
   func parseCSV(_ text: String) -> [[String]] {
     var rows: [[String]] = [], row: [String] = [], field = "", quoted = false
-    var chars = Array(text.unicodeScalars)[...]
+    #expect(text.hasPrefix(CSV.byteOrderMark), "a CSV file without its byte-order mark")
+    var chars = Array(text.unicodeScalars.drop { $0 == "\u{FEFF}" })[...]
     while let c = chars.popFirst() {
       if quoted {
         if c == "\"" { if chars.first == "\"" { field.unicodeScalars.append("\""); chars.removeFirst() } else { quoted = false } }
@@ -59,7 +61,8 @@ import ZIPFoundation
       for range in parts.isEmpty ? [row[5]] : parts {
         let corners = range.split(separator: ":")
         let (top, left) = address(corners[0]), (bottom, right) = address(corners.last!)
-        for r in top...bottom { for c in left...right { values.append(Double(sheet[r][c])!) } }
+        // A sheet's CSV: a header line, then each row led by its number.
+        for r in top...bottom { for c in left...right { values.append(Double(sheet[r + 1][c + 1])!) } }
       }
       let shape = row[6].split(separator: "×").map { Int($0)! }
       if shape.count == 2, traced.tracer.entry(row[0])!.batched {

@@ -73,12 +73,15 @@ enum LibreOffice {
     var strings = false
     /// Export the recalculated workbook as HTML to this path (conditional formats applied).
     var html: String?
+    /// Print the recalculated workbook to this PDF path (every sheet, as its print setup says).
+    var pdf: String?
     /// A run.
-    init(edits: [Edit] = [], read: [CellRef], strings: Bool = false, html: String? = nil) {
+    init(edits: [Edit] = [], read: [CellRef], strings: Bool = false, html: String? = nil, pdf: String? = nil) {
       self.edits = edits
       self.read = read
       self.strings = strings
       self.html = html
+      self.pdf = pdf
     }
   }
 

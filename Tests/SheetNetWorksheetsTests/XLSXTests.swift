@@ -1,7 +1,7 @@
 import Foundation
 import SheetNet
 import SheetNetTrace
-import SheetNetWorksheets
+@testable import SheetNetWorksheets
 import Testing
 import ZIPFoundation
 
@@ -22,9 +22,9 @@ import FoundationXML
     summary.cells = [
       Cell(row: 0, column: 0, .text("SheetNet step"), style: .title),
       Cell(row: 1, column: 0, .text("learning rate"), style: .label),
-      Cell(row: 1, column: 1, .number(0.5), style: .input),
+      Cell(row: 1, column: 1, .number(0.5), style: .input(.general)),
       Cell(row: 2, column: 0, .text("twice C2 of it's odd"), style: .label),
-      Cell(row: 2, column: 1, .formula("\(A1.sheetPrefix(odd))C2*2", cached: 22.625, array: false), style: .number),
+      Cell(row: 2, column: 1, .formula("\(A1.sheetPrefix(odd))C2*2", cached: 22.625, array: false), style: .number(.fixed(4))),
       Cell(row: 3, column: 0, .text("→ it's odd"), style: .note),
     ]
     summary.links = [SheetLink(row: 3, column: 0, sheet: odd)]
@@ -33,12 +33,12 @@ import FoundationXML
     var sheet = Sheet(name: odd, fileName: "02-odd.csv")
     // Out of order on purpose: the writer sorts by row, then column.
     sheet.cells = [
-      Cell(row: 1, column: 1, .number(-0.25), style: .input),
-      Cell(row: 0, column: 0, .number(1), style: .input),
-      Cell(row: 0, column: 1, .number(2), style: .input),
-      Cell(row: 1, column: 0, .number(3.5), style: .input),
-      Cell(row: 0, column: 2, .formula("A1*learning_rate", cached: 0.5, array: false), style: .number),
-      Cell(row: 1, column: 2, .formula("SUMPRODUCT((A1:B1-A2:B2)^2)", cached: 11.3125, array: true), style: .number),
+      Cell(row: 1, column: 1, .number(-0.25), style: .input(.general)),
+      Cell(row: 0, column: 0, .number(1), style: .input(.general)),
+      Cell(row: 0, column: 1, .number(2), style: .input(.general)),
+      Cell(row: 1, column: 0, .number(3.5), style: .input(.general)),
+      Cell(row: 0, column: 2, .formula("A1*learning_rate", cached: 0.5, array: false), style: .number(.fixed(4))),
+      Cell(row: 1, column: 2, .formula("SUMPRODUCT((A1:B1-A2:B2)^2)", cached: 11.3125, array: true), style: .number(.fixed(4))),
       Cell(row: 0, column: 3, .formula("1/(A1-1)", cached: 0, array: false)),  // #DIV/0! in a spreadsheet
       Cell(row: 3, column: 0, .text("a <b> & \"c\" 'd' _x0041_ tab\tend"), style: .plain),
       Cell(row: 4, column: 0, .text("← Summary"), style: .note),
@@ -97,8 +97,9 @@ import FoundationXML
     #expect(workbook.contains(#"fullCalcOnLoad="1""#))
 
     let sheet = String(decoding: parts["xl/worksheets/sheet2.xml"] ?? Data(), as: UTF8.self)
-    #expect(sheet.contains(#"<c r="C2" s="1"><f t="array" ref="C2">SUMPRODUCT((A1:B1-A2:B2)^2)</f><v>11.3125</v></c>"#))
-    #expect(sheet.contains(#"<c r="C1" s="1"><f>A1*learning_rate</f><v>0.5</v></c>"#))
+    let (number, input) = (XLSX.styleIndex(.number(.fixed(4))), XLSX.styleIndex(.input(.general)))
+    #expect(sheet.contains(#"<c r="C2" s="\#(number)"><f t="array" ref="C2">SUMPRODUCT((A1:B1-A2:B2)^2)</f><v>11.3125</v></c>"#))
+    #expect(sheet.contains(#"<c r="C1" s="\#(number)"><f>A1*learning_rate</f><v>0.5</v></c>"#))
     #expect(sheet.contains(#"<c r="A6"><v>0</v></c><c r="B6"><v>1e-07</v></c>"#))
     #expect(sheet.contains(#"<pane xSplit="1" ySplit="1" topLeftCell="B2" activePane="bottomRight" state="frozen"/>"#))
     #expect(sheet.contains(#"<hyperlink ref="A5" location="&apos;Summary&apos;!A1" display="Summary"/>"#))
@@ -106,7 +107,7 @@ import FoundationXML
     #expect(sheet.contains(#"<cfRule type="colorScale" priority="2">"#))
     #expect(sheet.contains(#"<cols><col min="1" max="1" width="30" customWidth="1"/>"#))
     // Rows ascending, cells ascending within a row.
-    #expect(sheet.contains(#"<row r="1"><c r="A1" s="2"><v>1</v></c><c r="B1" s="2"><v>2</v></c><c r="C1""#))
+    #expect(sheet.contains(#"<row r="1"><c r="A1" s="\#(input)"><v>1</v></c><c r="B1" s="\#(input)"><v>2</v></c><c r="C1""#))
 
     let strings = String(decoding: parts["xl/sharedStrings.xml"] ?? Data(), as: UTF8.self)
     #expect(strings.contains("a &lt;b&gt; &amp; &quot;c&quot; &apos;d&apos; _x005F_x0041_ tab\tend"))

@@ -12,8 +12,9 @@ Run it with the system Python: it needs the `uno` module of Debian's python3-uno
    "pid_file": "/abs/tmp/dir/soffice.pid", # optional: soffice's process group id is written there
    "runs": [{"edits": [["Sheet", row0, col0, 0.25 or "text"], ...], "read": [["Sheet", row0, col0], ...],
              "strings": true,                   # optional: also each read cell's text as shown
-             "html": "/abs/out.html"}]}         # optional: the recalculated workbook exported as
+             "html": "/abs/out.html",           # optional: the recalculated workbook exported as
                                                 # HTML, conditional formats applied (as rendered)
+             "pdf": "/abs/out.pdf"}]}           # optional: the workbook printed to PDF
 
 For each run a copy of the workbook is loaded afresh (hidden), the edits are set as numbers,
 every formula is recalculated (`calculateAll`: LibreOffice otherwise keeps an .xlsx's cached
@@ -257,6 +258,9 @@ def main():
                 if run.get("html"):
                     doc.storeToURL(uno.systemPathToFileUrl(os.path.abspath(run["html"])),
                                    (prop("FilterName", "HTML (StarCalc)"),))
+                if run.get("pdf"):
+                    doc.storeToURL(uno.systemPathToFileUrl(os.path.abspath(run["pdf"])),
+                                   (prop("FilterName", "calc_pdf_Export"),))
                 results.append(result)
                 read_seconds.append(time.monotonic() - t0)
             finally:

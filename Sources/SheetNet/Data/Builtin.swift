@@ -21,6 +21,8 @@ public enum Builtin {
   /// Fisher's iris: 150 flowers, 4 measurements in cm, 3 species.
   public static func iris() throws(SheetNetError) -> Dataset {
     let (x, labels, _) = try CSVData.parse(try resource("iris"), file: "iris.csv", header: true)
-    return Dataset(name: "iris", x: x, labels: labels, classNames: ["setosa", "versicolor", "virginica"])
+    var iris = Dataset(name: "iris", x: x, labels: labels, classNames: ["setosa", "versicolor", "virginica"])
+    iris.featureNames = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
+    return iris
   }
 }

@@ -11,7 +11,7 @@
 /// holds with the rows in place of the samples: dW = Σₙ Σₜ δ[n,t,:]ᵀ·x[n,t,:], db = Σₙ Σₜ δ[n,t,:].
 public final class Dense: Layer {
   public static let kind = "dense"
-  public static let keys = ["units", "init", "weights", "bias", "use_bias"]
+  public static let keys = ["units", "init", "weights", "bias", "use_bias", "labels"]
 
   /// Width of the layer (number of neurons).
   public let units: Int
@@ -20,6 +20,12 @@ public final class Dense: Layer {
   /// Whether the layer adds b.
   public let useBias: Bool
   public var name = "dense"
+  /// The lesson's own names for the elements of W (row by row) and of b, by parameter: Mazur's
+  /// `labels: {W: [[w1, w2], [w3, w4]], b: [b1, b1]}`. Shown beside the indices in a workbook;
+  /// empty when the lesson gives none. Checked against W's and b's shapes by `build`.
+  public private(set) var labels: [String: [String]] = [:]
+  private var labelRows: [String: Int] = [:]  // rows of the nested list given for W
+  private var labelContext = ""  // where the layer is written, for build's errors
   /// W, shape [units, inputs].
   public private(set) var W: Parameter!
   /// b, shape [units].
@@ -51,6 +57,52 @@ public final class Dense: Layer {
     let (b, bt) = try Dense.parameterOption(o, "bias")
     self.init(units, initializer: Initializer(rawValue: initName)!, useBias: try o.bool("use_bias", default: true),
               weights: w, bias: b, trainableWeights: wt, trainableBias: bt)
+    (labels, labelRows) = try Dense.labelsOption(o)
+    labelContext = o.context
+  }
+
+  /// `labels: {W: [[w1, w2], [w3, w4]], b: [b1, b2]}`: names of up to 24 characters, W's as a
+  /// list of rows (one per unit) and b's as a list; the counts are checked when the layer is built.
+  static func labelsOption(_ o: LayerOptions) throws(SheetNetError) -> (names: [String: [String]], rows: [String: Int]) {
+    guard let v = o.raw("labels") else { return ([:], [:]) }
+    let example = "e.g. labels: {W: [[w1, w2], [w3, w4]], b: [b1, b2]}"
+    guard case .map(let pairs) = v else { throw .lesson("\(o.context): 'labels' must map a parameter (W, b) to its names, \(example)") }
+    var names: [String: [String]] = [:], rows: [String: Int] = [:]
+    for (key, value) in pairs {
+      guard ["W", "b"].contains(key) else {
+        throw .lesson("\(o.context): unknown parameter '\(key)' under 'labels'\(didYouMean(key, in: ["W", "b"])); a dense layer names W and b, \(example)")
+      }
+      func name(_ item: Value) throws(SheetNetError) -> String {
+        let text: String
+        switch item {
+        case .string(let s): text = s
+        case .number(let x): text = x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : Value.jsonNumber(x)
+        default: throw .lesson("\(o.context): labels.\(key) holds something that is not a name; \(example)")
+        }
+        guard !text.isEmpty, text.count <= 24, !text.contains(where: { $0.isNewline }) else {
+          throw .lesson("\(o.context): labels.\(key): '\(text.prefix(30))' is not a name of 1 to 24 characters on one line")
+        }
+        return text
+      }
+      guard case .list(let items) = value, !items.isEmpty else { throw .lesson("\(o.context): labels.\(key) must be a list of names; \(example)") }
+      var flat: [String] = []
+      if key == "W", items.allSatisfy({ if case .list = $0 { return true }; return false }) {
+        var width: Int? = nil
+        for item in items {
+          guard case .list(let row) = item else { continue }
+          if let width, row.count != width {
+            throw .lesson("\(o.context): labels.W has rows of \(width) and \(row.count) names; give one row per unit, one name per input")
+          }
+          width = row.count
+          for n in row { flat.append(try name(n)) }
+        }
+        rows[key] = items.count
+      } else {
+        for n in items { flat.append(try name(n)) }
+      }
+      names[key] = flat
+    }
+    return (names, rows)
   }
 
   /// `weights: [[…]]` or `weights: {values: [[…]], trainable: false}`.
@@ -104,6 +156,15 @@ public final class Dense: Layer {
     }
     b = Parameter(name: "b", value: try Dense.bias(givenB.0, count: units, name, "units"), trainable: givenB.1)
     parameters = useBias ? [W, b] : [W]
+    if let w = labels["W"], w.count != units * inputs || (labelRows["W"] ?? units) != units {
+      throw .lesson("\(labelContext.isEmpty ? name : labelContext): labels.W gives \(labelRows["W"].map { "\($0) rows of \(w.count / max($0, 1))" } ?? "\(w.count)") names, but W is \(units)×\(inputs) (units × inputs); give one name per weight, one row per unit")
+    }
+    if let bNames = labels["b"] {
+      guard useBias else { throw .lesson("\(labelContext.isEmpty ? name : labelContext): labels.b names a bias, but the layer has use_bias: false") }
+      guard bNames.count == units else {
+        throw .lesson("\(labelContext.isEmpty ? name : labelContext): labels.b gives \(bNames.count) names, but b has \(units) (one per unit)")
+      }
+    }
     sampleShape = isSequence ? [positions, units] : [units]
     return sampleShape
   }

@@ -179,7 +179,7 @@ struct LessonBuild {
         // Too many weights is known from this run: no second run is made just to be refused.
         if let refusal = Exercise.refusal(run) { throw refusal }
         let focus = ExerciseFocus(entries: spec.exerciseFocus, given: spec.exerciseGiven)
-        let sheet = try ExerciseCommand.files(lesson: lesson, blank: blank, seed: spec.exerciseSeed, focus: focus)
+        let sheet = try ExerciseCommand.files(lesson: lesson, blank: blank, seed: spec.exerciseSeed, focus: focus, lock: spec.exerciseLock)
         files += sheet.map { ("exercise/\($0.name)", [UInt8]($0.data)) }
         result.made.append(("exercise", sheet.count))
       } catch {

@@ -63,6 +63,9 @@ struct ExerciseCommand: ParsableCommand {
   @Option(help: "Output folder (default: Output/<lesson>/exercise/).")
   var output: String?
 
+  @Flag(help: "Protect exercise.xlsx for graded use: the answer sheets cannot be shown, the exercise sheet takes typing only in its answer boxes, and no formula shows which cell holds an answer (a deterrent: no password, as the protection of a spreadsheet is no secret).")
+  var lock = false
+
   @Flag(help: "Print the files written and the blanks as JSON.")
   var json = false
 
@@ -85,7 +88,7 @@ struct ExerciseCommand: ParsableCommand {
   func run() {
     guarded {
       let lesson = try Lesson.load(try Project.lessonFile(self.lesson))
-      let made = try Self.make(lesson: lesson, blank: ExerciseBlank(blank)!, seed: seed, focus: exerciseFocus)
+      let made = try Self.make(lesson: lesson, blank: ExerciseBlank(blank)!, seed: seed, focus: exerciseFocus, lock: lock)
       var batch = OutputBatch(folder: output ?? "\(lesson.outputFolder)/exercise")
       for file in made.files { try batch.add(file.data, as: file.name) }
       try batch.commit()
@@ -102,12 +105,12 @@ struct ExerciseCommand: ParsableCommand {
   /// batch: exercise.pdf, answers.pdf, exercise.xlsx, answers.csv (in that order). Throws
   /// `SheetNetError` (one line) for a lesson too big for a sheet, an unknown or given name in
   /// `blank`, or a failure to draw or encode.
-  static func files(lesson: Lesson, blank: ExerciseBlank, seed: UInt64?, focus: ExerciseFocus = ExerciseFocus()) throws -> [(name: String, data: Data)] {
-    try make(lesson: lesson, blank: blank, seed: seed, focus: focus).files
+  static func files(lesson: Lesson, blank: ExerciseBlank, seed: UInt64?, focus: ExerciseFocus = ExerciseFocus(), lock: Bool = false) throws -> [(name: String, data: Data)] {
+    try make(lesson: lesson, blank: blank, seed: seed, focus: focus, lock: lock).files
   }
 
   /// The exercise and its files.
-  static func make(lesson: Lesson, blank: ExerciseBlank, seed: UInt64?, focus: ExerciseFocus = ExerciseFocus()) throws -> (exercise: SheetNetTrace.Exercise, files: [(name: String, data: Data)]) {
+  static func make(lesson: Lesson, blank: ExerciseBlank, seed: UInt64?, focus: ExerciseFocus = ExerciseFocus(), lock: Bool = false) throws -> (exercise: SheetNetTrace.Exercise, files: [(name: String, data: Data)]) {
     let exercise = try SheetNetTrace.Exercise(lesson, blank: blank, seed: seed, focus: focus)
     let content = sheetContent(exercise)
     var files: [(name: String, data: Data)] = []
@@ -117,7 +120,7 @@ struct ExerciseCommand: ParsableCommand {
     } catch {
       throw SheetNetError.io("cannot draw the exercise sheet: \(error)")
     }
-    files.append(("exercise.xlsx", Data(try XLSX.data(try ExerciseWorkbook(exercise).workbook))))
+    files.append(("exercise.xlsx", Data(try XLSX.data(try ExerciseWorkbook(exercise, lock: lock).workbook))))
     files.append(("answers.csv", Data(exercise.answersCSV.utf8)))
     return (exercise, files)
   }
