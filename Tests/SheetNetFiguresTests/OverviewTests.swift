@@ -4,7 +4,9 @@ import Foundation
 @testable import SheetNetFigures
 import Testing
 
-@Suite("Overview: one sample through a CNN or one sequence through a transformer, every layer's real output, then p")
+/// Serialized: the token tests share one trained network, and a figure reads the attention
+/// weights its own forward pass leaves in the layer, which a test running beside it would overwrite.
+@Suite("Overview: one sample through a CNN or one sequence through a transformer, every layer's real output, then p", .serialized)
 struct OverviewTests {
   /// Every layer's output for a sample, forwarded one layer at a time in evaluation mode.
   func outputs(_ source: FigureSource, sample: Int) -> [(name: String, output: Tensor)] {
