@@ -221,6 +221,15 @@ extension Figure {
       p.close()
       canvas.fill(p, edge)
     }
+    /// A curved edge from p rightwards into q, its control points inside the span (no overshoot).
+    func curvedEdge(_ p: Point, _ q: Point) {
+      var path = Path()
+      path.move(to: p)
+      let reach = max(0, q.x - head - p.x) * 0.5
+      path.curve(to: Point(q.x - head, q.y), Point(p.x + reach, p.y), Point(q.x - head - reach, q.y))
+      canvas.stroke(path, edge, width: theme.hairline)
+      arrowHead(q, 1, 0)
+    }
     for (c, column) in columns.enumerated() {
       for k in 0..<t {
         let target = node(c, k)
@@ -229,13 +238,7 @@ extension Figure {
         for (n, s) in straight.enumerated() {
           let from = node(s.column, s.token)
           let p = Point(from.maxX, from.midY)
-          let q = Point(target.x, target.y + target.height * Double(n + 1) / Double(straight.count + 1))
-          var path = Path()
-          path.move(to: p)
-          let reach = max(0, q.x - head - p.x) * 0.5  // control points inside the span: no overshoot
-          path.curve(to: Point(q.x - head, q.y), Point(p.x + reach, p.y), Point(q.x - head - reach, q.y))
-          canvas.stroke(path, edge, width: theme.hairline)
-          arrowHead(q, 1, 0)
+          curvedEdge(p, Point(target.x, target.y + target.height * Double(n + 1) / Double(straight.count + 1)))
         }
         if column.residual, let skip = sources.dropFirst().first {
           // The block's input, over the row and down into the ⊕.
@@ -263,13 +266,7 @@ extension Figure {
       }
       canvas.text(marks[k], Point(frame.midX, y), targets[k] == nil ? header : theme.tick, anchor: .center)
       guard targets[k] != nil else { continue }
-      let p = Point(frame.maxX, y), q = Point(lossNode.x, lossNode.midY + (Double(k) - Double(t - 1) / 2) * min(line, nodeHeight / Double(t + 1)))
-      var path = Path()
-      path.move(to: p)
-      let reach = max(0, q.x - head - p.x) * 0.5  // control points inside the span: no overshoot
-      path.curve(to: Point(q.x - head, q.y), Point(p.x + reach, p.y), Point(q.x - head - reach, q.y))
-      canvas.stroke(path, edge, width: theme.hairline)
-      arrowHead(q, 1, 0)
+      curvedEdge(Point(frame.maxX, y), Point(lossNode.x, lossNode.midY + (Double(k) - Double(t - 1) / 2) * min(line, nodeHeight / Double(t + 1))))
     }
     // Nodes: the input tokens, then each column's vectors | gradients.
     for k in 0..<t {
