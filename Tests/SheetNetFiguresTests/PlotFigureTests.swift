@@ -46,7 +46,7 @@ private func withValidation(_ name: String, epochs: Int) throws -> FigureSource 
 struct PlotFigureTests {
   // MARK: training
 
-  @Test("training draws the validation and test curves from History's numbers and names each curve at its end")
+  @Test("training draws training and validation per epoch, test once after the last epoch, from History's numbers")
   func trainingCurves() throws {
     let source = try withValidation("iris-mlp", epochs: 8)
     let history = source.run!.history.epochs
@@ -55,21 +55,68 @@ struct PlotFigureTests {
     let training = dots(canvas, Color(hex: 0x0072B2)).filter { $0.center.x < mid }.sorted { $0.center.x < $1.center.x }
     let validation = dots(canvas, Color(hex: 0xE69F00)).filter { $0.center.x < mid }.sorted { $0.center.x < $1.center.x }
     let test = dots(canvas, Color(hex: 0xD55E00)).filter { $0.center.x < mid }.sorted { $0.center.x < $1.center.x }
-    try #require(training.count == history.count && validation.count == history.count && test.count == history.count)
+    // The test split is not looked at every epoch: one point, after the last.
+    try #require(training.count == history.count && validation.count == history.count && test.count == 1)
     // One linear map from loss to y holds for every dot of both curves: the dots are History's losses.
     let (a, b) = (training.first!, training.last!)
     let slope = (b.center.y - a.center.y) / (history.last!.trainLoss - history.first!.trainLoss)
     func y(_ loss: Double) -> Double { a.center.y + slope * (loss - history.first!.trainLoss) }
     for (dot, record) in zip(training, history) { #expect(abs(dot.center.y - y(record.trainLoss)) < 0.01) }
     for (dot, record) in zip(validation, history) { #expect(abs(dot.center.y - y(record.validationLoss!)) < 0.01) }
-    for (dot, record) in zip(test, history) { #expect(abs(dot.center.y - y(record.testLoss!)) < 0.01) }
-    // The names end just before the last dots, each level with its own curve's end (the old
-    // legend floated in a row above the plots).
-    for (name, last) in [("training", training.last!), ("validation", validation.last!), ("test", test.last!)] {
+    #expect(abs(test[0].center.y - y(history.last!.testLoss!)) < 0.01 && abs(test[0].center.x - b.center.x) < 0.01)
+    // The names stand right of the plot, past every curve's end, each near its own end's height.
+    for (name, last) in [("training", training.last!), ("validation", validation.last!), ("test", test[0])] {
       let label = canvas.texts(name).filter { $0.box.x < mid }
       try #require(label.count == 1, "\(name) is named once in the loss panel")
-      #expect(label[0].box.maxX <= last.center.x && label[0].box.maxX > last.center.x - Theme.slide.tickSize * 2)
+      #expect(label[0].box.x > last.center.x + last.radius)
       #expect(abs(label[0].box.midY - last.center.y) <= label[0].box.height * 2, "\(name) label far from its curve's end")
+    }
+    // The note says which loss is an epoch's mean and when the others are measured.
+    let steps = (source.run!.split.train.count + 15) / 16
+    #expect(canvas.texts.contains { $0.string.contains("training: the mean of each epoch's \(steps) batch losses") })
+    #expect(canvas.texts.contains { $0.string.contains("validation: after each epoch") })
+    #expect(canvas.texts.contains { $0.string.contains("test, once after training: loss \(NumberFormat.significant(history.last!.testLoss!, 3))") })
+  }
+
+  @Test("no curve label covers a curve: every label's box is clear of every line drawn", arguments: ["iris-mlp", "spiral", "overfitting"])
+  func trainingLabelsClearOfCurves(_ lesson: String) throws {
+    let source = try lessonSource(lesson, epochs: 12)
+    let canvas = try record(try Catalogue.make(.training, source, options())[0])
+    let names = canvas.texts.filter { ["training", "validation", "test"].contains($0.string) }
+    #expect(names.count >= 2)
+    let curveColors = [Color(hex: 0x0072B2), Color(hex: 0xE69F00), Color(hex: 0xD55E00)]
+    for case .stroke(let path, let color, let width, _) in canvas.operations where curveColors.contains(color) && width >= Theme.slide.lineWidth {
+      let points = path.elements.compactMap { e -> Point? in
+        switch e {
+        case .move(let p), .line(let p): return p
+        default: return nil
+        }
+      }
+      // Every point of every curve, and the segments between them sampled finely.
+      for (p, q) in zip(points, points.dropFirst()) {
+        for k in 0...20 {
+          let t = Double(k) / 20, x = p.x + (q.x - p.x) * t, y = p.y + (q.y - p.y) * t
+          for name in names { #expect(!name.box.contains(Point(x, y)), "\(lesson): “\(name.string)” covers a curve at (\(x), \(y))") }
+        }
+      }
+    }
+  }
+
+  @Test("epoch ticks are whole numbers (10 epochs used to get 2.5, 5, 7.5)", arguments: [3, 7, 10, 25])
+  func wholeEpochTicks(_ epochs: Int) throws {
+    let history = (1...epochs).map { EpochRecord(epoch: $0, trainLoss: 1 / Double($0), trainAccuracy: 0.5, testLoss: 1.2 / Double($0), testAccuracy: 0.4) }
+    for theme in Theme.all {
+      let canvas = try record(Figure.trainingCurves(history, theme: theme, lesson: "t", classified: true))
+      let titles = canvas.texts("epoch")
+      try #require(titles.count == 2)
+      for title in titles {
+        // The tick labels: the row of texts (one baseline) just above the axis title.
+        let near = canvas.texts.filter { $0.box.maxY <= title.box.y + 0.5 && $0.box.midY > title.box.y - title.box.height * 2.5 && abs($0.box.midX - title.box.midX) < Theme.slide.size.width / 4 }
+        let rows = Dictionary(grouping: near) { ($0.box.y * 10).rounded() }
+        let ticks = rows.values.max { $0.count < $1.count } ?? []
+        #expect(ticks.count >= 2)
+        for tick in ticks { #expect(Int(tick.string) != nil, "\(theme.name), \(epochs) epochs: tick “\(tick.string)”") }
+      }
     }
   }
 
