@@ -130,7 +130,7 @@ public struct FigureOptions: Sendable {
   public var theme: Theme = .slide
   /// A layer by name (`conv1`) or 1-based position, for kinds that show one layer.
   public var layer: String? = nil
-  /// The sample shown (1-based, in the evaluation split; the training split for `graph`).
+  /// The sample shown (1-based, in the evaluation split; for `graph`, in step 1's batch).
   public var sample: Int = 1
   /// How many window positions `conv-step` draws (from `at`, or from the position with the
   /// largest |z| on the sample's strokes).

@@ -252,6 +252,49 @@ struct PlotFigureTests {
     }
   }
 
+  @Test("xor's graph is the lesson's real step 1: its batch of 4, momentum's v, the batch's ∂L/∂W and W′ as the engine traced them", arguments: [1, 3])
+  func graphRealStep(_ sample: Int) throws {
+    let source = try lessonSource("xor", epochs: 0)
+    var o = options()
+    o.sample = sample
+    o.given = [.sample]
+    let canvas = try record(try Catalogue.make(.graph, source, o)[0])
+    // Step 1 as the engine trains it, traced from a fresh run (what `gradients` and `sheetnet trace` show).
+    let point = TracePoint(step: 1, tracer: Tracer())
+    try LessonRun(source.lesson, seed: source.run!.seed).train(trace: point)
+    let tracer = point.tracer!, batch = try #require(point.location?.indices)
+    #expect(batch.count == 4)
+    func below(_ label: RecordingCanvas.PlacedText) -> [String] {
+      canvas.texts.filter { abs($0.box.x - label.box.x) < 0.5 && $0.box.y > label.box.y + 1 && $0.box.y < label.box.y + label.box.height * 1.8 }
+        .sorted { $0.box.y < $1.box.y }.map(\.string)
+    }
+    for layer in ["dense1", "dense2"] {
+      let w = try #require(tracer.entry("\(layer).forward.W")?.value), dW = try #require(tracer.entry("\(layer).backward.dW")?.value)
+      let updated = try #require(tracer.entry("\(layer).update.W")?.value), v = try #require(tracer.entry("\(layer).update.W.v")?.value)
+      let l = layer == "dense1" ? "¹" : "²"
+      for k in 0..<w.count {
+        let name = "W\(l)" + elementLabel("", w.shape, k, batch: false)
+        let label = canvas.texts("\(name) = \(NumberFormat.shortest(w.data[k], significant: 4)) → \(NumberFormat.shortest(updated.data[k], significant: 4))")
+        try #require(label.count == 1, "\(name): \(canvas.texts.filter { $0.string.hasPrefix(name) }.map(\.string))")
+        #expect(below(label[0]) == ["∂L = \(NumberFormat.significant(dW.data[k], 4)), v = \(NumberFormat.significant(v.data[k], 4))"], "\(name)")
+      }
+    }
+    // The flow is the chosen sample's row of the batch.
+    let x = try #require(tracer.entry("input.forward.x")?.value)
+    for i in 0..<2 { #expect(canvas.texts("x\(subscripted(i + 1)) = \(NumberFormat.shortest(x.data[(sample - 1) * 2 + i], significant: 4))").count == 1) }
+    #expect(canvas.texts("L = \(NumberFormat.shortest(point.loss!, significant: 4))").count == 1)
+    // This sample's own loss under L, by hand: −[t·log a + (1 − t)·log(1 − a)].
+    let a = tracer.entry("sigmoid2.forward.a")!.value.data[sample - 1], t = tracer.entry("loss.t")!.value.data[sample - 1]
+    #expect(canvas.texts("this sample: \(NumberFormat.shortest(-(t * log(a) + (1 - t) * log(1 - a)), significant: 4))").count == 1)
+    #expect(canvas.texts.contains { $0.string.contains("momentum (η = 0.5, β = 0.9)") && $0.string.contains("a batch of samples") })
+    #expect(canvas.texts.contains { $0.string.contains("training sample \(batch[sample - 1] + 1)") })
+    // The old figure's step, sample 1 alone, has another gradient: the two cannot be confused.
+    let alone = TracePoint(step: 1, tracer: Tracer(), indices: [batch[0]])
+    try LessonRun(source.lesson, seed: source.run!.seed).train(trace: alone)
+    let dWalone = alone.tracer!.entry("dense1.backward.dW")!.value, dWbatch = tracer.entry("dense1.backward.dW")!.value
+    #expect(zip(dWalone.data, dWbatch.data).contains { abs($0 - $1) > 1e-6 })
+  }
+
   // MARK: architecture
 
   @Test("digits-mlp's architecture draws at most 16 neurons a layer with … and the sizes, edges by |w|, and a PNG under 1 MB")
