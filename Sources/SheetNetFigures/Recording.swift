@@ -8,7 +8,8 @@ import SheetNet
 /// train the run (`LessonRun.train`), then `Catalogue.make` each kind. What a kind records:
 /// - `gradients`: step 1 traced inside the run's own training (`LessonRun.recordFirstStep`);
 /// - `training` (a run of one or two epochs): the network as initialised, evaluated on every split;
-/// - `filmstrip`: a photograph of the network at each chosen epoch (`LessonRun.observe`);
+/// - `filmstrip`: a photograph of the network at each chosen epoch (`LessonRun.observe`), or, for
+///   the default epochs (chosen from the loss once trained), its weights at every epoch;
 /// - `graph`: step 1 traced inside the run's own training, as for `gradients` (the same step);
 /// When nothing was recorded (the run was restored from a saved model, never trains in this
 /// process, or was not prepared), a figure replays from the seeded start only what it lacks.
@@ -20,6 +21,9 @@ public final class FigureRecording {
   /// Filmstrip photographs by the resolution they were taken at ("regions×neurons": a page size
   /// and a number of columns each), then by epoch.
   var snapshots: [String: [Int: Figure.Snapshot]] = [:]
+  /// Every parameter's value at each epoch (0 = as initialised), kept for a filmstrip of the
+  /// default epochs, which are chosen from the history once the run has trained.
+  var epochWeights: [Int: [Tensor]]?
 
   /// Nothing recorded yet.
   public init() {}

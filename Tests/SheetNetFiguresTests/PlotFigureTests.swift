@@ -412,7 +412,9 @@ struct PlotFigureTests {
     let canvas = try record(try Catalogue.make(.filmstrip, source, options())[0])
     let regions = canvas.images.filter { $0.raster.width > 64 }.sorted { $0.rect.x < $1.rect.x }
     try #require(regions.count == 4)
-    #expect(["epoch 0 (initial)", "epoch 1", "epoch 10", "epoch 1,000"].allSatisfy { !canvas.texts($0).isEmpty })
+    let chosen = Figure.filmstripDefaultEpochs(run.history.epochs.map(\.trainLoss))
+    #expect(chosen.count == 4 && chosen.first == 0 && chosen.last == 1000)
+    #expect(chosen.map { $0 == 0 ? "epoch 0 (initial)" : "epoch \(NumberFormat.integer($0))" }.allSatisfy { !canvas.texts($0).isEmpty })
     // The regions as the decision-boundary figure defines them, from the engine's outputs.
     func expected(_ model: Sequential, _ g: Int) -> Raster {
       let xs = (0..<run.split.train.count).map { run.split.train.x.data[$0 * 2] }, ys = (0..<run.split.train.count).map { run.split.train.x.data[$0 * 2 + 1] }
@@ -432,6 +434,28 @@ struct PlotFigureTests {
     let initial = try LessonRun(run.lesson, seed: run.seed).model
     #expect(regions[0].raster == expected(initial, regions[0].raster.width))
     #expect(regions[3].raster == expected(run.model, regions[3].raster.width))
+  }
+
+  @Test("the default epochs are where the loss drop passes a third and two thirds of the whole drop")
+  func filmstripDefaultEpochs() {
+    // L₁ = 1, min 0.1: the drop passes 0.3 at epoch 4 (0.5) and 0.6 at epoch 5 (0.2).
+    #expect(Figure.filmstripDefaultEpochs([1, 1, 0.9, 0.5, 0.2, 0.1, 0.1]) == [0, 4, 5, 7])
+    // One sudden drop: the second column is the next epoch after the first that passes two thirds.
+    #expect(Figure.filmstripDefaultEpochs([1, 1, 0.1, 0.1, 0.1]) == [0, 3, 4, 5])
+    // A loss that never falls: evenly spaced.
+    #expect(Figure.filmstripDefaultEpochs([1, 1, 1, 1, 1, 1]) == [0, 2, 4, 6])
+    #expect(Figure.filmstripDefaultEpochs([0.7]) == [0, 1])
+  }
+
+  @Test("xor's default frames differ: each column's loss is at least a sixth of the whole drop from the next (0, 1, 10 were alike)")
+  func filmstripFramesDiffer() throws {
+    let source = try lessonSource("xor")
+    let canvas = try record(try Catalogue.make(.filmstrip, source, options())[0])
+    let losses = canvas.texts.filter { $0.string.hasPrefix("loss ") }.sorted { $0.box.x < $1.box.x }.compactMap { Double($0.string.dropFirst(5)) }
+    try #require(losses.count == 4)
+    let drop = losses[0] - losses[3]
+    #expect(drop > 0.3)
+    for (a, b) in zip(losses, losses.dropFirst()) { #expect(a - b > drop / 6, "\(losses)") }
   }
 
   @Test("--epochs is checked: range, count, repeats", arguments: [
