@@ -24,6 +24,8 @@ public final class FigureRecording {
   /// Every parameter's value at each epoch (0 = as initialised), kept for a filmstrip of the
   /// default epochs, which are chosen from the history once the run has trained.
   var epochWeights: [Int: [Tensor]]?
+  /// The optimizer comparison's runs (`optimizers`, `landscape`), by what they measured and how long.
+  var optimizerTrials: [String: [Figure.OptimizerTrial]] = [:]
 
   /// Nothing recorded yet.
   public init() {}
