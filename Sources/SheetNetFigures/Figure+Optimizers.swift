@@ -127,6 +127,8 @@ extension Figure {
     var path: [[Double]] = []
     /// The steps of `path`'s points.
     var pathSteps: [Int] = []
+    /// With the path, the non-trainable parameters (batch norm's running statistics) at the end.
+    var fixed: [Tensor] = []
   }
 
   /// The most points of each optimizer's path `optimizerTrials` keeps (the last step always).
@@ -179,6 +181,7 @@ extension Figure {
           if done { break training }
         }
       }
+      if paths { trial.fixed = model.layers.flatMap { $0.parameters.filter { !$0.trainable } }.map(\.value) }
       trials.append(trial)
     }
     source.recording.optimizerTrials[key] = trials

@@ -26,6 +26,8 @@ public final class FigureRecording {
   var epochWeights: [Int: [Tensor]]?
   /// The optimizer comparison's runs (`optimizers`, `landscape`), by what they measured and how long.
   var optimizerTrials: [String: [Figure.OptimizerTrial]] = [:]
+  /// The landscape's plane and grid of losses, computed once for every page size.
+  var landscape: Figure.Landscape?
 
   /// Nothing recorded yet.
   public init() {}
