@@ -115,6 +115,13 @@ public struct Plot {
     let tick = theme.tick, label = theme.label
     var xt = Ticks.atLeast(3, x.lower, x.upper, count: max(2, Int(rect.width / (theme.tickSize * 6))))
     if wholeX && xt.step < 1 { xt = (Array(stride(from: x.lower.rounded(.up), through: x.upper, by: 1)), 1) }
+    // A step of 2.5 (nice for measures, not for counts) becomes 2 when that keeps the ticks
+    // apart, else 5: epochs 0…10 get 0, 2, 4, … instead of 2.5, 5, 7.5.
+    if wholeX && xt.step.rounded() != xt.step {
+      let wanted = max(2, Int(rect.width / (theme.tickSize * 6)))
+      let whole = ((x.upper - x.lower) / 2).rounded(.up) <= Double(wanted) ? 2.0 : 5.0
+      xt = (Array(stride(from: (x.lower / whole).rounded(.up) * whole, through: x.upper + whole * 1e-9, by: whole)), whole)
+    }
     if let xStep, xStep > 0 { xt = (Array(stride(from: (x.lower / xStep).rounded(.up) * xStep, through: x.upper + xStep * 1e-9, by: xStep)), xStep) }
     let yValues: [Double], yLabels: [String]
     if hideY {

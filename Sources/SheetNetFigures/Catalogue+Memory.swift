@@ -7,7 +7,8 @@ extension Catalogue {
   /// network's outputs on the evaluation split, and what the kind computes of its own — step 1
   /// traced (`gradients`), a forward and backward pass over the whole evaluation split
   /// (`gradients`' saliency of inputs that are not images), a second network trained
-  /// (`optimizers`, `filmstrip`), E's rows copied and centred and its d×d covariance twice over
+  /// (`optimizers`, `filmstrip`, which keeps the weights of every epoch for its default epochs;
+  /// `landscape`, which keeps each optimizer's path, M = [θₖ − c] and its Gram matrix), E's rows copied and centred and its d×d covariance twice over
   /// (`embeddings`), one sample's forward pass (`attention`, a page per attention layer), a forward pass of one
   /// sequence per generated token (`generation`, each step's caches replacing the last's).
   public static func memoryBytes(_ kind: FigureKind, _ source: FigureSource, _ options: FigureOptions, scale: Double) -> Int {
@@ -29,8 +30,19 @@ extension Catalogue {
       if Figure.imageShape(model.inputShape) == nil { bytes = Limits.saturated(bytes, plus: model.trainingBytes(batch: evaluation)) }
     case .attention, .generation:  // one sample's forward pass, every layer's cache (A is h·T² per attention layer)
       bytes = Limits.saturated(bytes, plus: model.trainingBytes(batch: 1))
-    case .optimizers, .filmstrip:
+    case .optimizers:
       bytes = Limits.saturated(bytes, plus: model.trainingBytes(batch: batch))
+    case .landscape:  // a network training, then evaluating 256 at a time; the paths kept, M = [θₖ − c], its Gram matrix twice
+      let paths = Figure.landscapePathNumbers(source)
+      let points = Figure.optimizerChoices(for: source.lesson).count * (Figure.pathPoints + 1)
+      bytes = Limits.saturated(bytes, plus: model.trainingBytes(batch: max(batch, min(256, run.split.train.count))))
+      bytes = Limits.saturated(bytes, plus: Limits.saturated(Limits.saturated(paths, times: 16), plus: Limits.saturated(points * points, times: 16)))
+    case .filmstrip:
+      bytes = Limits.saturated(bytes, plus: model.trainingBytes(batch: batch))
+      if options.epochs == nil {  // the weights at every epoch, for the default epochs
+        let numbers = Figure.filmstripWeightNumbers(model, epochs: run.trainer.epochs)
+        if numbers <= Figure.filmstripWeightLimit { bytes = Limits.saturated(bytes, plus: Limits.saturated(numbers, times: 8)) }
+      }
     case .embeddings:
       for case let e as Embedding in model.layers {
         let (v, d) = (e.vocabulary ?? 0, e.size)

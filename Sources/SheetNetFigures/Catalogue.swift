@@ -44,6 +44,9 @@ public enum FigureKind: String, CaseIterable, Sendable {
   /// A trained token lesson continuing a question by greedy decoding: the tokens coloured by the
   /// network's probability, and the least sure step's alternatives.
   case generation
+  /// The loss over the plane through the weights that best fits the optimizers' paths (Li et al.
+  /// 2018), as filled contours, with SGD's, momentum's and Adam's paths (or the `compare:` list's).
+  case landscape
 
   /// One line for `--help`.
   public var summary: String {
@@ -65,6 +68,7 @@ public enum FigureKind: String, CaseIterable, Sendable {
     case .embeddings: "token vectors of an embedding layer on their 2 principal axes"
     case .attention: "one sample's attention weights, a map per head, tokens on both axes"
     case .generation: "greedy decoding from a question: each token's probability, the least sure step's alternatives"
+    case .landscape: "the loss over a plane through the weights, with each optimizer's path on it"
     }
   }
 
@@ -77,7 +81,7 @@ public enum FigureKind: String, CaseIterable, Sendable {
     case .graph, .overview, .generation: [.sample]
     case .optimizers, .embeddings: [.layer]
     case .filmstrip: [.epochs]
-    case .activations, .filters, .architecture, .training, .decisionBoundary, .confusion, .mistakes: []
+    case .activations, .filters, .architecture, .training, .decisionBoundary, .confusion, .mistakes, .landscape: []
     }
   }
 
@@ -85,13 +89,13 @@ public enum FigureKind: String, CaseIterable, Sendable {
   /// weights at all).
   public var needsTraining: Bool {
     switch self {
-    case .graph, .optimizers, .filmstrip: false
+    case .graph, .optimizers, .filmstrip, .landscape: false
     default: true
     }
   }
 
   /// Whether `--untrained` makes sense (figures of a history need the training itself).
-  public var allowsUntrained: Bool { ![.training, .confusion, .graph, .optimizers, .filmstrip, .mistakes].contains(self) }
+  public var allowsUntrained: Bool { ![.training, .confusion, .graph, .optimizers, .filmstrip, .mistakes, .landscape].contains(self) }
 }
 
 /// The kind-specific options of `sheetnet figure`, so a kind can refuse one it does not read.
@@ -130,7 +134,7 @@ public struct FigureOptions: Sendable {
   public var theme: Theme = .slide
   /// A layer by name (`conv1`) or 1-based position, for kinds that show one layer.
   public var layer: String? = nil
-  /// The sample shown (1-based, in the evaluation split; the training split for `graph`).
+  /// The sample shown (1-based, in the evaluation split; for `graph`, in step 1's batch).
   public var sample: Int = 1
   /// How many window positions `conv-step` draws (from `at`, or from the position with the
   /// largest |z| on the sample's strokes).
@@ -224,6 +228,7 @@ public enum Catalogue {
     case .embeddings: try Figure.checkEmbeddings(source, options)
     case .attention: try Figure.checkAttention(source, options)
     case .generation: try Figure.checkGeneration(source, options)
+    case .landscape: try Figure.checkLandscape(source)
     }
   }
 
@@ -249,6 +254,7 @@ public enum Catalogue {
     case .embeddings: return [try Figure.embeddings(source, options)]
     case .attention: return try Figure.attention(source, options)
     case .generation: return [try Figure.generation(source, options)]
+    case .landscape: return [try Figure.landscapeFigure(source, options)]
     }
   }
 }

@@ -1,12 +1,16 @@
 import SheetNet
 
 /// `filmstrip`: TensorFlow Playground's animation on paper. For a lesson with two inputs and
-/// classes, the class regions with the training points at chosen epochs (columns, default 0,
-/// 1, 10 and the last), and below each the maps of the first hidden layer's neurons at that
-/// epoch. The network is photographed at the end of each chosen epoch while the run trains from
+/// classes, the class regions with the training points at chosen epochs (columns), and below each
+/// the maps of the first hidden layer's neurons at that epoch. By default the columns are where
+/// the loss changes most: epoch 0, the epochs where the training loss's drop first passes a third
+/// and two thirds of its whole drop (`filmstripDefaultEpochs`), and the last; `--epochs` chooses
+/// others. The network is photographed at the end of each chosen epoch while the run trains from
 /// its initial weights: the source's own run when `Catalogue.prepare` asked it to before it
-/// trained; otherwise (a run restored from a saved model, or one that never trains, as for the
-/// `figure` command) a run trained afresh from the lesson's seed, with the same shuffles as `train`.
+/// trained (with the default epochs, not known before training, it keeps its weights at every
+/// epoch, a few numbers each); otherwise (a run restored from a saved model, or one that never
+/// trains, as for the `figure` command) a run trained afresh from the lesson's seed, with the same
+/// shuffles as `train`.
 extension Figure {
   /// The most columns a filmstrip draws.
   static let filmstripLimit = 6
@@ -23,10 +27,30 @@ extension Figure {
     _ = try filmstripEpochs(run.lesson.epochs, options.epochs)
   }
 
+  /// Where the loss changes most, from the training loss of each epoch (`losses[e − 1]` for epoch
+  /// e = 1…E, the history's): 0, the first epoch whose drop L₁ − Lₑ reaches a third of the whole
+  /// drop L₁ − min L, the first after it that reaches two thirds, and E. A loss that never falls
+  /// gets 0, E/3, 2E/3 and E.
+  public static func filmstripDefaultEpochs(_ losses: [Double]) -> [Int] {
+    let last = losses.count
+    guard last > 0 else { return [0] }
+    let start = losses[0], total = start - (losses.filter(\.isFinite).min() ?? start)
+    var chosen = [0, last]
+    if total > 0 && total.isFinite {
+      let third = (1...last).first { start - losses[$0 - 1] >= total / 3 } ?? last
+      let twoThirds = ((third + 1)...max(third + 1, last)).first { $0 <= last && start - losses[$0 - 1] >= 2 * total / 3 } ?? last
+      chosen += [third, twoThirds]
+    } else {
+      chosen += [last / 3, 2 * last / 3]
+    }
+    return Array(Set(chosen.filter { $0 >= 0 && $0 <= last })).sorted()
+  }
+
   /// The epochs shown, in order: `--epochs` checked (each in 0…`last`, at most
-  /// `filmstripLimit`, none twice), or 0, 1, 10 and `last` (those within the lesson's epochs).
-  static func filmstripEpochs(_ last: Int, _ given: [Int]?) throws(FigureError) -> [Int] {
-    guard let given else { return Array(Set([0, 1, 10, last].filter { $0 <= last })).sorted() }
+  /// `filmstripLimit`, none twice), or nil for the default (`filmstripDefaultEpochs`, known once
+  /// the run has trained).
+  static func filmstripEpochs(_ last: Int, _ given: [Int]?) throws(FigureError) -> [Int]? {
+    guard let given else { return nil }
     guard !given.isEmpty else { throw .option("--epochs needs at least one epoch between 0 and \(last), e.g. --epochs 0,1,\(last)") }
     guard given.count <= filmstripLimit else {
       throw .option("--epochs takes at most \(filmstripLimit) epochs (one column each), but \(given.count) were given")
@@ -69,9 +93,30 @@ extension Figure {
                     evaluation: Trainer.evaluate(model: model, loss: loss, data: train, threshold: threshold))
   }
 
-  /// Asks `run` (still as initialised) to photograph itself at the chosen epochs as it trains.
+  /// The most numbers the weights kept at every epoch may take (8 bytes each): 2²³, 64 MB.
+  static let filmstripWeightLimit = 1 << 23
+
+  /// Numbers kept when the weights are kept at every epoch of `epochs`: every parameter, E + 1 times.
+  static func filmstripWeightNumbers(_ model: Sequential, epochs: Int) -> Int {
+    Limits.saturated(model.layers.flatMap(\.parameters).reduce(0) { $0 + $1.value.count }, times: epochs + 1)
+  }
+
+  /// Every parameter's value of `model`, in layer order.
+  static func weights(of model: Sequential) -> [Tensor] { model.layers.flatMap(\.parameters).map(\.value) }
+
+  /// Asks `run` (still as initialised) to photograph itself at the chosen epochs as it trains; with
+  /// the default epochs, to keep its weights at every epoch instead (when they fit
+  /// `filmstripWeightLimit`), from which the chosen epochs are photographed afterwards.
   static func recordFilmstrip(_ run: LessonRun, _ recording: FigureRecording, _ options: FigureOptions) throws(FigureError) {
-    let epochs = try filmstripEpochs(run.lesson.epochs, options.epochs)
+    guard let epochs = try filmstripEpochs(run.lesson.epochs, options.epochs) else {
+      let last = run.trainer.epochs
+      guard recording.epochWeights == nil, filmstripWeightNumbers(run.model, epochs: last) <= filmstripWeightLimit else { return }
+      recording.epochWeights = [:]
+      run.observe(epochs: Set(0...max(last, 0))) { [unowned run, recording] epoch in
+        recording.epochWeights![epoch] = weights(of: run.model)  // copies on write: the next step's update leaves these as they are
+      }
+      return
+    }
     let bounds = PlaneBounds(run.split), resolution = filmstripResolution(options.theme, columns: epochs.count)
     let key = "\(resolution.regions)×\(resolution.neurons)"
     if recording.snapshots[key] == nil { recording.snapshots[key] = [:] }
@@ -83,17 +128,40 @@ extension Figure {
   static func filmstrip(_ source: FigureSource, _ options: FigureOptions) throws(FigureError) -> Figure {
     let run = try source.requireRun(.filmstrip)
     let theme = options.theme
-    let epochs = try filmstripEpochs(run.lesson.epochs, options.epochs)
     let bounds = PlaneBounds(run.split)
-    let resolution = filmstripResolution(theme, columns: epochs.count)
     let train = run.split.train
-    let snapshots: [Snapshot]
-    let recorded = source.recording.snapshots["\(resolution.regions)×\(resolution.neurons)"] ?? [:]
-    if epochs.allSatisfy({ recorded[$0] != nil }) {
-      snapshots = epochs.map { recorded[$0]! }  // taken while the source's run trained
+    var snapshots: [Snapshot]
+    var chosen: String? = nil
+    if let epochs = try filmstripEpochs(run.lesson.epochs, options.epochs) {
+      let resolution = filmstripResolution(theme, columns: epochs.count)
+      let recorded = source.recording.snapshots["\(resolution.regions)×\(resolution.neurons)"] ?? [:]
+      if epochs.allSatisfy({ recorded[$0] != nil }) {
+        snapshots = epochs.map { recorded[$0]! }  // taken while the source's run trained
+      } else {
+        snapshots = try filmstripReplay(run, epochs, bounds, resolution)
+      }
     } else {
-      snapshots = try filmstripReplay(run, epochs, bounds, resolution)
+      // The default epochs come from the run's own history (a fresh run's, trained here, when the
+      // source's has none); the network at each is the run's kept weights, or a replay's photograph.
+      var history = run.history.epochs.map(\.trainLoss)
+      var kept = source.recording.epochWeights.flatMap { $0.count == history.count + 1 ? $0 : nil }
+      if history.isEmpty { (history, kept) = try filmstripHistory(run) }
+      let epochs = filmstripDefaultEpochs(history)
+      let resolution = filmstripResolution(theme, columns: epochs.count)
+      if let kept, epochs.allSatisfy({ kept[$0] != nil }) {
+        let model: Sequential
+        do { model = try freshTrainer(run).model } catch { throw .lesson(error.description) }
+        snapshots = epochs.map { e in
+          for (p, value) in zip(model.layers.flatMap(\.parameters), kept[e]!) { p.value = value }
+          return snapshot(model, run.loss, train, bounds, resolution: resolution, epoch: e)
+        }
+      } else {
+        snapshots = try filmstripReplay(run, epochs, bounds, resolution)
+      }
+      chosen = "Where the loss changes most: epoch 0, a third and two thirds of its drop, and the last"
     }
+    let epochs = snapshots.map(\.epoch)
+    let resolution = filmstripResolution(theme, columns: epochs.count)
     let classes = max(run.split.train.classes, 2)
     let names = (0..<classes).map { $0 < run.split.train.classNames.count ? run.split.train.classNames[$0] : "class \($0)" }
     // One colour scale for each neuron's maps across the epochs (fixed for σ and tanh).
@@ -101,10 +169,10 @@ extension Figure {
     let units = snapshots.first?.neurons?.maps.count ?? 0
     let shown = min(units, filmstripNeurons)
     let neuronScale = firstHidden.map { neuronColours($0, snapshots.flatMap { $0.neurons?.maps.prefix(shown).flatMap { $0 } ?? [] }) }
-    let subtitle = "Retrained from seed \(run.seed); colour: predicted class (paler: less sure); dots: training points"
+    let lines = [chosen ?? "", "Retrained from seed \(run.seed); colour: predicted class (paler: less sure); dots: training points"]
     let trainSet = [("train", train)]
     return Figure(name: "filmstrip", size: theme.size) { canvas in
-      let body = canvas.page(theme.size, theme, title: "Training as a filmstrip: \(source.name)", subtitle: subtitle)
+      let body = notedPage(canvas, theme, title: "Training as a filmstrip: \(source.name)", lines: lines)
       let legendHeight = canvas.measure("Ag", style: theme.tick).height
       let (legendStrip, rest) = body.splitTop(legendHeight, gap: theme.gap * 0.4)
       legendRow(canvas, names.enumerated().map { (label: $0.element, color: ClassColors.color($0.offset), mark: LegendMark.dot) }, in: legendStrip, theme: theme)
@@ -171,6 +239,26 @@ extension Figure {
         bar.draw(on: canvas, in: Rect(x: barRect.x, y: top - canvas.measure("Ag", style: theme.tick).height * 1.6, width: barRect.width, height: max(barRect.maxY - top + canvas.measure("Ag", style: theme.tick).height * 1.6, canvas.measure("Ag", style: theme.tick).height * 5)), theme: theme)
       }
     }
+  }
+
+  /// A run trained afresh from the lesson's seed for the source run's epochs: its training loss per
+  /// epoch, and its weights at every epoch when they fit `filmstripWeightLimit` (nil otherwise).
+  static func filmstripHistory(_ run: LessonRun) throws(FigureError) -> (losses: [Double], weights: [Int: [Tensor]]?) {
+    let fresh: LessonRun
+    do { fresh = try LessonRun(run.lesson, seed: run.seed) } catch { throw .lesson(error.description) }
+    fresh.trainer.epochs = run.trainer.epochs
+    let keep = filmstripWeightNumbers(fresh.model, epochs: fresh.trainer.epochs) <= filmstripWeightLimit
+    var kept: [Int: [Tensor]] = [:]
+    if keep { kept[0] = weights(of: fresh.model) }
+    let steps = (fresh.split.train.count + fresh.lesson.batchSize - 1) / fresh.lesson.batchSize
+    do {
+      try fresh.train { progress in
+        if keep && progress.step == steps { kept[progress.epoch] = weights(of: fresh.model) }
+      }
+    } catch {
+      throw .lesson(error.description)
+    }
+    return (fresh.history.epochs.map(\.trainLoss), keep ? kept : nil)
   }
 
   /// The photographs from a run trained afresh from the lesson's seed up to the last epoch shown

@@ -1,8 +1,14 @@
 import SheetNet
 
 /// `graph`: a tiny network's first training step as a computation graph, one node per scalar
-/// with its value and its gradient ∂E/∂(node) (micrograd's draw_dot, without Graphviz). Every
-/// number is read from the engine's trace of that step; parameters also show their new value.
+/// with its value and its gradient ∂E/∂(node) (micrograd's draw_dot, without Graphviz). The step
+/// is step 1 as training takes it — the lesson's optimizer on its first planned batch, the step
+/// `gradients` and `sheetnet trace` show — and every number is read from the engine's trace of
+/// it. The value flow follows one sample of the batch (`--sample`, 1 = the batch's first): its
+/// inputs, pre-activations and activations, and ∂L/∂ of each, where L is the batch's mean loss
+/// (so each carries the 1/N of the mean). The parameters are the batch's: ∂L/∂W adds up every
+/// sample's part, and each shows its new value and, under momentum, its velocity v (under Adam,
+/// the step m̂/(√ŝ + ε) before η).
 ///
 /// Layout: the values flow left to right along the top (x, z¹, a¹, …, the loss); each layer's
 /// parameters (W, b) hang below in one group per layer, a column per unit. Every edge leaves its
@@ -24,7 +30,20 @@ extension Figure {
     guard model.parameterCount <= graphLimits.parameters, widest <= graphLimits.units else {
       throw .notApplicable("graph suits networks of at most \(graphLimits.parameters) parameters and \(graphLimits.units) units a layer; \(source.lesson.path) has \(NumberFormat.integer(model.parameterCount)) parameters, try architecture or `sheetnet trace` for every number")
     }
-    _ = try sampleIndex(options, in: run.split.train, split: "training")
+    _ = try batchSampleIndex(options, run)
+  }
+
+  /// The samples in step 1's batch: the lesson's batch size, or the whole training split when it
+  /// is smaller (an epoch's first batch is always full).
+  static func firstBatchSize(_ run: LessonRun) -> Int { min(max(run.lesson.batchSize, 1), run.split.train.count) }
+
+  /// `--sample` as a position in step 1's batch (0-based), or an option error naming the range.
+  static func batchSampleIndex(_ options: FigureOptions, _ run: LessonRun) throws(FigureError) -> Int {
+    let n = firstBatchSize(run)
+    guard options.sample >= 1 && options.sample <= n else {
+      throw .option("--sample must be between 1 and \(n), the samples of step 1's batch (batch_size \(run.lesson.batchSize), \(run.split.train.count) training samples)")
+    }
+    return options.sample - 1
   }
 
   /// The loss's symbol: E for Mazur's ½ sum of squares (his notation), L otherwise.
@@ -48,6 +67,8 @@ extension Figure {
     var grad: Double?
     var updated: Double?
     var fill: Color
+    /// The optimizer's own number (momentum's v, Adam's m̂/(√ŝ + ε)), after the gradient.
+    var state: String? = nil
   }
 
   /// Where a node sits: a column of the value flow, or a unit's column of a parameter group.
@@ -62,12 +83,12 @@ extension Figure {
     var row: Int
   }
 
-  /// Step 1 on training sample `sample` alone, traced: the lesson's first step as the graph draws
-  /// it, which the run's own training (a batch of the planned samples) never takes. It runs on a
-  /// copy of the network as initialised, built from the seed, so the run is left as it is
-  /// (`Catalogue.prepare` takes it before the run trains; `graph` takes it when nobody did).
-  static func graphStep(_ run: LessonRun, sample: Int) throws(FigureError) -> TracePoint {
-    let point = TracePoint(step: 1, tracer: Tracer(), indices: [sample])
+  /// Step 1 as training takes it (the planned batch, the lesson's optimizer), traced: the step
+  /// the source's run recorded as it trained (`Catalogue.prepare`, shared with `gradients`), or
+  /// else replayed alone from the seed on a copy of the network as initialised.
+  static func graphStep(_ source: FigureSource, _ run: LessonRun) throws(FigureError) -> TracePoint {
+    if let recorded = source.recording.firstStep, recorded.location != nil { return recorded }
+    let point = TracePoint(step: 1, tracer: Tracer())
     try replayFirstStep(run, point)
     return point
   }
@@ -84,14 +105,56 @@ extension Figure {
     }
   }
 
+  /// The optimizer's own number per element of parameter `symbol` of `layer` in the traced step,
+  /// written after the gradient in its node: momentum's velocity v (the update is −η·v), or Adam's step before
+  /// η, m̂/(√ŝ + ε) (the update is −η times it); nil for plain SGD.
+  static func optimizerState(_ tracer: Tracer, _ layer: String, _ symbol: String, eta: Double) -> (symbol: String, values: [Double])? {
+    if let v = tracer.entry("\(layer).update.\(symbol).v")?.value { return ("v", v.data) }
+    guard tracer.entry("\(layer).update.\(symbol).m") != nil, let w = tracer.entry("\(layer).forward.\(symbol)")?.value,
+          let updated = tracer.entry("\(layer).update.\(symbol)")?.value, eta != 0 else { return nil }
+    return ("m̂/(√ŝ+ε)", (0..<w.count).map { (w.data[$0] - updated.data[$0]) / eta })
+  }
+
+  /// The graph's two lines under its title: which step (the batch, the optimizer and its update
+  /// rule) and how to read the nodes (which sample the flow follows, what L and its gradients are).
+  static func graphNotes(_ run: LessonRun, batch: [Int], sample n: Int, symbol: String) -> [String] {
+    let c = run.lesson.optimizer
+    let eta = NumberFormat.shortest(c.learningRate)
+    let g = c.weightDecay > 0 ? "g" : "∂\(symbol)/∂W"
+    let decay = c.weightDecay > 0 ? ", g = ∂\(symbol)/∂W + λ·W (λ = \(NumberFormat.shortest(c.weightDecay)))" : ""
+    let name: String, rule: String
+    switch c.kind {
+    case .adam: (name, rule) = ("Adam (η = \(eta))", "W′ = W − η·m̂/(√ŝ + ε)")
+    case .sgd where c.momentum > 0:
+      name = "\(c.nesterov ? "Nesterov momentum" : "momentum") (η = \(eta), β = \(NumberFormat.shortest(c.momentum)))"
+      rule = "v = β·v + \(g) (v starts at 0), W′ = W − η·\(c.nesterov ? "(\(g) + β·v)" : "v")"
+    case .sgd: (name, rule) = ("SGD (η = \(eta))", "W′ = W − η·\(g)")
+    }
+    let samples = batch.map { String($0 + 1) }
+    guard batch.count > 1 else {
+      return ["Step 1 on training sample \(samples[0]) (a batch of one), \(name): \(rule)\(decay)",
+              "Each node: value (→ new value after the step) and ∂\(symbol)/∂node"]
+    }
+    let listed = samples.count <= 6 ? "samples \(samples.joined(separator: ", "))" : "\(samples.count) samples"
+    return ["Step 1 as training takes it: a batch of \(listed), \(name)",
+            "Update: \(rule)\(decay)",
+            "Flow: the batch's sample \(n + 1) (training sample \(samples[n])); \(symbol) is the batch's mean loss: ∂\(symbol)/∂W adds all \(batch.count) samples' parts"]
+  }
+
   static func graph(_ source: FigureSource, _ options: FigureOptions) throws(FigureError) -> Figure {
     let run = try source.requireRun(.graph)
     if run.split.train.isTokens { return try sequenceGraph(source, options) }
-    let sample = try sampleIndex(options, in: run.split.train, split: "training")
-    let point: TracePoint
-    if let recorded = source.recording.graphSteps[sample] { point = recorded } else { point = try graphStep(run, sample: sample) }
+    let n = try batchSampleIndex(options, run)
+    let point = try graphStep(source, run)
     let tracer = point.tracer!
+    let batch = point.location?.indices ?? [0]
     func value(_ name: String) -> Tensor? { tracer.entry(name)?.value }
+    // Sample n's row of a batched entry ([N, width]), as a tensor of one row.
+    func row(_ name: String) -> Tensor? {
+      guard let t = value(name), t.count % batch.count == 0 else { return nil }
+      let w = t.count / batch.count
+      return Tensor(shape: [1, w], data: Array(t.data[n * w..<(n + 1) * w]))
+    }
     let param = Color(hex: 0xD6E6F4), plain = Color(hex: 0xF2F2F2), lossFill = Color(hex: 0xFCE3C4)
     func sub(_ shape: [Int], _ i: Int, batch: Bool) -> String { elementLabel("", shape, i, batch: batch) }
     let symbol = lossSymbol(run.loss.kind)
@@ -103,9 +166,9 @@ extension Figure {
     var groupHeaders: [String] = []
     var edges: [(from: NodeID, to: NodeID)] = []
     func flow(_ c: Int, _ r: Int) -> NodeID { NodeID(parameter: false, column: c, unit: 0, row: r) }
-    let x = value("input.forward.x") ?? Tensor(shape: [1, 0])
+    let x = row("input.forward.x") ?? Tensor(shape: [1, 0])
     let firstDense = source.model.layers.first { $0 is Dense }!.name
-    let dx = value("\(firstDense).backward.dx")
+    let dx = row("\(firstDense).backward.dx")
     columns.append((0..<x.count).map { i in GraphNode(label: "x" + sub(x.shape, i, batch: true), value: x.data[i], grad: dx?.data[i], updated: nil, fill: .white) })
     headers.append("x")
     var current = 0  // the column holding this layer's inputs
@@ -116,10 +179,11 @@ extension Figure {
       if let dense = layer as? Dense {
         level += 1
         let l = NumberFormat.superscript(level)
-        guard let w = value("\(dense.name).forward.W"), let z = value("\(dense.name).forward.z") else { continue }
+        guard let w = value("\(dense.name).forward.W"), let z = row("\(dense.name).forward.z") else { continue }
         let dW = value("\(dense.name).backward.dW"), newW = value("\(dense.name).update.W")
         let b = value("\(dense.name).forward.b"), db = value("\(dense.name).backward.db"), newB = value("\(dense.name).update.b")
-        let delta = value("\(dense.name).backward.delta") ?? (index == layers.count - 1 || (index == layers.count - 2) ? value("loss.dz") : nil)
+        let delta = row("\(dense.name).backward.delta") ?? (index == layers.count - 1 || (index == layers.count - 2) ? row("loss.dz") : nil)
+        let wState = optimizerState(tracer, dense.name, "W", eta: run.optimizer.learningRate), bState = optimizerState(tracer, dense.name, "b", eta: run.optimizer.learningRate)
         let inputs = columns[current].count
         let units = dense.units
         // Unit j's parameters: its row of W, then its bias.
@@ -128,10 +192,12 @@ extension Figure {
           var unit: [GraphNode] = []
           for i in 0..<w.shape[1] {
             let k = j * w.shape[1] + i
-            unit.append(GraphNode(label: "W\(l)" + sub(w.shape, k, batch: false), value: w.data[k], grad: dW?.data[k], updated: newW?.data[k], fill: param))
+            unit.append(GraphNode(label: "W\(l)" + sub(w.shape, k, batch: false), value: w.data[k], grad: dW?.data[k], updated: newW?.data[k], fill: param,
+                                  state: wState.map { "\($0.symbol) = \(NumberFormat.significant($0.values[k], 4))" }))
           }
           if let b {
-            unit.append(GraphNode(label: "b\(l)" + sub(b.shape, j, batch: false), value: b.data[j], grad: db?.data[j], updated: newB?.data[j], fill: param))
+            unit.append(GraphNode(label: "b\(l)" + sub(b.shape, j, batch: false), value: b.data[j], grad: db?.data[j], updated: newB?.data[j], fill: param,
+                                  state: bState.map { "\($0.symbol) = \(NumberFormat.significant($0.values[j], 4))" }))
           }
           group.append(unit)
         }
@@ -148,9 +214,9 @@ extension Figure {
         current = zColumn
         inputSymbol = "z\(l)"
       } else if layer is any Activation || layer is Softmax {
-        let a = value("\(layer.name).forward.a") ?? Tensor(shape: [1, 0])
+        let a = row("\(layer.name).forward.a") ?? Tensor(shape: [1, 0])
         let next = layers[(index + 1)...].first { $0 is Dense }
-        let grad = next.flatMap { value("\($0.name).backward.dx") } ?? (index == layers.count - 1 ? value("loss.dy") : nil)
+        let grad = next.flatMap { row("\($0.name).backward.dx") } ?? (index == layers.count - 1 ? row("loss.dy") : nil)
         let l = NumberFormat.superscript(level)
         let f = (layer as? any Activation).map { type(of: $0).symbol } ?? "softmax"
         columns.append((0..<a.count).map { j in GraphNode(label: "a\(l)" + sub(a.shape, j, batch: true), value: a.data[j], grad: grad?.data[j], updated: nil, fill: plain) })
@@ -168,11 +234,22 @@ extension Figure {
     // each target feeding it from above or below.
     let lossValue = value("loss.L")?.data.first ?? point.loss ?? .nan
     var targets: [GraphNode] = []
-    if let t = value("loss.t") {
+    // This sample's own loss, by the engine's loss on its row alone (L is the batch's mean of these).
+    var own: Double? = nil
+    // A loss fused with the last layer (cross-entropy after softmax or sigmoid) reads the logits.
+    let lastLayer = layers.last!
+    let fused = (lastLayer is Sigmoid || lastLayer is Softmax) && (run.loss is BinaryCrossEntropy || run.loss is CrossEntropy) && layers.count >= 2
+    let outputName = fused ? "\(layers[layers.count - 2].name).forward.z" : lastLayer is Dense ? "\(lastLayer.name).forward.z" : "\(lastLayer.name).forward.a"
+    if batch.count > 1, let out = row(outputName), let t = row("loss.t") {
+      own = run.loss.value(output: out, target: t, last: nil)
+    }
+    if let t = row("loss.t") {
       for i in 0..<t.count { targets.append(GraphNode(label: "t" + sub(t.shape, i, batch: true), value: t.data[i], grad: nil, updated: nil, fill: .white)) }
     }
     let above = (targets.count + 1) / 2
-    let last = Array(targets[..<above]) + [GraphNode(label: symbol, value: lossValue, grad: 1, updated: nil, fill: lossFill)] + Array(targets[above...])
+    let lossNode = GraphNode(label: symbol, value: lossValue, grad: 1, updated: nil, fill: lossFill,
+                             state: own.map { "this sample: \(NumberFormat.shortest($0, significant: 4))" })
+    let last = Array(targets[..<above]) + [lossNode] + Array(targets[above...])
     columns.append(last)
     headers.append(lossHeader(run.loss.kind))
     let lossColumn = columns.count - 1, lossRow = above
@@ -180,38 +257,40 @@ extension Figure {
     for i in last.indices where i != lossRow { edges.append((flow(lossColumn, i), flow(lossColumn, lossRow))) }
 
     let theme = options.theme
-    let subtitle = "First step on training sample \(sample + 1) (\(run.optimizer.kind), η = \(NumberFormat.shortest(run.optimizer.learningRate))); each node: value (→ new value) and ∂\(symbol)/∂node"
+    let notes = graphNotes(run, batch: batch, sample: n, symbol: symbol)
     let flowNodes = columns, groupNodes = groups, allEdges = edges
     return Figure(name: "graph", size: theme.size) { canvas in
-      let body = canvas.page(theme.size, theme, title: "Computation graph: \(source.name)", subtitle: subtitle)
+      let body = notedPage(canvas, theme, title: "Computation graph: \(source.name)", lines: notes)
       func lines(_ n: GraphNode) -> [String] {
         var first = "\(n.label) = \(NumberFormat.shortest(n.value, significant: 4))"
         if let u = n.updated { first += " → \(NumberFormat.shortest(u, significant: 4))" }
-        if n.label == symbol && n.grad == 1 { return [first, "∂\(symbol)/∂\(symbol) = 1"] }
-        return [first, n.grad.map { "∂\(symbol) = \(NumberFormat.significant($0, 4))" } ?? "∂\(symbol): —"]
+        if n.label == symbol && n.grad == 1 { return [first, n.state ?? "∂\(symbol)/∂\(symbol) = 1"] }
+        return [first, (n.grad.map { "∂\(symbol) = \(NumberFormat.significant($0, 4))" } ?? "∂\(symbol): —") + (n.state.map { ", " + $0 } ?? "")]
       }
       // The largest size at which the flow and the parameter band fit side by side and one
       // above the other.
       var style = theme.tick.sized(theme.labelSize)
-      var lineHeight = 0.0, headerHeight = 0.0, nodeHeight = 0.0, spacing = 0.0, gap = 0.0, groupGap = 0.0
+      var lineHeight = 0.0, headerHeight = 0.0, nodeHeight = 0.0, bandNodeHeight = 0.0, spacing = 0.0, gap = 0.0, groupGap = 0.0
+      let bandLines = groupNodes.flatMap { $0.flatMap { $0 } }.map { lines($0).count }.max() ?? 2
       var flowWidths: [Double] = [], unitWidths: [[Double]] = []
       var flowHeight = 0.0, bandHeight = 0.0
       func width(_ n: GraphNode) -> Double {
         let t = lines(n)
-        return max(canvas.measure(t[0], style: style.emphasized).width, canvas.measure(t[1], style: style).width) + style.size
+        return max(canvas.measure(t[0], style: style.emphasized).width, t.dropFirst().map { canvas.measure($0, style: style).width }.max() ?? 0) + style.size
       }
       while true {
         lineHeight = canvas.measure("Ag", style: style).height + theme.clearance * 2
         headerHeight = canvas.measure("Ag", style: theme.note).height * 1.4
         nodeHeight = lineHeight * 2 + style.size * 0.5
+        bandNodeHeight = lineHeight * Double(bandLines) + style.size * 0.5
         spacing = style.size * 0.45
         gap = max(theme.gap, style.size * 2.2)
         groupGap = theme.gap * 1.5
         flowWidths = flowNodes.map { $0.map(width).max()! }
         unitWidths = groupNodes.map { $0.map { $0.map(width).max()! } }
-        func stack(_ n: Int) -> Double { Double(n) * nodeHeight + Double(max(n - 1, 0)) * spacing }
-        flowHeight = headerHeight + stack(flowNodes.map(\.count).max()!)
-        bandHeight = headerHeight + stack(groupNodes.flatMap { $0.map(\.count) }.max() ?? 0)
+        func stack(_ n: Int, _ height: Double) -> Double { Double(n) * height + Double(max(n - 1, 0)) * spacing }
+        flowHeight = headerHeight + stack(flowNodes.map(\.count).max()!, nodeHeight)
+        bandHeight = headerHeight + stack(groupNodes.flatMap { $0.map(\.count) }.max() ?? 0, bandNodeHeight)
         let flowTotal = flowWidths.reduce(0, +) + gap * Double(flowNodes.count - 1)
         let bandTotal = unitWidths.map { $0.reduce(0, +) + spacing * Double($0.count - 1) }.reduce(0, +) + groupGap * Double(max(groupNodes.count - 1, 0))
         let fits = flowTotal <= body.width && bandTotal <= body.width && flowHeight + bandHeight + theme.gap * 1.5 <= body.height
@@ -272,7 +351,7 @@ extension Figure {
         canvas.text(groupHeaders[g], Point(lefts[g] + groupWidths[g] / 2, bandTop + bandHeight), header, anchor: .bottom)
         for (u, unit) in group.enumerated() {
           for r in unit.indices {
-            boxes[NodeID(parameter: true, column: g, unit: u, row: r)] = Rect(x: ux, y: bandTop + Double(r) * (nodeHeight + spacing), width: unitWidths[g][u], height: nodeHeight)
+            boxes[NodeID(parameter: true, column: g, unit: u, row: r)] = Rect(x: ux, y: bandTop + Double(r) * (bandNodeHeight + spacing), width: unitWidths[g][u], height: bandNodeHeight)
           }
           ux += unitWidths[g][u] + spacing
         }
@@ -361,7 +440,9 @@ extension Figure {
         let text = lines(n)
         let top = box.y + style.size * 0.25 + theme.clearance
         canvas.text(text[0], Point(box.x + style.size * 0.5, top), style.emphasized, anchor: .topLeft)
-        canvas.text(text[1], Point(box.x + style.size * 0.5, top + lineHeight), style.colored(Theme.muted), anchor: .topLeft)
+        for (i, line) in text.enumerated().dropFirst() {
+          canvas.text(line, Point(box.x + style.size * 0.5, top + Double(i) * lineHeight), style.colored(Theme.muted), anchor: .topLeft)
+        }
       }
     }
   }

@@ -2,22 +2,27 @@ import Foundation
 import SheetNet
 
 /// `optimizers`: the same seed, the same initial weights and the same mini-batches trained under
-/// SGD, SGD with momentum and Adam, or under the optimizers the lesson lists in `compare:`. Top: the training loss of every step, a line per optimizer.
-/// Bottom: each optimizer's first update ΔW = W′ − W of one layer, side by side on one
-/// symmetric colour scale, so the sizes compare: SGD's is −η·dW, momentum's first is the same
-/// (v starts at 0), Adam's is −η·sign(dW).
+/// SGD, SGD with momentum and Adam, or under the optimizers the lesson lists in `compare:`, for
+/// whole epochs (as many of the lesson's as fit `optimizerBudget`; a network too large for one
+/// epoch in it gets as many steps as fit, at least 10). Left: the training loss on a log scale,
+/// each step's value the mean of the last epoch's batch losses (so it meets the `training`
+/// figure's epoch means at whole epochs). Right: how far each optimizer has moved the weights,
+/// ‖θₜ − θ₀‖ over the trainable parameters (or `--layer`'s W), which differs from step 1 on
+/// (Adam's first step is ±η in every weight) and shows momentum gathering speed where SGD creeps;
+/// the first update ΔW it replaces is the same for SGD and momentum by construction (v starts at 0).
 extension Figure {
   static func checkOptimizers(_ source: FigureSource, _ options: FigureOptions) throws(FigureError) {
     _ = try source.requireRun(.optimizers)
     _ = try optimizerLayer(source, options)
   }
 
-  /// The layer whose first ΔW is shown: `--layer`, or the first with weights.
-  static func optimizerLayer(_ source: FigureSource, _ options: FigureOptions) throws(FigureError) -> any Layer {
+  /// The layer whose distance travelled `--layer` asks for (nil: all trainable parameters).
+  static func optimizerLayer(_ source: FigureSource, _ options: FigureOptions) throws(FigureError) -> (any Layer)? {
     let all = source.model.layers.filter { $0 is Dense || $0 is Conv2D }
     guard !all.isEmpty else {
       throw .notApplicable("optimizers compares weight updates, but \(source.lesson.path) has no dense or conv2d layer; try architecture")
     }
+    guard options.layer != nil else { return nil }
     return try pick(options.layer, in: source.model, among: all, what: "layers with weights (dense, conv2d)")
   }
 
@@ -31,8 +36,6 @@ extension Figure {
     var lessons: Bool
     /// A fresh optimizer (no state, step 0).
     var make: () -> any Optimizer
-    /// What its first ΔW is, in lines under its panel.
-    var note: [String] = []
   }
 
   /// The optimizers a lesson's figure compares: those in its `compare:` list, in that order, or
@@ -44,18 +47,15 @@ extension Figure {
       let decay = c.weightDecay > 0 ? ", λ = \(text(c.weightDecay))" : ""
       switch c.kind {
       case .adam:
-        return OptimizerChoice(name: "Adam", settings: "η = \(text(c.learningRate))\(decay)", lessons: c == lesson.optimizer, make: c.make, note: adamNote)
+        return OptimizerChoice(name: "Adam", settings: "η = \(text(c.learningRate))\(decay)", lessons: c == lesson.optimizer, make: c.make)
       case .sgd where c.momentum > 0:
         return OptimizerChoice(name: c.nesterov ? "Nesterov" : "momentum", settings: "η = \(text(c.learningRate)), β = \(text(c.momentum))\(decay)",
-                               lessons: c == lesson.optimizer, make: c.make, note: c.nesterov ? ["step 1: v = g,", "so ΔW = −η·(1 + β)·g"] : momentumNote)
+                               lessons: c == lesson.optimizer, make: c.make)
       case .sgd:
-        return OptimizerChoice(name: "SGD", settings: "η = \(text(c.learningRate))\(decay)", lessons: c == lesson.optimizer, make: c.make, note: sgdNote)
+        return OptimizerChoice(name: "SGD", settings: "η = \(text(c.learningRate))\(decay)", lessons: c == lesson.optimizer, make: c.make)
       }
     }
   }
-
-  /// The notes under each default panel: what the first update is.
-  static let sgdNote = ["ΔW = −η·dW"], momentumNote = ["step 1: v = dW,", "so ΔW = −η·dW"], adamNote = ["step 1: m̂ = dW, v̂ = dW²,", "so ΔW = −η·sign(dW)"]
 
   /// SGD, momentum (β = 0.9, or the lesson's) and Adam at the rates a lecturer would use: the
   /// lesson's own rate for its own optimizer; otherwise SGD and momentum at the lesson's SGD rate
@@ -73,68 +73,140 @@ extension Figure {
     momentum.weightDecay = lesson.weightDecay
     adam.weightDecay = lesson.weightDecay
     return [
-      OptimizerChoice(name: "SGD", settings: "η = \(text(sgd.learningRate))", lessons: lesson.kind == .sgd && lesson.momentum == 0, make: sgd.make, note: sgdNote),
+      OptimizerChoice(name: "SGD", settings: "η = \(text(sgd.learningRate))", lessons: lesson.kind == .sgd && lesson.momentum == 0, make: sgd.make),
       OptimizerChoice(name: momentum.nesterov ? "Nesterov" : "momentum", settings: "η = \(text(momentum.learningRate)), β = \(text(momentum.momentum))",
-                      lessons: lesson.kind == .sgd && lesson.momentum > 0, make: momentum.make, note: momentumNote),
-      OptimizerChoice(name: "Adam", settings: "η = \(text(adam.learningRate))", lessons: lesson.kind == .adam, make: adam.make, note: adamNote),
+                      lessons: lesson.kind == .sgd && lesson.momentum > 0, make: momentum.make),
+      OptimizerChoice(name: "Adam", settings: "η = \(text(adam.learningRate))", lessons: lesson.kind == .adam, make: adam.make),
     ]
   }
 
-  /// One optimizer's short run from the lesson's seed.
+  /// The seconds all the comparison's runs may train together, by the engine's own estimate
+  /// (`Limits.trainingSeconds`, which runs 1–2.5 times the measured time): 3 s. Within it the runs
+  /// take whole epochs, as many of the lesson's as fit.
+  public static let optimizerBudget = 3.0
+
+  /// How long each optimizer trains: whole epochs (`epochs`), or for a network of which one epoch
+  /// under every optimizer does not fit `optimizerBudget`, `steps` steps of the first epoch.
+  struct OptimizerSpan: Equatable {
+    /// Whole epochs trained, nil when only part of one fits.
+    var epochs: Int?
+    /// Steps trained in all.
+    var steps: Int
+    /// Steps an epoch.
+    var stepsPerEpoch: Int
+  }
+
+  /// The span of each run: E = min(the lesson's epochs, ⌊budget / (runs × one epoch's estimate)⌋)
+  /// epochs when that is at least 1; else the steps that fit (at least 10, at most an epoch).
+  static func optimizerSpan(_ run: LessonRun, runs: Int) -> OptimizerSpan {
+    let samples = run.split.train.count
+    let batch = min(max(run.lesson.batchSize, 1), samples)
+    let perEpoch = (samples + batch - 1) / batch
+    let epochSeconds = Limits.trainingSeconds(run.model, trainedSamples: Double(samples), evaluatedSamples: 0, batch: batch) * Double(max(runs, 1))
+    let fit = Int(min(optimizerBudget / max(epochSeconds, 1e-12), 1e9))
+    if fit >= 1 {
+      let epochs = max(1, min(run.lesson.epochs, fit))
+      return OptimizerSpan(epochs: epochs, steps: epochs * perEpoch, stepsPerEpoch: perEpoch)
+    }
+    let steps = Int(optimizerBudget / max(epochSeconds, 1e-12) * Double(perEpoch))
+    return OptimizerSpan(epochs: nil, steps: min(perEpoch, max(10, steps)), stepsPerEpoch: perEpoch)
+  }
+
+  /// One optimizer's run from the lesson's seed.
   struct OptimizerTrial {
     /// Which optimizer.
     var choice: OptimizerChoice
     /// The batch loss of each step, in order (stops early at a non-finite loss).
     var losses: [Double]
-    /// The layer's W before step 1 and after it.
-    var before: Tensor, after: Tensor
-    /// ΔW = W′ − W of step 1.
-    var delta: Tensor {
-      var d = after
-      for i in 0..<d.count { d.data[i] -= before.data[i] }
-      return d
-    }
+    /// The samples in each step's batch (an epoch's last may be short).
+    var sizes: [Int] = []
+    /// ‖θₜ − θ₀‖ after each step t: the distance travelled from the initial weights.
+    var distances: [Double]
+    /// The trainable parameters flattened (layer by layer, W then b) at the steps `pathSteps`
+    /// (0 = as initialised), when asked for (`landscape`).
+    var path: [[Double]] = []
+    /// The steps of `path`'s points.
+    var pathSteps: [Int] = []
+    /// With the path, the non-trainable parameters (batch norm's running statistics) at the end.
+    var fixed: [Tensor] = []
   }
 
-  /// Steps each optimizer runs: up to 200, fewer for a large network so that the three runs
-  /// stay within about 7·10⁸ multiply-adds (some 0.3 s): forward and backward cost about
-  /// 3 × (multiply-adds per sample) × batch size a step. At least 10 (digits-cnn gets 14).
-  static func optimizerSteps(_ model: Sequential, batch: Int) -> Int {
-    let perStep = max(1, 3 * model.multiplyAdds * batch)
-    return min(200, max(10, 700_000_000 / (3 * perStep)))
+  /// The most points of each optimizer's path `optimizerTrials` keeps (the last step always).
+  static let pathPoints = 60
+
+  /// The trainable parameters of `model`, or `layer`'s W alone.
+  static func trainable(_ model: Sequential, layer: String?) -> [Parameter] {
+    if let layer { return model.layer(named: layer)?.parameters.filter { $0.name == "W" } ?? [] }
+    return model.layers.flatMap { $0.parameters.filter(\.trainable) }
   }
 
   /// Trains the lesson afresh (same seed: same initial weights and batches, `freshTrainer`) with
-  /// each optimizer for `steps` steps, as `Trainer.fit` does (the step's generator forked first, then
-  /// each epoch's seeded batches), recording every step's loss and `layer`'s W around step 1.
-  static func optimizerTrials(_ run: LessonRun, layer: String, steps: Int) throws(FigureError) -> [OptimizerTrial] {
+  /// each optimizer for `span`, as `Trainer.fit` does (the step's generator forked first, then
+  /// each epoch's seeded batches), recording every step's loss and distance travelled (of the
+  /// trainable parameters, or `layer`'s W), and with `paths` the parameters at up to `pathPoints`
+  /// steps. Kept in the source's recording, so `optimizers` and `landscape`, and both page sizes,
+  /// train them once.
+  static func optimizerTrials(_ source: FigureSource, _ run: LessonRun, layer: String?, span: OptimizerSpan, paths: Bool = false) throws(FigureError) -> [OptimizerTrial] {
+    let key = "\(layer ?? "*")|\(span.steps)"
+    if let cached = source.recording.optimizerTrials[key], !paths || cached.allSatisfy({ !$0.path.isEmpty }) { return cached }
     var trials: [OptimizerTrial] = []
+    let stride = max(1, (span.steps + pathPoints - 1) / pathPoints)
     for choice in optimizerChoices(for: run.lesson) {
       let optimizer = choice.make()
       var trainer: Trainer
       do { trainer = try freshTrainer(run, optimizer: optimizer) } catch { throw .lesson(error.description) }
       let model = trainer.model
-      guard let w = model.layer(named: layer)?.parameters.first(where: { $0.name == "W" }) else {
-        throw .notApplicable("\(layer) has no weights W")
-      }
+      let measured = trainable(model, layer: layer)
+      let start = measured.map(\.value)
+      let all = paths ? trainable(model, layer: nil) : []
+      func flat() -> [Double] { all.flatMap(\.value.data) }
       let train = run.split.train
       let targets = train.targets(outputs: model.outputShape.reduce(1, *))
       let step = Step(training: true, rng: trainer.rng.fork())
-      var losses: [Double] = []
-      var before = w.value, after = w.value
-      training: while losses.count < steps {
+      var trial = OptimizerTrial(choice: choice, losses: [], distances: [])
+      if paths { trial.path.append(flat()); trial.pathSteps.append(0) }
+      training: while trial.losses.count < span.steps {
         for batch in trainer.batches(count: train.count) {
           let x = train.x.gathering(rows: batch), t = targets.gathering(rows: batch)
-          if losses.isEmpty { before = w.value }
           let (value, _) = model.trainStep(x, t, loss: run.loss, optimizer: optimizer, step)
-          if losses.isEmpty { after = w.value }
-          losses.append(value)
-          if !value.isFinite || losses.count >= steps { break training }
+          trial.losses.append(value)
+          trial.sizes.append(batch.count)
+          var squares = 0.0
+          for (p, w0) in zip(measured, start) {
+            for i in 0..<w0.count { let d = p.value.data[i] - w0.data[i]; squares += d * d }
+          }
+          trial.distances.append(squares.squareRoot())
+          let done = !value.isFinite || trial.losses.count >= span.steps
+          if paths && (trial.losses.count % stride == 0 || done) { trial.path.append(flat()); trial.pathSteps.append(trial.losses.count) }
+          if done { break training }
         }
       }
-      trials.append(OptimizerTrial(choice: choice, losses: losses, before: before, after: after))
+      if paths { trial.fixed = model.layers.flatMap { $0.parameters.filter { !$0.trainable } }.map(\.value) }
+      trials.append(trial)
     }
+    source.recording.optimizerTrials[key] = trials
     return trials
+  }
+
+  /// `parts` joined with "; " onto as few lines of `width` as they fit.
+  static func packedLines(_ parts: [String], width: Double, style: TextStyle, on canvas: any Canvas) -> [String] {
+    var lines: [String] = []
+    for part in parts {
+      if let line = lines.last, canvas.measure(line + "; " + part, style: style).width <= width { lines[lines.count - 1] = line + "; " + part }
+      else { lines.append(part) }
+    }
+    return lines
+  }
+
+  /// Each step's mean of the last `window` batch losses (fewer at the start), each weighted by
+  /// its batch's samples: at the end of an epoch of `window` steps, that epoch's mean loss as the
+  /// history records it and `training` plots it.
+  static func runningMean(_ values: [Double], sizes: [Int], window: Int) -> [Double] {
+    values.indices.map { i in
+      let range = max(0, i - window + 1)...i
+      let total = range.reduce(0.0) { $0 + values[$1] * Double(sizes[$1]) }, count = range.reduce(0) { $0 + sizes[$1] }
+      return total / Double(max(count, 1))
+    }
   }
 
   static func optimizers(_ source: FigureSource, _ options: FigureOptions) throws(FigureError) -> Figure {
@@ -142,94 +214,57 @@ extension Figure {
     let layer = try optimizerLayer(source, options)
     let theme = options.theme
     let batch = min(run.lesson.batchSize, run.split.train.count)
-    let steps = optimizerSteps(source.model, batch: batch)
-    let trials = try optimizerTrials(run, layer: layer.name, steps: steps)
-    let view = weightView(layer, shape: trials[0].before.shape, in: source.model)
-    let deltas = trials.map(\.delta)
-    let scale = ColorScale.symmetric(deltas.flatMap(\.data))
-    let stepsPerEpoch = (run.split.train.count + batch - 1) / batch
-    let epochs = Double(steps) / Double(stepsPerEpoch)
+    let choices = optimizerChoices(for: run.lesson)
+    let span = optimizerSpan(run, runs: choices.count)
+    let trials = try optimizerTrials(source, run, layer: layer?.name, span: span)
+    let perEpoch = Double(span.stepsPerEpoch)
+    // x: epochs (step t at t / steps-per-epoch), or steps when less than an epoch is trained.
+    let byEpoch = span.epochs != nil
+    let xOf = { (t: Int) -> Double in byEpoch ? Double(t) / perEpoch : Double(t) }
+    let smoothed = trials.map { runningMean($0.losses, sizes: $0.sizes, window: byEpoch ? span.stepsPerEpoch : 1) }
     let colors = trials.indices.map { ClassColors.color($0) }
-    let labels = trials.map { "\($0.choice.name)\n\($0.choice.settings)" }
-    let finite = trials.flatMap(\.losses).filter(\.isFinite)
-    let first = trials[0].losses.first ?? 1
+    let finite = smoothed.flatMap { $0 }.filter { $0.isFinite && $0 > 0 }
+    let first = smoothed.first?.first ?? 1
     // Clipped at twice the first loss, so one optimizer's blow-up does not flatten the others.
-    let top = min(finite.max() ?? 1, 2 * max(first, 1e-12))
+    let top = min(finite.max() ?? 1, 2 * max(first, 1e-12)), bottom = max(finite.min() ?? 1e-3, top * 1e-12)
     let clipped = (finite.max() ?? 0) > top
     let diverged = trials.filter { $0.losses.last.map { !$0.isFinite } ?? false }.map { "\($0.choice.name) diverged at step \($0.losses.count)" }
-    let notes = trials.map(\.choice.note)
     let names = run.lesson.compare.isEmpty ? "SGD, momentum and Adam" : listed(trials.map(\.choice.name))
     let lessons = trials.first { $0.choice.lessons }.map { "; the lesson uses \($0.choice.name)" } ?? ""
-    let span = epochs >= 1 ? "\(NumberFormat.shortest(epochs, significant: 2)) epoch\(epochs == 1 ? "" : "s")" : "\(NumberFormat.shortest(epochs, significant: 2)) of an epoch"
-    let lines = [
-      "Same initial weights (seed \(run.seed)) and batches of \(batch); training loss of steps 1–\(steps) (\(span))\(clipped ? ", clipped at \(NumberFormat.significant(top, 2))" : "")\(diverged.isEmpty ? "" : "; " + diverged.joined(separator: ", "))",
-      "Below: each one's first update ΔW of \(layer.name), all on one colour scale\(lessons)",
-      "W \(shapeText(trials[0].before.shape)): \(view.description)",
-    ]
+    let spanText: String
+    if let epochs = span.epochs {
+      let all = epochs == run.lesson.epochs ? (epochs == 1 ? "the lesson's one epoch" : "all \(NumberFormat.integer(epochs)) epochs of the lesson")
+        : "\(NumberFormat.integer(epochs)) of the lesson's \(NumberFormat.integer(run.lesson.epochs)) epochs"
+      spanText = "\(all) (\(NumberFormat.integer(span.steps)) steps)"
+    } else {
+      spanText = "\(NumberFormat.integer(span.steps)) steps of an epoch's \(NumberFormat.integer(span.stepsPerEpoch))"
+    }
+    let budget = span.epochs == run.lesson.epochs ? "" : ", what fits in \(NumberFormat.shortest(optimizerBudget)) s"
+    let what = layer.map { "\($0.name)'s W has" } ?? "the weights have"
+    let parts = ["Same initial weights (seed \(run.seed)) and batches of \(batch)", "\(spanText)\(budget)"]
+      + (lessons.isEmpty ? [] : [String(lessons.dropFirst(2))]) + diverged
+      + ["left: training loss\(byEpoch && span.stepsPerEpoch > 1 ? ", the mean of the last epoch's batch losses" : "")\(clipped ? ", clipped at \(NumberFormat.significant(top, 2))" : "")",
+         "right: how far \(what) moved, ‖θ − θ₀‖"]
     return Figure(name: "optimizers", size: theme.size) { canvas in
+      let lines = packedLines(parts, width: theme.size.width - 2 * theme.margin, style: theme.note, on: canvas)
       let body = notedPage(canvas, theme, title: "\(names) from one seed: \(source.name)", lines: lines)
-      // The panels' height: from 40 % of the page (54 % for a few rows of weights, so their
-      // numbers fit in their cells), grown while their blocks are held back by the height, until
-      // the blocks fill the panels' width (a single matrix: until its cells are at most 1.5 times
-      // as wide as tall) or the plot is down to half the page or to what its one-line labels need.
-      let few = view.tiles.count == 1 && view.tiles[0].rows <= 4 && view.tiles[0].columns <= 4
-      let th = canvas.measure("Ag", style: theme.tick).height
-      let bar = ColorBar(colormap: .diverging, scale: scale, title: "ΔW")
-      let lineHeight = canvas.measure("Ag", style: theme.note).height + theme.clearance
-      let estimatedBar = max(bar.width(on: canvas, theme: theme, height: body.height * 0.4), bar.width(on: canvas, theme: theme, height: th * 3))
-      let cellWidth = (body.width - estimatedBar - theme.gap * 0.5 - theme.gap * Double(trials.count - 1)) / Double(trials.count)
-      let noteLines = notes.map { wrapped($0, width: cellWidth, style: theme.note, on: canvas).count }.max() ?? 0
-      let titleHeight = canvas.measure("Ag", style: theme.label).height + theme.gap * 0.3
-      let around = Double(noteLines) * lineHeight + theme.gap * 0.3 + titleHeight + th
-      let tile = view.tiles[0], natural = Double(tile.columns) / Double(tile.rows)
-      func filled(_ panels: Double) -> Bool {
-        let block = weightsBlock(view, in: Rect(x: 0, y: 0, width: cellWidth, height: max(0, panels - around)), theme: theme)
-        guard block.width >= cellWidth * 0.95 else { return false }
-        return view.tiles.count > 1 || block.width / max(block.height, 1e-9) <= natural * 1.5
-      }
-      // The plot keeps room for its line labels (a line each, or two: name, then settings) above
-      // its tick labels and axis title.
-      let gap = theme.gap * 0.75
-      let labelLine = th + theme.clearance * 1.05
-      let axis = th * 1.5 + canvas.measure("Ag", style: theme.label).height + theme.gap
-      let plotNeeds = { (lines: Int) in Double(lines * trials.count) * labelLine + axis }
-      let most = max(body.height * (few ? 0.54 : 0.4) - gap, min(body.height * 0.5, body.height - plotNeeds(1)) - gap)
-      let least = body.height * (few ? 0.54 : 0.4) - gap
-      var panelsHeight = least
-      while panelsHeight < most && !filled(panelsHeight) { panelsHeight = min(most, panelsHeight + theme.tickSize * 0.5) }
-      let (plotRect, panelsRect) = body.splitTop(body.height - panelsHeight - gap, gap: gap)
-      // Labels on one line when the panels took room the two-line labels needed.
-      let oneLine = panelsHeight > least && plotRect.height < plotNeeds(2)
-      let labels = oneLine ? trials.map { "\($0.choice.name), \($0.choice.settings)" } : labels
-      var plot = Plot(x: (1, Double(max(steps, 2))), y: (0, Ticks.padded(0, top).1), xTitle: "step", yTitle: "loss L", series: [])
-      plot.wholeX = true
-      plot.xStep = wholeStep(span: Double(max(steps, 2) - 1), width: plotRect.width * 0.75, theme: theme)
+      let panels = body.columns(2, gap: 0)
+      let xTitle = byEpoch ? "epoch" : "step"
+      let xRange = (0.0, max(xOf(span.steps), 1))
+      var lossPlot = Plot(x: xRange, y: (pow(10, floor(log10(bottom))), pow(10, ceil(log10(top)))), xTitle: xTitle, yTitle: "loss (log scale)", series: [], logY: true)
+      lossPlot.wholeX = true
+      var distancePlot = Plot(x: xRange, y: Ticks.padded(0, max(trials.flatMap(\.distances).filter(\.isFinite).max() ?? 1, 1e-12)), xTitle: xTitle,
+                              yTitle: "‖θ − θ₀‖", series: [])
+      distancePlot.wholeX = true
       for (k, trial) in trials.enumerated() {
-        plot.series.append(.init(points: trial.losses.enumerated().map { (x: Double($0.offset + 1), y: $0.element) }, color: colors[k], label: labels[k], weight: 0.8))
+        lossPlot.series.append(.init(points: smoothed[k].enumerated().map { (x: xOf($0.offset + 1), y: min($0.element, top)) }, color: colors[k], label: trial.choice.name, weight: 0.8))
+        distancePlot.series.append(.init(points: [(x: 0, y: 0)] + trial.distances.enumerated().map { (x: xOf($0.offset + 1), y: $0.element) }, color: colors[k], label: trial.choice.name, weight: 0.8))
       }
-      drawLabelledPlot(plot, labels: trials.enumerated().map { k, trial in
-        (labels[k], colors[k], trial.losses.indices.last { trial.losses[$0].isFinite }.map { (x: Double($0 + 1), y: min(trial.losses[$0], top)) })
-      }, in: plotRect, on: canvas, theme: theme)
-      // The three first updates, one shared scale and one bar.
-      let barWidth = max(bar.width(on: canvas, theme: theme, height: panelsRect.height), bar.width(on: canvas, theme: theme, height: th * 3))
-      let (barStrip, panels) = panelsRect.splitRight(barWidth, gap: theme.gap * 0.5)
-      let cells = panels.columns(trials.count, gap: theme.gap)
-      let wrappedNotes = notes.map { wrapped($0, width: cells[0].width, style: theme.note, on: canvas) }
-      let shownLines = wrappedNotes.map(\.count).max() ?? 0
-      var blocks: [Rect] = []
-      for (k, cell) in cells.enumerated() {
-        let (noteStrip, rest) = cell.splitBottom(Double(shownLines) * lineHeight, gap: theme.gap * 0.3)
-        let content = canvas.titled(rest, "\(trials[k].choice.name), \(trials[k].choice.settings)", theme, bold: true)
-        let block = weightsBlock(view, in: content.inset(top: th / 2, bottom: th / 2), theme: theme)
-        drawWeights(view, deltas[k].data, scale: scale, block: block, on: canvas, theme: theme)
-        blocks.append(block)
-        for (j, line) in wrappedNotes[k].enumerated() {
-          canvas.text(line, Point(noteStrip.midX, noteStrip.y + Double(j) * lineHeight), theme.note, anchor: .top)
-        }
-      }
-      let top = blocks.map(\.y).min() ?? panels.y, bottom = blocks.map(\.maxY).max() ?? panels.maxY
-      let height = max(bottom - top, th * 3)
-      bar.draw(on: canvas, in: Rect(x: barStrip.x, y: (top + bottom) / 2 - height / 2 - th * 1.6, width: barStrip.width, height: height + th * 1.6), theme: theme)
+      // The names once, between the panels, at the loss lines' ends; the distance lines share the colours.
+      drawLabelledPlot(lossPlot, labels: trials.enumerated().map { k, trial in
+        ("\(trial.choice.name)\n\(trial.choice.settings)", colors[k], smoothed[k].indices.last { smoothed[k][$0].isFinite }.map { (x: xOf($0 + 1), y: min(smoothed[k][$0], top)) })
+      }, in: panels[0], on: canvas, theme: theme)
+      distancePlot.draw(on: canvas, in: panels[1], theme: theme)
     }
   }
 }

@@ -1,7 +1,8 @@
 import SheetNet
 
-/// `graph` of a tiny token network: the first training step on one training sequence as a
-/// computation graph at the level of token vectors. A column per layer (a residual block's skip
+/// `graph` of a tiny token network: step 1 as training takes it (the lesson's first planned batch
+/// of sequences), followed through one sequence of that batch (`--sample`), as a computation graph
+/// at the level of token vectors. A column per layer (a residual block's skip
 /// draws none: its output is its input), a node per token in each, holding the token's vector as
 /// a column of numbers with ∂L/∂ of it beside: the gradient of everything after the node, summed
 /// over every path (a residual block's input gets both). Edges run from a layer's inputs: the same
@@ -11,8 +12,9 @@ import SheetNet
 /// for its target, which the loss L = −mean log p(t) reads; a masked position says so.
 ///
 /// The numbers are the engine's own: the network as initialised (the lesson's seed), one forward
-/// pass on the sequence, the loss's gradient, and each layer's backward in turn, as training step 1
-/// computes them on that sequence alone. The final softmax is fused with the loss: the gradient
+/// pass on step 1's batch, the loss's gradient (L is the batch's mean over its scored positions, so
+/// ∂L/∂ carries the batch's share), and each layer's backward in turn, as training step 1 computes
+/// them; the sequence's rows are drawn. The final softmax is fused with the loss: the gradient
 /// reaches the scores z directly (the last column's grey numbers, 0 where a position is not
 /// scored). Parameters are not drawn (`gradients` and `sheetnet trace` show them).
 extension Figure {
@@ -36,7 +38,7 @@ extension Figure {
           !model.layers.contains(where: { $0 is Dropout }) else {
       throw .notApplicable("graph draws a token network token by token for at most \(limits.tokens) tokens of at most \(limits.width) numbers (\(limits.numbers) in all) and \(limits.columns) layers (skip and the final softmax aside); \(source.lesson.path) has \(tokens) tokens of up to \(widest) numbers and \(columns) layers; \(suggestion([.overview, .attention, .architecture], for: source)), or `sheetnet trace` for every number")
     }
-    _ = try sampleIndex(options, in: run.split.train, split: "training")
+    _ = try batchSampleIndex(options, run)
   }
 
   /// One column of the sequence graph: a layer's output per token and ∂L/∂ of it.
@@ -57,15 +59,16 @@ extension Figure {
     var residual: Bool = false
   }
 
-  /// The columns of the first step on training sample `sample`, with the loss, the targets and
-  /// each position's probabilities p (the final softmax's output, or the softmax of the scores).
-  static func sequenceGraphStep(_ run: LessonRun, sample: Int) throws(FigureError) -> (columns: [TokenColumn], loss: Double, targets: [Int?], p: [[Double]]) {
+  /// The columns of step 1 on its planned batch `batch` (training-split rows), drawn for the
+  /// batch's sequence `n` (0-based), with the batch's loss, the sequence's targets and each of its
+  /// positions' probabilities p (the final softmax's output, or the softmax of the scores).
+  static func sequenceGraphStep(_ run: LessonRun, batch: [Int], sample n: Int) throws(FigureError) -> (columns: [TokenColumn], loss: Double, targets: [Int?], p: [[Double]]) {
     let trainer: Trainer
     do { trainer = try freshTrainer(run) } catch { throw .lesson(error.description) }
     let model = trainer.model, train = run.split.train
-    let x = train.x.gathering(rows: [sample])
-    let t = x.count
-    let target = train.targets(outputs: 0).gathering(rows: [sample])
+    let x = train.x.gathering(rows: batch)
+    let t = x.count / batch.count
+    let target = train.targets(outputs: 0).gathering(rows: batch)
     let step = Step(training: true)
     var outputs = [x]
     for layer in model.layers { outputs.append(layer.forward(outputs.last!, step)) }
@@ -82,9 +85,10 @@ extension Figure {
       d = model.layers[i].backward(d, step)
       gradients[i] = d
     }
+    // Sequence n's t rows of a [N, t, w] tensor.
     func rows(_ tensor: Tensor) -> [[Double]] {
-      let w = tensor.count / t
-      return (0..<t).map { Array(tensor.data[$0 * w..<($0 + 1) * w]) }
+      let w = tensor.count / (t * batch.count)
+      return (0..<t).map { Array(tensor.data[(n * t + $0) * w..<(n * t + $0 + 1) * w]) }
     }
     // The column drawn for each layer output (a skip's is its input's).
     var columnOf: [Int: Int] = [0: -1]
@@ -112,28 +116,34 @@ extension Figure {
         residual = true
       }
       let title = layer is Residual ? "⊕ \(layer.name)" : layer.name
-      columns.append(TokenColumn(title: title, formula: formula, width: out.count / t, values: rows(out),
+      columns.append(TokenColumn(title: title, formula: formula, width: out.count / (t * batch.count), values: rows(out),
                                  gradients: gradients[i + 1].map(rows), inputs: inputs, residual: residual))
       columnOf[i + 1] = columns.count - 1
     }
-    let targets = (0..<t).map { k -> Int? in target.data[k] >= 0 ? Int(target.data[k]) : nil }
-    let v = y.count / t
-    return (columns, loss, targets, probabilities(y.reshaped([t, v]), model: model))
+    let targets = (0..<t).map { k -> Int? in target.data[n * t + k] >= 0 ? Int(target.data[n * t + k]) : nil }
+    let v = y.count / (t * batch.count)
+    return (columns, loss, targets, probabilities(Tensor(shape: [t, v], data: Array(y.data[n * t * v..<(n + 1) * t * v])), model: model))
   }
 
   static func sequenceGraph(_ source: FigureSource, _ options: FigureOptions) throws(FigureError) -> Figure {
     let run = try source.requireRun(.graph)
     let train = run.split.train
-    let sample = try sampleIndex(options, in: train, split: "training")
-    let (columns, loss, targets, p) = try sequenceGraphStep(run, sample: sample)
+    let n = try batchSampleIndex(options, run)
+    let batch = try graphStep(source, run).location?.indices ?? [0]
+    let sample = batch[n]
+    let (columns, loss, targets, p) = try sequenceGraphStep(run, batch: batch, sample: n)
     let t = targets.count
     let tokens = (0..<t).map { tokenLabel(train.x.data[sample * t + $0], train.vocabulary, position: $0) }
     let theme = options.theme
     let symbol = lossSymbol(run.loss.kind)
     let title = "Computation graph, token by token: \(source.name)"
-    let subtitle = "Step 1 on training sequence \(sample + 1) “\(tokens.joined())”: a token's numbers per node, ∂\(symbol)/∂ each in grey"
+    let c = run.lesson.optimizer
+    let optimizer = c.kind == .adam ? "Adam" : c.momentum > 0 ? "momentum" : "SGD"
+    let line = batch.count > 1
+      ? "Step 1 (\(optimizer), a batch of \(batch.count)): its sequence \(n + 1), training sequence \(sample + 1) “\(tokens.joined())”; ∂\(symbol)/∂ in grey, \(symbol) the batch's mean"
+      : "Step 1 (\(optimizer)) on training sequence \(sample + 1) “\(tokens.joined())”: a token's numbers per node, ∂\(symbol)/∂ each in grey"
     return Figure(name: "graph", size: theme.size) { canvas in
-      let body = canvas.page(theme.size, theme, title: title, subtitle: subtitle)
+      let body = canvas.page(theme.size, theme, title: title, subtitle: line)
       drawSequenceGraph(canvas, theme, body, columns: columns, tokens: tokens, targets: targets, p: p, vocabulary: train.vocabulary, loss: loss, symbol: symbol)
     }
   }

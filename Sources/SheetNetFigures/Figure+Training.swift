@@ -1,10 +1,11 @@
 import Foundation
 import SheetNet
 
-/// `training`: loss and accuracy per epoch from the run's `History`: the training curve and,
-/// where the lesson holds them out, the validation and test curves, each labelled at its end.
-/// A run of one or two epochs has no curve to speak of; it gets the loss (and accuracy) before
-/// and after training side by side instead.
+/// `training`: loss and accuracy per epoch from the run's `History`: the training curve and, where
+/// the lesson holds one out, the validation curve, each named beside the plot at its end. The test
+/// split is drawn once, as a point after the last epoch: looking at it every epoch would be choosing
+/// by it, which is what validation is for. A run of one or two epochs has no curve to speak of; it
+/// gets the loss (and accuracy) before and after training side by side instead.
 extension Figure {
   static func checkTraining(_ source: FigureSource) throws(FigureError) {
     guard let run = source.run, run.lesson.epochs > 0 else {
@@ -23,7 +24,8 @@ extension Figure {
     if history.count <= 2 {
       return try beforeAfter(run, source.recording, theme: options.theme, lesson: source.name, classified: classified, accuracyName: accuracyName)
     }
-    return trainingCurves(history, theme: options.theme, lesson: source.name, classified: classified, accuracyName: accuracyName)
+    let steps = (run.split.train.count + run.lesson.batchSize - 1) / max(run.lesson.batchSize, 1)
+    return trainingCurves(history, theme: options.theme, lesson: source.name, classified: classified, accuracyName: accuracyName, stepsPerEpoch: steps)
   }
 
   // MARK: Curves
@@ -56,22 +58,33 @@ extension Figure {
     }
   }
 
-  /// The curves a history holds: training always; validation and test where any epoch
-  /// recorded them.
+  /// The curves drawn per epoch: training always; validation where any epoch recorded it. The
+  /// test split is not among them (see `trainingTest`).
   public static func trainingSeries(_ history: [EpochRecord]) -> [TrainingCurve] {
     let all = [
       TrainingCurve(name: "training", loss: history.map(\.trainLoss), accuracy: history.map(\.trainAccuracy)),
       TrainingCurve(name: "validation", loss: history.map(\.validationLoss), accuracy: history.map(\.validationAccuracy)),
-      TrainingCurve(name: "test", loss: history.map(\.testLoss), accuracy: history.map(\.testAccuracy)),
     ]
     return all.filter { $0.loss.contains { $0 != nil } }
   }
 
+  /// The test split's one point: loss and accuracy after the last epoch, nil when the lesson
+  /// holds no test split out.
+  public static func trainingTest(_ history: [EpochRecord]) -> (loss: Double, accuracy: Double?)? {
+    guard let last = history.last, let loss = last.testLoss else { return nil }
+    return (loss, last.testAccuracy)
+  }
+
   /// Loss (and accuracy when the lesson has classes or tokens, named `accuracyName`) against the
-  /// epoch, one line per split with its name at its right end. Loss goes on a log scale when it
-  /// spans more than two decades; up to 30 epochs also get dots.
-  public static func trainingCurves(_ history: [EpochRecord], theme: Theme, lesson: String, classified: Bool, accuracyName: String = "accuracy") -> Figure {
+  /// epoch: training and validation as lines, test as one point after the last epoch, each named
+  /// to the right of the loss plot (never over a curve; the accuracy plot's lines are the same). Loss goes on a log scale when it spans more
+  /// than two decades; up to 30 epochs also get dots. The note under the title says which numbers
+  /// are means over an epoch's steps (training, while the weights change) and which are measured
+  /// after an epoch (validation, test).
+  public static func trainingCurves(_ history: [EpochRecord], theme: Theme, lesson: String, classified: Bool, accuracyName: String = "accuracy",
+                                    stepsPerEpoch: Int = 2) -> Figure {
     let curves = trainingSeries(history)
+    let test = trainingTest(history)
     let last = history.last!
     var parts: [String] = []
     for curve in curves {
@@ -80,80 +93,80 @@ extension Figure {
       if classified, let a = curve.accuracy.last ?? nil { part += ", \(accuracyName) \(NumberFormat.percent(a))" }
       parts.append(part)
     }
-    var summary = "Epoch \(last.epoch): " + parts.joined(separator: "; ")
-    if curves.count == 1 { summary += " (the lesson holds out no data)" }
+    if let test {
+      var part = "test, once after training: loss \(NumberFormat.significant(test.loss, 3))"
+      if classified, let a = test.accuracy { part += ", \(accuracyName) \(NumberFormat.percent(a))" }
+      parts.append(part)
+    }
+    if !parts.isEmpty { parts[0] = "Epoch \(last.epoch): " + parts[0] }
+    if curves.count == 1 && test == nil { parts[0] += " (the lesson holds out no data)" }
+    // Which loss is which: the training loss is the mean of the epoch's batch losses, taken while
+    // the weights change (the network at the epoch's end does a little better on the same data).
+    let mean = stepsPerEpoch > 1 ? "training: the mean of each epoch's \(NumberFormat.integer(stepsPerEpoch)) batch losses, as the weights change"
+      : "training: the loss of each epoch's one step, before its update"
+    let noteParts = [mean] + (curves.count > 1 ? ["validation: after each epoch"] : [])
     return Figure(name: "training", size: theme.size) { canvas in
-      // Three splits' numbers may not fit one line: then training and validation on the first,
-      // the rest on a second.
+      // The numbers, then the note, each on as few lines as the width allows.
       let width = theme.size.width - 2 * theme.margin
-      let oneLine = canvas.measure(summary, style: theme.note).width <= width || parts.count < 3
-      let body = oneLine
-        ? canvas.page(theme.size, theme, title: "Training: \(lesson)", subtitle: summary)
-        : notedPage(canvas, theme, title: "Training: \(lesson)",
-                    lines: ["Epoch \(last.epoch): " + parts.prefix(2).joined(separator: "; ") + ";", parts.dropFirst(2).joined(separator: "; ")])
-      let panels = classified ? body.columns(2, gap: theme.gap) : [body]
+      func packed(_ parts: [String]) -> [String] {
+        var lines: [String] = []
+        for part in parts {
+          if let line = lines.last, canvas.measure(line + "; " + part, style: theme.note).width <= width { lines[lines.count - 1] = line + "; " + part }
+          else { lines.append(part) }
+        }
+        return lines
+      }
+      let lines = packed(parts) + packed(noteParts)
+      let body = notedPage(canvas, theme, title: "Training: \(lesson)", lines: lines)
+      // The loss panel's names stand in the gap before the accuracy panel, naming both panels' lines.
+      let panels = classified ? body.columns(2, gap: 0) : [body]
       let epochs = history.map { Double($0.epoch) }
       let xRange = (epochs.first!, epochs.last!)
       let dots = history.count <= 30 ? theme.lineWidth * 1.3 : 0
+      let testMarker = theme.lineWidth * 2.4
 
-      func series(_ values: [[Double?]]) -> [Plot.Series] {
-        zip(curves, values).flatMap { curve, v -> [Plot.Series] in
+      func series(_ values: [[Double?]], test testValue: Double?) -> [Plot.Series] {
+        var out = zip(curves, values).flatMap { curve, v -> [Plot.Series] in
           let points = zip(epochs, v).map { (x: $0.0, y: $0.1 ?? .nan) }
           var out: [Plot.Series] = [.init(points: points, color: curve.color, label: curve.name, dash: curve.dash(theme))]
           if dots > 0 { out.append(.init(points: points, color: curve.color, label: "", marker: dots)) }
           return out
         }
+        if let testValue {
+          out.append(.init(points: [(x: epochs.last!, y: testValue)], color: TrainingCurve(name: "test", loss: [], accuracy: []).color, label: "test", marker: testMarker))
+        }
+        return out
+      }
+      func labels(_ values: [[Double?]], test testValue: Double?) -> [(text: String, color: Color, end: (x: Double, y: Double)?)] {
+        // A lone training curve needs no name (the title and the note say what it is).
+        if curves.count == 1 && testValue == nil { return [] }
+        var out = zip(curves, values).map { curve, v in
+          (text: curve.name, color: curve.color, end: v.lastIndex { $0 != nil && $0!.isFinite }.map { (x: epochs[$0], y: v[$0]!) })
+        }
+        if let testValue { out.append((text: "test", color: TrainingCurve(name: "test", loss: [], accuracy: []).color, end: (x: epochs.last!, y: testValue))) }
+        return out
       }
 
-      let losses = curves.flatMap { $0.loss.compactMap { $0 } }.filter { $0.isFinite && $0 > 0 }
+      let losses = (curves.flatMap { $0.loss.compactMap { $0 } } + [test?.loss].compactMap { $0 }).filter { $0.isFinite && $0 > 0 }
       let lossLo = losses.min() ?? 1e-3, lossHi = losses.max() ?? 1
       let logScale = lossHi / max(lossLo, 1e-300) > 100
       let lossRange: (Double, Double) = logScale
         ? (pow(10, floor(log10(lossLo))), pow(10, ceil(log10(lossHi))))
         : Ticks.padded(0, lossHi * 1.04)
       var lossPlot = Plot(x: xRange, y: lossRange, xTitle: "epoch", yTitle: logScale ? "loss (log scale)" : "loss",
-                          series: series(curves.map(\.loss)), logY: logScale)
+                          series: series(curves.map(\.loss), test: test?.loss), logY: logScale)
       lossPlot.wholeX = true
-      labelledPlot(canvas, lossPlot, panels[0], curves, curves.map(\.loss), theme)
+      drawLabelledPlot(lossPlot, labels: labels(curves.map(\.loss), test: test?.loss), in: panels[0], on: canvas, theme: theme)
       guard classified else { return }
-      let accuracies = curves.flatMap { $0.accuracy.compactMap { $0 } }
+      let accuracies = curves.flatMap { $0.accuracy.compactMap { $0 } } + [test?.accuracy ?? nil].compactMap { $0 }
       let (alo, _) = Ticks.padded(max(0, (accuracies.min() ?? 0) - 0.02), 1)
-      var accuracyPlot = Plot(x: xRange, y: (max(0, alo), 1), xTitle: "epoch", yTitle: accuracyName, series: series(curves.map(\.accuracy)))
+      var accuracyPlot = Plot(x: xRange, y: (max(0, alo), 1), xTitle: "epoch", yTitle: accuracyName,
+                              series: series(curves.map(\.accuracy), test: test?.accuracy ?? nil))
       accuracyPlot.percentY = true
       accuracyPlot.wholeX = true
-      labelledPlot(canvas, accuracyPlot, panels[1], curves, curves.map(\.accuracy), theme)
-    }
-  }
-
-  /// Draws `plot` in `rect` and writes each curve's name inside the plot at its right end, after a
-  /// short swatch of its line: below the end when it lies in the upper half, above it otherwise,
-  /// names pushed apart where the ends meet.
-  static func labelledPlot(_ canvas: any Canvas, _ plot: Plot, _ rect: Rect, _ curves: [TrainingCurve], _ values: [[Double?]], _ theme: Theme) {
-    let style = theme.tick
-    let swatch = theme.tickSize * 1.4, pad = theme.tickSize * 0.4
-    let area = plot.draw(on: canvas, in: rect, theme: theme)
-    let height = canvas.measure("Ag", style: style).height + theme.clearance * 2
-    // Each label's wanted centre: a line above or below its curve's last finite point.
-    var wanted: [(k: Int, y: Double)] = []
-    for (k, v) in values.enumerated() {
-      guard let i = v.lastIndex(where: { $0 != nil && $0!.isFinite }), let value = v[i] else { continue }
-      let end = plot.map(plot.x.upper, value, area).y
-      wanted.append((k, end < area.midY ? end + height * 0.5 + pad : end - height * 0.5 - pad))
-    }
-    wanted.sort { $0.y < $1.y }
-    // Push apart downwards, then back up if the last one left the area.
-    for i in wanted.indices.dropFirst() where wanted[i].y < wanted[i - 1].y + height { wanted[i].y = wanted[i - 1].y + height }
-    if let lastY = wanted.last?.y, lastY > area.maxY - height / 2 {
-      let shift = lastY - (area.maxY - height / 2)
-      for i in wanted.indices { wanted[i].y -= shift }
-      for i in wanted.indices.reversed().dropFirst() where wanted[i].y > wanted[i + 1].y - height { wanted[i].y = wanted[i + 1].y - height }
-    }
-    for (k, y) in wanted {
-      let box = canvas.measure(curves[k].name, style: style)
-      let x = area.maxX - pad - box.width - pad * 0.5 - swatch
-      canvas.fill(Rect(x: x - pad * 0.5, y: y - height / 2, width: swatch + box.width + pad * 2, height: height), Color.white.opacity(0.85))
-      canvas.line(Point(x, y), Point(x + swatch, y), curves[k].color, width: theme.lineWidth, dash: curves[k].dash(theme))
-      canvas.text(curves[k].name, Point(x + swatch + pad * 0.5, y), style, anchor: .left)
+      // The names stand once, between the panels: the accuracy panel's lines and point have the
+      // loss panel's colours and dashes.
+      accuracyPlot.draw(on: canvas, in: panels[1], theme: theme)
     }
   }
 

@@ -8,9 +8,9 @@ import SheetNet
 /// train the run (`LessonRun.train`), then `Catalogue.make` each kind. What a kind records:
 /// - `gradients`: step 1 traced inside the run's own training (`LessonRun.recordFirstStep`);
 /// - `training` (a run of one or two epochs): the network as initialised, evaluated on every split;
-/// - `filmstrip`: a photograph of the network at each chosen epoch (`LessonRun.observe`);
-/// - `graph`: its one-sample step, which the run's training never takes alone, traced from a copy
-///   of the initial network built from the seed (the run itself is left as it is).
+/// - `filmstrip`: a photograph of the network at each chosen epoch (`LessonRun.observe`), or, for
+///   the default epochs (chosen from the loss once trained), its weights at every epoch;
+/// - `graph`: step 1 traced inside the run's own training, as for `gradients` (the same step);
 /// When nothing was recorded (the run was restored from a saved model, never trains in this
 /// process, or was not prepared), a figure replays from the seeded start only what it lacks.
 public final class FigureRecording {
@@ -18,11 +18,16 @@ public final class FigureRecording {
   var firstStep: TracePoint?
   /// The network as initialised, evaluated on each split (`training`, `validation`, `test`).
   var initial: [String: Evaluation]?
-  /// The graph's traced one-sample steps, by training sample (0-based).
-  var graphSteps: [Int: TracePoint] = [:]
   /// Filmstrip photographs by the resolution they were taken at ("regions×neurons": a page size
   /// and a number of columns each), then by epoch.
   var snapshots: [String: [Int: Figure.Snapshot]] = [:]
+  /// Every parameter's value at each epoch (0 = as initialised), kept for a filmstrip of the
+  /// default epochs, which are chosen from the history once the run has trained.
+  var epochWeights: [Int: [Tensor]]?
+  /// The optimizer comparison's runs (`optimizers`, `landscape`), by what they measured and how long.
+  var optimizerTrials: [String: [Figure.OptimizerTrial]] = [:]
+  /// The landscape's plane and grid of losses, computed once for every page size.
+  var landscape: Figure.Landscape?
 
   /// Nothing recorded yet.
   public init() {}
@@ -38,13 +43,10 @@ extension Catalogue {
     guard let run = source.run, run.isInitial else { return }
     let recording = source.recording
     switch kind {
-    case .gradients:
+    case .gradients, .graph:
       recording.firstStep = run.recordFirstStep()
     case .training where run.trainer.epochs <= 2 && recording.initial == nil:
       recording.initial = Figure.evaluations(run, as: run.trainer)  // only a run of one or two epochs shows its start
-    case .graph:
-      let sample = try Figure.sampleIndex(options, in: run.split.train, split: "training")
-      if recording.graphSteps[sample] == nil { recording.graphSteps[sample] = try Figure.graphStep(run, sample: sample) }
     case .filmstrip:
       try Figure.recordFilmstrip(run, recording, options)
     default: break

@@ -40,7 +40,7 @@ struct FigureOptionTests {
   /// A lesson each kind applies to: the figure tests' small CNN (8@3×3 same on 8×8, pool, 16@3×3
   /// valid, dense 10) for the image kinds, XOR for the plane's, attention-reverse for attention and generation.
   static func lesson(for kind: FigureKind) -> String {
-    [.embeddings, .attention, .generation].contains(kind) ? "attention-reverse" : [.graph, .optimizers, .filmstrip, .decisionBoundary].contains(kind) ? "xor" : "test:small-cnn"
+    [.embeddings, .attention, .generation].contains(kind) ? "attention-reverse" : [.graph, .optimizers, .filmstrip, .decisionBoundary, .landscape].contains(kind) ? "xor" : "test:small-cnn"
   }
 
   /// Every (kind, option) pair.

@@ -37,15 +37,20 @@ struct GradientFigureTests {
     return FigureSource(run: run)
   }
 
-  @Test("a tiny token network's graph: each token's vector and ∂L/∂ of it are the engine's traced step, L and p(t) too", arguments: [1, 2])
+  @Test("a tiny token network's graph: each token's vector and ∂L/∂ of it are the engine's traced step 1 (its batch), L and p(t) too", arguments: [1, 2])
   func sequenceGraph(_ sample: Int) throws {
     let source = try Self.tinyTokens()
     var o = options()
     o.sample = sample
     let canvas = try record(try Catalogue.make(.graph, source, o)[0])
-    // The engine's own step 1 on this sequence alone, traced (Figure.graphStep replays it from the seed).
-    let point = try Figure.graphStep(source.run!, sample: sample - 1)
+    // The engine's own step 1 as training takes it (a batch of 10 sequences), traced from a fresh run.
+    let point = TracePoint(step: 1, tracer: Tracer())
+    try LessonRun(source.lesson, seed: source.run!.seed).train(trace: point)
     let tracer = point.tracer!
+    let batch = try #require(point.location?.indices)
+    #expect(batch.count == 10)
+    let n = sample - 1  // the sequence's place in the batch
+    #expect(canvas.texts.contains { $0.string.contains("training sequence \(batch[n] + 1)") })
     let text = { (v: Double) -> String in
       guard abs(v) < 0.1 else { return NumberFormat.shortest(v, significant: 2) }
       let s = NumberFormat.shortest((v * 1000).rounded() / 1000, significant: 2)
@@ -61,12 +66,12 @@ struct GradientFigureTests {
     guard nodes.count == 3 * entries.count else { return }
     for (c, (layer, key)) in entries.enumerated() {
       let value = try #require(tracer.entry("\(layer).forward.\(key)")?.value), delta = try #require(tracer.entry("\(layer).backward.delta")?.value)
-      let d = value.count / 3
+      let d = value.count / (3 * batch.count)
       for k in 0..<3 {
         let inside = canvas.texts.filter { nodes[c * 3 + k].contains($0.box, tolerance: 0.5) }.sorted { $0.box.midY < $1.box.midY }
         let values = inside.filter { $0.style.color == Theme.ink }.map(\.string), grads = inside.filter { $0.style.color == Theme.muted }.map(\.string)
-        #expect(values == (0..<d).map { text(value.data[k * d + $0]) }, "\(layer), token \(k + 1)")
-        #expect(grads == (0..<d).map { text(delta.data[k * d + $0]) }, "\(layer), token \(k + 1): ∂L/∂")
+        #expect(values == (0..<d).map { text(value.data[(n * 3 + k) * d + $0]) }, "\(layer), token \(k + 1)")
+        #expect(grads == (0..<d).map { text(delta.data[(n * 3 + k) * d + $0]) }, "\(layer), token \(k + 1): ∂L/∂")
       }
     }
     #expect(canvas.texts("L = \(NumberFormat.shortest(point.loss!, significant: 3))").count == 1)
@@ -74,8 +79,8 @@ struct GradientFigureTests {
     #expect(canvas.texts("not scored").count == 1)
     let p = try #require(tracer.entry("softmax1.forward.a")?.value), t = try #require(tracer.entry("loss.t")?.value)
     for k in 1..<3 {
-      let target = Int(t.data[k])
-      #expect(canvas.texts("p(\(target)) = \(NumberFormat.shortest(p.data[k * 3 + target], significant: 2))").count == 1, "position \(k + 1)")
+      let target = Int(t.data[n * 3 + k])
+      #expect(canvas.texts("p(\(target)) = \(NumberFormat.shortest(p.data[(n * 3 + k) * 3 + target], significant: 2))").count >= 1, "position \(k + 1)")
     }
     // Attention's edges: query i reads keys 1…i (causal), 1 + 2 + 3 = 6 curves into its column.
     let attentionX = nodes[3].x

@@ -125,7 +125,7 @@ struct LessonUnitTests {
     #expect(finals[1] < finals[0] / 100, "SGD \(finals[0]), momentum \(finals[1])")
     #expect(finals[0] > 0.01, "plain SGD should still be in the valley: \(finals[0])")
     // The figure's own runs agree: the same first loss, momentum's last far below SGD's.
-    let trials = try Figure.optimizerTrials(run, layer: "dense1", steps: 200)
+    let trials = try Figure.optimizerTrials(source, run, layer: "dense1", span: Figure.OptimizerSpan(epochs: 200, steps: 200, stepsPerEpoch: 1))
     #expect(trials.count == 2 && trials[0].losses.first == trials[1].losses.first)
     #expect(trials[1].losses.last! < trials[0].losses.last! / 100, "\(trials.map { $0.losses.last! })")
     let canvas = try record(try Catalogue.make(.optimizers, source, options())[0])

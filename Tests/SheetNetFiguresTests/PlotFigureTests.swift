@@ -46,7 +46,7 @@ private func withValidation(_ name: String, epochs: Int) throws -> FigureSource 
 struct PlotFigureTests {
   // MARK: training
 
-  @Test("training draws the validation and test curves from History's numbers and names each curve at its end")
+  @Test("training draws training and validation per epoch, test once after the last epoch, from History's numbers")
   func trainingCurves() throws {
     let source = try withValidation("iris-mlp", epochs: 8)
     let history = source.run!.history.epochs
@@ -55,21 +55,68 @@ struct PlotFigureTests {
     let training = dots(canvas, Color(hex: 0x0072B2)).filter { $0.center.x < mid }.sorted { $0.center.x < $1.center.x }
     let validation = dots(canvas, Color(hex: 0xE69F00)).filter { $0.center.x < mid }.sorted { $0.center.x < $1.center.x }
     let test = dots(canvas, Color(hex: 0xD55E00)).filter { $0.center.x < mid }.sorted { $0.center.x < $1.center.x }
-    try #require(training.count == history.count && validation.count == history.count && test.count == history.count)
+    // The test split is not looked at every epoch: one point, after the last.
+    try #require(training.count == history.count && validation.count == history.count && test.count == 1)
     // One linear map from loss to y holds for every dot of both curves: the dots are History's losses.
     let (a, b) = (training.first!, training.last!)
     let slope = (b.center.y - a.center.y) / (history.last!.trainLoss - history.first!.trainLoss)
     func y(_ loss: Double) -> Double { a.center.y + slope * (loss - history.first!.trainLoss) }
     for (dot, record) in zip(training, history) { #expect(abs(dot.center.y - y(record.trainLoss)) < 0.01) }
     for (dot, record) in zip(validation, history) { #expect(abs(dot.center.y - y(record.validationLoss!)) < 0.01) }
-    for (dot, record) in zip(test, history) { #expect(abs(dot.center.y - y(record.testLoss!)) < 0.01) }
-    // The names end just before the last dots, each level with its own curve's end (the old
-    // legend floated in a row above the plots).
-    for (name, last) in [("training", training.last!), ("validation", validation.last!), ("test", test.last!)] {
+    #expect(abs(test[0].center.y - y(history.last!.testLoss!)) < 0.01 && abs(test[0].center.x - b.center.x) < 0.01)
+    // The names stand right of the plot, past every curve's end, each near its own end's height.
+    for (name, last) in [("training", training.last!), ("validation", validation.last!), ("test", test[0])] {
       let label = canvas.texts(name).filter { $0.box.x < mid }
       try #require(label.count == 1, "\(name) is named once in the loss panel")
-      #expect(label[0].box.maxX <= last.center.x && label[0].box.maxX > last.center.x - Theme.slide.tickSize * 2)
+      #expect(label[0].box.x > last.center.x + last.radius)
       #expect(abs(label[0].box.midY - last.center.y) <= label[0].box.height * 2, "\(name) label far from its curve's end")
+    }
+    // The note says which loss is an epoch's mean and when the others are measured.
+    let steps = (source.run!.split.train.count + 15) / 16
+    #expect(canvas.texts.contains { $0.string.contains("training: the mean of each epoch's \(steps) batch losses") })
+    #expect(canvas.texts.contains { $0.string.contains("validation: after each epoch") })
+    #expect(canvas.texts.contains { $0.string.contains("test, once after training: loss \(NumberFormat.significant(history.last!.testLoss!, 3))") })
+  }
+
+  @Test("no curve label covers a curve: every label's box is clear of every line drawn", arguments: ["iris-mlp", "spiral", "overfitting"])
+  func trainingLabelsClearOfCurves(_ lesson: String) throws {
+    let source = try lessonSource(lesson, epochs: 12)
+    let canvas = try record(try Catalogue.make(.training, source, options())[0])
+    let names = canvas.texts.filter { ["training", "validation", "test"].contains($0.string) }
+    #expect(names.count >= 2)
+    let curveColors = [Color(hex: 0x0072B2), Color(hex: 0xE69F00), Color(hex: 0xD55E00)]
+    for case .stroke(let path, let color, let width, _) in canvas.operations where curveColors.contains(color) && width >= Theme.slide.lineWidth {
+      let points = path.elements.compactMap { e -> Point? in
+        switch e {
+        case .move(let p), .line(let p): return p
+        default: return nil
+        }
+      }
+      // Every point of every curve, and the segments between them sampled finely.
+      for (p, q) in zip(points, points.dropFirst()) {
+        for k in 0...20 {
+          let t = Double(k) / 20, x = p.x + (q.x - p.x) * t, y = p.y + (q.y - p.y) * t
+          for name in names { #expect(!name.box.contains(Point(x, y)), "\(lesson): “\(name.string)” covers a curve at (\(x), \(y))") }
+        }
+      }
+    }
+  }
+
+  @Test("epoch ticks are whole numbers (10 epochs used to get 2.5, 5, 7.5)", arguments: [3, 7, 10, 25])
+  func wholeEpochTicks(_ epochs: Int) throws {
+    let history = (1...epochs).map { EpochRecord(epoch: $0, trainLoss: 1 / Double($0), trainAccuracy: 0.5, testLoss: 1.2 / Double($0), testAccuracy: 0.4) }
+    for theme in Theme.all {
+      let canvas = try record(Figure.trainingCurves(history, theme: theme, lesson: "t", classified: true))
+      let titles = canvas.texts("epoch")
+      try #require(titles.count == 2)
+      for title in titles {
+        // The tick labels: the row of texts (one baseline) just above the axis title.
+        let near = canvas.texts.filter { $0.box.maxY <= title.box.y + 0.5 && $0.box.midY > title.box.y - title.box.height * 2.5 && abs($0.box.midX - title.box.midX) < Theme.slide.size.width / 4 }
+        let rows = Dictionary(grouping: near) { ($0.box.y * 10).rounded() }
+        let ticks = rows.values.max { $0.count < $1.count } ?? []
+        #expect(ticks.count >= 2)
+        for tick in ticks { #expect(Int(tick.string) != nil, "\(theme.name), \(epochs) epochs: tick “\(tick.string)”") }
+      }
     }
   }
 
@@ -205,6 +252,49 @@ struct PlotFigureTests {
     }
   }
 
+  @Test("xor's graph is the lesson's real step 1: its batch of 4, momentum's v, the batch's ∂L/∂W and W′ as the engine traced them", arguments: [1, 3])
+  func graphRealStep(_ sample: Int) throws {
+    let source = try lessonSource("xor", epochs: 0)
+    var o = options()
+    o.sample = sample
+    o.given = [.sample]
+    let canvas = try record(try Catalogue.make(.graph, source, o)[0])
+    // Step 1 as the engine trains it, traced from a fresh run (what `gradients` and `sheetnet trace` show).
+    let point = TracePoint(step: 1, tracer: Tracer())
+    try LessonRun(source.lesson, seed: source.run!.seed).train(trace: point)
+    let tracer = point.tracer!, batch = try #require(point.location?.indices)
+    #expect(batch.count == 4)
+    func below(_ label: RecordingCanvas.PlacedText) -> [String] {
+      canvas.texts.filter { abs($0.box.x - label.box.x) < 0.5 && $0.box.y > label.box.y + 1 && $0.box.y < label.box.y + label.box.height * 1.8 }
+        .sorted { $0.box.y < $1.box.y }.map(\.string)
+    }
+    for layer in ["dense1", "dense2"] {
+      let w = try #require(tracer.entry("\(layer).forward.W")?.value), dW = try #require(tracer.entry("\(layer).backward.dW")?.value)
+      let updated = try #require(tracer.entry("\(layer).update.W")?.value), v = try #require(tracer.entry("\(layer).update.W.v")?.value)
+      let l = layer == "dense1" ? "¹" : "²"
+      for k in 0..<w.count {
+        let name = "W\(l)" + elementLabel("", w.shape, k, batch: false)
+        let label = canvas.texts("\(name) = \(NumberFormat.shortest(w.data[k], significant: 4)) → \(NumberFormat.shortest(updated.data[k], significant: 4))")
+        try #require(label.count == 1, "\(name): \(canvas.texts.filter { $0.string.hasPrefix(name) }.map(\.string))")
+        #expect(below(label[0]) == ["∂L = \(NumberFormat.significant(dW.data[k], 4)), v = \(NumberFormat.significant(v.data[k], 4))"], "\(name)")
+      }
+    }
+    // The flow is the chosen sample's row of the batch.
+    let x = try #require(tracer.entry("input.forward.x")?.value)
+    for i in 0..<2 { #expect(canvas.texts("x\(subscripted(i + 1)) = \(NumberFormat.shortest(x.data[(sample - 1) * 2 + i], significant: 4))").count == 1) }
+    #expect(canvas.texts("L = \(NumberFormat.shortest(point.loss!, significant: 4))").count == 1)
+    // This sample's own loss under L, by hand: −[t·log a + (1 − t)·log(1 − a)].
+    let a = tracer.entry("sigmoid2.forward.a")!.value.data[sample - 1], t = tracer.entry("loss.t")!.value.data[sample - 1]
+    #expect(canvas.texts("this sample: \(NumberFormat.shortest(-(t * log(a) + (1 - t) * log(1 - a)), significant: 4))").count == 1)
+    #expect(canvas.texts.contains { $0.string.contains("momentum (η = 0.5, β = 0.9)") && $0.string.contains("a batch of samples") })
+    #expect(canvas.texts.contains { $0.string.contains("training sample \(batch[sample - 1] + 1)") })
+    // The old figure's step, sample 1 alone, has another gradient: the two cannot be confused.
+    let alone = TracePoint(step: 1, tracer: Tracer(), indices: [batch[0]])
+    try LessonRun(source.lesson, seed: source.run!.seed).train(trace: alone)
+    let dWalone = alone.tracer!.entry("dense1.backward.dW")!.value, dWbatch = tracer.entry("dense1.backward.dW")!.value
+    #expect(zip(dWalone.data, dWbatch.data).contains { abs($0 - $1) > 1e-6 })
+  }
+
   // MARK: architecture
 
   @Test("digits-mlp's architecture draws at most 16 neurons a layer with … and the sizes, edges by |w|, and a PNG under 1 MB")
@@ -322,7 +412,9 @@ struct PlotFigureTests {
     let canvas = try record(try Catalogue.make(.filmstrip, source, options())[0])
     let regions = canvas.images.filter { $0.raster.width > 64 }.sorted { $0.rect.x < $1.rect.x }
     try #require(regions.count == 4)
-    #expect(["epoch 0 (initial)", "epoch 1", "epoch 10", "epoch 1,000"].allSatisfy { !canvas.texts($0).isEmpty })
+    let chosen = Figure.filmstripDefaultEpochs(run.history.epochs.map(\.trainLoss))
+    #expect(chosen.count == 4 && chosen.first == 0 && chosen.last == 1000)
+    #expect(chosen.map { $0 == 0 ? "epoch 0 (initial)" : "epoch \(NumberFormat.integer($0))" }.allSatisfy { !canvas.texts($0).isEmpty })
     // The regions as the decision-boundary figure defines them, from the engine's outputs.
     func expected(_ model: Sequential, _ g: Int) -> Raster {
       let xs = (0..<run.split.train.count).map { run.split.train.x.data[$0 * 2] }, ys = (0..<run.split.train.count).map { run.split.train.x.data[$0 * 2 + 1] }
@@ -342,6 +434,28 @@ struct PlotFigureTests {
     let initial = try LessonRun(run.lesson, seed: run.seed).model
     #expect(regions[0].raster == expected(initial, regions[0].raster.width))
     #expect(regions[3].raster == expected(run.model, regions[3].raster.width))
+  }
+
+  @Test("the default epochs are where the loss drop passes a third and two thirds of the whole drop")
+  func filmstripDefaultEpochs() {
+    // L₁ = 1, min 0.1: the drop passes 0.3 at epoch 4 (0.5) and 0.6 at epoch 5 (0.2).
+    #expect(Figure.filmstripDefaultEpochs([1, 1, 0.9, 0.5, 0.2, 0.1, 0.1]) == [0, 4, 5, 7])
+    // One sudden drop: the second column is the next epoch after the first that passes two thirds.
+    #expect(Figure.filmstripDefaultEpochs([1, 1, 0.1, 0.1, 0.1]) == [0, 3, 4, 5])
+    // A loss that never falls: evenly spaced.
+    #expect(Figure.filmstripDefaultEpochs([1, 1, 1, 1, 1, 1]) == [0, 2, 4, 6])
+    #expect(Figure.filmstripDefaultEpochs([0.7]) == [0, 1])
+  }
+
+  @Test("xor's default frames differ: each column's loss is at least a sixth of the whole drop from the next (0, 1, 10 were alike)")
+  func filmstripFramesDiffer() throws {
+    let source = try lessonSource("xor")
+    let canvas = try record(try Catalogue.make(.filmstrip, source, options())[0])
+    let losses = canvas.texts.filter { $0.string.hasPrefix("loss ") }.sorted { $0.box.x < $1.box.x }.compactMap { Double($0.string.dropFirst(5)) }
+    try #require(losses.count == 4)
+    let drop = losses[0] - losses[3]
+    #expect(drop > 0.3)
+    for (a, b) in zip(losses, losses.dropFirst()) { #expect(a - b > drop / 6, "\(losses)") }
   }
 
   @Test("--epochs is checked: range, count, repeats", arguments: [
