@@ -1,7 +1,7 @@
 import Foundation
 import SheetNet
 
-/// `gradients`: the saliency |∂L/∂x| of the trained network over a few inputs; each weight
+/// `gradients`: the saliency |∂z/∂x| of the trained network's predicted class score over a few inputs; each weight
 /// tensor beside its gradient ∂L/∂W and its update ΔW in the first training step (the engine's
 /// own trace of that step); and each layer's gradient norm over training.
 ///
@@ -62,23 +62,45 @@ extension Figure {
   /// shown is marked "≈ 0": on the shared scale it is blank, and it is said why.
   static let negligibleSaliency = 1e-3
 
-  /// |∂Lₙ/∂xₙ| for each sample n of the batch x (targets t), and the network's outputs.
-  /// The loss is a mean over the batch, so each row of the backward pass's dx is ∂Lₙ/∂xₙ / N.
-  static func saliencyValues(_ model: Sequential, _ loss: any Loss, _ x: Tensor, _ t: Tensor) -> (Tensor, Tensor) {
+  /// |∂z_c/∂xₙ| for each sample n of the batch x, where z_c is the score (before softmax or
+  /// sigmoid) of the class c the network predicts for xₙ (Simonyan et al. 2014, "Deep inside
+  /// convolutional networks"), and the network's outputs y. For a single sigmoid output the
+  /// score is +z for class 1 and −z for class 0. Unlike ∂L/∂x = Σ_k (p_k − t_k)·∂z_k/∂x, which
+  /// vanishes once p ≈ 100 %, the score's gradient stays as large as the network is sensitive.
+  static func saliencyValues(_ model: Sequential, _ x: Tensor) -> (Tensor, Tensor) {
     let step = Step(training: false)
+    let end = scoreLayers(model), outputs = model.outputShape.reduce(1, *)
     let y = model.forward(x, step)
-    let (delta, skipsLast) = loss.gradient(output: y, target: t, last: model.layers.last)
-    var dx = inputGradient(model, end: skipsLast ? model.layers.count - 1 : model.layers.count, delta, step)
-    for i in 0..<dx.count { dx.data[i] = abs(dx.data[i]) * Double(x.rows) }
+    var z = x
+    for layer in model.layers[..<end] { z = layer.forward(z, step) }
+    var delta = Tensor(shape: z.shape)  // [N, outputs]: 1 at each sample's predicted score
+    for (n, c) in predictedClasses(y, model: model).enumerated() {
+      if outputs == 1 { delta.data[n] = c == 1 ? 1 : -1 } else { delta.data[n * outputs + c] = 1 }
+    }
+    var dx = inputGradient(model, end: end, delta, step)
+    for i in 0..<dx.count { dx.data[i] = abs(dx.data[i]) }
     return (dx, y)
   }
 
-  /// |∂Lₙ/∂xₙ| for the chosen sample and the three after it (images), or per feature for the
-  /// chosen sample beside the mean over the evaluation split (other inputs).
+  /// The class each row of the outputs y predicts: argmax, or y ≥ 0.5 for a single output.
+  static func predictedClasses(_ y: Tensor, model: Sequential) -> [Int] {
+    let outputs = model.outputShape.reduce(1, *)
+    return (0..<y.rows).map { n in
+      outputs == 1 ? (y.data[n] >= 0.5 ? 1 : 0) : (0..<outputs).max { y.data[n * outputs + $0] < y.data[n * outputs + $1] }!
+    }
+  }
+
+  /// The name of input feature i: the data's own (iris: "sepal length"), else xᵢ (1-based).
+  static func featureName(_ data: Dataset, _ i: Int) -> String {
+    i < data.featureNames.count ? data.featureNames[i] : "x" + subscripted(i + 1)
+  }
+
+  /// |∂z_c/∂xₙ| (the predicted class's score) for the chosen sample and the three after it
+  /// (images), or per feature, named, for the chosen sample beside the mean over the evaluation
+  /// split (other inputs).
   ///
-  /// The image maps share one colour scale, 0 to the largest |∂L/∂x| among them, so a confident
-  /// sample's near-zero map is drawn near zero; a map below `negligibleSaliency` of the largest
-  /// is marked "≈ 0" with its own maximum.
+  /// The image maps share one colour scale, 0 to the largest |∂z/∂x| among them; a map below
+  /// `negligibleSaliency` of the largest is marked "≈ 0" with its own maximum.
   static func saliency(_ source: FigureSource, _ options: FigureOptions) throws(FigureError) -> Figure {
     let run = try source.requireRun(.gradients)
     let model = source.model, theme = options.theme
@@ -87,21 +109,21 @@ extension Figure {
     let image = imageShape(model.inputShape)
     let rows = image == nil ? Array(0..<data.count) : Array(first..<min(first + 4, data.count))
     let x = data.x.gathering(rows: rows)
-    let t = data.targets(outputs: model.outputShape.reduce(1, *)).gathering(rows: rows)
-    let (dx, y) = saliencyValues(model, run.loss, x, t)
-    let title = "Saliency |∂L/∂x|: \(state(source, options))"
+    let (dx, y) = saliencyValues(model, x)
+    let title = "Saliency |∂z/∂x| of the predicted class's score: \(state(source, options))"
     guard let (channels, height, width) = image else {
       let n = x.columns
       let chosen = rows.firstIndex(of: first)!
       let mine = (0..<n).map { dx.data[chosen * n + $0] }
       let mean = (0..<n).map { i in rows.indices.map { dx.data[$0 * n + i] }.reduce(0, +) / Double(rows.count) }
+      let predicted = predictedClasses(y, model: model)[chosen]
       return featureBars(name: "gradients-saliency", title: title,
-                         subtitle: "How much the loss of \(split) sample \(first + 1) changes with each input, beside the mean over all \(NumberFormat.integer(rows.count)) \(split) samples",
-                         labels: (1...n).map { "x" + subscripted($0) }, series: [("sample \(first + 1)", Theme.accent, mine), ("mean", ClassColors.color(0), mean)],
-                         axis: "|∂L/∂xᵢ|", theme: theme)
+                         subtitle: "z, the predicted class's score: |∂z/∂xᵢ| for \(split) sample \(first + 1) (\(className(data, predicted))) and the mean of all \(NumberFormat.integer(rows.count))",
+                         labels: (0..<n).map { featureName(data, $0) }, series: [("sample \(first + 1)", Theme.accent, mine), ("mean", ClassColors.color(0), mean)],
+                         axis: "|∂z/∂xᵢ|", theme: theme)
     }
     let plane = height * width
-    // Images: the first channel of the input; saliency as the largest |∂L/∂x| over channels.
+    // Images: the first channel of the input; saliency as the largest |∂z/∂x| over channels.
     let inputs = rows.indices.map { r in (0..<plane).map { x.data[r * channels * plane + $0] } }
     let maps = rows.indices.map { r in (0..<plane).map { p in (0..<channels).map { dx.data[(r * channels + $0) * plane + p] }.max()! } }
     let probabilities = Figure.probabilities(y, model: model)
@@ -117,12 +139,12 @@ extension Figure {
       m < negligibleSaliency * scale.upper ? "≈ 0 (max \(NumberFormat.significant(m, 2)))" : "max \(NumberFormat.significant(m, 2))"
     }
     let samples = rows.count == 1 ? "\(split.capitalized) sample \(rows[0] + 1)" : "\(split.capitalized) samples \(rows[0] + 1)–\(rows.last! + 1)"
-    let lines = ["\(samples): the input (top) and how strongly the loss responds to each pixel (bottom),",
-                 "all \(maps.count == 1 ? "on" : "\(maps.count) maps on one") colour scale from 0 to \(NumberFormat.significant(scale.upper, 2)), the largest |∂L/∂x| shown\(channels > 1 ? "; largest over channels" : "")"]
+    let lines = ["\(samples): the input (top) and |∂z/∂x| (bottom), where z is the predicted class's score",
+                 "(before softmax); \(maps.count == 1 ? "on a" : "all \(maps.count) maps on one") colour scale from 0 to \(NumberFormat.significant(scale.upper, 2)), the largest |∂z/∂x| shown\(channels > 1 ? "; largest over channels" : "")"]
     return Figure(name: "gradients-saliency", size: theme.size) { canvas in
       let body = notedPage(canvas, theme, title: title, lines: lines)
       let pixelBar = ColorBar(colormap: .greys, scale: pixelScale, title: "input x")
-      let salientBar = ColorBar(colormap: .viridis, scale: scale, title: "|∂L/∂x|")
+      let salientBar = ColorBar(colormap: .viridis, scale: scale, title: "|∂z/∂x|")
       let barWidth = max(pixelBar.width(on: canvas, theme: theme), salientBar.width(on: canvas, theme: theme))
       let (bars, rest) = body.splitRight(barWidth, gap: theme.gap)
       let lineHeight = canvas.measure("Ag", style: theme.tick).height

@@ -15,6 +15,9 @@ public struct Dataset: Sendable {
   public var explicitTargets: Tensor?
   /// Class names, index = label (may be empty).
   public var classNames: [String]
+  /// Each input feature's name, index = column (iris: "sepal length", …; a CSV file's header);
+  /// empty when the data names none.
+  public var featureNames: [String] = []
   /// For token sequences (`dataset: sequences` or `text`): each token id's text, id = index.
   /// x then holds ids [N, T] and the targets the next token's id at every position [N, T], −1
   /// where a position does not count (`Sequences`); empty for every other dataset.
@@ -58,6 +61,7 @@ public struct Dataset: Sendable {
     var part = Dataset(name: name, x: x.gathering(rows: indices), labels: labels.map { l in indices.map { l[$0] } },
                        targets: explicitTargets?.gathering(rows: indices), classNames: classNames, vocabulary: vocabulary)
     part.answersWhole = answersWhole
+    part.featureNames = featureNames
     return part
   }
 
