@@ -360,7 +360,8 @@ extension Figure {
   /// (in a strip `barWidth` wide, the same for panels side by side, so their maps line up; the
   /// top and bottom half-lines of `rect` are left for its end labels), or, when the map is
   /// limited by the width and would be larger so, a one-line bar under it.
-  static func drawWeightPanel(_ view: WeightView, _ values: [Double], scale: ColorScale, bar: ColorBar, barWidth: Double, in rect: Rect, on canvas: any Canvas, theme: Theme) {
+  @discardableResult
+  static func drawWeightPanel(_ view: WeightView, _ values: [Double], scale: ColorScale, bar: ColorBar, barWidth: Double, in rect: Rect, on canvas: any Canvas, theme: Theme) -> Rect {
     let th = canvas.measure("Ag", style: theme.tick).height
     let gap = theme.gap * 0.3
     let area = rect.inset(top: th / 2, bottom: th / 2)
@@ -371,13 +372,14 @@ extension Figure {
       drawWeights(view, values, scale: scale, block: block, on: canvas, theme: theme)
       let width = bar.inlineWidth(on: canvas, theme: theme)
       bar.drawInline(on: canvas, at: Point(block.midX - width / 2, block.maxY + gap + th / 2), theme: theme)
-      return
+      return block
     }
     // Centre map and bar together.
     let shift = min(area.maxX - (fitted.maxX + gap + barWidth), (barWidth + gap) / 2)
     let block = Rect(x: fitted.x + max(0, shift), y: fitted.y, width: fitted.width, height: fitted.height)
     drawWeights(view, values, scale: scale, block: block, on: canvas, theme: theme)
     drawBar(bar, beside: block, in: Rect(x: block.maxX + gap, y: area.y, width: barWidth, height: area.height), on: canvas, theme: theme)
+    return block
   }
 
   /// A colour bar beside a block drawn at `block`, its bar as tall as the block (at least three
@@ -402,6 +404,17 @@ extension Figure {
     var w: Tensor, dw: Tensor, delta: Tensor
     /// How they are drawn.
     var view: WeightView
+    /// The name of each row of the view where the lesson names them (its classes for the output
+    /// layer's units, its features for the first layer's inputs); empty otherwise.
+    var rowNames: [String] = []
+
+    /// True when ΔW is ±η wherever it is not 0 (Adam's first step: −η·sign(dW)): a sign
+    /// pattern, drawn in a narrower panel beside the gradient, which is what varies.
+    var signOnly: Bool {
+      let sizes = delta.data.map(abs).filter { $0 > 0 }
+      guard let lo = sizes.min(), let hi = sizes.max() else { return false }
+      return hi <= lo * 1.01
+    }
   }
 
   /// The note under the ΔW panel: the update rule of `optimizer` at its first step (t = 1), in
@@ -463,7 +476,23 @@ extension Figure {
           view.description = symbol == "Wo" ? "rows: outputs, columns: H's columns (\(blocks))"
             : "rows: \(symbol.dropFirst())'s columns (\(blocks)), columns: the token's \(w.shape[1]) inputs"
         }
-        shown.append(StepTensors(layer: name, symbol: symbol, w: w, dw: dw, delta: delta, view: view))
+        // Rows named by class (the output layer's units) or by feature (the first layer's inputs, Wᵀ).
+        let data = run.split.train
+        let isLast = source.model.layers.last { !weightNames($0).isEmpty } === layer
+        let units = isLast && symbol == "W" && data.classNames.count == w.shape[0] && !data.isTokens ? data.classNames : []
+        let inputs = source.model.layers.first === layer && symbol == "W" && data.featureNames.count == w.count / w.shape[0] ? data.featureNames : []
+        var rowNames: [String] = []
+        if view.tiles.count == 1 {
+          rowNames = view.transposed ? inputs : units
+        } else if let grid = view.grid, !units.isEmpty {
+          rowNames = Array(units.prefix(grid.rows))
+        }
+        if !rowNames.isEmpty, let at = view.description.range(of: view.transposed ? "rows: inputs" : "rows: units") {
+          // "rows: units 1–10" → "rows: classes 0–9", as the rows are named.
+          let end = view.description[at.upperBound...].firstIndex { $0 == ";" || $0 == "," } ?? view.description.endIndex
+          view.description.replaceSubrange(at.lowerBound..<end, with: "rows: \(view.transposed ? "features" : "classes") \(rowNames.first!)–\(rowNames.last!)")
+        }
+        shown.append(StepTensors(layer: name, symbol: symbol, w: w, dw: dw, delta: delta, view: view, rowNames: rowNames))
       }
     }
     let samples = point.location?.indices.count ?? 0
@@ -518,6 +547,24 @@ extension Figure {
         : zip(least, needs).map { $0 + max(0, free - least.reduce(0, +)) * (extra > 0 ? ($1 - $0) / extra : 1 / Double(rows.count)) }
       for (row, rect) in zip(rows, panelsRect.rows(rows.count, gap: theme.gap * 0.5, weights: heights)) {
         var rest = rect
+        // A gutter for the rows' names, written beside the first panel's rows.
+        let nameWidth = row.rowNames.map { canvas.measure($0, style: theme.tick).width }.max() ?? 0
+        let nameGutter = row.rowNames.isEmpty ? 0 : nameWidth + theme.gap * 0.3
+        func writeNames(beside block: Rect) {
+          guard !row.rowNames.isEmpty else { return }
+          let (r, _) = row.view.grid ?? (row.view.tiles[0].rows, 1)
+          let gap = row.view.tiles.count > 1 ? tileGap(theme) : 0
+          let height = (block.height - gap * Double(r - 1)) / Double(r)
+          let style = canvas.fitting(row.rowNames.max { $0.count < $1.count } ?? "", width: nameWidth, theme.tick, minimum: theme.minimumSize)
+          // Only where the rows are tall enough to keep their names apart (a narrow ΔW strip
+          // shares the rows named above it).
+          guard height >= canvas.measure("Ag", style: style).height + theme.clearance else { return }
+          for (k, name) in row.rowNames.prefix(r).enumerated() {
+            canvas.text(name, Point(block.x - theme.gap * 0.3, block.y + Double(k) * (height + gap) + height / 2), style, anchor: .right)
+          }
+        }
+        // ΔW as a sign pattern (Adam's first step) gets a narrower panel: the gradient beside it is what varies.
+        let shares = row.signOnly ? [1, 1, 0.65] : [1.0, 1, 1]
         if headers {
           // The layer's name reads upwards beside its row.
           var vertical = theme.label.emphasized
@@ -529,7 +576,7 @@ extension Figure {
         let size = headers ? " (\(shapeText(row.w.shape)))" : row.view.transposed ? "ᵀ" : ""
         let w = row.symbol
         // A longer symbol (Wq) drops the last words of the update's title, which print could not fit.
-        let update = w == "W" || w == "E" ? "Δ\(w) = \(w)′ − \(w), the update" : "Δ\(w) = \(w)′ − \(w)"
+        let update = row.signOnly ? "Δ\(w) = −η·sign(d\(w))" : w == "W" || w == "E" ? "Δ\(w) = \(w)′ − \(w), the update" : "Δ\(w) = \(w)′ − \(w)"
         let panels = [(w + size + ", before", row.w), ("∂L/∂\(w), the gradient", row.dw), (update, row.delta)]
         let bars = panels.map { ColorBar(colormap: .diverging, scale: ColorScale.symmetric($0.1.data), title: "") }
         let tile = row.view.tiles[0]
@@ -537,24 +584,30 @@ extension Figure {
           // A wide matrix: the three panels one above the other, each with a line under its map
           // holding its title (left) and a one-line colour bar (right).
           let th = canvas.measure("Ag", style: theme.tick).height
-          for ((panelTitle, tensor), (strip, bar)) in zip(panels, zip(rest.rows(3, gap: theme.gap * 0.4), bars)) {
+          for ((panelTitle, tensor), (strip, bar)) in zip(panels, zip(rest.rows(3, gap: theme.gap * 0.4, weights: shares.map { $0 == 1 ? 1 : 0.5 }), bars)) {
             let (caption, area) = strip.splitBottom(th, gap: theme.gap * 0.25)
-            let block = weightsBlock(row.view, in: area, theme: theme)
+            let block = weightsBlock(row.view, in: area.inset(left: nameGutter), theme: theme)
+            writeNames(beside: block)
             drawWeights(row.view, tensor.data, scale: bar.scale, block: block, on: canvas, theme: theme)
             canvas.text(panelTitle, Point(block.x, caption.midY), theme.label.emphasized, anchor: .left)
             bar.drawInline(on: canvas, at: Point(block.maxX - bar.inlineWidth(on: canvas, theme: theme), caption.midY), theme: theme)
           }
           continue
         }
-        let cells = rest.columns(3, gap: theme.gap)
+        let cells = rest.inset(left: nameGutter).columns(3, gap: theme.gap, weights: shares)
         let barWidth = bars.map { $0.width(on: canvas, theme: theme, height: rest.height) }.max() ?? 0
         for (i, (panelTitle, tensor)) in panels.enumerated() {
-          let content = canvas.titled(cells[i], panelTitle, theme, bold: true)
-          drawWeightPanel(row.view, tensor.data, scale: bars[i].scale, bar: bars[i], barWidth: barWidth, in: content, on: canvas, theme: theme)
+          var content = canvas.titled(cells[i], panelTitle, theme, bold: true)
+          // Tiles fill the height whatever the width: a sign pattern's are kept smaller.
+          if i == 2 && row.signOnly && row.view.tiles.count > 1 { content = content.inset(top: content.height * 0.18, bottom: content.height * 0.18) }
+          let block = drawWeightPanel(row.view, tensor.data, scale: bars[i].scale, bar: bars[i], barWidth: barWidth, in: content, on: canvas, theme: theme)
+          if i == 0 { writeNames(beside: block) }
         }
       }
+      // Under a narrower ΔW panel (a sign pattern) the note is set right, so it stands under it.
+      let right = rows.contains { $0.signOnly }
       for (j, line) in noteLines.enumerated() {
-        canvas.text(line, Point(noteStrip.x, noteStrip.y + Double(j) * lineHeight), theme.note, anchor: .topLeft)
+        canvas.text(line, Point(right ? noteStrip.maxX : noteStrip.x, noteStrip.y + Double(j) * lineHeight), theme.note, anchor: right ? .topRight : .topLeft)
       }
     }
   }

@@ -331,7 +331,7 @@ struct GradientFigureTests {
     #expect(!pages.isEmpty)
     for page in pages {
       let canvas = try record(page)
-      let note = canvas.texts.filter { $0.string.contains("−η·sign(dW)") }
+      let note = canvas.texts.filter { $0.string.contains("−η·sign(dW)") && !$0.style.bold }  // not the panel's title
       #expect(note.isEmpty != adam, "\(page.name): the Adam note")
       let maps = canvas.images.filter { $0.raster.width > 1 && $0.raster.height > 1 && !($0.raster.width == 64 && $0.raster.height == 1) }
       // The ΔW panel: the last third of the maps drawn (W, dW, ΔW in turn).
@@ -354,6 +354,38 @@ struct GradientFigureTests {
         #expect(abs(d + optimizer.learningRate * (g > 0 ? 1 : -1)) < 1e-3 * optimizer.learningRate)
       }
     }
+  }
+
+  /// Fails on the old page, where Adam's ±η pattern took a third of the slide and no row was named.
+  @Test("under Adam the first step's ΔW (a ±η sign pattern) gets a smaller panel than the gradient, and rows are named by class or feature",
+        arguments: [("iris-mlp", "dense1", ["sepal length", "sepal width", "petal length", "petal width"]),
+                    ("iris-mlp", "dense2", ["setosa", "versicolor", "virginica"]),
+                    ("digits-cnn", "dense1", (0...9).map(String.init))])
+  func adamStepPanels(_ lesson: String, _ layer: String, _ names: [String]) throws {
+    let source = try lessonSource(lesson, epochs: 0)
+    #expect(source.lesson.optimizer.make() is Adam)
+    var o = options(trained: false)
+    o.layer = layer
+    let page = try #require(try Catalogue.make(.gradients, source, o).first { $0.name == "gradients-step-\(layer)" })
+    let canvas = try record(page)
+    let maps = canvas.images.filter { $0.raster.width > 1 && $0.raster.height > 1 && !($0.raster.width == 64 && $0.raster.height == 1) }
+    #expect(maps.count % 3 == 0 && !maps.isEmpty)
+    let third = maps.count / 3
+    func area(_ panel: Int) -> Double {
+      let rects = maps[(panel * third)..<((panel + 1) * third)].map(\.rect)
+      return (rects.map(\.maxX).max()! - rects.map(\.x).min()!) * (rects.map(\.maxY).max()! - rects.map(\.y).min()!)
+    }
+    #expect(area(2) <= 0.6 * area(1), "\(layer): ΔW panel \(area(2)) against the gradient's \(area(1))")
+    #expect(canvas.texts("ΔW = −η·sign(dW)").count == 1)
+    // Each name once, left of the first panel, beside its row.
+    let first = maps[0..<third].map(\.rect)
+    let left = first.map(\.x).min()!
+    for name in names {
+      let placed = canvas.texts(name).filter { $0.box.maxX <= left + 0.5 }
+      #expect(placed.count >= 1, "\(layer): row \(name) named")
+      if let t = placed.first { #expect(t.box.midY >= first.map(\.y).min()! && t.box.midY <= first.map(\.maxY).max()!, "\(name) beside the map") }
+    }
+    try expectReadable(page, .slide)
   }
 
   @Test("the saliency maps share one colour scale, a map below 10⁻³ of the largest is marked ≈ 0, and the scale is stated")
