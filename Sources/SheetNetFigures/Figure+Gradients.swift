@@ -468,7 +468,7 @@ extension Figure {
           let vocabulary = run.split.train.vocabulary
           let tokens = w.shape[0] <= 12 && !vocabulary.isEmpty ? " (\(vocabulary.prefix(w.shape[0]).map(Sequences.shown).joined(separator: " ")))" : ""
           view.description = view.whole ? "rows: token ids 0–\(w.shape[0] - 1)\(tokens), columns: each token's \(w.shape[1]) numbers"
-            : "rows: token ids, columns: each token's numbers; " + view.description
+            : view.description.replacingOccurrences(of: "rows: units", with: "rows: token ids").replacingOccurrences(of: "columns: inputs", with: "columns: numbers")
         }
         if let attention = layer as? SelfAttention, let dk = attention.headSize, view.whole {
           // Head h owns dₖ consecutive rows of Wq, Wk, Wv and dₖ consecutive columns of Wo.
