@@ -18,11 +18,12 @@ import SheetNet
 /// order, so the window is seen sliding.
 ///
 /// One rounding rule for every written term and sum (`ConvTerms`): products, partial sums, b and z
-/// are written with the same d decimals (d = 2, or more for small values); z is the engine's z
-/// rounded to d decimals, and each partial sum and product is its exact value rounded down or up
-/// (so within one unit of the last decimal) such that the written terms add up exactly to the
-/// written total (Hamilton's largest-remainder rounding). x and W are written to 2 decimals; the
-/// products are those of the unrounded values.
+/// are written with the same d decimals (d = 2, or more for small values), each its exact value
+/// rounded to the nearest (half away from zero): a product is never nudged to make a sum come
+/// out. Where the rounded terms do not add up to the rounded z, the difference is written as one
+/// more term, "rounding", in the sum and drawn in grey on the bar. x and W are written to 2
+/// decimals; the products are those of the unrounded values. Every text is at least the theme's
+/// smallest size (16 pt on a slide), numbers in cells too.
 extension Figure {
   static func checkConvStep(_ source: FigureSource, _ options: FigureOptions) throws(FigureError) {
     let run = try source.requireRun(.convStep)
@@ -114,20 +115,29 @@ extension Figure {
 
   // MARK: The written numbers
 
-  /// Every number a page writes for one output, in units of 10^−decimals so that sums are exact:
-  /// z rounded; b rounded; the partial sums S_c apportioned so that Σ S_c + b = z; each
-  /// channel's products apportioned so that they add up to its S_c.
+  /// Every number a page writes for one output, in units of 10^−decimals so that sums of
+  /// written numbers are exact: z, b, each partial sum S_c and each product x·W, each its exact
+  /// value rounded to the nearest unit (half away from zero).
   struct ConvTerms: Equatable {
     /// Decimals of every written term and sum.
     let decimals: Int
-    /// z, rounded (half away from zero).
+    /// z, rounded.
     let z: Int
     /// b, rounded; nil without a bias.
     let bias: Int?
-    /// S_c for each input channel.
+    /// S_c for each input channel, rounded.
     let partials: [Int]
-    /// x·W for each channel and window cell (u, v), row-major.
+    /// x·W for each channel and window cell (u, v), row-major, rounded.
     let products: [[Int]]
+
+    /// The terms the sum line and the bar add up to z: the products of the one channel, or the
+    /// partial sums of several (the bias after them).
+    var sumTerms: [Int] { partials.count == 1 ? products[0] : partials }
+
+    /// What rounding leaves between the written terms (and b) and the written z:
+    /// z − (Σ sumTerms + b), in units; a unit or two at most, 0 when they add up.
+    var remainder: Int { z - sumTerms.reduce(0, +) - (bias ?? 0) }
+
 
     /// The written form of a number of units: "0" for zero, else exactly `decimals` decimals.
     func text(_ units: Int) -> String {
@@ -144,25 +154,9 @@ extension Figure {
       func round(_ v: Double) -> Int { Int((v * scale).rounded(.toNearestOrAwayFromZero)) }
       self.z = round(z)
       self.bias = bias.map(round)
-      partials = Figure.apportion(exact.map { $0.reduce(0, +) }, total: self.z - (self.bias ?? 0), scale: scale)
-      products = zip(exact, partials).map { Figure.apportion($0.0, total: $0.1, scale: scale) }
+      partials = exact.map { round($0.reduce(0, +)) }
+      products = exact.map { $0.map(round) }
     }
-  }
-
-  /// `values` × `scale` as integers that add up to `total`: each is its value rounded down, and
-  /// the `total − Σ⌊v⌋` ones with the largest remainders (ties: the first) are rounded up
-  /// instead (Hamilton's method). Every result is within 1 of value × scale when the total lies
-  /// between Σ⌊v⌋ and Σ⌈v⌉, which holds whenever total is value-sum × scale rounded.
-  static func apportion(_ values: [Double], total: Int, scale: Double) -> [Int] {
-    guard !values.isEmpty else { return [] }
-    var units = values.map { Int(($0 * scale).rounded(.down)) }
-    let remainder = values.indices.map { values[$0] * scale - Double(units[$0]) }
-    let order = values.indices.sorted { remainder[$0] > remainder[$1] || (remainder[$0] == remainder[$1] && $0 < $1) }
-    var need = total - units.reduce(0, +), k = 0
-    while need > 0 { units[order[k % order.count]] += 1; need -= 1; k += 1 }
-    k = 0
-    while need < 0 { units[order[order.count - 1 - k % order.count]] -= 1; need += 1; k += 1 }
-    return units
   }
 
   // MARK: Pages
@@ -306,7 +300,7 @@ extension Figure {
     let rowsShown = g.height + g.padTop + m.padBottom, columnsShown = g.width + g.padLeft + m.padRight
     let operatorWidth = canvas.measure("⊙", style: theme.title).width + theme.gap * 0.5
     let labels = terms.products[m.detail].map(terms.text) + (m.x + m.w).map(cellLabel)
-    let widest = labels.map { canvas.measure($0, style: TextStyle(size: theme.cellMinimum)).width }.max() ?? 0
+    let widest = labels.map { canvas.measure($0, style: TextStyle(size: theme.minimumSize)).width }.max() ?? 0
     let cellNeed = widest / 0.84 + 4 * theme.clearance
     let free = width - 2 * operatorWidth - 4 * theme.gap
     let side = max(0, min(gridRoom, max(cellNeed * Double(g.kernelW), free * 0.42 / 3)))
@@ -438,7 +432,8 @@ extension Figure {
 
   /// A grid of coloured cells (one image) with thin white lines between cells and an outline; each
   /// label written in its cell when every label fits with room on both sides (at least
-  /// `theme.cellMinimum`). Returns whether the labels were written.
+  /// `theme.minimumSize`: conv-step keeps every text at the slide's 16 pt). Returns whether the
+  /// labels were written.
   @discardableResult
   static func drawNumberGrid(_ canvas: any Canvas, _ theme: Theme, _ rect: Rect, rows: Int, columns: Int, colors: [Color], labels: [String]?) -> Bool {
     guard rect.width > 0, rect.height > 0 else { return false }
@@ -461,12 +456,12 @@ extension Figure {
     return true
   }
 
-  /// The largest size (≤ the tick size, ≥ `cellMinimum`) at which every label fits its cell with
+  /// The largest size (≤ the tick size, ≥ `minimumSize`) at which every label fits its cell with
   /// a margin of an eighth of the cell (at least two clearances) on each side; nil if none.
   static func cellNumberSize(_ canvas: any Canvas, _ theme: Theme, _ cell: Size, _ labels: [String]) -> Double? {
     let room = cell.width - 2 * max(cell.width * 0.08, theme.clearance * 2)
     var size = min(theme.tickSize, cell.height / 1.5)
-    while size >= theme.cellMinimum {
+    while size >= theme.minimumSize {
       let style = TextStyle(size: size)
       if labels.allSatisfy({ canvas.measure($0, style: style).width <= room }) { return size }
       size -= 0.5
@@ -476,54 +471,59 @@ extension Figure {
 
   // MARK: Partial sums
 
-  /// How the partial sums are laid out: columns and rows of cells, their size and the total height.
+  /// How the partial sums are laid out: a gutter for each row's channel range, columns and rows
+  /// of cells, their size and the total height.
   struct PartialLayout {
-    let columns: Int, rows: Int, cellWidth: Double, cellHeight: Double, height: Double
+    let gutter: Double, columns: Int, rows: Int, cellWidth: Double, cellHeight: Double, height: Double
 
     /// The same grid with cells up to twice as tall, to fill `height`.
     func stretched(to height: Double) -> PartialLayout {
       let taller = min(cellHeight * 2, cellHeight + max(0, height - self.height) / Double(rows))
-      return PartialLayout(columns: columns, rows: rows, cellWidth: cellWidth, cellHeight: taller, height: self.height + Double(rows) * (taller - cellHeight))
+      return PartialLayout(gutter: gutter, columns: columns, rows: rows, cellWidth: cellWidth, cellHeight: taller, height: self.height + Double(rows) * (taller - cellHeight))
     }
   }
 
-  /// The most columns (down to 4) whose cells hold every written S_c at `cellMinimum` or more.
+  /// "1–7": the channels (1-based) of row `row` of a grid of `columns` over `count` channels.
+  static func channelRange(row: Int, columns: Int, count: Int) -> String {
+    let first = row * columns + 1, last = min(count, (row + 1) * columns)
+    return first == last ? String(first) : "\(first)–\(last)"
+  }
+
+  /// The most columns (down to 4) whose cells hold every written S_c at `minimumSize` or more,
+  /// beside a gutter naming each row's channels.
   static func partialSumsLayout(_ canvas: any Canvas, _ theme: Theme, width: Double, count: Int, terms: ConvTerms) -> PartialLayout {
     let labels = terms.partials.map(terms.text)
-    let line = canvas.measure("Ag", style: theme.tick).height
     let labelHeight = canvas.measure("Ag", style: theme.label).height
-    let widest = labels.map { canvas.measure($0, style: TextStyle(size: theme.cellMinimum)).width }.max() ?? 0
+    let widest = labels.map { canvas.measure($0, style: TextStyle(size: theme.minimumSize)).width }.max() ?? 0
     let cellWidthNeeded = widest / 0.84 + 4 * theme.clearance
-    var columns = min(count, max(4, Int(width / cellWidthNeeded)))
+    let gutter = canvas.measure("\(count)–\(count)", style: theme.note).width + theme.gap * 0.4
+    var columns = min(count, max(4, Int((width - gutter) / cellWidthNeeded)))
     // Even rows: the fewest rows at this width, then as few columns as keep them.
     let rows = (count + columns - 1) / columns
     columns = (count + rows - 1) / rows
-    let cellHeight = max(theme.cellMinimum * 1.6, line * 1.1)
-    return PartialLayout(columns: columns, rows: rows, cellWidth: width / Double(columns), cellHeight: cellHeight,
-                         height: labelHeight + theme.gap * 0.3 + Double(rows) * (line + cellHeight))
+    let cellHeight = max(theme.minimumSize * 1.6, canvas.measure("Ag", style: theme.tick).height * 1.1)
+    return PartialLayout(gutter: gutter, columns: columns, rows: rows, cellWidth: (width - gutter) / Double(columns), cellHeight: cellHeight,
+                         height: labelHeight + theme.gap * 0.3 + Double(rows) * cellHeight)
   }
 
-  /// The partial sums S_c, one cell per channel under its channel number; the detail channel outlined.
+  /// The partial sums S_c, one cell per channel in reading order, each row named by its
+  /// channels ("1–7") in the gutter; the detail channel outlined.
   static func drawPartialSums(_ canvas: any Canvas, _ m: ConvStepPage, _ layout: PartialLayout, _ rect: Rect) {
     let theme = m.theme, terms = m.terms
-    let line = canvas.measure("Ag", style: theme.tick).height
     let titles = ["partial sums per input channel: S = Σ x ⊙ W", "partial sums S = Σ x ⊙ W", "partial sums"]
     let title = titles.first { canvas.measure($0, style: theme.label.emphasized.sized(theme.minimumSize)).width <= rect.width } ?? titles.last!
     let area = boldTitled(canvas, rect, title, theme)
     let values = terms.partials.map(Double.init)
     let scale = ColorScale.symmetric(values)
     for row in 0..<layout.rows {
-      let y = area.y + Double(row) * (line + layout.cellHeight)
+      let y = area.y + Double(row) * layout.cellHeight
       let range = (row * layout.columns)..<min(values.count, (row + 1) * layout.columns)
-      let strip = Rect(x: area.x, y: y + line, width: layout.cellWidth * Double(range.count), height: layout.cellHeight)
-      for c in range {
-        let x = area.x + (Double(c - range.lowerBound) + 0.5) * layout.cellWidth
-        canvas.text(String(c + 1), Point(x, y + line * 0.5), theme.note, anchor: .center)
-      }
+      let strip = Rect(x: area.x + layout.gutter, y: y, width: layout.cellWidth * Double(range.count), height: layout.cellHeight)
+      canvas.text(channelRange(row: row, columns: layout.columns, count: values.count), Point(area.x + layout.gutter - theme.gap * 0.3, strip.midY), theme.note, anchor: .right)
       drawNumberGrid(canvas, theme, strip, rows: 1, columns: range.count, colors: range.map { Colormap.diverging(scale(values[$0])) },
                      labels: range.map { terms.text(terms.partials[$0]) })
       if range.contains(m.detail) {
-        canvas.stroke(Rect(x: area.x + Double(m.detail - range.lowerBound) * layout.cellWidth, y: strip.y, width: layout.cellWidth, height: layout.cellHeight),
+        canvas.stroke(Rect(x: strip.x + Double(m.detail - range.lowerBound) * layout.cellWidth, y: strip.y, width: layout.cellWidth, height: layout.cellHeight),
                       Theme.accent, width: theme.lineWidth * 1.2)
       }
     }
@@ -539,8 +539,9 @@ extension Figure {
   }
 
   /// The terms laid end to end: positive ones rightwards from 0, then negative ones leftwards from
-  /// their total, ending at z (marked). Above: the sum written out, then split into its positive
-  /// and negative parts; below: the rounding rule.
+  /// their total, then the rounding (grey) if the rounded terms miss the rounded z, ending at z
+  /// (marked). Above: the sum written out, then split into its positive and negative parts;
+  /// below: the rounding rule.
   static func drawContributions(_ canvas: any Canvas, _ m: ConvStepPage, _ rect: Rect) {
     let theme = m.theme, terms = m.terms
     let line = canvas.measure("Ag", style: theme.tick).height
@@ -552,13 +553,15 @@ extension Figure {
     if let b = terms.bias { items.append(("b", b)) }
     let positive = items.filter { $0.1 > 0 }, negative = items.filter { $0.1 < 0 }
     let p = positive.reduce(0) { $0 + $1.1 }, n = negative.reduce(0) { $0 + $1.1 }
+    let r = terms.remainder
     let z = zName(m.i, m.j), bias = terms.bias == nil ? "" : " + b"
     func signed(_ units: Int) -> String { units < 0 ? "(\(terms.text(units)))" : terms.text(units) }
+    let rounding = r == 0 ? "" : " + \(signed(r)) rounding"
     // Line 1: the sum written out (one channel), or named (several).
     let biasValue = terms.bias.map { " (b = \(terms.text($0)))" } ?? ""
     let written = many
       ? "\(z) = S₁ + S₂ + … + S\(subscripted(m.window.channels))\(bias)\(biasValue), over all \(m.window.channels) input channels"
-      : "\(z) = Σ x ⊙ W\(bias) = " + (terms.products[0] + (terms.bias.map { [$0] } ?? [])).map(signed).joined(separator: " + ") + " = " + terms.text(terms.z)
+      : "\(z) = Σ x ⊙ W\(bias) = " + (terms.products[0] + (terms.bias.map { [$0] } ?? [])).map(signed).joined(separator: " + ") + rounding + " = " + terms.text(terms.z)
     let short = many ? "\(z) = S₁ + S₂ + … + S\(subscripted(m.window.channels))\(bias)\(biasValue)"
       : "\(z) = Σ x ⊙ W\(bias)\(biasValue), the \(m.window.kernelH * m.window.kernelW) products\(bias.isEmpty ? "" : " and the bias")"
     var first = written, firstStyle = canvas.fitting(written, width: rect.width, theme.tick.emphasized, minimum: theme.minimumSize)
@@ -567,23 +570,30 @@ extension Figure {
       firstStyle = canvas.fitting(short, width: rect.width, theme.tick.emphasized, minimum: theme.minimumSize)
     }
     canvas.text(first, Point(rect.x, rect.y), firstStyle, anchor: .topLeft)
-    let split = "positives \(terms.text(p)) + negatives \(signed(n)) = \(terms.text(terms.z))"
+    // Line 2: the sum split by sign, the words dropped when they do not fit (the rows name them).
+    let splits = ["positives \(terms.text(p)) + negatives \(signed(n))\(rounding) = \(terms.text(terms.z))",
+                  "\(terms.text(p)) + \(signed(n))\(rounding) = \(terms.text(terms.z))"]
+    let split = splits.first { canvas.measure($0, style: theme.tick.sized(theme.minimumSize)).width <= rect.width } ?? splits[1]
     canvas.text(split, Point(rect.x, rect.y + line + 2 * theme.clearance), canvas.fitting(split, width: rect.width, theme.tick, minimum: theme.minimumSize), anchor: .topLeft)
-    // Below the bar: the rule of the written numbers.
-    let note = "terms rounded to \(terms.decimals) decimals so that they add up"
-    let noteStyle = canvas.fitting(note, width: rect.width, theme.note, minimum: theme.minimumSize)
-    canvas.text(note, Point(rect.x, rect.maxY), noteStyle, anchor: .bottomLeft)
+    // Below the bar: the rule of the written numbers (the longest wording that fits).
+    let d = terms.decimals
+    let notes = ["every number: its exact value rounded to \(d) decimals\(r == 0 ? "" : "; rounding is what the rounded terms miss")",
+                 "every number: its exact value rounded to \(d) decimals", "every number rounded to \(d) decimals"]
+    let noteText = notes.first { canvas.measure($0, style: theme.note.sized(theme.minimumSize)).width <= rect.width } ?? notes.last!
+    let noteStyle = canvas.fitting(noteText, width: rect.width, theme.note, minimum: theme.minimumSize)
+    canvas.text(noteText, Point(rect.x, rect.maxY), noteStyle, anchor: .bottomLeft)
     let bottom = rect.maxY - canvas.measure("Ag", style: noteStyle).height - theme.gap * 0.2
     // Rows: positives, negatives (named in a gutter on the left); then the axis labels.
     let rowsTop = rect.y + 2 * line + 2 * theme.clearance + theme.gap * 0.3
     let rowHeight = min(line * 4.5, max(line * 1.05, (bottom - rowsTop - line * 1.4) / 2))
     let gutter = ["positive", "negative"].map { canvas.measure($0, style: theme.note).width }.max()! + theme.gap * 0.4
-    // From the lower of 0 and z (where the negatives end) to Σ positives (where they turn back).
-    let lo = Double(min(0, terms.z)), hi = Double(max(p, 0))
+    // From the lower of 0 and z (where the chain ends) to Σ positives (where it turns back).
+    let turn = p + max(r, 0)
+    let lo = Double(min(0, terms.z)), hi = Double(max(turn, 0))
     let span = hi > lo ? hi - lo : 1
     let track = rect.inset(left: gutter + theme.tickSize * 0.5, right: theme.tickSize * 0.5)
     func X(_ units: Double) -> Double { track.x + (units - lo) / span * track.width }
-    let positiveColor = Colormap.diverging(0.82), negativeColor = Colormap.diverging(0.18)
+    let positiveColor = Colormap.diverging(0.82), negativeColor = Colormap.diverging(0.18), roundingColor = Color(hex: 0xB0B0B0)
     // Each row on a light track from the lowest to the highest value shown.
     for row in 0..<2 {
       canvas.fill(Rect(x: track.x, y: rowsTop + Double(row) * rowHeight + rowHeight * 0.08, width: track.width, height: rowHeight * 0.84), Color(hex: 0xF4F4F4))
@@ -596,21 +606,23 @@ extension Figure {
         let r = Rect(x: min(a, b), y: y + rowHeight * 0.08, width: abs(b - a), height: rowHeight * 0.84)
         canvas.fill(r, color)
         canvas.stroke(r, Color.white, width: theme.hairline)
-        let style = TextStyle(size: LayoutAudit.isNumber(label) ? theme.cellMinimum : theme.minimumSize, color: color.legibleText)
+        let style = TextStyle(size: theme.minimumSize, color: color.legibleText)
         let e = canvas.measure(label, style: style)
         if e.width + 2 * theme.clearance + 2 <= r.width && e.height <= r.height { canvas.text(label, r.center, style) }
         at += units
       }
     }
     segments(positive, from: 0, row: 0, color: positiveColor)
-    segments(negative, from: p, row: 1, color: negativeColor)
+    if r > 0 { segments([("", r)], from: p, row: 0, color: roundingColor) }
+    segments(negative, from: turn, row: 1, color: negativeColor)
+    if r < 0 { segments([("", r)], from: turn + n, row: 1, color: roundingColor) }
     for (row, text, color) in [(0, "positive", positiveColor), (1, "negative", negativeColor)] {
       canvas.text(text, Point(rect.x, rowsTop + (Double(row) + 0.5) * rowHeight), theme.note.colored(color.mixed(with: Theme.ink, 0.45)), anchor: .left)
     }
     // 0, the turn at Σ positives, and z.
     let rowsBottom = rowsTop + 2 * rowHeight
     canvas.line(Point(X(0), rowsTop), Point(X(0), rowsBottom), Theme.ink, width: theme.hairline)
-    canvas.line(Point(X(Double(p)), rowsTop + rowHeight * 0.5), Point(X(Double(p)), rowsTop + rowHeight * 1.5), Theme.ink, width: theme.hairline, dash: [2, 2])
+    canvas.line(Point(X(Double(turn)), rowsTop + rowHeight * 0.5), Point(X(Double(turn)), rowsTop + rowHeight * 1.5), Theme.ink, width: theme.hairline, dash: [2, 2])
     canvas.line(Point(X(Double(terms.z)), rowsTop - theme.gap * 0.1), Point(X(Double(terms.z)), rowsBottom + line * 0.3), Theme.accent, width: theme.lineWidth * 1.2)
     // Axis labels: 0 and z (z wins when they would touch).
     let zLabel = "\(z) = \(terms.text(terms.z))"

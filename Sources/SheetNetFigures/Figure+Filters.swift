@@ -81,31 +81,39 @@ extension Figure {
 
   // MARK: Activation maximisation
 
-  /// Activation maximisation's recipe: gradient ascent on the input with the regularisers that
-  /// make the result look like data (Yosinski et al. 2015, "Understanding neural networks
-  /// through deep visualization"; Olah et al. 2017, "Feature visualization"; the Keras blog's
-  /// "How convolutional neural networks see the world").
+  /// Activation maximisation under an image prior: gradient ascent on a class score z_k, not on
+  /// the pixels themselves (which finds "fooling" patterns: high scores, nothing recognisable)
+  /// but on the coefficients of the training images' main patterns, their principal components,
+  /// kept as far from the average image as a typical training image is. This is a Gaussian prior
+  /// fitted to the training images in a decorrelated (whitened) parametrisation, with jitter and
+  /// several starts (Simonyan et al. 2014; Yosinski et al. 2015; Olah et al. 2017, "Feature
+  /// visualization", on decorrelated parametrisations).
   struct Ascent: Sendable {
-    /// Gradient steps.
-    var steps = 100
+    /// Principal components used: at most this many, and at most a quarter of the pixels.
+    var components = 24
+    /// Gradient steps from each start.
+    var steps = 120
+    /// Starts per class: the average image and `starts − 1` seeded random typical images; the
+    /// result is the start that ends with the highest score (the network's own class first).
+    var starts = 4
     /// In each of the first `jitterSteps` steps the image is shifted by up to ± `jitter` pixels
-    /// (seeded), the gradient taken there and shifted back, so no single pixel pattern can be
-    /// exploited; the last steps climb unshifted to sharpen the result (a pixel is an eighth
-    /// of an 8×8 digit, so a shift in every step blurs it).
+    /// (seeded) and the gradient taken there, so no single pixel pattern can be exploited.
     var jitter = 1
-    var jitterSteps = 70
-    /// A Gaussian blur of standard deviation `sigma` pixels every `blurEvery` steps.
-    var blurEvery = 6
-    var sigma = 0.5
-    /// L2 decay: x ← (1 − decay)·x every step, pulling unused pixels back to 0.
-    var decay = 0.01
-    /// Step size as a share of the data's range; the gradient is divided by its RMS, so
-    /// x ← x + rate·(upper − lower)·g/rms(g).
-    var rate = 0.05
+    var jitterSteps = 80
+    /// Step size in the whitened coefficients; the gradient is divided by its RMS.
+    var rate = 0.1
+    /// Training images the prior is fitted on (the first ones), to keep the figure quick.
+    var sample = 1000
+    /// Training images shown beside each class's image: those with the highest z_k.
+    var examples = 3
+    /// An image counts as recognisable when the network predicts its class and its difference
+    /// from the average image correlates with the class's (mean image − average image) by at
+    /// least this much (Pearson, over pixels).
+    var recognisable = 0.5
 
-    /// The recipe in words, for the page.
+    /// The recipe in words, for README and tests.
     var description: String {
-      "\(steps) steps, jitter ±\(jitter) px (first \(min(jitterSteps, steps))), blur σ = \(NumberFormat.shortest(sigma)) every \(blurEvery) steps, L2 decay \(NumberFormat.shortest(decay))"
+      "\(components) principal components, \(steps) steps from \(starts) starts, jitter ±\(jitter) px (first \(min(jitterSteps, steps))), rate \(NumberFormat.shortest(rate)), prior fitted on \(sample) training images"
     }
   }
 
@@ -115,14 +123,18 @@ extension Figure {
     return model.layers.count - (last is Softmax || last is Sigmoid ? 1 : 0)
   }
 
-  /// The class scores of inputs `x` [K, …]: row k's score for class k, z_k (or −z, +z for the two
-  /// classes of a single output).
-  static func classScores(_ model: Sequential, _ x: Tensor) -> [Double] {
+  /// The scores z [rows, K] of inputs `x` (for a single output, −z and +z for classes 0 and 1).
+  static func allScores(_ model: Sequential, _ x: Tensor) -> [[Double]] {
     let end = scoreLayers(model), outputs = model.outputShape.reduce(1, *)
     var a = x
     let step = Step(training: false)
     for layer in model.layers[..<end] { a = layer.forward(a, step) }
-    return (0..<x.rows).map { k in outputs == 1 ? (k == 1 ? a.data[k] : -a.data[k]) : a.data[k * outputs + k] }
+    return (0..<x.rows).map { r in outputs == 1 ? [-a.data[r], a.data[r]] : Array(a.data[r * outputs..<(r + 1) * outputs]) }
+  }
+
+  /// The class scores of inputs `x` [K, …]: row k's score for class k, z_k.
+  static func classScores(_ model: Sequential, _ x: Tensor) -> [Double] {
+    allScores(model, x).enumerated().map { $1[$0] }
   }
 
   /// Each C×H×W plane of the batch `x` moved `dy` rows down and `dx` columns right, `fill` where
@@ -141,134 +153,266 @@ extension Figure {
     return out
   }
 
-  /// Each H×W plane of `x` blurred by a Gaussian of standard deviation σ (radius ⌈2σ⌉), rows
-  /// then columns; at the edges the weights inside the image are renormalised to sum to 1.
-  static func blurred(_ x: Tensor, sigma: Double, height: Int, width: Int) -> Tensor {
-    let radius = max(1, Int((2 * sigma).rounded(.up)))
-    let kernel = (-radius...radius).map { exp(-Double($0 * $0) / (2 * sigma * sigma)) }
-    let plane = height * width
-    func pass(_ v: Tensor, along rows: Bool) -> Tensor {
-      var out = v
-      for p in 0..<(v.count / plane) {
-        for y in 0..<height {
-          for c in 0..<width {
-            var sum = 0.0, weight = 0.0
-            for (k, w) in kernel.enumerated() {
-              let (yy, cc) = rows ? (y, c + k - radius) : (y + k - radius, c)
-              guard yy >= 0, yy < height, cc >= 0, cc < width else { continue }
-              sum += w * v.data[p * plane + yy * width + cc]
-              weight += w
-            }
-            out.data[p * plane + y * width + c] = sum / weight
-          }
-        }
+  /// A Gaussian model of the training images in whitened coordinates: x = μ + Σ_j c_j·σ_j·u_j,
+  /// with μ the average image, u_j the top principal directions (orthonormal) and σ_j² their
+  /// variances; a typical training image has ‖c‖ ≈ `radius`.
+  struct ImagePrior {
+    /// The average image μ, [n].
+    let mean: [Double]
+    /// u_j, each [n].
+    let directions: [[Double]]
+    /// σ_j.
+    let deviations: [Double]
+    /// The median ‖c‖ of the training images it was fitted on.
+    let radius: Double
+
+    /// x(c) = μ + Σ_j c_j·σ_j·u_j.
+    func image(_ c: [Double]) -> [Double] {
+      var x = mean
+      for (j, u) in directions.enumerated() where c[j] != 0 {
+        let a = c[j] * deviations[j]
+        for i in x.indices { x[i] += a * u[i] }
       }
-      return out
+      return x
     }
-    return pass(pass(x, along: true), along: false)
+
+    /// c(x) = (u_jᵀ(x − μ) / σ_j)_j.
+    func coefficients(_ x: ArraySlice<Double>) -> [Double] {
+      let start = x.startIndex
+      return directions.enumerated().map { j, u in
+        var s = 0.0
+        for i in u.indices { s += u[i] * (x[start + i] - mean[i]) }
+        return s / deviations[j]
+      }
+    }
+
+    /// ∂z/∂c_j = σ_j·u_jᵀ·∂z/∂x.
+    func coefficientGradient(_ g: ArraySlice<Double>) -> [Double] {
+      let start = g.startIndex
+      return directions.enumerated().map { j, u in
+        var s = 0.0
+        for i in u.indices { s += u[i] * g[start + i] }
+        return s * deviations[j]
+      }
+    }
   }
 
-  /// One input per class, each pushed up its class score z_k by `ascent` from a blank input
-  /// (every pixel `lower`), kept within [lower, upper]; the jitter is drawn from `rng`. Returns
-  /// the inputs [K, …] and each one's class score at the end.
-  ///
-  /// Each step: every `blurEvery` steps first x ← blur_σ(x); then, with s a seeded shift of at
-  /// most ± `jitter` pixels (none after `jitterSteps`), g = shift⁻¹(∂z_k/∂x at shift(x)) and
-  /// x ← clip((1 − decay)·(x + rate·(upper − lower)·g/rms(g))). O(steps × a forward and a
-  /// backward pass of K inputs).
-  static func maximiseClassScores(_ model: Sequential, lower lo: Double, upper hi: Double, ascent: Ascent, rng: inout SeededGenerator) -> (Tensor, [Double]) {
-    let end = scoreLayers(model)
-    let outputs = model.outputShape.reduce(1, *)
-    let classes = outputs == 1 ? 2 : outputs
-    let n = model.inputShape.reduce(1, *)
+  /// The prior of the first `sample` rows of `x` [N, n]: covariance C = X̃ᵀX̃/N of the centred
+  /// images (a matrix product by the engine's kernels), its top `components` eigenvectors by
+  /// orthogonal iteration (V ← orth(C·V), 60 times, from a seeded start), σ_j² = u_jᵀ·C·u_j.
+  /// O(sample·n² + 60·n²·k).
+  static func imagePrior(_ x: Tensor, components k: Int, sample: Int, rng: inout SeededGenerator) -> ImagePrior {
+    let n = x.columns, m = min(sample, x.rows)
+    var centred = Tensor(shape: [m, n])
+    var mean = [Double](repeating: 0, count: n)
+    for r in 0..<m { for i in 0..<n { mean[i] += x.data[r * n + i] / Double(m) } }
+    for r in 0..<m { for i in 0..<n { centred.data[r * n + i] = x.data[r * n + i] - mean[i] } }
+    var covariance = Tensor(shape: [n, n])
+    Kernels.gemm(centred, transposeA: true, centred, into: &covariance, path: .swift)
+    for i in 0..<covariance.count { covariance.data[i] /= Double(m) }
+    // V [n, k], columns orthonormalised after each multiplication (modified Gram–Schmidt).
+    var v = Tensor(shape: [n, k], data: (0..<n * k).map { _ in rng.normal() })
+    func orthonormalise(_ v: inout Tensor) {
+      for j in 0..<k {
+        for q in 0..<j {
+          var dot = 0.0
+          for i in 0..<n { dot += v.data[i * k + j] * v.data[i * k + q] }
+          for i in 0..<n { v.data[i * k + j] -= dot * v.data[i * k + q] }
+        }
+        var norm = 0.0
+        for i in 0..<n { norm += v.data[i * k + j] * v.data[i * k + j] }
+        norm = max(norm.squareRoot(), 1e-300)
+        for i in 0..<n { v.data[i * k + j] /= norm }
+      }
+    }
+    orthonormalise(&v)
+    var cv = Tensor(shape: [n, k])
+    for _ in 0..<60 {
+      Kernels.gemm(covariance, v, into: &cv, path: .swift)
+      v = cv
+      orthonormalise(&v)
+    }
+    Kernels.gemm(covariance, v, into: &cv, path: .swift)
+    let directions = (0..<k).map { j in (0..<n).map { v.data[$0 * k + j] } }
+    let deviations = (0..<k).map { j in max((0..<n).reduce(0.0) { $0 + v.data[$1 * k + j] * cv.data[$1 * k + j] }, 1e-24).squareRoot() }
+    var prior = ImagePrior(mean: mean, directions: directions, deviations: deviations, radius: 1)
+    let norms = (0..<m).map { r in prior.coefficients(x.data[r * n..<(r + 1) * n]).reduce(0) { $0 + $1 * $1 }.squareRoot() }.sorted()
+    prior = ImagePrior(mean: mean, directions: directions, deviations: deviations, radius: norms[m / 2])
+    return prior
+  }
+
+  /// One image per class k, the best of `ascent.starts` ascents of z_k over whitened
+  /// coefficients c with ‖c‖ ≤ the prior's radius: each step, with s a seeded shift of at most
+  /// ± `jitter` pixels (none after `jitterSteps`), g = ∂z_k/∂x at shift(clip(x(c))), shifted
+  /// back; c ← c + rate·g_c/rms(g_c) with g_c = ∂z/∂c; then c scaled back onto the ball if it
+  /// left it. Returns the images [K, …] (clipped to [lower, upper]) and their scores z_k.
+  static func maximiseClassScores(_ model: Sequential, prior: ImagePrior, lower lo: Double, upper hi: Double, ascent: Ascent,
+                                  rng: inout SeededGenerator) -> (Tensor, [Double]) {
+    let end = scoreLayers(model), outputs = model.outputShape.reduce(1, *)
+    let classes = outputs == 1 ? 2 : outputs, starts = max(1, ascent.starts)
+    let n = model.inputShape.reduce(1, *), k = prior.directions.count
     let image = imageShape(model.inputShape)
     let (h, w) = image.map { ($0.height, $0.width) } ?? (1, n)
-    let eta = ascent.rate * (hi - lo)
-    var x = Tensor(shape: [classes] + model.inputShape, repeating: lo)
+    // Row r = class (r / starts), start (r % starts): the average image, then random typical ones.
+    var c = (0..<classes * starts).map { r -> [Double] in
+      guard r % starts > 0 else { return [Double](repeating: 0, count: k) }
+      let draw = (0..<k).map { _ in rng.normal() }
+      let norm = draw.reduce(0) { $0 + $1 * $1 }.squareRoot()
+      return draw.map { $0 / max(norm, 1e-300) * prior.radius * 0.5 }
+    }
+    func images() -> Tensor {
+      Tensor(shape: [classes * starts] + model.inputShape, data: c.flatMap { prior.image($0).map { min(hi, max(lo, $0)) } })
+    }
     let step = Step(training: false)
-    var delta = Tensor(shape: [classes, outputs])
-    for k in 0..<classes {
-      if outputs == 1 { delta.data[k] = k == 1 ? 1 : -1 } else { delta.data[k * outputs + k] = 1 }
+    var delta = Tensor(shape: [classes * starts, outputs])
+    for r in 0..<classes * starts {
+      let cls = r / starts
+      if outputs == 1 { delta.data[r] = cls == 1 ? 1 : -1 } else { delta.data[r * outputs + cls] = 1 }
     }
     for s in 0..<ascent.steps {
-      // Blur first, so the last thing each step does is climb.
-      if image != nil, s > 0, s % ascent.blurEvery == 0 {
-        x = blurred(x, sigma: ascent.sigma, height: h, width: w)
-      }
       let jitter = image == nil || s >= ascent.jitterSteps ? 0 : ascent.jitter
       let dy = rng.below(2 * jitter + 1) - jitter, dx = rng.below(2 * jitter + 1) - jitter
-      var a = shifted(x, dy, dx, height: h, width: w, fill: lo)
+      var a = shifted(images(), dy, dx, height: h, width: w, fill: lo)
       for layer in model.layers[..<end] { a = layer.forward(a, step) }
       let g = shifted(inputGradient(model, end: end, delta.reshaped(a.shape), step), -dy, -dx, height: h, width: w, fill: 0)
-      for k in 0..<classes {
-        let row = g.data[k * n..<(k + 1) * n]
-        let rms = (row.reduce(0) { $0 + $1 * $1 } / Double(n)).squareRoot()
-        for i in k * n..<(k + 1) * n {
-          let moved = rms > 0 ? x.data[i] + eta * g.data[i] / rms : x.data[i]
-          x.data[i] = min(hi, max(lo, (1 - ascent.decay) * moved))
-        }
+      for r in c.indices {
+        let gc = prior.coefficientGradient(g.data[r * n..<(r + 1) * n])
+        let rms = (gc.reduce(0) { $0 + $1 * $1 } / Double(k)).squareRoot()
+        guard rms > 0 else { continue }
+        for j in 0..<k { c[r][j] += ascent.rate * gc[j] / rms }
+        let norm = c[r].reduce(0) { $0 + $1 * $1 }.squareRoot()
+        if norm > prior.radius { c[r] = c[r].map { $0 * prior.radius / norm } }
       }
     }
-    return (x, classScores(model, x))
+    let all = images(), scores = allScores(model, all)
+    var best = [Int](repeating: 0, count: classes)
+    for cls in 0..<classes {
+      // The network's own class first, then the highest score.
+      func rank(_ r: Int) -> (Int, Double) { (scores[r].indices.max { scores[r][$0] < scores[r][$1] } == cls ? 1 : 0, scores[r][cls]) }
+      best[cls] = (cls * starts..<(cls + 1) * starts).max { rank($0) < rank($1) }!
+    }
+    let x = Tensor(shape: [classes] + model.inputShape, data: best.flatMap { Array(all.data[$0 * n..<($0 + 1) * n]) })
+    return (x, best.enumerated().map { cls, r in scores[r][cls] })
   }
 
-  /// Each class's mean training image, [K, …], and its class score; nil without labels.
-  static func meanImageScores(_ model: Sequential, _ train: Dataset, classes: Int) -> [Double]? {
+  /// Each class's mean training image [K][n]; nil without labels or with a class absent.
+  static func classMeans(_ train: Dataset, classes: Int) -> [[Double]]? {
     guard let labels = train.labels else { return nil }
     let n = train.x.columns
-    var sums = [Double](repeating: 0, count: classes * n), counts = [Int](repeating: 0, count: classes)
+    var sums = [[Double]](repeating: [Double](repeating: 0, count: n), count: classes), counts = [Int](repeating: 0, count: classes)
     for (r, label) in labels.enumerated() where label < classes {
       counts[label] += 1
-      for i in 0..<n { sums[label * n + i] += train.x.data[r * n + i] }
+      for i in 0..<n { sums[label][i] += train.x.data[r * n + i] }
     }
     guard counts.allSatisfy({ $0 > 0 }) else { return nil }
-    for k in 0..<classes { for i in 0..<n { sums[k * n + i] /= Double(counts[k]) } }
-    return classScores(model, Tensor(shape: [classes] + model.inputShape, data: sums))
+    return sums.enumerated().map { k, sum in sum.map { $0 / Double(counts[k]) } }
   }
 
-  /// For each class k, x* = argmax z_k(x) over inputs within the training data's range, by
-  /// `Ascent` (jitter seeded from the run's seed), beside the score of the class's mean image.
+  /// Pearson's correlation of a and b (0 when either is constant).
+  static func correlation(_ a: [Double], _ b: [Double]) -> Double {
+    let n = Double(a.count), ma = a.reduce(0, +) / n, mb = b.reduce(0, +) / n
+    var ab = 0.0, aa = 0.0, bb = 0.0
+    for i in a.indices { ab += (a[i] - ma) * (b[i] - mb); aa += (a[i] - ma) * (a[i] - ma); bb += (b[i] - mb) * (b[i] - mb) }
+    return aa > 0 && bb > 0 ? ab / (aa * bb).squareRoot() : 0
+  }
+
+  /// The class images and what is said of them.
+  struct ClassImages {
+    /// Each class's image, [n].
+    let images: [[Double]]
+    /// Its score z_k.
+    let scores: [Double]
+    /// The class the network predicts for it.
+    let predicted: [Int]
+    /// corr(x − μ, m_k − μ): its likeness to its class's mean image, both as differences from
+    /// the average image; nil without labels.
+    let likeness: [Double]?
+    /// Indices of the training images with the highest z_k, per class.
+    let examples: [[Int]]
+
+    /// Whether image k is recognisable by `Ascent.recognisable`'s rule.
+    func recognisable(_ k: Int, threshold: Double) -> Bool { predicted[k] == k && (likeness?[k] ?? 0) >= threshold }
+  }
+
+  /// `maximiseClassScores` with the prior fitted on the run's training images, seeded by the
+  /// run's seed; each image's predicted class and likeness to its class's mean; the training
+  /// images with the highest z_k.
+  static func classImages(_ run: LessonRun, _ model: Sequential, ascent: Ascent) -> ClassImages {
+    let train = run.split.train
+    let lo = train.x.data.min() ?? 0, hi = train.x.data.max() ?? 1
+    let outputs = model.outputShape.reduce(1, *), classes = outputs == 1 ? 2 : outputs
+    let n = model.inputShape.reduce(1, *)
+    var rng = SeededGenerator(seed: run.seed)
+    let flat = train.x.reshaped([train.count, n])
+    let prior = imagePrior(flat, components: min(ascent.components, max(1, n / 4)), sample: ascent.sample, rng: &rng)
+    let (x, scores) = maximiseClassScores(model, prior: prior, lower: lo, upper: hi, ascent: ascent, rng: &rng)
+    let images = (0..<classes).map { Array(x.data[$0 * n..<($0 + 1) * n]) }
+    let predicted = allScores(model, x).map { z in z.indices.max { z[$0] < z[$1] }! }
+    let likeness = classMeans(train, classes: classes).map { means in
+      (0..<classes).map { k in correlation(zip(images[k], prior.mean).map(-), zip(means[k], prior.mean).map(-)) }
+    }
+    let trainScores = allScores(model, train.x)
+    let examples = (0..<classes).map { k in Array(trainScores.indices.sorted { trainScores[$0][k] > trainScores[$1][k] || (trainScores[$0][k] == trainScores[$1][k] && $0 < $1) }.prefix(ascent.examples)) }
+    return ClassImages(images: images, scores: scores, predicted: predicted, likeness: likeness, examples: examples)
+  }
+
+  /// For each class k, the image x* = argmax z_k(x) under the training images' prior
+  /// (`Ascent`), beside the training images with the highest z_k; each caption says whether it
+  /// is recognisable (`Ascent.recognisable`).
   static func classInputs(_ source: FigureSource, _ options: FigureOptions) throws(FigureError) -> Figure {
     let run = try source.requireRun(.filters)
     let model = source.model, theme = options.theme
     let (channels, h, w) = imageShape(model.inputShape)!
-    let lo = run.split.train.x.data.min() ?? 0, hi = run.split.train.x.data.max() ?? 1
-    let outputs = model.outputShape.reduce(1, *)
-    let classes = outputs == 1 ? 2 : outputs
-    let n = model.inputShape.reduce(1, *)
+    let train = run.split.train
+    let lo = train.x.data.min() ?? 0, hi = train.x.data.max() ?? 1
     let ascent = Ascent()
-    var rng = SeededGenerator(seed: run.seed)
-    let (x, scores) = maximiseClassScores(model, lower: lo, upper: hi, ascent: ascent, rng: &rng)
-    let means = meanImageScores(model, run.split.train, classes: classes)
-    let names = (0..<classes).map { className(run.split.train, $0) }
-    let images = (0..<classes).map { k in Array(x.data[k * n..<k * n + h * w]) }
+    let result = classImages(run, model, ascent: ascent)
+    let classes = result.images.count, plane = h * w, n = model.inputShape.reduce(1, *)
+    let names = (0..<classes).map { className(train, $0) }
     let pixelScale = ColorScale(lower: lo, upper: hi)
-    let range = "\(NumberFormat.shortest(lo, significant: 2))–\(NumberFormat.shortest(hi, significant: 2))"
-    let lines = ["Gradient ascent on each class score z (before softmax) from a blank image, kept in the data's range \(range):",
-                 ascent.description + (channels > 1 ? "; first channel shown" : ""),
-                 means == nil ? "" : "Under each: the score z it reaches, and the score of the class's mean training image"]
+    let passed = (0..<classes).filter { result.recognisable($0, threshold: ascent.recognisable) }.count
+    let first = channels > 1 ? " (first channel)" : ""
+    let lines = ["For each class, the image\(first) the network scores highest, built from the training images' main patterns and kept",
+                 "as typical as a training image; beside it, the \(ascent.examples) training images it scores highest.",
+                 result.likeness == nil ? "" : "\(passed) of \(classes) recognisable: the network calls it the class, and it looks like the class's average image (r ≥ \(NumberFormat.shortest(ascent.recognisable)))"]
     return Figure(name: "filters-classes", size: theme.size) { canvas in
       let body = notedPage(canvas, theme, title: "Inputs that most excite each class: \(state(source, options))", lines: lines)
-      let bar = ColorBar(colormap: .greys, scale: pixelScale, title: "input x")
-      let (barRect, rest) = body.splitRight(bar.width(on: canvas, theme: theme), gap: theme.gap)
       let lineHeight = canvas.measure("Ag", style: theme.tick).height + theme.clearance
-      let captionLines = means == nil ? 2 : 3
+      let captionLines = 2.0
       let gap = theme.gap * 0.5
-      let (r, c) = rest.bestGrid(count: classes, aspect: Double(w) / Double(h), gap: gap + lineHeight * Double(captionLines))
-      let cellW = (rest.width - gap * Double(c - 1)) / Double(c), cellH = (rest.height - gap * Double(r - 1)) / Double(r)
+      // A cell: the class's image, and a column of the training examples a third as wide.
+      let aspect = Double(w) / Double(h) * (1 + 1.0 / Double(ascent.examples))
+      // The grid giving the widest pictures, or one with no empty places if nearly as wide.
+      func pictureWidth(_ c: Int) -> Double {
+        let r = (classes + c - 1) / c
+        return min((body.width - gap * Double(c - 1)) / Double(c), ((body.height - gap * Double(r - 1)) / Double(r) - lineHeight * captionLines - 2) * aspect)
+      }
+      let widest = (1...classes).max { pictureWidth($0) < pictureWidth($1) }!
+      let even = (1...classes).filter { classes % $0 == 0 }.max { pictureWidth($0) < pictureWidth($1) }!
+      let c = pictureWidth(even) >= 0.85 * pictureWidth(widest) ? even : widest, r = (classes + c - 1) / c
+      let cellW = (body.width - gap * Double(c - 1)) / Double(c), cellH = (body.height - gap * Double(r - 1)) / Double(r)
       for k in 0..<classes {
-        let cell = Rect(x: rest.x + Double(k % c) * (cellW + gap), y: rest.y + Double(k / c) * (cellH + gap), width: cellW, height: cellH)
-        let (caption, picture) = cell.splitBottom(lineHeight * Double(captionLines), gap: 2)
-        let square = picture.fitted(aspect: Double(w) / Double(h))
-        canvas.image(Raster(values: images[k], width: w, colormap: .greys, scale: pixelScale), in: square)
-        canvas.stroke(square, Theme.ink, width: theme.hairline)
-        var texts = [("class \(names[k])", theme.tick.emphasized), ("z = \(NumberFormat.significant(scores[k], 3))", theme.tick)]
-        if let means { texts.append(("mean \(names[k]): \(NumberFormat.significant(means[k], 3))", theme.note)) }
+        let cell = Rect(x: body.x + Double(k % c) * (cellW + gap), y: body.y + Double(k / c) * (cellH + gap), width: cellW, height: cellH)
+        let (caption, picture) = cell.splitBottom(lineHeight * captionLines, gap: 2)
+        let pair = picture.fitted(aspect: aspect)
+        let thumbGap = theme.gap * 0.1
+        let (main, side) = pair.splitLeft(pair.width * Double(ascent.examples) / Double(ascent.examples + 1), gap: thumbGap)
+        let square = main.fitted(aspect: Double(w) / Double(h))
+        canvas.image(Raster(values: Array(result.images[k].prefix(plane)), width: w, colormap: .greys, scale: pixelScale), in: square)
+        canvas.stroke(square, Theme.accent, width: theme.hairline * 1.5)
+        for (j, rect) in side.rows(ascent.examples, gap: thumbGap).enumerated() where j < result.examples[k].count {
+          let t = result.examples[k][j], thumb = rect.fitted(aspect: Double(w) / Double(h))
+          canvas.image(Raster(values: Array(train.x.data[t * n..<t * n + plane]), width: w, colormap: .greys, scale: pixelScale), in: thumb)
+          canvas.stroke(thumb, Theme.muted, width: theme.hairline * 0.5)
+        }
+        let ok = result.recognisable(k, threshold: ascent.recognisable)
+        let verdict = result.likeness == nil ? "z = \(NumberFormat.significant(result.scores[k], 3))"
+          : ok ? "r = \(NumberFormat.significant(result.likeness![k], 2))" : result.predicted[k] != k ? "taken for \(names[result.predicted[k]])" : "not recognisable"
+        let texts = [("class \(names[k])", theme.tick.emphasized), (verdict, ok ? theme.tick : theme.tick.colored(Theme.accent))]
         for (j, (text, style)) in texts.enumerated() {
-          canvas.text(text, Point(square.midX, caption.y + Double(j) * lineHeight), canvas.fitting(text, width: cellW, style, minimum: theme.minimumSize), anchor: .top)
+          canvas.text(text, Point(pair.midX, caption.y + Double(j) * lineHeight), canvas.fitting(text, width: cellW, style, minimum: theme.minimumSize), anchor: .top)
         }
       }
-      bar.draw(on: canvas, in: Rect(x: barRect.x, y: rest.y, width: barRect.width, height: min(rest.height, theme.size.height * 0.5)), theme: theme)
     }
   }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import SheetNet
 
-/// `gradients`: the saliency |∂L/∂x| of the trained network over a few inputs; each weight
+/// `gradients`: the saliency |∂z/∂x| of the trained network's predicted class score over a few inputs; each weight
 /// tensor beside its gradient ∂L/∂W and its update ΔW in the first training step (the engine's
 /// own trace of that step); and each layer's gradient norm over training.
 ///
@@ -62,23 +62,45 @@ extension Figure {
   /// shown is marked "≈ 0": on the shared scale it is blank, and it is said why.
   static let negligibleSaliency = 1e-3
 
-  /// |∂Lₙ/∂xₙ| for each sample n of the batch x (targets t), and the network's outputs.
-  /// The loss is a mean over the batch, so each row of the backward pass's dx is ∂Lₙ/∂xₙ / N.
-  static func saliencyValues(_ model: Sequential, _ loss: any Loss, _ x: Tensor, _ t: Tensor) -> (Tensor, Tensor) {
+  /// |∂z_c/∂xₙ| for each sample n of the batch x, where z_c is the score (before softmax or
+  /// sigmoid) of the class c the network predicts for xₙ (Simonyan et al. 2014, "Deep inside
+  /// convolutional networks"), and the network's outputs y. For a single sigmoid output the
+  /// score is +z for class 1 and −z for class 0. Unlike ∂L/∂x = Σ_k (p_k − t_k)·∂z_k/∂x, which
+  /// vanishes once p ≈ 100 %, the score's gradient stays as large as the network is sensitive.
+  static func saliencyValues(_ model: Sequential, _ x: Tensor) -> (Tensor, Tensor) {
     let step = Step(training: false)
+    let end = scoreLayers(model), outputs = model.outputShape.reduce(1, *)
     let y = model.forward(x, step)
-    let (delta, skipsLast) = loss.gradient(output: y, target: t, last: model.layers.last)
-    var dx = inputGradient(model, end: skipsLast ? model.layers.count - 1 : model.layers.count, delta, step)
-    for i in 0..<dx.count { dx.data[i] = abs(dx.data[i]) * Double(x.rows) }
+    var z = x
+    for layer in model.layers[..<end] { z = layer.forward(z, step) }
+    var delta = Tensor(shape: z.shape)  // [N, outputs]: 1 at each sample's predicted score
+    for (n, c) in predictedClasses(y, model: model).enumerated() {
+      if outputs == 1 { delta.data[n] = c == 1 ? 1 : -1 } else { delta.data[n * outputs + c] = 1 }
+    }
+    var dx = inputGradient(model, end: end, delta, step)
+    for i in 0..<dx.count { dx.data[i] = abs(dx.data[i]) }
     return (dx, y)
   }
 
-  /// |∂Lₙ/∂xₙ| for the chosen sample and the three after it (images), or per feature for the
-  /// chosen sample beside the mean over the evaluation split (other inputs).
+  /// The class each row of the outputs y predicts: argmax, or y ≥ 0.5 for a single output.
+  static func predictedClasses(_ y: Tensor, model: Sequential) -> [Int] {
+    let outputs = model.outputShape.reduce(1, *)
+    return (0..<y.rows).map { n in
+      outputs == 1 ? (y.data[n] >= 0.5 ? 1 : 0) : (0..<outputs).max { y.data[n * outputs + $0] < y.data[n * outputs + $1] }!
+    }
+  }
+
+  /// The name of input feature i: the data's own (iris: "sepal length"), else xᵢ (1-based).
+  static func featureName(_ data: Dataset, _ i: Int) -> String {
+    i < data.featureNames.count ? data.featureNames[i] : "x" + subscripted(i + 1)
+  }
+
+  /// |∂z_c/∂xₙ| (the predicted class's score) for the chosen sample and the three after it
+  /// (images), or per feature, named, for the chosen sample beside the mean over the evaluation
+  /// split (other inputs).
   ///
-  /// The image maps share one colour scale, 0 to the largest |∂L/∂x| among them, so a confident
-  /// sample's near-zero map is drawn near zero; a map below `negligibleSaliency` of the largest
-  /// is marked "≈ 0" with its own maximum.
+  /// The image maps share one colour scale, 0 to the largest |∂z/∂x| among them; a map below
+  /// `negligibleSaliency` of the largest is marked "≈ 0" with its own maximum.
   static func saliency(_ source: FigureSource, _ options: FigureOptions) throws(FigureError) -> Figure {
     let run = try source.requireRun(.gradients)
     let model = source.model, theme = options.theme
@@ -87,21 +109,21 @@ extension Figure {
     let image = imageShape(model.inputShape)
     let rows = image == nil ? Array(0..<data.count) : Array(first..<min(first + 4, data.count))
     let x = data.x.gathering(rows: rows)
-    let t = data.targets(outputs: model.outputShape.reduce(1, *)).gathering(rows: rows)
-    let (dx, y) = saliencyValues(model, run.loss, x, t)
-    let title = "Saliency |∂L/∂x|: \(state(source, options))"
+    let (dx, y) = saliencyValues(model, x)
+    let title = "Saliency |∂z/∂x| of the predicted class's score: \(state(source, options))"
     guard let (channels, height, width) = image else {
       let n = x.columns
       let chosen = rows.firstIndex(of: first)!
       let mine = (0..<n).map { dx.data[chosen * n + $0] }
       let mean = (0..<n).map { i in rows.indices.map { dx.data[$0 * n + i] }.reduce(0, +) / Double(rows.count) }
+      let predicted = predictedClasses(y, model: model)[chosen]
       return featureBars(name: "gradients-saliency", title: title,
-                         subtitle: "How much the loss of \(split) sample \(first + 1) changes with each input, beside the mean over all \(NumberFormat.integer(rows.count)) \(split) samples",
-                         labels: (1...n).map { "x" + subscripted($0) }, series: [("sample \(first + 1)", Theme.accent, mine), ("mean", ClassColors.color(0), mean)],
-                         axis: "|∂L/∂xᵢ|", theme: theme)
+                         subtitle: "z, the predicted class's score: |∂z/∂xᵢ| for \(split) sample \(first + 1) (\(className(data, predicted))) and the mean of all \(NumberFormat.integer(rows.count))",
+                         labels: (0..<n).map { featureName(data, $0) }, series: [("sample \(first + 1)", Theme.accent, mine), ("mean", ClassColors.color(0), mean)],
+                         axis: "|∂z/∂xᵢ|", theme: theme)
     }
     let plane = height * width
-    // Images: the first channel of the input; saliency as the largest |∂L/∂x| over channels.
+    // Images: the first channel of the input; saliency as the largest |∂z/∂x| over channels.
     let inputs = rows.indices.map { r in (0..<plane).map { x.data[r * channels * plane + $0] } }
     let maps = rows.indices.map { r in (0..<plane).map { p in (0..<channels).map { dx.data[(r * channels + $0) * plane + p] }.max()! } }
     let probabilities = Figure.probabilities(y, model: model)
@@ -117,12 +139,12 @@ extension Figure {
       m < negligibleSaliency * scale.upper ? "≈ 0 (max \(NumberFormat.significant(m, 2)))" : "max \(NumberFormat.significant(m, 2))"
     }
     let samples = rows.count == 1 ? "\(split.capitalized) sample \(rows[0] + 1)" : "\(split.capitalized) samples \(rows[0] + 1)–\(rows.last! + 1)"
-    let lines = ["\(samples): the input (top) and how strongly the loss responds to each pixel (bottom),",
-                 "all \(maps.count == 1 ? "on" : "\(maps.count) maps on one") colour scale from 0 to \(NumberFormat.significant(scale.upper, 2)), the largest |∂L/∂x| shown\(channels > 1 ? "; largest over channels" : "")"]
+    let lines = ["\(samples): the input (top) and |∂z/∂x| (bottom), where z is the predicted class's score",
+                 "(before softmax); \(maps.count == 1 ? "on a" : "all \(maps.count) maps on one") colour scale from 0 to \(NumberFormat.significant(scale.upper, 2)), the largest |∂z/∂x| shown\(channels > 1 ? "; largest over channels" : "")"]
     return Figure(name: "gradients-saliency", size: theme.size) { canvas in
       let body = notedPage(canvas, theme, title: title, lines: lines)
       let pixelBar = ColorBar(colormap: .greys, scale: pixelScale, title: "input x")
-      let salientBar = ColorBar(colormap: .viridis, scale: scale, title: "|∂L/∂x|")
+      let salientBar = ColorBar(colormap: .viridis, scale: scale, title: "|∂z/∂x|")
       let barWidth = max(pixelBar.width(on: canvas, theme: theme), salientBar.width(on: canvas, theme: theme))
       let (bars, rest) = body.splitRight(barWidth, gap: theme.gap)
       let lineHeight = canvas.measure("Ag", style: theme.tick).height
@@ -338,7 +360,8 @@ extension Figure {
   /// (in a strip `barWidth` wide, the same for panels side by side, so their maps line up; the
   /// top and bottom half-lines of `rect` are left for its end labels), or, when the map is
   /// limited by the width and would be larger so, a one-line bar under it.
-  static func drawWeightPanel(_ view: WeightView, _ values: [Double], scale: ColorScale, bar: ColorBar, barWidth: Double, in rect: Rect, on canvas: any Canvas, theme: Theme) {
+  @discardableResult
+  static func drawWeightPanel(_ view: WeightView, _ values: [Double], scale: ColorScale, bar: ColorBar, barWidth: Double, in rect: Rect, on canvas: any Canvas, theme: Theme) -> Rect {
     let th = canvas.measure("Ag", style: theme.tick).height
     let gap = theme.gap * 0.3
     let area = rect.inset(top: th / 2, bottom: th / 2)
@@ -349,13 +372,14 @@ extension Figure {
       drawWeights(view, values, scale: scale, block: block, on: canvas, theme: theme)
       let width = bar.inlineWidth(on: canvas, theme: theme)
       bar.drawInline(on: canvas, at: Point(block.midX - width / 2, block.maxY + gap + th / 2), theme: theme)
-      return
+      return block
     }
     // Centre map and bar together.
     let shift = min(area.maxX - (fitted.maxX + gap + barWidth), (barWidth + gap) / 2)
     let block = Rect(x: fitted.x + max(0, shift), y: fitted.y, width: fitted.width, height: fitted.height)
     drawWeights(view, values, scale: scale, block: block, on: canvas, theme: theme)
     drawBar(bar, beside: block, in: Rect(x: block.maxX + gap, y: area.y, width: barWidth, height: area.height), on: canvas, theme: theme)
+    return block
   }
 
   /// A colour bar beside a block drawn at `block`, its bar as tall as the block (at least three
@@ -380,6 +404,17 @@ extension Figure {
     var w: Tensor, dw: Tensor, delta: Tensor
     /// How they are drawn.
     var view: WeightView
+    /// The name of each row of the view where the lesson names them (its classes for the output
+    /// layer's units, its features for the first layer's inputs); empty otherwise.
+    var rowNames: [String] = []
+
+    /// True when ΔW is ±η wherever it is not 0 (Adam's first step: −η·sign(dW)): a sign
+    /// pattern, drawn in a narrower panel beside the gradient, which is what varies.
+    var signOnly: Bool {
+      let sizes = delta.data.map(abs).filter { $0 > 0 }
+      guard let lo = sizes.min(), let hi = sizes.max() else { return false }
+      return hi <= lo * 1.01
+    }
   }
 
   /// The note under the ΔW panel: the update rule of `optimizer` at its first step (t = 1), in
@@ -432,10 +467,8 @@ extension Figure {
           // E's rows are the tokens, its columns each token's d numbers.
           let vocabulary = run.split.train.vocabulary
           let tokens = w.shape[0] <= 12 && !vocabulary.isEmpty ? " (\(vocabulary.prefix(w.shape[0]).map(Sequences.shown).joined(separator: " ")))" : ""
-          let tile = view.tiles[0], (ids, numbers) = view.transposed ? (tile.columns, tile.rows) : (tile.rows, tile.columns)
-          let block = "token ids 0–\(ids - 1) of \(w.shape[0]), numbers 1–\(numbers) of \(w.shape[1]) (a block)"
           view.description = view.whole ? "rows: token ids 0–\(w.shape[0] - 1)\(tokens), columns: each token's \(w.shape[1]) numbers"
-            : view.transposed ? "shown as Eᵀ: " + block : block
+            : view.description.replacingOccurrences(of: "rows: units", with: "rows: token ids").replacingOccurrences(of: "columns: inputs", with: "columns: numbers")
         }
         if let attention = layer as? SelfAttention, let dk = attention.headSize, view.whole {
           // Head h owns dₖ consecutive rows of Wq, Wk, Wv and dₖ consecutive columns of Wo.
@@ -443,7 +476,23 @@ extension Figure {
           view.description = symbol == "Wo" ? "rows: outputs, columns: H's columns (\(blocks))"
             : "rows: \(symbol.dropFirst())'s columns (\(blocks)), columns: the token's \(w.shape[1]) inputs"
         }
-        shown.append(StepTensors(layer: name, symbol: symbol, w: w, dw: dw, delta: delta, view: view))
+        // Rows named by class (the output layer's units) or by feature (the first layer's inputs, Wᵀ).
+        let data = run.split.train
+        let isLast = source.model.layers.last { !weightNames($0).isEmpty } === layer
+        let units = isLast && symbol == "W" && data.classNames.count == w.shape[0] && !data.isTokens ? data.classNames : []
+        let inputs = source.model.layers.first === layer && symbol == "W" && data.featureNames.count == w.count / w.shape[0] ? data.featureNames : []
+        var rowNames: [String] = []
+        if view.tiles.count == 1 {
+          rowNames = view.transposed ? inputs : units
+        } else if let grid = view.grid, !units.isEmpty {
+          rowNames = Array(units.prefix(grid.rows))
+        }
+        if !rowNames.isEmpty, let at = view.description.range(of: view.transposed ? "rows: inputs" : "rows: units") {
+          // "rows: units 1–10" → "rows: classes 0–9", as the rows are named.
+          let end = view.description[at.upperBound...].firstIndex { $0 == ";" || $0 == "," } ?? view.description.endIndex
+          view.description.replaceSubrange(at.lowerBound..<end, with: "rows: \(view.transposed ? "features" : "classes") \(rowNames.first!)–\(rowNames.last!)")
+        }
+        shown.append(StepTensors(layer: name, symbol: symbol, w: w, dw: dw, delta: delta, view: view, rowNames: rowNames))
       }
     }
     let samples = point.location?.indices.count ?? 0
@@ -498,6 +547,24 @@ extension Figure {
         : zip(least, needs).map { $0 + max(0, free - least.reduce(0, +)) * (extra > 0 ? ($1 - $0) / extra : 1 / Double(rows.count)) }
       for (row, rect) in zip(rows, panelsRect.rows(rows.count, gap: theme.gap * 0.5, weights: heights)) {
         var rest = rect
+        // A gutter for the rows' names, written beside the first panel's rows.
+        let nameWidth = row.rowNames.map { canvas.measure($0, style: theme.tick).width }.max() ?? 0
+        let nameGutter = row.rowNames.isEmpty ? 0 : nameWidth + theme.gap * 0.3
+        func writeNames(beside block: Rect) {
+          guard !row.rowNames.isEmpty else { return }
+          let (r, _) = row.view.grid ?? (row.view.tiles[0].rows, 1)
+          let gap = row.view.tiles.count > 1 ? tileGap(theme) : 0
+          let height = (block.height - gap * Double(r - 1)) / Double(r)
+          let style = canvas.fitting(row.rowNames.max { $0.count < $1.count } ?? "", width: nameWidth, theme.tick, minimum: theme.minimumSize)
+          // Only where the rows are tall enough to keep their names apart (a narrow ΔW strip
+          // shares the rows named above it).
+          guard height >= canvas.measure("Ag", style: style).height + theme.clearance else { return }
+          for (k, name) in row.rowNames.prefix(r).enumerated() {
+            canvas.text(name, Point(block.x - theme.gap * 0.3, block.y + Double(k) * (height + gap) + height / 2), style, anchor: .right)
+          }
+        }
+        // ΔW as a sign pattern (Adam's first step) gets a narrower panel: the gradient beside it is what varies.
+        let shares = row.signOnly ? [1, 1, 0.65] : [1.0, 1, 1]
         if headers {
           // The layer's name reads upwards beside its row.
           var vertical = theme.label.emphasized
@@ -509,7 +576,7 @@ extension Figure {
         let size = headers ? " (\(shapeText(row.w.shape)))" : row.view.transposed ? "ᵀ" : ""
         let w = row.symbol
         // A longer symbol (Wq) drops the last words of the update's title, which print could not fit.
-        let update = w == "W" || w == "E" ? "Δ\(w) = \(w)′ − \(w), the update" : "Δ\(w) = \(w)′ − \(w)"
+        let update = row.signOnly ? "Δ\(w) = −η·sign(d\(w))" : w == "W" || w == "E" ? "Δ\(w) = \(w)′ − \(w), the update" : "Δ\(w) = \(w)′ − \(w)"
         let panels = [(w + size + ", before", row.w), ("∂L/∂\(w), the gradient", row.dw), (update, row.delta)]
         let bars = panels.map { ColorBar(colormap: .diverging, scale: ColorScale.symmetric($0.1.data), title: "") }
         let tile = row.view.tiles[0]
@@ -517,24 +584,30 @@ extension Figure {
           // A wide matrix: the three panels one above the other, each with a line under its map
           // holding its title (left) and a one-line colour bar (right).
           let th = canvas.measure("Ag", style: theme.tick).height
-          for ((panelTitle, tensor), (strip, bar)) in zip(panels, zip(rest.rows(3, gap: theme.gap * 0.4), bars)) {
+          for ((panelTitle, tensor), (strip, bar)) in zip(panels, zip(rest.rows(3, gap: theme.gap * 0.4, weights: shares.map { $0 == 1 ? 1 : 0.5 }), bars)) {
             let (caption, area) = strip.splitBottom(th, gap: theme.gap * 0.25)
-            let block = weightsBlock(row.view, in: area, theme: theme)
+            let block = weightsBlock(row.view, in: area.inset(left: nameGutter), theme: theme)
+            writeNames(beside: block)
             drawWeights(row.view, tensor.data, scale: bar.scale, block: block, on: canvas, theme: theme)
             canvas.text(panelTitle, Point(block.x, caption.midY), theme.label.emphasized, anchor: .left)
             bar.drawInline(on: canvas, at: Point(block.maxX - bar.inlineWidth(on: canvas, theme: theme), caption.midY), theme: theme)
           }
           continue
         }
-        let cells = rest.columns(3, gap: theme.gap)
+        let cells = rest.inset(left: nameGutter).columns(3, gap: theme.gap, weights: shares)
         let barWidth = bars.map { $0.width(on: canvas, theme: theme, height: rest.height) }.max() ?? 0
         for (i, (panelTitle, tensor)) in panels.enumerated() {
-          let content = canvas.titled(cells[i], panelTitle, theme, bold: true)
-          drawWeightPanel(row.view, tensor.data, scale: bars[i].scale, bar: bars[i], barWidth: barWidth, in: content, on: canvas, theme: theme)
+          var content = canvas.titled(cells[i], panelTitle, theme, bold: true)
+          // Tiles fill the height whatever the width: a sign pattern's are kept smaller.
+          if i == 2 && row.signOnly && row.view.tiles.count > 1 { content = content.inset(top: content.height * 0.18, bottom: content.height * 0.18) }
+          let block = drawWeightPanel(row.view, tensor.data, scale: bars[i].scale, bar: bars[i], barWidth: barWidth, in: content, on: canvas, theme: theme)
+          if i == 0 { writeNames(beside: block) }
         }
       }
+      // Under a narrower ΔW panel (a sign pattern) the note is set right, so it stands under it.
+      let right = rows.contains { $0.signOnly }
       for (j, line) in noteLines.enumerated() {
-        canvas.text(line, Point(noteStrip.x, noteStrip.y + Double(j) * lineHeight), theme.note, anchor: .topLeft)
+        canvas.text(line, Point(right ? noteStrip.maxX : noteStrip.x, noteStrip.y + Double(j) * lineHeight), theme.note, anchor: right ? .topRight : .topLeft)
       }
     }
   }

@@ -4,7 +4,8 @@ import Foundation
 /// `RecordingCanvas`), so the rules are tested on every kind and lesson, not promised:
 ///
 /// - no text under `Theme.minimumSize` (16 pt on a slide, 8 pt in print), except a number written
-///   inside a grid cell, which may go down to `Theme.cellMinimum` (14 pt on a slide);
+///   inside a grid cell, which may go down to `Theme.cellMinimum` (14 pt on a slide); a grid is
+///   drawn as an image, so a small number must lie wholly on one (not on a bar or a box);
 /// - no two pieces of text closer than `Theme.clearance`, and no text straddling the edge of an
 ///   image (text on an image lies wholly inside it, like a number in its cell);
 /// - nothing inside half a margin of the page's edge;
@@ -29,9 +30,12 @@ public struct LayoutAudit {
     let images = canvas.images.map(\.rect)
 
     for t in texts where t.style.size < theme.minimumSize - 1e-9 {
-      let allowed = Self.isNumber(t.string) && t.style.size >= theme.cellMinimum - 1e-9
+      let inCell = images.contains { $0.contains(t.box, tolerance: 0.5) }
+      let allowed = Self.isNumber(t.string) && inCell && t.style.size >= theme.cellMinimum - 1e-9
       if !allowed {
-        problems.append("'\(t.string)' is \(Self.points(t.style.size)) pt, under \(Self.points(Self.isNumber(t.string) ? theme.cellMinimum : theme.minimumSize)) pt")
+        let floor = Self.isNumber(t.string) && inCell ? theme.cellMinimum : theme.minimumSize
+        let whyNot = Self.isNumber(t.string) && !inCell ? " (a number outside a grid cell)" : ""
+        problems.append("'\(t.string)' at \(Self.describe(t.box)) is \(Self.points(t.style.size)) pt, under \(Self.points(floor)) pt\(whyNot)")
       }
     }
     let half = theme.clearance / 2

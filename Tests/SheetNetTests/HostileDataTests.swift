@@ -393,6 +393,15 @@ extension HostileDataTests {
       defer { try? FileManager.default.removeItem(atPath: path) }
       let d = try CSVData.load(path)
       #expect(d.count == 2 && d.labels == [1, 0] && d.x.data == [0.5, 1, 2, 3])
+      #expect(d.featureNames == ["x1", "x2"], "the header names the features, the label's column left out")
+    }
+
+    @Test func featureNamesSkipTheLabelColumnWhereverItIs() throws {
+      let path = try temporaryFile("label,width,height\n1,0.5,2\n", "named.csv")
+      defer { try? FileManager.default.removeItem(atPath: path) }
+      #expect(try CSVData.load(path, labelColumn: 0).featureNames == ["width", "height"])
+      #expect(try CSVData.load(path, labelColumn: nil).featureNames == ["label", "width", "height"])
+      #expect(try Builtin.iris().featureNames == ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"])
     }
   }
 }

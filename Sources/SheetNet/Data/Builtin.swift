@@ -18,7 +18,8 @@ public enum Builtin {
     return Dataset(name: "digits", x: x, labels: labels, classNames: (0...9).map(String.init))
   }
 
-  /// Fisher's iris: 150 flowers, 4 measurements in cm, 3 species.
+  /// Fisher's iris: 150 flowers, 4 measurements in cm (sepal length and width, petal length and
+  /// width, in that column order), 3 species.
   public static func iris() throws(SheetNetError) -> Dataset {
     let (x, labels, _) = try CSVData.parse(try resource("iris"), file: "iris.csv", header: true)
     var iris = Dataset(name: "iris", x: x, labels: labels, classNames: ["setosa", "versicolor", "virginica"])

@@ -148,7 +148,13 @@ public enum CSVData {
     do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
       throw .data("\(path): cannot read it as UTF-8 text")
     }
-    let (x, labels, _) = try parse(text, file: path, labelColumn: labelColumn, header: header)
-    return Dataset(name: path, x: x, labels: labels)
+    let (x, labels, names) = try parse(text, file: path, labelColumn: labelColumn, header: header)
+    var data = Dataset(name: path, x: x, labels: labels)
+    // The header's names of the feature columns (the label's column left out).
+    if var names, names.count == x.columns + (labelColumn == nil ? 0 : 1) {
+      if let labelColumn { names.remove(at: labelColumn < 0 ? names.count + labelColumn : labelColumn) }
+      data.featureNames = names
+    }
+    return data
   }
 }

@@ -15,8 +15,8 @@ public struct Dataset: Sendable {
   public var explicitTargets: Tensor?
   /// Class names, index = label (may be empty).
   public var classNames: [String]
-  /// Names of the features of a flat sample, index = column of x (may be empty): iris's
-  /// `sepal length (cm)`.
+  /// Each input feature's name, index = column of x (iris: `sepal length (cm)`, …; a CSV file's
+  /// header); empty when the data names none.
   public var featureNames: [String] = []
   /// For token sequences (`dataset: sequences` or `text`): each token id's text, id = index.
   /// x then holds ids [N, T] and the targets the next token's id at every position [N, T], −1
