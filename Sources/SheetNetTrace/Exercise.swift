@@ -85,13 +85,17 @@ public struct ExerciseRow: Sendable {
   public var arithmetic: Arithmetic?
   /// The engine's number.
   public var value: Double
+  /// The number as the sheet works it (the key's answer): a given as printed; a quantity its
+  /// arithmetic line evaluated from the printed numbers above it, rounded to `decimals` places.
+  /// It differs from `value` by less than a unit of the last shown digit or so.
+  public var worked: Double
   /// Decimals the sheet shows (and a blank asks for).
   public var decimals: Int
   /// Whether the student fills it in.
   public var blank: Bool
 
-  /// The value as the sheet shows it: `decimals` places, ASCII minus, no negative zero.
-  public var shown: String { Exercise.format(value, decimals: decimals) }
+  /// The worked value as the sheet shows it: `decimals` places, ASCII minus, no negative zero.
+  public var shown: String { Exercise.format(worked, decimals: decimals) }
   /// Half a unit of the last shown digit: the largest distance from the answer the check accepts.
   public var tolerance: Double { 0.5 * pow(10, -Double(decimals)) }
 }
@@ -104,7 +108,8 @@ public struct ExerciseRow: Sendable {
 /// with one, the inputs become one-decimal numbers in [−1, 1] and every weight and bias a
 /// two-decimal number in [−0.99, 0.99], drawn from `SeededGenerator(seed:)`, so the arithmetic
 /// can be done by hand; the network's shape, targets, loss and optimizer stay the lesson's.
-/// Every number shown is the engine's (the step is traced with `TracedStep`).
+/// The step is the engine's (traced with `TracedStep`); the numbers shown are worked from the
+/// printed digits (see `Exercise+Worked`), so hand arithmetic reproduces every printed line.
 public final class Exercise {
   /// The most numbers (givens and quantities) a sheet holds: about two printed pages.
   public static let valueLimit = 90
@@ -224,8 +229,32 @@ public final class Exercise {
     var givens: [ExerciseRow] = [], rows: [ExerciseRow] = []
     var earlier: [[Double]] = []
     var rounded = false
+    // The worked numbers of every element of the step, by the engine's number (see
+    // Exercise+Worked): givens as printed, each quantity from its line's printed numbers.
+    var worked: [UInt64: Double] = [:]
+    var workedOf: [String: [Double]] = [:]
     for e in traced.tracer.entries {
       let given = isGiven(e)
+      var values: [Double] = []
+      for i in 0..<e.value.count {
+        let v = e.value.data[i]
+        var w: Double
+        if given {
+          w = Exercise.rounded(v, decimals: Exercise.shortDecimals(v))
+        } else if let a = e.explain?(i) {
+          let numbers = a.args.map { worked[$0.bitPattern] ?? Exercise.worked($0) }
+          let line = Arithmetic(lhs: a.lhs, template: a.template, args: numbers, result: a.result).expression(Exercise.written)
+          let bound = 1e-3 * (abs(v) + (numbers.map(abs).max() ?? 0))
+          // A line that is not arithmetic alone (masked, a token's row) keeps the engine's number.
+          w = Exercise.evaluate(line).flatMap { abs($0 - v) <= bound ? Exercise.worked($0) : nil } ?? Exercise.worked(v)
+        } else {
+          w = worked[v.bitPattern] ?? Exercise.worked(v)
+        }
+        if w == 0 { w = 0 }  // no negative zero
+        worked[v.bitPattern] = w
+        values.append(w)
+      }
+      workedOf[e.name] = values
       defer { earlier.append(e.value.data) }
       if focused {
         if !given && !focus.entries.contains(e.name) { continue }
@@ -234,13 +263,13 @@ public final class Exercise {
         if !given && (e.name == firstInputGradient || copiedDelta || (!focus.given.isEmpty && isUsuallyGiven(e))) { continue }
       }
       for i in 0..<e.value.count {
-        let v = e.value.data[i]
-        let decimals = given ? Exercise.shortDecimals(v) : Exercise.decimals(v)
+        let v = e.value.data[i], w = values[i]
+        let decimals = given ? Exercise.shortDecimals(v) : Exercise.decimals(w)
         if given && !Exercise.showsExactly(v, decimals: decimals) { rounded = true }
         let row = ExerciseRow(
           name: Exercise.elementName(e, i), entry: e.name, element: i, layer: e.layer, phase: e.phase,
           label: elementLabel(e.symbol, e.value.shape, i, batch: e.batched && e.value.rank >= 2), formula: e.formula,
-          arithmetic: given ? nil : e.explain?(i), value: v, decimals: decimals, blank: false)
+          arithmetic: given ? nil : e.explain?(i), value: v, worked: w, decimals: decimals, blank: false)
         if given { givens.append(row) } else { rows.append(row) }
       }
     }
@@ -318,17 +347,35 @@ public final class Exercise {
     self.rows = marked
     self.givens = givens
     self.masks = masks
+    self.workedValues = worked
+    self.workedEntries = workedOf
     isFocused = focused
   }
+
+  /// The worked number (see `ExerciseRow.worked`) of every element of the step, by the
+  /// engine's number's bits.
+  let workedValues: [UInt64: Double]
+  /// The worked numbers of each trace entry, element by element (row-major), for the workbook's
+  /// hidden step, which rounds each quantity as the sheet does.
+  public let workedEntries: [String: [Double]]
 
   /// The labels that stand for blank numbers in arithmetic, by the number's bits.
   let masks: [UInt64: String]
 
-  /// A row's arithmetic with the numbers put in by `number`, each blank's number written as its
-  /// label (`σ(z₁)`, `0.4·a₁ + 0.45·a₂ + 0.6`); the entry's formula when it has none.
+  /// A row's arithmetic with the numbers put in by `number`, each number the worked one the
+  /// sheet prints above (`Exercise.written` prints it as the sheet does), each blank's number
+  /// written as its label (`σ(z₁)`, `0.4·a₁ + 0.45·a₂ + 0.6`); the entry's formula when it has none.
   public func arithmetic(_ row: ExerciseRow, _ number: (Double) -> String) -> String {
     guard let a = row.arithmetic else { return row.formula }
-    return a.expression { masks[$0.bitPattern] ?? number($0) }
+    // A blank's own line never names itself (xor's dW₁,₁ = δ₁·1 where δ₁ is shown above it).
+    return a.expression { x in
+      masks[x.bitPattern].flatMap { $0 == row.label ? nil : $0 } ?? number(workedValues[x.bitPattern] ?? Exercise.worked(x))
+    }
+  }
+
+  /// A row's arithmetic with every number put in as printed, blanks too (the key's line).
+  public func workedLine(_ row: ExerciseRow) -> String? {
+    row.arithmetic?.expression { Exercise.written(workedValues[$0.bitPattern] ?? Exercise.worked($0)) }
   }
 
   /// `entry[i,j]` with 1-based indices (a batch of one drops the sample index); a scalar is the entry alone.
@@ -401,13 +448,14 @@ public final class Exercise {
     return s == "-0" ? "0" : s
   }
 
-  /// answers.csv: one line per blank — its name, label, the answer at full precision (shortest
-  /// round-trip digits), as shown, the decimals asked for and the accepted distance. Name and
-  /// label are text cells, guarded as every CSV's (`CSVCell.text`); the rest are numbers.
+  /// answers.csv: one line per blank — its name, label, the answer (the worked number, shortest
+  /// round-trip digits), as shown, the decimals asked for, the accepted distance, and the
+  /// engine's number at full precision. Name and label are text cells, guarded as every CSV's
+  /// (`CSVCell.text`); the rest are numbers.
   public var answersCSV: String {
-    var out = "name,label,answer,shown,decimals,tolerance\r\n"
+    var out = "name,label,answer,shown,decimals,tolerance,engine\r\n"
     for r in blanks {
-      out += ([r.name, r.label].map(CSVCell.text) + [Value.jsonNumber(r.value), r.shown, String(r.decimals), Value.jsonNumber(r.tolerance)])
+      out += ([r.name, r.label].map(CSVCell.text) + [Value.jsonNumber(r.worked), r.shown, String(r.decimals), Value.jsonNumber(r.tolerance), Value.jsonNumber(r.value)])
         .joined(separator: ",") + "\r\n"
     }
     return out

@@ -22,7 +22,9 @@ extension StepWorkbook {
   /// index.csv: entry, kind (entry or helper), sheet, file, part, range (A1), shape, editable.
   /// Each block has a row with an empty part for its whole rectangle; a block of grids (images,
   /// feature maps, kernels) has one more row per grid, part "1,3" (its outer indices, 1-based,
-  /// in element order), whose range holds that grid row by row.
+  /// in element order), whose range holds that grid row by row; a matrix printed in bands of
+  /// columns (`Placement.perBand`) has one row per matrix row and band, part "1,65-128"; a long
+  /// batched [N, K] value printed in bands of rows one per band, part "65-128".
   func indexCSV() -> String {
     var rows = [["entry", "kind", "sheet", "file", "part", "range", "shape", "editable"]]
     func range(_ a: (Int, Int), _ b: (Int, Int)) -> String { A1.cell(a.0, a.1) + (a == b ? "" : ":" + A1.cell(b.0, b.1)) }
@@ -32,6 +34,26 @@ extension StepWorkbook {
       let common = [b.isEntry ? "entry" : "helper", sheet.name, sheet.fileName]
       let tail = [shapeText(b.shape), b.editable ? "yes" : "no"]
       rows.append([b.name] + common + ["", range((r.top, r.left), (r.bottom, r.right))] + tail)
+      if case .matrix(let height, let columns) = b.placement.kind, b.placement.bands > 1 {
+        // A matrix printed in bands: one part per row and band, "1,65-128" (row 1, columns 65 to 128).
+        let per = b.placement.perBand
+        for j in 0..<height {
+          for band in 0..<b.placement.bands {
+            let (from, to) = (band * per, min(columns, (band + 1) * per) - 1)
+            let (first, last) = (b.cell(j * columns + from), b.cell(j * columns + to))
+            rows.append([b.name] + common + ["\(j + 1),\(from + 1)-\(to + 1)", range((first.row, first.column), (last.row, last.column))] + tail)
+          }
+        }
+      }
+      if case .samples(let n, let k) = b.placement.kind, b.placement.bands > 1 {
+        // A long [N, K] value printed in bands of rows: one part per band, "65-128" (rows 65 to 128).
+        let per = b.placement.perBand
+        for band in 0..<b.placement.bands {
+          let (from, to) = (band * per, min(k, (band + 1) * per) - 1)
+          let (first, last) = (b.cell(from), b.cell((n - 1) * k + to))
+          rows.append([b.name] + common + ["\(from + 1)-\(to + 1)", range((first.row, first.column), (last.row, last.column))] + tail)
+        }
+      }
       if case .grids(let count, let h, let w, _) = b.placement.kind {
         for g in 0..<count {
           let (first, last) = (b.cell(g * h * w), b.cell((g + 1) * h * w - 1))

@@ -12,6 +12,9 @@ import SheetNetTrace
 /// hyperparameters are references to the given cells of `Exercise`; a check compares the box
 /// with that formula's result:
 /// `IF(ISBLANK(D27),"",IF(ISNUMBER(D27),IF(ABS(D27-'hidden forward'!B14)<=0.5*10^-5+1E-12,"right","wrong"),"not a number"))`.
+/// Each quantity of the hidden step is rounded as the sheet shows it, `ROUND(…, decimals)`, and
+/// the given cells hold the givens as printed, so the hidden step is worked from the printed
+/// digits as the answer key is (`ExerciseRow.worked`).
 public struct ExerciseWorkbook {
   /// The workbook, ready for `XLSX.data`.
   public private(set) var workbook = Workbook()
@@ -48,7 +51,7 @@ public struct ExerciseWorkbook {
     put(0, .text("Given"), .title); row += 1
     put(0, .text("quantity"), .label); put(1, .text("name"), .label); put(2, .text("value"), .label); row += 1
     for g in exercise.givens {
-      put(0, .text(g.label)); put(1, .text(g.name), .note); put(2, .number(g.value), .number(.fixed(g.decimals)))
+      put(0, .text(g.label)); put(1, .text(g.name), .note); put(2, .number(g.worked), .number(.fixed(g.decimals)))
       givenCell["\(g.entry)#\(g.element)"] = prefix + "$C$\(row + 1)"
       row += 1
     }
@@ -59,7 +62,7 @@ public struct ExerciseWorkbook {
       row += 1
     }
     if exercise.givensRounded {
-      put(0, .text("Some given numbers are shown rounded to \(Exercise.givenDecimals) decimals; the cells hold them in full."), .note); row += 1
+      put(0, .text("Some given numbers are shown rounded to \(Exercise.givenDecimals) decimals; the step is worked from them as shown."), .note); row += 1
     }
     row += 1
 
@@ -70,7 +73,7 @@ public struct ExerciseWorkbook {
     let (valueColumn, checkColumn) = (3, 4)
     for r in exercise.rows {
       put(0, .text(r.label)); put(1, .text(r.name), .note)
-      put(2, .text(exercise.arithmetic(r, Exercise.compact)), .note)
+      put(2, .text(exercise.arithmetic(r, Exercise.written)), .note)
       if r.blank {
         guard let block = step.block(r.entry) else { throw .model("exercise: \(r.entry) has no cell in the step workbook; report this as a SheetNet bug") }
         let (br, bc) = block.cell(r.element)
@@ -88,7 +91,7 @@ public struct ExerciseWorkbook {
                                                       formula: check + #"="\#(Self.notANumber)""#, fill: Self.wrongFill, font: Self.wrongFont))
         boxes.append((r.name, row, valueColumn, checkColumn))
       } else {
-        put(valueColumn, .number(r.value), .number(.fixed(r.decimals)))
+        put(valueColumn, .number(r.worked), .number(.fixed(r.decimals)))
       }
       row += 1
     }
@@ -100,13 +103,26 @@ public struct ExerciseWorkbook {
 
     // The step's own workbook, hidden, reading the givens (a focus's given q, k, v replace
     // their formulas too, so every check follows the numbers the sheet gives).
+    // Every quantity of the hidden step is rounded as the sheet shows it,
+    // ROUND(formula, decimals), so the step is worked from the printed digits as the key is
+    // (see Exercise+Worked) and a check compares with the number the key shows.
     var hidden = step.workbook.sheets
+    var cellAt: [[Int: Int]] = hidden.map { sheet in
+      Dictionary(sheet.cells.indices.map { (sheet.cells[$0].row << 20 | sheet.cells[$0].column, $0) }, uniquingKeysWith: { _, last in last })
+    }
     for block in step.blocks where block.isEntry {
+      let worked = exercise.workedEntries[block.name]
       for i in 0..<block.shape.reduce(1, *) {
-        guard let ref = givenCell["\(block.name)#\(i)"] else { continue }
         let (r, c) = block.cell(i)
-        let value = exercise.traced.tracer.entry(block.name)?.value.data[i] ?? 0
-        hidden[block.sheet].cells.append(Cell(row: r, column: c, .formula(ref, cached: value, array: false), style: .number(.general)))
+        if let ref = givenCell["\(block.name)#\(i)"] {
+          let value = worked?[i] ?? exercise.traced.tracer.entry(block.name)?.value.data[i] ?? 0
+          hidden[block.sheet].cells.append(Cell(row: r, column: c, .formula(ref, cached: value, array: false), style: .number(.general)))
+          cellAt[block.sheet][r << 20 | c] = hidden[block.sheet].cells.count - 1
+          continue
+        }
+        guard let w = worked?[i], let n = cellAt[block.sheet][r << 20 | c],
+              case .formula(let text, _, let array) = hidden[block.sheet].cells[n].content else { continue }
+        hidden[block.sheet].cells[n].content = .formula("ROUND(\(text),\(Exercise.decimals(w)))", cached: w, array: array)
       }
     }
     var names = step.workbook.names

@@ -17,8 +17,90 @@ struct FormulaText {
   /// The cells of a range reference: sheet and rectangle.
   func rectangle(_ name: String, _ first: Int, _ last: Int) throws(SheetNetError) -> (sheet: Int, top: Int, left: Int, bottom: Int, right: Int) {
     let b = try block(name)
+    guard try cuts(name, first, last).isEmpty else {
+      throw .model("worksheet: a formula reads a range of \(name) across its bands without cutting it; report this as a SheetNet bug")
+    }
     let (p, q) = (b.cell(first), b.cell(last))
     return (b.sheet, min(p.row, q.row), min(p.column, q.column), max(p.row, q.row), max(p.column, q.column))
+  }
+
+  /// Where a range of a block printed in bands (`Placement.perBand`) is cut: the first element
+  /// of each band it enters after its first, as offsets from `first`; empty when it lies in one
+  /// band (or its block is not cut). A range that crosses bands must be a run of one matrix row
+  /// or one sample (first…last consecutive); anything else cannot be cut and is refused.
+  func cuts(_ name: String, _ first: Int, _ last: Int) throws(SheetNetError) -> [Int] {
+    let b = try block(name), p = b.placement
+    guard p.bands > 1, p.bandOf(first) != p.bandOf(last) else { return [] }
+    guard first / p.bandedLength == last / p.bandedLength else {
+      throw .model("worksheet: a formula reads a range of \(name) across its bands that is not one row of a matrix or one sample; report this as a SheetNet bug")
+    }
+    return ((first + 1)...last).filter { p.bandOf($0) != p.bandOf($0 - 1) }.map { $0 - first }
+  }
+
+  /// `f` with every range that crosses the bands of a block cut into one range per band:
+  /// SUMPRODUCT(a, b) over runs of equal length becomes the sum of the SUMPRODUCTs of their
+  /// pieces (each argument cut at the same offsets, TRANSPOSE kept on each piece); SUM, MAX and
+  /// AVERAGE take the pieces as more arguments. The same numbers, so the spreadsheet, the
+  /// evaluator and the engine agree; unchanged when nothing crosses a band.
+  func unbanded(_ f: Formula) throws(SheetNetError) -> Formula {
+    switch f {
+    case .number, .cell, .named: return f
+    case .range(let name, let first, let last):
+      guard try cuts(name, first, last).isEmpty else {
+        throw .model("worksheet: a formula reads a range of \(name) across its bands where it cannot be cut; report this as a SheetNet bug")
+      }
+      return f
+    case .add(let a, let b): return .add(try unbanded(a), try unbanded(b))
+    case .sub(let a, let b): return .sub(try unbanded(a), try unbanded(b))
+    case .mul(let a, let b): return .mul(try unbanded(a), try unbanded(b))
+    case .div(let a, let b): return .div(try unbanded(a), try unbanded(b))
+    case .pow(let a, let b): return .pow(try unbanded(a), try unbanded(b))
+    case .neg(let a): return .neg(try unbanded(a))
+    case .greater(let a, let b): return .greater(try unbanded(a), try unbanded(b))
+    case .greaterOrEqual(let a, let b): return .greaterOrEqual(try unbanded(a), try unbanded(b))
+    case .equal(let a, let b): return .equal(try unbanded(a), try unbanded(b))
+    case .call(let name, let args):
+      // A range argument, bare or under TRANSPOSE: (entry, first, last, transposed).
+      func run(_ a: Formula) -> (String, Int, Int, Bool)? {
+        if case .range(let e, let f, let l) = a { return (e, f, l, false) }
+        if case .call("TRANSPOSE", let inner) = a, inner.count == 1, case .range(let e, let f, let l) = inner[0] { return (e, f, l, true) }
+        return nil
+      }
+      var offsets = Set<Int>()
+      for a in args { if let (e, f, l, _) = run(a) { offsets.formUnion(try cuts(e, f, l)) } }
+      if offsets.isEmpty {
+        var out: [Formula] = []
+        for a in args { out.append(try unbanded(a)) }
+        return .call(name, out)
+      }
+      /// The pieces of a run cut at `starts` (offsets of each piece's first element).
+      func pieces(_ a: Formula, _ starts: [Int]) -> [Formula] {
+        guard let (e, f, l, transposed) = run(a) else { return [a] }
+        return starts.indices.map { p in
+          let end = p + 1 < starts.count ? starts[p + 1] - 1 : l - f
+          let r = Formula.range(e, f + starts[p], f + end)
+          return transposed ? .call("TRANSPOSE", [r]) : r
+        }
+      }
+      switch name {
+      case "SUMPRODUCT":
+        let lengths = Set(args.compactMap(run).map { $0.2 - $0.1 })
+        guard args.allSatisfy({ run($0) != nil }), lengths.count == 1 else {
+          throw .model("worksheet: a SUMPRODUCT across the bands of a matrix reads ranges of different lengths; report this as a SheetNet bug")
+        }
+        let cut = args.map { pieces($0, [0] + offsets.sorted()) }
+        return .sum(cut[0].indices.map { p in .call(name, cut.map { $0[p] }) })
+      case "SUM", "MAX", "AVERAGE":
+        var out: [Formula] = []
+        for a in args {
+          guard let (e, f, l, _) = run(a) else { out.append(try unbanded(a)); continue }
+          out += pieces(a, [0] + (try cuts(e, f, l)))
+        }
+        return .call(name, out)
+      default:
+        throw .model("worksheet: \(name) reads a range across the bands of a matrix; report this as a SheetNet bug")
+      }
+    }
   }
 
   /// The formula as text for a cell on sheet `sheet` (references to other sheets get a prefix).

@@ -136,7 +136,7 @@ struct StepLayout {
         let (r, c) = block.cell(i)
         let v: Double
         if let formula = pending[b].formula {
-          let f = formula(i)
+          let f = try text.unbanded(formula(i))
           let written = try text.text(f, on: block.sheet)
           guard written.count <= formulaLengthLimit else {
             throw .lesson("the formula of \(block.name) element \(i + 1) would be \(written.count) characters, more than a spreadsheet takes (\(formulaLengthLimit)): the layer reads too many cells for one formula (fewer samples help only when it sums over the batch); export its values alone with --format csv")
@@ -232,20 +232,28 @@ struct StepLayout {
         put(row + 1 + k, 0, token(axes.rows, k, samples: single) ?? ([block.symbol + subscripted(k + 1)] + own).joined(separator: " · "))
       }
     case .samples(let n, let k):
-      for s in 0..<n { put(row + 1, 1 + s, "sample \(s + 1)") }
+      // A long value prints in bands of rows side by side, each led by a column of its row labels.
+      for band in 0..<block.placement.bands {
+        for s in 0..<n { put(row + 1, band * (n + 1) + 1 + s, "sample \(s + 1)") }
+      }
       let named = n <= 4 ? Array(0..<n) : []  // beyond four samples the grids name each sample's tokens
       for j in 0..<k {
         let own = names.row(block, j).map { " · " + $0 } ?? ""
-        put(row + 2 + j, 0, token(axes.rows, j, samples: named) ?? block.symbol + subscripted(j + 1) + own)
+        let (r, c) = block.cell(j)
+        put(r, c - 1, token(axes.rows, j, samples: named) ?? block.symbol + subscripted(j + 1) + own)
       }
     case .matrix(let rows, let columns):
+      // Column labels over each band (a wide matrix prints in bands of columns), row labels beside each.
       for i in 0..<columns {
-        put(row + 1, 1 + i, token(axes.columns, i, samples: single, column: true) ?? "i=\(i + 1)" + (names.column(block, i).map { " · " + $0 } ?? ""))
+        let (r, c) = block.cell(i)
+        put(r - 1, c, token(axes.columns, i, samples: single, column: true) ?? "i=\(i + 1)" + (names.column(block, i).map { " · " + $0 } ?? ""))
       }
       for j in 0..<rows {
         let own = (0..<columns).compactMap { names.parameter(block, j * columns + $0) }.joined(separator: " ")
         let label = [block.symbol + " j=\(j + 1)", names.row(block, j), own.isEmpty ? nil : own].compactMap { $0 }.joined(separator: " · ")
-        put(row + 2 + j, 0, token(axes.rows, j, samples: single) ?? label)
+        for band in 0..<block.placement.bands {
+          put(block.cell(j * columns + band * block.placement.perBand).row, 0, token(axes.rows, j, samples: single) ?? label)
+        }
       }
     case .grids(let count, let h, let w, _):
       let perSample = max(count / max(block.batched ? block.shape[0] : 1, 1), 1)

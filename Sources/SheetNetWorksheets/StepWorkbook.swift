@@ -48,6 +48,29 @@ public struct Placement: Sendable {
   /// an attention grid's key tokens), and columns after each grid's last (1 for its row sums).
   /// Both 0 by default; the blank column before each grid holds its row labels when it has any.
   public var headerRows = 0, trailingColumns = 0
+  /// A long axis printed in bands of `perBand` (0: one band), so that a page holds the block at
+  /// a readable scale: a matrix wider than `bandColumns` in bands of columns one under another
+  /// (each under its own header row, a blank row between); a batched [N, K] value longer than
+  /// `bandRows` in bands of rows side by side (each led by a column of its row labels).
+  public var perBand = 0
+  /// The most columns a matrix shows side by side (Dense's W of 10 × 512 prints as 16 bands of
+  /// 32 columns): a sheet much wider than 40 columns does not print one page wide in LibreOffice.
+  public static let bandColumns = 32
+  /// The most rows a sample's column holds (a flattened 512 prints as 8 columns of 64).
+  public static let bandRows = 64
+
+  /// The length of the axis that is cut into bands: a matrix's columns, a sample's K (else 0).
+  public var bandedLength: Int {
+    switch kind {
+    case .matrix(_, let columns): columns
+    case .samples(_, let k): k
+    default: 0
+    }
+  }
+  /// Bands of the block (1 when it is not cut).
+  public var bands: Int { perBand > 0 && bandedLength > 0 ? (bandedLength + perBand - 1) / perBand : 1 }
+  /// The band of element `i` (0 when the block is not cut).
+  public func bandOf(_ i: Int) -> Int { perBand > 0 && bandedLength > 0 ? i % bandedLength / perBand : 0 }
 
   /// Rows from one band of grids to the next: the label row, the header rows, the grid.
   private func band(_ h: Int) -> Int { 1 + headerRows + h }
@@ -59,8 +82,14 @@ public struct Placement: Sendable {
     switch kind {
     case .scalar: return (titleRow + 1, 1)
     case .column: return (titleRow + 1 + i, 1)
-    case .samples(_, let k): return (titleRow + 2 + i % k, 1 + i / k)
-    case .matrix(_, let columns): return (titleRow + 2 + i / columns, 1 + i % columns)
+    case .samples(let n, let k):
+      let (s, j) = (i / k, i % k)
+      guard perBand > 0 else { return (titleRow + 2 + j, 1 + s) }
+      return (titleRow + 2 + j % perBand, 1 + j / perBand * (n + 1) + s)
+    case .matrix(let rows, let columns):
+      let (j, k) = (i / columns, i % columns)
+      guard perBand > 0 else { return (titleRow + 2 + j, 1 + k) }
+      return (titleRow + 2 + k / perBand * (rows + 2) + j, 1 + k % perBand)
     case .grids(_, let h, let w, let across):
       let (g, r, c) = (i / (h * w), i / w % h, i % w)
       return (titleRow + 1 + g / across * band(h) + 1 + headerRows + r, 1 + g % across * stride(w) + c)
@@ -72,8 +101,8 @@ public struct Placement: Sendable {
     switch kind {
     case .scalar: 2
     case .column(let count): 1 + count
-    case .samples(_, let k): 2 + k
-    case .matrix(let rows, _): 2 + rows
+    case .samples(_, let k): 2 + (perBand > 0 ? min(k, perBand) : k)
+    case .matrix(let rows, _): bands * (rows + 2)
     case .grids(let count, let h, _, let across): 1 + (count + across - 1) / across * band(h)
     }
   }
@@ -83,8 +112,8 @@ public struct Placement: Sendable {
     switch kind {
     case .scalar: (titleRow + 1, 1, titleRow + 1, 1)
     case .column(let count): (titleRow + 1, 1, titleRow + count, 1)
-    case .samples(let n, let k): (titleRow + 2, 1, titleRow + 1 + k, n)
-    case .matrix(let rows, let columns): (titleRow + 2, 1, titleRow + 1 + rows, columns)
+    case .samples(let n, let k): perBand > 0 ? (titleRow + 2, 1, titleRow + 1 + min(k, perBand), bands * (n + 1) - 1) : (titleRow + 2, 1, titleRow + 1 + k, n)
+    case .matrix(let rows, let columns): (titleRow + 2, 1, titleRow + 1 + (bands - 1) * (rows + 2) + rows, perBand > 0 ? min(columns, perBand) : columns)
     case .grids(let count, let h, let w, let across):
       (titleRow + 2 + headerRows, 1, titleRow + (count + across - 1) / across * band(h), min(count, across) * stride(w) - 1)
     }
@@ -99,6 +128,9 @@ public struct Placement: Sendable {
 
   /// At most this many grids side by side (8 kernels or feature maps across, like a figure).
   public static let gridsAcross = 8
+  /// The most columns a band of grids takes (a sheet much wider than 40 columns does not print
+  /// one page wide in LibreOffice).
+  public static let gridColumns = 40
 
   /// The top-left cell of grid `g`'s label (the row above the grid and its header rows).
   public func gridLabel(_ g: Int) -> (row: Int, column: Int) {
@@ -117,9 +149,16 @@ public struct Placement: Sendable {
     default:
       let (h, w) = (shape[shape.count - 2], shape[shape.count - 1])
       let grids = count / max(h * w, 1)
-      kind = .grids(count: grids, height: h, width: w, across: min(grids, Placement.gridsAcross))
+      // Fewer across when the grids are wide, so a band stays within `gridColumns` (8×8 maps go 4 across).
+      kind = .grids(count: grids, height: h, width: w, across: max(1, min(grids, Placement.gridsAcross, Placement.gridColumns / (w + 1))))
     }
-    return Placement(kind: kind, titleRow: row)
+    var placement = Placement(kind: kind, titleRow: row)
+    switch kind {
+    case .matrix(_, let columns) where columns > bandColumns: placement.perBand = bandColumns
+    case .samples(_, let k) where k > bandRows: placement.perBand = bandRows
+    default: break
+    }
+    return placement
   }
 }
 

@@ -111,7 +111,7 @@ public struct PrintSetup: Sendable, Equatable {
   /// The smallest scale a spreadsheet prints at (Excel's and LibreOffice's 10 %).
   public static let smallestScale = 0.1
   /// The largest scale a sheet taller than a page prints at (one page wide, `pagesHigh` high).
-  public static let tallScale = 0.4
+  public static let tallScale = 0.25
 
   public static func == (a: PrintSetup, b: PrintSetup) -> Bool {
     a.area.map { [$0.top, $0.left, $0.bottom, $0.right] } == b.area.map { [$0.top, $0.left, $0.bottom, $0.right] }

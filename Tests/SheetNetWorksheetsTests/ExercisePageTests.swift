@@ -8,7 +8,8 @@ import Testing
 
 /// The real exercise pages of the shipped lessons (every blank choice, several seeds) keep the
 /// print rules with real font metrics: nothing under 8 pt, no text on text, nothing in the
-/// margins, at most a quarter of a page empty; and every number on them is the engine's.
+/// margins, at most a quarter of a page empty; and every number on them is the key's (worked from
+/// the printed digits).
 @Suite struct ExercisePageTests {
   @Test(arguments: ["mazur", "xor"])
   func realPagesKeepThePrintRules(_ name: String) throws {
@@ -27,15 +28,15 @@ import Testing
           #expect(audit.problems.isEmpty, "\(name) \(blank) seed \(seed.map(String.init) ?? "-") \(page.name): \(audit.problems.prefix(3))")
           texts += canvas.texts.map(\.string)
         }
-        // Each quantity's value, the engine's number to the shown decimals, stands on the pages
+        // Each quantity's value, the worked number to the shown decimals, stands on the pages
         // once per row that shows it: every filled row, and on the key the blanks too (a value
         // may repeat: db = δ for one sample).
         var visible: [String: Int] = [:]
         for r in exercise.rows where !r.blank || answers {
-          visible[Exercise.format(r.value, decimals: r.decimals).replacingOccurrences(of: "-", with: "−"), default: 0] += 1
+          visible[r.shown.replacingOccurrences(of: "-", with: "−"), default: 0] += 1
         }
         for r in exercise.rows {
-          let shown = Exercise.format(r.value, decimals: r.decimals).replacingOccurrences(of: "-", with: "−")
+          let shown = r.shown.replacingOccurrences(of: "-", with: "−")
           #expect(texts.filter { $0 == shown }.count == visible[shown, default: 0], "\(name) \(r.name) \(shown), blank \(r.blank), key \(answers)")
         }
         // No blank's answer stands anywhere on the exercise, not even inside later arithmetic
@@ -45,9 +46,9 @@ import Testing
           // A number may stand there legitimately as a given or a filled quantity of the same value
           // (with t = 0, ∂L/∂z = a; with x₁ = x₂, dW₁,₁ = dW₁,₂).
           let filled = exercise.givens + exercise.rows.filter { !$0.blank }
-          let givens = Set(filled.flatMap { [Exercise.compact(abs($0.value)), Exercise.format(abs($0.value), decimals: $0.decimals)] })
+          let givens = Set(filled.flatMap { [Exercise.written(abs($0.worked)), Exercise.format(abs($0.worked), decimals: $0.decimals)] })
           for r in exercise.blanks {
-            for form in [Exercise.compact(abs(r.value)), Exercise.format(abs(r.value), decimals: r.decimals)] where !givens.contains(form) {
+            for form in [Exercise.written(abs(r.worked)), Exercise.format(abs(r.worked), decimals: r.decimals)] where !givens.contains(form) {
               #expect(!tokens.contains(form), "\(name) seed \(seed.map(String.init) ?? "-"): the answer of \(r.name) (\(form)) is on the exercise")
             }
           }

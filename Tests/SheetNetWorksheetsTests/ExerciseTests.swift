@@ -6,6 +6,7 @@ import SheetNet
 import SheetNetTrace
 import Testing
 @testable import SheetNetWorksheets
+@testable import sheetnet
 
 /// Exercise sheets: the answers are Mazur's numbers recomputed by hand here; the same seed gives
 /// the same files; LibreOffice marks every right answer green and exactly one wrong one red;
@@ -91,7 +92,7 @@ import Testing
     // answers.csv: every blank, full precision and as shown.
     let lines = e.answersCSV.split(separator: "\r\n").map(String.init)
     #expect(lines.count == 1 + e.blanks.count)
-    #expect(lines[1] == "hidden.forward.z[1],z₁,\(Value.jsonNumber(value["hidden.forward.z[1]"]!)),0.37750,5,5e-06")
+    #expect(lines[1] == "hidden.forward.z[1],z₁,0.3775,0.37750,5,5e-06,\(Value.jsonNumber(value["hidden.forward.z[1]"]!))")
   }
 
   @Test func aSeededSheetIsTheSameNetworkWithShortNumbersAndStillRight() throws {
@@ -110,6 +111,81 @@ import Testing
     #expect(!own.givensRounded && !a.givensRounded)
     #expect(try Exercise(try lesson("xor"), blank: .mix, seed: nil).givensRounded)
     #expect(try !Exercise(try lesson("xor"), blank: .mix, seed: 1).givensRounded)
+  }
+
+  /// The exercise a lesson's `build: exercise` section asks for (its seed unless `seed` is given).
+  func builtExercise(_ name: String, seed: UInt64?) throws -> Exercise {
+    let lesson = try lesson(name), spec = lesson.build
+    let blank = spec.exerciseBlank.flatMap(ExerciseBlank.init) ?? .mix
+    return try Exercise(lesson, blank: blank, seed: seed ?? spec.exerciseSeed, focus: ExerciseFocus(entries: spec.exerciseFocus, given: spec.exerciseGiven))
+  }
+
+  /// A student working from the printed digits gets the printed answers: on the answer key every
+  /// arithmetic line, its numbers read as printed (a blank's label as the key's value above it),
+  /// evaluates to the number printed beside it, to its digits. The key used to hold the engine's
+  /// numbers, computed from unrounded ones, and disagreed in the last digit (the cases that
+  /// differ are counted below: they are the lines the old key printed wrongly).
+  @Test(arguments: [("mazur", nil), ("mazur", 7), ("xor", nil), ("xor", 3), ("attention-by-hand", nil)] as [(String, UInt64?)])
+  func everyPrintedLineFollowsFromThePrintedDigitsAboveIt(_ name: String, _ seed: UInt64?) throws {
+    let e = try builtExercise(name, seed: seed)
+    let content = ExerciseCommand.sheetContent(e)
+    var keyValue: [(label: String, shown: String)] = []
+    var evaluated = 0, unread: [String] = []
+    for (r, printed) in zip(e.rows, content.rows) {
+      // The line as the key prints it, each blank's label read as that blank's value above.
+      var line = printed.arithmetic
+      for (label, shown) in keyValue.reversed().sorted(by: { $0.label.count > $1.label.count }) {
+        line = line.replacingOccurrences(of: label, with: "(" + shown.replacingOccurrences(of: "-", with: "−") + ")")
+      }
+      if r.arithmetic != nil && Exercise.evaluate(line) == nil { unread.append(r.name + ": " + line) }
+      if r.arithmetic != nil, let value = Exercise.evaluate(line) {
+        evaluated += 1
+        let byHand = Exercise.format(Exercise.rounded(value, decimals: r.decimals), decimals: r.decimals)
+        #expect(byHand == r.shown, "\(name) \(r.name): \(line) = \(value), by hand \(byHand), printed \(r.shown)")
+      }
+      if printed.blank { keyValue.append((r.label, r.shown)) }
+    }
+    let lines = e.rows.filter { $0.arithmetic != nil && !(e.workedLine($0).map { $0.contains("masked") } ?? true) }.count
+    #expect(evaluated == lines, "\(name): every arithmetic line is read (\(evaluated) of \(lines)); not read: \(unread)")
+    // Answers.csv says the same numbers as the key.
+    for (line, row) in zip(e.answersCSV.split(separator: "\r\n").dropFirst(), e.blanks) {
+      let fields = line.split(separator: ",").map(String.init)
+      #expect(Double(fields[fields.count - 5]) == row.worked && fields[fields.count - 4] == row.shown, "\(line)")
+    }
+  }
+
+  /// The lines whose engine number, rounded, is not what the printed digits give: the old key's
+  /// disagreements. Some must exist, or the test above could not have failed.
+  @Test func theOldKeyDisagreedWithHandArithmetic() throws {
+    var differing: [String] = []
+    for (name, seed) in [("mazur", nil), ("mazur", 7), ("xor", nil), ("xor", 3), ("attention-by-hand", nil)] as [(String, UInt64?)] {
+      let e = try builtExercise(name, seed: seed)
+      for r in e.rows where Exercise.format(r.value, decimals: r.decimals) != r.shown {
+        differing.append("\(name)\(seed.map { " seed \($0)" } ?? "") \(r.name): engine \(Exercise.format(r.value, decimals: r.decimals)), from the printed digits \(r.shown)")
+        // The worked number is close to the engine's (a small result of cancelling terms, such as
+        // attention's o, keeps fewer digits of them).
+        #expect(abs(r.worked - r.value) <= 1e-5, "\(differing.last!)")
+      }
+    }
+    #expect(differing.count > 10, "\(differing)")
+    // The issue's case: Mazur's hidden δ₂ = ∂L/∂a₂·a₂·(1 − a₂) from the printed 0.04137 and 0.59688
+    // is 0.0099540; the old key printed the engine's 0.0099543.
+    #expect(differing.contains("mazur sigmoid1.backward.dz[2]: engine 0.0099543, from the printed digits 0.0099540"))
+  }
+
+  /// The student's arithmetic: hand-worked lines of each kind the sheets print.
+  @Test func aPrintedLineEvaluatesAsByHand() {
+    #expect(Exercise.evaluate("0.15·0.05 + 0.2·0.1 + 0.35") == 0.15 * 0.05 + 0.2 * 0.1 + 0.35)
+    #expect(Exercise.evaluate("σ(0.3775)") == 1 / (1 + exp(-0.3775)))
+    #expect(Exercise.evaluate("−(0.01 − 0.75137)") == -(0.01 - 0.75137))
+    #expect(Exercise.evaluate("½·(0.01 − 0.75137)² + ½·(0.99 − 0.77293)²") == 0.5 * pow(0.01 - 0.75137, 2) + 0.5 * pow(0.99 - 0.77293, 2))
+    #expect(Exercise.evaluate("0.74137·0.18682·(1 − 0.18682)") == 0.74137 * 0.18682 * (1 - 0.18682))
+    #expect(Exercise.evaluate("(0.1·0.2 + (−0.3)·0.4) / √2") == (0.1 * 0.2 + -0.3 * 0.4) / 2.0.squareRoot())
+    #expect(Exercise.evaluate("e^(0.2 − 0.5) / (e^(0.2 − 0.5) + e^(0.5 − 0.5))") == exp(0.2 - 0.5) / (exp(0.2 - 0.5) + exp(0.5 - 0.5)))
+    #expect(Exercise.evaluate("max(0.2, −1, 0.7)") == 0.7)
+    #expect(Exercise.evaluate("masked (key 3 > query 2)") == nil)
+    // Half away from zero, as by hand and in ROUND: 0.3589165 is a tie binary stores below .5.
+    #expect(Exercise.rounded(0.3589165, decimals: 6) == 0.358917 && Exercise.rounded(-0.0000125, decimals: 6) == -0.000013)
   }
 
   @Test func blankChoices() throws {
@@ -227,6 +303,9 @@ import Testing
     let e = try Exercise(try lesson("mazur"), blank: .cells(plain.rows.map(\.name)), seed: 5)
     let book = try ExerciseWorkbook(e)
     #expect(book.boxes.count == e.rows.count)
+    // Some answers worked from the printed digits differ from the engine's rounded: the hidden
+    // step rounds as the sheet does (ROUND), or those checks would say wrong.
+    #expect(e.rows.contains { Exercise.format($0.value, decimals: $0.decimals) != $0.shown })
     let folder = NSTemporaryDirectory() + "sheetnet-exercise-\(getpid())-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -279,7 +358,7 @@ import Testing
     // The answers are not in the visible sheet: only formulas of hidden sheets hold them.
     #expect(book.workbook.sheets[0].hidden == false && book.workbook.sheets.dropFirst().allSatisfy(\.hidden))
     for cell in book.workbook.sheets[0].cells {
-      if case .number(let v) = cell.content, let blank = e.blanks.first(where: { $0.value == v }) {
+      if case .number(let v) = cell.content, let blank = e.blanks.first(where: { $0.worked == v }) {
         Issue.record("the answer of \(blank.name) stands on the exercise sheet at row \(cell.row)")
       }
     }

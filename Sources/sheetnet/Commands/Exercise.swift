@@ -141,12 +141,12 @@ struct ExerciseCommand: ParsableCommand {
     let part = exercise.isFocused ? " (part of it)" : ""
     let subtitle = "\(exercise.lesson): the first training step\(part) on one sample\(exercise.tokens.map { " (\($0))" } ?? ""), \(source)."
     var note = "Fill each box to the decimals in the last column."
-    if exercise.givensRounded { note += " Some givens are shown rounded to \(Exercise.givenDecimals) decimals; the answers use them in full." }
+    if exercise.givensRounded { note += " Some givens are shown rounded to \(Exercise.givenDecimals) decimals; the step is worked from them as shown." }
     let entries = Dictionary(exercise.traced.tracer.entries.map { ($0.name, $0.formula) }, uniquingKeysWith: { a, _ in a })
     let rows = exercise.rows.map { r in
       ExerciseSheet.Row(
         group: "\(r.entry)   \(entries[r.entry] ?? r.formula)", label: r.label,
-        arithmetic: exercise.arithmetic(r) { minus(Exercise.compact($0)) },
+        arithmetic: exercise.arithmetic(r) { minus(Exercise.written($0)) },
         shown: minus(r.shown), blank: r.blank, decimals: r.decimals)
     }
     return ExerciseSheet.Content(title: "Exercise: \(exercise.title)", subtitle: subtitle, givens: givens, note: note, rows: rows)
