@@ -39,4 +39,45 @@ struct ReadingAidTests {
     // No bare class number names a 2-class set's rows.
     if names.count == 2 { #expect(canvas.texts("0").allSatisfy { grid.contains($0.box) } && canvas.texts("1").allSatisfy { grid.contains($0.box) }) }
   }
+
+  // MARK: architecture
+
+  @Test("one large weight (momentum-vs-sgd's w ≈ 20) ends the colour scale at 5 × the median |w|: it is dashed, the others keep their colours")
+  func robustScale() throws {
+    let source = try lessonSource("momentum-vs-sgd")
+    let w = (source.model.layers[0] as! Dense).W.value.data  // [1, 5]
+    let b = (source.model.layers[0] as! Dense).b.value.data[0]
+    #expect(w.map(abs).max()! > 15, "the lesson's x₂ weight grows towards 20: \(w)")
+    let sorted = w.map(abs).sorted()
+    let limit = min(max(sorted.last!, abs(b)), Figure.clipFactor * sorted[2])
+    let scale = ColorScale.symmetric([limit])
+    let canvas = try record(try Catalogue.make(.architecture, source, options())[0])
+    let edges = edgeStrokes(canvas)
+    try #require(edges.count == 5)
+    // Drawn weakest first: match each stroke to its weight by the number written on it (in order of |w|).
+    for (edge, weight) in zip(edges, w.sorted { abs($0) < abs($1) }) {
+      let expected = Colormap.diverging(scale(weight))
+      #expect(abs(edge.color.r - expected.r) < 1e-9 && abs(edge.color.g - expected.g) < 1e-9 && abs(edge.color.b - expected.b) < 1e-9,
+              "w = \(weight) on the scale ±\(limit)")
+      #expect(edge.dash.isEmpty == (abs(weight) <= limit), "w = \(weight): dashed only beyond ±\(limit)")
+      #expect(edge.color.a >= 0.35, "w = \(weight): no edge of a small network fades out (opacity \(edge.color.a))")
+    }
+    #expect(canvas.texts.contains { $0.string.hasPrefix("Colours end at ±\(NumberFormat.significant(limit, 2)), 5 × the median |w| drawn") && $0.string.hasSuffix("the edge beyond is dashed") })
+  }
+
+  @Test("a large diagram says how many of each layer's edges it draws (digits-mlp: at most 48 of 4,096 and of 640)")
+  func edgesDrawn() throws {
+    let source = try lessonSource("digits-mlp", epochs: 2)
+    let canvas = try record(try Catalogue.make(.architecture, source, options())[0])
+    let edges = edgeStrokes(canvas)
+    // Edges of dense1 start in the input column, the leftmost.
+    let left = edges.map(\.from.x).min()!
+    let first = edges.filter { abs($0.from.x - left) < 0.5 }.count, second = edges.count - first
+    #expect(first > 0 && first <= Figure.edgeLimit && second > 0 && second <= Figure.edgeLimit)
+    #expect(canvas.texts("Edges drawn: each layer's strongest between the neurons shown, dense1 \(first) of 4,096, dense2 \(second) of 640").count == 1,
+            "\(canvas.texts.map(\.string).filter { $0.hasPrefix("Edges") })")
+    // A small network draws every edge and says nothing of it.
+    let mazur = try record(try Catalogue.make(.architecture, try lessonSource("mazur", epochs: 0), options(trained: false))[0])
+    #expect(edgeStrokes(mazur).count == 8 && !mazur.texts.contains { $0.string.hasPrefix("Edges drawn") || $0.string.hasPrefix("Colours end") })
+  }
 }
