@@ -80,4 +80,31 @@ struct ReadingAidTests {
     let mazur = try record(try Catalogue.make(.architecture, try lessonSource("mazur", epochs: 0), options(trained: false))[0])
     #expect(edgeStrokes(mazur).count == 8 && !mazur.texts.contains { $0.string.hasPrefix("Edges drawn") || $0.string.hasPrefix("Colours end") })
   }
+
+  // MARK: mistakes
+
+  @Test("mistakes writes beside each thumbnail the network's p for the class it predicted", arguments: [Theme.slide, .print])
+  func mistakeProbabilities(_ theme: Theme) throws {
+    let source = try lessonSource("digits-mlp", epochs: 2)
+    let test = source.run!.split.test!
+    let y = source.model.forward(test.x, Step(training: false))  // softmax rows [N, 10]
+    let predictions = source.run!.evaluate(test).predictions
+    let scale = ColorScale.linear(test.x.data)
+    let canvas = try record(try Catalogue.make(.mistakes, source, options(theme))[0])
+    #expect(canvas.images.count >= 3)
+    let labels = test.labels!
+    func picture(_ n: Int) -> Raster { Raster(values: Array(test.x.data[n * 64..<(n + 1) * 64]), width: 8, colormap: .greys, scale: scale) }
+    for (raster, rect) in canvas.images {
+      let match = labels.indices.first(where: { predictions[$0] != labels[$0] && picture($0) == raster })
+      let n = try #require(match, "every thumbnail is a misclassified test image")
+      let p = y.data[n * 10 + predictions[n]]
+      // Its p: the text just right of the thumbnail, on its middle line.
+      var beside: [String] = []
+      for t in canvas.texts where t.box.x >= rect.maxX - 0.01 && t.box.x <= rect.maxX + theme.gap && abs(t.box.midY - rect.midY) < 1 {
+        beside.append(t.string)
+      }
+      #expect(beside == [Figure.mistakeProbability(p)], "sample \(n + 1): p = \(p), written \(beside)")
+    }
+    #expect(Figure.mistakeProbability(0.5) == ".50" && Figure.mistakeProbability(0.994) == ".99" && Figure.mistakeProbability(0.996) == ">.99")
+  }
 }
