@@ -107,4 +107,39 @@ struct ReadingAidTests {
     }
     #expect(Figure.mistakeProbability(0.5) == ".50" && Figure.mistakeProbability(0.994) == ".99" && Figure.mistakeProbability(0.996) == ">.99")
   }
+
+  // MARK: overview
+
+  @Test("overview writes every column's label above it, centred over its own column, a higher row's joined to it by a line",
+        arguments: [("digits-cnn", Theme.slide), ("digits-cnn", .print), ("letters-cnn", .slide), ("test:small-cnn", .slide)])
+  func overviewLabels(_ lesson: String, _ theme: Theme) throws {
+    let source = try lessonSource(lesson, epochs: 1)
+    let canvas = try record(try Catalogue.make(.overview, source, options(theme))[0])
+    let names = ["input"] + source.model.layers.dropLast().map(\.name)
+    let blocks = canvas.operations.compactMap { op -> Rect? in
+      if case .fill(let path, let c) = op, c == Color(hex: 0xF3F3F3) { return path.bounds }
+      return nil
+    }
+    try #require(blocks.count == names.count)
+    let top = blocks.map(\.y).min()!
+    let line = canvas.measure("Ag", style: theme.tick).height + 2 * theme.clearance
+    // Vertical muted lines ending on a block's top.
+    let leaders = canvas.operations.compactMap { op -> (x: Double, top: Double, bottom: Double)? in
+      guard case .stroke(let path, let c, _, _) = op, c == Theme.muted, path.elements.count == 2,
+            case .move(let a) = path.elements[0], case .line(let b) = path.elements[1], abs(a.x - b.x) < 1e-9 else { return nil }
+      return (a.x, min(a.y, b.y), max(a.y, b.y))
+    }
+    for (k, name) in names.enumerated() {
+      let label = try #require(canvas.texts(name).first { $0.style.bold }, "\(lesson): \(name) labelled")
+      #expect(label.box.maxY <= top, "\(lesson) (\(theme.name)): \(name) is not above the blocks")
+      let nearest = blocks.indices.min { abs(blocks[$0].midX - label.box.midX) < abs(blocks[$1].midX - label.box.midX) }!
+      #expect(nearest == k, "\(lesson) (\(theme.name)): \(name) sits nearer column \(nearest + 1) than its own, \(k + 1)")
+      // Not in the row just over the blocks (3 lines): a line from under it down to its block.
+      if label.box.y < top - 3 * line - theme.gap {
+        #expect(leaders.contains { abs($0.x - blocks[k].midX) < 0.01 && $0.top >= label.box.maxY && abs($0.bottom - top) <= theme.clearance * 2 },
+                "\(lesson) (\(theme.name)): \(name) in a higher row without a line to its column")
+      }
+    }
+    #expect(canvas.overlappingTexts().isEmpty)
+  }
 }
