@@ -142,4 +142,17 @@ struct ReadingAidTests {
     }
     #expect(canvas.overlappingTexts().isEmpty)
   }
+
+  // MARK: gradients-norms
+
+  @Test("gradients draws the norms over training from three epochs on: Mazur's one step gets no two-dot page",
+        arguments: [("mazur", nil as Int?, false), ("iris-mlp", 2, false), ("iris-mlp", 3, true)])
+  func normsNeedThreeEpochs(_ lesson: String, _ epochs: Int?, _ drawn: Bool) throws {
+    let source = try lessonSource(lesson, epochs: epochs)
+    let history = source.run!.history
+    #expect(history.epochs.count == (epochs ?? 1))
+    let names = try Catalogue.make(.gradients, source, options()).map(\.name)
+    #expect(names.contains("gradients-norms") == drawn, "\(lesson), \(history.epochs.count) epochs: \(names)")
+    #expect(names.contains { $0.hasPrefix("gradients-step") }, "the step's gradients are still drawn: \(names)")
+  }
 }
