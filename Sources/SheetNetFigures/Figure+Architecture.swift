@@ -98,7 +98,7 @@ extension Figure {
     let large = edgeCount > 100
     var kept: [(w: Double, source: Int, target: Int, column: Int)] = []
     var layerLimit: [Int: Double] = [:]
-    var notes: [String] = [], counts: [String] = []
+    var notes: [[String]] = [], counts: [String] = []
     for c in 1..<max(columns.count, 1) {
       guard let d = columns[c].dense else { continue }
       let n = columns[c - 1].units
@@ -118,7 +118,8 @@ extension Figure {
     }
     if !counts.isEmpty {
       let elided = columns.contains(where: \.elided) ? " between the neurons shown" : ""
-      notes.append((large ? "Edges drawn: each layer's strongest\(elided), " : "Edges drawn: those\(elided), ") + counts.joined(separator: ", "))
+      let pieces = counts.enumerated().map { $0.element + ($0.offset < counts.count - 1 ? "," : "") }
+      notes.append([large ? "Edges drawn, each layer's strongest\(elided):" : "Edges drawn, those\(elided):"] + pieces)
     }
     // One colour scale for weights and biases, clipped by `robustLimit` of the edges drawn.
     let biases = columns.compactMap { c in c.dense.map { d in d.useBias ? c.shown.map { d.b.value.data[$0] } : [] } }.flatMap { $0 }
@@ -127,19 +128,31 @@ extension Figure {
     let clipped = kept.filter { abs($0.w) > limit }.count + biases.filter { abs($0) > limit }.count
     if clipped > 0 {
       let beyond = kept.filter { abs($0.w) > limit }.count
-      notes.append("Colours end at ±\(NumberFormat.significant(limit, 2)), \(NumberFormat.shortest(clipFactor)) × the median |w| drawn; "
-        + (beyond > 0 ? "the \(beyond == 1 ? "edge" : "\(beyond) edges") beyond \(beyond == 1 ? "is" : "are") dashed" : "larger biases take the end colours"))
+      notes.append(["Colours end at ±\(NumberFormat.significant(limit, 2)),", "\(NumberFormat.shortest(clipFactor)) × the median |w| drawn;",
+                    beyond > 0 ? "the \(beyond == 1 ? "edge" : "\(beyond) edges") beyond \(beyond == 1 ? "is" : "are") dashed" : "larger biases take the end colours"])
     }
     return Figure(name: "architecture", size: theme.size) { canvas in
       let page = canvas.page(theme.size, theme, title: title, subtitle: subtitle)
-      // The notes (edges drawn, clipping) under the diagram, a line each.
-      let noteStyles = notes.map { canvas.fitting($0, width: page.width, theme.note, minimum: theme.minimumSize) }
-      let noteHeight = noteStyles.map { canvas.measure("Ag", style: $0).height + theme.clearance }.reduce(0, +)
-      let (body, noteStrip) = page.splitTop(page.height - noteHeight - (notes.isEmpty ? 0 : theme.gap * 0.5), gap: notes.isEmpty ? 0 : theme.gap * 0.5)
-      var noteY = noteStrip.y
-      for (note, style) in zip(notes, noteStyles) {
-        canvas.text(note, Point(noteStrip.x, noteY), style, anchor: .topLeft)
-        noteY += canvas.measure("Ag", style: style).height + theme.clearance
+      // The notes (edges drawn, clipping) under the diagram: each note's pieces joined into as
+      // few lines as fit the width.
+      var lines: [String] = []
+      for note in notes {
+        var line = ""
+        for piece in note {
+          if !line.isEmpty && canvas.measure(line + " " + piece, style: theme.note).width > page.width {
+            lines.append(line)
+            line = piece
+          } else {
+            line = line.isEmpty ? piece : line + " " + piece
+          }
+        }
+        lines.append(line)
+      }
+      let lineHeight = canvas.measure("Ag", style: theme.note).height + theme.clearance
+      let noteHeight = Double(lines.count) * lineHeight
+      let (body, noteStrip) = page.splitTop(page.height - noteHeight - (lines.isEmpty ? 0 : theme.gap * 0.5), gap: lines.isEmpty ? 0 : theme.gap * 0.5)
+      for (i, line) in lines.enumerated() {
+        canvas.text(line, Point(noteStrip.x, noteStrip.y + Double(i) * lineHeight), theme.note, anchor: .topLeft)
       }
       let bar = ColorBar(colormap: .diverging, scale: scale, title: "w, b")
       let (barRect, rest0) = body.splitRight(bar.width(on: canvas, theme: theme, height: body.height), gap: theme.gap)

@@ -4,7 +4,7 @@ import SheetNet
 /// misclassified input drawn as a thumbnail inside its cell (row = true class, column =
 /// predicted), so a lecturer can point at the 4 that was read as a 9, with the network's
 /// probability p for the class it predicted written beside it (how sure it was of the wrong
-/// answer). Diagonal cells give their count; a cell with more mistakes than fit shows as many as
+/// answer) where the cell has room. Diagonal cells give their count; a cell with more mistakes than fit shows as many as
 /// fit and "+N".
 extension Figure {
   static func checkMistakes(_ source: FigureSource) throws(FigureError) {
@@ -66,24 +66,30 @@ extension Figure {
     }
     let wrong = c.data.count - cells.enumerated().filter { $0.offset / k == $0.offset % k }.map(\.element.count).reduce(0, +)
     let note = c.split == "test" ? "" : " (the lesson holds out no test split)"
-    let subtitle = "\(NumberFormat.integer(wrong)) of \(NumberFormat.integer(c.data.count)) misclassified (accuracy \(NumberFormat.percent(c.evaluation.accuracy ?? 0))); beside each, p = the network's probability for its wrong answer"
+    let subtitle = "\(NumberFormat.integer(wrong)) of \(NumberFormat.integer(c.data.count)) misclassified (accuracy \(NumberFormat.percent(c.evaluation.accuracy ?? 0))); p beside each where it fits: how sure the network was"
     return Figure(name: "mistakes", size: theme.size) { canvas in
       let body = canvas.page(theme.size, theme, title: "Mistakes: \(source.name), \(c.split) split\(note)", subtitle: subtitle)
       let (grid, labels) = matrixGrid(canvas, body, classes: c.names, right: 0, theme: theme, square: false)
       let first = matrixCell(grid, k, 0, 0)
       // Thumbnails, each with its p on its right: in each cell q across and r down, as large as
-      // lets the cell show all its mistakes, but never under a tick size.
+      // lets the cell show all its mistakes, but never under a tick size nor so low that the p
+      // of two rows touch.
+      // A cell too small for all its mistakes with their p (a crowded cell on a print page)
+      // shows them without it, when that lets them all be seen.
       let gap = max(theme.hairline, min(first.width, first.height) * 0.04)
       let pStyle = TextStyle(size: theme.cellMinimum)
-      let pWidth = (confidence.values.map(mistakeProbability) + [".00"]).map { canvas.measure($0, style: pStyle).width }.max()! + gap
-      /// The thumbnail side and the q × r slots of a cell holding `count` mistakes.
-      func layout(_ count: Int) -> (slot: Double, q: Int, r: Int) {
-        var slot = max(theme.tickSize, min(first.height - 2 * gap, first.width - 2 * gap - pWidth)), q = 1, r = 1
+      let labelWidth = (confidence.values.map(mistakeProbability) + [".00"]).map { canvas.measure($0, style: pStyle).width }.max()! + gap
+      /// The thumbnail side and the q × r slots of a cell holding `count` mistakes, each slot
+      /// `pWidth` wider for its p (0: none).
+      func layout(_ count: Int, pWidth: Double) -> (slot: Double, q: Int, r: Int) {
+        // Stacked p labels keep the clearance between them.
+        let smallest = max(theme.tickSize, pWidth > 0 ? canvas.measure(".00", style: pStyle).height + theme.clearance - gap : 0)
+        var slot = max(smallest, min(first.height - 2 * gap, first.width - 2 * gap - pWidth)), q = 1, r = 1
         while true {
           q = max(1, Int((first.width - gap) / (slot + pWidth + gap)))
           r = max(1, Int((first.height - gap) / (slot + gap)))
-          if q * r >= count || slot <= theme.tickSize { break }
-          slot = max(theme.tickSize, slot - 0.5)
+          if q * r >= count || slot <= smallest { break }
+          slot = max(smallest, slot - 0.5)
         }
         return (slot, q, r)
       }
@@ -99,7 +105,12 @@ extension Figure {
           }
           guard !samples.isEmpty else { continue }
           canvas.fill(cell, Theme.accent.opacity(0.1))
-          let (slot, q, r) = layout(samples.count)
+          var pWidth = labelWidth
+          var (slot, q, r) = layout(samples.count, pWidth: pWidth)
+          if q * r < samples.count {
+            let bare = layout(samples.count, pWidth: 0)
+            if bare.q * bare.r >= samples.count { (slot, q, r, pWidth) = (bare.slot, bare.q, bare.r, 0) }
+          }
           let m = q * r
           // The rows in use are centred in the cell.
           let rows = min(r, (samples.count + q - 1) / q)
@@ -129,7 +140,7 @@ extension Figure {
             let r = Rect(x: s.x, y: s.y, width: slot, height: slot)
             canvas.image(pictures[n]!, in: r)
             canvas.stroke(r, Theme.muted, width: theme.hairline * 0.5)
-            canvas.text(mistakeProbability(confidence[n]!), Point(r.maxX + gap, r.midY), pStyle, anchor: .left)
+            if pWidth > 0 { canvas.text(mistakeProbability(confidence[n]!), Point(r.maxX + gap, r.midY), pStyle, anchor: .left) }
           }
           if let more {
             let style = canvas.fitting(more.text, width: more.rect.width, TextStyle(size: min(theme.tickSize, max(theme.cellMinimum, more.rect.height * 0.7)), bold: true, color: Theme.accent), minimum: theme.cellMinimum)
