@@ -16,7 +16,7 @@ extension Figure {
     let title = "Architecture: \(state(source, options))"
     let subtitle = "\(parameters) parameters, \(NumberFormat.integer(model.multiplyAdds)) multiply-adds per sample"
     if isDense(model) {
-      let classes = source.run.map { run in run.split.train.classNames } ?? []
+      let classes = source.run.map { run in classLabels(run.split.train, count: run.split.train.classes) } ?? []
       let regression = source.run.map { $0.split.train.labels == nil } ?? false
       return neuronDiagram(model, theme: options.theme, title: title, subtitle: subtitle + "; edge colour and width: weight w, neuron fill: bias b", classNames: classes, regression: regression)
     }
@@ -48,9 +48,33 @@ extension Figure {
     func slot(_ k: Int) -> Int { elided && k >= neuronLimit / 2 ? k + 1 : k }
   }
 
-  /// The neurons-and-edges view of a dense network. Each edge's colour and width come from its
-  /// weight and its opacity from |w| / max |w|, drawn weakest first, so the strong connections
-  /// stand out; layers over `neuronLimit` units draw their first and last few neurons.
+  /// The most edges a large diagram (over 100 edges between the neurons drawn) draws a layer:
+  /// its strongest, none under a fifth of its layer's scale; the faint rest would only blur the
+  /// picture (and bloat its PNG). The page says how many of how many it draws.
+  static let edgeLimit = 48
+
+  /// How far the colour scale reaches beyond the typical edge: ±(this × the median |w| of the
+  /// edges drawn) at most, so one large weight (momentum-vs-sgd's w = 20 beside weights near 1)
+  /// cannot wash every other edge out to white. Edges beyond are drawn dashed in the end colour.
+  static let clipFactor = 5.0
+
+  /// The scale of `values` (weights, and the biases drawn): the largest |v|, or `clipFactor` ×
+  /// the median |w| of `edges` when that is smaller (and not 0).
+  static func robustLimit(edges: [Double], values: [Double]) -> Double {
+    let largest = (values + edges).filter(\.isFinite).map(abs).max() ?? 0
+    let sorted = edges.filter(\.isFinite).map(abs).sorted()
+    guard !sorted.isEmpty else { return largest }
+    let n = sorted.count
+    let median = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2
+    return median > 0 ? min(largest, clipFactor * median) : largest
+  }
+
+  /// The neurons-and-edges view of a dense network. Each edge's colour comes from its weight, its
+  /// width and opacity from |w| over its layer's scale, drawn weakest first, so the strong
+  /// connections stand out; layers over `neuronLimit` units draw their first and last few
+  /// neurons, and a large diagram each layer's `edgeLimit` strongest edges. Colours and widths
+  /// use `robustLimit`: edges beyond the colour scale are dashed, and a note under the diagram
+  /// says so, and how many of each layer's edges are drawn.
   /// `regression`: the outputs are target values, not class probabilities: a single output is
   /// labelled ŷ (not p(class 1)), several are not labelled.
   public static func neuronDiagram(_ model: Sequential, theme: Theme, title: String, subtitle: String, classNames: [String] = [], regression: Bool = false) -> Figure {
@@ -68,11 +92,68 @@ extension Figure {
         columns[columns.count - 1].detail += " · dropout \(NumberFormat.shortest(drop.rate))"
       }
     }
-    let values = columns.compactMap(\.dense).flatMap { $0.W.value.data + ($0.useBias ? $0.b.value.data : []) }
-    let scale = ColorScale.symmetric(values)
     let edgeCount = zip(columns, columns.dropFirst()).map { $0.shown.count * $1.shown.count }.reduce(0, +)
+    // The edges between drawn neurons (a large diagram: each layer's strongest), with each
+    // layer's scale (`robustLimit` of its edges drawn).
+    let large = edgeCount > 100
+    var kept: [(w: Double, source: Int, target: Int, column: Int)] = []
+    var layerLimit: [Int: Double] = [:]
+    var notes: [[String]] = [], counts: [String] = []
+    for c in 1..<max(columns.count, 1) {
+      guard let d = columns[c].dense else { continue }
+      let n = columns[c - 1].units
+      var layer: [(w: Double, source: Int, target: Int, column: Int)] = []
+      for (jk, j) in columns[c].shown.enumerated() {
+        for (ik, i) in columns[c - 1].shown.enumerated() { layer.append((d.W.value.data[j * n + i], ik, jk, c)) }
+      }
+      if large { layer = Array(layer.sorted { abs($0.w) > abs($1.w) }.prefix(edgeLimit)) }
+      let limit = robustLimit(edges: layer.map(\.w), values: [])
+      if large { layer = layer.filter { abs($0.w) >= 0.2 * limit } }
+      layerLimit[c] = limit > 0 ? limit : 1
+      kept += layer
+      if layer.count < d.W.value.count {
+        let all = NumberFormat.integer(d.W.value.count)
+        counts.append("\(d.name) \(layer.count) of \(all)")
+      }
+    }
+    if !counts.isEmpty {
+      let elided = columns.contains(where: \.elided) ? " between the neurons shown" : ""
+      let pieces = counts.enumerated().map { $0.element + ($0.offset < counts.count - 1 ? "," : "") }
+      notes.append([large ? "Edges drawn, each layer's strongest\(elided):" : "Edges drawn, those\(elided):"] + pieces)
+    }
+    // One colour scale for weights and biases, clipped by `robustLimit` of the edges drawn.
+    let biases = columns.compactMap { c in c.dense.map { d in d.useBias ? c.shown.map { d.b.value.data[$0] } : [] } }.flatMap { $0 }
+    let limit = robustLimit(edges: kept.map(\.w), values: biases)
+    let scale = ColorScale.symmetric([limit])
+    let clipped = kept.filter { abs($0.w) > limit }.count + biases.filter { abs($0) > limit }.count
+    if clipped > 0 {
+      let beyond = kept.filter { abs($0.w) > limit }.count
+      notes.append(["Colours end at ±\(NumberFormat.significant(limit, 2)),", "\(NumberFormat.shortest(clipFactor)) × the median |w| drawn;",
+                    beyond > 0 ? "the \(beyond == 1 ? "edge" : "\(beyond) edges") beyond \(beyond == 1 ? "is" : "are") dashed" : "larger biases take the end colours"])
+    }
     return Figure(name: "architecture", size: theme.size) { canvas in
-      let body = canvas.page(theme.size, theme, title: title, subtitle: subtitle)
+      let page = canvas.page(theme.size, theme, title: title, subtitle: subtitle)
+      // The notes (edges drawn, clipping) under the diagram: each note's pieces joined into as
+      // few lines as fit the width.
+      var lines: [String] = []
+      for note in notes {
+        var line = ""
+        for piece in note {
+          if !line.isEmpty && canvas.measure(line + " " + piece, style: theme.note).width > page.width {
+            lines.append(line)
+            line = piece
+          } else {
+            line = line.isEmpty ? piece : line + " " + piece
+          }
+        }
+        lines.append(line)
+      }
+      let lineHeight = canvas.measure("Ag", style: theme.note).height + theme.clearance
+      let noteHeight = Double(lines.count) * lineHeight
+      let (body, noteStrip) = page.splitTop(page.height - noteHeight - (lines.isEmpty ? 0 : theme.gap * 0.5), gap: lines.isEmpty ? 0 : theme.gap * 0.5)
+      for (i, line) in lines.enumerated() {
+        canvas.text(line, Point(noteStrip.x, noteStrip.y + Double(i) * lineHeight), theme.note, anchor: .topLeft)
+      }
       let bar = ColorBar(colormap: .diverging, scale: scale, title: "w, b")
       let (barRect, rest0) = body.splitRight(bar.width(on: canvas, theme: theme, height: body.height), gap: theme.gap)
       let outputs = columns.last!
@@ -107,32 +188,16 @@ extension Figure {
         return Point(xs[c], field.y + radii[c] + Double(slot) * (field.height - 2 * radii[c]) / Double(n - 1))
       }
       func center(_ c: Int, _ k: Int) -> Point { center(c, slot: columns[c].slot(k)) }
-      // Edges between drawn neurons, weakest first so strong weights lie on top.
+      // Edges between drawn neurons, weakest first so strong weights lie on top; strength is
+      // |w| over the layer's scale (each layer's strong edges opaque), and an edge beyond the
+      // colour scale is dashed.
       let maxWidth = max(theme.hairline, min((radii.min() ?? 1) * 0.5 + theme.hairline, theme.lineWidth * 2))
-      var edges: [(from: Point, to: Point, w: Double, source: Int, target: Int, column: Int)] = []
-      for c in 1..<max(columns.count, 1) {
-        guard let d = columns[c].dense else { continue }
-        let n = columns[c - 1].units
-        for (jk, j) in columns[c].shown.enumerated() {
-          for (ik, i) in columns[c - 1].shown.enumerated() { edges.append((center(c - 1, ik), center(c, jk), d.W.value.data[j * n + i], ik, jk, c)) }
-        }
-      }
-      // Strength |w| / max |w| among the edges between the same two columns (each layer's
-      // strongest edges opaque). A large diagram draws only each layer's strongest edges (at
-      // most 48, none under a fifth of its strongest): the faint rest would only blur the
-      // picture (and bloat its PNG).
-      var largest: [Int: Double] = [:]
-      for e in edges { largest[e.column] = max(largest[e.column] ?? 1e-300, abs(e.w)) }
-      let large = edges.count > 100
-      var kept: [(from: Point, to: Point, w: Double, source: Int, target: Int, column: Int)] = []
-      for c in Set(edges.map(\.column)).sorted() {
-        let layer = edges.filter { $0.column == c }.sorted { abs($0.w) > abs($1.w) }
-        kept += large ? layer.prefix(48).filter { abs($0.w) / largest[c]! >= 0.2 } : layer
-      }
-      for e in kept.sorted(by: { abs($0.w) / largest[$0.column]! < abs($1.w) / largest[$1.column]! }) {
-        let strength = abs(e.w) / largest[e.column]!
-        let width = theme.hairline * 0.5 + (maxWidth - theme.hairline * 0.5) * strength
-        canvas.line(e.from, e.to, Colormap.diverging(scale(e.w)).opacity(edgeOpacity(strength)), width: width)
+      let edges = kept.map { e in (from: center(e.column - 1, e.source), to: center(e.column, e.target), w: e.w, source: e.source, column: e.column) }
+      func strength(_ e: (from: Point, to: Point, w: Double, source: Int, column: Int)) -> Double { min(abs(e.w) / layerLimit[e.column]!, 1) }
+      for e in edges.sorted(by: { strength($0) < strength($1) || (strength($0) == strength($1) && abs($0.w) < abs($1.w)) }) {
+        let width = theme.hairline * 0.5 + (maxWidth - theme.hairline * 0.5) * strength(e)
+        let dash = abs(e.w) > limit ? [maxWidth * 2.5, maxWidth * 1.2] : []
+        canvas.line(e.from, e.to, Colormap.diverging(scale(e.w)).opacity(edgeOpacity(strength(e), faintest: large ? 0.08 : 0.35)), width: width, dash: dash)
       }
       // Weights written on the edges of a tiny network: the i-th input's edges at (i+1)/(n+1) of the way.
       let numberStyle = TextStyle(size: max(theme.minimumSize, theme.tickSize * 0.9))
@@ -196,8 +261,10 @@ extension Figure {
     }
   }
 
-  /// An edge's opacity from its strength |w| / max |w|: 0.08 for the weakest, 1 for the strongest.
-  static func edgeOpacity(_ strength: Double) -> Double { 0.08 + 0.92 * min(max(strength, 0), 1) }
+  /// An edge's opacity from its strength |w| / scale: `faintest` at 0, 1 at the scale. A large
+  /// diagram fades its weakest edges to 0.08; a small one, where every edge is drawn and may be
+  /// numbered, keeps them at 0.35 so that none vanishes.
+  static func edgeOpacity(_ strength: Double, faintest: Double = 0.08) -> Double { faintest + (1 - faintest) * min(max(strength, 0), 1) }
 
   // MARK: Other networks: a block diagram
 

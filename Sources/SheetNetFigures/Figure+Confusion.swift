@@ -23,8 +23,20 @@ extension Figure {
     var classes: Int
     /// K × K counts, row = true class, column = predicted.
     var counts: [Int]
-    /// The classes' names ("0"…"9" when the data names none).
+    /// The classes' names, as `classLabels` gives them.
     var names: [String]
+  }
+
+  /// The names a figure writes for the first `count` classes of `data`: the dataset's own (iris
+  /// species, letters A…J, the digits 0…9 of `digits`), else "class 0", "class 1", …. A
+  /// generated or inline set only numbers its classes, and a bare "0" or "1" on a matrix's edge
+  /// reads as a count, not a class.
+  static func classLabels(_ data: Dataset, count: Int) -> [String] {
+    (0..<count).map { k in
+      guard k < data.classNames.count else { return "class \(k)" }
+      let name = data.classNames[k]
+      return name == String(k) && data.name != "digits" ? "class \(k)" : name
+    }
   }
 
   /// The confusion of the trained network on the lesson's evaluation split (test, else
@@ -36,8 +48,7 @@ extension Figure {
     let k = max(data.classes, (evaluation.predictions.max() ?? 0) + 1, outputs == 1 ? 2 : outputs)
     var counts = [Int](repeating: 0, count: k * k)
     for (p, t) in zip(evaluation.predictions, data.labels ?? []) where p < k && t < k { counts[t * k + p] += 1 }
-    let names = (0..<k).map { $0 < data.classNames.count ? data.classNames[$0] : String($0) }
-    return Confusion(split: split, data: data, evaluation: evaluation, classes: k, counts: counts, names: names)
+    return Confusion(split: split, data: data, evaluation: evaluation, classes: k, counts: counts, names: classLabels(data, count: k))
   }
 
   static func confusion(_ source: FigureSource, _ options: FigureOptions) throws(FigureError) -> Figure {

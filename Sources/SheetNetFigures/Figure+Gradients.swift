@@ -43,7 +43,7 @@ extension Figure {
     // Token ids carry no gradient (∂L/∂x is not defined for an id): no saliency page for them.
     let tokens = source.run?.split.train.isTokens == true
     var pages = (tokens ? [] : [try saliency(source, options)]) + (try firstStep(source, options))
-    if options.trained, let run = source.run, !run.history.epochs.isEmpty { pages.append(gradientNorms(source, run.history, options.theme)) }
+    if options.trained, let run = source.run, drawsGradientNorms(run.history) { pages.append(gradientNorms(source, run.history, options.theme)) }
     return pages
   }
 

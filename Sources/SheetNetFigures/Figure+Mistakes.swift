@@ -2,8 +2,10 @@ import SheetNet
 
 /// `mistakes`: the confusion matrix of the evaluation split (as `confusion` judges it) with each
 /// misclassified input drawn as a thumbnail inside its cell (row = true class, column =
-/// predicted), so a lecturer can point at the 4 that was read as a 9. Diagonal cells give their
-/// count; a cell with more mistakes than fit shows as many as fit and "+N".
+/// predicted), so a lecturer can point at the 4 that was read as a 9, with the network's
+/// probability p for the class it predicted written beside it (how sure it was of the wrong
+/// answer) where the cell has room. Diagonal cells give their count; a cell with more mistakes than fit shows as many as
+/// fit and "+N".
 extension Figure {
   static func checkMistakes(_ source: FigureSource) throws(FigureError) {
     let run = try source.requireRun(.mistakes)
@@ -37,6 +39,11 @@ extension Figure {
     return cells
   }
 
+  /// p written beside a thumbnail: two decimals without the leading zero, as probabilities are
+  /// often printed (".93"), so that two thumbnails with their p fit across a cell; ">.99" above
+  /// 0.995, never "1.00" for an answer that was wrong.
+  static func mistakeProbability(_ p: Double) -> String { p >= 0.995 ? ">.99" : String(NumberFormat.fixed(p, digits: 2).dropFirst()) }
+
   static func mistakes(_ source: FigureSource, _ options: FigureOptions) throws(FigureError) -> Figure {
     let run = try source.requireRun(.mistakes)
     let theme = options.theme
@@ -45,34 +52,46 @@ extension Figure {
     let scale = ColorScale.linear(c.data.x.data)
     let cells = cellSamples(c)
     let k = c.classes
-    // Every misclassified sample's picture, made once.
+    // Every misclassified sample's picture, made once, and the network's p for the class it
+    // predicted (one forward pass of the mistakes in evaluation mode).
     var pictures: [Int: Raster] = [:]
     for (i, samples) in cells.enumerated() where i / k != i % k {
       for n in samples { pictures[n] = thumbnail(c.data, n, shape: shape, scale: scale) }
     }
+    let wrongSamples = pictures.keys.sorted()
+    var confidence: [Int: Double] = [:]
+    if !wrongSamples.isEmpty {
+      let p = probabilities(forwardAll(source.model, c.data.x.gathering(rows: wrongSamples)), model: source.model)
+      for (row, n) in wrongSamples.enumerated() { confidence[n] = p[row][c.evaluation.predictions[n]] }
+    }
     let wrong = c.data.count - cells.enumerated().filter { $0.offset / k == $0.offset % k }.map(\.element.count).reduce(0, +)
     let note = c.split == "test" ? "" : " (the lesson holds out no test split)"
-    let subtitle = "\(NumberFormat.integer(wrong)) of \(NumberFormat.integer(c.data.count)) misclassified (accuracy \(NumberFormat.percent(c.evaluation.accuracy ?? 0))); each drawn in its cell: row = true class, column = predicted"
-    let mostInCell = cells.enumerated().filter { $0.offset / k != $0.offset % k }.map(\.element.count).max() ?? 0
+    let subtitle = "\(NumberFormat.integer(wrong)) of \(NumberFormat.integer(c.data.count)) misclassified (accuracy \(NumberFormat.percent(c.evaluation.accuracy ?? 0))); p beside each where it fits: how sure the network was"
     return Figure(name: "mistakes", size: theme.size) { canvas in
       let body = canvas.page(theme.size, theme, title: "Mistakes: \(source.name), \(c.split) split\(note)", subtitle: subtitle)
       let (grid, labels) = matrixGrid(canvas, body, classes: c.names, right: 0, theme: theme, square: false)
       let first = matrixCell(grid, k, 0, 0)
-      // Thumbnails: q across and r down a cell, as large as lets the most crowded cell show all
-      // its mistakes, but never under 1.1 tick sizes.
+      // Thumbnails, each with its p on its right: in each cell q across and r down, as large as
+      // lets the cell show all its mistakes, but never under a tick size nor so low that the p
+      // of two rows touch.
+      // A cell too small for all its mistakes with their p (a crowded cell on a print page)
+      // shows them without it, when that lets them all be seen.
       let gap = max(theme.hairline, min(first.width, first.height) * 0.04)
-      var slot = first.height - 2 * gap, q = 1, r = 1
-      while true {
-        q = max(1, Int((first.width - gap) / (slot + gap)))
-        r = max(1, Int((first.height - gap) / (slot + gap)))
-        if q * r >= mostInCell || slot <= theme.tickSize * 1.1 { break }
-        slot = max(theme.tickSize * 1.1, slot - 0.5)
-      }
-      let m = q * r
-      func slotRect(_ cell: Rect, _ i: Int) -> Rect {
-        let x0 = cell.x + (cell.width - Double(q) * slot - Double(q - 1) * gap) / 2
-        let y0 = cell.y + (cell.height - Double(r) * slot - Double(r - 1) * gap) / 2
-        return Rect(x: x0 + Double(i % q) * (slot + gap), y: y0 + Double(i / q) * (slot + gap), width: slot, height: slot)
+      let pStyle = TextStyle(size: theme.cellMinimum)
+      let labelWidth = (confidence.values.map(mistakeProbability) + [".00"]).map { canvas.measure($0, style: pStyle).width }.max()! + gap
+      /// The thumbnail side and the q × r slots of a cell holding `count` mistakes, each slot
+      /// `pWidth` wider for its p (0: none).
+      func layout(_ count: Int, pWidth: Double) -> (slot: Double, q: Int, r: Int) {
+        // Stacked p labels keep the clearance between them.
+        let smallest = max(theme.tickSize, pWidth > 0 ? canvas.measure(".00", style: pStyle).height + theme.clearance - gap : 0)
+        var slot = max(smallest, min(first.height - 2 * gap, first.width - 2 * gap - pWidth)), q = 1, r = 1
+        while true {
+          q = max(1, Int((first.width - gap) / (slot + pWidth + gap)))
+          r = max(1, Int((first.height - gap) / (slot + gap)))
+          if q * r >= count || slot <= smallest { break }
+          slot = max(smallest, slot - 0.5)
+        }
+        return (slot, q, r)
       }
       let countStyle = canvas.fitting(String(c.data.count), width: first.width * 0.85, TextStyle(size: max(theme.cellMinimum, min(theme.labelSize * 1.25, first.height * 0.5)), bold: true), minimum: theme.cellMinimum)
       for t in 0..<k {
@@ -86,13 +105,28 @@ extension Figure {
           }
           guard !samples.isEmpty else { continue }
           canvas.fill(cell, Theme.accent.opacity(0.1))
+          var pWidth = labelWidth
+          var (slot, q, r) = layout(samples.count, pWidth: pWidth)
+          if q * r < samples.count {
+            let bare = layout(samples.count, pWidth: 0)
+            if bare.q * bare.r >= samples.count { (slot, q, r, pWidth) = (bare.slot, bare.q, bare.r, 0) }
+          }
+          let m = q * r
+          // The rows in use are centred in the cell.
+          let rows = min(r, (samples.count + q - 1) / q)
+          /// The i-th slot of the cell: a thumbnail and its p, left to right, row by row.
+          func slotRect(_ cell: Rect, _ i: Int) -> Rect {
+            let x0 = cell.x + (cell.width - Double(q) * (slot + pWidth) - Double(q - 1) * gap) / 2
+            let y0 = cell.y + (cell.height - Double(rows) * slot - Double(rows - 1) * gap) / 2
+            return Rect(x: x0 + Double(i % q) * (slot + pWidth + gap), y: y0 + Double(i / q) * (slot + gap), width: slot + pWidth, height: slot)
+          }
           // Too many: the last slot (or, when "+N" is wider than a slot, the last row) says how many more.
           var shown = min(samples.count, m)
           var more: (text: String, rect: Rect)? = nil
           if samples.count > m {
             let oneSlot = (text: "+\(samples.count - (m - 1))", rect: slotRect(cell, m - 1))
             let style = TextStyle(size: theme.cellMinimum, bold: true)
-            if canvas.measure(oneSlot.text, style: style).width <= slot || q == 1 {
+            if canvas.measure(oneSlot.text, style: style).width <= slot + pWidth || q == 1 {
               shown = m - 1
               more = oneSlot
             } else {
@@ -102,9 +136,11 @@ extension Figure {
             }
           }
           for (i, n) in samples.prefix(shown).enumerated() {
-            let r = slotRect(cell, i)
+            let s = slotRect(cell, i)
+            let r = Rect(x: s.x, y: s.y, width: slot, height: slot)
             canvas.image(pictures[n]!, in: r)
             canvas.stroke(r, Theme.muted, width: theme.hairline * 0.5)
+            if pWidth > 0 { canvas.text(mistakeProbability(confidence[n]!), Point(r.maxX + gap, r.midY), pStyle, anchor: .left) }
           }
           if let more {
             let style = canvas.fitting(more.text, width: more.rect.width, TextStyle(size: min(theme.tickSize, max(theme.cellMinimum, more.rect.height * 0.7)), bold: true, color: Theme.accent), minimum: theme.cellMinimum)

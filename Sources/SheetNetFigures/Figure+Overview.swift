@@ -4,7 +4,8 @@ import SheetNet
 /// flows through the trained network (one forward pass in evaluation mode, every layer's output
 /// kept): a column per layer with its real feature maps as thumbnails (as many as fit legibly,
 /// then "+N more"), a vector layer (flatten, dense) as a thin column of neurons coloured by value,
-/// each column named with its output shape and parameter count, and at the end the class
+/// each column named above it with its output shape and parameter count (crowded labels take
+/// turns in rows, a higher one joined to its column by a thin line), and at the end the class
 /// probabilities p as a bar list, the predicted class filled in the accent colour and the true
 /// class outlined.
 ///
@@ -81,41 +82,56 @@ extension Figure {
       let (panel, field) = body.splitRight(panelWidth, gap: theme.gap)
       drawProbabilities(canvas, theme, panel, p: p, names: names, predicted: predicted, truth: truth)
 
-      // Column widths: image columns share what the thin vector columns leave.
+      // Labels (name, shape, parameters) above each column, all on one side so that each is
+      // read over its own column; when neighbours' labels would touch, they take turns in
+      // rows, a label in a higher row joined to its column by a thin line.
+      let labels = columns.map { c -> [String] in
+        [c.name, shapeText(c.shape)] + (c.parameters > 0 ? ["\(NumberFormat.integer(c.parameters)) param\(c.parameters == 1 ? "" : "s")"] : [])
+      }
+      let labelWidths = labels.indices.map { k in
+        labels[k].enumerated().map { canvas.measure($0.element, style: $0.offset == 0 ? nameStyle : theme.note).width }.max() ?? 0
+      }
+      // Column widths: image columns share what the thin vector columns leave, and a thin last
+      // column keeps room on its right for half its label, so that the label sits centred over it.
       let thin = theme.tickSize * 1.8
       let blockGap = theme.gap * 0.5
       let images = columns.filter { $0.channels > 0 }.count
       let vectors = columns.count - images
-      let imageWidth = max(thin, (field.width - Double(vectors) * thin - Double(columns.count - 1) * blockGap) / Double(max(images, 1)))
-      var x = field.x
+      let lastThin = columns.last.map { $0.channels == 0 } ?? false
+      let columnsField = field.inset(right: lastThin ? max(0, (labelWidths.last! - thin) / 2) : 0)
+      let imageWidth = max(thin, (columnsField.width - Double(vectors) * thin - Double(columns.count - 1) * blockGap) / Double(max(images, 1)))
+      var x = columnsField.x
       let frames = columns.map { column -> Rect in
         let w = column.channels > 0 ? imageWidth : thin
         defer { x += w + blockGap }
         return Rect(x: x, y: field.y, width: w, height: field.height)
       }
-      // Labels (name, shape, parameters) above each column, or alternately below when
-      // neighbours' labels would touch.
-      let labels = columns.map { c -> [String] in
-        [c.name, shapeText(c.shape)] + (c.parameters > 0 ? ["\(NumberFormat.integer(c.parameters)) param\(c.parameters == 1 ? "" : "s")"] : [])
+      func lineLeft(_ k: Int, _ n: Int) -> (x: Double, width: Double) {
+        let w = canvas.measure(labels[k][n], style: n == 0 ? nameStyle : theme.note).width
+        return (min(max(frames[k].midX - w / 2, body.x), field.maxX - w), w)
       }
-      func labelWidth(_ k: Int) -> Double {
-        labels[k].enumerated().map { canvas.measure($0.element, style: $0.offset == 0 ? nameStyle : theme.note).width }.max() ?? 0
+      let extents = labels.indices.map { k -> (left: Double, right: Double) in
+        let lines = labels[k].indices.map { lineLeft(k, $0) }
+        return (lines.map(\.x).min() ?? frames[k].midX, lines.map { $0.x + $0.width }.max() ?? frames[k].midX)
       }
-      let crowded = (1..<columns.count).contains { k in
-        frames[k].midX - frames[k - 1].midX < (labelWidth(k) + labelWidth(k - 1)) / 2 + theme.gap * 0.3
-      }
+      let apart = theme.gap * 0.3
+      let tierOf = overviewLabelTiers(extents, centers: frames.map(\.midX), apart: apart)
+      let tiers = (tierOf.max() ?? 0) + 1
       let labelHeight = Double(labels.map(\.count).max() ?? 3) * line
-      let inner = field.inset(top: labelHeight + theme.gap * 0.3, bottom: crowded ? labelHeight + theme.gap * 0.3 : 0)
+      let inner = field.inset(top: Double(tiers) * labelHeight + Double(tiers - 1) * apart + theme.gap * 0.3)
       for (k, column) in columns.enumerated() {
         let frame = frames[k]
-        let below = crowded && k % 2 == 1
-        var y = below ? inner.maxY + theme.gap * 0.3 : field.y
-        for (n, text) in labels[k].enumerated() {
+        // Tier 0 sits just over the blocks; each label's last line on its tier's bottom.
+        let tier = tierOf[k]
+        let bottom = inner.y - theme.gap * 0.3 - Double(tier) * (labelHeight + apart)
+        var y = bottom - Double(labels[k].count) * line
+        for n in labels[k].indices {
           let style = n == 0 ? nameStyle : theme.note
-          let w = canvas.measure(text, style: style).width
-          let left = min(max(frame.midX - w / 2, body.x), field.maxX - w)
-          canvas.text(text, Point(left, y), style, anchor: .topLeft)
+          canvas.text(labels[k][n], Point(lineLeft(k, n).x, y), style, anchor: .topLeft)
           y += line
+        }
+        if tier > 0 {
+          canvas.line(Point(frame.midX, bottom + theme.clearance * 2), Point(frame.midX, inner.y - theme.clearance), Theme.muted, width: theme.hairline)
         }
         let block = Rect(x: frame.x, y: inner.y, width: frame.width, height: inner.height)
         canvas.fill(Path.roundedRect(block, radius: theme.tickSize * 0.3), Color(hex: 0xF3F3F3))
@@ -128,6 +144,48 @@ extension Figure {
         }
       }
     }
+  }
+
+  /// The row of labels each overview column's label takes, 0 just over the blocks: the fewest
+  /// rows (searched left to right, lower rows first) in which every label keeps `apart` from
+  /// the others in its row and the thin line from a label down to its column passes every
+  /// label in the rows below at least `apart` / 2 away. `extents` are the labels' left and
+  /// right edges, `centers` the columns' middles. When no four rows will do (or the search
+  /// tries 100,000 placements), each label takes the lowest row clear of its row's labels,
+  /// lines unchecked.
+  static func overviewLabelTiers(_ extents: [(left: Double, right: Double)], centers: [Double], apart: Double) -> [Int] {
+    let n = extents.count
+    // A thin line needs less room beside a label than another label does: half.
+    func clear(_ x: Double, of k: Int) -> Bool { x <= extents[k].left - apart / 2 || x >= extents[k].right + apart / 2 }
+    func apartFrom(_ a: Int, _ b: Int) -> Bool { extents[b].left - extents[a].right >= apart || extents[a].left - extents[b].right >= apart }
+    /// Label b in row `tier` beside the rows of labels 0..<b.
+    func fits(_ b: Int, _ tier: Int, _ rows: [Int]) -> Bool {
+      (0..<b).allSatisfy { a in
+        rows[a] == tier ? apartFrom(a, b) : rows[a] > tier ? clear(centers[a], of: b) : clear(centers[b], of: a)
+      }
+    }
+    var budget = 100_000
+    for count in 1...4 {
+      var rows: [Int] = []
+      func place(_ b: Int) -> Bool {
+        guard b < n else { return true }
+        for tier in 0..<count where budget > 0 && fits(b, tier, rows) {
+          budget -= 1
+          rows.append(tier)
+          if place(b + 1) { return true }
+          rows.removeLast()
+        }
+        return false
+      }
+      if place(0) { return rows }
+    }
+    var rows: [Int] = []
+    for b in 0..<n {
+      var tier = 0
+      while !(0..<b).allSatisfy({ rows[$0] != tier || apartFrom($0, b) }) { tier += 1 }
+      rows.append(tier)
+    }
+    return rows
   }
 
   /// A column's maps: the largest thumbnails that show every channel at least `minimum` wide, or

@@ -77,6 +77,10 @@ import Testing
       let held = snapshot("\(root)/Output/\(name)").keys.filter { !$0.hasSuffix(OwnedName.manifest) }
       #expect(Set(held) == Set(files), "the folder holds exactly what build.json lists (and SheetNet's manifests)")
     }
+    // Mazur's one step: the page's facts in the singular, and no two-dot gradient-norms figure.
+    let mazurPage = try String(contentsOfFile: "\(root)/Output/mazur/index.html", encoding: .utf8)
+    #expect(mazurPage.contains("1 epoch, batches of 1, 1 training sample<"), "the facts of one step read in the singular")
+    #expect(!mazurPage.contains("gradients-norms") && !FileManager.default.fileExists(atPath: "\(root)/Output/mazur/figures/gradients-norms.png"))
     #expect(sideFiles(root).isEmpty, "left behind: \(sideFiles(root))")
 
     // Nothing changed: every lesson is up to date.

@@ -386,7 +386,7 @@ struct LessonBuild {
     var facts: [(String, String)] = [
       ("Network", run.model.layers.map(\.name).joined(separator: " → ")),
       ("Parameters", "\(run.model.parameterCount)"),
-      ("Training", "\(run.trainer.epochs) epoch\(run.trainer.epochs == 1 ? "" : "s"), batches of \(run.trainer.batchSize), \(run.split.train.count) training samples"),
+      ("Training", "\(run.trainer.epochs) epoch\(run.trainer.epochs == 1 ? "" : "s"), batches of \(run.trainer.batchSize), \(run.split.train.count) training sample\(run.split.train.count == 1 ? "" : "s")"),
     ]
     var sets = [("Training split", run.split.train)]
     if let v = run.split.validation { sets.append(("Validation split", v)) }
