@@ -5,7 +5,9 @@ import Foundation
 ///
 /// - no text under `Theme.minimumSize` (16 pt on a slide, 8 pt in print), except a number written
 ///   inside a grid cell, which may go down to `Theme.cellMinimum` (14 pt on a slide); a grid is
-///   drawn as an image, so a small number must lie wholly on one (not on a bar or a box);
+///   drawn as an image, so a small number must lie wholly on one, or in a cell-sized filled
+///   rectangle that holds a picture (a confusion matrix's cell with its thumbnails), never on a
+///   bar or a box;
 /// - no two pieces of text closer than `Theme.clearance`, and no text straddling the edge of an
 ///   image (text on an image lies wholly inside it, like a number in its cell);
 /// - nothing inside half a margin of the page's edge;
@@ -28,9 +30,14 @@ public struct LayoutAudit {
     let page = Rect(size)
     let texts = canvas.texts.filter { !$0.string.allSatisfy(\.isWhitespace) }
     let images = canvas.images.map(\.rect)
+    // Cells that hold pictures: filled rectangles of at most 1/50 of the page with an image inside.
+    let pictureCells = canvas.operations.compactMap { operation -> Rect? in
+      guard case .fill(let path, _) = operation, let box = path.bounds, box.width * box.height <= page.width * page.height / 50 else { return nil }
+      return images.contains { box.contains($0, tolerance: 0.5) } ? box : nil
+    }
 
     for t in texts where t.style.size < theme.minimumSize - 1e-9 {
-      let inCell = images.contains { $0.contains(t.box, tolerance: 0.5) }
+      let inCell = (images + pictureCells).contains { $0.contains(t.box, tolerance: 0.5) }
       let allowed = Self.isNumber(t.string) && inCell && t.style.size >= theme.cellMinimum - 1e-9
       if !allowed {
         let floor = Self.isNumber(t.string) && inCell ? theme.cellMinimum : theme.minimumSize

@@ -32,11 +32,8 @@ struct LayoutRulesTests {
     return only.split(separator: ",").contains { $0 == lesson }
   }
 
-  /// Known exceptions, each a defect to mend ("lesson kind theme"): on a slide `mistakes` writes
-  /// each thumbnail's p at 14 pt beside it in its confusion-matrix cell, which the audit counts as
-  /// a number outside a grid cell (only an image is one); at 16 pt a cell of two mistakes has no
-  /// room for p. To mend: p drawn on the thumbnail, or the matrix cell known to the audit.
-  static let known: Set<String> = ["digits-mlp mistakes slide", "letters-cnn mistakes slide", "digits-cnn mistakes slide"]
+  /// Known exceptions, each a defect to mend ("lesson kind theme"); none today.
+  static let known: Set<String> = []
 
   @Test("each kind keeps the rules", arguments: lessons.map(\.0))
   func rules(_ lesson: String) throws {
