@@ -9,8 +9,8 @@ import SheetNetTrace
 /// loss's one-hot rows and ∂L/∂z) the vocabulary's characters (`‘7’`).
 ///
 /// Every label starts with `t`, `id`, `‘` or `Σ`, so no spreadsheet reads one as a formula, and a
-/// token is shown as `Sequences.shown` shows it with any other invisible character made visible
-/// (`cellText`): a label is plain text whatever the data holds.
+/// token is shown as `Sequences.shown` shows it everywhere (every invisible character made
+/// visible): a label is plain text whatever the data holds.
 struct TokenLabels {
   /// What the rows or the columns of a block stand for.
   enum Axis: Equatable {
@@ -36,7 +36,7 @@ struct TokenLabels {
   init?(_ traced: TracedStep) {
     let data = traced.run.split.train
     guard data.isTokens, let x = traced.tracer.entry("input.forward.x"), x.value.rank == 2 else { return nil }
-    vocabulary = data.vocabulary.map(TokenLabels.cellText)
+    vocabulary = data.vocabulary.map(Sequences.shown)
     let t = x.value.shape[1]
     positions = t
     ids = (0..<x.value.shape[0]).map { n in Array(x.value.data[n * t..<(n + 1) * t]) }
@@ -49,26 +49,6 @@ struct TokenLabels {
       }
     }
     vocabularyLayers = tail
-  }
-
-  /// A token as a cell shows it: `Sequences.shown` (␣ ↵ ⇥ ∅), every other control character as
-  /// its Control Pictures sign (U+0007 → ␇, U+007F → ␡), and any other invisible or format
-  /// character (C1 controls, bidirectional overrides, zero-width marks, separators) as `U+XXXX`.
-  static func cellText(_ token: String) -> String {
-    var out = ""
-    for s in Sequences.shown(token).unicodeScalars {
-      switch s.value {
-      case 0x00..<0x20: out.unicodeScalars.append(Unicode.Scalar(0x2400 + s.value)!)
-      case 0x7F: out += "␡"
-      default:
-        switch s.properties.generalCategory {
-        case .control, .format, .lineSeparator, .paragraphSeparator, .privateUse, .surrogate, .unassigned:
-          out += "U+" + String(s.value, radix: 16, uppercase: true).leftPadded(to: 4)
-        default: out.unicodeScalars.append(s)
-        }
-      }
-    }
-    return out
   }
 
   /// Position `t` (0-based) of the traced samples `samples`: `t3 ‘7’`, or `t3 ‘7’ ‘2’` for two
@@ -124,9 +104,4 @@ struct TokenLabels {
     if parts.count == 3 { return parts[0] == "loss" ? (parts[0], parts[1] + "." + parts[2]) : (parts[0], parts[2]) }
     return (name, "")
   }
-}
-
-extension String {
-  /// The string with leading zeros up to `width` characters.
-  fileprivate func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

@@ -66,19 +66,10 @@ import Testing
               && line.hasSuffix("," + Value.jsonNumber(blank.value)), "\(line)")
     }
     #expect(try ExerciseWorkbook(e).boxes.map(\.name) == e.blanks.map(\.name))
-    let context = try Context(try Surface.image(width: 1, height: 1))
-    let measurer = CairoCanvas(context, fonts: try FontFaces.load())
     let content = ExerciseCommand.sheetContent(made.exercise)
     #expect(content.subtitle.contains("tokens a a b") && content.givens.map(\.heading) == [p + "q", p + "k", p + "v"])
     for answers in [false, true] {
-      var texts: [String] = []
-      for page in ExerciseSheet.pages(content, answers: answers) {
-        let canvas = RecordingCanvas(measurer: { measurer.measure($0, style: $1) })
-        page.draw(canvas)
-        let audit = LayoutAudit(canvas, size: page.size, theme: ExerciseSheet.theme)
-        #expect(audit.problems.isEmpty, "\(page.name): \(audit.problems.prefix(3))")
-        texts += canvas.texts.map(\.string)
-      }
+      let texts = try auditedExerciseTexts(content, answers: answers, "attention-by-hand")
       for blank in e.blanks {
         let shown = blank.shown.replacingOccurrences(of: "-", with: "−")
         #expect(texts.contains(shown) == answers, "\(blank.name) \(shown) on the \(answers ? "key" : "exercise")")

@@ -14,20 +14,11 @@ import Testing
   @Test(arguments: ["mazur", "xor"])
   func realPagesKeepThePrintRules(_ name: String) throws {
     let lesson = try Lesson.load(packageRoot.appendingPathComponent("Worksheets/\(name).yaml").path)
-    let context = try Context(try Surface.image(width: 1, height: 1))
-    let measurer = CairoCanvas(context, fonts: try FontFaces.load())
     for (blank, seed) in [(ExerciseBlank.mix, nil), (.forward, 1), (.backward, 2), (.update, 3), (.mix, 4)] as [(ExerciseBlank, UInt64?)] {
       let exercise = try Exercise(lesson, blank: blank, seed: seed)
       let content = ExerciseCommand.sheetContent(exercise)
       for answers in [false, true] {
-        var texts: [String] = []
-        for page in ExerciseSheet.pages(content, answers: answers) {
-          let canvas = RecordingCanvas(measurer: { measurer.measure($0, style: $1) })
-          page.draw(canvas)
-          let audit = LayoutAudit(canvas, size: page.size, theme: ExerciseSheet.theme)
-          #expect(audit.problems.isEmpty, "\(name) \(blank) seed \(seed.map(String.init) ?? "-") \(page.name): \(audit.problems.prefix(3))")
-          texts += canvas.texts.map(\.string)
-        }
+        let texts = try auditedExerciseTexts(content, answers: answers, "\(name) \(blank) seed \(seed.map(String.init) ?? "-")")
         // Each quantity's value, the worked number to the shown decimals, stands on the pages
         // once per row that shows it: every filled row, and on the key the blanks too (a value
         // may repeat: db = δ for one sample).

@@ -1,7 +1,10 @@
+import CairoKit
 import Foundation
 import SheetNet
+import SheetNetFigures
 import SheetNetTrace
 @testable import SheetNetWorksheets
+import Testing
 
 /// The folder holding the package.
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -310,4 +313,19 @@ func sheetnet(_ args: [String]) throws -> (status: Int32, out: String, err: Stri
 func contents(_ folder: String) -> [String: Data] {
   let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0 != ".sheetnet-manifest" }
   return Dictionary(uniqueKeysWithValues: names.map { ($0, FileManager.default.contents(atPath: folder + "/" + $0) ?? Data()) })
+}
+
+/// Every text an exercise sheet writes (`answers`: the key's pages), each page drawn with real
+/// font metrics and held to the print rules (`LayoutAudit`); `context` names a page's problems.
+func auditedExerciseTexts(_ content: ExerciseSheet.Content, answers: Bool, _ context: String) throws -> [String] {
+  let measurer = CairoCanvas(try Context(try Surface.image(width: 1, height: 1)), fonts: try FontFaces.load())
+  var texts: [String] = []
+  for page in ExerciseSheet.pages(content, answers: answers) {
+    let canvas = RecordingCanvas(measurer: { measurer.measure($0, style: $1) })
+    page.draw(canvas)
+    let audit = LayoutAudit(canvas, size: page.size, theme: ExerciseSheet.theme)
+    #expect(audit.problems.isEmpty, "\(context) \(page.name): \(audit.problems.prefix(3))")
+    texts += canvas.texts.map(\.string)
+  }
+  return texts
 }

@@ -165,8 +165,8 @@ import Testing
     #expect(vocabulary.count == 15, "\(vocabulary)")
     let traced = try TracedStep(run, TracedStep.Request(step: 1, sample: 1))
     let book = try StepWorkbook(traced)
-    #expect(TokenLabels.cellText("\u{7}") == "␇" && TokenLabels.cellText("\t") == "⇥" && TokenLabels.cellText("\u{202E}") == "U+202E")
-    #expect(TokenLabels.cellText("=") == "=" && TokenLabels.cellText("\r\n") == "␍␊" && TokenLabels.cellText("\u{7F}") == "␡")
+    #expect(Sequences.shown("\u{7}") == "␇" && Sequences.shown("\t") == "⇥" && Sequences.shown("\u{202E}") == "U+202E")
+    #expect(Sequences.shown("=") == "=" && Sequences.shown("\r\n") == "␍␊" && Sequences.shown("\u{7F}") == "␡")
 
     // Every label in the workbook starts with a letter or a sign no spreadsheet runs, and holds
     // no control character.

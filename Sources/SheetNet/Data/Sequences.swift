@@ -69,16 +69,34 @@ public enum Sequences {
     return Dataset(name: name, x: x, targets: y, classNames: vocabulary, vocabulary: vocabulary)
   }
 
-  /// A token as traces and figures show it: its character, with a space, a line break, a tab and
-  /// an empty token made visible (␣ ↵ ⇥ ∅).
+  /// A token as traces, figures and worksheets show it: its character, with a space, a line
+  /// break, a tab and an empty token made visible (␣ ↵ ⇥ ∅), every other control character as its
+  /// Control Pictures sign (U+0007 → ␇, U+007F → ␡), and any other invisible or format character
+  /// (C1 controls, bidirectional overrides, zero-width marks, separators) as `U+XXXX`: no token can
+  /// hide itself or reorder the text around it.
   public static func shown(_ token: String) -> String {
     switch token {
-    case " ": "␣"
-    case "\n": "↵"
-    case "\t": "⇥"
-    case "": "∅"
-    default: token
+    case " ": return "␣"
+    case "\n": return "↵"
+    case "\t": return "⇥"
+    case "": return "∅"
+    default: break
     }
+    var out = ""
+    for s in token.unicodeScalars {
+      switch s.value {
+      case 0x00..<0x20: out.unicodeScalars.append(Unicode.Scalar(0x2400 + s.value)!)
+      case 0x7F: out += "␡"
+      default:
+        switch s.properties.generalCategory {
+        case .control, .format, .lineSeparator, .paragraphSeparator, .privateUse, .surrogate, .unassigned:
+          let hex = String(s.value, radix: 16, uppercase: true)
+          out += "U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+        default: out.unicodeScalars.append(s)
+        }
+      }
+    }
+    return out
   }
 
   /// The token of `id` in `vocabulary`, shown as `shown(_:)` does; "?" for an id that is no token.
