@@ -210,8 +210,8 @@ public final class Exercise {
     }
     // A focus names entries of this step: each must exist, the givens and the quantities apart.
     let entryNames = traced.tracer.entries.map(\.name)
-    for name in focus.entries + focus.given where !entryNames.contains(name) {
-      throw .lesson("exercise focus: no entry named '\(name.prefix(60))' in \(lesson.name)'s step\(didYouMean(name, in: entryNames)); the names are those of `sheetnet trace`, e.g. \(entryNames.prefix(3).joined(separator: ", "))")
+    for (name, key) in focus.entries.map({ ($0, "focus") }) + focus.given.map({ ($0, "given") }) where !entryNames.contains(name) {
+      throw .lesson("exercise \(key): no entry named '\(name.prefix(60))' in \(lesson.name)'s step\(didYouMean(name, in: entryNames)); the names are those of `sheetnet trace`, e.g. \(entryNames.prefix(3).joined(separator: ", "))")
     }
     if let both = focus.entries.first(where: focus.given.contains) {
       throw .lesson("exercise focus: \(both) is named as given and as a quantity to work out; name it once")

@@ -55,6 +55,13 @@ import Testing
 
     """.utf8)]
 
+  /// An exercise case: `exercise` of Mazur's lesson (copied into the scratch project) with `arguments`.
+  static func exercise(_ label: String, _ arguments: [String], _ mentions: String) -> Case {
+    let mazur = (try? String(contentsOfFile: packagePath("Worksheets/mazur.yaml"), encoding: .utf8)) ?? ""
+    return Case(label: label, files: ["Worksheets/m.yaml": Array(mazur.utf8)],
+                arguments: ["exercise", "Worksheets/m.yaml", "--output", "Output/m"] + arguments, mentions: mentions)
+  }
+
   /// A tiny character model of inline text (tokens a, b, c), its attention causal or not, with `build: {generate: …}`.
   static func textLesson(causal: Bool, generate: String) -> [String: [UInt8]] {
     ["Worksheets/text.yaml": Array("""
@@ -280,6 +287,14 @@ import Testing
          arguments: ["build", "Worksheets/text.yaml"], mentions: "'z' is not in text's vocabulary"),
     Case(label: "build generating from a network that reads ahead", files: textLesson(causal: false, generate: "{prompt: ab}"),
          arguments: ["build", "Worksheets/text.yaml"], mentions: "causal: true"),
+    // The exercise's focus, givens and blanks (`--focus`, `--given`, `--blank`) name trace entries.
+    exercise("an exercise focus on no entry", ["--focus", "nope.forward.z"], "no entry named 'nope.forward.z'"),
+    exercise("an exercise given that is no entry", ["--given", "hidden.forward.zz"], "exercise given: no entry named 'hidden.forward.zz'"),
+    exercise("an entry both given and worked out", ["--focus", "hidden.forward.z", "--given", "hidden.forward.z"], "name it once"),
+    exercise("an empty focus list", ["--focus", ","], "--focus"),
+    exercise("a blank outside its entry", ["--blank", "hidden.forward.z[9]"], "hidden.forward.z[9]"),
+    Case(label: "a build whose exercise focus is no entry", files: ["Worksheets/bad.yaml": Array((inline + net + "build: {exercise: {focus: [nope.forward.z]}}\n").utf8)],
+         arguments: ["build", "Worksheets/bad.yaml"], mentions: "no entry named 'nope.forward.z'"),
     Case(label: "build of hours of training", files: long, arguments: ["build", "Worksheets/long.yaml"], mentions: "--no-time-limit"),
     Case(label: "train for hours", files: long, arguments: ["train", "Worksheets/long.yaml"], mentions: "--no-time-limit"),
     Case(label: "figure filmstrip after hours of training", files: long, arguments: ["figure", "filmstrip", "Worksheets/long.yaml"], mentions: "--no-time-limit"),
